@@ -1,0 +1,104 @@
+"""Planning Jacobian accumulation: chain bracketing, vertex elimination, sparse colouring.
+
+Pure functions over small graph/chain data structures, independent of the autodiff engine:
+
+* :mod:`.structure` — structured local Jacobians (zero, identity, scaled identity, diagonal,
+  permutation, dense, Kronecker ``W ⊗ I``, sparse) and the multiplication cost of composing them;
+* :mod:`.chain` — forward / reverse / optimal (matrix-chain DP) costs of ``J_q ··· J_1``;
+* :mod:`.graph`, :mod:`.eliminate` — linearized DAGs, vertex elimination, forward, reverse,
+  Markowitz and exact orders, numeric accumulation;
+* :mod:`.coloring` — partial distance-2 colouring, seed matrices, sparse Jacobian recovery.
+"""
+
+from .chain import (
+    Bracketing,
+    ChainCost,
+    all_bracketings,
+    bracketing_cost,
+    brute_force_chain,
+    chain_cost,
+    chain_factors,
+    multiply_bracketing,
+)
+from .coloring import (
+    Coloring,
+    color_jacobian,
+    column_coloring,
+    is_valid_coloring,
+    recover_jacobian,
+    row_coloring,
+    seed_matrix,
+)
+from .eliminate import (
+    EliminationReport,
+    accumulate,
+    brute_force_order,
+    compare_orders,
+    eliminate_vertex,
+    elimination_cost,
+    elimination_step_cost,
+    forward_order,
+    markowitz_order,
+    optimal_order,
+    reverse_order,
+)
+from .graph import LinearizedGraph, OutputCopy
+from .structure import (
+    Dense,
+    Diagonal,
+    Identity,
+    Kronecker,
+    LocalJacobian,
+    Permutation,
+    ScaledIdentity,
+    Sparse,
+    Zero,
+    add_structure,
+    compose,
+)
+
+__all__ = [
+    # chain
+    "Bracketing",
+    "ChainCost",
+    "all_bracketings",
+    "bracketing_cost",
+    "brute_force_chain",
+    "chain_cost",
+    "chain_factors",
+    "multiply_bracketing",
+    # structure
+    "LocalJacobian",
+    "Zero",
+    "Identity",
+    "ScaledIdentity",
+    "Diagonal",
+    "Permutation",
+    "Dense",
+    "Kronecker",
+    "Sparse",
+    "compose",
+    "add_structure",
+    # graph / elimination
+    "LinearizedGraph",
+    "OutputCopy",
+    "EliminationReport",
+    "accumulate",
+    "brute_force_order",
+    "compare_orders",
+    "eliminate_vertex",
+    "elimination_cost",
+    "elimination_step_cost",
+    "forward_order",
+    "markowitz_order",
+    "optimal_order",
+    "reverse_order",
+    # colouring
+    "Coloring",
+    "color_jacobian",
+    "column_coloring",
+    "is_valid_coloring",
+    "recover_jacobian",
+    "row_coloring",
+    "seed_matrix",
+]
