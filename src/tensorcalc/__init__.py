@@ -1,0 +1,36 @@
+"""tensorcalc: matrix and tensor calculus for NumPy.
+
+Numeric automatic differentiation of NumPy code (``grad``, ``vjp``, ``jvp``, ``linearize``,
+``trace``), generalized Jacobians of shape ``out.shape + in.shape`` (seed 000), and symbolic
+matrix calculus (:mod:`tensorcalc.symbolic`).
+"""
+
+from . import numpy  # noqa: F401  (installs array behaviour on tracers)
+from .api import grad, jvp, linear_map, linearize, trace, value_and_grad, vjp
+from .core import (
+    ConcretizationError,
+    DifferentiationTypeError,
+    MissingRuleError,
+    NonScalarOutputError,
+    NotDifferentiableError,
+    Program,
+    ShapeDtype,
+    ShapeError,
+    Sym,
+    TensorcalcError,
+    register_pytree_node,
+    tree_flatten,
+    tree_map,
+    tree_unflatten,
+)
+from .testing import GradientCheckError, check_grads
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConcretizationError", "DifferentiationTypeError", "GradientCheckError",
+    "MissingRuleError", "NonScalarOutputError", "NotDifferentiableError", "Program",
+    "ShapeDtype", "ShapeError", "Sym", "TensorcalcError", "check_grads", "grad", "jvp",
+    "linear_map", "linearize", "register_pytree_node", "trace", "tree_flatten", "tree_map",
+    "tree_unflatten", "value_and_grad", "vjp",
+]

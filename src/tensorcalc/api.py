@@ -1,0 +1,287 @@
+"""The transformations users call: ``grad``, ``value_and_grad``, ``vjp``, ``jvp``,
+``linearize`` and ``trace``.
+
+Functions take and return NumPy arrays (and Python floats), in pytrees of tuples, lists, dicts
+and namedtuples. Derivatives use the generalized-Jacobian convention of seed 000: for
+``f: R^(N1×…×Nd) → R^(M1×…×Me)`` the Jacobian has shape ``out.shape + in.shape`` (numerator
+layout); ``grad`` of a scalar function returns an array shaped like its input (gradient layout).
+
+Reverse mode is "linearize, then transpose": :func:`vjp` stages the linear map ``ẋ ↦ J ẋ``
+while evaluating ``f`` and pulls cotangents back through its transpose ``ȳ ↦ Jᵀ ȳ``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .core.errors import DifferentiationTypeError, NonScalarOutputError, ShapeError
+from .core.ir import Program
+from .core.primitive import Tracer, get_aval, new_trace
+from .core.shapes import ShapedArray, aval_of, shape_str
+from .core.tree import tree_flatten, tree_unflatten
+from .interpreters.evaluate import eval_program
+from .interpreters.forward import JVPTrace, JVPTracer, Zero, instantiate
+from .interpreters.linearize import LinearMap, linearize_flat
+from .interpreters.stage import stage_flat
+from .interpreters.transpose import backward_pass, check_cotangent
+
+
+def _normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in nums:
+        if not isinstance(n, int) or not -nargs <= n < nargs:
+            raise TypeError(
+                f"{fname}: argnums={argnums!r} is out of range for a call with {nargs} "
+                "positional argument(s)")
+    return tuple(n % nargs for n in nums)
+
+
+def _dtype_of(x: Any) -> np.dtype:
+    return get_aval(x).dtype
+
+
+def _check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...],
+                          holomorphic: bool) -> None:
+    for leaf in leaves:
+        dt = _dtype_of(leaf)
+        if np.issubdtype(dt, np.complexfloating):
+            if not holomorphic:
+                raise DifferentiationTypeError(
+                    f"{fname}: an argument in argnums={argnums} has complex dtype {dt}. "
+                    f"Pass holomorphic=True if the function is holomorphic (complex-analytic); "
+                    "otherwise split it into real and imaginary parts.")
+        elif not np.issubdtype(dt, np.floating):
+            raise DifferentiationTypeError(
+                f"{fname}: an argument in argnums={argnums} has dtype {dt}; derivatives are "
+                "taken with respect to floating-point values. Convert it with "
+                ".astype(float), or leave it out of argnums to treat it as a constant.")
+
+
+def _as_value(x: Any) -> Any:
+    """Python numbers stay as they are; array-likes become arrays."""
+    if isinstance(x, (Tracer, np.ndarray, np.generic, float, int, complex, bool)):
+        return x
+    return np.asarray(x)
+
+
+def _flat_fun(fun: Callable[..., Any], in_tree: Any, has_aux: bool, store: dict[str, Any]
+              ) -> Callable[[list[Any]], list[Any]]:
+    def flat(leaves: list[Any]) -> list[Any]:
+        out = fun(*tree_unflatten(in_tree, leaves))
+        if has_aux:
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise TypeError("has_aux=True requires the function to return a pair "
+                                "(output, auxiliary data)")
+            out, store["aux"] = out
+        out_leaves, store["out_tree"] = tree_flatten(out)
+        for o in out_leaves:
+            if not isinstance(o, (Tracer, np.ndarray, np.generic, float, int, complex)):
+                raise TypeError(
+                    f"the function returned a {type(o).__name__}, not an array; "
+                    "differentiable outputs must be arrays or numbers (in tuples, lists, dicts)")
+        return out_leaves
+
+    return flat
+
+
+def _lower_aux(aux: Any) -> Any:
+    """Auxiliary outputs leave the transformation as plain values (their primal part)."""
+    leaves, tree = tree_flatten(aux)
+    return tree_unflatten(tree, [_primal_of(x) for x in leaves])
+
+
+def _primal_of(x: Any) -> Any:
+    while isinstance(x, JVPTracer):
+        x = x.primal
+    return x
+
+
+def _fit(ct: Any, like: Any) -> Any:
+    """A cotangent as an array with the primal's shape and dtype (zeros made concrete)."""
+    ct = instantiate(ct, like)
+    dt = _dtype_of(like)
+    if isinstance(ct, Tracer):
+        return ct
+    ct = np.asarray(ct)
+    if np.issubdtype(dt, np.inexact) and ct.dtype != dt:
+        ct = ct.astype(dt)
+    return ct
+
+
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """Evaluate ``fun(*primals)`` and return ``(out, pullback)`` (and ``aux`` if ``has_aux``).
+
+    ``pullback(ȳ)`` maps a cotangent shaped like ``out`` to the tuple of cotangents
+    ``Jᵀ ȳ``, one per primal, each shaped like its primal. Integer and boolean primals are
+    treated as constants; their cotangent is ``None``.
+    """
+    primals = tuple(_as_value(p) for p in primals)
+    leaves, in_tree = tree_flatten(primals)
+    mask = [np.issubdtype(_dtype_of(x), np.inexact) for x in leaves]
+    store: dict[str, Any] = {}
+    outs, lin = linearize_flat(_flat_fun(fun, in_tree, has_aux, store), leaves, mask)
+    out_tree = store["out_tree"]
+
+    def pullback(cotangent: Any) -> tuple[Any, ...]:
+        ct_leaves, ct_tree = tree_flatten(cotangent)
+        if ct_tree != out_tree:
+            raise ShapeError(f"vjp: the cotangent has structure {ct_tree} but the output has "
+                             f"structure {out_tree}")
+        for c, av in zip(ct_leaves, lin.out_avals):
+            check_cotangent(c, av, "vjp")
+        cts = backward_pass(lin.program, ct_leaves)
+        res = [_fit(c, p) if m else None for c, p, m in zip(cts, leaves, mask)]
+        return tree_unflatten(in_tree, res)
+
+    out = tree_unflatten(out_tree, outs)
+    if has_aux:
+        return out, pullback, _lower_aux(store["aux"])
+    return out, pullback
+
+
+def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
+                   has_aux: bool = False, holomorphic: bool = False) -> Callable[..., Any]:
+    """Return a function computing ``(fun(*args), ∇fun(*args))``.
+
+    ``fun`` must return a real scalar. The gradient has the shape of the differentiated
+    argument (gradient layout); with a tuple ``argnums`` a tuple of gradients is returned.
+    With ``has_aux=True`` ``fun`` returns ``(value, aux)`` and the result is
+    ``((value, aux), gradient)``.
+    """
+
+    def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
+        nums = _normalize_argnums(argnums, len(args), "grad")
+        args = tuple(_as_value(a) for a in args)
+        dyn = tuple(args[i] for i in nums)
+        dyn_leaves, dyn_tree = tree_flatten(dyn)
+        _check_differentiable(dyn_leaves, "grad", nums, holomorphic)
+
+        def partial_fun(*dyn_args: Any) -> Any:
+            full = list(args)
+            for i, a in zip(nums, dyn_args):
+                full[i] = a
+            return fun(*full, **kwargs)
+
+        store: dict[str, Any] = {}
+        outs, lin = linearize_flat(_flat_fun(partial_fun, dyn_tree, has_aux, store), dyn_leaves)
+        if len(outs) != 1 or get_aval(outs[0]).shape != ():
+            shapes = ", ".join(shape_str(get_aval(o).shape) for o in outs)
+            raise NonScalarOutputError(
+                f"grad requires a function with a scalar output, but it returned shape "
+                f"{shapes}. Use tc.jacobian for the full Jacobian, tc.vjp with a cotangent, "
+                "or reduce the output to a scalar (for example .sum()).")
+        value = outs[0]
+        dt = _dtype_of(value)
+        if not np.issubdtype(dt, np.inexact):
+            raise DifferentiationTypeError(f"grad requires a floating-point output, got {dt}")
+        if np.issubdtype(dt, np.complexfloating) and not holomorphic:
+            raise DifferentiationTypeError(
+                "grad of a complex-valued output needs holomorphic=True")
+        cts = backward_pass(lin.program, [np.ones((), dt)])
+        grads = tree_unflatten(dyn_tree, [_fit(c, p) for c, p in zip(cts, dyn_leaves)])
+        g = grads[0] if isinstance(argnums, int) else grads
+        if has_aux:
+            return (value, _lower_aux(store["aux"])), g
+        return value, g
+
+    value_and_grad_f.__name__ = f"value_and_grad({getattr(fun, '__name__', 'f')})"
+    return value_and_grad_f
+
+
+def grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         holomorphic: bool = False) -> Callable[..., Any]:
+    """Return a function computing the gradient of scalar ``fun`` (gradient layout: shaped
+    like the argument). Nest it for higher derivatives: ``grad(grad(f))``."""
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
+
+    def grad_f(*args: Any, **kwargs: Any) -> Any:
+        (value, g) = vg(*args, **kwargs)
+        if has_aux:
+            return g, value[1]
+        return g
+
+    grad_f.__name__ = f"grad({getattr(fun, '__name__', 'f')})"
+    return grad_f
+
+
+def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+        has_aux: bool = False) -> Any:
+    """Forward mode: return ``(fun(*primals), J · tangents)`` (and ``aux`` if ``has_aux``).
+
+    ``primals`` and ``tangents`` are tuples with the same structure, each tangent shaped like
+    its primal.
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp(f, primals, tangents): primals and tangents must be tuples, "
+                        "e.g. tc.jvp(f, (x,), (dx,))")
+    primals = tuple(_as_value(p) for p in primals)
+    tangents = tuple(_as_value(t) for t in tangents)
+    p_leaves, p_tree = tree_flatten(primals)
+    t_leaves, t_tree = tree_flatten(tangents)
+    if p_tree != t_tree:
+        raise ShapeError(f"jvp: primals have structure {p_tree} but tangents have {t_tree}")
+    for p, t in zip(p_leaves, t_leaves):
+        if get_aval(p).shape != get_aval(t).shape:
+            raise ShapeError(f"jvp: a tangent has shape {shape_str(get_aval(t).shape)} but its "
+                             f"primal has shape {shape_str(get_aval(p).shape)}")
+    store: dict[str, Any] = {}
+    flat = _flat_fun(fun, p_tree, has_aux, store)
+    with new_trace(JVPTrace) as trace:
+        args = [JVPTracer(trace, p, t) if np.issubdtype(_dtype_of(p), np.inexact) else p
+                for p, t in zip(p_leaves, t_leaves)]
+        outs = flat(args)
+        out_p, out_t = [], []
+        for o in outs:
+            if type(o) is JVPTracer and o._trace is trace:
+                out_p.append(o.primal)
+                out_t.append(_fit(o.tangent, o.primal))
+            else:
+                out_p.append(o)
+                out_t.append(_fit(Zero(None), o))
+        aux = _lower_aux(store["aux"]) if has_aux else None
+    out_tree = store["out_tree"]
+    res = (tree_unflatten(out_tree, out_p), tree_unflatten(out_tree, out_t))
+    return res + (aux,) if has_aux else res
+
+
+def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
+    """Return ``(fun(*primals), f_lin)`` where ``f_lin(*tangents) = J · tangents`` reuses the
+    linearization (the primal work is done once). ``f_lin.program`` is the linear Program."""
+    primals = tuple(_as_value(p) for p in primals)
+    leaves, in_tree = tree_flatten(primals)
+    store: dict[str, Any] = {}
+    outs, lin = linearize_flat(_flat_fun(fun, in_tree, False, store), leaves)
+    out_tree = store["out_tree"]
+
+    def f_lin(*tangents: Any) -> Any:
+        t_leaves, t_tree = tree_flatten(tuple(tangents))
+        if t_tree != in_tree:
+            raise ShapeError(f"linearize: tangents have structure {t_tree}, expected {in_tree}")
+        res = eval_program(lin.program, [np.asarray(t) for t in t_leaves])
+        return tree_unflatten(out_tree, [_fit(r, o) for r, o in zip(res, outs)])
+
+    f_lin.program = lin.program  # type: ignore[attr-defined]
+    return tree_unflatten(out_tree, outs), f_lin
+
+
+def trace(fun: Callable[..., Any], *args: Any) -> Program:
+    """Stage ``fun`` into a :class:`Program`; ``print`` it to see the equations with shapes.
+
+    Arguments may be arrays or abstract values ``tc.ShapeDtype(("n", "n"))`` with symbolic
+    dimensions. The program's inputs are the flattened argument leaves in order.
+    """
+    args = tuple(_as_value(a) for a in args)
+    leaves, in_tree = tree_flatten(args)
+    avals = [x if isinstance(x, ShapedArray) else aval_of(x) for x in leaves]
+    avals = [ShapedArray(a.shape, a.dtype) for a in avals]
+    store: dict[str, Any] = {}
+    return stage_flat(_flat_fun(fun, in_tree, False, store), avals)
+
+
+def linear_map(fun: Callable[..., Any], *primals: Any) -> LinearMap:
+    """The staged linear map of ``fun`` at ``primals`` (flattened inputs and outputs)."""
+    leaves, in_tree = tree_flatten(tuple(_as_value(p) for p in primals))
+    return linearize_flat(_flat_fun(fun, in_tree, False, {}), leaves)[1]

@@ -1,0 +1,192 @@
+"""Primitives, tracers and the dispatch that connects them.
+
+A :class:`Primitive` is a named operation with an implementation on NumPy arrays and an
+abstract-evaluation rule (shapes and dtypes). Derivative, transpose and batching rules live in
+registries owned by the interpreter modules; the op modules fill them, one block per primitive.
+
+Transformations are *traces*. Each active transformation has a level; a value being transformed
+at that level is a :class:`Tracer` of that trace. ``bind`` looks at the arguments, finds the
+highest-level trace among them and lets it process the primitive; with no tracer among the
+arguments it calls the NumPy implementation directly, so untransformed code pays nothing.
+Because the level is taken from the data, nested transformations never confuse their
+perturbations: ``grad(lambda x: x * grad(lambda y: x * y)(1.0))`` keeps the inner and outer
+derivatives apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from .errors import ConcretizationError, LeakedTracerError
+from .shapes import ShapedArray, aval_of
+
+
+class Primitive:
+    """A primitive operation: ``impl`` on arrays and ``abstract_eval`` on :class:`ShapedArray`.
+
+    ``linear`` primitives need a transpose rule; ``differentiable=False`` primitives (comparisons,
+    sign, floor) have a zero derivative by construction and need no jvp rule.
+    """
+
+    registry: dict[str, Primitive] = {}
+
+    def __init__(
+        self,
+        name: str,
+        impl: Callable[..., Any],
+        abstract_eval: Callable[..., Any],
+        *,
+        multiple_results: bool = False,
+        linear: bool = False,
+        differentiable: bool = True,
+    ) -> None:
+        if name in Primitive.registry:
+            raise ValueError(f"a primitive named {name!r} already exists")
+        self.name = name
+        self.impl = impl
+        self.abstract_eval = abstract_eval
+        self.multiple_results = multiple_results
+        self.linear = linear
+        self.differentiable = differentiable
+        Primitive.registry[name] = self
+
+    def bind(self, *args: Any, **params: Any) -> Any:
+        return bind(self, *args, **params)
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Trace:
+    """One active transformation. Subclasses implement :meth:`process`."""
+
+    __slots__ = ("level", "active")
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self.active = True
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+
+class Tracer:
+    """A value being transformed. Array methods and operators are installed by
+    :mod:`tensorcalc.numpy`, so a tracer reads like a NumPy array in user code."""
+
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+
+    _trace: Trace
+
+    @property
+    def aval(self) -> ShapedArray:
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.aval.ndim
+
+    @property
+    def size(self) -> Any:
+        return self.aval.size
+
+    def concrete_value(self) -> Any:
+        """The value this tracer stands for, when the trace knows it (eager transformations)."""
+        raise ConcretizationError(
+            f"a traced value of shape {self.aval.str_short()} was used where a concrete value is "
+            "needed (Python `if`, `while`, bool(), int() or indexing by a traced value). Inside "
+            "tc.trace / tc.jit there are no concrete values: use tnp.where(cond, a, b) instead "
+            "of `if`, or mark the argument static (static_argnums)."
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.concrete_value())
+
+    def __index__(self) -> int:
+        v = self.concrete_value()
+        if not np.issubdtype(np.asarray(v).dtype, np.integer):
+            raise TypeError(f"only integer values can be used as an index, got {self.dtype}")
+        return int(v)
+
+    def __float__(self) -> float:
+        raise ConcretizationError(
+            "float() of a value being differentiated would silently drop its derivative. "
+            "Keep it as an array (use tensorcalc.numpy operations), or take float() of the "
+            "result outside the differentiated function."
+        )
+
+    __int__ = __float__
+    __complex__ = __float__
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise ConcretizationError(
+            "a value being differentiated was converted to a NumPy array (np.asarray, np.array, "
+            "or assignment into a NumPy array). That would silently drop its derivative. Use "
+            "tensorcalc.numpy (`import tensorcalc.numpy as tnp`) for the computation, and "
+            "x.at[idx].set(v) instead of writing into an array."
+        )
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        raise TypeError(
+            "tensorcalc arrays being differentiated are immutable: `x[idx] = v` is not "
+            "supported. Use the functional update `x = x.at[idx].set(v)` (or `.add(v)`)."
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.aval.str_short()})"
+
+
+_trace_stack: list[Trace] = []
+
+
+@contextmanager
+def new_trace(cls: type[Trace], *args: Any, **kwargs: Any) -> Iterator[Any]:
+    """Push a new trace one level above the current top; deactivate it on exit."""
+    trace = cls(len(_trace_stack) + 1, *args, **kwargs)
+    _trace_stack.append(trace)
+    try:
+        yield trace
+    finally:
+        _trace_stack.pop()
+        trace.active = False
+
+
+def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
+    """Apply ``prim`` to ``args``: NumPy directly, or the top trace among the arguments."""
+    top: Trace | None = None
+    for a in args:
+        if isinstance(a, Tracer):
+            t = a._trace
+            if top is None or t.level > top.level:
+                top = t
+    if top is None:
+        return prim.impl(*args, **params)
+    if not top.active:
+        raise LeakedTracerError(
+            f"{prim.name}: a traced value from a transformation that has already finished was "
+            "used (it was stored in a global or a closure and escaped). Pass it as an argument "
+            "instead, or compute it outside the transformed function."
+        )
+    return top.process(prim, args, params)
+
+
+def get_aval(x: Any) -> ShapedArray:
+    if isinstance(x, Tracer):
+        return x.aval
+    return aval_of(x)

@@ -1,0 +1,205 @@
+"""Shapes, symbolic dimensions and abstract values.
+
+A shape is a tuple of dimensions; a dimension is a non-negative ``int`` or a :class:`Sym`, a
+named size such as ``n`` that the symbolic engine uses when it traces an expression whose sizes
+are unknown. Two symbolic dimensions are equal when their names are equal. Shape rules work on
+both kinds; evaluation binds each symbol to a concrete size.
+
+An abstract value (:class:`ShapedArray`) is what the tracing interpreters know about a value:
+its shape and dtype, not its numbers. ``weak_type`` marks Python scalars, which follow NumPy 2's
+promotion rule (NEP 50): ``float32_array * 2.0`` stays float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Union
+
+import numpy as np
+
+from .errors import ShapeError
+
+
+class Sym:
+    """A symbolic dimension, e.g. ``Sym("n")``. Products of symbols print as ``n*m``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a symbolic dimension needs a non-empty name, got {name!r}")
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sym) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("Sym", self.name))
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __mul__(self, other: object) -> Dim:
+        return dim_mul(self, other)  # type: ignore[arg-type]
+
+    __rmul__ = __mul__
+
+
+Dim = Union[int, Sym]
+Shape = tuple[Dim, ...]
+
+
+def as_dim(d: object) -> Dim:
+    """Normalise one dimension: ints stay ints, strings become :class:`Sym`."""
+    if isinstance(d, Sym):
+        return d
+    if isinstance(d, str):
+        return Sym(d)
+    if isinstance(d, (int, np.integer)) and not isinstance(d, bool):
+        if d < 0:
+            raise ShapeError(f"dimension sizes must be >= 0, got {d}")
+        return int(d)
+    raise TypeError(f"a dimension must be an int or a symbol name, got {d!r}")
+
+
+def as_shape(shape: object) -> Shape:
+    if isinstance(shape, (int, np.integer, str, Sym)):
+        return (as_dim(shape),)
+    return tuple(as_dim(d) for d in shape)  # type: ignore[union-attr]
+
+
+def is_concrete(shape: Shape) -> bool:
+    return all(isinstance(d, int) for d in shape)
+
+
+def dim_mul(a: Dim, b: Dim) -> Dim:
+    """Product of two dimensions; symbolic products keep a sorted ``n*m`` name."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a * b
+    if a == 1:
+        return b
+    if b == 1:
+        return a
+    if a == 0 or b == 0:
+        return 0
+    names = sorted(str(a).split("*") + str(b).split("*"))
+    return Sym("*".join(names))
+
+
+def size(shape: Shape) -> Dim:
+    """Number of elements of ``shape`` (a symbol when any dimension is symbolic)."""
+    out: Dim = 1
+    for d in shape:
+        out = dim_mul(out, d)
+    return out
+
+
+def shape_str(shape: Sequence[Dim]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def broadcast_shapes(*shapes: Shape, op: str = "broadcast") -> Shape:
+    """NumPy broadcasting of shapes, with symbols: equal dims match, a 1 stretches."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out: list[Dim] = []
+    for axis in range(ndim):
+        dim: Dim = 1
+        for s in shapes:
+            k = axis - (ndim - len(s))
+            if k < 0:
+                continue
+            d = s[k]
+            if d == 1 or d == dim:
+                continue
+            if dim == 1:
+                dim = d
+                continue
+            raise ShapeError(
+                f"{op}: shapes {', '.join(shape_str(s) for s in shapes)} cannot be broadcast "
+                f"together (axis {axis - ndim}: {dim} vs {d}). NumPy broadcasting aligns shapes "
+                "on the right; each pair of sizes must be equal or one of them 1. Reshape or "
+                "add an axis (x[:, None]) to make the operands fit."
+            )
+        out.append(dim)
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _canonical_dtype(dt: object) -> np.dtype:
+    return np.dtype(dt)
+
+
+@dataclass(frozen=True, slots=True)
+class ShapedArray:
+    """Abstract value: a shape and a dtype. ``weak_type`` marks Python scalars (NEP 50)."""
+
+    shape: Shape
+    dtype: np.dtype
+    weak_type: bool = False
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> Dim:
+        return size(self.shape)
+
+    def str_short(self) -> str:
+        return f"{dtype_short(self.dtype)}[{','.join(str(d) for d in self.shape)}]"
+
+    def __repr__(self) -> str:
+        return f"ShapedArray({self.str_short()})"
+
+
+def ShapeDtype(shape: object, dtype: object = np.float64) -> ShapedArray:  # noqa: N802
+    """An abstract argument for :func:`tensorcalc.trace`: ``ShapeDtype(("n", "n"))``."""
+    return ShapedArray(as_shape(shape), _canonical_dtype(dtype))
+
+
+_SHORT = {"float64": "f64", "float32": "f32", "float16": "f16", "int64": "i64",
+          "int32": "i32", "bool": "bool", "complex128": "c128", "complex64": "c64"}
+
+
+def dtype_short(dt: np.dtype) -> str:
+    return _SHORT.get(dt.name, dt.name)
+
+
+def aval_of(x: object) -> ShapedArray:
+    """The abstract value of a concrete value (array, NumPy scalar or Python scalar)."""
+    if isinstance(x, np.ndarray):
+        return ShapedArray(x.shape, x.dtype)
+    if isinstance(x, (bool, int, float, complex)):
+        return ShapedArray((), np.asarray(x).dtype, weak_type=True)
+    a = np.asarray(x)
+    return ShapedArray(a.shape, a.dtype)
+
+
+def is_float_dtype(dt: np.dtype) -> bool:
+    return np.issubdtype(dt, np.floating)
+
+
+def is_inexact_dtype(dt: np.dtype) -> bool:
+    return np.issubdtype(dt, np.inexact)
+
+
+def normalize_axes(axis: object, ndim: int, op: str) -> tuple[int, ...]:
+    """``axis`` as a sorted tuple of non-negative ints (``None`` means every axis)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes: Iterable[object] = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise ShapeError(
+                f"{op}: axis {a} is out of bounds for an array of dimension {ndim}"
+            )
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))

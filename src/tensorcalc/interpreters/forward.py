@@ -1,0 +1,195 @@
+"""Forward mode: push tangents through primitives (Jacobian-vector products).
+
+For ``y = f(x)`` the forward interpreter carries pairs ``(x, ẋ)`` and computes ``(f(x), J ẋ)``
+where ``J = ∂f/∂x`` is the generalized Jacobian (shape ``y.shape + x.shape``, seed 000), applied
+by the primitive's jvp rule without ever being formed. A tangent that is identically zero is the
+value :class:`Zero`, not an array of zeros, so rules skip it and no work is spent on it.
+
+Rules are written with ``tensorcalc.numpy`` operations, so they are themselves differentiable
+and any derivative order follows by nesting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import MissingRuleError
+from ..core.primitive import Primitive, Trace, Tracer, get_aval
+from ..core.shapes import ShapedArray, is_concrete, is_inexact_dtype
+
+
+class Zero:
+    """A symbolic zero tangent or cotangent of a known abstract value."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray | None) -> None:
+        self.aval = aval
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.aval.shape  # type: ignore[union-attr]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.aval.dtype  # type: ignore[union-attr]
+
+    def __repr__(self) -> str:
+        return f"Zero({self.aval.str_short() if self.aval else '?'})"
+
+
+#: The tangent of an argument that is not being differentiated at this level.
+ARG_ZERO = Zero(None)
+
+
+def tangent_aval(aval: ShapedArray) -> ShapedArray:
+    """The tangent space of a value: the same shape and (inexact) dtype, never weak."""
+    return ShapedArray(aval.shape, aval.dtype)
+
+
+def instantiate(t: Any, like: Any = None) -> Any:
+    """Turn a symbolic zero into an array of zeros (when a rule needs a real array)."""
+    if type(t) is not Zero:
+        return t
+    aval = t.aval if t.aval is not None else get_aval(like)
+    if not is_concrete(aval.shape):
+        raise ValueError(f"cannot create zeros of symbolic shape {aval.shape}")
+    dtype = aval.dtype if is_inexact_dtype(aval.dtype) else np.float64
+    return np.zeros(aval.shape, dtype)
+
+
+# Hooks filled in by the op modules (they sit above this module in the import order).
+_ops: dict[str, Callable[..., Any]] = {}
+
+
+def register_tangent_ops(**ops: Callable[..., Any]) -> None:
+    """Called by the op modules with ``add``, ``broadcast_to`` and ``convert``."""
+    _ops.update(ops)
+
+
+def add_tangents(a: Any, b: Any) -> Any:
+    if type(a) is Zero:
+        return b
+    if type(b) is Zero:
+        return a
+    return _ops["add"](a, b)
+
+
+def fit_tangent(t: Any, ans: Any) -> Any:
+    """Broadcast a tangent contribution to the output's shape and dtype (broadcasting ops)."""
+    aval = get_aval(ans)
+    t_aval = get_aval(t)
+    if t_aval.shape != aval.shape:
+        t = _ops["broadcast_to"](t, aval.shape)
+    if t_aval.dtype != aval.dtype and is_inexact_dtype(aval.dtype):
+        t = _ops["convert"](t, aval.dtype)
+    return t
+
+
+jvp_rules: dict[Primitive, Callable[..., tuple[Any, Any]]] = {}
+
+
+def defjvp(prim: Primitive, *arg_rules: Callable[..., Any] | None) -> None:
+    """Register per-argument jvp rules: ``rule_i(ẋ_i, ans, *primals, **params)`` returns the
+    contribution ``(∂ans/∂x_i) ẋ_i``; contributions are summed. ``None`` marks an argument
+    with no derivative (an index, a condition)."""
+
+    def jvp_rule(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
+        ans = prim.bind(*primals, **params)
+        out: Any = None
+        for rule, t in zip(arg_rules, tangents):
+            if rule is None or type(t) is Zero:
+                continue
+            c = rule(t, ans, *primals, **params)
+            out = c if out is None else add_tangents(out, c)
+        if out is None:
+            return ans, Zero(None)
+        return ans, fit_tangent(out, ans)
+
+    jvp_rule.__name__ = jvp_rule.__qualname__ = f"{prim.name}_jvp"
+    jvp_rules[prim] = jvp_rule
+
+
+def defjvp_zero(prim: Primitive) -> None:
+    """The primitive's output does not depend differentiably on its inputs (comparisons,
+    sign, floor): its tangent is zero everywhere it is defined."""
+
+    def zero_jvp(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
+        ans = prim.bind(*primals, **params)
+        return ans, ([Zero(None)] * len(ans) if prim.multiple_results else Zero(None))
+
+    zero_jvp.__name__ = f"{prim.name}_jvp"
+    jvp_rules[prim] = zero_jvp
+
+
+def defjvp_linear(prim: Primitive) -> None:
+    """A linear primitive's jvp is the primitive applied to the tangents (zeros instantiated
+    for undifferentiated linear arguments, which is rare: linear ops are mostly unary)."""
+
+    def linear_jvp(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
+        ans = prim.bind(*primals, **params)
+        if all(type(t) is Zero for t in tangents):
+            return ans, Zero(None)
+        ts = [instantiate(t, p) for t, p in zip(tangents, primals)]
+        return ans, prim.bind(*ts, **params)
+
+    linear_jvp.__name__ = f"{prim.name}_jvp"
+    jvp_rules[prim] = linear_jvp
+
+
+def defjvp_rule(prim: Primitive, rule: Callable[..., tuple[Any, Any]]) -> None:
+    """Register a whole jvp rule ``rule(primals, tangents, **params) -> (ans, tangent)``."""
+    jvp_rules[prim] = rule
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace: Trace, primal: Any, tangent: Any) -> None:
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def aval(self) -> ShapedArray:
+        return get_aval(self.primal)
+
+    def concrete_value(self) -> Any:
+        p = self.primal
+        return p.concrete_value() if isinstance(p, Tracer) else p
+
+
+class JVPTrace(Trace):
+    __slots__ = ()
+
+    def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        primals = []
+        tangents = []
+        for a in args:
+            if type(a) is JVPTracer and a._trace is self:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+            else:
+                primals.append(a)
+                tangents.append(ARG_ZERO)
+        rule = jvp_rules.get(prim)
+        if rule is None:
+            raise MissingRuleError(
+                prim, "jvp (forward-mode)",
+                "it cannot be differentiated yet; wrap the computation with "
+                "tensorcalc.stop_gradient if no derivative is needed",
+            )
+        ans, t = rule(primals, tangents, **params)
+        if prim.multiple_results:
+            return [self.pure(a, tt) for a, tt in zip(ans, t)]
+        return self.pure(ans, t)
+
+    def pure(self, ans: Any, t: Any) -> Any:
+        # A value with a zero tangent does not depend on this level's input: hand back the
+        # plain value, so later operations on it cost nothing at this level.
+        if type(t) is Zero:
+            return ans
+        return JVPTracer(self, ans, t)

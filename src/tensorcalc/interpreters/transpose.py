@@ -1,0 +1,107 @@
+"""Transposition: turn a linear program ``ẏ = J ẋ`` into ``x̄ = Jᵀ ȳ`` (reverse mode).
+
+Reverse mode is not a second set of derivative rules: the forward interpreter linearizes the
+function into a program that is linear in the tangents, and this module runs that program
+backwards, applying each linear primitive's *transpose* rule to the cotangents. This is the
+trace trick of seed 001 done mechanically: ``⟨ȳ, J ẋ⟩ = ⟨Jᵀ ȳ, ẋ⟩``, e.g. for ``z = W x`` the
+transpose with respect to ``W`` is ``ȳ xᵀ`` (seed 003, 2.8.5).
+
+A transpose rule receives the output cotangent and the equation's inputs, where each linear
+input is an :class:`UndefinedPrimal` and every other input is its constant value; it returns one
+cotangent per input (``None`` for constants). The walk is a loop over the equations in reverse
+order, so programs of any length work without recursion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..core.errors import MissingRuleError, ShapeError
+from ..core.ir import Literal, Program, Var
+from ..core.primitive import Primitive, get_aval
+from ..core.shapes import ShapedArray, shape_str
+from .forward import Zero, _ops, defjvp_linear
+
+
+class UndefinedPrimal:
+    """Marks the linear input of an equation being transposed (its value is not known)."""
+
+    __slots__ = ("aval",)
+
+    def __init__(self, aval: ShapedArray) -> None:
+        self.aval = aval
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.aval.shape
+
+    def __repr__(self) -> str:
+        return f"UndefinedPrimal({self.aval.str_short()})"
+
+
+def is_undefined(x: Any) -> bool:
+    return type(x) is UndefinedPrimal
+
+
+transpose_rules: dict[Primitive, Callable[..., Sequence[Any]]] = {}
+
+
+def deftranspose(prim: Primitive, rule: Callable[..., Sequence[Any]]) -> None:
+    """Register ``rule(ct, *args, **params) -> cotangents`` for a primitive that is linear in
+    some of its arguments (``mul``, ``matmul``: bilinear)."""
+    transpose_rules[prim] = rule
+
+
+def deflinear(prim: Primitive, rule: Callable[..., Sequence[Any]]) -> None:
+    """A primitive linear in all its array arguments: jvp is the primitive itself."""
+    defjvp_linear(prim)
+    transpose_rules[prim] = rule
+
+
+def _accumulate(env: dict[int, Any], var: Var, ct: Any) -> None:
+    old = env.get(id(var))
+    env[id(var)] = ct if old is None else _ops["add"](old, ct)
+
+
+def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
+    """Cotangents of ``prog``'s inputs given cotangents of its outputs (``Zero`` allowed)."""
+    env: dict[int, Any] = {}
+    for atom, ct in zip(prog.outputs, cts_out, strict=True):
+        if isinstance(atom, Var) and type(ct) is not Zero:
+            _accumulate(env, atom, ct)
+    for eq in reversed(prog.equations):
+        if eq.primitive.multiple_results:
+            cts = [env.pop(id(v), None) for v in eq.outputs]
+            if all(c is None for c in cts):
+                continue
+            ct: Any = [Zero(v.aval) if c is None else c for v, c in zip(eq.outputs, cts)]
+        else:
+            ct = env.pop(id(eq.outputs[0]), None)
+            if ct is None:
+                continue
+        rule = transpose_rules.get(eq.primitive)
+        if rule is None:
+            raise MissingRuleError(
+                eq.primitive, "transpose (reverse-mode)",
+                "use forward mode (tc.jvp / tc.jacfwd) for this function",
+            )
+        args = [UndefinedPrimal(a.aval) if isinstance(a, Var) else a.value for a in eq.inputs]
+        cts_in = rule(ct, *args, **eq.params)
+        for a, c in zip(eq.inputs, cts_in):
+            if c is not None and isinstance(a, Var) and type(c) is not Zero:
+                _accumulate(env, a, c)
+    return [env.get(id(v), Zero(v.aval)) for v in prog.inputs]
+
+
+def check_cotangent(ct: Any, aval: ShapedArray, where: str) -> None:
+    got = get_aval(ct)
+    if got.shape != aval.shape:
+        raise ShapeError(
+            f"{where}: the cotangent has shape {shape_str(got.shape)} but the output it pulls "
+            f"back has shape {shape_str(aval.shape)}; pass an array shaped like the output"
+        )
+
+
+def literal_is_zero(atom: Any) -> bool:
+    return isinstance(atom, Literal) and type(atom.value) is Zero

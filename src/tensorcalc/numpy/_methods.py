@@ -1,0 +1,151 @@
+"""Array behaviour for tracers: operators, ``.T``, ``.sum()``, indexing, ``.at[...]``.
+
+Installed on :class:`~tensorcalc.core.primitive.Tracer` when ``tensorcalc.numpy`` is imported,
+so the core stays free of op imports. NumPy functions applied to a tracer (``np.sin(x)``,
+``np.sum(x)``) are routed to the ``tensorcalc.numpy`` function of the same name through NumPy's
+``__array_ufunc__`` / ``__array_function__`` protocols; a NumPy function tensorcalc does not
+provide raises :class:`~tensorcalc.core.errors.NotDifferentiableError` instead of silently
+treating the value as a constant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import NotDifferentiableError
+from ..core.primitive import Tracer
+from ..ops import elementwise as ew
+from ..ops import products, reductions, structural
+
+
+class _AtRef:
+    __slots__ = ("x", "idx")
+
+    def __init__(self, x: Any, idx: Any) -> None:
+        self.x, self.idx = x, idx
+
+    def set(self, v: Any) -> Any:
+        """A copy of the array with ``x[idx] = v``."""
+        return structural.index_set(self.x, self.idx, v)
+
+    def add(self, v: Any) -> Any:
+        """A copy of the array with ``x[idx] += v`` (repeated indices accumulate)."""
+        return structural.index_add(self.x, self.idx, v)
+
+    def get(self) -> Any:
+        return structural.getitem(self.x, self.idx)
+
+
+class AtIndexer:
+    """``x.at[idx].set(v)`` / ``.add(v)``: functional index updates (JAX style)."""
+
+    __slots__ = ("x",)
+
+    def __init__(self, x: Any) -> None:
+        self.x = x
+
+    def __getitem__(self, idx: Any) -> _AtRef:
+        return _AtRef(self.x, idx)
+
+
+def _swap(f: Any) -> Any:
+    def reflected(self: Any, other: Any) -> Any:
+        return f(other, self)
+
+    reflected.__name__ = f"r{f.__name__}"
+    return reflected
+
+
+def _reshape_method(self: Any, *shape: Any, order: str = "C") -> Any:
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = tuple(shape[0])
+    return structural.reshape(self, shape, order=order)
+
+
+def _transpose_method(self: Any, *axes: Any) -> Any:
+    if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+        axes = tuple(axes[0]) if axes[0] is not None else ()
+    return structural.transpose(self, axes or None)
+
+
+def _len(self: Any) -> int:
+    if not self.shape:
+        raise TypeError("len() of a 0-d array")
+    return int(self.shape[0])
+
+
+def _iter(self: Any) -> Any:
+    for i in range(_len(self)):
+        yield structural.getitem(self, i)
+
+
+def _lookup(name: str, module: str) -> Any:
+    import tensorcalc.numpy as tnp
+
+    ns: Any = tnp
+    if module.endswith("linalg"):
+        ns = getattr(tnp, "linalg", None)
+    fn = getattr(ns, name, None) if ns is not None else None
+    if fn is None or getattr(fn, "__module__", "").startswith("numpy"):
+        raise NotDifferentiableError(
+            f"numpy.{name} was applied to a value being differentiated, and tensorcalc.numpy "
+            f"does not provide a differentiable {name}. Use an equivalent from "
+            "tensorcalc.numpy, or compute it outside the transformed function.")
+    return fn
+
+
+def _array_ufunc(self: Any, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    if method != "__call__" or kwargs.get("out") is not None:
+        raise NotDifferentiableError(
+            f"numpy.{ufunc.__name__}.{method} (or out=) on a value being differentiated is not "
+            "supported; call tensorcalc.numpy functions instead")
+    kwargs.pop("out", None)
+    return _lookup(ufunc.__name__, "numpy")(*inputs, **kwargs)
+
+
+def _array_function(self: Any, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+    return _lookup(func.__name__, getattr(func, "__module__", "numpy") or "numpy")(*args,
+                                                                                 **kwargs)
+
+
+def install() -> None:
+    T = Tracer
+    T.__add__, T.__radd__ = ew.add, _swap(ew.add)
+    T.__sub__, T.__rsub__ = ew.subtract, _swap(ew.subtract)
+    T.__mul__, T.__rmul__ = ew.multiply, _swap(ew.multiply)
+    T.__truediv__, T.__rtruediv__ = ew.divide, _swap(ew.divide)
+    T.__pow__, T.__rpow__ = ew.power, _swap(ew.power)
+    T.__matmul__, T.__rmatmul__ = products.matmul, _swap(products.matmul)
+    T.__neg__, T.__abs__ = ew.negative, ew.absolute
+    T.__pos__ = lambda self: self
+    T.__lt__, T.__le__, T.__gt__, T.__ge__ = ew.less, ew.less_equal, ew.greater, ew.greater_equal
+    T.__eq__, T.__ne__ = ew.equal, ew.not_equal  # type: ignore[assignment]
+    T.__hash__ = None  # type: ignore[assignment]  (== is elementwise, as for ndarray)
+    T.__getitem__ = structural.getitem
+    T.__len__ = _len
+    T.__iter__ = _iter
+    T.__array_ufunc__ = _array_ufunc
+    T.__array_function__ = _array_function
+    T.T = property(lambda self: structural.transpose(self))
+    T.mT = property(lambda self: structural.swapaxes(self, -1, -2))
+    T.at = property(AtIndexer)
+    T.sum = reductions.sum
+    T.mean = reductions.mean
+    T.max = reductions.max
+    T.min = reductions.min
+    T.reshape = _reshape_method
+    T.transpose = _transpose_method
+    T.astype = structural.convert
+    T.dot = products.dot
+    T.ravel = T.flatten = lambda self: structural.reshape(self, (-1,))
+    T.squeeze = lambda self, axis=None: _squeeze(self, axis)
+    T.copy = lambda self: self
+    T.item = T.__float__  # would drop the derivative: raises ConcretizationError
+
+
+def _squeeze(x: Any, axis: Any = None) -> Any:
+    from . import squeeze
+
+    return squeeze(x, axis)

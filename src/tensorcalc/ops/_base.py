@@ -1,0 +1,45 @@
+"""Helpers shared by the op modules: dtype probing and wrapper construction.
+
+A tnp function calls NumPy directly when none of its arguments is a tracer, so code that is not
+being transformed pays one ``isinstance`` check per call and nothing else.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..core.primitive import Tracer
+from ..core.shapes import ShapedArray
+
+_WEAK_STANDINS = {"b": True, "i": 1, "u": 1, "f": 1.0, "c": 1j}
+_dtype_cache: dict[Any, np.dtype] = {}
+
+
+def probe_dtype(impl: Callable[..., Any], avals: tuple[ShapedArray, ...], **params: Any) -> np.dtype:
+    """The dtype NumPy gives ``impl`` on these input dtypes (weak Python scalars included),
+    found by running it once on 0-d stand-ins and cached."""
+    key = (impl, tuple((a.dtype, a.weak_type) for a in avals), tuple(params.items()))
+    try:
+        return _dtype_cache[key]
+    except KeyError:
+        pass
+    except TypeError:
+        key = None
+    args = [_WEAK_STANDINS[a.dtype.kind] if a.weak_type else np.ones((), a.dtype) for a in avals]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = np.result_type(impl(*args, **params))
+    if key is not None:
+        _dtype_cache[key] = out
+    return out
+
+
+def any_tracer(*args: Any) -> bool:
+    for a in args:
+        if isinstance(a, Tracer):
+            return True
+    return False

@@ -1,0 +1,311 @@
+"""Elementwise primitives with NumPy broadcasting.
+
+For ``z = f(x)`` applied entrywise, the generalized Jacobian ``∂z/∂x`` is diagonal,
+``diag(f′(x))`` (seed 003, 2.8.4), so both the jvp and the transpose are an elementwise product
+with ``f′(x)``: ``ż = f′(x) ⊙ ẋ``. Binary operations broadcast like NumPy; their transposes sum
+the cotangent back over broadcast axes (:func:`~tensorcalc.ops.structural.unbroadcast`).
+
+Conventions at kinks (docs/conventions.md): ``abs′(0) = 0``; ``maximum``/``minimum`` split the
+derivative equally on ties; ``sqrt′(0) = +inf``; comparisons and ``sign`` have zero derivative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..core.primitive import Primitive, Tracer, bind
+from ..core.shapes import ShapedArray, broadcast_shapes
+from ..interpreters.forward import defjvp, defjvp_zero, register_tangent_ops
+from ..interpreters.transpose import deftranspose, is_undefined
+from ._base import probe_dtype
+from .structural import unbroadcast
+
+
+def _elementwise_abstract(name: str, impl: Callable[..., Any]) -> Callable[..., ShapedArray]:
+    def abstract_eval(*avals: ShapedArray, **params: Any) -> ShapedArray:
+        if len(avals) == 1:
+            shape = avals[0].shape
+        else:
+            shape = broadcast_shapes(*(a.shape for a in avals), op=name)
+        weak = all(a.weak_type for a in avals)
+        return ShapedArray(shape, probe_dtype(impl, avals, **params), weak)
+
+    abstract_eval.__name__ = f"{name}_abstract_eval"
+    return abstract_eval
+
+
+def elementwise(name: str, impl: Callable[..., Any], **kw: Any) -> Primitive:
+    """A primitive applied entrywise with broadcasting; its shape rule is NumPy's."""
+    return Primitive(name, impl, _elementwise_abstract(name, impl), **kw)
+
+
+def unary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any], Any]:
+    def op(x: Any) -> Any:
+        if isinstance(x, Tracer):
+            return bind(prim, x)
+        return np_fn(x)
+
+    op.__name__ = op.__qualname__ = np_fn.__name__
+    op.__doc__ = f"``numpy.{np_fn.__name__}``, differentiable (primitive ``{prim.name}``)."
+    return op
+
+
+def binary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any, Any], Any]:
+    def op(x: Any, y: Any) -> Any:
+        if isinstance(x, Tracer) or isinstance(y, Tracer):
+            return bind(prim, x, y)
+        return np_fn(x, y)
+
+    op.__name__ = op.__qualname__ = np_fn.__name__
+    op.__doc__ = f"``numpy.{np_fn.__name__}`` with broadcasting (primitive ``{prim.name}``)."
+    return op
+
+
+def _same(t: Any, *_: Any, **__: Any) -> Any:
+    return t
+
+
+# --- add, sub, neg: linear ------------------------------------------------------------------
+
+add_p = elementwise("add", np.add, linear=True)
+add = binary_op(add_p, np.add)
+
+
+def _add_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    return (unbroadcast(ct, x.aval) if is_undefined(x) else None,
+            unbroadcast(ct, y.aval) if is_undefined(y) else None)
+
+
+defjvp(add_p, _same, _same)
+deftranspose(add_p, _add_transpose)
+register_tangent_ops(add=add)
+
+sub_p = elementwise("sub", np.subtract, linear=True)
+subtract = binary_op(sub_p, np.subtract)
+
+
+def _sub_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return negative(t)
+
+
+def _sub_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    return (unbroadcast(ct, x.aval) if is_undefined(x) else None,
+            unbroadcast(negative(ct), y.aval) if is_undefined(y) else None)
+
+
+defjvp(sub_p, _same, _sub_jvp_y)
+deftranspose(sub_p, _sub_transpose)
+
+neg_p = elementwise("neg", np.negative, linear=True)
+negative = unary_op(neg_p, np.negative)
+defjvp(neg_p, lambda t, ans, x: negative(t))
+deftranspose(neg_p, lambda ct, x: (negative(ct),))
+
+# --- mul, div: bilinear / linear in the numerator -------------------------------------------
+
+mul_p = elementwise("mul", np.multiply, linear=True)
+multiply = binary_op(mul_p, np.multiply)
+
+
+def _mul_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return multiply(t, y)
+
+
+def _mul_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return multiply(x, t)
+
+
+def _mul_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    # Bilinear: in a linear program exactly one operand is the linear (undefined) one.
+    if is_undefined(x):
+        return unbroadcast(multiply(ct, y), x.aval), None
+    return None, unbroadcast(multiply(x, ct), y.aval)
+
+
+defjvp(mul_p, _mul_jvp_x, _mul_jvp_y)
+deftranspose(mul_p, _mul_transpose)
+
+div_p = elementwise("div", np.true_divide, linear=True)
+divide = true_divide = binary_op(div_p, np.true_divide)
+
+
+def _div_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return divide(t, y)
+
+
+def _div_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return multiply(t, negative(divide(ans, y)))  # d(x/y)/dy = -x/y² = -ans/y
+
+
+def _div_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, None]:
+    if not is_undefined(x):
+        raise TypeError("div is linear in its numerator only")
+    return unbroadcast(divide(ct, y), x.aval), None
+
+
+defjvp(div_p, _div_jvp_x, _div_jvp_y)
+deftranspose(div_p, _div_transpose)
+
+# --- power ---------------------------------------------------------------------------------
+
+pow_p = elementwise("pow", np.power)
+power = binary_op(pow_p, np.power)
+
+
+def _pow_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    if isinstance(y, (int, float)) and not isinstance(y, bool):
+        if y == 0:
+            return multiply(t, 0.0)
+        if y == 1:
+            return t
+        if y == 2:
+            return multiply(t, multiply(2.0, x))
+    return multiply(t, multiply(y, power(x, subtract(y, 1))))
+
+
+def _pow_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    # d(x^y)/dy = log(x) x^y; at x = 0 (where x^y = 0 for y > 0) the product is taken as 0.
+    safe_x = where(equal(x, 0), 1.0, x)
+    return multiply(t, multiply(log(safe_x), ans))
+
+
+defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
+
+# --- transcendental functions ---------------------------------------------------------------
+
+exp_p = elementwise("exp", np.exp)
+exp = unary_op(exp_p, np.exp)
+defjvp(exp_p, lambda t, ans, x: multiply(t, ans))
+
+log_p = elementwise("log", np.log)
+log = unary_op(log_p, np.log)
+defjvp(log_p, lambda t, ans, x: divide(t, x))
+
+sin_p = elementwise("sin", np.sin)
+sin = unary_op(sin_p, np.sin)
+cos_p = elementwise("cos", np.cos)
+cos = unary_op(cos_p, np.cos)
+defjvp(sin_p, lambda t, ans, x: multiply(t, cos(x)))
+defjvp(cos_p, lambda t, ans, x: multiply(t, negative(sin(x))))
+
+tanh_p = elementwise("tanh", np.tanh)
+tanh = unary_op(tanh_p, np.tanh)
+
+
+def _tanh_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return multiply(t, subtract(1.0, multiply(ans, ans)))  # tanh' = 1 - tanh²
+
+
+defjvp(tanh_p, _tanh_jvp)
+
+sqrt_p = elementwise("sqrt", np.sqrt)
+sqrt = unary_op(sqrt_p, np.sqrt)
+
+
+def _sqrt_jvp(t: Any, ans: Any, x: Any) -> Any:
+    with np.errstate(divide="ignore"):
+        return multiply(t, divide(0.5, ans))  # sqrt'(0) = +inf, documented
+
+
+defjvp(sqrt_p, _sqrt_jvp)
+
+# --- kinks: abs, sign, maximum, minimum -----------------------------------------------------
+
+sign_p = elementwise("sign", np.sign, differentiable=False)
+sign = unary_op(sign_p, np.sign)
+defjvp_zero(sign_p)
+
+abs_p = elementwise("abs", np.abs)
+absolute = abs = unary_op(abs_p, np.abs)  # noqa: A001  (NumPy's name)
+defjvp(abs_p, lambda t, ans, x: multiply(t, sign(x)))  # abs'(0) = sign(0) = 0
+
+
+def _tie_weight(x: Any, y: Any, ans: Any, first_wins: Callable[..., Any]) -> Any:
+    """Weight of ``x`` in max/min: 1 where it wins, 0 where it loses, 1/2 on a tie."""
+    dtype = ans.dtype if np.issubdtype(ans.dtype, np.inexact) else np.float64
+    w = where(first_wins(x, y), 1.0, where(equal(x, y), 0.5, 0.0))
+    return w.astype(dtype) if isinstance(w, np.ndarray) else w
+
+
+maximum_p = elementwise("maximum", np.maximum)
+maximum = binary_op(maximum_p, np.maximum)
+minimum_p = elementwise("minimum", np.minimum)
+minimum = binary_op(minimum_p, np.minimum)
+
+
+def _maximum_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return multiply(t, _tie_weight(x, y, ans, greater))
+
+
+def _maximum_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return multiply(t, _tie_weight(y, x, ans, greater))
+
+
+def _minimum_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return multiply(t, _tie_weight(x, y, ans, less))
+
+
+def _minimum_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return multiply(t, _tie_weight(y, x, ans, less))
+
+
+defjvp(maximum_p, _maximum_jvp_x, _maximum_jvp_y)
+defjvp(minimum_p, _minimum_jvp_x, _minimum_jvp_y)
+
+# --- comparisons: no derivative -------------------------------------------------------------
+
+lt_p = elementwise("lt", np.less, differentiable=False)
+less = binary_op(lt_p, np.less)
+le_p = elementwise("le", np.less_equal, differentiable=False)
+less_equal = binary_op(le_p, np.less_equal)
+gt_p = elementwise("gt", np.greater, differentiable=False)
+greater = binary_op(gt_p, np.greater)
+ge_p = elementwise("ge", np.greater_equal, differentiable=False)
+greater_equal = binary_op(ge_p, np.greater_equal)
+eq_p = elementwise("eq", np.equal, differentiable=False)
+equal = binary_op(eq_p, np.equal)
+ne_p = elementwise("ne", np.not_equal, differentiable=False)
+not_equal = binary_op(ne_p, np.not_equal)
+for _p in (lt_p, le_p, gt_p, ge_p, eq_p, ne_p):
+    defjvp_zero(_p)
+
+# --- select (where) -------------------------------------------------------------------------
+
+select_p = elementwise("select", np.where, linear=True)
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """``numpy.where(condition, x, y)``; the condition gets no derivative.
+
+    The derivative flows only through the branch taken at each entry (the one-argument form
+    ``where(condition)`` returns indices and is not differentiable)."""
+    if x is None and y is None:
+        if isinstance(condition, Tracer):
+            return np.nonzero(condition.concrete_value())
+        return np.nonzero(condition)
+    if isinstance(condition, Tracer) or isinstance(x, Tracer) or isinstance(y, Tracer):
+        return bind(select_p, condition, x, y)
+    return np.where(condition, x, y)
+
+
+def _select_jvp_x(t: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
+    return where(c, t, 0.0)
+
+
+def _select_jvp_y(t: Any, ans: Any, c: Any, x: Any, y: Any) -> Any:
+    return where(c, 0.0, t)
+
+
+def _select_transpose(ct: Any, c: Any, x: Any, y: Any) -> tuple[None, Any, Any]:
+    if is_undefined(c):
+        raise TypeError("select is not linear in its condition")
+    return (None,
+            unbroadcast(where(c, ct, 0.0), x.aval) if is_undefined(x) else None,
+            unbroadcast(where(c, 0.0, ct), y.aval) if is_undefined(y) else None)
+
+
+defjvp(select_p, None, _select_jvp_x, _select_jvp_y)
+deftranspose(select_p, _select_transpose)

@@ -1,0 +1,404 @@
+"""Structural primitives: linear maps that move, copy, sum or select entries.
+
+Each is linear, so its jvp is the primitive applied to the tangent and reverse mode needs only
+its transpose, which is another structural map:
+
+- ``reshape``: transpose is the reshape back.
+- ``transpose(perm)``: transpose is ``transpose(argsort(perm))``.
+- ``broadcast_to(shape)``: transpose sums over the broadcast axes ("unbroadcast").
+- ``reduce_sum(axes)``: transpose broadcasts back over the summed axes.
+- ``getitem(idx)``: transpose scatters the cotangent into zeros (``index_add``).
+- ``index_add(x, v, idx)`` (``x.at[idx].add(v)``): transpose is ``(ȳ, ȳ[idx])``.
+- ``index_set(x, v, idx)`` (``x.at[idx].set(v)``): transpose is ``(ȳ with idx zeroed, ȳ[idx])``.
+- ``convert(dtype)``: transpose converts back.
+
+As generalized Jacobians (seed 000) these are permutation, selection and summation matrices;
+they are never formed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import ShapeError
+from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.shapes import (
+    ShapedArray,
+    Sym,
+    as_shape,
+    broadcast_shapes,
+    is_concrete,
+    is_inexact_dtype,
+    shape_str,
+    size,
+)
+from ..interpreters.forward import Zero, defjvp_rule, register_tangent_ops
+from ..interpreters.transpose import deflinear, deftranspose, is_undefined
+from ._base import probe_dtype
+
+# --- reshape -------------------------------------------------------------------------------
+
+
+def _reshape_abstract(x: ShapedArray, *, new_shape: tuple[Any, ...]) -> ShapedArray:
+    if size(x.shape) != size(new_shape):
+        raise ShapeError(
+            f"reshape: cannot reshape an array of shape {shape_str(x.shape)} "
+            f"({size(x.shape)} elements) into shape {shape_str(new_shape)} "
+            f"({size(new_shape)} elements); the number of elements must stay the same"
+        )
+    return ShapedArray(new_shape, x.dtype, x.weak_type)
+
+
+reshape_p = Primitive("reshape", lambda x, *, new_shape: np.reshape(x, new_shape),
+                      _reshape_abstract, linear=True)
+
+
+def _reshape_transpose(ct: Any, x: Any, *, new_shape: Any) -> tuple[Any]:
+    return (reshape(ct, x.aval.shape),)
+
+
+deflinear(reshape_p, _reshape_transpose)
+
+
+def _resolve_shape(shape: Any, old: tuple[Any, ...]) -> tuple[Any, ...]:
+    shape = (shape,) if isinstance(shape, (int, np.integer, str, Sym)) else tuple(shape)
+    if sum(1 for d in shape if isinstance(d, (int, np.integer)) and d == -1) > 1:
+        raise ShapeError(f"reshape: can only specify one unknown dimension (-1), got {shape}")
+    if any(isinstance(d, (int, np.integer)) and d == -1 for d in shape):
+        known = [d for d in shape if not (isinstance(d, (int, np.integer)) and d == -1)]
+        total, part = size(old), size(as_shape(known))
+        if not (isinstance(total, int) and isinstance(part, int)) or part == 0 or total % part:
+            raise ShapeError(
+                f"reshape: cannot infer -1 when reshaping {shape_str(old)} to {shape}")
+        shape = tuple(total // part if isinstance(d, (int, np.integer)) and d == -1 else d
+                      for d in shape)
+    return as_shape(shape)
+
+
+def reshape(x: Any, shape: Any, order: str = "C") -> Any:
+    """``numpy.reshape``; one ``-1`` is inferred. Only C order is differentiable."""
+    if order != "C":
+        raise NotImplementedError("tensorcalc.numpy.reshape supports order='C' only")
+    if not isinstance(x, Tracer):
+        return np.reshape(x, shape)
+    new_shape = _resolve_shape(shape, x.shape)
+    if new_shape == x.shape:
+        return x
+    return bind(reshape_p, x, new_shape=new_shape)
+
+
+# --- transpose -----------------------------------------------------------------------------
+
+
+def _transpose_abstract(x: ShapedArray, *, perm: tuple[int, ...]) -> ShapedArray:
+    if sorted(perm) != list(range(x.ndim)):
+        raise ShapeError(f"transpose: axes {perm} are not a permutation of the "
+                         f"{x.ndim} axes of an array of shape {shape_str(x.shape)}")
+    return ShapedArray(tuple(x.shape[p] for p in perm), x.dtype, x.weak_type)
+
+
+transpose_p = Primitive("transpose", lambda x, *, perm: np.transpose(x, perm),
+                        _transpose_abstract, linear=True)
+
+
+def _transpose_transpose(ct: Any, x: Any, *, perm: tuple[int, ...]) -> tuple[Any]:
+    return (transpose(ct, tuple(int(i) for i in np.argsort(perm))),)
+
+
+deflinear(transpose_p, _transpose_transpose)
+
+
+def transpose(x: Any, axes: Any = None) -> Any:
+    """``numpy.transpose``: reverse the axes, or permute them by ``axes``."""
+    if not isinstance(x, Tracer):
+        return np.transpose(x, axes)
+    nd = x.ndim
+    perm = tuple(range(nd - 1, -1, -1)) if axes is None else tuple(int(a) % max(nd, 1)
+                                                                   for a in axes)
+    if perm == tuple(range(nd)):
+        return x
+    return bind(transpose_p, x, perm=perm)
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
+    if not isinstance(x, Tracer):
+        return np.swapaxes(x, axis1, axis2)
+    perm = list(range(x.ndim))
+    perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
+    return transpose(x, perm)
+
+
+# --- broadcast_to and reduce_sum -----------------------------------------------------------
+
+
+def _broadcast_abstract(x: ShapedArray, *, shape: tuple[Any, ...]) -> ShapedArray:
+    out = broadcast_shapes(x.shape, shape, op="broadcast_to")
+    if out != tuple(shape):
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {shape_str(x.shape)} to "
+                         f"{shape_str(shape)}")
+    return ShapedArray(tuple(shape), x.dtype, x.weak_type)
+
+
+broadcast_to_p = Primitive("broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape),
+                           _broadcast_abstract, linear=True)
+
+
+def _broadcast_transpose(ct: Any, x: Any, *, shape: Any) -> tuple[Any]:
+    return (unbroadcast(ct, x.aval),)
+
+
+deflinear(broadcast_to_p, _broadcast_transpose)
+
+
+def broadcast_to(x: Any, shape: Any) -> Any:
+    """``numpy.broadcast_to`` (the result is a new value, not a read-only view)."""
+    if not isinstance(x, Tracer):
+        return np.broadcast_to(x, shape)
+    shape = as_shape(shape)
+    if tuple(x.shape) == shape:
+        return x
+    return bind(broadcast_to_p, x, shape=shape)
+
+
+def _sum_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
+    shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    dtype = probe_dtype(_sum_impl, (ShapedArray((1,) * x.ndim, x.dtype),), axes=axes) \
+        if x.dtype.kind in "biu" else x.dtype
+    return ShapedArray(shape, dtype)
+
+
+def _sum_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
+    return np.sum(x, axis=axes)
+
+
+reduce_sum_p = Primitive("reduce_sum", _sum_impl, _sum_abstract, linear=True)
+
+
+def _reduce_sum_transpose(ct: Any, x: Any, *, axes: tuple[int, ...]) -> tuple[Any]:
+    shape = x.aval.shape
+    kept = tuple(1 if i in axes else d for i, d in enumerate(shape))
+    return (broadcast_to(reshape(ct, kept), shape),)
+
+
+deflinear(reduce_sum_p, _reduce_sum_transpose)
+
+
+def reduce_sum(x: Any, axes: tuple[int, ...]) -> Any:
+    if not axes:
+        return x
+    return bind(reduce_sum_p, x, axes=tuple(axes))
+
+
+def unbroadcast(ct: Any, aval: ShapedArray) -> Any:
+    """Sum ``ct`` down to ``aval``'s shape: the transpose of NumPy broadcasting."""
+    shape = aval.shape
+    ct_shape = get_aval(ct).shape
+    if tuple(ct_shape) != tuple(shape):
+        lead = len(ct_shape) - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, d in enumerate(shape) if d == 1 and ct_shape[lead + i] != 1)
+        ct = reduce_sum(ct, axes) if isinstance(ct, Tracer) else np.sum(ct, axis=axes)
+        ct = reshape(ct, shape)
+    if get_aval(ct).dtype != aval.dtype and is_inexact_dtype(aval.dtype):
+        ct = convert(ct, aval.dtype)
+    return ct
+
+
+# --- convert -------------------------------------------------------------------------------
+
+
+def _convert_impl(x: Any, *, dtype: np.dtype) -> Any:
+    return np.asarray(x).astype(dtype, copy=False)
+
+
+convert_p = Primitive(
+    "convert", _convert_impl,
+    lambda x, *, dtype: ShapedArray(x.shape, np.dtype(dtype)), linear=True)
+
+
+def _convert_jvp(primals: list[Any], tangents: list[Any], *, dtype: np.dtype) -> Any:
+    ans = bind(convert_p, primals[0], dtype=dtype)
+    t = tangents[0]
+    if type(t) is Zero or not is_inexact_dtype(np.dtype(dtype)):
+        return ans, Zero(None)  # float -> int has no derivative
+    return ans, bind(convert_p, t, dtype=dtype)
+
+
+def _convert_transpose(ct: Any, x: Any, *, dtype: np.dtype) -> tuple[Any]:
+    return (convert(ct, x.aval.dtype),)
+
+
+defjvp_rule(convert_p, _convert_jvp)
+deftranspose(convert_p, _convert_transpose)
+
+
+def convert(x: Any, dtype: Any) -> Any:
+    """``x.astype(dtype)``."""
+    dtype = np.dtype(dtype)
+    if not isinstance(x, Tracer):
+        return np.asarray(x).astype(dtype)
+    if x.dtype == dtype:
+        return x
+    return bind(convert_p, x, dtype=dtype)
+
+
+# --- getitem, index_add, index_set ---------------------------------------------------------
+
+
+def _check_index(idx: Any) -> None:
+    for item in idx:
+        if isinstance(item, Tracer):
+            raise TypeError(
+                "indexing with a traced array is not supported: indices must be concrete "
+                "(NumPy arrays, ints or slices); compute them outside the transformation")
+
+
+def _index_shape(shape: tuple[Any, ...], idx: tuple[Any, ...]) -> tuple[Any, ...]:
+    if is_concrete(shape):
+        dummy = np.broadcast_to(np.empty((), np.bool_), shape)
+        try:
+            return dummy[idx].shape
+        except IndexError as e:
+            raise IndexError(f"getitem: {e} (array of shape {shape_str(shape)})") from None
+    # Symbolic shapes: basic indexing only (ints, slices without bounds, None, Ellipsis).
+    out: list[Any] = []
+    n_real = sum(1 for i in idx if i is not None and i is not Ellipsis)
+    dims = list(shape)
+    pos = 0
+    for item in idx:
+        if item is Ellipsis:
+            skip = len(dims) - n_real
+            out.extend(dims[pos:pos + skip])
+            pos += skip
+        elif item is None:
+            out.append(1)
+        elif isinstance(item, slice) and item == slice(None):
+            out.append(dims[pos])
+            pos += 1
+        elif isinstance(item, (int, np.integer)):
+            pos += 1
+        else:
+            raise ShapeError("indexing an array of symbolic shape supports ints, ':', None "
+                             "and ... only")
+    out.extend(dims[pos:])
+    return tuple(out)
+
+
+def _getitem_abstract(x: ShapedArray, *, idx: tuple[Any, ...]) -> ShapedArray:
+    return ShapedArray(_index_shape(x.shape, idx), x.dtype, x.weak_type)
+
+
+getitem_p = Primitive("getitem", lambda x, *, idx: x[idx], _getitem_abstract, linear=True)
+
+
+def _getitem_transpose(ct: Any, x: Any, *, idx: tuple[Any, ...]) -> tuple[Any]:
+    zeros = np.zeros(x.aval.shape, get_aval(ct).dtype)
+    return (bind(index_add_p, zeros, ct, idx=idx),)
+
+
+deflinear(getitem_p, _getitem_transpose)
+
+
+def _is_basic(idx: tuple[Any, ...]) -> bool:
+    return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))
+               for i in idx)
+
+
+def _index_add_impl(x: Any, v: Any, *, idx: tuple[Any, ...]) -> Any:
+    out = np.array(x, dtype=np.result_type(x, v), copy=True)
+    if _is_basic(idx):
+        out[idx] += v
+    else:
+        np.add.at(out, idx, v)  # repeated indices accumulate
+    return out
+
+
+def _index_update_abstract(x: ShapedArray, v: ShapedArray, *, idx: Any) -> ShapedArray:
+    target = _index_shape(x.shape, idx)
+    broadcast_shapes(target, v.shape, op="index update")
+    return ShapedArray(x.shape, np.result_type(x.dtype, v.dtype))
+
+
+index_add_p = Primitive("index_add", _index_add_impl, _index_update_abstract, linear=True)
+
+
+def _index_add_transpose(ct: Any, x: Any, v: Any, *, idx: Any) -> tuple[Any, Any]:
+    ct_x = ct if is_undefined(x) else None
+    ct_v = unbroadcast(getitem(ct, idx), v.aval) if is_undefined(v) else None
+    return ct_x, ct_v
+
+
+def _index_update_jvp(prim: Primitive) -> Any:
+    def index_update_jvp(primals: list[Any], tangents: list[Any], *, idx: Any) -> Any:
+        ans = bind(prim, *primals, idx=idx)
+        tx, tv = tangents
+        if type(tx) is Zero and type(tv) is Zero:
+            return ans, Zero(None)
+        if type(tx) is Zero:
+            tx = np.zeros(get_aval(primals[0]).shape, get_aval(ans).dtype)
+        if type(tv) is Zero:
+            tv = 0.0
+        return ans, bind(prim, tx, tv, idx=idx)
+
+    index_update_jvp.__name__ = f"{prim.name}_jvp"
+    return index_update_jvp
+
+
+defjvp_rule(index_add_p, _index_update_jvp(index_add_p))
+deftranspose(index_add_p, _index_add_transpose)
+
+
+def _index_set_impl(x: Any, v: Any, *, idx: tuple[Any, ...]) -> Any:
+    out = np.array(x, dtype=np.result_type(x, v), copy=True)
+    out[idx] = v
+    return out
+
+
+index_set_p = Primitive("index_set", _index_set_impl, _index_update_abstract, linear=True)
+
+
+def _index_set_transpose(ct: Any, x: Any, v: Any, *, idx: Any) -> tuple[Any, Any]:
+    ct_x = bind(index_set_p, ct, 0.0, idx=idx) if is_undefined(x) else None
+    ct_v = unbroadcast(getitem(ct, idx), v.aval) if is_undefined(v) else None
+    return ct_x, ct_v
+
+
+defjvp_rule(index_set_p, _index_update_jvp(index_set_p))
+deftranspose(index_set_p, _index_set_transpose)
+
+
+def normalize_index(idx: Any) -> tuple[Any, ...]:
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    out = []
+    for i in idx:
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
+            raise IndexError(f"arrays used as indices must be of integer or boolean type, "
+                             f"got {i.dtype}")
+        out.append(i)
+    _check_index(out)
+    return tuple(out)
+
+
+def getitem(x: Any, idx: Any) -> Any:
+    """``x[idx]``: ints, slices, None, Ellipsis, integer and boolean arrays (NumPy rules)."""
+    if not isinstance(x, Tracer):
+        return np.asarray(x)[idx]
+    return bind(getitem_p, x, idx=normalize_index(idx))
+
+
+def index_add(x: Any, idx: Any, v: Any) -> Any:
+    """Functional ``x[idx] += v`` (repeated indices accumulate): ``x.at[idx].add(v)``."""
+    return bind(index_add_p, x, v, idx=normalize_index(idx))
+
+
+def index_set(x: Any, idx: Any, v: Any) -> Any:
+    """Functional ``x[idx] = v``: ``x.at[idx].set(v)``."""
+    return bind(index_set_p, x, v, idx=normalize_index(idx))
+
+
+register_tangent_ops(broadcast_to=broadcast_to, convert=convert)
