@@ -61,10 +61,10 @@ def _check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...
 
 
 def _as_value(x: Any) -> Any:
-    """Python numbers stay as they are; array-likes become arrays."""
-    if isinstance(x, (Tracer, np.ndarray, np.generic, float, int, complex, bool)):
-        return x
-    return np.asarray(x)
+    """Leaves of the argument pytrees: numbers and arrays stay, other array-likes convert."""
+    leaves, tree = tree_flatten(x)
+    ok = (Tracer, np.ndarray, np.generic, float, int, complex, bool, ShapedArray)
+    return tree_unflatten(tree, [v if isinstance(v, ok) else np.asarray(v) for v in leaves])
 
 
 def _flat_fun(fun: Callable[..., Any], in_tree: Any, has_aux: bool, store: dict[str, Any]

@@ -90,7 +90,10 @@ from ..ops.structural import (  # noqa: F401
     transpose,
 )
 from ..ops.structural import convert as astype  # noqa: F401
-from . import _methods
+from . import _methods, linalg  # noqa: F401
+from ._products import *  # noqa: F401,F403
+from ._shape import *  # noqa: F401,F403
+from ._ufuncs import *  # noqa: F401,F403
 
 _methods.install()
 

@@ -1,0 +1,3 @@
+"""SciPy-compatible namespaces: ``tensorcalc.scipy.special``."""
+
+from . import special  # noqa: F401
