@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConcretizationError, LeakedTracerError
+from .errors import ConcretizationError, LeakedTracerError, TensorcalcError
 from .shapes import ShapedArray, aval_of
 
 
@@ -176,7 +176,11 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             if top is None or t.level > top.level:
                 top = t
     if top is None:
-        return prim.impl(*args, **params)
+        try:
+            return prim.impl(*args, **params)
+        except (ValueError, IndexError, TypeError) as err:
+            _explain_failure(prim, args, params, err)
+            raise
     if not top.active:
         raise LeakedTracerError(
             f"{prim.name}: a traced value from a transformation that has already finished was "
@@ -186,7 +190,21 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     return top.process(prim, args, params)
 
 
+def _explain_failure(prim: Primitive, args: tuple[Any, ...], params: dict[str, Any],
+                     err: Exception) -> None:
+    """NumPy rejected the operands: rerun the shape rule, whose error names the operator, the
+    shapes and the rule, and raise that instead (chained to NumPy's message)."""
+    try:
+        prim.abstract_eval(*[get_aval(a) for a in args], **params)
+    except TensorcalcError as ours:
+        raise ours from err
+    except Exception:
+        return
+
+
 def get_aval(x: Any) -> ShapedArray:
+    if type(x) is np.ndarray:
+        return ShapedArray(x.shape, x.dtype)
     if isinstance(x, Tracer):
         return x.aval
     return aval_of(x)

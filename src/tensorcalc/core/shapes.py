@@ -13,7 +13,6 @@ promotion rule (NEP 50): ``float32_array * 2.0`` stays float32.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Union
 
@@ -131,13 +130,26 @@ def _canonical_dtype(dt: object) -> np.dtype:
     return np.dtype(dt)
 
 
-@dataclass(frozen=True, slots=True)
 class ShapedArray:
-    """Abstract value: a shape and a dtype. ``weak_type`` marks Python scalars (NEP 50)."""
+    """Abstract value: a shape and a dtype. ``weak_type`` marks Python scalars (NEP 50).
 
-    shape: Shape
-    dtype: np.dtype
-    weak_type: bool = False
+    Immutable by convention; a plain slotted class rather than a frozen dataclass because the
+    tracing interpreters create one per traced operation and construction cost matters.
+    """
+
+    __slots__ = ("shape", "dtype", "weak_type")
+
+    def __init__(self, shape: Shape, dtype: np.dtype, weak_type: bool = False) -> None:
+        self.shape = shape
+        self.dtype = dtype
+        self.weak_type = weak_type
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ShapedArray) and self.shape == other.shape
+                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+
+    def __hash__(self) -> int:
+        return hash((self.shape, self.dtype, self.weak_type))
 
     @property
     def ndim(self) -> int:
@@ -167,8 +179,19 @@ def dtype_short(dt: np.dtype) -> str:
     return _SHORT.get(dt.name, dt.name)
 
 
+_PY_SCALAR_AVALS = {bool: ShapedArray((), np.dtype(np.bool_), True),
+                    int: ShapedArray((), np.dtype(np.int64), True),
+                    float: ShapedArray((), np.dtype(np.float64), True),
+                    complex: ShapedArray((), np.dtype(np.complex128), True)}
+
+
 def aval_of(x: object) -> ShapedArray:
     """The abstract value of a concrete value (array, NumPy scalar or Python scalar)."""
+    t = type(x)
+    if t is np.ndarray:
+        return ShapedArray(x.shape, x.dtype)  # type: ignore[attr-defined]
+    if t in _PY_SCALAR_AVALS:
+        return _PY_SCALAR_AVALS[t]
     if isinstance(x, np.ndarray):
         return ShapedArray(x.shape, x.dtype)
     if isinstance(x, (bool, int, float, complex)):

@@ -80,12 +80,15 @@ def add_tangents(a: Any, b: Any) -> Any:
 
 def fit_tangent(t: Any, ans: Any) -> Any:
     """Broadcast a tangent contribution to the output's shape and dtype (broadcasting ops)."""
-    aval = get_aval(ans)
-    t_aval = get_aval(t)
-    if t_aval.shape != aval.shape:
-        t = _ops["broadcast_to"](t, aval.shape)
-    if t_aval.dtype != aval.dtype and is_inexact_dtype(aval.dtype):
-        t = _ops["convert"](t, aval.dtype)
+    # Fast path: tracers and arrays expose .shape/.dtype without building abstract values.
+    t_shape = getattr(t, "shape", ())
+    a_shape = getattr(ans, "shape", ())
+    if t_shape != a_shape:
+        t = _ops["broadcast_to"](t, a_shape)
+    a_dtype = getattr(ans, "dtype", None)
+    if a_dtype is not None and getattr(t, "dtype", a_dtype) != a_dtype \
+            and is_inexact_dtype(a_dtype):
+        t = _ops["convert"](t, a_dtype)
     return t
 
 
