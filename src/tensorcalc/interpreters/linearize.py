@@ -17,7 +17,7 @@ from typing import Any
 from ..core.ir import Literal, Program
 from ..core.primitive import get_aval, new_trace
 from .forward import JVPTrace, JVPTracer, Zero, tangent_aval
-from .stage import StageTrace, StageTracer
+from .stage import ConstantGuard, StageTrace, StageTracer
 
 
 @dataclass
@@ -46,7 +46,17 @@ def linearize_flat(
     selected by ``diff_mask`` (all by default)."""
     if diff_mask is None:
         diff_mask = [True] * len(primals)
-    with new_trace(StageTrace) as stage, new_trace(JVPTrace) as jvp:
+    guard = ConstantGuard()
+    try:
+        return _linearize(fun, primals, diff_mask, guard)
+    finally:
+        guard.release()
+
+
+def _linearize(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any],
+               diff_mask: Sequence[bool], guard: ConstantGuard
+               ) -> tuple[list[Any], LinearMap]:
+    with new_trace(StageTrace, guard) as stage, new_trace(JVPTrace) as jvp:
         tin = [stage.new_input(tangent_aval(get_aval(p))) for p in primals]
         args = [JVPTracer(jvp, p, t) if m else p for p, t, m in zip(primals, tin, diff_mask)]
         outs = fun(args)

@@ -9,13 +9,58 @@ scalars, tracers of outer transformations) enter the program as literals.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import sys
 from typing import Any
+
+import numpy as np
 
 from ..core.ir import Equation, Literal, Program, Var
 from ..core.primitive import Primitive, Trace, Tracer, get_aval, new_trace
 from ..core.shapes import ShapedArray
 
 _abstract_cache: dict[Any, Any] = {}
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+class ConstantGuard:
+    """Keeps a staged program's array constants from changing under it.
+
+    A linearization refers to NumPy arrays it did not create (weights, data, the inputs). If
+    the user's code wrote into one of them after it was used, the derivative would silently
+    change. While the function runs, captured arrays are made read-only, so such a write fails
+    loudly ("assignment destination is read-only"). When tracing ends the flags are restored,
+    and every constant whose memory is still referenced elsewhere is copied, so later writes
+    cannot reach the program either. Temporaries that only the program holds are not copied.
+    """
+
+    __slots__ = ("literals", "locked")
+
+    def __init__(self) -> None:
+        self.literals: list[tuple[Literal, np.ndarray]] = []
+        self.locked: list[np.ndarray] = []
+
+    def capture(self, lit: Literal) -> None:
+        root = _root(lit.value)
+        if root.flags.writeable:
+            root.flags.writeable = False
+            self.locked.append(root)
+        self.literals.append((lit, root))
+
+    def release(self) -> None:
+        for root in self.locked:
+            root.flags.writeable = True
+        self.locked.clear()
+        for lit, root in self.literals:
+            # References: this list's tuple, `root` below, getrefcount's argument, plus the
+            # literal itself or the view chain leading to it. More means someone else holds it.
+            if sys.getrefcount(root) > 4:
+                lit.value = np.array(lit.value, copy=True)
+        self.literals.clear()
 
 
 def abstract_eval(prim: Primitive, avals: list[ShapedArray], params: dict[str, Any]) -> Any:
@@ -47,11 +92,12 @@ class StageTracer(Tracer):
 
 
 class StageTrace(Trace):
-    __slots__ = ("equations",)
+    __slots__ = ("equations", "guard")
 
-    def __init__(self, level: int) -> None:
+    def __init__(self, level: int, guard: ConstantGuard | None = None) -> None:
         super().__init__(level)
         self.equations: list[Equation] = []
+        self.guard = guard
 
     def new_input(self, aval: ShapedArray) -> StageTracer:
         return StageTracer(self, Var(aval))
@@ -59,7 +105,10 @@ class StageTrace(Trace):
     def to_atom(self, x: Any) -> Var | Literal:
         if type(x) is StageTracer and x._trace is self:
             return x.var
-        return Literal(x, get_aval(x))
+        lit = Literal(x, get_aval(x))
+        if self.guard is not None and type(x) is np.ndarray:
+            self.guard.capture(lit)
+        return lit
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         atoms = tuple(self.to_atom(a) for a in args)
