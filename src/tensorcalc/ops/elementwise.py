@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.primitive import Primitive, Tracer, bind
 from ..core.shapes import ShapedArray, broadcast_shapes
+from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import defjvp, defjvp_zero, register_tangent_ops
 from ..interpreters.transpose import deftranspose, is_undefined
 from ._base import probe_dtype
@@ -81,6 +82,7 @@ def _add_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, Any]:
 
 defjvp(add_p, _same, _same)
 deftranspose(add_p, _add_transpose)
+defbroadcasting(add_p)
 register_tangent_ops(add=add)
 
 sub_p = elementwise("sub", np.subtract, linear=True)
@@ -98,11 +100,13 @@ def _sub_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, Any]:
 
 defjvp(sub_p, _same, _sub_jvp_y)
 deftranspose(sub_p, _sub_transpose)
+defbroadcasting(sub_p)
 
 neg_p = elementwise("neg", np.negative, linear=True)
 negative = unary_op(neg_p, np.negative)
 defjvp(neg_p, lambda t, ans, x: negative(t))
 deftranspose(neg_p, lambda ct, x: (negative(ct),))
+defvectorized(neg_p)
 
 # --- mul, div: bilinear / linear in the numerator -------------------------------------------
 
@@ -127,6 +131,7 @@ def _mul_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, Any]:
 
 defjvp(mul_p, _mul_jvp_x, _mul_jvp_y)
 deftranspose(mul_p, _mul_transpose)
+defbroadcasting(mul_p)
 
 div_p = elementwise("div", np.true_divide, linear=True)
 divide = true_divide = binary_op(div_p, np.true_divide)
@@ -148,6 +153,7 @@ def _div_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, None]:
 
 defjvp(div_p, _div_jvp_x, _div_jvp_y)
 deftranspose(div_p, _div_transpose)
+defbroadcasting(div_p)
 
 # --- power ---------------------------------------------------------------------------------
 
@@ -173,16 +179,19 @@ def _pow_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
+defbroadcasting(pow_p)
 
 # --- transcendental functions ---------------------------------------------------------------
 
 exp_p = elementwise("exp", np.exp)
 exp = unary_op(exp_p, np.exp)
 defjvp(exp_p, lambda t, ans, x: multiply(t, ans))
+defvectorized(exp_p)
 
 log_p = elementwise("log", np.log)
 log = unary_op(log_p, np.log)
 defjvp(log_p, lambda t, ans, x: divide(t, x))
+defvectorized(log_p)
 
 sin_p = elementwise("sin", np.sin)
 sin = unary_op(sin_p, np.sin)
@@ -190,6 +199,8 @@ cos_p = elementwise("cos", np.cos)
 cos = unary_op(cos_p, np.cos)
 defjvp(sin_p, lambda t, ans, x: multiply(t, cos(x)))
 defjvp(cos_p, lambda t, ans, x: multiply(t, negative(sin(x))))
+defvectorized(sin_p)
+defvectorized(cos_p)
 
 tanh_p = elementwise("tanh", np.tanh)
 tanh = unary_op(tanh_p, np.tanh)
@@ -200,6 +211,7 @@ def _tanh_jvp(t: Any, ans: Any, x: Any) -> Any:
 
 
 defjvp(tanh_p, _tanh_jvp)
+defvectorized(tanh_p)
 
 sqrt_p = elementwise("sqrt", np.sqrt)
 sqrt = unary_op(sqrt_p, np.sqrt)
@@ -211,16 +223,19 @@ def _sqrt_jvp(t: Any, ans: Any, x: Any) -> Any:
 
 
 defjvp(sqrt_p, _sqrt_jvp)
+defvectorized(sqrt_p)
 
 # --- kinks: abs, sign, maximum, minimum -----------------------------------------------------
 
 sign_p = elementwise("sign", np.sign, differentiable=False)
 sign = unary_op(sign_p, np.sign)
 defjvp_zero(sign_p)
+defvectorized(sign_p)
 
 abs_p = elementwise("abs", np.abs)
 absolute = abs = unary_op(abs_p, np.abs)  # noqa: A001  (NumPy's name)
 defjvp(abs_p, lambda t, ans, x: multiply(t, sign(x)))  # abs'(0) = sign(0) = 0
+defvectorized(abs_p)
 
 
 def _tie_weight(x: Any, y: Any, ans: Any, first_wins: Callable[..., Any]) -> Any:
@@ -254,6 +269,8 @@ def _minimum_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
 
 defjvp(maximum_p, _maximum_jvp_x, _maximum_jvp_y)
 defjvp(minimum_p, _minimum_jvp_x, _minimum_jvp_y)
+defbroadcasting(maximum_p)
+defbroadcasting(minimum_p)
 
 # --- comparisons: no derivative -------------------------------------------------------------
 
@@ -271,6 +288,7 @@ ne_p = elementwise("ne", np.not_equal, differentiable=False)
 not_equal = binary_op(ne_p, np.not_equal)
 for _p in (lt_p, le_p, gt_p, ge_p, eq_p, ne_p):
     defjvp_zero(_p)
+    defbroadcasting(_p)
 
 # --- select (where) -------------------------------------------------------------------------
 
@@ -309,3 +327,4 @@ def _select_transpose(ct: Any, c: Any, x: Any, y: Any) -> tuple[None, Any, Any]:
 
 defjvp(select_p, None, _select_jvp_x, _select_jvp_y)
 deftranspose(select_p, _select_transpose)
+defbroadcasting(select_p)

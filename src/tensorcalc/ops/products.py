@@ -16,10 +16,11 @@ import numpy as np
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, broadcast_shapes, shape_str
+from ..interpreters.batch import common_size, defbatch, moveaxis, pad_after_batch
 from ..interpreters.forward import defjvp
 from ..interpreters.transpose import deftranspose, is_undefined
 from .elementwise import multiply
-from .structural import reshape, swapaxes, unbroadcast
+from .structural import reshape, swapaxes, transpose, unbroadcast
 
 
 def _matmul_abstract(a: ShapedArray, b: ShapedArray) -> ShapedArray:
@@ -99,6 +100,52 @@ def _matmul_transpose(ct: Any, a: Any, b: Any) -> tuple[Any, Any]:
 
 defjvp(matmul_p, lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t))
 deftranspose(matmul_p, _matmul_transpose)
+
+
+def _logical(x: Any, d: int | None) -> ShapedArray:
+    av = get_aval(x)
+    return av if d is None else ShapedArray(av.shape[:d] + av.shape[d + 1:], av.dtype)
+
+
+def _matmul_batch(args: Any, dims: Any) -> tuple[Any, int]:
+    """Batched matmul, arranged so that the common Jacobian sweeps are one large GEMM: a stack
+    of vectors or matrices times a shared matrix folds the batch into the rows (or columns)."""
+    (a, b), (da, db) = args, dims
+    n = common_size(args, dims, "matmul")
+    la, lb = _logical(a, da), _logical(b, db)
+    out_logical = _matmul_abstract(la, lb).shape
+    if db is None and lb.ndim <= 2:
+        # (B, ..., k) @ (k[, m]): every leading axis of a is a row of one product.
+        a0 = moveaxis(a, da, 0)
+        rows = reshape(a0, (-1, la.shape[-1]))
+        return reshape(matmul(rows, b), (n, *out_logical)), 0
+    if da is None and la.ndim <= 2 and lb.ndim == 1:
+        # A x_b for a stack of vectors: X A^T.
+        at = transpose(a) if la.ndim == 2 else a
+        return matmul(moveaxis(b, db, 0), at), 0
+    if da is None and la.ndim <= 2 and lb.ndim == 2:
+        # A B_b for a stack of matrices: put the batch between k and m, one (n,k)@(k,B*m).
+        k, m = lb.shape
+        cols = reshape(moveaxis(b, db, 1), (k, n * m))
+        out = reshape(matmul(a, cols), (*la.shape[:-1], n, m))
+        return out, la.ndim - 1
+    # General case: vectors become matrices, batched operands get the batch axis first and
+    # unit loop axes up to the common loop rank, unbatched ones broadcast from the right.
+    a0 = a if da is None else moveaxis(a, da, 0)
+    b0 = b if db is None else moveaxis(b, db, 0)
+    if la.ndim == 1:
+        a0 = _expand(a0, -2)
+    if lb.ndim == 1:
+        b0 = _expand(b0, -1)
+    rank = max(la.ndim, lb.ndim, 2)
+    if da is not None:
+        a0 = pad_after_batch(a0, rank)
+    if db is not None:
+        b0 = pad_after_batch(b0, rank)
+    return reshape(matmul(a0, b0), (n, *out_logical)), 0
+
+
+defbatch(matmul_p, _matmul_batch)
 
 
 def dot(a: Any, b: Any) -> Any:

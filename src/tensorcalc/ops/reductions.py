@@ -15,9 +15,10 @@ import numpy as np
 
 from ..core.primitive import Primitive, Tracer, bind
 from ..core.shapes import ShapedArray, normalize_axes
+from ..interpreters.batch import defbatch
 from ..interpreters.forward import Zero, defjvp_rule
 from .elementwise import divide, equal, multiply
-from .structural import convert, reduce_sum, reduce_sum_p, reshape
+from .structural import batch_reduction, convert, reduce_sum, reduce_sum_p, reshape
 
 
 def _extremum_abstract(name: str) -> Any:
@@ -58,6 +59,8 @@ def _extremum_jvp(prim: Primitive) -> Any:
 
 defjvp_rule(reduce_max_p, _extremum_jvp(reduce_max_p))
 defjvp_rule(reduce_min_p, _extremum_jvp(reduce_min_p))
+defbatch(reduce_max_p, batch_reduction(reduce_max_p))
+defbatch(reduce_min_p, batch_reduction(reduce_min_p))
 
 
 def _reduce(prim: Primitive, np_fn: Any, x: Any, axis: Any, keepdims: bool, name: str) -> Any:

@@ -34,6 +34,16 @@ from ..core.shapes import (
     shape_str,
     size,
 )
+from ..interpreters.batch import (
+    bdim_to_front,
+    common_size,
+    defbatch,
+    defvectorized,
+    logical_axis,
+    moveaxis,
+    pad_after_batch,
+    register_batch_ops,
+)
 from ..interpreters.forward import Zero, defjvp_rule, register_tangent_ops
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
 from ._base import probe_dtype
@@ -60,6 +70,14 @@ def _reshape_transpose(ct: Any, x: Any, *, new_shape: Any) -> tuple[Any]:
 
 
 deflinear(reshape_p, _reshape_transpose)
+
+
+def _reshape_batch(args: Any, dims: Any, *, new_shape: Any) -> tuple[Any, int]:
+    x = moveaxis(args[0], dims[0], 0)
+    return bind(reshape_p, x, new_shape=(get_aval(x).shape[0], *new_shape)), 0
+
+
+defbatch(reshape_p, _reshape_batch)
 
 
 def _resolve_shape(shape: Any, old: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -110,6 +128,17 @@ def _transpose_transpose(ct: Any, x: Any, *, perm: tuple[int, ...]) -> tuple[Any
 deflinear(transpose_p, _transpose_transpose)
 
 
+def _transpose_batch(args: Any, dims: Any, *, perm: tuple[int, ...]) -> tuple[Any, int]:
+    # The batch axis stays where it is; the logical axes around it are permuted.
+    d = dims[0]
+    phys = [logical_axis(p, d) for p in perm]
+    phys.insert(d, d)
+    return bind(transpose_p, args[0], perm=tuple(phys)), d
+
+
+defbatch(transpose_p, _transpose_batch)
+
+
 def transpose(x: Any, axes: Any = None) -> Any:
     """``numpy.transpose``: reverse the axes, or permute them by ``axes``."""
     if not isinstance(x, Tracer):
@@ -152,6 +181,15 @@ def _broadcast_transpose(ct: Any, x: Any, *, shape: Any) -> tuple[Any]:
 deflinear(broadcast_to_p, _broadcast_transpose)
 
 
+def _broadcast_batch(args: Any, dims: Any, *, shape: Any) -> tuple[Any, int]:
+    x = pad_after_batch(moveaxis(args[0], dims[0], 0), len(shape))
+    n = get_aval(x).shape[0]
+    return bind(broadcast_to_p, x, shape=(n, *shape)), 0
+
+
+defbatch(broadcast_to_p, _broadcast_batch)
+
+
 def broadcast_to(x: Any, shape: Any) -> Any:
     """``numpy.broadcast_to`` (the result is a new value, not a read-only view)."""
     if not isinstance(x, Tracer):
@@ -183,6 +221,21 @@ def _reduce_sum_transpose(ct: Any, x: Any, *, axes: tuple[int, ...]) -> tuple[An
 
 
 deflinear(reduce_sum_p, _reduce_sum_transpose)
+
+
+def batch_reduction(prim: Primitive) -> Any:
+    """Batching of a reduction over logical ``axes``: reduce the matching physical axes."""
+
+    def reduction_batch(args: Any, dims: Any, *, axes: tuple[int, ...]) -> tuple[Any, int]:
+        d = dims[0]
+        phys = tuple(logical_axis(a, d) for a in axes)
+        return bind(prim, args[0], axes=phys), d - sum(1 for a in phys if a < d)
+
+    reduction_batch.__name__ = f"{prim.name}_batch"
+    return reduction_batch
+
+
+defbatch(reduce_sum_p, batch_reduction(reduce_sum_p))
 
 
 def reduce_sum(x: Any, axes: tuple[int, ...]) -> Any:
@@ -232,6 +285,7 @@ def _convert_transpose(ct: Any, x: Any, *, dtype: np.dtype) -> tuple[Any]:
 
 defjvp_rule(convert_p, _convert_jvp)
 deftranspose(convert_p, _convert_transpose)
+defvectorized(convert_p)
 
 
 def convert(x: Any, dtype: Any) -> Any:
@@ -301,6 +355,31 @@ def _getitem_transpose(ct: Any, x: Any, *, idx: tuple[Any, ...]) -> tuple[Any]:
 deflinear(getitem_p, _getitem_transpose)
 
 
+def _batched_index(idx: tuple[Any, ...]) -> tuple[tuple[Any, ...], int]:
+    """The index for an array with a leading batch axis, and where that axis ends up.
+
+    NumPy puts the axes of advanced (array) indices first when they are not adjacent in the
+    index (ints count as advanced once an array is present); otherwise they stay in place and
+    the leading batch axis stays at 0."""
+    new = (slice(None), *idx)
+    if not any(isinstance(i, np.ndarray) for i in idx):
+        return new, 0
+    pos = [k for k, i in enumerate(new) if isinstance(i, (np.ndarray, int, np.integer))]
+    if pos == list(range(pos[0], pos[0] + len(pos))):
+        return new, 0
+    shapes = [(int(np.count_nonzero(i)),) if isinstance(i, np.ndarray) and i.dtype == bool
+              else np.shape(i) for i in idx if isinstance(i, (np.ndarray, int, np.integer))]
+    return new, len(np.broadcast_shapes(*shapes))
+
+
+def _getitem_batch(args: Any, dims: Any, *, idx: tuple[Any, ...]) -> tuple[Any, int]:
+    new, d = _batched_index(idx)
+    return bind(getitem_p, moveaxis(args[0], dims[0], 0), idx=new), d
+
+
+defbatch(getitem_p, _getitem_batch)
+
+
 def _is_basic(idx: tuple[Any, ...]) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))
                for i in idx)
@@ -350,6 +429,35 @@ defjvp_rule(index_add_p, _index_update_jvp(index_add_p))
 deftranspose(index_add_p, _index_add_transpose)
 
 
+def batch_index_update(prim: Primitive) -> Any:
+    """Batching of ``x.at[idx].add/set(v)``: both operands batched at 0, ``v`` laid out like
+    the batched target ``x[:, *idx]`` (whose batch axis NumPy may move, see getitem)."""
+
+    def index_update_batch(args: Any, dims: Any, *, idx: Any) -> tuple[Any, int]:
+        (x, v), (dx, dv) = args, dims
+        n = common_size(args, dims, prim.name)
+        x = bdim_to_front(x, dx, n)
+        new, d = _batched_index(idx)
+        target = _index_shape(get_aval(x).shape, new)
+        logical = target[:d] + target[d + 1:]
+        if dv is None and d == 0:
+            # An unbatched v broadcasts from the right against (n, *logical) unchanged.
+            return bind(prim, x, v, idx=new), 0
+        if dv is None:
+            v = broadcast_to(reshape(broadcast_to(v, logical), (1, *logical)), (n, *logical))
+        else:
+            v = pad_after_batch(moveaxis(v, dv, 0), len(logical))
+            if d != 0:
+                v = moveaxis(broadcast_to(v, (n, *logical)), 0, d)
+        return bind(prim, x, v, idx=new), 0
+
+    index_update_batch.__name__ = f"{prim.name}_batch"
+    return index_update_batch
+
+
+defbatch(index_add_p, batch_index_update(index_add_p))
+
+
 def _index_set_impl(x: Any, v: Any, *, idx: tuple[Any, ...]) -> Any:
     out = np.array(x, dtype=np.result_type(x, v), copy=True)
     out[idx] = v
@@ -367,6 +475,7 @@ def _index_set_transpose(ct: Any, x: Any, v: Any, *, idx: Any) -> tuple[Any, Any
 
 defjvp_rule(index_set_p, _index_update_jvp(index_set_p))
 deftranspose(index_set_p, _index_set_transpose)
+defbatch(index_set_p, batch_index_update(index_set_p))
 
 
 def normalize_index(idx: Any) -> tuple[Any, ...]:
@@ -402,3 +511,4 @@ def index_set(x: Any, idx: Any, v: Any) -> Any:
 
 
 register_tangent_ops(broadcast_to=broadcast_to, convert=convert)
+register_batch_ops(transpose=transpose, reshape=reshape, broadcast_to=broadcast_to)
