@@ -1,0 +1,551 @@
+"""Linear algebra primitives (part 1): ``inv``, ``solve``, ``det``, ``slogdet``, ``cholesky``,
+``pinv``, ``lstsq``, and the helpers the decompositions in :mod:`.linalg_decomp` share.
+
+Every primitive works on stacks of matrices (leading axes are loop axes, as in NumPy). Each has
+one jvp rule written with differentiable ops applied *linearly* to the tangent (matmul with
+primal matrices, elementwise products with constants, transposes, ``solve`` in its right-hand
+side), so reverse mode is the transpose of that rule and higher orders come from nesting.
+
+The math (``Ẋ`` is the tangent, ``X⁻ᵀ = (X⁻¹)ᵀ``):
+
+- ``inv``:      ``d(X⁻¹) = −X⁻¹ Ẋ X⁻¹``.
+- ``solve``:    ``x = A⁻¹ b`` is linear in ``b``: ``ẋ = A⁻¹ (ḃ − Ȧ x)``; transpose in ``b``
+  ``b̄ = A⁻ᵀ x̄`` (summed over broadcast batch axes).
+- ``det``:      ``d det X = det X · tr(X⁻¹ Ẋ) = det X · ⟨X⁻ᵀ, Ẋ⟩`` (Jacobi's formula).
+- ``slogdet``:  ``d log|det X| = ⟨X⁻ᵀ, Ẋ⟩``; the sign is piecewise constant (zero tangent).
+- ``cholesky``: ``A = L Lᵀ``, ``L̇ = L Φ(L⁻¹ Ṡ L⁻ᵀ)`` with ``Φ`` the lower triangle with the
+  diagonal halved. NumPy reads only one triangle of ``A``, so ``Ṡ`` is the symmetric matrix
+  built from that triangle of ``Ȧ`` (``tril(Ȧ) + tril(Ȧ, −1)ᵀ``); ``upper=True`` returns ``Lᵀ``.
+- ``pinv``:     ``d A⁺ = −A⁺ Ȧ A⁺ + A⁺A⁺ᵀ Ȧᵀ (I − A A⁺) + (I − A⁺A) Ȧᵀ A⁺ᵀ A⁺``
+  (Golub & Pereyra 1973), valid where the rank of ``A`` is locally constant.
+- ``lstsq``:    ``x = A⁺ b``: ``ẋ = A⁺(ḃ − Ȧ x) + A⁺A⁺ᵀ Ȧᵀ r + (I − A⁺A) Ȧᵀ A⁺ᵀ x`` with
+  ``r = b − A x`` (the pinv rule applied to ``b``).
+
+Singular inputs raise NumPy's ``LinAlgError`` with the operator and shape named; a derivative
+that needs an inverse that does not exist raises too, never returns a wrong number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import ShapeError
+from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.shapes import ShapedArray, broadcast_shapes, shape_str
+from ..interpreters.batch import common_size, defbatch, defbatch_gufunc, moveaxis, pad_after_batch
+from ..interpreters.forward import Zero, defjvp, defjvp_rule
+from ..interpreters.transpose import deftranspose, is_undefined
+from .elementwise import add, multiply, negative, subtract
+from .products import matmul
+from .reductions import sum as reduce_sum
+from .structural import getitem, index_add, reshape, swapaxes, unbroadcast
+
+LinAlgError = np.linalg.LinAlgError
+
+
+class LinAlgShapeError(ShapeError, LinAlgError):
+    """A matrix of the wrong shape for a linear-algebra operator (NumPy raises ``LinAlgError``
+    here, so this is one; it is also a :class:`~tensorcalc.core.errors.ShapeError`)."""
+
+
+# --- helpers shared by the linalg primitives ------------------------------------------------
+
+_HINTS = {
+    "singular": "the matrix has no inverse; for singular or rank-deficient problems use "
+                "tnp.linalg.pinv or tnp.linalg.lstsq",
+    "positive definite": "cholesky needs a symmetric positive-definite matrix (it reads the "
+                         "lower triangle, or the upper one with upper=True); add a multiple of "
+                         "the identity, or use eigh for semidefinite matrices",
+}
+
+
+def call_numpy(op: str, fn: Any, a: Any, *args: Any, **kw: Any) -> Any:
+    """Call a ``numpy.linalg`` function; re-raise its ``LinAlgError`` naming ``op`` and the
+    shape, with a hint on what to do."""
+    try:
+        return fn(a, *args, **kw)
+    except LinAlgError as e:
+        msg = str(e)
+        hint = next((h for k, h in _HINTS.items() if k in msg.lower()), "")
+        raise LinAlgError(f"{op}: {msg} (input of shape {shape_str(np.shape(a))})"
+                          + (f"; {hint}" if hint else "")) from None
+
+
+def shape_of(x: Any) -> tuple[Any, ...]:
+    return tuple(get_aval(x).shape)
+
+
+def dtype_of(x: Any) -> np.dtype:
+    return get_aval(x).dtype
+
+
+def check_matrix(op: str, x: Any, square: bool = True) -> tuple[Any, ...]:
+    """The shape of ``x`` (an array, tracer or abstract value) after checking it is a (stack
+    of) matrices, square unless ``square=False``."""
+    shape = tuple(x.shape) if isinstance(x, ShapedArray) else shape_of(x)
+    if len(shape) < 2:
+        raise LinAlgShapeError(
+            f"{op}: expected a matrix or a stack of matrices (shape (..., m, n)), got a "
+            f"{len(shape)}-d array of shape {shape_str(shape)}")
+    if square and shape[-1] != shape[-2]:
+        raise LinAlgShapeError(
+            f"{op}: expected a square matrix or a stack of square matrices (shape (..., n, n)), "
+            f"got shape {shape_str(shape)}; for a non-square matrix use tnp.linalg.pinv, "
+            "lstsq or svd")
+    return shape
+
+
+def float_dtype(op: str, dt: np.dtype) -> np.dtype:
+    """NumPy's linalg result dtype: integers compute in float64, float32 stays float32."""
+    if dt.kind in "biu":
+        return np.dtype(np.float64)
+    if dt == np.float16:
+        raise TypeError(f"{op}: array type float16 is unsupported in linalg (as in NumPy); "
+                        "convert to float32 or float64")
+    return dt
+
+
+def check_real(op: str, *xs: Any) -> None:
+    """Complex derivatives need conjugate transposes in every rule; until they are written, a
+    complex value being differentiated is an error rather than a wrong derivative."""
+    for x in xs:
+        if isinstance(x, Tracer) and dtype_of(x).kind == "c":
+            raise NotImplementedError(
+                f"{op}: derivatives of complex matrices are not supported yet (got "
+                f"{get_aval(x).str_short()}); differentiate real and imaginary parts as real "
+                "matrices, or apply numpy.linalg outside the differentiated function")
+
+
+def mT(x: Any) -> Any:  # noqa: N802  (NumPy 2's name for the matrix transpose)
+    """Swap the last two axes."""
+    return swapaxes(x, -1, -2)
+
+
+def col(x: Any) -> Any:
+    """``x[..., None]``: a stack of vectors as a stack of one-column matrices."""
+    return reshape(x, shape_of(x) + (1,))
+
+
+def uncol(x: Any) -> Any:
+    """``x[..., 0]`` for a stack of one-column matrices."""
+    return reshape(x, shape_of(x)[:-1])
+
+
+def row(x: Any) -> Any:
+    """``x[..., None, :]``: broadcast a vector along rows (``s_j`` in entry ``(i, j)``)."""
+    shape = shape_of(x)
+    return reshape(x, shape[:-1] + (1, shape[-1]))
+
+
+def diag_part(x: Any) -> Any:
+    """The diagonal of each matrix in a stack: ``x[..., i, i]``."""
+    idx = np.arange(min(shape_of(x)[-2:]))
+    return getitem(x, (Ellipsis, idx, idx))
+
+
+def mask(n: int, dtype: np.dtype, kind: str) -> np.ndarray:
+    """Constant 0/1 masks: ``tril``/``triu`` (with diagonal), ``stril``/``striu`` (without),
+    ``phi`` (strict lower triangle plus half the diagonal), ``eye``."""
+    ones = np.ones((n, n), dtype)
+    return {"tril": np.tril(ones), "triu": np.triu(ones), "stril": np.tril(ones, -1),
+            "striu": np.triu(ones, 1), "phi": np.tril(ones, -1) + 0.5 * np.eye(n, dtype=dtype),
+            "eye": np.eye(n, dtype=dtype)}[kind]
+
+
+def sym_from_triangle(x: Any, lower: bool) -> Any:
+    """The symmetric matrix NumPy sees when it reads only one triangle of ``x``:
+    ``tril(x) + tril(x, −1)ᵀ`` (or the ``triu`` version). Linear in ``x``."""
+    n, dt = shape_of(x)[-1], dtype_of(x)
+    keep = mask(n, dt, "tril" if lower else "triu")
+    strict = mask(n, dt, "stril" if lower else "striu")
+    return add(multiply(x, keep), mT(multiply(x, strict)))
+
+
+def place(x: Any, shape: tuple[Any, ...], idx: tuple[Any, ...]) -> Any:
+    """Zeros of ``shape`` with ``x`` written at ``idx`` (linear in ``x``; transpose slices)."""
+    return index_add(np.zeros(shape, dtype_of(x)), idx, x)
+
+
+def concat_last(x: Any, y: Any) -> Any:
+    """``concatenate([x, y], axis=-1)`` built from linear placements."""
+    sx, sy = shape_of(x), shape_of(y)
+    shape = broadcast_shapes(sx[:-1], sy[:-1]) + (sx[-1] + sy[-1],)
+    return add(place(x, shape, (Ellipsis, slice(0, sx[-1]))),
+               place(y, shape, (Ellipsis, slice(sx[-1], None))))
+
+
+def concat_rows(x: Any, y_rows: int) -> Any:
+    """``x`` with ``y_rows`` zero rows appended (``[x; 0]``)."""
+    sx = shape_of(x)
+    return place(x, sx[:-2] + (sx[-2] + y_rows, sx[-1]), (Ellipsis, slice(0, sx[-2]), slice(None)))
+
+
+def gap_inverse(w: Any) -> Any:
+    """``F[i, j] = 1 / (w_j − w_i)`` off the diagonal and 0 on it (eigh and svd rules).
+
+    The inner ``where`` keeps the diagonal's ``1/0`` out of the computation, so no NaN reaches
+    a derivative through the branch not taken. Equal values off the diagonal (a repeated
+    eigenvalue or singular value) give ``inf``: the vectors are not differentiable there."""
+    from .elementwise import divide, where
+
+    n = shape_of(w)[-1]
+    diff = subtract(row(w), col(w))
+    eye = np.eye(n, dtype=bool)
+    with np.errstate(divide="ignore"):
+        return where(eye, 0.0, divide(1.0, where(eye, 1.0, diff)))
+
+
+def matvec(m: Any, x: Any, vector: bool) -> Any:
+    """``m @ x`` where ``x`` is a stack of vectors (``vector``) or of matrices."""
+    return uncol(matmul(m, col(x))) if vector else matmul(m, x)
+
+
+def _named(op: str, e: LinAlgError) -> LinAlgError:
+    return LinAlgError(f"{op} (derivative): {e}")
+
+
+# --- inv ------------------------------------------------------------------------------------
+
+
+def _inv_abstract(x: ShapedArray) -> ShapedArray:
+    check_matrix("inv", x)
+    return ShapedArray(x.shape, float_dtype("inv", x.dtype))
+
+
+inv_p = Primitive("inv", lambda x: call_numpy("inv", np.linalg.inv, x), _inv_abstract)
+
+
+def _inv_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return negative(matmul(ans, matmul(t, ans)))
+
+
+defjvp(inv_p, _inv_jvp)
+defbatch_gufunc(inv_p, (2,))
+
+
+def inv(a: Any) -> Any:
+    """``numpy.linalg.inv`` (stacks allowed); singular matrices raise ``LinAlgError``."""
+    check_matrix("inv", a)
+    if not isinstance(a, Tracer):
+        return call_numpy("inv", np.linalg.inv, a)
+    check_real("inv", a)
+    return bind(inv_p, a)
+
+
+# --- solve ----------------------------------------------------------------------------------
+
+
+def _solve_impl(a: Any, b: Any, *, vector: bool) -> Any:
+    if vector:  # a stack of right-hand-side vectors: solve them as one-column matrices
+        return call_numpy("solve", np.linalg.solve, a, np.asarray(b)[..., None])[..., 0]
+    return call_numpy("solve", np.linalg.solve, a, b)
+
+
+def _solve_shapes(a: tuple[Any, ...], b: tuple[Any, ...], vector: bool) -> tuple[Any, ...]:
+    n = a[-1]
+    if a[-2:] != (n, n) or (vector and b[-1:] != (n,)) or (
+            not vector and (len(b) < 2 or b[-2] != n)):
+        raise LinAlgShapeError(
+            f"solve: a has shape {shape_str(a)} and b has shape {shape_str(b)}; a must be "
+            f"(..., n, n) and b either (n,) (one right-hand side) or (..., n, k) (k right-hand "
+            "sides, as in NumPy 2: a b with more than one axis is a stack of matrices)")
+    if vector:
+        return broadcast_shapes(a[:-2], b[:-1], op="solve (batch axes)") + (n,)
+    return broadcast_shapes(a[:-2], b[:-2], op="solve (batch axes)") + b[-2:]
+
+
+def _solve_abstract(a: ShapedArray, b: ShapedArray, *, vector: bool) -> ShapedArray:
+    check_matrix("solve", a)
+    dt = np.result_type(float_dtype("solve", a.dtype), float_dtype("solve", b.dtype))
+    return ShapedArray(_solve_shapes(a.shape, b.shape, vector), dt)
+
+
+solve_p = Primitive("solve", _solve_impl, _solve_abstract, linear=True)  # linear in b
+
+
+def _solve_jvp_a(t: Any, ans: Any, a: Any, b: Any, *, vector: bool) -> Any:
+    return negative(bind(solve_p, a, matvec(t, ans, vector), vector=vector))
+
+
+def _solve_jvp_b(t: Any, ans: Any, a: Any, b: Any, *, vector: bool) -> Any:
+    return bind(solve_p, a, t, vector=vector)
+
+
+def _solve_transpose(ct: Any, a: Any, b: Any, *, vector: bool) -> tuple[None, Any]:
+    if is_undefined(a):
+        raise TypeError("solve is linear in its right-hand side only")
+    return None, unbroadcast(bind(solve_p, mT(a), ct, vector=vector), b.aval)
+
+
+def _solve_batch(args: Any, dims: Any, *, vector: bool) -> tuple[Any, int]:
+    # Batch axis to the front of both operands, unit axes after it so the loop axes align.
+    common_size(args, dims, "solve")
+    core = (2, 1 if vector else 2)
+    triples = list(zip(args, dims, core, strict=True))
+    loop = max(get_aval(x).ndim - (d is not None) - c for x, d, c in triples)
+    moved = [x if d is None else pad_after_batch(moveaxis(x, d, 0), loop + c)
+             for x, d, c in triples]
+    return bind(solve_p, *moved, vector=vector), 0
+
+
+defjvp(solve_p, _solve_jvp_a, _solve_jvp_b)
+deftranspose(solve_p, _solve_transpose)
+defbatch(solve_p, _solve_batch)
+
+
+def solve(a: Any, b: Any) -> Any:
+    """``numpy.linalg.solve`` with NumPy 2 semantics: ``b`` of shape ``(n,)`` is one
+    right-hand side; any ``b`` with two or more axes is a stack of ``(n, k)`` matrices."""
+    a_shape = check_matrix("solve", a)
+    vector = len(shape_of(b)) == 1
+    _solve_shapes(a_shape, shape_of(b), vector)
+    if not (isinstance(a, Tracer) or isinstance(b, Tracer)):
+        return call_numpy("solve", np.linalg.solve, a, b)
+    check_real("solve", a, b)
+    return bind(solve_p, a, b, vector=vector)
+
+
+def solve_matrix(a: Any, b: Any) -> Any:
+    """``A⁻¹ B`` for stacks of matrices ``B`` (used inside rules)."""
+    return bind(solve_p, a, b, vector=False)
+
+
+# --- det and slogdet ------------------------------------------------------------------------
+
+
+def _det_abstract(x: ShapedArray) -> ShapedArray:
+    check_matrix("det", x)
+    return ShapedArray(x.shape[:-2], float_dtype("det", x.dtype))
+
+
+det_p = Primitive("det", lambda x: call_numpy("det", np.linalg.det, x), _det_abstract)
+
+
+def inv_transpose(op: str, x: Any) -> Any:
+    """``X⁻ᵀ``, the gradient of ``log|det X|``; a singular ``X`` raises naming ``op``."""
+    try:
+        return mT(bind(inv_p, x))
+    except LinAlgError as e:
+        raise LinAlgError(
+            f"{op} (derivative): the derivative of the determinant at a singular matrix needs "
+            f"its adjugate, which tensorcalc does not compute; it is differentiable at "
+            f"invertible matrices only ({e})") from None
+
+
+def _det_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return multiply(ans, reduce_sum(multiply(inv_transpose("det", x), t), axis=(-2, -1)))
+
+
+defjvp(det_p, _det_jvp)
+defbatch_gufunc(det_p, (2,))
+
+
+def det(a: Any) -> Any:
+    """``numpy.linalg.det``; differentiable at invertible matrices (Jacobi's formula)."""
+    check_matrix("det", a)
+    if not isinstance(a, Tracer):
+        return call_numpy("det", np.linalg.det, a)
+    check_real("det", a)
+    return bind(det_p, a)
+
+
+def _slogdet_abstract(x: ShapedArray) -> list[ShapedArray]:
+    check_matrix("slogdet", x)
+    dt = float_dtype("slogdet", x.dtype)
+    return [ShapedArray(x.shape[:-2], dt), ShapedArray(x.shape[:-2], dt)]
+
+
+slogdet_p = Primitive("slogdet", lambda x: list(call_numpy("slogdet", np.linalg.slogdet, x)),
+                      _slogdet_abstract, multiple_results=True)
+
+
+def _slogdet_jvp(primals: list[Any], tangents: list[Any]) -> tuple[list[Any], list[Any]]:
+    (x,), (t,) = primals, tangents
+    sign, logdet = bind(slogdet_p, x)
+    if type(t) is Zero:
+        return [sign, logdet], [Zero(None), Zero(None)]
+    dlog = reduce_sum(multiply(inv_transpose("slogdet", x), t), axis=(-2, -1))
+    return [sign, logdet], [Zero(None), dlog]  # the sign is piecewise constant
+
+
+defjvp_rule(slogdet_p, _slogdet_jvp)
+defbatch_gufunc(slogdet_p, (2,), n_out=2)
+
+
+def slogdet(a: Any) -> tuple[Any, Any]:
+    """``numpy.linalg.slogdet`` as ``(sign, logabsdet)``; only ``logabsdet`` has a derivative."""
+    check_matrix("slogdet", a)
+    if not isinstance(a, Tracer):
+        return tuple(call_numpy("slogdet", np.linalg.slogdet, a))  # type: ignore[return-value]
+    check_real("slogdet", a)
+    sign, logdet = bind(slogdet_p, a)
+    return sign, logdet
+
+
+# --- cholesky -------------------------------------------------------------------------------
+
+
+def _cholesky_abstract(x: ShapedArray, *, upper: bool) -> ShapedArray:
+    check_matrix("cholesky", x)
+    return ShapedArray(x.shape, float_dtype("cholesky", x.dtype))
+
+
+cholesky_p = Primitive(
+    "cholesky", lambda x, *, upper: call_numpy("cholesky", np.linalg.cholesky, x, upper=upper),
+    _cholesky_abstract)
+
+
+def _cholesky_jvp(t: Any, ans: Any, x: Any, *, upper: bool) -> Any:
+    lower = mT(ans) if upper else ans
+    s = sym_from_triangle(t, lower=not upper)
+    y = solve_matrix(lower, s)                 # L⁻¹ Ṡ
+    z = mT(solve_matrix(lower, mT(y)))         # L⁻¹ Ṡ L⁻ᵀ (symmetric)
+    dl = matmul(lower, multiply(z, mask(shape_of(t)[-1], dtype_of(z), "phi")))
+    return mT(dl) if upper else dl
+
+
+defjvp(cholesky_p, _cholesky_jvp)
+defbatch_gufunc(cholesky_p, (2,))
+
+
+def cholesky(a: Any, /, *, upper: bool = False) -> Any:
+    """``numpy.linalg.cholesky``: lower ``L`` with ``A = L Lᵀ`` (``upper=True``: ``Lᵀ``).
+    Only the lower (upper) triangle of ``a`` is read, and the derivative respects that."""
+    check_matrix("cholesky", a)
+    if not isinstance(a, Tracer):
+        return call_numpy("cholesky", np.linalg.cholesky, a, upper=upper)
+    check_real("cholesky", a)
+    return bind(cholesky_p, a, upper=bool(upper))
+
+
+# --- pinv -----------------------------------------------------------------------------------
+
+
+def _pinv_impl(a: Any, *, rcond: Any, hermitian: bool) -> Any:
+    return call_numpy("pinv", np.linalg.pinv, a, rcond=rcond, hermitian=hermitian)
+
+
+def _pinv_abstract(x: ShapedArray, *, rcond: Any, hermitian: bool) -> ShapedArray:
+    check_matrix("pinv", x, square=hermitian)
+    return ShapedArray(x.shape[:-2] + (x.shape[-1], x.shape[-2]), float_dtype("pinv", x.dtype))
+
+
+pinv_p = Primitive("pinv", _pinv_impl, _pinv_abstract)
+
+
+def pinv_tangent(a: Any, p: Any, t: Any) -> Any:
+    """``d A⁺`` along ``Ȧ = t`` given ``A`` and ``P = A⁺`` (Golub–Pereyra; constant rank)."""
+    tt = mT(t)
+    term1 = negative(matmul(p, matmul(t, p)))
+    # A⁺A⁺ᵀ Ȧᵀ (I − A A⁺): the part of Ȧ outside the column space of A.
+    term2 = matmul(p, matmul(mT(p), subtract(tt, matmul(matmul(tt, a), p))))
+    # (I − A⁺A) Ȧᵀ A⁺ᵀ A⁺: the part outside the row space.
+    tp = matmul(tt, mT(p))
+    term3 = matmul(subtract(tp, matmul(p, matmul(a, tp))), p)
+    return add(term1, add(term2, term3))
+
+
+def _pinv_jvp(t: Any, ans: Any, a: Any, *, rcond: Any, hermitian: bool) -> Any:
+    if hermitian:  # NumPy then reads the lower triangle only (through eigh)
+        a, t = sym_from_triangle(a, True), sym_from_triangle(t, True)
+    return pinv_tangent(a, ans, t)
+
+
+defjvp(pinv_p, _pinv_jvp)
+defbatch_gufunc(pinv_p, (2,))
+
+
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kw: Any) -> Any:
+    """``numpy.linalg.pinv``. Its derivative assumes the rank of ``a`` does not change nearby
+    (the pseudo-inverse jumps where it does)."""
+    check_matrix("pinv", a, square=False)
+    if not isinstance(a, Tracer):
+        return call_numpy("pinv", np.linalg.pinv, a, rcond=rcond, hermitian=hermitian, **kw)
+    check_real("pinv", a)
+    if kw:
+        raise TypeError(f"pinv: keyword arguments {sorted(kw)} are not supported on traced "
+                        "values; use rcond")
+    if rcond is not None and np.ndim(rcond) != 0:
+        raise TypeError("pinv: rcond must be a scalar when a is being differentiated")
+    return bind(pinv_p, a, rcond=None if rcond is None else float(rcond),
+                hermitian=bool(hermitian))
+
+
+# --- lstsq ----------------------------------------------------------------------------------
+
+
+def _lstsq_rcond(shape: tuple[Any, ...], dt: np.dtype, rcond: Any) -> float:
+    return float(np.finfo(dt).eps * max(shape[-2:])) if rcond is None else float(rcond)
+
+
+def _lstsq_abstract(a: ShapedArray, b: ShapedArray, *, rcond: float) -> ShapedArray:
+    _lstsq_check(a.shape, b.shape)
+    dt = np.result_type(float_dtype("lstsq", a.dtype), float_dtype("lstsq", b.dtype))
+    return ShapedArray((a.shape[1],) + tuple(b.shape[1:]), dt)
+
+
+def _lstsq_check(a: tuple[Any, ...], b: tuple[Any, ...]) -> None:
+    if len(a) != 2 or len(b) not in (1, 2) or b[0] != a[0]:
+        raise LinAlgShapeError(
+            f"lstsq: a has shape {shape_str(a)} and b has shape {shape_str(b)}; a must be a "
+            f"matrix (m, n) and b of shape (m,) or (m, k) with the same m (NumPy's lstsq does "
+            "not take stacks)")
+
+
+lstsq_p = Primitive(
+    "lstsq", lambda a, b, *, rcond: call_numpy("lstsq", np.linalg.lstsq, a, b, rcond=rcond)[0],
+    _lstsq_abstract)
+
+
+def _lstsq_jvp(primals: list[Any], tangents: list[Any], *, rcond: float) -> tuple[Any, Any]:
+    (a, b), (ta, tb) = primals, tangents
+    x = bind(lstsq_p, a, b, rcond=rcond)
+    if type(ta) is Zero and type(tb) is Zero:
+        return x, Zero(None)
+    p = bind(pinv_p, a, rcond=rcond, hermitian=False)
+    out = None if type(tb) is Zero else matmul(p, tb)
+    if type(ta) is not Zero:
+        r = subtract(b, matmul(a, x))
+        tat = mT(ta)
+        z = matmul(tat, matmul(mT(p), x))
+        da = add(negative(matmul(p, matmul(ta, x))),
+                 add(matmul(p, matmul(mT(p), matmul(tat, r))),
+                     subtract(z, matmul(p, matmul(a, z)))))
+        out = da if out is None else add(out, da)
+    return x, out
+
+
+defjvp_rule(lstsq_p, _lstsq_jvp)
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, int, Any]:
+    """``numpy.linalg.lstsq``: ``(x, residuals, rank, s)``. ``x``, ``residuals`` and ``s`` are
+    differentiable (``x = A⁺ b``, assuming the rank does not change nearby); ``rank`` is an int.
+    """
+    _lstsq_check(shape_of(a), shape_of(b))
+    if not (isinstance(a, Tracer) or isinstance(b, Tracer)):
+        return call_numpy("lstsq", np.linalg.lstsq, a, b, rcond=rcond)
+    check_real("lstsq", a, b)
+    from .linalg_decomp import svd_values
+
+    rc = _lstsq_rcond(shape_of(a), float_dtype("lstsq", dtype_of(a)), rcond)
+    x = bind(lstsq_p, a, b, rcond=rc)
+    s = svd_values(a)
+    # The rank decides the shape of `residuals`, so it must be known now (as in NumPy).
+    s_now = np.linalg.svd(np.asarray(_concrete(a, "lstsq")), compute_uv=False)
+    rank = int(np.sum(s_now > rc * s_now[0])) if s_now.size else 0
+    m, n = shape_of(a)
+    if rank == n and m > n:
+        r = subtract(b, matmul(a, x))
+        res = reduce_sum(multiply(r, r), axis=0)
+        if len(shape_of(b)) == 1:
+            res = reshape(res, (1,))
+    else:
+        res = np.zeros((0,), dtype_of(x))
+    return x, res, rank, s
+
+
+def _concrete(x: Any, op: str) -> Any:
+    return x.concrete_value() if isinstance(x, Tracer) else x
