@@ -1,0 +1,14 @@
+"""A local web page for matrix calculus: ``tensorcalc serve`` or ``python -m tensorcalc.web``.
+
+Type an expression in matrixcalculus.org syntax and get its derivative or Hessian rendered as
+MathML (tensorcalc's own printer, no JavaScript math library), with its shape and layout, the
+derivation steps, LaTeX, generated NumPy code and a numerical check; a second tab plans Jacobian
+chains (forward / reverse / optimal accumulation, seed 002). Everything is served from this
+package; the page makes no request beyond the local server. See docs/web.md for the JSON API.
+"""
+
+from .app import EXAMPLES, WebApp
+from .server import ServerThread, main, make_server, serve
+from .validate import Limits
+
+__all__ = ["EXAMPLES", "Limits", "ServerThread", "WebApp", "main", "make_server", "serve"]

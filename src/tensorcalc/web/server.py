@@ -1,0 +1,166 @@
+"""Serving the app: a threaded ``wsgiref`` server bound to loopback, and the command line.
+
+Why the standard library and not Flask or Starlette: the page needs five routes and JSON, which a
+dict-based router covers in a few lines; ``wsgiref`` plus ``ThreadingMixIn`` handles a local user
+and a browser comfortably; and a web framework would become a dependency of a calculus library
+for the sake of one optional command. The heavy lifting (and the only risk of a slow request)
+is in the worker processes, not in the HTTP layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import ipaddress
+import socket
+import sys
+import threading
+import webbrowser
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+from .app import LOOPBACK_NAMES, WebApp
+from .validate import Limits
+
+__all__ = ["serve", "main", "make_server", "ServerThread"]
+
+
+class _Handler(WSGIRequestHandler):
+    # A socket timeout bounds how long a slow or stalled client can hold a thread.
+    timeout = Limits().read_timeout
+    quiet = False
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+        if not self.quiet:
+            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a stuck connection must not keep the process alive on Ctrl+C
+    allow_reuse_address = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def make_server(host: str = "127.0.0.1", port: int = 8000, *, app: WebApp | None = None,
+                quiet: bool = False, workers: int = 2,
+                limits: Limits | None = None) -> _Server:
+    """A bound, not yet serving, server; ``port=0`` picks a free port (see ``server_port``)."""
+    if app is None:
+        app = WebApp(workers=workers, limits=limits,
+                     allowed_hosts=LOOPBACK_NAMES if is_loopback(host) else None)
+    handler = type("Handler", (_Handler,), {"quiet": quiet})
+    if limits is not None:
+        handler.timeout = limits.read_timeout
+    server_class = _Server6 if ":" in host.strip("[]") else _Server
+    server = server_class((host.strip("[]"), port), handler)
+    server.set_app(app)
+    return server
+
+
+def server_url(server: _Server) -> str:
+    host, port = server.server_address[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+class ServerThread:
+    """A server running in a background thread, for tests and notebooks; use as a context."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, **kwargs: object):
+        self.server = make_server(host, port, quiet=True, **kwargs)  # type: ignore[arg-type]
+        self.url = server_url(self.server)
+        self.app: WebApp = self.server.get_app()  # type: ignore[assignment]
+        self._thread = threading.Thread(target=self.server.serve_forever,
+                                        kwargs={"poll_interval": 0.1},
+                                        name="tensorcalc-web", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.app.close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> ServerThread:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, *, open_browser: bool = False,
+          workers: int = 2, time_limit: float | None = None, quiet: bool = False) -> None:
+    """Serve the matrix-calculus page until Ctrl+C; prints the address first.
+
+    Binds to loopback by default. Another ``host`` (say ``0.0.0.0``) exposes the page to the
+    network with no authentication; a warning is printed.
+    """
+    limits = Limits() if time_limit is None else Limits(time_limit=time_limit)
+    server = make_server(host, port, quiet=quiet, workers=workers, limits=limits)
+    url = server_url(server)
+    app: WebApp = server.get_app()  # type: ignore[assignment]
+    if not is_loopback(host):
+        print(f"warning: listening on {host}: anyone who can reach this machine can use the "
+              "page (there is no authentication)", file=sys.stderr)
+    print(f"tensorcalc: serving the matrix calculus page at {url}  (Ctrl+C to stop)", flush=True)
+    app.pool.warm_up(timeout=0)  # start the workers now, not on the first request
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\ntensorcalc: stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+        app.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tensorcalc serve",
+        description="Serve the local matrix calculus web page (offline, loopback only by "
+                    "default).",
+    )
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; anything else is reachable from "
+                        "the network)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks one)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="worker processes for derivations (default 2)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help=f"longest a derivation may run (default {Limits().time_limit:g})")
+    p.add_argument("--open", action="store_true", help="open the page in a browser")
+    p.add_argument("--quiet", action="store_true", help="do not log requests")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``tensorcalc serve [--port 8000] [--host 127.0.0.1] ...``; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        print(f"tensorcalc serve: --port {args.port} is not a port number", file=sys.stderr)
+        return 2
+    if args.workers < 1 or (args.time_limit is not None and args.time_limit <= 0):
+        print("tensorcalc serve: --workers and --time-limit must be positive", file=sys.stderr)
+        return 2
+    try:
+        serve(args.host, args.port, open_browser=args.open, workers=args.workers,
+              time_limit=args.time_limit, quiet=args.quiet)
+    except OSError as err:
+        hint = "; pick another port with --port" if err.errno == errno.EADDRINUSE else ""
+        print(f"tensorcalc serve: cannot listen on {args.host}:{args.port}: "
+              f"{err.strerror or err}{hint}", file=sys.stderr)
+        return 1
+    return 0
