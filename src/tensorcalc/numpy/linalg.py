@@ -34,8 +34,6 @@ from ..ops.linalg import (
     check_real,
     det,
     inv,
-    lstsq,
-    pinv,
     shape_of,
     solve,
 )
@@ -45,6 +43,7 @@ from ..ops.linalg_decomp import eigh as _eigh
 from ..ops.linalg_decomp import eigvalsh, svd_values
 from ..ops.linalg_decomp import qr as _qr
 from ..ops.linalg_decomp import svd as _svd
+from ..ops.linalg_lstsq import lstsq, pinv
 from ..ops.products import matmul
 from ..ops.reductions import max as _max
 from ..ops.reductions import min as _min

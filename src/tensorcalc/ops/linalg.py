@@ -1,5 +1,6 @@
 """Linear algebra primitives (part 1): ``inv``, ``solve``, ``det``, ``slogdet``, ``cholesky``,
-``pinv``, ``lstsq``, and the helpers the decompositions in :mod:`.linalg_decomp` share.
+and the helpers shared with :mod:`.linalg_decomp` (``eigh``, ``qr``, ``svd``) and
+:mod:`.linalg_lstsq` (``pinv``, ``lstsq``).
 
 Every primitive works on stacks of matrices (leading axes are loop axes, as in NumPy). Each has
 one jvp rule written with differentiable ops applied *linearly* to the tangent (matmul with
@@ -16,10 +17,6 @@ The math (``Ẋ`` is the tangent, ``X⁻ᵀ = (X⁻¹)ᵀ``):
 - ``cholesky``: ``A = L Lᵀ``, ``L̇ = L Φ(L⁻¹ Ṡ L⁻ᵀ)`` with ``Φ`` the lower triangle with the
   diagonal halved. NumPy reads only one triangle of ``A``, so ``Ṡ`` is the symmetric matrix
   built from that triangle of ``Ȧ`` (``tril(Ȧ) + tril(Ȧ, −1)ᵀ``); ``upper=True`` returns ``Lᵀ``.
-- ``pinv``:     ``d A⁺ = −A⁺ Ȧ A⁺ + A⁺A⁺ᵀ Ȧᵀ (I − A A⁺) + (I − A⁺A) Ȧᵀ A⁺ᵀ A⁺``
-  (Golub & Pereyra 1973), valid where the rank of ``A`` is locally constant.
-- ``lstsq``:    ``x = A⁺ b``: ``ẋ = A⁺(ḃ − Ȧ x) + A⁺A⁺ᵀ Ȧᵀ r + (I − A⁺A) Ȧᵀ A⁺ᵀ x`` with
-  ``r = b − A x`` (the pinv rule applied to ``b``).
 
 Singular inputs raise NumPy's ``LinAlgError`` with the operator and shape named; a derivative
 that needs an inverse that does not exist raises too, never returns a wrong number.
@@ -279,20 +276,25 @@ def _solve_transpose(ct: Any, a: Any, b: Any, *, vector: bool) -> tuple[None, An
     return None, unbroadcast(bind(solve_p, mT(a), ct, vector=vector), b.aval)
 
 
-def _solve_batch(args: Any, dims: Any, *, vector: bool) -> tuple[Any, int]:
-    # Batch axis to the front of both operands, unit axes after it so the loop axes align.
-    common_size(args, dims, "solve")
-    core = (2, 1 if vector else 2)
-    triples = list(zip(args, dims, core, strict=True))
-    loop = max(get_aval(x).ndim - (d is not None) - c for x, d, c in triples)
-    moved = [x if d is None else pad_after_batch(moveaxis(x, d, 0), loop + c)
-             for x, d, c in triples]
-    return bind(solve_p, *moved, vector=vector), 0
+def rhs_batch_rule(prim: Primitive) -> Any:
+    """Batching for ``prim(a, b, *, vector, ...)``: ``a`` has 2 core axes, ``b`` 1 (a stack
+    of vectors) or 2. Batch axes go to the front with unit axes after them so loops align."""
+
+    def rhs_batch(args: Any, dims: Any, *, vector: bool, **params: Any) -> tuple[Any, int]:
+        common_size(args, dims, prim.name)
+        triples = list(zip(args, dims, (2, 1 if vector else 2), strict=True))
+        loop = max(get_aval(x).ndim - (d is not None) - c for x, d, c in triples)
+        moved = [x if d is None else pad_after_batch(moveaxis(x, d, 0), loop + c)
+                 for x, d, c in triples]
+        return bind(prim, *moved, vector=vector, **params), 0
+
+    rhs_batch.__name__ = f"{prim.name}_batch"
+    return rhs_batch
 
 
 defjvp(solve_p, _solve_jvp_a, _solve_jvp_b)
 deftranspose(solve_p, _solve_transpose)
-defbatch(solve_p, _solve_batch)
+defbatch(solve_p, rhs_batch_rule(solve_p))
 
 
 def solve(a: Any, b: Any) -> Any:
@@ -418,134 +420,3 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Any:
         return call_numpy("cholesky", np.linalg.cholesky, a, upper=upper)
     check_real("cholesky", a)
     return bind(cholesky_p, a, upper=bool(upper))
-
-
-# --- pinv -----------------------------------------------------------------------------------
-
-
-def _pinv_impl(a: Any, *, rcond: Any, hermitian: bool) -> Any:
-    return call_numpy("pinv", np.linalg.pinv, a, rcond=rcond, hermitian=hermitian)
-
-
-def _pinv_abstract(x: ShapedArray, *, rcond: Any, hermitian: bool) -> ShapedArray:
-    check_matrix("pinv", x, square=hermitian)
-    return ShapedArray(x.shape[:-2] + (x.shape[-1], x.shape[-2]), float_dtype("pinv", x.dtype))
-
-
-pinv_p = Primitive("pinv", _pinv_impl, _pinv_abstract)
-
-
-def pinv_tangent(a: Any, p: Any, t: Any) -> Any:
-    """``d A⁺`` along ``Ȧ = t`` given ``A`` and ``P = A⁺`` (Golub–Pereyra; constant rank)."""
-    tt = mT(t)
-    term1 = negative(matmul(p, matmul(t, p)))
-    # A⁺A⁺ᵀ Ȧᵀ (I − A A⁺): the part of Ȧ outside the column space of A.
-    term2 = matmul(p, matmul(mT(p), subtract(tt, matmul(matmul(tt, a), p))))
-    # (I − A⁺A) Ȧᵀ A⁺ᵀ A⁺: the part outside the row space.
-    tp = matmul(tt, mT(p))
-    term3 = matmul(subtract(tp, matmul(p, matmul(a, tp))), p)
-    return add(term1, add(term2, term3))
-
-
-def _pinv_jvp(t: Any, ans: Any, a: Any, *, rcond: Any, hermitian: bool) -> Any:
-    if hermitian:  # NumPy then reads the lower triangle only (through eigh)
-        a, t = sym_from_triangle(a, True), sym_from_triangle(t, True)
-    return pinv_tangent(a, ans, t)
-
-
-defjvp(pinv_p, _pinv_jvp)
-defbatch_gufunc(pinv_p, (2,))
-
-
-def pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kw: Any) -> Any:
-    """``numpy.linalg.pinv``. Its derivative assumes the rank of ``a`` does not change nearby
-    (the pseudo-inverse jumps where it does)."""
-    check_matrix("pinv", a, square=False)
-    if not isinstance(a, Tracer):
-        return call_numpy("pinv", np.linalg.pinv, a, rcond=rcond, hermitian=hermitian, **kw)
-    check_real("pinv", a)
-    if kw:
-        raise TypeError(f"pinv: keyword arguments {sorted(kw)} are not supported on traced "
-                        "values; use rcond")
-    if rcond is not None and np.ndim(rcond) != 0:
-        raise TypeError("pinv: rcond must be a scalar when a is being differentiated")
-    return bind(pinv_p, a, rcond=None if rcond is None else float(rcond),
-                hermitian=bool(hermitian))
-
-
-# --- lstsq ----------------------------------------------------------------------------------
-
-
-def _lstsq_rcond(shape: tuple[Any, ...], dt: np.dtype, rcond: Any) -> float:
-    return float(np.finfo(dt).eps * max(shape[-2:])) if rcond is None else float(rcond)
-
-
-def _lstsq_abstract(a: ShapedArray, b: ShapedArray, *, rcond: float) -> ShapedArray:
-    _lstsq_check(a.shape, b.shape)
-    dt = np.result_type(float_dtype("lstsq", a.dtype), float_dtype("lstsq", b.dtype))
-    return ShapedArray((a.shape[1],) + tuple(b.shape[1:]), dt)
-
-
-def _lstsq_check(a: tuple[Any, ...], b: tuple[Any, ...]) -> None:
-    if len(a) != 2 or len(b) not in (1, 2) or b[0] != a[0]:
-        raise LinAlgShapeError(
-            f"lstsq: a has shape {shape_str(a)} and b has shape {shape_str(b)}; a must be a "
-            f"matrix (m, n) and b of shape (m,) or (m, k) with the same m (NumPy's lstsq does "
-            "not take stacks)")
-
-
-lstsq_p = Primitive(
-    "lstsq", lambda a, b, *, rcond: call_numpy("lstsq", np.linalg.lstsq, a, b, rcond=rcond)[0],
-    _lstsq_abstract)
-
-
-def _lstsq_jvp(primals: list[Any], tangents: list[Any], *, rcond: float) -> tuple[Any, Any]:
-    (a, b), (ta, tb) = primals, tangents
-    x = bind(lstsq_p, a, b, rcond=rcond)
-    if type(ta) is Zero and type(tb) is Zero:
-        return x, Zero(None)
-    p = bind(pinv_p, a, rcond=rcond, hermitian=False)
-    out = None if type(tb) is Zero else matmul(p, tb)
-    if type(ta) is not Zero:
-        r = subtract(b, matmul(a, x))
-        tat = mT(ta)
-        z = matmul(tat, matmul(mT(p), x))
-        da = add(negative(matmul(p, matmul(ta, x))),
-                 add(matmul(p, matmul(mT(p), matmul(tat, r))),
-                     subtract(z, matmul(p, matmul(a, z)))))
-        out = da if out is None else add(out, da)
-    return x, out
-
-
-defjvp_rule(lstsq_p, _lstsq_jvp)
-
-
-def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, int, Any]:
-    """``numpy.linalg.lstsq``: ``(x, residuals, rank, s)``. ``x``, ``residuals`` and ``s`` are
-    differentiable (``x = A⁺ b``, assuming the rank does not change nearby); ``rank`` is an int.
-    """
-    _lstsq_check(shape_of(a), shape_of(b))
-    if not (isinstance(a, Tracer) or isinstance(b, Tracer)):
-        return call_numpy("lstsq", np.linalg.lstsq, a, b, rcond=rcond)
-    check_real("lstsq", a, b)
-    from .linalg_decomp import svd_values
-
-    rc = _lstsq_rcond(shape_of(a), float_dtype("lstsq", dtype_of(a)), rcond)
-    x = bind(lstsq_p, a, b, rcond=rc)
-    s = svd_values(a)
-    # The rank decides the shape of `residuals`, so it must be known now (as in NumPy).
-    s_now = np.linalg.svd(np.asarray(_concrete(a, "lstsq")), compute_uv=False)
-    rank = int(np.sum(s_now > rc * s_now[0])) if s_now.size else 0
-    m, n = shape_of(a)
-    if rank == n and m > n:
-        r = subtract(b, matmul(a, x))
-        res = reduce_sum(multiply(r, r), axis=0)
-        if len(shape_of(b)) == 1:
-            res = reshape(res, (1,))
-    else:
-        res = np.zeros((0,), dtype_of(x))
-    return x, res, rank, s
-
-
-def _concrete(x: Any, op: str) -> Any:
-    return x.concrete_value() if isinstance(x, Tracer) else x
