@@ -23,7 +23,6 @@ graphs exactly by a shortest-path search over the 2ⁿ sets of eliminated vertic
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .graph import LinearizedGraph, Vertex
-from .structure import compose
+from .structure import Dense, add_structure, compose
 
 __all__ = [
     "elimination_step_cost",
@@ -131,28 +130,152 @@ def _greedy_score(graph: LinearizedGraph, v: Vertex, criterion: str) -> int:
     return elimination_step_cost(graph, v)
 
 
-def _state_after(graph: LinearizedGraph, inter: list[Vertex], mask: int) -> LinearizedGraph:
-    """The graph with the intermediates in ``mask`` eliminated (in topological order)."""
-    work = graph.copy()
-    for i, v in enumerate(inter):
-        if mask >> i & 1:
-            eliminate_vertex(work, v)
-    return work
+def _eliminate_undoable(pred: dict, succ: dict, v: Vertex, dense: bool) -> tuple:
+    """Eliminate ``v`` from bare adjacency dicts; return what undoes it.
+
+    With ``dense=True`` edges hold a placeholder: every edge is dense, so its structure is
+    implied by the vertex sizes and no products need to be formed.
+    """
+    p_v, s_v = pred.pop(v), succ.pop(v)
+    for u in p_v:
+        del succ[u][v]
+    for w in s_v:
+        del pred[w][v]
+    changed = []
+    for u, c_vu in p_v.items():
+        for w, c_wv in s_v.items():
+            old = succ[u].get(w)
+            changed.append((u, w, old))
+            if dense:
+                new = True
+            else:
+                product = compose(c_wv, c_vu)[0]
+                new = product if old is None else add_structure(old, product)
+            succ[u][w] = pred[w][u] = new
+    return (v, p_v, s_v, changed)
+
+
+def _undo(pred: dict, succ: dict, record: tuple) -> None:
+    v, p_v, s_v, changed = record
+    for u, w, old in reversed(changed):
+        if old is None:
+            del succ[u][w], pred[w][u]
+        else:
+            succ[u][w] = pred[w][u] = old
+    pred[v], succ[v] = p_v, s_v
+    for u, jac in p_v.items():
+        succ[u][v] = jac
+    for w, jac in s_v.items():
+        pred[w][v] = jac
+
+
+def _step_costs(pred: dict, succ: dict, candidates, sizes: dict | None) -> list[tuple[int, int]]:
+    """``(cost, i)`` of eliminating each candidate next, cheapest first.
+
+    ``sizes`` (all-dense graphs only) switches to the closed form
+    ``size(v) · Σ_pred size(u) · Σ_succ size(w)``, which is ``|pred|·|succ|`` on scalars.
+    """
+    out = []
+    for i, v in candidates:
+        if sizes is not None:
+            total = sizes[v] * sum(sizes[u] for u in pred[v]) * sum(sizes[w] for w in succ[v])
+        else:
+            total = 0
+            for c_vu in pred[v].values():
+                for c_wv in succ[v].values():
+                    total += compose(c_wv, c_vu)[1]
+        out.append((total, i))
+    out.sort()
+    return out
+
+
+def _remaining_bound(bound: list[int], mask: int, n: int) -> int:
+    return sum(bound[j] for j in range(n) if not mask >> j & 1)
+
+
+def _cut_lower_bounds(graph: LinearizedGraph, inter: list[Vertex]) -> list[int]:
+    """Per-vertex lower bounds on the cost of eliminating it, whatever the order.
+
+    Whenever ``v`` is eliminated, its predecessors separate it from the inputs in the
+    original graph (every path from an input reaches ``v`` through its last surviving
+    vertex), so ``Σ_pred size(u)`` is at least the minimum size-weighted vertex cut between
+    the inputs and ``v``; likewise for successors and outputs. On a dense graph the step
+    costs ``size(v)·Σ_pred size·Σ_succ size``, hence ``size(v)·cut_in(v)·cut_out(v)``.
+    """
+    preds = {v: list(graph.preds(v)) for v in graph.vertices}
+    succs = {v: list(graph.succs(v)) for v in graph.vertices}
+    sizes = {v: graph.size(v) for v in graph.vertices}
+    out = []
+    for v in inter:
+        cut_in = _min_vertex_cut(graph.inputs, v, succs, sizes)
+        cut_out = _min_vertex_cut(graph.outputs, v, preds, sizes)
+        out.append(sizes[v] * cut_in * cut_out)
+    return out
+
+
+def _min_vertex_cut(sources: list, target: Vertex, adjacency: dict, weight: dict) -> int:
+    """Minimum total weight of vertices (target excluded) meeting every source→target path.
+
+    Max-flow (Edmonds–Karp, iterative BFS) on the split graph: vertex ``x`` becomes
+    ``(x, 0) → (x, 1)`` with capacity ``weight[x]``; edges have unbounded capacity.
+    """
+    big = sum(weight.values()) + 1
+    cap: dict = {}
+
+    def arc(a, b, c):
+        cap.setdefault(a, {})
+        cap.setdefault(b, {})
+        cap[a][b] = cap[a].get(b, 0) + c
+        cap[b].setdefault(a, 0)
+
+    for x in adjacency:
+        arc((x, 0), (x, 1), big if x == target else weight[x])
+        for y in adjacency[x]:
+            arc((x, 1), (y, 0), big)
+    source = ("source",)
+    for x in sources:
+        arc(source, (x, 0), big)
+    sink = (target, 1)
+    flow = 0
+    while True:
+        parent = {source: None}
+        queue = [source]
+        for a in queue:  # BFS: the list grows while it is walked
+            if sink in parent:
+                break
+            for b, c in cap[a].items():
+                if c > 0 and b not in parent:
+                    parent[b] = a
+                    queue.append(b)
+        if sink not in parent:
+            return flow
+        push, b = big, sink
+        while parent[b] is not None:
+            push = min(push, cap[parent[b]][b])
+            b = parent[b]
+        b = sink
+        while parent[b] is not None:
+            cap[parent[b]][b] -= push
+            cap[b][parent[b]] += push
+            b = parent[b]
+        flow += push
 
 
 def optimal_order(
     graph: LinearizedGraph, max_intermediates: int = 20, upper_bound: int | None = None
 ) -> tuple[int, list[Vertex]]:
-    """Cheapest vertex-elimination order, by Dijkstra over sets of eliminated vertices.
+    """Cheapest vertex-elimination order by branch and bound with a memo over vertex sets.
 
     The graph left after eliminating a set ``S`` does not depend on the order within ``S``
-    (every edge is a path sum through ``S``), so the problem is a shortest path from ``∅`` to
-    the full set in the lattice of subsets, step cost = cost of eliminating one more vertex.
-    Worst case ``O(2ⁿ·n)`` steps; Dijkstra only expands sets cheaper than the optimum, and
-    ``upper_bound`` (default: the best of forward, reverse and Markowitz) prunes the rest.
-    On tensor graphs this assumes the structure rules, like the path sums, are
-    order-independent (true for the dense, diagonal and Kronecker rules used in practice).
-    Returns ``(cost, order)``.
+    (every edge is a path sum through ``S``), so only the cheapest way to reach each ``S``
+    matters: a depth-first search that remembers the best cost per set visits each of the
+    ``2ⁿ`` sets at most a few times (the exact ``O*(2ⁿ)`` subset DP, explored cheapest child
+    first). Branches are cut against the best order found so far, seeded with the best of
+    forward, reverse and Markowitz (or ``upper_bound``); on all-dense graphs vertex-cut lower
+    bounds on the remaining eliminations tighten the cut. On tensor graphs
+    the memo assumes the structure rules, like the path sums, are order-independent (true for
+    the dense, diagonal and Kronecker rules used in practice). The walk is iterative, with
+    eliminations undone on the way back. Returns ``(cost, order)``.
     """
     inter = graph.intermediates
     n = len(inter)
@@ -161,39 +284,53 @@ def optimal_order(
             f"exact search over {n} intermediates is too large (limit {max_intermediates}); "
             "use markowitz_order, or raise max_intermediates knowing it costs O(2^n)"
         )
-    if upper_bound is None:
-        upper_bound = min(
-            elimination_cost(graph, order)
-            for order in (forward_order(graph), reverse_order(graph), markowitz_order(graph))
-        )
+    heuristics = [forward_order(graph), reverse_order(graph), markowitz_order(graph)]
+    best_cost, best_order = min(
+        ((elimination_cost(graph, order), order) for order in heuristics), key=lambda t: t[0]
+    )
+    if upper_bound is not None and upper_bound < best_cost:
+        best_cost, best_order = upper_bound + 1, None  # find anything at or below the bound
     full = (1 << n) - 1
-    best: dict[int, int] = {0: 0}
-    parent: dict[int, tuple[int, int]] = {}
-    heap: list[tuple[int, int]] = [(0, 0)]
-    done: set[int] = set()
-    while heap:
-        g, mask = heapq.heappop(heap)
-        if mask in done or g > best[mask]:
+    pred = {v: dict(graph.preds(v)) for v in graph.vertices}
+    succ = {v: dict(graph.succs(v)) for v in graph.vertices}
+    # With only dense edges step costs follow from the sizes alone, and each vertex has an
+    # order-independent lower bound on its elimination cost (see _cut_lower_bounds).
+    dense = all(isinstance(j, Dense) and j.nnz for j in graph.edges.values())
+    sizes = {v: graph.size(v) for v in graph.vertices} if dense else None
+    bound = _cut_lower_bounds(graph, inter) if dense else [0] * n
+    seen: dict[int, int] = {0: 0}
+    path: list[Vertex] = []
+    # Frame: [mask, cost so far, children (step cost, index), next child, undo record]
+    stack: list[list] = [[0, 0, _step_costs(pred, succ, enumerate(inter), sizes), 0, None]]
+    while stack:
+        frame = stack[-1]
+        mask, g, children, pos, record = frame
+        if pos == len(children):
+            stack.pop()
+            if record is not None:
+                _undo(pred, succ, record)
+                path.pop()
             continue
-        if mask == full:
-            break
-        done.add(mask)
-        state = _state_after(graph, inter, mask)
-        for i, v in enumerate(inter):
-            if mask >> i & 1:
-                continue
-            nxt = mask | (1 << i)
-            cost = g + elimination_step_cost(state, v)
-            if cost <= upper_bound and cost < best.get(nxt, cost + 1):
-                best[nxt] = cost
-                parent[nxt] = (mask, i)
-                heapq.heappush(heap, (cost, nxt))
-    order: list[Vertex] = []
-    mask = full
-    while mask:
-        mask, i = parent[mask]
-        order.append(inter[i])
-    return best[full], order[::-1]
+        step, i = children[pos]
+        frame[3] = pos + 1
+        child = mask | (1 << i)
+        cost = g + step
+        if cost + _remaining_bound(bound, child, n) >= best_cost:
+            frame[3] = len(children)  # children are sorted: the rest cost at least as much
+            continue
+        if seen.get(child, cost + 1) <= cost:
+            continue
+        seen[child] = cost
+        if child == full:
+            best_cost, best_order = cost, path + [inter[i]]
+            continue
+        record = _eliminate_undoable(pred, succ, inter[i], dense)
+        path.append(inter[i])
+        left = [(j, inter[j]) for j in range(n) if not child >> j & 1]
+        stack.append([child, cost, _step_costs(pred, succ, left, sizes), 0, record])
+    if best_order is None:
+        raise ValueError(f"no elimination order costs at most upper_bound={upper_bound}")
+    return best_cost, list(best_order)
 
 
 def brute_force_order(graph: LinearizedGraph) -> tuple[int, list[Vertex]]:

@@ -36,6 +36,7 @@ elimination), which costs no multiplications.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -495,6 +496,13 @@ def compose(left: LocalJacobian, right: LocalJacobian) -> tuple[LocalJacobian, i
     ``left`` is ``(m, n)``, ``right`` is ``(n, p)``. In a chain ``J2 @ J1`` the later Jacobian
     is on the left.
     """
+    # Searches (chain DP, exact elimination) ask for the same few pairs millions of times;
+    # structures are immutable and hashable, so the answers are memoized.
+    return _compose_cached(left, right)
+
+
+@functools.lru_cache(maxsize=8192)
+def _compose_cached(left: LocalJacobian, right: LocalJacobian) -> tuple[LocalJacobian, int]:
     m, n = left.shape
     n2, p = right.shape
     if n != n2:
@@ -544,6 +552,7 @@ def compose(left: LocalJacobian, right: LocalJacobian) -> tuple[LocalJacobian, i
     return _generic_product(left, right)
 
 
+@functools.lru_cache(maxsize=8192)
 def add_structure(x: LocalJacobian, y: LocalJacobian) -> LocalJacobian:
     """Structure of ``x + y`` (fill-in on an existing edge). Additions cost nothing here."""
     if x.shape != y.shape:
