@@ -137,19 +137,23 @@ class ShapedArray:
     tracing interpreters create one per traced operation and construction cost matters.
     """
 
-    __slots__ = ("shape", "dtype", "weak_type")
+    __slots__ = ("shape", "dtype", "weak_type", "_hash")
 
     def __init__(self, shape: Shape, dtype: np.dtype, weak_type: bool = False) -> None:
         self.shape = shape
         self.dtype = dtype
         self.weak_type = weak_type
+        self._hash = -1
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, ShapedArray) and self.shape == other.shape
                 and self.dtype == other.dtype and self.weak_type == other.weak_type)
 
     def __hash__(self) -> int:
-        return hash((self.shape, self.dtype, self.weak_type))
+        h = self._hash
+        if h == -1:
+            h = self._hash = hash((self.shape, self.dtype, self.weak_type))
+        return h
 
     @property
     def ndim(self) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import MissingRuleError
-from ..core.primitive import Primitive, Trace, Tracer, get_aval
+from ..core.primitive import Primitive, Trace, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, is_concrete, is_inexact_dtype
 
 
@@ -100,8 +100,24 @@ def defjvp(prim: Primitive, *arg_rules: Callable[..., Any] | None) -> None:
     contribution ``(∂ans/∂x_i) ẋ_i``; contributions are summed. ``None`` marks an argument
     with no derivative (an index, a condition)."""
 
+    if len(arg_rules) == 1 and arg_rules[0] is not None:
+        (only_rule,) = arg_rules
+
+        def unary_jvp_rule(primals: list[Any], tangents: list[Any], **params: Any
+                           ) -> tuple[Any, Any]:
+            # The common case (elementwise functions), without the loop over arguments.
+            ans = bind(prim, *primals, **params)
+            t = tangents[0]
+            if type(t) is Zero:
+                return ans, t
+            return ans, fit_tangent(only_rule(t, ans, *primals, **params), ans)
+
+        unary_jvp_rule.__name__ = unary_jvp_rule.__qualname__ = f"{prim.name}_jvp"
+        jvp_rules[prim] = unary_jvp_rule
+        return
+
     def jvp_rule(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
-        ans = prim.bind(*primals, **params)
+        ans = bind(prim, *primals, **params)
         out: Any = None
         for rule, t in zip(arg_rules, tangents):
             if rule is None or type(t) is Zero:
@@ -121,7 +137,7 @@ def defjvp_zero(prim: Primitive) -> None:
     sign, floor): its tangent is zero everywhere it is defined."""
 
     def zero_jvp(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
-        ans = prim.bind(*primals, **params)
+        ans = bind(prim, *primals, **params)
         return ans, ([Zero(None)] * len(ans) if prim.multiple_results else Zero(None))
 
     zero_jvp.__name__ = f"{prim.name}_jvp"
@@ -133,11 +149,11 @@ def defjvp_linear(prim: Primitive) -> None:
     for undifferentiated linear arguments, which is rare: linear ops are mostly unary)."""
 
     def linear_jvp(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
-        ans = prim.bind(*primals, **params)
+        ans = bind(prim, *primals, **params)
         if all(type(t) is Zero for t in tangents):
             return ans, Zero(None)
         ts = [instantiate(t, p) for t, p in zip(tangents, primals)]
-        return ans, prim.bind(*ts, **params)
+        return ans, bind(prim, *ts, **params)
 
     linear_jvp.__name__ = f"{prim.name}_jvp"
     jvp_rules[prim] = linear_jvp

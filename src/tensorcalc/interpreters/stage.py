@@ -66,11 +66,10 @@ class ConstantGuard:
 def abstract_eval(prim: Primitive, avals: list[ShapedArray], params: dict[str, Any]) -> Any:
     """The primitive's output aval(s), cached: shape rules run once per signature."""
     try:
-        key = (prim, tuple(avals), tuple(params.items()))
-        hash(key)
-    except TypeError:
+        key = (prim, tuple(avals), tuple(params.items())) if params else (prim, tuple(avals))
+        out = _abstract_cache.get(key)
+    except TypeError:  # unhashable parameters (index arrays): no caching
         return prim.abstract_eval(*avals, **params)
-    out = _abstract_cache.get(key)
     if out is None:
         out = prim.abstract_eval(*avals, **params)
         if len(_abstract_cache) > 100_000:
@@ -111,7 +110,9 @@ class StageTrace(Trace):
         return lit
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        atoms = tuple(self.to_atom(a) for a in args)
+        to_atom = self.to_atom
+        atoms = tuple([a.var if type(a) is StageTracer and a._trace is self else to_atom(a)
+                       for a in args])
         out = abstract_eval(prim, [a.aval for a in atoms], params)
         if prim.multiple_results:
             outvars = tuple(Var(av) for av in out)

@@ -70,6 +70,7 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
     for atom, ct in zip(prog.outputs, cts_out, strict=True):
         if isinstance(atom, Var) and type(ct) is not Zero:
             _accumulate(env, atom, ct)
+    add = _ops["add"]
     for eq in reversed(prog.equations):
         if eq.primitive.multiple_results:
             cts = [env.pop(id(v), None) for v in eq.outputs]
@@ -86,11 +87,12 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
                 eq.primitive, "transpose (reverse-mode)",
                 "use forward mode (tc.jvp / tc.jacfwd) for this function",
             )
-        args = [UndefinedPrimal(a.aval) if isinstance(a, Var) else a.value for a in eq.inputs]
+        args = [UndefinedPrimal(a.aval) if type(a) is Var else a.value for a in eq.inputs]
         cts_in = rule(ct, *args, **eq.params)
         for a, c in zip(eq.inputs, cts_in):
-            if c is not None and isinstance(a, Var) and type(c) is not Zero:
-                _accumulate(env, a, c)
+            if c is not None and type(a) is Var and type(c) is not Zero:
+                old = env.get(id(a))
+                env[id(a)] = c if old is None else add(old, c)
     return [env.get(id(v), Zero(v.aval)) for v in prog.inputs]
 
 
