@@ -1,0 +1,476 @@
+"""NumPy source printer: a standalone function computing a value and its derivative.
+
+The generated function (in the spirit of matrixcalculus.org's ``fAndG``) converts its arguments
+with ``np.asarray``, binds the symbolic dimensions from the argument shapes and asserts every
+shape, hoists common subexpressions into temporaries ``_t0, _t1, ...`` (structural equality of the
+expression DAG), and never forms an inverse it only multiplies: ``inv(A) b`` becomes
+``np.linalg.solve(A, b)``. ``diag(v) M`` becomes ``v[:, None] * M``; a chain ending in a vector
+is multiplied right to left so that only matrix-vector products occur.
+
+Only identifiers that passed the parser's name pattern reach the source, and numbers are printed
+with ``repr(float)``, so the text handed to ``exec`` is entirely ours.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections import Counter
+from functools import singledispatch
+
+from tensorcalc.symbolic.expr import (
+    Add,
+    Adj,
+    Commutation,
+    Const,
+    Det,
+    Diag,
+    DiagEmbed,
+    Expr,
+    Fill,
+    Func,
+    Hadamard,
+    Identity,
+    Inv,
+    Kron,
+    LogDet,
+    LogSumExp,
+    MatPow,
+    Mul,
+    Norm1,
+    Norm2,
+    Pow,
+    Softmax,
+    Sum,
+    Trace,
+    Transpose,
+    Var,
+    Vec,
+    Zero,
+)
+from tensorcalc.symbolic.shapes import (
+    as_matrix,
+    from_matrix,
+    is_matrix,
+    is_row,
+    is_scalar,
+    is_vector,
+)
+
+from .precedence import is_negative
+from .text import negated
+
+HELPERS = {
+    "_softmax": (
+        "def _softmax(z):\n    e = np.exp(z - np.max(z))\n    return e / np.sum(e)\n"
+    ),
+    "_logsumexp": (
+        "def _logsumexp(z):\n    m = np.max(z)\n    return m + np.log(np.sum(np.exp(z - m)))\n"
+    ),
+    "_commutation": (
+        "def _commutation(m, n):\n"
+        "    # K @ vec(X) == vec(X.T) for X of shape (m, n), column-major vec\n"
+        "    K = np.zeros((m * n, m * n))\n"
+        "    i, j = np.meshgrid(np.arange(m), np.arange(n), indexing='ij')\n"
+        "    K[(i * n + j).ravel(), (j * m + i).ravel()] = 1.0\n"
+        "    return K\n"
+    ),
+    "_diag_embed": (
+        "def _diag_embed(n):\n    E = np.zeros((n * n, n))\n"
+        "    E[np.arange(n) * (n + 1), np.arange(n)] = 1.0\n    return E\n"
+    ),
+}
+RESERVED = {"np"}
+
+
+def py_name(name: str) -> str:
+    """A Python-safe parameter name for a variable (keywords and ``np`` get a trailing _)."""
+    return name + "_" if keyword.iskeyword(name) or name in RESERVED else name
+
+
+def dim_code(d: object) -> str:
+    if isinstance(d, int):
+        return str(d)
+    parts = str(d).split("·")
+    return " * ".join(p if p.isdigit() else f"_{p}" for p in parts)
+
+
+def shape_code(shape: tuple) -> str:
+    if is_row(shape):
+        shape = (shape[1],)
+    inner = ", ".join(dim_code(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+class _Emitter:
+    """Turns expressions into statements with common subexpressions hoisted."""
+
+    def __init__(self, roots: list[Expr]):
+        self.lines: list[str] = []
+        self.names: dict[Expr, str] = {}
+        self.helpers: set[str] = set()
+        counts: Counter = Counter()
+        seen: set[Expr] = set()
+        stack = list(roots)
+        while stack:  # count parents per distinct node (iteratively)
+            n = stack.pop()
+            for a in n.args:
+                counts[a] += 1
+                if a not in seen:
+                    seen.add(a)
+                    stack.append(a)
+        self.shared = {n for n, c in counts.items() if c >= 2 and n.args}
+
+    def code(self, e: Expr) -> str:
+        if e in self.names:
+            return self.names[e]
+        text = _code(e, self)
+        if e in self.shared:
+            name = f"_t{len(self.names)}"
+            self.lines.append(f"{name} = {text}")
+            self.names[e] = name
+            return name
+        return text
+
+    def helper(self, name: str) -> str:
+        self.helpers.add(name)
+        return name
+
+
+@singledispatch
+def _code(e: Expr, em: _Emitter) -> str:
+    raise TypeError(f"no NumPy rule for {type(e).__name__}")
+
+
+@_code.register
+def _(e: Var, em: _Emitter) -> str:
+    return py_name(e.name)
+
+
+@_code.register
+def _(e: Const, em: _Emitter) -> str:
+    return repr(float(e.value))
+
+
+@_code.register
+def _(e: Fill, em: _Emitter) -> str:
+    return f"np.full({shape_code(e.shape)}, {float(e.value)!r})"
+
+
+@_code.register
+def _(e: Identity, em: _Emitter) -> str:
+    return f"np.eye({dim_code(e.n)})"
+
+
+@_code.register
+def _(e: Zero, em: _Emitter) -> str:
+    return f"np.zeros({shape_code(e.shape)})"
+
+
+@_code.register
+def _(e: Commutation, em: _Emitter) -> str:
+    return f"{em.helper('_commutation')}({dim_code(e.m)}, {dim_code(e.n)})"
+
+
+@_code.register
+def _(e: DiagEmbed, em: _Emitter) -> str:
+    return f"{em.helper('_diag_embed')}({dim_code(e.n)})"
+
+
+@_code.register
+def _(e: Add, em: _Emitter) -> str:
+    out = em.code(e.args[0])
+    for t in e.args[1:]:
+        out += f" - {em.code(negated(t))}" if is_negative(t) else f" + {em.code(t)}"
+    return f"({out})"
+
+
+def _binary(a: str, sa: tuple, b: str, sb: tuple) -> tuple[str, tuple]:
+    """Product of two operands by their symbolic shapes: scaling, outer or matmul."""
+    if is_scalar(sa) or is_scalar(sb):
+        return f"({a} * {b})", sb if is_scalar(sa) else sa
+    shape = from_matrix(as_matrix(sa)[0], as_matrix(sb)[1])
+    if is_vector(sa) and is_row(sb):
+        return f"np.outer({a}, {b})", shape
+    return f"({a} @ {b})", shape
+
+
+def _left_apply(f: Expr, acc: str, sacc: tuple, em: _Emitter) -> tuple[str, tuple]:
+    """f @ acc, with solves for inverses and broadcasting for diagonals."""
+    shape = from_matrix(as_matrix(f.shape)[0], as_matrix(sacc)[1])
+    if isinstance(f, Inv) and not is_scalar(sacc):
+        return f"np.linalg.solve({em.code(f.args[0])}, {acc})", shape
+    if isinstance(f, Transpose) and isinstance(f.args[0], Inv) and not is_scalar(sacc):
+        return f"np.linalg.solve({em.code(f.args[0].args[0])}.T, {acc})", shape
+    if isinstance(f, Diag) and is_vector(f.args[0].shape) and not is_scalar(sacc):
+        v = em.code(f.args[0])
+        return (f"({v} * {acc})" if is_vector(sacc) else f"({v}[:, None] * {acc})"), shape
+    return _binary(em.code(f), f.shape, acc, sacc)
+
+
+def _right_apply(acc: str, sacc: tuple, f: Expr, em: _Emitter) -> tuple[str, tuple]:
+    """acc @ f, with solves for inverses and broadcasting for diagonals."""
+    shape = from_matrix(as_matrix(sacc)[0], as_matrix(f.shape)[1])
+    tail = ".T" if is_matrix(sacc) else ""
+    if isinstance(f, Inv) and not is_scalar(sacc) and not is_vector(sacc):
+        return f"np.linalg.solve({em.code(f.args[0])}.T, {acc}{tail}){tail}", shape
+    if isinstance(f, Transpose) and isinstance(f.args[0], Inv) and not (
+        is_scalar(sacc) or is_vector(sacc)
+    ):
+        return f"np.linalg.solve({em.code(f.args[0].args[0])}, {acc}{tail}){tail}", shape
+    if isinstance(f, Diag) and is_vector(f.args[0].shape) and not (
+        is_scalar(sacc) or is_vector(sacc)
+    ):
+        return f"({acc} * {em.code(f.args[0])})", shape
+    return _binary(acc, sacc, em.code(f), f.shape)
+
+
+@_code.register
+def _(e: Mul, em: _Emitter) -> str:
+    scalars, chain = e.scalars, list(e.chain)
+    parts = [em.code(s) for s in scalars]
+    if chain:
+        right_to_left = is_vector(chain[-1].shape) or isinstance(chain[0], Inv | Transpose) and (
+            isinstance(chain[0], Inv) or isinstance(chain[0].args[0], Inv))
+        if right_to_left:
+            acc, sacc = em.code(chain[-1]), chain[-1].shape
+            for f in reversed(chain[:-1]):
+                acc, sacc = _left_apply(f, acc, sacc, em)
+        else:
+            acc, sacc = em.code(chain[0]), chain[0].shape
+            for f in chain[1:]:
+                acc, sacc = _right_apply(acc, sacc, f, em)
+        parts.append(acc)
+    return parts[0] if len(parts) == 1 else "(" + " * ".join(parts) + ")"
+
+
+@_code.register
+def _(e: Hadamard, em: _Emitter) -> str:
+    out = ""
+    for a in e.args:
+        if isinstance(a, Pow) and a.exponent == -1:
+            out = f"{out or '1.0'} / {em.code(a.args[0])}"
+        else:
+            out = f"{out} * {em.code(a)}" if out else em.code(a)
+    return f"({out})"
+
+
+@_code.register
+def _(e: Transpose, em: _Emitter) -> str:
+    inner = em.code(e.args[0])
+    return f"{inner}.T" if is_matrix(e.args[0].shape) else inner
+
+
+@_code.register
+def _(e: Pow, em: _Emitter) -> str:
+    a, p = em.code(e.args[0]), float(e.exponent)
+    if p == -1:
+        return f"(1.0 / {a})"
+    if p == 0.5:
+        return f"np.sqrt({a})"
+    if p == 2:
+        return f"({a} * {a})" if len(a) < 12 else f"np.square({a})"
+    return f"np.power({a}, {p!r})"
+
+
+@_code.register
+def _(e: MatPow, em: _Emitter) -> str:
+    return f"np.linalg.matrix_power({em.code(e.args[0])}, {e.k})"
+
+
+_FUNCS = {"exp", "log", "sin", "cos", "tan", "tanh", "sqrt", "abs", "sign"}
+
+
+@_code.register
+def _(e: Func, em: _Emitter) -> str:
+    a = em.code(e.args[0])
+    if e.name in _FUNCS:
+        return f"np.{e.name}({a})"
+    if e.name == "relu":
+        return f"np.maximum({a}, 0.0)"
+    if e.name == "sigmoid":  # tanh form: no overflow for large |a|
+        return f"(0.5 * (1.0 + np.tanh(0.5 * {a})))"
+    if e.name == "step":
+        return f"np.heaviside({a}, 0.0)"
+    raise TypeError(f"no NumPy rule for {e.name}")
+
+
+@_code.register
+def _(e: Sum, em: _Emitter) -> str:
+    return f"np.sum({em.code(e.args[0])})"
+
+
+@_code.register
+def _(e: Trace, em: _Emitter) -> str:
+    return f"np.trace({em.code(e.args[0])})"
+
+
+@_code.register
+def _(e: Det, em: _Emitter) -> str:
+    return f"np.linalg.det({em.code(e.args[0])})"
+
+
+@_code.register
+def _(e: LogDet, em: _Emitter) -> str:
+    return f"np.linalg.slogdet({em.code(e.args[0])})[1]"
+
+
+@_code.register
+def _(e: Inv, em: _Emitter) -> str:
+    return f"np.linalg.inv({em.code(e.args[0])})"
+
+
+@_code.register
+def _(e: Adj, em: _Emitter) -> str:
+    a = em.code(e.args[0])
+    return f"(np.linalg.det({a}) * np.linalg.inv({a}))"
+
+
+@_code.register
+def _(e: Diag, em: _Emitter) -> str:
+    return f"np.diag({em.code(e.args[0])})"
+
+
+@_code.register
+def _(e: Norm1, em: _Emitter) -> str:
+    return f"np.sum(np.abs({em.code(e.args[0])}))"
+
+
+@_code.register
+def _(e: Norm2, em: _Emitter) -> str:
+    return f"np.linalg.norm({em.code(e.args[0])})"
+
+
+@_code.register
+def _(e: Softmax, em: _Emitter) -> str:
+    return f"{em.helper('_softmax')}({em.code(e.args[0])})"
+
+
+@_code.register
+def _(e: LogSumExp, em: _Emitter) -> str:
+    return f"{em.helper('_logsumexp')}({em.code(e.args[0])})"
+
+
+@_code.register
+def _(e: Vec, em: _Emitter) -> str:
+    return f"{em.code(e.args[0])}.reshape(-1, order='F')"
+
+
+def _as2d(code: str, shape: tuple) -> str:
+    if is_vector(shape):
+        return f"{code}[:, None]"
+    if is_row(shape):
+        return f"{code}[None, :]"
+    return code
+
+
+@_code.register
+def _(e: Kron, em: _Emitter) -> str:
+    a, b = e.args
+    out = f"np.kron({_as2d(em.code(a), a.shape)}, {_as2d(em.code(b), b.shape)})"
+    return f"{out}.reshape(-1)" if is_vector(e.shape) or is_row(e.shape) else out
+
+
+# ------------------------------------------------------------------------------- functions
+
+
+def _ordered_vars(base: Expr) -> list[Var]:
+    text = str(base)
+    return sorted(base.free_vars, key=lambda v: (text.find(v.name), v.name))
+
+
+def _dims_of(e: Expr) -> set:
+    out: set = set()
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        for d in n.shape:
+            for part in str(d).split("·"):
+                if not part.isdigit():
+                    out.add(part)
+        stack.extend(n.args)
+    return out
+
+
+def function_source(name: str, params: list[Var], bodies: list[tuple[str, Expr]],
+                    doc: str, epilogue: list[str] | None = None,
+                    extra_dims: set | None = None) -> str:
+    """Source of ``def name(params): ... return <bodies>`` with shape checks and CSE."""
+    em = _Emitter([e for _, e in bodies])
+    results = [(out, em.code(e)) for out, e in bodies]
+    need = set().union(*(_dims_of(e) for _, e in bodies)) | (extra_dims or set())
+    head = [f"def {name}({', '.join(py_name(p.name) for p in params)}):", f'    """{doc}"""']
+    bound: set = set()
+    for p in params:
+        pn = py_name(p.name)
+        head.append(f"    {pn} = np.asarray({pn}, dtype=float)")
+        shape = (p.shape[1],) if is_row(p.shape) else p.shape
+        head.append(f"    assert {pn}.ndim == {len(shape)}, "
+                    f"f\"{p.name} must have {len(shape)} axes, got shape {{{pn}.shape}}\"")
+        for axis, d in enumerate(shape):
+            if isinstance(d, str) and d not in bound:
+                head.append(f"    _{d} = {pn}.shape[{axis}]")
+                bound.add(d)
+        if shape:
+            head.append(f"    assert {pn}.shape == {shape_code(shape)}, "
+                        f"f\"{p.name}: expected shape {shape}, got {{{pn}.shape}}\"")
+    missing = need - bound
+    if missing:
+        raise ValueError(f"cannot bind dimension(s) {sorted(missing)} from the parameters")
+    body = [f"    {line}" for line in em.lines]
+    body += [f"    {out} = {code}" for out, code in results]
+    body += [f"    {line}" for line in (epilogue or [])]
+    outs = [out for out, _ in bodies]
+    body.append(f"    return {', '.join(outs)}")
+    helpers = [HELPERS[h] for h in sorted(em.helpers)]
+    return "\n".join(["import numpy as np", "", *helpers, "", *head, *body, ""])
+
+
+def derivative_source(d, with_value: bool = True, name: str | None = None) -> str:
+    """Source for ``Derivative.numpy_source`` (see the module doc)."""
+    name = name or ("f_and_df" if with_value else "df")
+    bodies = ([("_value", d.of)] if with_value else []) + [("_deriv", d.expr)]
+    layout_shape = d.shape
+    epilogue = []
+    if d.form == "vec":
+        epilogue.append(f"_deriv = np.asarray(_deriv).reshape({shape_code(layout_shape)}"
+                        ", order='F')")
+    dims = {p for s in layout_shape for p in str(s).split("·") if not p.isdigit()}
+    used = set().union(*(e.free_vars for _, e in bodies))
+    params = []
+    for v in _ordered_vars(d.base):
+        if v in used or ({str(x) for x in v.shape} & (dims | _all_dims(bodies))):
+            params.append(v)
+    params = _minimal(params, used, dims | _all_dims(bodies))
+    doc = (f"{'Value and derivative' if with_value else 'Derivative'} of {d.of} with respect to "
+           f"{d.wrt.name}.\n\n    Layout: {d.layout}; derivative shape {_shape_text(layout_shape)}"
+           f"{' (reshaped from vec form)' if d.form == 'vec' else ''}. "
+           "Generated by tensorcalc.symbolic.\n    ")
+    return function_source(name, params, bodies, doc, epilogue, dims)
+
+
+def _shape_text(shape: tuple) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _all_dims(bodies) -> set:
+    return set().union(*(_dims_of(e) for _, e in bodies))
+
+
+def _minimal(params: list[Var], used: set, dims: set) -> list[Var]:
+    """Used variables plus the fewest extra ones that bind the remaining dimensions."""
+    out = [p for p in params if p in used]
+    bound = {str(d) for p in out for d in p.shape}
+    for p in params:
+        if p not in out and ({str(d) for d in p.shape} & (dims - bound)):
+            out.append(p)
+            bound |= {str(d) for d in p.shape}
+    return sorted(out, key=params.index)
+
+
+def compile_source(source: str, name: str):
+    """exec our generated source in a fresh namespace and return the function ``name``."""
+    import numpy as np
+
+    namespace: dict = {"np": np, "__name__": "tensorcalc_generated"}
+    exec(compile(source, f"<tensorcalc:{name}>", "exec"), namespace)  # noqa: S102 (our code)
+    return namespace[name]

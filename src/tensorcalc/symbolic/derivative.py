@@ -1,0 +1,233 @@
+"""``derivative``/``hessian`` and the ``Derivative`` result object.
+
+Layouts (stated on every result as ``d.layout``), for f: R^(in.shape) → R^(out.shape):
+
+* ``numerator`` (default): the generalized Jacobian, shape ``out.shape + in.shape``;
+  dy = J dx for vectors.
+* ``denominator``: shape ``in.shape + out.shape`` (the transpose of the above for vectors).
+* ``gradient``: scalar f only; the shape of X, (∂f/∂X)_ij = ∂f/∂X_ij (Matrix Cookbook).
+
+For scalar f all three coincide. Results are in *matrix form* (``d.form == "matrix"``) when the
+derivative is a scalar, vector or matrix. Derivatives of order three and four (a matrix by a
+matrix, say) are given in *vec form*: ``d.expr`` is J with vec(dF) = J vec(dX) (column-major vec,
+``d.form == "vec"``); ``evaluate`` reshapes it into the tensor of the stated layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from .calculus import Recorder, differential, substitute, transpose_linear, vec_jacobian
+from .errors import UnsupportedExpression
+from .expr import Const, Diag, Expr, Var, Zero, zero_like
+from .parser import parse
+from .shapes import is_row, is_scalar, is_vector, transpose_shape
+from .simplify import s_add, s_mul, s_transpose, s_unary, simplify
+
+LAYOUTS = ("numerator", "denominator", "gradient")
+CONVENTIONS = ("frobenius", "cookbook")
+
+
+def _find_var(f: Expr, wrt: str | Var) -> Var:
+    name = wrt.name if isinstance(wrt, Var) else wrt
+    for v in f.free_vars:
+        if v.name == name:
+            return v
+    names = ", ".join(sorted(v.name for v in f.free_vars)) or "none"
+    raise ValueError(f"{f} does not contain the variable {name!r} (its variables: {names})")
+
+
+def _placeholder(x: Var, f: Expr) -> Var:
+    """dX, renamed if the expression already uses that name."""
+    taken = {v.name for v in f.free_vars}
+    name = "d" + x.name
+    while name in taken:
+        name += "_"
+    return Var(name, x.shape, x.structure)
+
+
+def _as_vector_shape(shape: tuple) -> tuple:
+    return (shape[1],) if is_row(shape) else shape
+
+
+@dataclass(eq=False)
+class Derivative:
+    """A symbolic derivative. ``expr`` is the result; see the module doc for layouts and forms."""
+
+    expr: Expr
+    of: Expr  # the function that was differentiated (the previous stage for higher orders)
+    wrt: Var
+    layout: str
+    form: str  # "matrix" or "vec"
+    differential: Expr | None  # d(of) as an expression in ``dvar``
+    dvar: Var
+    parent: Derivative | None = None
+    symmetric_convention: str = "frobenius"
+    unstructured: Expr | None = None  # gradient before the symmetric/diagonal projection
+    record: Recorder | None = field(default=None, repr=False)
+    _compiled: dict = field(default_factory=dict, repr=False)
+
+    # ----------------------------------------------------------------------- description
+    @property
+    def order(self) -> int:
+        return 1 + (self.parent.order if self.parent is not None else 0)
+
+    @property
+    def base(self) -> Expr:
+        """The original function (before any differentiation)."""
+        return self.parent.base if self.parent is not None else self.of
+
+    @property
+    def wrt_chain(self) -> tuple[Var, ...]:
+        return (self.parent.wrt_chain if self.parent is not None else ()) + (self.wrt,)
+
+    @property
+    def out_shape(self) -> tuple:
+        return _as_vector_shape(self.of.shape)
+
+    @property
+    def shape(self) -> tuple:
+        """Shape of the derivative array in its layout (symbolic dims unless declared)."""
+        out, inn = self.out_shape, self.wrt.shape
+        if self.layout == "denominator":
+            return tuple(inn) + tuple(out)
+        return tuple(out) + tuple(inn)
+
+    def __str__(self) -> str:
+        return str(self.expr)
+
+    def __repr__(self) -> str:
+        return (f"<Derivative d({self.of})/d{self.wrt.name} = {self.expr}; layout={self.layout}, "
+                f"form={self.form}, shape={self.shape}>")
+
+    def latex(self) -> str:
+        return self.expr.latex()
+
+    def mathml(self, display: str = "block") -> str:
+        return self.expr.mathml(display=display)
+
+    def steps(self, format: str = "text") -> str:
+        """The derivation: differentials, trace trick, identification (format "text"/"latex")."""
+        from .steps import derivation
+
+        return derivation(self, format=format)
+
+    # ------------------------------------------------------------------------ numerics
+    def numpy_source(self, with_value: bool = True, name: str | None = None) -> str:
+        """Standalone Python source computing (value, derivative) or just the derivative."""
+        from tensorcalc.printing.numpy_source import derivative_source
+
+        return derivative_source(self, with_value=with_value, name=name)
+
+    def compile(self, with_value: bool = True):
+        """The generated source as a callable (exec of our own generated code only)."""
+        key = bool(with_value)
+        if key not in self._compiled:
+            from tensorcalc.printing.numpy_source import compile_source
+
+            src = self.numpy_source(with_value=with_value, name="f")
+            self._compiled[key] = compile_source(src, "f")
+        return self._compiled[key]
+
+    def evaluate(self, **values) -> np.ndarray:
+        """The derivative at the given values (keyword per variable), as an ndarray."""
+        fn = self.compile(with_value=False)
+        args = {k: values[k] for k in fn.__code__.co_varnames[: fn.__code__.co_argcount]
+                if k in values}
+        missing = [k for k in fn.__code__.co_varnames[: fn.__code__.co_argcount]
+                   if k not in values]
+        if missing:
+            raise TypeError(f"evaluate() needs values for {', '.join(missing)}")
+        return np.asarray(fn(**args))
+
+    def check(self, trials: int = 3, seed: int = 0, rtol: float = 1e-5, atol: float = 1e-6,
+              method: str = "auto"):
+        """Compare with tensorcalc's numeric Jacobian (central differences as a fallback)."""
+        from .numeric import check_derivative
+
+        return check_derivative(self, trials=trials, seed=seed, rtol=rtol, atol=atol,
+                                method=method)
+
+
+def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numerator",
+               shapes: dict | None = None, symmetric_convention: str = "frobenius",
+               steps: bool = True) -> Derivative:
+    """Symbolic derivative of ``f`` with respect to the variable ``wrt``.
+
+    ``layout`` is "numerator" (Jacobian, out.shape + in.shape), "denominator"
+    (in.shape + out.shape) or "gradient" (scalar f; the shape of X). For a symmetric X the
+    gradient follows ``symmetric_convention``: "frobenius" gives (G + Gᵀ)/2, the gradient for
+    the Frobenius inner product on symmetric matrices; "cookbook" gives G + Gᵀ − G∘I, the partials
+    with respect to the independent entries (Matrix Cookbook §2.8.2). G is the unstructured
+    gradient. A diagonal X gets diag(diag(G)).
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if symmetric_convention not in CONVENTIONS:
+        raise ValueError(f"symmetric_convention must be one of {CONVENTIONS}")
+    parent = f if isinstance(f, Derivative) else None
+    fx = parse(f, shapes)
+    x = _find_var(fx, wrt)
+    dx = _placeholder(x, fx)
+    rec = Recorder() if steps else None
+    raw = differential(fx, x, dx, rec)
+    L = simplify(raw) if raw is not None else zero_like(fx.shape)
+
+    def make(expr: Expr, form: str, unstructured: Expr | None = None) -> Derivative:
+        return Derivative(expr=expr, of=fx, wrt=x, layout=layout, form=form, differential=L,
+                          dvar=dx, parent=parent, symmetric_convention=symmetric_convention,
+                          unstructured=unstructured, record=rec)
+
+    if layout == "gradient" and not is_scalar(fx.shape):
+        raise ValueError(
+            f"layout='gradient' needs a scalar function, but {fx} is "
+            f"{'a vector' if is_vector(fx.shape) else 'a matrix'}; use layout='numerator' "
+            "(Jacobian) or 'denominator'")
+    if is_scalar(fx.shape):
+        if is_scalar(x.shape):
+            g = substitute(L, dx, Const(1))
+            return make(simplify(g), "matrix")
+        g = transpose_linear(L, dx, Const(1))
+        G = simplify(g) if g is not None else Zero(x.shape)
+        if x.structure is None:
+            return make(G, "matrix")
+        return make(_structured(G, x, symmetric_convention), "matrix", unstructured=G)
+    if is_scalar(x.shape):  # derivative of an array with respect to a scalar: out.shape
+        return make(simplify(substitute(L, dx, Const(1))), "matrix")
+    J = vec_jacobian(L, dx)
+    J = simplify(J) if J is not None else Zero((fx.shape + x.shape)[:2])
+    vector_case = (is_vector(fx.shape) or is_row(fx.shape)) and is_vector(x.shape)
+    if layout == "denominator":
+        J = s_transpose(J)
+    return make(J, "matrix" if vector_case else "vec")
+
+
+def _structured(G: Expr, x: Var, convention: str) -> Expr:
+    """Project the unstructured gradient G onto the structure of X."""
+    if x.structure == "diagonal":
+        return s_unary(Diag, s_unary(Diag, G))
+    Gt = s_transpose(G)
+    if convention == "frobenius":
+        return s_mul(Const(Fraction(1, 2)), s_add(G, Gt))
+    return s_add(G, Gt, s_mul(Const(-1), s_unary(Diag, s_unary(Diag, G))))
+
+
+def hessian(f: str | Expr, wrt: str | Var, shapes: dict | None = None,
+            symmetric_convention: str = "frobenius") -> Derivative:
+    """Second derivative of a scalar f: the Jacobian (numerator layout) of its gradient.
+
+    For a vector x this is the n×n Hessian matrix; for a matrix X it is given in vec form
+    (d vec G = H d vec X), with ``evaluate`` returning the X.shape + X.shape tensor.
+    """
+    first = derivative(f, wrt, shapes=shapes, symmetric_convention=symmetric_convention)
+    if not is_scalar(first.of.shape):
+        raise ValueError(f"hessian needs a scalar function, got {first.of} with shape "
+                         f"{first.of.shape}; use derivative twice for a Jacobian of a Jacobian")
+    return derivative(first, wrt, symmetric_convention=symmetric_convention)
+
+
+__all__ = ["Derivative", "derivative", "hessian", "LAYOUTS", "UnsupportedExpression",
+           "transpose_shape"]

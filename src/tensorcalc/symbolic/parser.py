@@ -1,0 +1,392 @@
+"""Parser for the matrixcalculus.org expression language (grammar in ``grammar.lark``).
+
+The text is parsed with lark's LALR parser; an inline transformer builds expression nodes while
+parsing, so no recursion over the parse tree happens and nothing is ever ``eval``-ed. Types come
+from the first letter of a name (a–g scalar, h–z vector, A–Z matrix) unless declared through
+``shapes``. Dimensions start unknown and are inferred by unification (``shapes.unifying``), then
+named n, m, k, p, ... in order of appearance.
+
+Limits: ``MAX_LENGTH`` characters and expression depth ``MAX_DEPTH``; both raise ``ParseError``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from importlib import resources
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .errors import ParseError, ShapeError, UnsupportedSyntax
+from .expr import (
+    ELEMENTWISE,
+    UNARY_BY_NAME,
+    Add,
+    Const,
+    Expr,
+    Fill,
+    Func,
+    Identity,
+    Inv,
+    MatPow,
+    Mul,
+    Pow,
+    Var,
+    add,
+    hadamard,
+    mul,
+    neg,
+    number,
+    transpose,
+)
+from .shapes import Hole, describe, is_matrix, is_scalar, resolve, same_dim, unifying
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 64
+DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w", "l")
+FUNCTIONS = tuple(sorted(set(ELEMENTWISE) | set(UNARY_BY_NAME) | {"vector", "matrix"}))
+STRUCTURE_WORDS = ("symmetric", "diagonal")
+
+_TOKEN_WORDS = {
+    "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "DOTSTAR": "'.*'",
+    "DOTSLASH": "'./'", "CARET": "'^'", "DOTCARET": "'.^'", "QUOTE": "'", "LPAR": "'('",
+    "RPAR": "')'", "NUMBER": "a number", "NAME": "a name", "$END": "end of input",
+}
+
+
+class _State:
+    """Per-parse state: declared shapes, the variables seen so far, the source text."""
+
+    def __init__(self, text: str, shapes: dict | None):
+        self.text = text
+        self.shapes = dict(shapes or {})
+        self.vars: dict[str, Var] = {}
+
+
+_state: contextvars.ContextVar[_State] = contextvars.ContextVar("tensorcalc_symbolic_parse")
+
+
+def _col(tok: object) -> int | None:
+    return getattr(tok, "column", None)
+
+
+def _fail(message: str, tok: object = None, cls: type = ParseError) -> ParseError:
+    return cls(message, _state.get().text, _col(tok))
+
+
+def const_value(e: Expr) -> object | None:
+    """The number a constant-only expression denotes (``-1``, ``1/2``), else None."""
+    if isinstance(e, Const):
+        return e.value
+    if isinstance(e, Mul | Add):
+        vals = [const_value(a) for a in e.args]
+        if any(v is None for v in vals):
+            return None
+        out = vals[0]
+        for v in vals[1:]:
+            out = out * v if isinstance(e, Mul) else out + v  # type: ignore[operator]
+        return number(out)
+    if isinstance(e, Pow):
+        b = const_value(e.args[0])
+        if b is None or (b == 0 and e.exponent < 0):
+            return None
+        if isinstance(e.exponent, int) and abs(e.exponent) <= 16 and abs(b) < 10**6:
+            return number(b**e.exponent)
+    return None
+
+
+def _checked(e: Expr, tok: object) -> Expr:
+    if e.depth > MAX_DEPTH:
+        raise _fail(f"expression nested deeper than {MAX_DEPTH} levels", tok)
+    return e
+
+
+class _Builder(Transformer):
+    """Inline transformer: each method builds one node, reporting errors at its operator."""
+
+    def _op(self, fn, tok: Token, *args: Expr) -> Expr:
+        try:
+            return _checked(fn(*args), tok)
+        except ShapeError as err:
+            raise _fail(err.message, tok, ShapeError) from None
+
+    def add(self, c):
+        return self._op(add, c[1], c[0], c[2])
+
+    def sub(self, c):
+        return self._op(lambda a, b: add(a, neg(b)), c[1], c[0], c[2])
+
+    def mul(self, c):
+        return self._op(mul, c[1], c[0], c[2])
+
+    def div(self, c):
+        a, tok, b = c
+        if not is_scalar(b.shape):
+            raise _fail(
+                f"/ divides by a scalar, got {describe(b.shape)}: use ./ for elementwise "
+                "division or inv(B) for a matrix inverse", tok, UnsupportedSyntax)
+        return self._op(lambda x, y: mul(x, Pow(y, -1)), tok, a, b)
+
+    def hadamard(self, c):
+        return self._op(hadamard, c[1], c[0], c[2])
+
+    def ediv(self, c):
+        return self._op(lambda a, b: hadamard(a, Pow(b, -1)), c[1], c[0], c[2])
+
+    def neg(self, c):
+        return self._op(neg, c[0], c[1])
+
+    def pos(self, c):
+        return c[1]
+
+    def pow(self, c):
+        base, tok, ex = c
+        p = const_value(ex)
+        if p is None:
+            raise _fail("^: the exponent must be a number", tok, UnsupportedSyntax)
+        if is_scalar(base.shape):
+            return self._op(Pow, tok, base, p)
+        if not is_matrix(base.shape):
+            raise _fail(f"^: {describe(base.shape)} has no power; use .^ for elementwise", tok,
+                        ShapeError)
+        if p != int(p) or abs(p) > 64:  # type: ignore[arg-type]
+            raise _fail("^: a matrix power needs an integer exponent (|k| ≤ 64)", tok,
+                        UnsupportedSyntax)
+        k = int(p)  # type: ignore[arg-type]
+
+        def matpow(x: Expr) -> Expr:
+            same_dim(x.shape[0], x.shape[1], "matrix power")
+            if k == 0:
+                return Identity(x.shape[0])
+            m = x if abs(k) == 1 else MatPow(x, abs(k))
+            return Inv(m) if k < 0 else m
+
+        return self._op(matpow, tok, base)
+
+    def epow(self, c):
+        base, tok, ex = c
+        p = const_value(ex)
+        if p is None:
+            raise _fail(".^: the exponent must be a number", tok, UnsupportedSyntax)
+        return self._op(Pow, tok, base, p)
+
+    def transpose(self, c):
+        return self._op(transpose, c[1], c[0])
+
+    def number(self, c):
+        return Const(number(str(c[0]).lower().replace("e+", "e")))
+
+    def group(self, c):
+        return c[1]
+
+    def name(self, c):
+        tok = c[0]
+        word = str(tok)
+        if word == "eye":
+            return Identity(Hole())
+        if word in FUNCTIONS:
+            raise _fail(f"{word} is a function: write {word}(...)", tok)
+        return _variable(word, tok)
+
+    def call(self, c):
+        tok, _, arg, _ = c
+        word = str(tok)
+        if word in ("vector", "matrix"):
+            shape = (Hole(),) if word == "vector" else (Hole(), Hole())
+            if not is_scalar(arg.shape):
+                raise _fail(f"{word}(c) takes a scalar, got {describe(arg.shape)}", tok, ShapeError)
+            v = const_value(arg)
+            if v is not None:
+                return Fill(v, shape)
+            return self._op(mul, tok, arg, Fill(1, shape))
+        if word in ELEMENTWISE:
+            return self._op(lambda a: Func(word, a), tok, arg)
+        cls = UNARY_BY_NAME.get(word)
+        if cls is None:
+            raise _fail(f"unknown function {word!r}; known: {', '.join(FUNCTIONS)}", tok)
+        return self._op(cls, tok, arg)
+
+
+def _declared(name: str, spec: object, tok: object) -> tuple[tuple, str | None]:
+    """Shape and structure from a ``shapes={name: spec}`` entry."""
+    if isinstance(spec, str):
+        if spec in STRUCTURE_WORDS:
+            d = Hole()
+            return (d, d), spec
+        kinds = {"scalar": (), "vector": (Hole(),), "matrix": (Hole(), Hole())}
+        if spec not in kinds:
+            raise _fail(f"shapes[{name!r}] = {spec!r}: use a tuple of dimensions or one of "
+                        f"{', '.join(list(kinds) + list(STRUCTURE_WORDS))}", tok)
+        return kinds[spec], None
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        spec = (spec,)
+    if not isinstance(spec, tuple | list) or len(spec) > 3:
+        raise _fail(f"shapes[{name!r}] = {spec!r}: expected a tuple of dimensions", tok)
+    dims = list(spec)
+    structure = None
+    if dims and dims[-1] in STRUCTURE_WORDS:
+        structure = dims.pop()
+    if len(dims) > 2:
+        raise _fail(f"shapes[{name!r}]: at most two dimensions (scalar, vector, matrix)", tok)
+    for d in dims:
+        ok = (isinstance(d, int) and not isinstance(d, bool) and d >= 2) or (
+            isinstance(d, str) and d.isidentifier())
+        if not ok:
+            raise _fail(f"shapes[{name!r}]: dimension {d!r} must be a name or an int >= 2 "
+                        "(a length-1 axis is a vector or scalar)", tok)
+    return tuple(dims), structure
+
+
+def _variable(word: str, tok: object) -> Var:
+    st = _state.get()
+    if word in st.vars:
+        return st.vars[word]
+    if word in st.shapes:
+        shape, structure = _declared(word, st.shapes[word], tok)
+    else:
+        first = word[0]
+        shape = () if "a" <= first <= "g" else (Hole(),) if first.islower() else (Hole(), Hole())
+        structure = None
+    try:
+        v = Var(word, shape, structure)
+    except ShapeError as err:
+        raise _fail(err.message, tok, ShapeError) from None
+    st.vars[word] = v
+    return v
+
+
+_PARSER: Lark | None = None
+
+
+def _lark() -> Lark:
+    global _PARSER
+    if _PARSER is None:
+        grammar = resources.files(__package__).joinpath("grammar.lark").read_text("utf-8")
+        _PARSER = Lark(grammar, parser="lalr", transformer=_Builder(), maybe_placeholders=False)
+    return _PARSER
+
+
+def _syntax_error(err: UnexpectedInput, text: str) -> ParseError:
+    if isinstance(err, UnexpectedToken):
+        got = "end of input" if err.token.type == "$END" else repr(str(err.token))
+        col = len(text) + 1 if err.token.type == "$END" else err.column
+        expected = sorted(_TOKEN_WORDS.get(t, t) for t in err.expected)
+        return ParseError(f"unexpected {got}; expected {', '.join(expected)}", text, col)
+    if isinstance(err, UnexpectedCharacters):
+        return ParseError(f"unexpected character {text[err.pos_in_stream]!r}", text, err.column)
+    if isinstance(err, UnexpectedEOF):
+        return ParseError("unexpected end of input", text, len(text) + 1)
+    return ParseError(str(err), text, getattr(err, "column", None))
+
+
+def parse(text: str | Expr, shapes: dict | None = None) -> Expr:
+    """Parse matrixcalculus.org syntax into an expression.
+
+    ``shapes`` declares names: ``{"X": ("m", "n"), "S": "symmetric", "x": 5, "c": ()}``.
+    Raises ``ParseError`` (a ``ValueError``) with a caret under the offending column.
+    """
+    if isinstance(text, Expr):
+        return text
+    if hasattr(text, "expr") and isinstance(text.expr, Expr):  # a Derivative result
+        return text.expr
+    if not isinstance(text, str):
+        raise TypeError(f"parse expects a string, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"expression longer than {MAX_LENGTH} characters", None, None)
+    if not text.strip():
+        raise ParseError("empty expression", text, 1)
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth > MAX_DEPTH:
+            raise ParseError(f"parentheses nested deeper than {MAX_DEPTH}", text, i + 1)
+    state = _State(text, shapes)
+    token = _state.set(state)
+    try:
+        with unifying():
+            try:
+                raw = _lark().parse(text)
+            except UnexpectedInput as err:
+                raise _syntax_error(err, text) from None
+            final = _resolved_dims(raw, _name_dims(raw, state))
+        return _rebuild_resolved(raw, final)
+    finally:
+        _state.reset(token)
+
+
+def _walk(e: Expr):
+    """Iterative pre-order traversal (inputs are bounded, but stay iterative anyway)."""
+    stack = [e]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        stack.extend(reversed(node.args))
+
+
+def _name_dims(e: Expr, state: _State) -> dict:
+    """Map each unresolved dimension to a fresh name, in order of appearance."""
+    used = {d for v in state.vars.values() for d in v.shape if isinstance(d, str)}
+    for spec in state.shapes.values():
+        if isinstance(spec, tuple | list):
+            used |= {d for d in spec if isinstance(d, str)}
+    pool = [n for n in DIM_NAMES if n not in used]
+    pool += [f"n{i}" for i in range(1, 1000) if f"n{i}" not in used]
+    names: dict = {}
+    order = sorted(state.vars.values(), key=lambda v: state.text.find(v.name))
+    leaves = list(order) + [n for n in _walk(e) if not n.args]
+    for leaf in leaves:
+        for d in _leaf_dims(leaf):
+            r = resolve(d)
+            if isinstance(r, Hole) and r not in names:
+                names[r] = pool[len(names)]
+    return {"resolve": resolve, "names": names}
+
+
+def _leaf_dims(leaf: Expr) -> tuple:
+    if isinstance(leaf, Var | Fill):
+        return leaf.shape
+    if isinstance(leaf, Identity):
+        return (leaf.n,)
+    return ()
+
+
+def _resolved_dims(e: Expr, ctx: dict) -> dict:
+    """Final value of every dimension object in the tree (call while still unifying)."""
+    names = ctx["names"]
+    final: dict = {}
+    for node in _walk(e):
+        for d in _leaf_dims(node):
+            r = ctx["resolve"](d) if isinstance(d, Hole) else d
+            final[d] = names.get(r, r)
+    return final
+
+
+def _rebuild_resolved(e: Expr, final: dict) -> Expr:
+    """Rebuild the tree with every dimension resolved (shape checks run again, now exact)."""
+    memo: dict[int, Expr] = {}
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:  # iterative post-order: children are rebuilt before their parents
+        node, ready = stack.pop()
+        if id(node) in memo:
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if id(a) not in memo)
+            continue
+        if isinstance(node, Var):
+            new: Expr = Var(node.name, tuple(final.get(d, d) for d in node.shape), node.structure)
+        elif isinstance(node, Fill):
+            new = Fill(node.value, tuple(final.get(d, d) for d in node.shape))
+        elif isinstance(node, Identity):
+            new = Identity(final.get(node.n, node.n))
+        elif node.args:
+            new = node.rebuild(tuple(memo[id(a)] for a in node.args))
+        else:
+            new = node
+        memo[id(node)] = new
+    return memo[id(e)]

@@ -1,0 +1,577 @@
+"""A small rewrite system that puts derivatives into readable matrix form.
+
+Why our own and not egglog/e-graphs: the rules we need are few, local and directional (push
+transposes down to the leaves, drop identities, collect like terms, pull out common factors),
+each is a named function below that a reader can check against a textbook identity, and there is
+no heavy dependency. Equality saturation would find the same normal forms on these inputs at the
+cost of a Rust extension; it stays an option if the rule set grows.
+
+Normal form, per node (smart constructors ``s_*``):
+
+* transposes sit on leaves: (AB)ᵀ = BᵀAᵀ, (A + B)ᵀ = Aᵀ + Bᵀ, (Aᵀ)ᵀ = A, Sᵀ = S for symmetric S,
+  inv(Aᵀ) = inv(A)ᵀ (printed A⁻ᵀ);
+* products: one leading numeric coefficient, commuting scalar factors sorted, identities and
+  X X⁻¹ removed, diag(a) diag(b) = diag(a ⊙ b), diag(a) v = a ⊙ v;
+* sums: like terms collected, terms ordered (positive first, then alphabetically), and common
+  left/right matrix factors pulled out greedily: X b cᵀ + X c bᵀ = X (b cᵀ + c bᵀ);
+* for each sum we also try the fully distributed form and keep whichever is smaller, which is
+  how σ(Xw) − y falls out of the 0/1 logistic loss;
+* recognised closed forms: exp(z) ⊘ (exp(z) + 1) = σ(z), exp(x) / sum(exp(x)) = softmax(x).
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+
+from .expr import (
+    Add,
+    Adj,
+    Commutation,
+    Const,
+    Det,
+    Diag,
+    Expr,
+    Fill,
+    Func,
+    Hadamard,
+    Identity,
+    Inv,
+    Kron,
+    LogDet,
+    MatPow,
+    Mul,
+    Pow,
+    Softmax,
+    Sum,
+    Trace,
+    Transpose,
+    Unary,
+    Var,
+    Vec,
+    Zero,
+    hadamard,
+    mul,
+    number,
+    one_like,
+    zero_like,
+)
+from .shapes import as_matrix, dim_mul, is_matrix, is_scalar, is_vector
+
+MAX_EXPANSION = 32  # distributing products of sums beyond this many terms is not worth it
+
+
+@lru_cache(maxsize=200_000)
+def key(e: Expr) -> str:
+    """Canonical sort key: the printed text (what a reader sees ordered alphabetically)."""
+    return str(e)
+
+
+@lru_cache(maxsize=200_000)
+def node_count(e: Expr) -> int:
+    return 1 + sum(node_count(a) for a in e.args)
+
+
+def is_zero(e: Expr) -> bool:
+    return isinstance(e, Zero) or (isinstance(e, Const) and e.value == 0)
+
+
+def coef_and_core(e: Expr) -> tuple[object, Expr]:
+    """Split ``c * rest`` into (c, rest); a bare number is (c, 1)."""
+    if isinstance(e, Const):
+        return e.value, Const(1)
+    if isinstance(e, Fill) and e.value != 1:
+        return e.value, Fill(1, e.shape)
+    if isinstance(e, Mul) and isinstance(e.args[0], Const):
+        rest = e.args[1:]
+        return e.args[0].value, rest[0] if len(rest) == 1 else Mul(*rest)
+    return 1, e
+
+
+def scale(c: object, core: Expr) -> Expr:
+    return s_mul(Const(c), core) if c != 1 else core
+
+
+# ------------------------------------------------------------------------------ transpose
+
+
+def s_transpose(a: Expr) -> Expr:
+    """Push a transpose down to the leaves."""
+    if is_scalar(a.shape) or isinstance(a, Identity | Diag):
+        return a
+    if isinstance(a, Transpose):
+        return a.args[0]
+    if isinstance(a, Var) and a.structure is not None:
+        return a  # symmetric and diagonal matrices equal their transposes
+    if isinstance(a, Zero):
+        return Zero(Transpose(a).shape)
+    if isinstance(a, Fill) and is_matrix(a.shape):
+        return Fill(a.value, (a.shape[1], a.shape[0]))
+    if isinstance(a, Mul):
+        sc, ch = a.scalars, a.chain
+        return s_mul(*sc, *(s_transpose(f) for f in reversed(ch)))
+    if isinstance(a, Add):
+        # (A + Aᵀ)ᵀ = Aᵀ + A, but (x − a)ᵀ stays: push only when it does not add transposes
+        pushed = [s_transpose(t) for t in a.args]
+        if sum(map(_transposes, pushed)) <= 1 + sum(map(_transposes, a.args)) - len(a.args):
+            return s_add(*pushed)
+        return Transpose(a)
+    if isinstance(a, Hadamard) and is_matrix(a.shape):  # vectors keep (u ⊙ v)ᵀ: reads better
+        return s_had(*(s_transpose(t) for t in a.args))
+    if isinstance(a, Kron):
+        return Kron(s_transpose(a.args[0]), s_transpose(a.args[1]))
+    if isinstance(a, Inv) and s_transpose(a.args[0]) == a.args[0]:
+        return a  # the inverse of a symmetric matrix (Xᵀ C X with C symmetric) is symmetric
+    return Transpose(a)
+
+
+@lru_cache(maxsize=100_000)
+def _transposes(e: Expr) -> int:
+    return isinstance(e, Transpose) + sum(_transposes(a) for a in e.args)
+
+
+# ---------------------------------------------------------------------------------- products
+
+
+def _merge_scalars(scalars: list[Expr]) -> list[Expr]:
+    """Collect powers of equal scalar factors: s · s⁻¹ = 1, s · s = s²."""
+    powers: dict[Expr, object] = {}
+    for s in scalars:
+        base, p = (s.args[0], s.exponent) if isinstance(s, Pow) else (s, 1)
+        powers[base] = number(powers.get(base, 0) + p)  # type: ignore[operator]
+    out = [s_pow(b, p) for b, p in powers.items() if p != 0]
+    return sorted(out, key=key)
+
+
+def _chain_rules(chain: list[Expr]) -> list[Expr]:
+    """Local identities between neighbouring matrix factors, applied until none fires."""
+    changed = True
+    while changed and len(chain) > 1:
+        changed = False
+        for i in range(len(chain)):
+            f = chain[i]
+            if isinstance(f, Identity) and len(chain) > 1:
+                del chain[i]
+                changed = True
+                break
+            if i + 1 >= len(chain):
+                break
+            g = chain[i + 1]
+            new = _pair_rule(f, g)
+            if new is not None:
+                chain[i : i + 2] = new
+                changed = True
+                break
+    return chain
+
+
+def _pair_rule(f: Expr, g: Expr) -> list[Expr] | None:
+    # X X⁻¹ = X⁻¹ X = I (and the transposed pair)
+    if isinstance(g, Inv) and g.args[0] == f or isinstance(f, Inv) and f.args[0] == g:
+        return [Identity(as_matrix(f.shape)[0])]
+    if (
+        isinstance(f, Transpose) and isinstance(g, Transpose)
+        and isinstance(g.args[0], Inv) and g.args[0].args[0] == f.args[0]
+    ):
+        return [Identity(as_matrix(f.shape)[0])]
+    # diag(a) diag(b) = diag(a ⊙ b)
+    if isinstance(f, Diag) and isinstance(g, Diag) and is_vector(f.args[0].shape):
+        return [s_unary(Diag, s_had(f.args[0], g.args[0]))]
+    # diag(a) v = a ⊙ v for a column vector v
+    if isinstance(f, Diag) and is_vector(f.args[0].shape) and is_vector(g.shape):
+        return [s_had(f.args[0], g)]
+    # vᵀ diag(a) = (a ⊙ v)ᵀ
+    if isinstance(g, Diag) and is_vector(g.args[0].shape) and isinstance(f, Transpose) and (
+        is_vector(f.args[0].shape)
+    ):
+        return [s_transpose(s_had(g.args[0], f.args[0]))]
+    # 𝟏ᵀ v = sum(v)
+    if (
+        isinstance(f, Transpose) and isinstance(f.args[0], Fill) and f.args[0].value == 1
+        and is_vector(g.shape)
+    ):
+        return [s_unary(Sum, g)]
+    # uᵀ v = sum(u ⊙ v) when the elementwise product cancels: pᵀ (y ⊘ p) = sum(y)
+    if isinstance(f, Transpose) and is_vector(f.args[0].shape) and is_vector(g.shape) and (
+        isinstance(f.args[0], Hadamard) or isinstance(g, Hadamard)
+    ):
+        u = f.args[0]
+        merged = s_had(u, g)
+        if node_count(merged) < node_count(u) + node_count(g) - 1:
+            return [s_unary(Sum, merged)]
+    # X X = X², X^a X^b = X^(a+b)
+    fb, fk = (f.args[0], f.k) if isinstance(f, MatPow) else (f, 1)
+    gb, gk = (g.args[0], g.k) if isinstance(g, MatPow) else (g, 1)
+    if fb == gb and is_matrix(fb.shape) and not isinstance(fb, Diag | Identity):
+        return [MatPow(fb, fk + gk)]
+    # (A ⊗ B)(C ⊗ D) = AC ⊗ BD when the inner products fit
+    if isinstance(f, Kron) and isinstance(g, Kron):
+        a, b = f.args
+        c, d = g.args
+        if as_matrix(a.shape)[1] == as_matrix(c.shape)[0] and (
+            as_matrix(b.shape)[1] == as_matrix(d.shape)[0]
+        ):
+            return [s_kron(s_mul(a, c), s_mul(b, d))]
+    return None
+
+
+def s_mul(*factors: Expr) -> Expr:
+    """Simplified product."""
+    raw = mul(*factors)  # validates shapes, flattens
+    if not isinstance(raw, Mul):
+        return raw
+    shape = raw.shape
+    coef: object = 1
+    scalars: list[Expr] = []
+    for s in raw.scalars:
+        if isinstance(s, Const):
+            coef = number(coef * s.value)  # type: ignore[operator]
+        elif isinstance(s, Mul):  # a scalar-valued chain such as xᵀ y
+            inner = s_mul(*s.args)
+            c, core = coef_and_core(inner)
+            coef = number(coef * c)  # type: ignore[operator]
+            if not (isinstance(core, Const) and core.value == 1):
+                scalars.append(core)
+        else:
+            scalars.append(s)
+    chain = list(raw.chain)
+    if coef == 0 or any(is_zero(f) for f in scalars + chain):
+        return zero_like(shape)
+    chain = _chain_rules(chain)
+    recognised = _softmax_rule(scalars, chain)
+    if recognised is not None:
+        scalars, chain = recognised
+    scalars = _merge_scalars(scalars)
+    items: list[Expr] = ([Const(coef)] if coef != 1 else []) + scalars + chain
+    if not items:
+        return Const(1)
+    if len(items) == 1:
+        return items[0]
+    out = mul(*items)
+    if len(chain) == 1 and isinstance(chain[0], Mul):  # a scalar chain surfaced again
+        return out
+    return out
+
+
+def _softmax_rule(scalars: list[Expr], chain: list[Expr]) -> tuple | None:
+    """exp(x) / sum(exp(x)) = softmax(x)."""
+    if len(chain) != 1 or not (isinstance(chain[0], Func) and chain[0].name == "exp"):
+        return None
+    x = chain[0].args[0]
+    if not is_vector(x.shape):
+        return None
+    target = Pow(Sum(chain[0]), -1)
+    if target not in scalars:
+        return None
+    rest = list(scalars)
+    rest.remove(target)
+    return rest, [Softmax(x)]
+
+
+# ---------------------------------------------------------------------------------- hadamard
+
+
+def s_had(*factors: Expr) -> Expr:
+    raw = hadamard(*factors)
+    if not isinstance(raw, Hadamard):
+        return s_mul(*raw.args) if isinstance(raw, Mul) else raw
+    shape = raw.shape
+    coef: object = 1
+    powers: dict[Expr, object] = {}
+    extra: list[Expr] = []
+    for f in raw.args:
+        c, core = coef_and_core(f)
+        coef = number(coef * c)  # type: ignore[operator]
+        if is_zero(core):
+            return Zero(shape)
+        if isinstance(core, Fill) and core.value == 1:
+            continue
+        if isinstance(core, Mul) and core.scalars:  # pull scalar factors out of ⊙
+            extra.extend(core.scalars)
+            core = s_mul(*core.chain)
+        base, p = (core.args[0], core.exponent) if isinstance(core, Pow) else (core, 1)
+        powers[base] = number(powers.get(base, 0) + p)  # type: ignore[operator]
+    arrays = [s_pow(b, p) for b, p in powers.items() if p != 0]
+    scal = extra
+    arrays = _sigmoid_rule(arrays)
+    if not arrays:
+        core: Expr = Fill(1, shape)
+    elif len(arrays) == 1:
+        core = arrays[0]
+    else:
+        core = Hadamard(*sorted(arrays, key=lambda a: (a.depth, key(a))))
+    if coef == 1 and not scal:
+        return core
+    return s_mul(Const(coef), *scal, core)
+
+
+def _sigmoid_rule(arrays: list[Expr]) -> list[Expr]:
+    """exp(z) ⊘ (exp(z) + 1) = σ(z)."""
+    for f in arrays:
+        if isinstance(f, Func) and f.name == "exp":
+            denom = Pow(Add(*sorted([f, Fill(1, f.shape)], key=key)), -1)
+            if denom in arrays:
+                rest = [a for a in arrays if a is not f and a != denom]
+                return rest + [Func("sigmoid", f.args[0])]
+    return arrays
+
+
+# ------------------------------------------------------------------------------------ powers
+
+
+def s_pow(a: Expr, p: object) -> Expr:
+    p = number(p)
+    if p == 1:
+        return a
+    if p == 0:
+        return one_like(a.shape)
+    if isinstance(a, Const) and isinstance(p, int) and abs(p) <= 16:
+        if a.value == 0 and p < 0:
+            return Pow(a, p)
+        return Const(number(a.value**p)) if abs(a.value) < 10**6 else Pow(a, p)
+    if isinstance(a, Fill) and isinstance(p, int) and abs(p) <= 16 and a.value != 0:
+        return Fill(number(a.value**p), a.shape)
+    if isinstance(a, Pow) and isinstance(p, int):
+        return s_pow(a.args[0], number(a.exponent * p))
+    if isinstance(a, Func) and a.name == "sqrt" and p == 2:
+        return a.args[0]
+    if is_scalar(a.shape) and isinstance(a, Mul) and isinstance(p, int):
+        return s_mul(*(s_pow(f, p) for f in a.args))
+    return Pow(a, p)
+
+
+# --------------------------------------------------------------------------------------- sums
+
+
+def _collect(terms: list[Expr]) -> list[Expr]:
+    """Add up like terms (same core, numeric coefficients summed), first appearance order."""
+    coefs: dict[Expr, object] = {}
+    for t in terms:
+        c, core = coef_and_core(t)
+        coefs[core] = number(coefs.get(core, 0) + c)  # type: ignore[operator]
+    out = [scale(c, core) for core, c in coefs.items() if c != 0]
+    return _order(out)
+
+
+def _order(terms: list[Expr]) -> list[Expr]:
+    def sort_key(t: Expr) -> tuple:
+        c, core = coef_and_core(t)
+        return (c < 0, isinstance(core, Fill | Identity | Const), key(core))  # type: ignore
+
+    return sorted(terms, key=sort_key)
+
+
+def _decompose(t: Expr) -> tuple[list[Expr], list[Expr]]:
+    """(scalar factors incl. coefficient, matrix chain) of a term."""
+    if isinstance(t, Mul):
+        return list(t.scalars), list(t.chain)
+    if is_scalar(t.shape):
+        return [t], []
+    return [], [t]
+
+
+def _factor(terms: list[Expr]) -> list[Expr]:
+    """Greedily pull a common leftmost or rightmost matrix factor out of two or more terms."""
+    if len(terms) < 2:
+        return terms
+    parts = [_decompose(t) for t in terms]
+    best: tuple[int, str, Expr] | None = None
+    for side in ("left", "right"):
+        counts: dict[Expr, int] = {}
+        for _, ch in parts:
+            if ch:
+                f = ch[0] if side == "left" else ch[-1]
+                counts[f] = counts.get(f, 0) + 1
+        for f, n in counts.items():
+            if n >= 2 and (best is None or n > best[0]):
+                best = (n, side, f)
+    if best is None:
+        return terms
+    _, side, f = best
+    inner: list[Expr] = []
+    rest: list[Expr] = []
+    for t, (sc, ch) in zip(terms, parts, strict=True):
+        hit = ch and (ch[0] == f if side == "left" else ch[-1] == f)
+        if not hit:
+            rest.append(t)
+            continue
+        remaining = ch[1:] if side == "left" else ch[:-1]
+        if not remaining:
+            r, c = as_matrix(f.shape)
+            dim = c if side == "left" else r
+            remaining = [Identity(dim)] if dim != 1 else []
+        inner.append(s_mul(*sc, *remaining))
+    inner_sum = s_add(*inner)
+    sign: list[Expr] = []
+    if isinstance(inner_sum, Add) and all(coef_and_core(t)[0] < 0 for t in inner_sum.args):
+        # -(A + B) reads better than (-A - B) inside a product
+        inner_sum = s_add(*(s_mul(Const(-1), t) for t in inner_sum.args))
+        sign = [Const(-1)]
+    grouped = s_mul(*sign, f, inner_sum) if side == "left" else s_mul(*sign, inner_sum, f)
+    return _order([grouped] + _factor(rest))
+
+
+def _expand(e: Expr, budget: int = MAX_EXPANSION) -> list[Expr]:
+    """Distribute products over sums; returns the list of terms (or [e] when too large)."""
+    if isinstance(e, Add):
+        out: list[Expr] = []
+        for t in e.args:
+            out.extend(_expand(t, budget))
+        return out
+    if isinstance(e, Mul | Hadamard):
+        pieces = [_expand(a, budget) for a in e.args]
+        total = 1
+        for p in pieces:
+            total *= len(p)
+        if total == 1 or total > budget:
+            return [e]
+        build = s_mul if isinstance(e, Mul) else s_had
+        return [build(*combo) for combo in itertools.product(*pieces)]
+    if isinstance(e, Transpose):
+        inner = _expand(e.args[0], budget)
+        return [s_transpose(t) for t in inner] if len(inner) > 1 else [e]
+    return [e]
+
+
+def _assemble(terms: list[Expr], shape: tuple) -> Expr:
+    if not terms:
+        return zero_like(shape)
+    return terms[0] if len(terms) == 1 else Add(*terms)
+
+
+def s_add(*terms: Expr, expand: bool = True) -> Expr:
+    """Simplified sum: collect, try distributing, factor, keep the smallest."""
+    flat: list[Expr] = []
+    for t in terms:
+        flat.extend(t.args if isinstance(t, Add) else (t,))
+    shape = flat[0].shape
+    Add(*flat) if len(flat) > 1 else None  # shape check
+    flat = [t for t in flat if not is_zero(t)]
+    plain = _collect(flat)
+    best = _assemble(_factor(plain) if len(plain) > 1 else plain, shape)
+    if expand and len(plain) > 1:
+        expanded: list[Expr] = []
+        for t in plain:
+            expanded.extend(_expand(t))
+        if len(expanded) <= 4 * MAX_EXPANSION and len(expanded) != len(plain):
+            collected = _collect(expanded)
+            alt = _assemble(_factor(collected) if len(collected) > 1 else collected, shape)
+            if node_count(alt) < node_count(best):
+                best = alt
+    return best
+
+
+# ------------------------------------------------------------------------------ other nodes
+
+
+def s_unary(cls: type, a: Expr) -> Expr:
+    """Simplify a named one-argument operation."""
+    if cls is Sum:
+        if is_scalar(a.shape):
+            return a
+        if is_zero(a):
+            return Const(0)
+    if cls is Trace:
+        if is_scalar(a.shape):
+            return a
+        if is_zero(a):
+            return Const(0)
+        if isinstance(a, Identity) and isinstance(a.n, int):
+            return Const(a.n)
+        if isinstance(a, Transpose):
+            return s_unary(Trace, a.args[0])
+    if cls is Inv:
+        if isinstance(a, Inv):
+            return a.args[0]
+        if isinstance(a, Identity):
+            return a
+        if isinstance(a, Transpose):
+            return s_transpose(Inv(a.args[0]))
+    if cls is Det or cls is LogDet:
+        if is_scalar(a.shape):
+            return a if cls is Det else Func("log", a)
+        if isinstance(a, Identity):
+            return Const(1 if cls is Det else 0)
+        if isinstance(a, Transpose):
+            return s_unary(cls, a.args[0])
+    if cls is Diag:
+        if isinstance(a, Diag) and is_vector(a.args[0].shape):
+            return a.args[0]
+        if isinstance(a, Fill) and is_vector(a.shape) and a.value == 1:
+            return Identity(a.shape[0])
+        if is_zero(a):
+            return Zero(Diag(a).shape)
+    if cls is Vec and not is_matrix(a.shape):
+        return a if is_vector(a.shape) else s_transpose(a)
+    if is_zero(a) and cls in (Sum, Trace):
+        return Const(0)
+    return cls(a)
+
+
+def s_func(name: str, a: Expr) -> Expr:
+    if name == "log" and isinstance(a, Func) and a.name == "exp":
+        return a.args[0]
+    if name == "exp" and isinstance(a, Func) and a.name == "log":
+        return a.args[0]
+    if name in ("sign", "step") and isinstance(a, Const):
+        v = a.value
+        return Const((v > 0) - (v < 0) if name == "sign" else int(v > 0))
+    return Func(name, a)
+
+
+def s_kron(a: Expr, b: Expr) -> Expr:
+    if is_scalar(a.shape) or is_scalar(b.shape):
+        return s_mul(a, b)
+    if isinstance(a, Identity) and isinstance(b, Identity):
+        return Identity(dim_mul(a.n, b.n))
+    if is_zero(a) or is_zero(b):
+        return Zero(Kron(a, b).shape)
+    return Kron(a, b)
+
+
+# ------------------------------------------------------------------------------- the driver
+
+
+def _rebuild(e: Expr, args: tuple) -> Expr:
+    if isinstance(e, Add):
+        return s_add(*args)
+    if isinstance(e, Mul):
+        return s_mul(*args)
+    if isinstance(e, Hadamard):
+        return s_had(*args)
+    if isinstance(e, Transpose):
+        return s_transpose(args[0])
+    if isinstance(e, Pow):
+        return s_pow(args[0], e.exponent)
+    if isinstance(e, Func):
+        return s_func(e.name, args[0])
+    if isinstance(e, Kron):
+        return s_kron(*args)
+    if isinstance(e, Unary) and not isinstance(e, Adj):
+        return s_unary(type(e), args[0])
+    if isinstance(e, MatPow) and isinstance(args[0], Identity):
+        return args[0]
+    return e.rebuild(args) if args != e.args else e
+
+
+def simplify(e: Expr, rounds: int = 6) -> Expr:
+    """Rewrite bottom-up with the rules above until nothing changes (at most ``rounds``)."""
+    for _ in range(rounds):
+        memo: dict[Expr, Expr] = {}
+        new = _simplify_once(e, memo)
+        if new == e:
+            return new
+        e = new
+    return e
+
+
+def _simplify_once(e: Expr, memo: dict) -> Expr:
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    if not e.args or isinstance(e, Commutation):
+        out = e
+    else:
+        out = _rebuild(e, tuple(_simplify_once(a, memo) for a in e.args))
+    memo[e] = out
+    return out
