@@ -1,0 +1,186 @@
+"""The primitives of ``tensorcalc.nn``: sigmoid, softplus and the fused softmax cross-entropy.
+
+* ``σ(x) = 1 / (1 + e^{−x})`` with ``σ′ = σ(1 − σ)``; evaluated as ``e^{x}/(1 + e^{x})`` for
+  ``x < 0`` so that no ``exp`` overflows.
+* ``softplus(x) = log(1 + e^{x})`` with ``softplus′ = σ``; evaluated as ``logaddexp(x, 0)``.
+* ``ce(θ, y) = −Σ_k y_k log softmax(θ)_k = lse(θ)·Σ_k y_k − Σ_k y_k θ_k`` over the last axis,
+  one value per row, with ``lse(θ) = m + log Σ_k e^{θ_k − m}`` and ``m = max_k θ_k`` (no
+  overflow). Its tangent is ``⟨softmax(θ)·Σy − y, θ̇⟩ − ⟨log softmax(θ), ẏ⟩`` per row; for
+  one-hot or probability labels ``Σy = 1`` and the logits part is ``⟨ŷ − y, θ̇⟩`` (seed 003,
+  2.8.7). Reverse mode transposes that linear map, so the logits cotangent is exactly
+  ``c·(ŷ − y)`` for a row cotangent ``c``: the hand-derived gradient, with no softmax Jacobian
+  formed.
+
+Each jvp rule is written with ``tensorcalc.numpy`` operations on the primal values, so every
+rule can itself be differentiated (the Hessian of ``ce`` is ``diag(ŷ) − ŷŷᵀ``). Primitive names
+carry an ``nn.`` prefix so they never collide with the core op families.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import ShapeError
+from ..core.primitive import Primitive, Tracer, bind
+from ..core.shapes import ShapedArray, shape_str
+from ..interpreters.forward import Zero, add_tangents, defjvp, defjvp_rule
+from ..ops import elementwise as ew
+from ..ops import reductions as red
+from ..ops._base import probe_dtype
+
+
+def _float_dtype(dtype: np.dtype) -> np.dtype:
+    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
+
+
+def _unary_abstract(impl: Any) -> Any:
+    def abstract_eval(x: ShapedArray) -> ShapedArray:
+        return ShapedArray(x.shape, _float_dtype(probe_dtype(impl, (x,))))
+
+    return abstract_eval
+
+
+# --- sigmoid ---------------------------------------------------------------------------------
+
+
+def _sigmoid_impl(x: Any) -> Any:
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.inexact):
+        x = x.astype(np.float64)
+    with np.errstate(over="ignore"):
+        e = np.exp(-np.abs(x))  # ≤ 1: never overflows
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype)
+
+
+sigmoid_p = Primitive("nn.sigmoid", _sigmoid_impl, _unary_abstract(_sigmoid_impl))
+
+
+def _sigmoid_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return ew.multiply(t, ew.multiply(ans, ew.subtract(1.0, ans)))  # σ′ = σ(1 − σ)
+
+
+defjvp(sigmoid_p, _sigmoid_jvp)
+
+
+def sigmoid(x: Any) -> Any:
+    """The logistic function ``1 / (1 + e^{−x})``, stable for large ``|x|``."""
+    if isinstance(x, Tracer):
+        return bind(sigmoid_p, x)
+    return _sigmoid_impl(x)
+
+
+# --- softplus --------------------------------------------------------------------------------
+
+
+def _softplus_impl(x: Any) -> Any:
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.inexact):
+        x = x.astype(np.float64)
+    return np.logaddexp(x, np.zeros((), x.dtype))
+
+
+softplus_p = Primitive("nn.softplus", _softplus_impl, _unary_abstract(_softplus_impl))
+defjvp(softplus_p, lambda t, ans, x: ew.multiply(t, sigmoid(x)))
+
+
+def softplus(x: Any) -> Any:
+    """``log(1 + e^{x})``, stable for large ``|x|``; its derivative is ``sigmoid(x)``."""
+    if isinstance(x, Tracer):
+        return bind(softplus_p, x)
+    return _softplus_impl(x)
+
+
+# --- fused softmax cross-entropy over the last axis ------------------------------------------
+
+
+def _xent_impl(logits: Any, labels: Any) -> Any:
+    logits = np.asarray(logits)
+    labels = np.asarray(labels)
+    m = np.max(logits, axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)  # rows of all −inf: keep the shift finite
+    with np.errstate(divide="ignore"):
+        lse = m + np.log(np.sum(np.exp(logits - m), axis=-1, keepdims=True))
+        # Labels of 0 contribute nothing even where a logit is −inf (0 · ∞ would be NaN).
+        terms = np.where(labels != 0, labels * (lse - logits), 0.0)
+    return np.sum(terms, axis=-1).astype(np.result_type(logits, labels))
+
+
+def _xent_abstract(logits: ShapedArray, labels: ShapedArray) -> ShapedArray:
+    if logits.shape != labels.shape:
+        raise ShapeError(
+            f"softmax_cross_entropy: labels of shape {shape_str(labels.shape)} do not match "
+            f"logits of shape {shape_str(logits.shape)}")
+    if logits.ndim == 0:
+        raise ShapeError("softmax_cross_entropy: logits must have a class axis (ndim >= 1)")
+    dtype = np.result_type(logits.dtype, labels.dtype)
+    return ShapedArray(logits.shape[:-1], _float_dtype(dtype))
+
+
+softmax_xent_p = Primitive("nn.softmax_cross_entropy", _xent_impl, _xent_abstract)
+
+
+def log_softmax_last(x: Any) -> Any:
+    """``x − lse(x)`` over the last axis, with tnp operations (differentiable)."""
+    m = red.max(x, axis=-1, keepdims=True)
+    shifted = ew.subtract(x, m)
+    return ew.subtract(shifted, ew.log(red.sum(ew.exp(shifted), axis=-1, keepdims=True)))
+
+
+def softmax_last(x: Any) -> Any:
+    """``e^{x − m} / Σ e^{x − m}`` over the last axis, with tnp operations (differentiable)."""
+    e = ew.exp(ew.subtract(x, red.max(x, axis=-1, keepdims=True)))
+    return ew.divide(e, red.sum(e, axis=-1, keepdims=True))
+
+
+def _xent_jvp(primals: list[Any], tangents: list[Any]) -> tuple[Any, Any]:
+    logits, labels = primals
+    t_logits, t_labels = tangents
+    ans = bind(softmax_xent_p, logits, labels)
+    out: Any = Zero(None)
+    if type(t_logits) is not Zero:
+        y_hat = softmax_last(logits)
+        mass = red.sum(labels, axis=-1, keepdims=True)
+        # ŷ·Σy − y; for one-hot rows Σy is exactly 1, so this is exactly ŷ − y.
+        g = ew.subtract(y_hat if _is_one(mass) else ew.multiply(y_hat, mass), labels)
+        out = add_tangents(out, red.sum(ew.multiply(t_logits, g), axis=-1))
+    if type(t_labels) is not Zero:
+        log_p = log_softmax_last(logits)
+        out = add_tangents(out, ew.negative(red.sum(ew.multiply(t_labels, log_p), axis=-1)))
+    return ans, out
+
+
+def _is_one(mass: Any) -> bool:
+    """Whether every row's label mass is known to be exactly 1 (concrete one-hot labels)."""
+    return not isinstance(mass, Tracer) and bool(np.all(np.asarray(mass) == 1))
+
+
+defjvp_rule(softmax_xent_p, _xent_jvp)
+
+
+def softmax_xent(logits: Any, labels: Any) -> Any:
+    """Per-row ``−Σ_k y_k log softmax(θ)_k`` over the last axis (labels shaped like logits)."""
+    if isinstance(logits, Tracer) or isinstance(labels, Tracer):
+        return bind(softmax_xent_p, logits, labels)
+    return _xent_impl(logits, labels)
+
+
+def _register_batching() -> None:
+    """vmap rules, when this build has the batching interpreter (issue 4)."""
+    try:
+        from ..interpreters.batch import bdim_to_front, common_size, defbatch, defvectorized
+    except ImportError:
+        return
+    defvectorized(sigmoid_p)
+    defvectorized(softplus_p)
+
+    def xent_batch(args: Any, dims: Any) -> tuple[Any, int]:
+        size = common_size(args, dims, softmax_xent_p.name)
+        moved = [bdim_to_front(a, d, size) for a, d in zip(args, dims, strict=True)]
+        return bind(softmax_xent_p, *moved), 0
+
+    defbatch(softmax_xent_p, xent_batch)
+
+
+_register_batching()

@@ -1,0 +1,73 @@
+"""``save`` / ``load`` of parameter pytrees as ``.npz`` files, structure included.
+
+The arrays are stored as ``leaf_0, leaf_1, …`` in flattening order, and the structure (nested
+dicts with string keys, lists, tuples, ``None``) as a JSON description under ``__tree__``, so a
+file loads back into the same nesting with no pickle involved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+FORMAT = "tensorcalc.nn params v1"
+
+
+def _encode(tree: Any, leaves: list[np.ndarray]) -> Any:
+    """The JSON description of ``tree``; arrays are appended to ``leaves``. Iterative over
+    containers would be overkill here: parameter trees are a few levels deep."""
+    if isinstance(tree, dict):
+        for k in tree:
+            if not isinstance(k, str):
+                raise TypeError(f"save: dict keys must be strings to be stored, got {k!r}")
+        return {"dict": {k: _encode(v, leaves) for k, v in tree.items()}}
+    if isinstance(tree, tuple) and not hasattr(tree, "_fields"):
+        return {"tuple": [_encode(v, leaves) for v in tree]}
+    if isinstance(tree, list):
+        return {"list": [_encode(v, leaves) for v in tree]}
+    if tree is None:
+        return {"none": None}
+    if isinstance(tree, (np.ndarray, np.generic, int, float, bool)):
+        leaves.append(np.asarray(tree))
+        return {"leaf": len(leaves) - 1}
+    raise TypeError(f"save: cannot store a {type(tree).__name__}; parameters must be arrays in "
+                    "dicts (string keys), lists and tuples")
+
+
+def _decode(desc: Any, arrays: Any) -> Any:
+    (kind, value), = desc.items()
+    if kind == "dict":
+        return {k: _decode(v, arrays) for k, v in value.items()}
+    if kind == "list":
+        return [_decode(v, arrays) for v in value]
+    if kind == "tuple":
+        return tuple(_decode(v, arrays) for v in value)
+    if kind == "none":
+        return None
+    if kind == "leaf":
+        return arrays[f"leaf_{value}"]
+    raise ValueError(f"load: unknown node {kind!r} in the stored structure")
+
+
+def save(path: str | os.PathLike[str], params: Any) -> None:
+    """Write ``params`` (a pytree of arrays) to ``path`` (``.npz`` is appended if missing)."""
+    leaves: list[np.ndarray] = []
+    desc = _encode(params, leaves)
+    header = json.dumps({"format": FORMAT, "tree": desc})
+    np.savez(path, __tree__=np.array(header), **{f"leaf_{i}": a for i, a in enumerate(leaves)})
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """Read parameters written by :func:`save`, with the same nesting and array dtypes."""
+    with np.load(path, allow_pickle=False) as data:
+        if "__tree__" not in data.files:
+            raise ValueError(f"load: {os.fspath(path)} was not written by tensorcalc.nn.save "
+                             "(no __tree__ entry)")
+        header = json.loads(str(data["__tree__"]))
+        if header.get("format") != FORMAT:
+            raise ValueError(f"load: unsupported format {header.get('format')!r}")
+        arrays = {k: data[k] for k in data.files if k != "__tree__"}
+    return _decode(header["tree"], arrays)
