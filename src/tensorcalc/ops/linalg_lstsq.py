@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Primitive, Tracer, bind
+from ..core.primitive import Primitive, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, broadcast_shapes, shape_str
-from ..interpreters.batch import defbatch, defbatch_gufunc
+from ..interpreters.batch import BatchTracer, defbatch, defbatch_gufunc
 from ..interpreters.forward import Zero, defjvp, defjvp_rule
 from .elementwise import add, multiply, negative, subtract
 from .linalg import (
+    LinAlgError,
     LinAlgShapeError,
     call_numpy,
     check_matrix,
@@ -172,9 +173,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, int, Any]:
     rc = _lstsq_rcond(shape_of(a), float_dtype("lstsq", dtype_of(a)), rcond)
     x = bind(lstsq_p, a, b, rcond=rc, vector=len(shape_of(b)) == 1)
     s = svd_values(a)
-    # The rank decides the shape of `residuals`, so it must be known now (as in NumPy).
-    s_now = np.linalg.svd(np.asarray(_concrete(a, "lstsq")), compute_uv=False)
-    rank = int(np.sum(s_now > rc * s_now[0])) if s_now.size else 0
+    rank = _rank("lstsq", a, rc)
     m, n = shape_of(a)
     if rank == n and m > n:
         r = subtract(b, matmul(a, x))
@@ -186,5 +185,34 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, int, Any]:
     return x, res, rank, s
 
 
-def _concrete(x: Any, op: str) -> Any:
-    return x.concrete_value() if isinstance(x, Tracer) else x
+def _stacked_value(x: Any) -> np.ndarray:
+    """The concrete numbers behind ``x``: its value, or under ``vmap`` every example's value
+    (batch axes first). Staged values (``trace``/``jit``) have none and raise."""
+    if not isinstance(x, Tracer):
+        return np.asarray(x)
+    if isinstance(x, BatchTracer):
+        inner = x.val
+        v = _stacked_value(inner)
+        extra = v.ndim - get_aval(inner).ndim      # batch axes of deeper vmaps, in front
+        return np.moveaxis(v, extra + x.bdim, 0)
+    primal = getattr(x, "primal", None)           # a jvp tracer: look at its primal
+    if primal is not None:
+        return _stacked_value(primal)
+    return np.asarray(x.concrete_value())           # raises ConcretizationError with advice
+
+
+def _rank(op: str, a: Any, rcond: float) -> int:
+    """The numerical rank NumPy's lstsq reports: singular values above ``rcond · s_max``. It
+    decides the shape of ``residuals``, so it must be known while tracing (as in NumPy)."""
+    v = _stacked_value(a)
+    m, n = v.shape[-2:]
+    s = np.linalg.svd(v.reshape((-1, m, n)), compute_uv=False)
+    if s.shape[-1] == 0:
+        return 0
+    ranks = np.sum(s > rcond * s[:, :1], axis=-1)
+    if np.any(ranks != ranks[0]):
+        raise LinAlgError(
+            f"{op}: under vmap the examples have different ranks {sorted(set(ranks.tolist()))}, "
+            "so their residuals would have different shapes; use tnp.linalg.pinv(a) @ b for the "
+            "solution alone")
+    return int(ranks[0])
