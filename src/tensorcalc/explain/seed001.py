@@ -56,15 +56,26 @@ def run_symbolic(out: TextIO) -> bool:
         note(out, "skipped: the symbolic engine is not available in this build")
         return True
     d = ts.derivative("x' * A * x", "x")
-    out.write("  d/dx x'Ax =\n")
-    out.write(f"      {d}\n")
-    out.write("  steps:\n")
-    for line in _lines(d.steps()):
-        out.write(f"      {line}\n")
-    checked = d.check()
-    ok = checked if isinstance(checked, bool) else bool(getattr(checked, "ok", True))
-    out.write(f"  checked numerically against tensorcalc's autodiff: {checked}\n")
-    return ok
+    out.write(f"  d/dx x'Ax = {d}      (shape {d.shape}, layout {d.layout})\n")
+    out.write(f"  LaTeX: {d.latex()}\n")
+    steps = symbolic_steps(d)
+    if steps is None:
+        note(out, "derivation steps are not available in this build")
+    else:
+        out.write("  steps:\n")
+        for line in _lines(steps):
+            out.write(f"      {line}\n")
+    report = d.check()
+    out.write(f"  numeric check: {report}\n")
+    return bool(getattr(report, "passed", report))
+
+
+def symbolic_steps(d: Any) -> Any:
+    """``d.steps()``, or ``None`` when the steps module has not landed in this build."""
+    try:
+        return d.steps()
+    except ImportError:
+        return None
 
 
 def run(out: TextIO, seed: int = 0) -> bool:
@@ -103,11 +114,14 @@ def run(out: TextIO, seed: int = 0) -> bool:
         note(out, "the symbolic engine is not available in this build; "
                   "the derivation above is the lesson's own")
         return ok
-    for layout in ("numerator", "denominator", "gradient"):
-        try:
-            d = ts.derivative("x' * A * x", "x", layout=layout)
-        except Exception as exc:  # a layout the engine refuses is reported, not fatal
-            out.write(f"  symbolic, {layout:<11} layout: refused ({exc})\n")
-            continue
-        out.write(f"  symbolic, {layout:<11} layout: {d}\n")
+    cases = [("x' * A * x", ("numerator", "denominator", "gradient")),
+             ("A * x", ("numerator", "denominator"))]
+    for expr, layouts in cases:
+        for layout in layouts:
+            try:
+                d = ts.derivative(expr, "x", layout=layout)
+            except Exception as exc:  # a layout the engine refuses is reported, not fatal
+                out.write(f"  symbolic d({expr})/dx, {layout} layout: refused ({exc})\n")
+                continue
+            out.write(f"  symbolic d({expr})/dx, {layout:<11} layout: {d}\n")
     return ok and run_symbolic(out)
