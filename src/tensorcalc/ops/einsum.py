@@ -102,7 +102,7 @@ def _sum_unneeded(x: np.ndarray, labels: str, needed: set[str]) -> tuple[np.ndar
     drop = tuple(i for i, c in enumerate(labels) if c not in needed)
     if not drop:
         return x, labels
-    return np.sum(x, axis=drop), "".join(c for c in labels if c not in needed)
+    return np.sum(x, axis=drop), "".join(c for c in labels if c in needed)
 
 
 def _contract_pair(a: np.ndarray, la: str, b: np.ndarray, lb: str, keep: set[str]
