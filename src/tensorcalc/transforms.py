@@ -17,16 +17,29 @@ Layouts (seed 000): ``"numerator"`` gives ``out.shape + in.shape``; ``"denominat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .api import _as_value
-from .core.errors import ShapeError
+from .api import (
+    _as_value,
+    _check_differentiable,
+    _flat_fun,
+    _lower_aux,
+    _normalize_argnums,
+    grad,
+    jvp,
+)
+from .core.errors import DifferentiationTypeError, NonScalarOutputError, ShapeError
 from .core.primitive import Tracer, get_aval
 from .core.tree import tree_flatten, tree_unflatten
 from .interpreters.batch import vmap_flat
+from .interpreters.linearize import linearize_flat
+from .jacobians.driver import compute_blocks
+from .jacobians.plan import JacobianPlan, make_plan
+from .jacobians.sweeps import Linearized
+from .ops.structural import transpose as _tnp_transpose
 
 AxisSpec = Any
 
@@ -137,3 +150,175 @@ def _check_positive_chunk(chunk_size: int | None, fname: str) -> None:
         raise ValueError(f"{fname}: chunk_size must be a positive int (the number of basis "
                          f"vectors per sweep) or None, got {chunk_size!r}")
 
+
+
+# --- Jacobians ------------------------------------------------------------------------------
+
+LAYOUTS = ("numerator", "denominator", "gradient")
+MODES = ("auto", "forward", "reverse", "structured")
+_MODE_ALIASES = {"fwd": "forward", "rev": "reverse", "jacfwd": "forward", "jacrev": "reverse"}
+
+
+def _check_options(fname: str, layout: str, mode: str, chunk_size: Any,
+                   memory_budget: Any) -> str:
+    if layout not in LAYOUTS:
+        raise ValueError(f"{fname}: layout={layout!r} is not one of {', '.join(LAYOUTS)} "
+                         "(numerator: out.shape + in.shape; denominator: in.shape + "
+                         "out.shape; gradient: in.shape, scalar outputs only)")
+    mode = _MODE_ALIASES.get(mode, mode)
+    if mode not in MODES:
+        raise ValueError(f"{fname}: mode={mode!r} is not one of {', '.join(MODES)}")
+    _check_positive_chunk(chunk_size, fname)
+    if memory_budget is not None and (not isinstance(memory_budget, (int, np.integer))
+                                      or memory_budget <= 0):
+        raise ValueError(f"{fname}: memory_budget must be a positive number of bytes or None, "
+                         f"got {memory_budget!r}")
+    return mode
+
+
+def _linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
+                   has_aux: bool, fname: str) -> tuple[Linearized, Any, Any, Any]:
+    """Evaluate and linearize ``fun`` w.r.t. ``args[argnums]``; check dtypes and outputs."""
+    nums = _normalize_argnums(argnums, len(args), fname)
+    args = tuple(_as_value(a) for a in args)
+    dyn = tuple(args[i] for i in nums)
+    dyn_leaves, dyn_tree = tree_flatten(dyn)
+    _check_differentiable(dyn_leaves, fname, nums, False)
+
+    def partial_fun(*dyn_args: Any) -> Any:
+        full = list(args)
+        for i, a in zip(nums, dyn_args, strict=True):
+            full[i] = a
+        return fun(*full)
+
+    store: dict[str, Any] = {}
+    outs, lmap = linearize_flat(_flat_fun(partial_fun, dyn_tree, has_aux, store), dyn_leaves)
+    for o in outs:
+        dt = get_aval(o).dtype
+        if not np.issubdtype(dt, np.floating):
+            raise DifferentiationTypeError(
+                f"{fname}: the function returned an output of dtype {dt} and shape "
+                f"{get_aval(o).shape}; Jacobians are taken of floating-point outputs. Convert "
+                "it with .astype(float), or return it as auxiliary data (has_aux=True).")
+    lin = Linearized(lmap.program, lmap.in_avals, lmap.out_avals, outs)
+    aux = _lower_aux(store["aux"]) if has_aux else None
+    return lin, dyn_tree, store["out_tree"], aux
+
+
+def _apply_layout(block: Any, out_nd: int, in_nd: int, layout: str) -> Any:
+    if layout == "denominator" and out_nd and in_nd:
+        perm = tuple(range(out_nd, out_nd + in_nd)) + tuple(range(out_nd))
+        return np.transpose(block, perm) if isinstance(block, np.ndarray) else \
+            _tnp_transpose(block, perm)
+    return block
+
+
+def _assemble(blocks: list[list[Any]], lin: Linearized, dyn_tree: Any, out_tree: Any,
+              argnums: Any, layout: str, fname: str) -> Any:
+    if layout == "gradient":
+        bad = [a.shape for a in lin.out_avals if a.shape != ()]
+        if bad:
+            raise NonScalarOutputError(
+                f"{fname}: layout='gradient' needs a scalar output, but the function returned "
+                f"shape {bad[0]}; use layout='numerator' (out.shape + in.shape) or "
+                "'denominator' (in.shape + out.shape)")
+    rows = []
+    for j, row in enumerate(blocks):
+        out_nd = len(lin.out_avals[j].shape)
+        laid = [_apply_layout(_own(b), out_nd, len(lin.in_avals[i].shape), layout)
+                for i, b in enumerate(row)]
+        per_arg = tree_unflatten(dyn_tree, laid)
+        rows.append(per_arg[0] if isinstance(argnums, int) else per_arg)
+    return tree_unflatten(out_tree, rows)
+
+
+def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str,
+                   chunk_size: int | None, has_aux: bool, memory_budget: int | None,
+                   fname: str) -> Callable[..., Any]:
+    mode = _check_options(fname, layout, mode, chunk_size, memory_budget)
+
+    def jacobian_f(*args: Any) -> Any:
+        lin, dyn_tree, out_tree, aux = _linearize_for(fun, args, argnums, has_aux, fname)
+        blocks = compute_blocks(lin, mode, chunk_size, memory_budget)
+        jac = _assemble(blocks, lin, dyn_tree, out_tree, argnums, layout, fname)
+        return (jac, aux) if has_aux else jac
+
+    jacobian_f.__name__ = f"{fname}({getattr(fun, '__name__', 'f')})"
+    return jacobian_f
+
+
+def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
+             layout: str = "numerator", chunk_size: int | None = None, has_aux: bool = False,
+             memory_budget: int | None = None) -> Callable[..., Any]:
+    """Return a function computing the Jacobian of ``fun`` w.r.t. ``args[argnums]``.
+
+    Layout ``"numerator"`` (default): each block has shape ``out.shape + in.shape``;
+    ``"denominator"``: ``in.shape + out.shape``; ``"gradient"``: ``in.shape`` (scalar outputs).
+    Pytrees nest like JAX: the output's structure outside, the arguments' structure inside
+    (a tuple of blocks when ``argnums`` is a tuple).
+
+    ``mode``: ``"forward"`` (batched jvp over the input basis), ``"reverse"`` (batched
+    transposed sweeps over the output basis), ``"structured"`` (multiply the structured local
+    Jacobians of the linearized program in the cheapest order), or ``"auto"`` (the cheapest of
+    these by the cost model; see :func:`jacobian_plan`). ``chunk_size`` bounds the basis vectors
+    per sweep (peak memory ∝ chunk_size); without it sweeps are chunked to fit
+    ``memory_budget`` bytes (1 GiB by default).
+    """
+    return _jacobian_impl(fun, argnums, mode, layout, chunk_size, has_aux, memory_budget,
+                          "jacobian")
+
+
+def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
+           layout: str = "numerator", chunk_size: int | None = None, has_aux: bool = False,
+           memory_budget: int | None = None) -> Callable[..., Any]:
+    """Forward-mode Jacobian (one batched sweep per chunk of input basis vectors); the layout
+    and pytree conventions are those of :func:`jacobian`."""
+    return _jacobian_impl(fun, argnums, "forward", layout, chunk_size, has_aux, memory_budget,
+                          "jacfwd")
+
+
+def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
+           layout: str = "numerator", chunk_size: int | None = None, has_aux: bool = False,
+           memory_budget: int | None = None) -> Callable[..., Any]:
+    """Reverse-mode Jacobian (one batched transposed sweep per chunk of output basis vectors,
+    the primal evaluated once); the layout and pytree conventions are those of :func:`jacobian`.
+    """
+    return _jacobian_impl(fun, argnums, "reverse", layout, chunk_size, has_aux, memory_budget,
+                          "jacrev")
+
+
+def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
+            chunk_size: int | None = None, has_aux: bool = False) -> Callable[..., Any]:
+    """Hessian of a scalar function: the Jacobian of its gradient, shape ``in.shape + in.shape``
+    (symmetric, so numerator and denominator layouts agree). The gradient's linearization is
+    planned like any linear program: for ``xᵀAx`` it is assembled as ``A + Aᵀ`` directly."""
+    grad_fun = grad(fun, argnums, has_aux=has_aux)
+    inner = jacobian(grad_fun, argnums, mode=mode, chunk_size=chunk_size, has_aux=has_aux)
+
+    def hessian_f(*args: Any) -> Any:
+        return inner(*args)
+
+    hessian_f.__name__ = f"hessian({getattr(fun, '__name__', 'f')})"
+    return hessian_f
+
+
+def hvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
+    """Hessian-vector product ``∇²f(x) · v`` of scalar ``fun`` by forward-over-reverse
+    (``jvp`` of ``grad``): one gradient's cost, no Hessian formed. ``primals`` and
+    ``tangents`` are tuples like those of :func:`tensorcalc.jvp`; the result is shaped like
+    ``primals`` (a tuple, one entry per argument)."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, "
+                        "e.g. tc.hvp(f, (x,), (v,))")
+    nums = tuple(range(len(primals)))
+    return jvp(grad(fun, argnums=nums), tuple(primals), tuple(tangents))[1]
+
+
+def jacobian_plan(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] = 0
+                  ) -> JacobianPlan:
+    """What ``jacobian(fun, mode="auto")(*args)`` will do and why: ``print(plan)`` lists each
+    step's local Jacobian (shape and structure), the multiplication counts of forward and
+    reverse sweeps and of forward / reverse / Markowitz / exact (or chain-DP) elimination, and
+    the choice; ``plan.cost("forward" | "reverse" | "optimal")`` returns the counts."""
+    lin = _linearize_for(fun, args, argnums, False, "jacobian_plan")[0]
+    return make_plan(lin)

@@ -1,0 +1,36 @@
+"""Choosing and running a Jacobian strategy for a linearized function.
+
+``compute_blocks`` returns numerator-layout blocks ``∂yⱼ/∂xᵢ`` (shape ``yⱼ.shape + xᵢ.shape``)
+by one of: forward sweeps (``N`` basis tangents), reverse sweeps (``M`` basis cotangents), or
+structured accumulation (multiplying the local Jacobians of the linear program in the order the
+planner picked). ``mode="auto"`` asks :func:`~tensorcalc.jacobians.plan.make_plan` which is
+cheapest in multiplications.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .plan import make_plan
+from .structured import structured_jacobian
+from .sweeps import Linearized, choose_chunk, forward_jacobian, is_nested, reverse_jacobian
+
+
+def compute_blocks(lin: Linearized, mode: str, chunk_size: int | None,
+                   memory_budget: int | None) -> list[list[Any]]:
+    if mode in ("auto", "structured"):
+        if is_nested(lin):
+            # Constants that are values of an outer transformation have no numbers to
+            # multiply: sweep (forward when N <= M) with traced operations instead.
+            n, m = sum(lin.in_sizes), sum(lin.out_sizes)
+            mode = "forward" if n <= m else "reverse"
+        else:
+            plan = make_plan(lin)
+            if plan.graph is not None:
+                return structured_jacobian(lin, plan)
+            mode = plan.choice
+    if mode == "forward":
+        chunk = choose_chunk(sum(lin.in_sizes), lin.program, chunk_size, memory_budget)
+        return forward_jacobian(lin, chunk)
+    chunk = choose_chunk(sum(lin.out_sizes), lin.program, chunk_size, memory_budget)
+    return reverse_jacobian(lin, chunk)

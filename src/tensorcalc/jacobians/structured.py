@@ -1,0 +1,267 @@
+"""Structured Jacobian accumulation over a linearized program.
+
+The linear program ``ẋ ↦ J ẋ`` of a linearization is a DAG of equations ``w = op(u, consts)``,
+each linear in its variable operands. Its local Jacobians ``∂w/∂u`` are read off the equation
+(``mul`` by a constant array is ``diag(c)``, ``matmul`` by a constant matrix ``C`` is ``C`` or
+``C ⊗ I``, ``transpose`` a permutation, ``reduce_sum``/``broadcast_to``/indexing 0/1 selection
+matrices) and ``J`` is the sum over paths of their products (Bauer's formula). Vertex
+elimination evaluates that sum; its order decides the work (:mod:`tensorcalc.accumulate`):
+forward order is forward mode, reverse order reverse mode, Markowitz or the exact search
+something cheaper. For ``x ↦ tanh(W₂ tanh(W₁ x))`` the elimination is
+``diag(d₂) · (W₂ · (diag(d₁) · W₁))``: two row scalings and one GEMM, the closed form.
+
+An equation whose local Jacobian has no rule here is materialized densely by pushing a basis
+through it (only when that is small); otherwise :class:`NotStructured` is raised and the
+caller falls back to sweeps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..accumulate.graph import LinearizedGraph, OutputCopy
+from ..core.ir import Equation, Literal, Program, Var
+from ..interpreters.batch import vmap_flat
+from ..interpreters.forward import Zero
+from . import local as L
+from .sweeps import Linearized
+
+#: Largest dense local Jacobian materialized for an equation without a structure rule.
+FALLBACK_LIMIT = 1 << 22
+
+
+class NotStructured(Exception):
+    """The program has a local Jacobian that cannot be formed cheaply."""
+
+
+def _size(v: Any) -> int:
+    return int(np.prod(v.aval.shape, dtype=np.int64))
+
+
+def _const(eq: Equation, i: int) -> Any:
+    a = eq.inputs[i]
+    return a.value if isinstance(a, Literal) else None
+
+
+def _full(c: Any, shape: tuple[int, ...]) -> np.ndarray:
+    return np.broadcast_to(np.asarray(c), shape)
+
+
+def _scalar_like(c: Any) -> bool:
+    return np.ndim(c) == 0 or np.size(c) == 1
+
+
+def _elementwise_factor(eq: Equation, i: int, c: Any, out_shape: tuple[int, ...]
+                        ) -> L.Local | None:
+    """``w = c ⊙ u`` with ``u`` of the output's shape: scaled identity or diagonal."""
+    if tuple(eq.inputs[i].aval.shape) != out_shape:
+        return None
+    if _scalar_like(c):
+        return L.scaled(np.asarray(c).reshape(()).item(), _size(eq.outputs[0]))
+    return L.diagonal(np.ravel(_full(c, out_shape)))
+
+
+def _gather(eq: Equation, i: int) -> L.Local | None:
+    """Index-moving ops (reshape, transpose, broadcast, getitem): apply the op to the array
+    of input positions to learn, for each output position, which input it copies."""
+    u = eq.inputs[i]
+    n_in, n_out = _size(u), _size(eq.outputs[0])
+    src = eq.primitive.impl(np.arange(n_in).reshape(u.aval.shape), **eq.params)
+    src = np.ravel(np.asarray(src))
+    if eq.primitive.name == "reshape" or (eq.primitive.name == "transpose" and n_in == n_out):
+        if np.array_equal(src, np.arange(n_in)):
+            return L.identity(n_in)
+        return L.permutation(src)
+    return L.selection(np.arange(n_out), src, (n_out, n_in))
+
+
+def _reduce_sum(eq: Equation, i: int) -> L.Local:
+    u = eq.inputs[i]
+    n_in, n_out = _size(u), _size(eq.outputs[0])
+    if n_out == 1:
+        return L.dense(np.ones((1, n_in)))
+    axes = eq.params["axes"]
+    kept = tuple(1 if a in axes else d for a, d in enumerate(u.aval.shape))
+    dst = np.broadcast_to(np.arange(n_out).reshape(kept), u.aval.shape)
+    return L.selection(np.ravel(dst), np.arange(n_in), (n_out, n_in))
+
+
+def _matmul(eq: Equation, i: int) -> L.Local | None:
+    a, b = eq.inputs
+    if i == 1:  # w = C u
+        c, u = _const(eq, 0), b
+        if c is None or np.ndim(c) > 2 or u.aval.ndim > 2:
+            return None
+        c = np.asarray(c)
+        if c.ndim == 2 and u.aval.ndim == 1:
+            return L.dense(c)
+        if c.ndim == 2:
+            return L.kron(c, u.aval.shape[1], identity_first=False)
+        if u.aval.ndim == 1:
+            return L.dense(c[None, :])
+        return L.kron(c[None, :], u.aval.shape[1], identity_first=False)
+    c, u = _const(eq, 1), a  # w = u C
+    if c is None or np.ndim(c) > 2 or u.aval.ndim > 2:
+        return None
+    c = np.asarray(c)
+    if c.ndim == 2 and u.aval.ndim == 1:
+        return L.dense(c.T)
+    if c.ndim == 2:
+        return L.kron(c.T, u.aval.shape[0], identity_first=True)
+    if u.aval.ndim == 1:
+        return L.dense(c[None, :])
+    return L.kron(c[None, :], u.aval.shape[0], identity_first=True)
+
+
+def _rule(eq: Equation, i: int) -> L.Local | None:
+    """The structured ``∂eq.outputs[0]/∂eq.inputs[i]``, or None when no rule applies."""
+    name = eq.primitive.name
+    out_shape = tuple(eq.outputs[0].aval.shape)
+    same = tuple(eq.inputs[i].aval.shape) == out_shape
+    n = _size(eq.outputs[0])
+    if name in ("reshape", "convert") and (name == "reshape" or same):
+        return L.identity(n)
+    if name in ("add", "sub") and same:
+        return L.identity(n) if (name == "add" or i == 0) else L.scaled(-1.0, n)
+    if name == "neg":
+        return L.scaled(-1.0, n)
+    if name == "mul":
+        return _elementwise_factor(eq, i, _const(eq, 1 - i), out_shape)
+    if name == "div" and i == 0 and _const(eq, 1) is not None:
+        return _elementwise_factor(eq, i, 1.0 / np.asarray(_const(eq, 1)), out_shape)
+    if name == "select" and i > 0 and same and _const(eq, 0) is not None:
+        cond = _full(_const(eq, 0), out_shape)
+        mask = cond if i == 1 else ~np.asarray(cond, bool)
+        return L.diagonal(np.ravel(mask).astype(eq.outputs[0].aval.dtype))
+    if name in ("transpose", "broadcast_to", "getitem", "reshape"):
+        return _gather(eq, i)
+    if name in ("add", "sub") and not same:
+        g = _broadcast_local(eq, i)
+        return g if (name == "add" or i == 0) else L.matmul(L.scaled(-1.0, n), g)
+    if name == "reduce_sum":
+        return _reduce_sum(eq, i)
+    if name == "matmul":
+        return _matmul(eq, i)
+    return None
+
+
+def _broadcast_local(eq: Equation, i: int) -> L.Local:
+    u = eq.inputs[i]
+    out_shape = eq.outputs[0].aval.shape
+    src = np.ravel(np.broadcast_to(np.arange(_size(u)).reshape(u.aval.shape), out_shape))
+    return L.selection(np.arange(src.size), src, (src.size, _size(u)))
+
+
+def _materialize(eq: Equation, i: int) -> L.Local:
+    """Dense local Jacobian by pushing the basis of input ``i`` through the equation."""
+    u, w = eq.inputs[i], eq.outputs[0]
+    n_in, n_out = _size(u), _size(w)
+    if n_in * n_out > FALLBACK_LIMIT or eq.primitive.multiple_results:
+        raise NotStructured(
+            f"{eq.primitive.name}: no structured local Jacobian for inputs "
+            f"{u.aval.str_short()} -> {w.aval.str_short()}")
+    consts = [a.value if isinstance(a, Literal) else None for a in eq.inputs]
+    others = [k for k, a in enumerate(eq.inputs) if isinstance(a, Var) and k != i]
+
+    def apply_eq(xs: list[Any]) -> list[Any]:
+        args = list(consts)
+        args[i] = xs[0]
+        for k in others:  # other linear operands contribute separately (sum of paths)
+            args[k] = np.zeros(eq.inputs[k].aval.shape, eq.inputs[k].aval.dtype)
+        return [eq.primitive.bind(*args, **eq.params)]
+
+    basis = np.eye(n_in, dtype=u.aval.dtype).reshape((n_in, *u.aval.shape))
+    (cols,) = vmap_flat(apply_eq, [basis], [0], -1)
+    return L.dense(np.asarray(cols).reshape(n_out, n_in))
+
+
+def local_jacobians(program: Program) -> dict[tuple[Any, Any], L.Local]:
+    """Structured local Jacobians of every (variable input, output) pair, parallel uses of
+    one variable summed."""
+    out: dict[tuple[Any, Any], L.Local] = {}
+    for eq in program.equations:
+        if eq.primitive.multiple_results:
+            raise NotStructured(f"{eq.primitive.name} has several results")
+        w = eq.outputs[0]
+        for i, a in enumerate(eq.inputs):
+            if not isinstance(a, Var):
+                continue
+            jac = _rule(eq, i)
+            if jac is None:
+                jac = _materialize(eq, i)
+            key = (a, w)
+            out[key] = L.add(out[key], jac) if key in out else jac
+    return out
+
+
+def build_graph(program: Program, locals_: dict[tuple[Any, Any], L.Local]
+                ) -> tuple[LinearizedGraph, list[int]]:
+    """The planner's graph; also the positions of the program outputs that are variables."""
+    positions = [k for k, a in enumerate(program.outputs) if isinstance(a, Var)]
+    outputs = [program.outputs[k] for k in positions]
+
+    def structure_of(eq: Equation, i: int, j: int) -> Any:
+        a = eq.inputs[i]
+        if not isinstance(a, Var):
+            return None
+        return locals_[(a, eq.outputs[j])].structure()
+
+    graph = LinearizedGraph.from_equations(program.equations, program.inputs, outputs,
+                                           local_jacobian=structure_of, size_of=_size)
+    return graph, positions
+
+
+def eliminate(graph: LinearizedGraph, order: list[Any],
+              locals_: dict[tuple[Any, Any], L.Local]) -> dict[tuple[Any, Any], L.Local]:
+    """Vertex elimination with numeric structured values; returns the blocks ``(x, y)``."""
+    vals: dict[tuple[Any, Any], L.Local] = {}
+    for (u, w), _ in graph.edges.items():
+        vals[(u, w)] = L.identity(graph.size(w)) if isinstance(w, OutputCopy) else \
+            locals_[(u, w)]
+    preds = {v: set(graph.preds(v)) for v in graph.vertices}
+    succs = {v: set(graph.succs(v)) for v in graph.vertices}
+    for v in order:
+        for u in preds[v]:
+            c_vu = vals.pop((u, v))
+            for w in succs[v]:
+                prod = L.matmul(vals[(v, w)], c_vu)
+                if (u, w) in vals:
+                    vals[(u, w)] = L.add(vals[(u, w)], prod)
+                else:
+                    vals[(u, w)] = prod
+                    succs[u].add(w)
+                    preds[w].add(u)
+            succs[u].discard(v)
+        for w in succs[v]:
+            del vals[(v, w)]
+            preds[w].discard(v)
+        del preds[v], succs[v]
+    return {(x, y): vals[(x, y)] for x in graph.inputs for y in graph.outputs
+            if (x, y) in vals}
+
+
+def structured_jacobian(lin: Linearized, plan: Any) -> list[list[np.ndarray]]:
+    """Numerator-layout blocks by structured vertex elimination in the planned order
+    (``plan``: a :class:`~tensorcalc.jacobians.plan.JacobianPlan` with a graph)."""
+    if plan.graph is None:
+        raise NotStructured(plan.reason)
+    blocks_by_vertex = eliminate(plan.graph, plan.order, plan.locals)
+    prog = lin.program
+    out: list[list[np.ndarray]] = []
+    for j, (atom, oa) in enumerate(zip(prog.outputs, lin.out_avals, strict=True)):
+        row = []
+        for x, ia in zip(prog.inputs, lin.in_avals, strict=True):
+            shape = (*oa.shape, *ia.shape)
+            dtype = np.result_type(oa.dtype, ia.dtype)
+            block = None
+            if isinstance(atom, Var):
+                y = plan.graph.outputs[plan.positions.index(j)]
+                block = blocks_by_vertex.get((x, y))
+            if block is None or (isinstance(atom, Literal) and type(atom.value) is Zero):
+                row.append(np.zeros(shape, dtype))
+            else:
+                row.append(np.asarray(L.to_array(block), dtype).reshape(shape))
+        out.append(row)
+    return out
