@@ -92,7 +92,11 @@ def _eigh_jvp(primals: list[Any], tangents: list[Any], *, UPLO: str,  # noqa: N8
     dw = diag_part(p)
     if eigvals_only:
         return ans, [dw]
-    return ans, [dw, matmul(v, multiply(gap_inverse(w), p))]
+    # Repeated eigenvalues make V̇ inf/NaN (it does not exist there); that is computed even
+    # when only λ is used, so NumPy's warning about it is silenced. λ̇ is unaffected.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dv = matmul(v, multiply(gap_inverse(w), p))
+    return ans, [dw, dv]
 
 
 defjvp_rule(eigh_p, _eigh_jvp)
@@ -257,6 +261,17 @@ def _svd_jvp(primals: list[Any], tangents: list[Any], *, full_matrices: bool,
     ds = diag_part(p)
     if not compute_uv:
         return ans, [ds]
+    # Repeated (or, for m ≠ n, zero) singular values make U̇, V̇ inf/NaN: they do not exist
+    # there. Only warnings are silenced (ṡ may be all the caller uses); values are kept.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        du, dv = _svd_vector_tangents(t, p, u, s, v, u1, v1, full_matrices)
+    return ans, [du, ds, mT(dv)]
+
+
+def _svd_vector_tangents(t: Any, p: Any, u: Any, s: Any, v: Any, u1: Any, v1: Any,
+                         full_matrices: bool) -> tuple[Any, Any]:
+    m, n = shape_of(t)[-2:]
+    k = min(m, n)
     f = gap_inverse(multiply(s, s))                      # 1/(s_j² − s_i²)
     s_i, s_j, pt = col(s), row(s), mT(p)
     du = matmul(u1, multiply(f, add(multiply(p, s_j), multiply(pt, s_i))))
@@ -271,7 +286,7 @@ def _svd_jvp(primals: list[Any], tangents: list[Any], *, full_matrices: bool,
         du = _complete(du, u1, getitem(u, (Ellipsis, slice(None), slice(k, None))))
     if full_matrices and n > k:
         dv = _complete(dv, v1, getitem(v, (Ellipsis, slice(None), slice(k, None))))
-    return ans, [du, ds, mT(dv)]
+    return du, dv
 
 
 defjvp_rule(svd_p, _svd_jvp)
