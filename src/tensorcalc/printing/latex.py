@@ -19,6 +19,7 @@ from tensorcalc.symbolic.expr import (
     Det,
     Diag,
     DiagEmbed,
+    Differential,
     Expr,
     Fill,
     Func,
@@ -106,6 +107,11 @@ def _l(e: Expr) -> str:
 @_l.register
 def _(e: Var) -> str:
     return latex_name(e.name)
+
+
+@_l.register
+def _(e: Differential) -> str:
+    return r"\mathrm{d}" + latex_name(e.of.name)
 
 
 @_l.register

@@ -20,6 +20,7 @@ from tensorcalc.symbolic.expr import (
     Det,
     Diag,
     DiagEmbed,
+    Differential,
     Expr,
     Fill,
     Func,
@@ -109,6 +110,11 @@ def _m(e: Expr) -> str:
 @_m.register
 def _(e: Var) -> str:
     return name_ml(e.name)
+
+
+@_m.register
+def _(e: Differential) -> str:
+    return row(mi("d"), name_ml(e.of.name))
 
 
 @_m.register

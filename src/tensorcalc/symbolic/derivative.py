@@ -22,7 +22,7 @@ import numpy as np
 
 from .calculus import Recorder, differential, substitute, transpose_linear, vec_jacobian
 from .errors import UnsupportedExpression
-from .expr import Const, Diag, Expr, Var, Zero, zero_like
+from .expr import Const, Diag, Differential, Expr, Var, Zero, zero_like
 from .parser import parse
 from .shapes import is_row, is_scalar, is_vector, transpose_shape
 from .simplify import s_add, s_mul, s_transpose, s_unary, simplify
@@ -46,7 +46,7 @@ def _placeholder(x: Var, f: Expr) -> Var:
     name = "d" + x.name
     while name in taken:
         name += "_"
-    return Var(name, x.shape, x.structure)
+    return Differential(x, name)
 
 
 def _as_vector_shape(shape: tuple) -> tuple:

@@ -147,6 +147,19 @@ class Var(Expr):
         return frozenset((self,))
 
 
+class Differential(Var):
+    """The placeholder dX of a differential (printed d X); distinct from a variable named dX."""
+
+    __slots__ = ("of",)
+
+    def __init__(self, of: Var, name: str):
+        self.of = of
+        super().__init__(name, of.shape, of.structure)
+
+    def params(self) -> tuple:
+        return (self.name, self.shape, self.structure, "d")
+
+
 class Const(Expr):
     """A scalar number."""
 

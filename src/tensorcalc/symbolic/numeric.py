@@ -54,7 +54,7 @@ from .expr import (
 )
 from .shapes import as_matrix, from_matrix, is_matrix, is_row, is_scalar, is_vector
 
-SIZES = (3, 4, 5, 2, 6, 7)
+SIZES = (5, 4, 3, 6, 2, 7)  # first dimension largest: tall matrices keep full column rank
 
 
 def dim_value(d: object, dims: dict) -> int:
@@ -258,6 +258,15 @@ class CheckReport:
     layout: str
     note: str = ""
     errors: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.passed
+
+    @property
+    def max_error(self) -> float:
+        """Largest absolute difference (alias of ``max_abs_error``)."""
+        return self.max_abs_error
 
     def __str__(self) -> str:
         status = "OK" if self.passed else "MISMATCH"

@@ -143,37 +143,55 @@ def _merge_scalars(scalars: list[Expr]) -> list[Expr]:
     return sorted(out, key=key)
 
 
+def _expand_powers(chain: list[Expr]) -> list[Expr]:
+    """Write X^k (and (X^k)ᵀ) as k factors so that X X⁻¹ = I can cancel across powers; the
+    pair rules merge what is left back into powers."""
+    out: list[Expr] = []
+    for f in chain:
+        if isinstance(f, MatPow) and f.k <= 8:
+            out.extend([f.args[0]] * f.k)
+        elif isinstance(f, Transpose) and isinstance(f.args[0], MatPow) and f.args[0].k <= 8:
+            out.extend([s_transpose(f.args[0].args[0])] * f.args[0].k)
+        else:
+            out.append(f)
+    return out
+
+
 def _chain_rules(chain: list[Expr]) -> list[Expr]:
-    """Local identities between neighbouring matrix factors, applied until none fires."""
-    changed = True
-    while changed and len(chain) > 1:
-        changed = False
-        for i in range(len(chain)):
-            f = chain[i]
-            if isinstance(f, Identity) and len(chain) > 1:
-                del chain[i]
-                changed = True
-                break
-            if i + 1 >= len(chain):
-                break
-            g = chain[i + 1]
-            new = _pair_rule(f, g)
-            if new is not None:
-                chain[i : i + 2] = new
-                changed = True
-                break
+    """Local identities between neighbouring matrix factors, applied until none fires.
+
+    Cancellations run to a fixpoint before powers are merged, so X X (X⁻¹)² cancels fully.
+    """
+    for merge_powers in (False, True):
+        changed = True
+        while changed and len(chain) > 1:
+            changed = False
+            for i in range(len(chain)):
+                if isinstance(chain[i], Identity) and len(chain) > 1:
+                    del chain[i]
+                    changed = True
+                    break
+                if i + 1 >= len(chain):
+                    break
+                new = _pair_rule(chain[i], chain[i + 1], merge_powers)
+                if new is not None:
+                    chain[i : i + 2] = new
+                    changed = True
+                    break
     return chain
 
 
-def _pair_rule(f: Expr, g: Expr) -> list[Expr] | None:
+def _pair_rule(f: Expr, g: Expr, merge_powers: bool = True) -> list[Expr] | None:
     # X X⁻¹ = X⁻¹ X = I (and the transposed pair)
     if isinstance(g, Inv) and g.args[0] == f or isinstance(f, Inv) and f.args[0] == g:
         return [Identity(as_matrix(f.shape)[0])]
-    if (
-        isinstance(f, Transpose) and isinstance(g, Transpose)
-        and isinstance(g.args[0], Inv) and g.args[0].args[0] == f.args[0]
-    ):
-        return [Identity(as_matrix(f.shape)[0])]
+    if isinstance(f, Transpose) and isinstance(g, Transpose):
+        a, b = f.args[0], g.args[0]
+        if isinstance(b, Inv) and b.args[0] == a or isinstance(a, Inv) and a.args[0] == b:
+            return [Identity(as_matrix(f.shape)[0])]  # Xᵀ X⁻ᵀ = (X⁻¹ X)ᵀ = I
+        merged = _pair_rule(b, a, merge_powers)  # (B A)ᵀ = Aᵀ Bᵀ: merge under the transpose
+        if merged is not None and len(merged) == 1 and isinstance(merged[0], MatPow):
+            return [s_transpose(merged[0])]
     # diag(a) diag(b) = diag(a ⊙ b)
     if isinstance(f, Diag) and isinstance(g, Diag) and is_vector(f.args[0].shape):
         return [s_unary(Diag, s_had(f.args[0], g.args[0]))]
@@ -199,6 +217,8 @@ def _pair_rule(f: Expr, g: Expr) -> list[Expr] | None:
         merged = s_had(u, g)
         if node_count(merged) < node_count(u) + node_count(g) - 1:
             return [s_unary(Sum, merged)]
+    if not merge_powers:
+        return None
     # X X = X², X^a X^b = X^(a+b)
     fb, fk = (f.args[0], f.k) if isinstance(f, MatPow) else (f, 1)
     gb, gk = (g.args[0], g.k) if isinstance(g, MatPow) else (g, 1)
@@ -234,7 +254,7 @@ def s_mul(*factors: Expr) -> Expr:
                 scalars.append(core)
         else:
             scalars.append(s)
-    chain = list(raw.chain)
+    chain = _expand_powers(list(raw.chain))
     if coef == 0 or any(is_zero(f) for f in scalars + chain):
         return zero_like(shape)
     chain = _chain_rules(chain)
@@ -481,6 +501,8 @@ def s_unary(cls: type, a: Expr) -> Expr:
         if isinstance(a, Transpose):
             return s_unary(Trace, a.args[0])
     if cls is Inv:
+        if isinstance(a, MatPow):
+            return MatPow(s_unary(Inv, a.args[0]), a.k)  # (X^k)⁻¹ = (X⁻¹)^k
         if isinstance(a, Inv):
             return a.args[0]
         if isinstance(a, Identity):
