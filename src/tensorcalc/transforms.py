@@ -38,6 +38,8 @@ from .interpreters.batch import vmap_flat
 from .interpreters.linearize import linearize_flat
 from .jacobians.driver import compute_blocks
 from .jacobians.plan import JacobianPlan, make_plan
+from .jacobians.sparse import sparse_jacobian
+from .jacobians.structured import NotStructured
 from .jacobians.sweeps import Linearized
 from .ops.structural import transpose as _tnp_transpose
 
@@ -234,11 +236,17 @@ def _assemble(blocks: list[list[Any]], lin: Linearized, dyn_tree: Any, out_tree:
 
 def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str,
                    chunk_size: int | None, has_aux: bool, memory_budget: int | None,
-                   fname: str) -> Callable[..., Any]:
+                   fname: str, sparse: Any = False) -> Callable[..., Any]:
     mode = _check_options(fname, layout, mode, chunk_size, memory_budget)
+    if sparse not in (False, True, "scipy", "dense"):
+        raise ValueError(f"{fname}: sparse={sparse!r} must be False, True / 'scipy' (a "
+                         "scipy.sparse matrix) or 'dense' (an array found by colouring)")
 
     def jacobian_f(*args: Any) -> Any:
         lin, dyn_tree, out_tree, aux = _linearize_for(fun, args, argnums, has_aux, fname)
+        if sparse:
+            jac = _sparse_result(lin, sparse, mode, chunk_size, memory_budget)
+            return (jac, aux) if has_aux else jac
         blocks = compute_blocks(lin, mode, chunk_size, memory_budget)
         jac = _assemble(blocks, lin, dyn_tree, out_tree, argnums, layout, fname)
         return (jac, aux) if has_aux else jac
@@ -247,9 +255,23 @@ def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str
     return jacobian_f
 
 
+def _sparse_result(lin: Linearized, sparse: Any, mode: str, chunk_size: int | None,
+                   memory_budget: int | None) -> Any:
+    """The flattened ``M × N`` Jacobian by pattern detection and colouring; without scipy
+    (or for a program the pattern detector cannot read) a dense ``M × N`` array by sweeps."""
+    try:
+        return sparse_jacobian(lin, dense=(sparse == "dense"))
+    except NotStructured:
+        blocks = compute_blocks(lin, mode, chunk_size, memory_budget)
+        rows = [np.concatenate([np.asarray(b).reshape(m, -1) for b in row], axis=1)
+                for row, m in zip(blocks, lin.out_sizes, strict=True)]
+        return np.concatenate(rows, axis=0)
+
+
 def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
              layout: str = "numerator", chunk_size: int | None = None, has_aux: bool = False,
-             memory_budget: int | None = None) -> Callable[..., Any]:
+             memory_budget: int | None = None, sparse: bool | str = False
+             ) -> Callable[..., Any]:
     """Return a function computing the Jacobian of ``fun`` w.r.t. ``args[argnums]``.
 
     Layout ``"numerator"`` (default): each block has shape ``out.shape + in.shape``;
@@ -263,9 +285,14 @@ def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: st
     these by the cost model; see :func:`jacobian_plan`). ``chunk_size`` bounds the basis vectors
     per sweep (peak memory ∝ chunk_size); without it sweeps are chunked to fit
     ``memory_budget`` bytes (1 GiB by default).
+
+    ``sparse=True`` detects the sparsity pattern from the program, colours it and makes one
+    sweep per colour; the result is the flattened ``M × N`` Jacobian (all output leaves by all
+    input leaves, numerator layout) as a ``scipy.sparse`` CSR matrix (``sparse="dense"``: a
+    dense array; without scipy a dense array by plain sweeps).
     """
     return _jacobian_impl(fun, argnums, mode, layout, chunk_size, has_aux, memory_budget,
-                          "jacobian")
+                          "jacobian", sparse)
 
 
 def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,

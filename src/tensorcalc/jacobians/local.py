@@ -88,6 +88,8 @@ def dense(m: np.ndarray) -> Local:
 
 
 def kron(c: np.ndarray, r: int, identity_first: bool) -> Local:
+    if r == 1:  # C ⊗ I_1 = C
+        return dense(c)
     return Local("K", c.shape[0] * r, c.shape[1] * r, (c, r, identity_first))
 
 
@@ -130,6 +132,8 @@ def to_array(a: Local) -> np.ndarray:
 
 
 def _scale(x: Local, alpha: Any) -> Local:
+    if np.ndim(alpha) == 0 and alpha == 1:  # `t * 1.0` is common in gradient programs
+        return x
     k = x.kind
     if k == "I":
         return scaled(alpha, x.rows)

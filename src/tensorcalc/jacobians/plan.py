@@ -33,7 +33,7 @@ from .structured import NotStructured, build_graph, local_jacobians
 from .sweeps import Linearized
 
 #: Exact order search is tried up to this many intermediate values.
-EXACT_LIMIT = 12
+EXACT_LIMIT = 8
 #: Programs longer than this are not planned structurally (planning would cost more than it
 #: saves); they are differentiated by sweeps.
 STRUCTURED_LIMIT = 2000
