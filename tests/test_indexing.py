@@ -13,10 +13,6 @@ from tests.records import shape as shape_records
 
 RECORDS = shape_records.RECORDS
 
-# x[argsort(x)] indexes with a traced integer array, which getitem accepts only when the
-# indices are concrete (eagerly); staged, use tnp.take / tnp.take_along_axis instead.
-NOT_STAGEABLE = {"sort_via_argsort"}
-
 
 @pytest.mark.parametrize("rec", RECORDS, ids=[r.id for r in RECORDS])
 def test_traced_value_equals_numpy(rec):
@@ -25,8 +21,6 @@ def test_traced_value_equals_numpy(rec):
     got = tc.jvp(rec.fn, args, tuple(np.zeros_like(a) for a in args))[0]
     assert np.shape(got) == np.shape(want)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    if rec.id in NOT_STAGEABLE:
-        return
     prog = tc.trace(rec.fn, *args)  # shape rules agree with NumPy's results
     np.testing.assert_allclose(prog(*args)[0], want, rtol=1e-12, atol=1e-12)
 
@@ -84,6 +78,13 @@ def test_sort_and_traced_indices_stage():
     np.testing.assert_allclose(prog(x)[0], np.sort(x) ** 2)
     grad_prog = tc.trace(tc.grad(lambda x: tnp.sum(tnp.sort(x) * np.arange(3.0))), x)
     np.testing.assert_allclose(grad_prog(x)[0], np.arange(3.0)[np.argsort(np.argsort(x))])
+
+
+def test_getitem_with_argsort_eagerly():
+    # Eagerly the indices are concrete, so plain indexing works; staged or batched, use
+    # tnp.take / tnp.take_along_axis, which accept traced indices.
+    x = np.array([0.5, -1.0, 2.0, 0.0])
+    tc.check_grads(lambda x: x[tnp.argsort(x)] * tnp.sort(x), (x,))
 
 
 # --- indexing ------------------------------------------------------------------------------
