@@ -100,7 +100,8 @@ def _xent_impl(logits: Any, labels: Any) -> Any:
     labels = np.asarray(labels)
     m = np.max(logits, axis=-1, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)  # rows of all −inf: keep the shift finite
-    with np.errstate(divide="ignore"):
+    # Masked entries may compute 0·∞ or ∞ − ∞ before np.where discards them: no warnings.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         lse = m + np.log(np.sum(np.exp(logits - m), axis=-1, keepdims=True))
         # Labels of 0 contribute nothing even where a logit is −inf (0 · ∞ would be NaN).
         terms = np.where(labels != 0, labels * (lse - logits), 0.0)

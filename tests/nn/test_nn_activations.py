@@ -1,0 +1,76 @@
+"""Activations: values, kink conventions (relu′(0) = 0), stability and derivatives."""
+
+import numpy as np
+import pytest
+
+import tensorcalc as tc
+import tensorcalc.nn.functional as F
+
+
+def _away_from_zero(rng, shape):
+    return rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "gelu", "softplus", "sigmoid",
+                                  "tanh"])
+def test_check_grads(name, rng):
+    fn = getattr(F, name)
+    tc.check_grads(fn, (_away_from_zero(rng, (3, 4)),), order=2)
+
+
+def test_relu_derivative_at_zero_is_zero():
+    g = tc.grad(lambda x: F.relu(x).sum())(np.array([-1.0, 0.0, 2.0]))
+    np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
+
+
+def test_leaky_relu_slope():
+    g = tc.grad(lambda x: F.leaky_relu(x, 0.1).sum())(np.array([-1.0, 0.0, 2.0]))
+    np.testing.assert_allclose(g, [0.1, 0.1, 1.0])
+
+
+def test_sigmoid_and_softplus_are_stable():
+    x = np.array([-1000.0, -30.0, 0.0, 30.0, 1000.0])
+    s = F.sigmoid(x)
+    np.testing.assert_allclose(s, [0.0, 1 / (1 + np.exp(30.0)), 0.5, 1 / (1 + np.exp(-30.0)), 1.0],
+                               rtol=1e-12)
+    assert F.softplus(np.array(1000.0)) == 1000.0
+    g = tc.grad(lambda t: F.softplus(t).sum())(x)
+    np.testing.assert_allclose(g, s)
+    # σ′(0) = 1/4 and softplus″(0) = 1/4: no kink hidden in the stable formulas.
+    assert tc.grad(F.sigmoid)(0.0) == pytest.approx(0.25)
+    assert tc.grad(tc.grad(F.softplus))(0.0) == pytest.approx(0.25)
+
+
+def test_elu_large_input_has_finite_gradient():
+    g = tc.grad(lambda x: F.elu(x).sum())(np.array([1000.0, -3.0]))
+    assert np.all(np.isfinite(g))
+    np.testing.assert_allclose(g, [1.0, np.exp(-3.0)])
+
+
+def test_gelu_forms():
+    x = np.linspace(-3, 3, 7)
+    approx = F.gelu(x)
+    from math import erf
+    exact_ref = np.array([0.5 * v * (1 + erf(v / np.sqrt(2))) for v in x])
+    np.testing.assert_allclose(approx, exact_ref, atol=1e-3)
+    try:
+        exact = F.gelu(x, approximate=False)
+    except NotImplementedError as exc:
+        assert "approximate=True" in str(exc)
+    else:
+        np.testing.assert_allclose(exact, exact_ref, atol=1e-12)
+
+
+def test_softmax_and_log_softmax(rng):
+    x = rng.standard_normal((3, 5)) * 50
+    p = F.softmax(x, axis=1)
+    np.testing.assert_allclose(p.sum(1), 1.0)
+    np.testing.assert_allclose(np.exp(F.log_softmax(x)), p, atol=1e-12)
+    tc.check_grads(lambda t: F.softmax(t, axis=0), (rng.standard_normal((3, 4)),), order=2)
+    tc.check_grads(F.log_softmax, (rng.standard_normal((3, 4)),), order=2)
+
+
+def test_one_hot():
+    np.testing.assert_array_equal(F.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
+    with pytest.raises(TypeError, match="integers"):
+        F.one_hot(np.array([0.5]), 3)
