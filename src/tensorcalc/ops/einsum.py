@@ -337,6 +337,11 @@ def _sizes(terms: list[str], shapes: list[tuple[Any, ...]], subscripts: str
                 size[c], where[c] = d, (k, shape)
             elif d != size[c] and d != 1:
                 k0, shape0 = where[c]
+                if k0 == k:
+                    raise ShapeError(
+                        f"einsum: subscript {c!r} is repeated in operand {k} ({term!r}) over "
+                        f"axes of sizes {size[c]} and {d} (shape {shape_str(shape)}); a "
+                        "repeated subscript takes a diagonal, which needs equal sizes")
                 raise ShapeError(
                     f"einsum: subscript {c!r} has size {size[c]} in operand {k0} (shape "
                     f"{shape_str(shape0)}) but size {d} in operand {k} (shape "
