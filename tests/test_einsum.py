@@ -6,6 +6,8 @@ and the sizes."""
 import numpy as np
 import opt_einsum
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import tensorcalc as tc
 import tensorcalc.numpy as tnp
@@ -170,3 +172,41 @@ def test_dot_nd_mismatch():
 def test_cross_bad_dimension():
     with pytest.raises(tc.ShapeError, match="dimension must be 2 or 3"):
         tc.grad(lambda a: tnp.sum(tnp.cross(a, np.ones(4))))(np.ones(4))
+
+
+# --- random subscripts (hypothesis) --------------------------------------------------------
+
+SIZES = {"a": 2, "b": 3, "c": 1, "d": 2, "e": 3}
+
+
+@st.composite
+def einsum_problems(draw):
+    n = draw(st.integers(1, 3))
+    terms = [draw(st.lists(st.sampled_from("abcde"), min_size=0, max_size=3)) for _ in range(n)]
+    used = sorted({c for t in terms for c in t})
+    out = draw(st.permutations(used).flatmap(
+        lambda p: st.integers(0, len(p)).map(lambda k: p[:k])))
+    implicit = draw(st.booleans())
+    spec = ",".join("".join(t) for t in terms) + ("" if implicit else "->" + "".join(out))
+    # Size-1 axes of an operand broadcast against the label's size elsewhere (NumPy's rule);
+    # a label repeated within one operand (a diagonal) keeps its full size on both axes.
+    shapes = [tuple(SIZES[c] if t.count(c) > 1 or draw(st.integers(0, 4)) else 1 for c in t)
+              for t in terms]
+    seed = draw(st.integers(0, 2**16))
+    return spec, shapes, seed
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(einsum_problems())
+def test_random_einsum_matches_numpy_and_differentiates(problem):
+    spec, shapes, seed = problem
+    rng = np.random.default_rng(seed)
+    args = tuple(rng.standard_normal(s) for s in shapes)
+
+    def f(*ops):
+        return tnp.einsum(spec, *ops)
+
+    want = np.einsum(spec, *args)
+    got = tc.jvp(f, args, args)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    tc.check_grads(f, args, order=2)
