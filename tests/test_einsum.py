@@ -210,3 +210,20 @@ def test_random_einsum_matches_numpy_and_differentiates(problem):
     got = tc.jvp(f, args, args)[0]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     tc.check_grads(f, args, order=2)
+
+
+@pytest.mark.parametrize("name", ["chain3", "shared3_dp", "diag_inner", "summed_alone",
+                                  "broadcast_unit_contract", "four_operands"])
+def test_vmap_of_pullback_matches_loop(name):
+    from tensorcalc.transforms import vmap
+
+    (rec,) = [r for r in RECORDS if r.id == f"einsum_{name}"]
+    rng = np.random.default_rng(3)
+    args = rec.args(rng)
+    out, pullback = tc.vjp(rec.fn, *args)
+    cts = rng.standard_normal((3,) + np.shape(out))
+    expect = [pullback(c) for c in cts]
+    got = vmap(pullback)(cts)
+    for i in range(len(args)):
+        np.testing.assert_allclose(got[i], np.stack([e[i] for e in expect]), rtol=1e-12,
+                                   atol=1e-12)

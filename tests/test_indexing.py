@@ -240,3 +240,32 @@ def test_numpy_functions_dispatch_to_tnp():
         warnings.simplefilter("error")
         g = tc.grad(lambda x: np.sum(np.concatenate([np.flip(x), np.tril(x)]) ** 2))(x)
     np.testing.assert_allclose(g, 2 * (x + np.tril(x)))
+
+
+def test_concatenate_cotangent_keeps_each_dtype():
+    a, b = np.ones(2, np.float32), np.ones(3)
+    ga, gb = tc.grad(lambda a, b: tnp.sum(tnp.concatenate([a, b]) ** 2), argnums=(0, 1))(a, b)
+    assert ga.dtype == np.float32 and gb.dtype == np.float64
+
+
+# --- batching of the transposed (reverse-mode) programs ------------------------------------
+
+VJP_CASES = ["concatenate_ax1", "split_indices", "split_unused_piece", "roll_axes",
+             "sort_axis0", "take_along_axis_broadcast", "take_traced_indices", "pad_reflect_wide",
+             "diag_vec_k-1", "tile_tuple", "repeat_per_element"]
+
+
+@pytest.mark.parametrize("rec_id", VJP_CASES)
+def test_vmap_of_pullback_matches_loop(rec_id):
+    from tensorcalc.transforms import vmap
+
+    (rec,) = [r for r in RECORDS if r.id == rec_id]
+    rng = np.random.default_rng(3)
+    args = rec.args(rng)
+    out, pullback = tc.vjp(rec.fn, *args)
+    cts = rng.standard_normal((4,) + np.shape(out))
+    expect = [pullback(c) for c in cts]
+    got = vmap(pullback)(cts)
+    for i in range(len(args)):
+        np.testing.assert_allclose(got[i], np.stack([e[i] for e in expect]), rtol=1e-12,
+                                   atol=1e-12)

@@ -148,6 +148,8 @@ def outer(a: Any, b: Any, out: Any = None) -> Any:
     """``numpy.outer``: ``y[i, j] = a_i b_j`` over the flattened operands."""
     if not _traced(a, b):
         return np.outer(a, b, out=out)
+    if out is not None:
+        raise TypeError("outer: out= is not supported for values being differentiated")
     return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
 
 

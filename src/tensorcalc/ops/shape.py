@@ -29,7 +29,7 @@ import numpy as np
 
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind, get_aval
-from ..core.shapes import ShapedArray, normalize_axes, shape_str
+from ..core.shapes import ShapedArray, is_inexact_dtype, normalize_axes, shape_str
 from ..interpreters.batch import bdim_to_front, common_size, defbatch
 from ..interpreters.batch import moveaxis as _bmove
 from ..interpreters.forward import Zero, defjvp_rule, instantiate
@@ -77,9 +77,17 @@ concatenate_p = Primitive("concatenate", lambda *xs, axis: np.concatenate(xs, ax
 
 
 def _concatenate_transpose(ct: Any, *xs: Any, axis: int) -> list[Any]:
-    sizes = tuple((x.aval if is_undefined(x) else get_aval(x)).shape[axis] for x in xs)
-    parts = split_sizes(ct, sizes, axis)
-    return [p if is_undefined(x) else None for p, x in zip(parts, xs, strict=True)]
+    avals = [x.aval if is_undefined(x) else get_aval(x) for x in xs]
+    parts = split_sizes(ct, tuple(av.shape[axis] for av in avals), axis)
+    out = []
+    for p, x, av in zip(parts, xs, avals, strict=True):
+        if not is_undefined(x):
+            out.append(None)
+        elif get_aval(p).dtype != av.dtype and is_inexact_dtype(av.dtype):
+            out.append(convert(p, av.dtype))  # a float32 block of a float64 result
+        else:
+            out.append(p)
+    return out
 
 
 def _concatenate_batch(args: Sequence[Any], dims: Sequence[Any], *, axis: int) -> Any:
@@ -283,6 +291,9 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
         return np.moveaxis(a, source, destination)
     src = [_axis(s, a.ndim, "moveaxis") for s in np.atleast_1d(source).tolist()]
     dst = [_axis(d, a.ndim, "moveaxis") for d in np.atleast_1d(destination).tolist()]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"moveaxis: repeated axis in `source` {source!r} or `destination` "
+                         f"{destination!r}")
     if len(src) != len(dst):
         raise ValueError("moveaxis: `source` and `destination` arguments must have the same "
                          f"number of elements, got {len(src)} and {len(dst)}")
@@ -323,6 +334,8 @@ def stack(arrays: Sequence[Any], axis: int = 0, out: Any = None, dtype: Any = No
     arrays = list(arrays)
     if not _any_tracer(arrays):
         return np.stack(arrays, axis=axis, out=out, dtype=dtype)
+    if out is not None:
+        raise TypeError("stack: out= is not supported for values being differentiated")
     shapes = [tuple(get_aval(a).shape) for a in arrays]
     for k, s in enumerate(shapes):
         if s != shapes[0]:
