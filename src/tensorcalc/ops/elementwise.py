@@ -23,6 +23,7 @@ from ..interpreters.forward import defjvp, defjvp_zero, register_tangent_ops
 from ..interpreters.transpose import deftranspose, is_undefined
 from ._base import probe_dtype
 from .structural import unbroadcast
+from .ufuncs_safe import div_sz, mul_sz
 
 
 def _elementwise_abstract(name: str, impl: Callable[..., Any]) -> Callable[..., ShapedArray]:
@@ -114,19 +115,24 @@ mul_p = elementwise("mul", np.multiply, linear=True)
 multiply = binary_op(mul_p, np.multiply)
 
 
+# Tangents and cotangents are multiplied with a strong zero (mul_sz: 0 · ∞ = 0 · NaN = 0), so a
+# zero (co)tangent entry never picks up a NaN from a non-finite factor: this is what keeps the
+# branch a `where` did not take out of the derivative (docs/conventions.md, ops/ufuncs_safe.py).
+
+
 def _mul_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return multiply(t, y)
+    return mul_sz(t, y)
 
 
 def _mul_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return multiply(x, t)
+    return mul_sz(t, x)
 
 
 def _mul_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, Any]:
     # Bilinear: in a linear program exactly one operand is the linear (undefined) one.
     if is_undefined(x):
-        return unbroadcast(multiply(ct, y), x.aval), None
-    return None, unbroadcast(multiply(x, ct), y.aval)
+        return unbroadcast(mul_sz(ct, y), x.aval), None
+    return None, unbroadcast(mul_sz(ct, x), y.aval)
 
 
 defjvp(mul_p, _mul_jvp_x, _mul_jvp_y)
@@ -148,7 +154,7 @@ def _div_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
 def _div_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, None]:
     if not is_undefined(x):
         raise TypeError("div is linear in its numerator only")
-    return unbroadcast(divide(ct, y), x.aval), None
+    return unbroadcast(div_sz(ct, y), x.aval), None  # strong zero: 0 / 0 = 0 (see mul)
 
 
 defjvp(div_p, _div_jvp_x, _div_jvp_y)
