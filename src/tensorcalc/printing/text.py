@@ -57,6 +57,8 @@ def to_text(e: Expr) -> str:
 
 def _wrap(e: Expr, need: int) -> str:
     s = _t(e)
+    if isinstance(e, Kron):  # printed as a call, kron(A, B): never needs parentheses
+        return s
     return f"({s})" if precedence(e) < need else s
 
 

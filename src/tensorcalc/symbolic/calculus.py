@@ -57,7 +57,7 @@ from .expr import (
     neg,
     transpose,
 )
-from .shapes import as_matrix, is_matrix, is_row, is_scalar, is_vector, size
+from .shapes import as_matrix, dim_mul, is_matrix, is_row, is_scalar, is_vector, size
 
 #: Cookbook equation numbers of the differential rules, cited in derivation steps.
 RULE_EQUATION = {
@@ -319,6 +319,8 @@ def vec_jacobian(L: Expr, dx: Var) -> Expr | None:
         c = hadamard(*others)
         jf = vec_jacobian(f, dx)
         return None if jf is None else mul(Diag(_vec(c)), jf)
+    if isinstance(L, Kron):
+        return _kron_rule(L, dx)
     a = L.args[0] if L.args else None
     ja = vec_jacobian(a, dx) if a is not None else None
     if ja is None:
@@ -340,6 +342,32 @@ def vec_jacobian(L: Expr, dx: Var) -> Expr | None:
     if isinstance(L, Vec):
         return ja
     raise UnsupportedExpression(f"no vec rule for {type(L).__name__} ({L})")
+
+
+def _kron_chain(*factors: Expr | None) -> Expr | None:
+    out = None
+    for f in factors:
+        out = _kron(out, f)
+    return out
+
+
+def _kron_rule(L: Kron, dx: Var) -> Expr | None:
+    """vec(A ⊗ B) = (I_n ⊗ K ⊗ I_p)(vec A ⊗ vec B) for A m×n, B p×q (Magnus–Neudecker),
+    where K vec(Z) = vec(Zᵀ) for Z of shape q×m; one factor holds dx (L is linear)."""
+    a, b = L.args
+    m, n = as_matrix(a.shape)
+    p, q = as_matrix(b.shape)
+    K = Commutation(q, m) if q != 1 and m != 1 else _eye(dim_mul(q, m))
+    P = _kron_chain(_eye(n), K, _eye(p))
+    if a.depends_on(dx):
+        ja = vec_jacobian(a, dx)
+        inner = None if ja is None else mul(Kron(_eye(size(a.shape)) or Const(1), _vec(b)), ja)
+    else:
+        jb = vec_jacobian(b, dx)
+        inner = None if jb is None else mul(Kron(_vec(a), _eye(size(b.shape)) or Const(1)), jb)
+    if inner is None:
+        return None
+    return mul(P, inner) if P is not None else inner
 
 
 def substitute(e: Expr, old: Expr, new: Expr) -> Expr:

@@ -401,26 +401,29 @@ def _factor(terms: list[Expr]) -> list[Expr]:
         for _, ch in parts:
             if ch:
                 f = ch[0] if side == "left" else ch[-1]
-                counts[f] = counts.get(f, 0) + 1
+                if not isinstance(f, Identity):  # pulling out I gains nothing (and loops)
+                    counts[f] = counts.get(f, 0) + 1
         for f, n in counts.items():
             if n >= 2 and (best is None or n > best[0]):
                 best = (n, side, f)
     if best is None:
         return terms
     _, side, f = best
-    inner: list[Expr] = []
+    hits: list[tuple[list, list]] = []
     rest: list[Expr] = []
     for t, (sc, ch) in zip(terms, parts, strict=True):
-        hit = ch and (ch[0] == f if side == "left" else ch[-1] == f)
-        if not hit:
+        if ch and (ch[0] == f if side == "left" else ch[-1] == f):
+            hits.append((sc, ch[1:] if side == "left" else ch[:-1]))
+        else:
             rest.append(t)
-            continue
-        remaining = ch[1:] if side == "left" else ch[:-1]
-        if not remaining:
-            r, c = as_matrix(f.shape)
-            dim = c if side == "left" else r
-            remaining = [Identity(dim)] if dim != 1 else []
-        inner.append(s_mul(*sc, *remaining))
+    # A term that was f alone leaves I behind, unless every remainder is a scalar
+    all_scalar = all(not remaining for _, remaining in hits)
+    r, c = as_matrix(f.shape)
+    dim = c if side == "left" else r
+    inner = [
+        s_mul(*sc, *(remaining or ([] if all_scalar or dim == 1 else [Identity(dim)])))
+        for sc, remaining in hits
+    ]
     inner_sum = s_add(*inner)
     sign: list[Expr] = []
     if isinstance(inner_sum, Add) and all(coef_and_core(t)[0] < 0 for t in inner_sum.args):
@@ -523,6 +526,8 @@ def s_unary(cls: type, a: Expr) -> Expr:
             return Identity(a.shape[0])
         if is_zero(a):
             return Zero(Diag(a).shape)
+    if cls is Vec and isinstance(a, Mul) and a.scalars:  # vec(c M) = c vec(M)
+        return s_mul(*a.scalars, s_unary(Vec, s_mul(*a.chain)))
     if cls is Vec and not is_matrix(a.shape):
         return a if is_vector(a.shape) else s_transpose(a)
     if is_zero(a) and cls in (Sum, Trace):
@@ -546,6 +551,11 @@ def s_kron(a: Expr, b: Expr) -> Expr:
         return s_mul(a, b)
     if isinstance(a, Identity) and isinstance(b, Identity):
         return Identity(dim_mul(a.n, b.n))
+    for i, f in enumerate((a, b)):  # (c A) ⊗ B = c (A ⊗ B)
+        if isinstance(f, Mul) and f.scalars and f.chain:
+            rest = s_mul(*f.chain)
+            pair = (rest, b) if i == 0 else (a, rest)
+            return s_mul(*f.scalars, s_kron(*pair))
     if is_zero(a) or is_zero(b):
         return Zero(Kron(a, b).shape)
     return Kron(a, b)
