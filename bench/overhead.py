@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -46,6 +47,8 @@ def bench_chain() -> None:
     results["numpy forward only (floor)"] = median_time(lambda: make_chain(np)(x))
     g = tc.grad(make_chain(tnp))
     results["tensorcalc eager grad"] = median_time(lambda: g(x))
+    gj = tc.jit(tc.grad(make_chain(tnp)))
+    results["tensorcalc jit(grad)"] = median_time(lambda: gj(x))
     ag = optional("autograd")
     if ag is not None:
         import autograd.numpy as anp
@@ -79,6 +82,8 @@ def bench_chain() -> None:
         print(f"  tensorcalc / autograd per-op ratio: {ref / a:.2f} (target <= 0.5)")
     if p:
         print(f"  tensorcalc / PyTorch per-op ratio:  {ref / p:.2f}")
+        print(f"  tensorcalc jit / PyTorch eager:     {results['tensorcalc jit(grad)'] / p:.2f} "
+              "(target <= 0.5)")
 
 
 def digits():
@@ -137,6 +142,11 @@ def bench_mlp() -> None:
     results = {}
     results["NumPy hand-written backprop"] = median_time(lambda: numpy_backprop(params, X, Y))
     results["tensorcalc eager grad"] = median_time(lambda: g_tc(params, X, Y))
+    g_jit = tc.jit(tc.grad(mlp_loss))
+    t0 = time.perf_counter()
+    g_jit(params, X, Y)
+    compile_s = time.perf_counter() - t0
+    results["tensorcalc jit(grad)"] = median_time(lambda: g_jit(params, X, Y))
     fwd = median_time(lambda: mlp_loss(params, X, Y, np))
     results["forward pass (NumPy)"] = fwd
     ag = optional("autograd")
@@ -166,8 +176,15 @@ def bench_mlp() -> None:
         print(fmt_row(name, t, ref))
     print(f"  tensorcalc / hand-written NumPy: {results['tensorcalc eager grad'] / ref:.2f} "
           "(target <= 1.2)")
+    print(f"  tensorcalc jit / hand-written:   {results['tensorcalc jit(grad)'] / ref:.2f} "
+          "(target <= 1.0)")
+    if "PyTorch eager backward" in results:
+        print(f"  tensorcalc jit / PyTorch eager:  "
+              f"{results['tensorcalc jit(grad)'] / results['PyTorch eager backward']:.2f} "
+              "(target <= 1.0)")
     print(f"  tensorcalc gradient / forward:   {results['tensorcalc eager grad'] / fwd:.2f} "
           "(cheap-gradient principle: <= ~3)")
+    print(f"  jit compile time of the gradient: {compile_s * 1e3:.0f} ms (target < 500 ms)")
 
 
 def main() -> None:

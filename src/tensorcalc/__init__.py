@@ -6,6 +6,7 @@ matrix calculus (:mod:`tensorcalc.symbolic`).
 """
 
 from . import numpy  # noqa: F401  (installs array behaviour on tracers)
+from .compile import jit
 from .api import grad, jvp, linear_map, linearize, trace, value_and_grad, vjp
 from .core import (
     ConcretizationError,
@@ -30,7 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConcretizationError", "DifferentiationTypeError", "GradientCheckError",
     "MissingRuleError", "NonScalarOutputError", "NotDifferentiableError", "Program",
-    "ShapeDtype", "ShapeError", "Sym", "TensorcalcError", "check_grads", "grad", "jvp",
+    "ShapeDtype", "ShapeError", "Sym", "TensorcalcError", "check_grads", "grad", "jit", "jvp",
     "linear_map", "linearize", "register_pytree_node", "trace", "tree_flatten", "tree_map",
     "tree_unflatten", "value_and_grad", "vjp",
 ]

@@ -108,6 +108,8 @@ def _fit(ct: Any, like: Any) -> Any:
     ct = np.asarray(ct)
     if np.issubdtype(dt, np.inexact) and ct.dtype != dt:
         ct = ct.astype(dt)
+    elif not ct.flags.writeable:  # a broadcast view (e.g. the gradient of a sum): own it
+        ct = ct.copy()
     return ct
 
 

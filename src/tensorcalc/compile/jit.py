@@ -1,0 +1,129 @@
+"""``tc.jit``: trace once per input signature, optimize, run generated NumPy code.
+
+``jit(f)(*args)`` flattens the arguments, and for each new signature — the pytree structure,
+every leaf's shape and dtype, and the values of the static arguments — stages ``f`` into a
+:class:`~tensorcalc.core.ir.Program`, runs the optimization passes and compiles the program to
+straight-line NumPy source. Later calls with the same signature only run that source.
+
+Because derivatives are programs, ``jit(grad(f))`` compiles the whole gradient computation.
+When a jitted function is itself being transformed (``grad(jit(f))``, ``jacobian(jit(f))``)
+it runs ``f`` directly, so every transformation composes with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..core.ir import Program
+from ..core.primitive import Tracer
+from ..core.shapes import ShapedArray, aval_of
+from ..core.tree import tree_flatten, tree_unflatten
+from ..interpreters.stage import stage_flat
+from .codegen import compile_program
+from .passes import optimize
+
+
+class Compiled:
+    """One compiled signature: its optimized program, source and callable."""
+
+    def __init__(self, program: Program, fn: Callable[..., Any], source: str,
+                 out_tree: Any) -> None:
+        self.program, self.fn, self.source, self.out_tree = program, fn, source, out_tree
+
+
+class Jitted:
+    """A function compiled per input signature. ``.source()`` shows the generated code and
+    ``.program()`` the optimized Program of the most recent signature."""
+
+    def __init__(self, fun: Callable[..., Any], static_argnums: Sequence[int] = ()) -> None:
+        self.fun = fun
+        self.static_argnums = tuple(static_argnums)
+        self.cache: dict[Any, Compiled] = {}
+        self._last: Compiled | None = None
+        self.__name__ = f"jit({getattr(fun, '__name__', 'f')})"
+        self.__doc__ = getattr(fun, "__doc__", None)
+
+    def _split(self, args: tuple[Any, ...]) -> tuple[list[Any], tuple[Any, ...]]:
+        nargs = len(args)
+        static = tuple(i % nargs for i in self.static_argnums) if nargs else ()
+        for i in self.static_argnums:
+            if not -nargs <= i < nargs:
+                raise TypeError(f"jit: static_argnums={self.static_argnums} is out of range "
+                                f"for a call with {nargs} positional arguments")
+        dyn = [a for i, a in enumerate(args) if i not in static]
+        stat = tuple((i, args[i]) for i in static)
+        try:
+            hash(stat)
+        except TypeError:
+            raise TypeError("jit: static arguments must be hashable (ints, strings, tuples); "
+                            "pass arrays as ordinary (traced) arguments") from None
+        return dyn, stat
+
+    def compile(self, *args: Any) -> Compiled:
+        dyn, stat = self._split(args)
+        leaves, in_tree = tree_flatten(dyn)
+        leaves = [x if isinstance(x, (np.ndarray, float, int, complex, bool, np.generic))
+                  else np.asarray(x) for x in leaves]
+        avals = [aval_of(x) for x in leaves]
+        key = (in_tree, tuple((a.shape, a.dtype, a.weak_type) for a in avals), stat)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        store: dict[str, Any] = {}
+        static = dict(stat)
+
+        def flat(vals: list[Any]) -> list[Any]:
+            dyn_args = iter(tree_unflatten(in_tree, vals))
+            full = [static[i] if i in static else next(dyn_args)
+                    for i in range(len(static) + len(dyn))]
+            out = self.fun(*full)
+            out_leaves, store["out_tree"] = tree_flatten(out)
+            return out_leaves
+
+        # Python scalars become float64/int64 inputs of the program (weak types do not
+        # survive staging as inputs).
+        in_avals = [ShapedArray(a.shape, a.dtype) for a in avals]
+        prog = optimize(stage_flat(flat, in_avals))
+        fn, source = compile_program(prog, name=_identifier(self.__name__))
+        compiled = Compiled(prog, fn, source, store["out_tree"])
+        self.cache[key] = compiled
+        return compiled
+
+    def __call__(self, *args: Any) -> Any:
+        dyn, _ = self._split(args)
+        if any(isinstance(x, Tracer) for x in tree_flatten(dyn)[0]):
+            return self.fun(*args)  # being transformed: run the function itself
+        compiled = self.compile(*args)
+        self._last = compiled
+        leaves = tree_flatten(dyn)[0]
+        return tree_unflatten(compiled.out_tree, list(compiled.fn(*leaves)))
+
+    def source(self, *args: Any) -> str:
+        """Generated source for ``args``' signature (or the most recent call's)."""
+        return self._pick(args).source
+
+    def program(self, *args: Any) -> Program:
+        """Optimized program for ``args``' signature (or the most recent call's)."""
+        return self._pick(args).program
+
+    def _pick(self, args: tuple[Any, ...]) -> Compiled:
+        if args:
+            return self.compile(*args)
+        if self._last is None:
+            raise ValueError("jit: call the function (or pass example arguments) first")
+        return self._last
+
+
+def _identifier(name: str) -> str:
+    out = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+    return out if out and not out[0].isdigit() else f"f_{out}"
+
+
+def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitted:
+    """Compile ``fun`` to straight-line NumPy code per input signature (shapes, dtypes and
+    the values of ``static_argnums``). Composes with every transformation."""
+    nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    return Jitted(fun, nums)

@@ -1,0 +1,173 @@
+"""Program passes: dead-code elimination, common-subexpression elimination, constant folding
+and algebraic simplification.
+
+Each pass takes a :class:`~tensorcalc.core.ir.Program` and returns a new one computing the same
+outputs. Simplifications are identities of the linear algebra the derivative programs are made
+of: ``x · 1 = x``, ``x + 0 = x``, ``(xᵀ)ᵀ = x``, ``reshape(reshape(x)) = reshape(x)``, a reshape
+or conversion to what ``x`` already is is ``x``. They only fire when the result's shape and
+dtype equal the operand's, so a simplification never changes a broadcast or a dtype.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core.ir import Equation, Literal, Program, Var
+from ..core.primitive import bind
+
+Atom = Var | Literal
+
+
+def dead_code_elimination(prog: Program) -> Program:
+    """Drop equations whose outputs no output depends on (one backward sweep)."""
+    live = {id(a) for a in prog.outputs if isinstance(a, Var)}
+    kept: list[Equation] = []
+    for eq in reversed(prog.equations):
+        if any(id(v) in live for v in eq.outputs):
+            kept.append(eq)
+            live.update(id(a) for a in eq.inputs if isinstance(a, Var))
+    kept.reverse()
+    return Program(prog.inputs, kept, prog.outputs)
+
+
+def _literal_key(lit: Literal) -> Any:
+    v = lit.value
+    if isinstance(v, (bool, int, float, complex)):
+        return ("py", type(v), v)
+    if isinstance(v, np.generic) or (isinstance(v, np.ndarray) and v.ndim == 0):
+        return ("np0", np.asarray(v).dtype, np.asarray(v).item())
+    return ("id", id(v))
+
+
+def _params_key(params: dict[str, Any]) -> Any:
+    key = tuple(sorted(params.items()))
+    hash(key)
+    return key
+
+
+class _Rewriter:
+    """Substitution of variables by atoms while rebuilding a program."""
+
+    def __init__(self) -> None:
+        self.subst: dict[int, Atom] = {}
+
+    def read(self, a: Atom) -> Atom:
+        if isinstance(a, Var):
+            return self.subst.get(id(a), a)
+        return a
+
+
+def common_subexpression_elimination(prog: Program) -> Program:
+    """Reuse the first of several equations with the same primitive, inputs and params."""
+    rw = _Rewriter()
+    seen: dict[Any, tuple[Var, ...]] = {}
+    out: list[Equation] = []
+    for eq in prog.equations:
+        ins = tuple(rw.read(a) for a in eq.inputs)
+        try:
+            key = (eq.primitive, tuple(id(a) if isinstance(a, Var) else _literal_key(a)
+                                       for a in ins), _params_key(eq.params))
+        except TypeError:
+            key = None
+        if key is not None and key in seen:
+            for old, new in zip(eq.outputs, seen[key]):
+                rw.subst[id(old)] = new
+            continue
+        if key is not None:
+            seen[key] = eq.outputs
+        out.append(Equation(eq.primitive, ins, eq.outputs, eq.params))
+    return Program(prog.inputs, out, [rw.read(a) for a in prog.outputs])
+
+
+_FOLD_LIMIT = 1 << 20  # fold constants up to a million elements; larger ones stay as code
+
+
+def constant_folding(prog: Program) -> Program:
+    """Evaluate equations whose inputs are all constants, once, at compile time."""
+    rw = _Rewriter()
+    out: list[Equation] = []
+    for eq in prog.equations:
+        ins = tuple(rw.read(a) for a in eq.inputs)
+        if ins and all(isinstance(a, Literal) for a in ins) and not eq.primitive.multiple_results:
+            value = bind(eq.primitive, *[a.value for a in ins], **eq.params)
+            if np.size(value) <= _FOLD_LIMIT:
+                rw.subst[id(eq.outputs[0])] = Literal(value, eq.outputs[0].aval)
+                continue
+        out.append(Equation(eq.primitive, ins, eq.outputs, eq.params))
+    return Program(prog.inputs, out, [rw.read(a) for a in prog.outputs])
+
+
+def _is_const(a: Atom, value: float) -> bool:
+    if not isinstance(a, Literal):
+        return False
+    v = a.value
+    if isinstance(v, (bool, int, float, complex, np.generic, np.ndarray)):
+        arr = np.asarray(v)
+        return arr.size <= _FOLD_LIMIT and bool(np.all(arr == value))
+    return False
+
+
+def _same_aval(a: Atom, v: Var) -> bool:
+    return a.aval.shape == v.aval.shape and a.aval.dtype == v.aval.dtype
+
+
+def algebraic_simplification(prog: Program) -> Program:
+    """Remove multiplications by one, additions of zero, and no-op structural operations."""
+    rw = _Rewriter()
+    defs: dict[int, Equation] = {}
+    out: list[Equation] = []
+    for eq in prog.equations:
+        ins = tuple(rw.read(a) for a in eq.inputs)
+        name = eq.primitive.name
+        res = eq.outputs[0] if eq.outputs else None
+        alias: Atom | None = None
+        if name == "mul":
+            x, y = ins
+            if _is_const(y, 1.0) and _same_aval(x, res):
+                alias = x
+            elif _is_const(x, 1.0) and _same_aval(y, res):
+                alias = y
+        elif name in ("add", "sub"):
+            x, y = ins
+            if _is_const(y, 0.0) and _same_aval(x, res):
+                alias = x
+            elif name == "add" and _is_const(x, 0.0) and _same_aval(y, res):
+                alias = y
+        elif name in ("reshape", "broadcast_to", "convert") and _same_aval(ins[0], res):
+            alias = ins[0]
+        elif name == "transpose" and tuple(eq.params["perm"]) == tuple(range(len(res.aval.shape))):
+            alias = ins[0]
+        elif name in ("reshape", "transpose") and isinstance(ins[0], Var):
+            inner = defs.get(id(ins[0]))
+            if inner is not None and inner.primitive is eq.primitive:
+                if name == "reshape":
+                    ins = inner.inputs
+                    alias = ins[0] if _same_aval(ins[0], res) else None
+                else:
+                    perm = tuple(inner.params["perm"][p] for p in eq.params["perm"])
+                    ins = inner.inputs
+                    if perm == tuple(range(len(perm))):
+                        alias = ins[0]
+                    else:
+                        new = Equation(eq.primitive, ins, eq.outputs, {"perm": perm})
+                        out.append(new)
+                        defs[id(res)] = new
+                        continue
+        if alias is not None:
+            rw.subst[id(res)] = alias
+            continue
+        new = Equation(eq.primitive, ins, eq.outputs, eq.params)
+        out.append(new)
+        for v in eq.outputs:
+            defs[id(v)] = new
+    return Program(prog.inputs, out, [rw.read(a) for a in prog.outputs])
+
+
+def optimize(prog: Program) -> Program:
+    """The default pipeline: fold, simplify, share, then drop what is dead."""
+    prog = constant_folding(prog)
+    prog = algebraic_simplification(prog)
+    prog = common_subexpression_elimination(prog)
+    return dead_code_elimination(prog)

@@ -1,0 +1,105 @@
+"""tc.jit: one compilation per signature, generated NumPy code equal to eager results, the
+optimization passes, and composition with the other transformations."""
+
+import numpy as np
+import pytest
+
+import tensorcalc as tc
+import tensorcalc.numpy as tnp
+from tensorcalc.compile import (
+    algebraic_simplification,
+    common_subexpression_elimination,
+    constant_folding,
+    dead_code_elimination,
+)
+
+
+def mlp_loss(params, x):
+    (W1, b1), (W2, b2) = params
+    h = tnp.tanh(x @ W1 + b1)
+    return tnp.mean((h @ W2 + b2) ** 2)
+
+
+@pytest.fixture
+def params(rng):
+    return [(rng.standard_normal((4, 5)), rng.standard_normal(5)),
+            (rng.standard_normal((5, 2)), rng.standard_normal(2))]
+
+
+def test_jit_matches_eager_and_caches(params, rng):
+    x = rng.standard_normal((3, 4))
+    f = tc.jit(mlp_loss)
+    np.testing.assert_allclose(f(params, x), mlp_loss(params, x), rtol=1e-14)
+    f(params, x * 2)
+    assert len(f.cache) == 1
+    f(params, rng.standard_normal((7, 4)))
+    assert len(f.cache) == 2
+
+
+def test_jit_of_grad_equals_grad(params, rng):
+    x = rng.standard_normal((3, 4))
+    g = tc.jit(tc.grad(mlp_loss))
+    for (a, b), (c, d) in zip(g(params, x), tc.grad(mlp_loss)(params, x)):
+        np.testing.assert_allclose(a, c, rtol=1e-13)
+        np.testing.assert_allclose(b, d, rtol=1e-13)
+    src = g.source()
+    assert src.startswith("def ") and "np.matmul" in src and "tanh" in src
+
+
+def test_grad_and_jvp_of_jit_compose(rng):
+    x = rng.standard_normal(4)
+    f = tc.jit(lambda x: tnp.sum(tnp.sin(x) ** 2))
+    np.testing.assert_allclose(tc.grad(f)(x), 2 * np.sin(x) * np.cos(x))
+    tc.check_grads(f, (x,), order=2)
+
+
+def test_static_argnums(rng):
+    f = tc.jit(lambda x, n: tnp.sum(x ** n), static_argnums=1)
+    x = rng.standard_normal(3)
+    assert f(x, 2) == pytest.approx(np.sum(x ** 2))
+    assert f(x, 3) == pytest.approx(np.sum(x ** 3))
+    assert len(f.cache) == 2
+    with pytest.raises(TypeError, match="hashable"):
+        f(x, np.array([1, 2]))
+
+
+def test_value_dependent_control_flow_under_jit_is_a_clear_error():
+    def f(x):
+        return x * 2 if tnp.sum(x) > 0 else -x
+
+    with pytest.raises(tc.ConcretizationError, match="static_argnums"):
+        tc.jit(f)(np.ones(2))
+    np.testing.assert_allclose(f(np.ones(2)), [2, 2])  # eager keeps working
+
+
+def test_passes_simplify_the_gradient_program():
+    prog = tc.jit(tc.grad(lambda x: tnp.sum(x * x))).program(np.ones(3))
+    names = [eq.primitive.name for eq in prog.equations]
+    # the ones-cotangent of the sum and its broadcast vanish: 2x is what is left
+    assert "reduce_sum" not in names and "broadcast_to" not in names
+    assert len(prog.equations) <= 2
+
+
+def test_individual_passes():
+    prog = tc.trace(lambda x: (tnp.transpose(tnp.transpose(x)) * 1.0 + 0.0) + x * 2.0
+                    + x * 2.0, np.ones((2, 3)))
+    p = dead_code_elimination(algebraic_simplification(prog))
+    assert all(eq.primitive.name != "transpose" for eq in p.equations)
+    p = common_subexpression_elimination(p)
+    assert sum(eq.primitive.name == "mul" for eq in p.equations) == 1
+    p = dead_code_elimination(constant_folding(p))
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(p(x)[0], prog(x)[0])
+
+
+def test_constant_folding_evaluates_constant_subprograms():
+    c = np.arange(3.0)
+    prog = tc.trace(lambda x: x + tnp.exp(c) * 2.0, np.ones(3))
+    folded = constant_folding(prog)
+    assert [eq.primitive.name for eq in folded.equations] == ["add"]
+
+
+def test_grad_results_are_writable_arrays():
+    g = tc.grad(lambda x: tnp.sum(x))(np.ones(3))
+    g -= 1.0
+    np.testing.assert_array_equal(g, np.zeros(3))
