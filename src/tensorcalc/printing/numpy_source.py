@@ -108,6 +108,7 @@ class _Emitter:
         self.lines: list[str] = []
         self.names: dict[Expr, str] = {}
         self.helpers: set[str] = set()
+        self.extra: list[str] = []
         counts: Counter = Counter()
         seen: set[Expr] = set()
         stack = list(roots)
@@ -125,11 +126,20 @@ class _Emitter:
             return self.names[e]
         text = _code(e, self)
         if e in self.shared:
-            name = f"_t{len(self.names)}"
+            name = f"_t{len(self.names) + len(self.extra)}"
             self.lines.append(f"{name} = {text}")
             self.names[e] = name
             return name
         return text
+
+    def fresh(self, code: str) -> str:
+        """Bind ``code`` to a new temporary (so that it can be used twice)."""
+        if code.isidentifier():
+            return code
+        name = f"_t{len(self.names) + len(self.extra)}"
+        self.extra.append(name)
+        self.lines.append(f"{name} = {code}")
+        return name
 
     def helper(self, name: str) -> str:
         self.helpers.add(name)
@@ -201,10 +211,35 @@ def _left_apply(f: Expr, acc: str, sacc: tuple, em: _Emitter) -> tuple[str, tupl
         return f"np.linalg.solve({em.code(f.args[0])}, {acc})", shape
     if isinstance(f, Transpose) and isinstance(f.args[0], Inv) and not is_scalar(sacc):
         return f"np.linalg.solve({em.code(f.args[0].args[0])}.T, {acc})", shape
+    if isinstance(f, Add) and not is_scalar(sacc) and any(_starts_with_inverse(t) for t in f.args):
+        # (X⁻¹ + X⁻ᵀ) b = solve(X, b) + solve(Xᵀ, b): distribute rather than form an inverse
+        acc = em.fresh(acc)
+        parts = []
+        for t in f.args:
+            neg = is_negative(t)
+            term = negated(t) if neg else t
+            code = _apply_chain_left(term, acc, sacc, em)
+            parts.append(("- " if neg else "+ ") + code)
+        return "(" + " ".join(parts).lstrip("+ ") + ")", shape
     if isinstance(f, Diag) and is_vector(f.args[0].shape) and not is_scalar(sacc):
         v = em.code(f.args[0])
         return (f"({v} * {acc})" if is_vector(sacc) else f"({v}[:, None] * {acc})"), shape
     return _binary(em.code(f), f.shape, acc, sacc)
+
+
+def _starts_with_inverse(t: Expr) -> bool:
+    first = t.chain[0] if isinstance(t, Mul) and t.chain else t
+    return isinstance(first, Inv) or isinstance(first, Transpose) and isinstance(
+        first.args[0], Inv)
+
+
+def _apply_chain_left(t: Expr, acc: str, sacc: tuple, em: _Emitter) -> str:
+    """t @ acc for a term t (a product is applied factor by factor, right to left)."""
+    scalars, chain = (t.scalars, t.chain) if isinstance(t, Mul) else ((), (t,))
+    code, shape = acc, sacc
+    for f in reversed(chain):
+        code, shape = _left_apply(f, code, shape, em)
+    return " * ".join([em.code(s) for s in scalars] + [code])
 
 
 def _right_apply(acc: str, sacc: tuple, f: Expr, em: _Emitter) -> tuple[str, tuple]:
@@ -412,7 +447,7 @@ def function_source(name: str, params: list[Var], bodies: list[tuple[str, Expr]]
                 bound.add(d)
         if shape:
             head.append(f"    assert {pn}.shape == {shape_code(shape)}, "
-                        f"f\"{p.name}: expected shape {shape}, got {{{pn}.shape}}\"")
+                        f"f\"{p.name}: expected shape {_shape_text(shape)}, got {{{pn}.shape}}\"")
     missing = need - bound
     if missing:
         raise ValueError(f"cannot bind dimension(s) {sorted(missing)} from the parameters")

@@ -135,13 +135,13 @@ class Derivative:
     def evaluate(self, **values) -> np.ndarray:
         """The derivative at the given values (keyword per variable), as an ndarray."""
         fn = self.compile(with_value=False)
-        args = {k: values[k] for k in fn.__code__.co_varnames[: fn.__code__.co_argcount]
-                if k in values}
-        missing = [k for k in fn.__code__.co_varnames[: fn.__code__.co_argcount]
-                   if k not in values]
+        params = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+        # parameters are variable names, with a trailing _ for Python keywords and "np"
+        names = {p: p[:-1] if p.endswith("_") and p[:-1] in values else p for p in params}
+        missing = [names[p] for p in params if names[p] not in values]
         if missing:
             raise TypeError(f"evaluate() needs values for {', '.join(missing)}")
-        return np.asarray(fn(**args))
+        return np.asarray(fn(**{p: values[names[p]] for p in params}))
 
     def check(self, trials: int = 3, seed: int = 0, rtol: float = 1e-5, atol: float = 1e-6,
               method: str = "auto"):

@@ -1,0 +1,123 @@
+"""Generated NumPy code: solve instead of inv, shape asserts, CSE, compile/evaluate, check()."""
+
+import numpy as np
+import pytest
+
+import tensorcalc.symbolic as ts
+
+
+def test_inverse_times_vector_becomes_solve():
+    d = ts.derivative("a' * inv(X) * b", "b", shapes={"a": "vector", "b": "vector"})
+    src = d.numpy_source()
+    assert "np.linalg.solve" in src and "np.linalg.inv" not in src
+    d.check(method="central-difference")
+    src = ts.derivative("x' * inv(A) * x", "x").numpy_source(with_value=False)
+    assert "np.linalg.solve" in src and "np.linalg.inv" not in src
+
+
+def test_source_is_standalone_and_asserts_shapes():
+    d = ts.derivative("x' * A * x", "x")
+    src = d.numpy_source()
+    assert src.startswith("import numpy as np")
+    assert "def f_and_df(x, A):" in src
+    assert "assert A.shape == (_n, _n)" in src
+    ns: dict = {}
+    exec(compile(src, "<test>", "exec"), ns)  # the generated code runs on its own
+    f = ns["f_and_df"]
+    A, x = np.arange(9.0).reshape(3, 3), np.array([1.0, 2.0, 3.0])
+    value, grad = f(x, A)
+    assert value == pytest.approx(x @ A @ x)
+    np.testing.assert_allclose(grad, (A + A.T) @ x)
+    with pytest.raises(AssertionError, match="A: expected shape"):
+        f(x, np.ones((3, 4)))
+    with pytest.raises(AssertionError, match="must have 2 axes"):
+        f(x, np.ones(3))
+
+
+def test_common_subexpressions_are_hoisted():
+    d = ts.derivative("sum(log(exp(-y .* (X*w)) + vector(1)))", "w")
+    src = d.numpy_source()
+    body = src.split('"""')[-1]
+    assert "_t0 = " in body
+    assert body.count("X @ w") == 1  # computed once, shared by value and gradient
+
+
+def test_compile_and_evaluate():
+    d = ts.derivative("logdet(X)", "X")
+    f = d.compile()
+    X = np.eye(3) * 2 + 0.1
+    value, grad = f(X)
+    assert value == pytest.approx(np.linalg.slogdet(X)[1])
+    np.testing.assert_allclose(grad, np.linalg.inv(X).T)
+    np.testing.assert_allclose(d.evaluate(X=X), np.linalg.inv(X).T)
+    with pytest.raises(TypeError, match="needs values for X"):
+        d.evaluate(Y=X)
+
+
+def test_closed_form_hessian_does_not_read_x():
+    h = ts.hessian("x' * A * x", "x")
+    src = h.numpy_source(with_value=False)
+    assert "def df(A):" in src
+    A = np.random.default_rng(0).standard_normal((4, 4))
+    np.testing.assert_allclose(h.evaluate(A=A, x=np.zeros(4)), A + A.T)
+
+
+def test_vec_form_is_reshaped_to_the_layout():
+    d = ts.derivative("A * X * B", "X")
+    rng = np.random.default_rng(0)
+    A, X, B = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+    T = d.evaluate(A=A, X=X, B=B)
+    assert T.shape == (2, 5, 3, 4)
+    np.testing.assert_allclose(T, np.einsum("ik,lj->ijkl", A, B))
+    Td = ts.derivative("A * X * B", "X", layout="denominator").evaluate(A=A, X=X, B=B)
+    np.testing.assert_allclose(Td, np.transpose(T, (2, 3, 0, 1)))
+
+
+def test_python_keywords_and_np_as_variable_names():
+    d = ts.derivative("lambda' * np", "np", shapes={"np": "vector"})
+    src = d.numpy_source()
+    assert "def f_and_df(lambda_, np_):" in src
+    d.check(method="central-difference")
+
+
+def test_softmax_helper_is_stable():
+    d = ts.derivative("logsumexp(x)", "x")
+    value, g = d.compile()(np.array([1000.0, 1000.0]))
+    assert value == pytest.approx(1000 + np.log(2))
+    np.testing.assert_allclose(g, [0.5, 0.5])
+
+
+def test_check_report_and_mismatch():
+    d = ts.derivative("x' * A * x", "x")
+    r = d.check(trials=2, method="central-difference")
+    assert r.passed and r.ok and r.method == "central-difference" and r.trials == 2
+    assert r.max_error == r.max_abs_error < 1e-6
+    assert "OK" in str(r)
+    wrong = ts.derivative("x' * A * x", "x")
+    wrong.expr = ts.parse("A * x", shapes={"A": ("n", "n"), "x": ("n",)})  # drop the A' x
+    wrong._compiled.clear()
+    with pytest.raises(ts.DerivativeMismatch) as info:
+        wrong.check(method="central-difference")
+    assert not info.value.report.passed
+
+
+def test_check_falls_back_when_the_engine_cannot_help(monkeypatch):
+    import tensorcalc.symbolic.numeric as numeric
+
+    def broken(*args, **kwargs):
+        raise NotImplementedError("no rule for slogdet")
+
+    monkeypatch.setattr(numeric, "_engine_reference", broken)
+    r = ts.derivative("logdet(X)", "X").check()
+    assert r.method == "central-difference"
+    assert "slogdet" in r.note
+
+
+def test_check_against_the_numeric_engine():
+    tc = pytest.importorskip("tensorcalc")
+    if not hasattr(tc, "jacobian"):
+        pytest.skip("tensorcalc.jacobian has not landed yet")
+    r = ts.derivative("x' * A * x", "x").check(method="engine")
+    assert r.method == "engine" and r.passed
+    r = ts.hessian("sum(log(exp(-y .* (X*w)) + vector(1)))", "w").check()
+    assert r.passed
