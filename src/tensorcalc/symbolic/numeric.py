@@ -356,9 +356,12 @@ def _engine_reference(d, env: dict, dims: dict) -> np.ndarray:
     def f(*arrays):
         return evaluate_expr(base, dict(zip(names, arrays, strict=True)), dims, xp=tnp)
 
+    jacobian = getattr(tensorcalc, "jacobian", None)
+    if jacobian is None:  # exported from the package root once the engine lands there
+        from tensorcalc.transforms import jacobian
     fn = f
     for v in chain:
-        fn = tensorcalc.jacobian(fn, argnums=names.index(v.name))
+        fn = jacobian(fn, argnums=names.index(v.name))
     ref = np.asarray(fn(*[env[k] for k in names]), dtype=float)
     return _project(ref, d)
 
