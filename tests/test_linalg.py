@@ -298,3 +298,26 @@ def test_batched_solve_broadcasts_like_numpy(rng):
         a = rng.standard_normal(a_shape) + 3 * np.eye(3)
         b = rng.standard_normal(b_shape)
         np.testing.assert_allclose(_traced(LA.solve, a, b), np.linalg.solve(a, b), rtol=1e-10)
+
+
+def test_array_api_functions_match_numpy(rng):
+    x, y = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3), rng.standard_normal((2, 3, 3))
+    for name, args, kw in [("trace", (x,), {"offset": 1}), ("diagonal", (x,), {}),
+                           ("matrix_transpose", (y,), {}), ("vecdot", (x, y), {"axis": 1}),
+                           ("cond", (x,), {}), ("cond", (x, "fro"), {}), ("cond", (x, -2), {}),
+                           ("cross", (x, y), {}), ("outer", (x[0, 0], y[0, 1]), {})]:
+        got = _traced(lambda *a, name=name, kw=kw: getattr(LA, name)(*a, **kw), *args)
+        np.testing.assert_allclose(got, getattr(np.linalg, name)(*args, **kw), rtol=1e-10,
+                                   err_msg=name)
+
+
+def test_matrix_rank_needs_concrete_values(rng):
+    a = rng.standard_normal((4, 2)) @ rng.standard_normal((2, 3))
+    assert _traced(lambda x: LA.matrix_rank(x) + 0.0 * x[0, 0], a) == 2
+    with pytest.raises(tc.ConcretizationError):
+        tc.trace(LA.matrix_rank, a)
+
+
+def test_missing_functions_say_so():
+    with pytest.raises(AttributeError, match="numpy.linalg.eig on values that are not"):
+        LA.eig  # noqa: B018

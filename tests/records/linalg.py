@@ -279,3 +279,22 @@ RECORDS += [
     OpRecord("linalg.matrix_norm_2", lambda x: LA.matrix_norm(x, ord=2), _sv(3, 4, (2,)),
              primitives=("svd",)),
 ]
+
+# --- NumPy 2 array-API functions ------------------------------------------------------------
+
+RECORDS += [
+    OpRecord("linalg.cond", LA.cond, _sv(3, 3, (2,)), primitives=("svd",)),
+    OpRecord("linalg.cond_tall_-2", lambda a: LA.cond(a, -2), _sv(4, 3), primitives=("svd",)),
+    OpRecord("linalg.cond_fro", lambda a: LA.cond(a, "fro"), _inv(3), primitives=("inv",)),
+    OpRecord("linalg.cond_1", lambda a: LA.cond(a, 1), _inv(3), primitives=("inv", "abs")),
+    OpRecord("linalg.trace", lambda a: LA.trace(a, offset=1), _n((2, 3, 4)), primitives=()),
+    OpRecord("linalg.diagonal", LA.diagonal, _n((2, 3, 4)), primitives=()),
+    OpRecord("linalg.matrix_transpose", LA.matrix_transpose, _n((2, 3, 4)),
+             primitives=("transpose",)),
+    OpRecord("linalg.vecdot", lambda a, b: LA.vecdot(a, b, axis=0), _n((3, 2), (3, 1)),
+             primitives=("mul",)),
+    OpRecord("linalg.outer", LA.outer, _n((3,), (4,)), primitives=("mul",)),
+    OpRecord("linalg.cross", LA.cross, _n((2, 3), (3,)), primitives=()),
+    OpRecord("linalg.tensordot", lambda a, b: LA.tensordot(a, b, axes=1), _n((2, 3), (3, 4)),
+             primitives=("matmul",)),
+]

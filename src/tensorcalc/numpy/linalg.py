@@ -26,7 +26,7 @@ import numpy as np
 
 from ..core.primitive import Tracer
 from ..ops.elementwise import abs as _abs
-from ..ops.elementwise import equal, multiply, not_equal, power, sqrt, where
+from ..ops.elementwise import divide, equal, multiply, not_equal, power, sqrt, where
 from ..ops.linalg import (
     LinAlgError,
     LinAlgShapeError,
@@ -45,15 +45,22 @@ from ..ops.linalg_decomp import qr as _qr
 from ..ops.linalg_decomp import svd as _svd
 from ..ops.linalg_lstsq import lstsq, pinv
 from ..ops.products import matmul
+from ..ops.products_extra import cross as _cross
+from ..ops.products_extra import outer as _outer
+from ..ops.products_extra import tensordot
 from ..ops.reductions import max as _max
 from ..ops.reductions import min as _min
 from ..ops.reductions import sum as _sum
-from ..ops.structural import convert, reshape, transpose
+from ..ops.shape_index import diagonal as _diagonal
+from ..ops.shape_index import trace as _trace
+from ..ops.structural import convert, reshape, swapaxes, transpose
 
 __all__ = [
     "EighResult", "LinAlgError", "LinAlgShapeError", "QRResult", "SVDResult", "SlogdetResult",
-    "cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matrix_norm", "matrix_power",
-    "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "vector_norm",
+    "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq",
+    "matmul", "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot",
+    "norm", "outer", "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace",
+    "vecdot", "vector_norm",
 ]
 
 
@@ -334,3 +341,78 @@ def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any: 
         return np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
     return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
+
+
+# --- NumPy 2's array-API functions over the last axes --------------------------------------
+
+
+def matrix_transpose(x: Any, /) -> Any:
+    """``numpy.linalg.matrix_transpose``: swap the last two axes."""
+    check_matrix("matrix_transpose", x, square=False)
+    return swapaxes(x, -1, -2)
+
+
+def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    """``numpy.linalg.trace``: the trace of each matrix in a stack (last two axes)."""
+    return _trace(x, offset=offset, axis1=-2, axis2=-1, dtype=dtype)
+
+
+def diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    """``numpy.linalg.diagonal``: the diagonals of a stack of matrices (last two axes)."""
+    return _diagonal(x, offset=offset, axis1=-2, axis2=-1)
+
+
+def outer(x1: Any, x2: Any, /) -> Any:
+    """``numpy.linalg.outer``: the outer product of two vectors."""
+    if len(shape_of(x1)) != 1 or len(shape_of(x2)) != 1:
+        raise ValueError(f"outer: inputs must be 1-D vectors, got shapes {shape_of(x1)} and "
+                         f"{shape_of(x2)}; use tnp.multiply.outer-style broadcasting "
+                         "(x1[..., None] * x2) for stacks")
+    return _outer(x1, x2)
+
+
+def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """``numpy.linalg.cross``: the cross product of 3-vectors along ``axis``."""
+    if shape_of(x1)[axis] != 3 or shape_of(x2)[axis] != 3:
+        raise ValueError(f"cross: both inputs must have size 3 along axis {axis}, got shapes "
+                         f"{shape_of(x1)} and {shape_of(x2)}")
+    return _cross(x1, x2, axis=axis)
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """``numpy.linalg.vecdot``: ``Σ x1 x2`` along ``axis`` with broadcasting (real inputs)."""
+    if not (isinstance(x1, Tracer) or isinstance(x2, Tracer)):
+        return np.linalg.vecdot(x1, x2, axis=axis)
+    check_real("vecdot", x1, x2)
+    return _sum(multiply(x1, x2), axis=axis)
+
+
+def cond(x: Any, p: Any = None) -> Any:
+    """``numpy.linalg.cond``: ``s_max / s_min`` for ``p`` in ``None, 2, -2`` (their inverse
+    for ``-2``), else ``‖x‖_p ‖x⁻¹‖_p``. Differentiable where the ratio is (distinct extreme
+    singular values; an invertible ``x`` for the other orders)."""
+    if not isinstance(x, Tracer):
+        return np.linalg.cond(x, p)
+    check_matrix("cond", x, square=p not in (None, 2, -2))
+    if p in (None, 2, -2):
+        s = svd_values(x)
+        big, small = s[..., 0], s[..., -1]
+        return divide(small, big) if p == -2 else divide(big, small)
+    return multiply(norm(x, p, axis=(-2, -1)), norm(inv(x), p, axis=(-2, -1)))
+
+
+def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:  # noqa: N803
+    """``numpy.linalg.matrix_rank``: an integer, so it has no derivative; on a traced value it
+    needs the concrete numbers (not available under ``trace``/``jit``/``vmap``)."""
+    if isinstance(A, Tracer):
+        A = A.concrete_value()
+    return np.linalg.matrix_rank(A, tol=tol, hermitian=hermitian, rtol=rtol)
+
+
+def __getattr__(name: str) -> Any:
+    if hasattr(np.linalg, name):
+        raise AttributeError(
+            f"tensorcalc.numpy.linalg.{name} is not provided (yet), so it is not "
+            f"differentiable through tensorcalc. Use numpy.linalg.{name} on values that are not "
+            "being differentiated (eig/eigvals: use eigh for symmetric matrices).")
+    raise AttributeError(f"module 'tensorcalc.numpy.linalg' has no attribute {name!r}")
