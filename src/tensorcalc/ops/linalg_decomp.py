@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind
 from ..core.shapes import ShapedArray
 from ..interpreters.batch import defbatch_gufunc
@@ -55,6 +56,19 @@ from .linalg import (
 )
 from .products import matmul
 from .structural import getitem
+
+
+def _min_dim(op: str, m: Any, n: Any) -> Any:
+    """``min(m, n)`` of two dimensions. The factor shapes depend on which is smaller, so two
+    different symbolic sizes cannot be compared and raise."""
+    if m == n:
+        return m
+    if isinstance(m, int) and isinstance(n, int):
+        return min(m, n)
+    raise ShapeError(
+        f"{op}: the factor shapes depend on min(m, n), which is unknown for the symbolic "
+        f"matrix shape ({m}, {n}); trace with concrete sizes or a square (n, n) matrix")
+
 
 # --- eigh / eigvalsh ------------------------------------------------------------------------
 
@@ -138,7 +152,7 @@ def _qr_abstract(a: ShapedArray, *, mode: str) -> list[ShapedArray]:
     check_matrix("qr", a, square=False)
     dt = float_dtype("qr", a.dtype)
     *batch, m, n = a.shape
-    k = m if mode == "complete" else min(m, n)
+    k = m if mode == "complete" else _min_dim("qr", m, n)
     r = ShapedArray((*batch, k, n), dt)
     return [r] if mode == "r" else [ShapedArray((*batch, m, k), dt), r]
 
@@ -227,7 +241,7 @@ def _svd_abstract(a: ShapedArray, *, full_matrices: bool, compute_uv: bool
     check_matrix("svd", a, square=False)
     dt = float_dtype("svd", a.dtype)
     *batch, m, n = a.shape
-    k = min(m, n)
+    k = _min_dim("svd", m, n)
     s = ShapedArray((*batch, k), dt)
     if not compute_uv:
         return [s]
