@@ -199,10 +199,6 @@ def matvec(m: Any, x: Any, vector: bool) -> Any:
     return uncol(matmul(m, col(x))) if vector else matmul(m, x)
 
 
-def _named(op: str, e: LinAlgError) -> LinAlgError:
-    return LinAlgError(f"{op} (derivative): {e}")
-
-
 # --- inv ------------------------------------------------------------------------------------
 
 
