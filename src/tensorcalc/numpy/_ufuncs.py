@@ -1,3 +1,97 @@
-"""tensorcalc.numpy names provided by the op modules of this family (filled in by issue 3)."""
+"""tensorcalc.numpy names for the floating-point ufuncs and the reductions beyond sum/mean/max/min.
 
-__all__: list[str] = []
+Everything here is differentiable to any order in forward and reverse mode, except the
+functions whose result is boolean or integral (``isnan``, ``argmax``, ``floor_divide``, …),
+which have no derivative, and the rounding functions, whose derivative is zero wherever it
+exists. Conventions at kinks and singular points: docs/conventions.md.
+"""
+
+from ..ops.elementwise import power as pow  # noqa: A004  (NumPy 2's alias of power)
+from ..ops.reductions_extra import (
+    argmax,
+    argmin,
+    average,
+    cumprod,
+    cumsum,
+    nanmean,
+    nansum,
+    prod,
+    ptp,
+    std,
+    var,
+)
+from ..ops.ufuncs import (
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctanh,
+    around,
+    asin,
+    asinh,
+    atan,
+    atanh,
+    cbrt,
+    ceil,
+    cosh,
+    deg2rad,
+    degrees,
+    exp2,
+    expm1,
+    fabs,
+    floor,
+    floor_divide,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    log1p,
+    log2,
+    log10,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    positive,
+    rad2deg,
+    radians,
+    reciprocal,
+    rint,
+    round,
+    signbit,
+    sinc,
+    sinh,
+    tan,
+    trunc,
+)
+from ..ops.ufuncs_binary import (
+    arctan2,
+    atan2,
+    clip,
+    copysign,
+    float_power,
+    fmax,
+    fmin,
+    fmod,
+    hypot,
+    logaddexp,
+    logaddexp2,
+    mod,
+    remainder,
+)
+
+__all__ = [
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+    "argmax", "argmin", "around", "asin", "asinh", "atan", "atan2", "atanh", "average", "cbrt",
+    "ceil", "clip", "copysign", "cosh", "cumprod", "cumsum", "deg2rad", "degrees", "exp2",
+    "expm1", "fabs", "float_power", "floor", "floor_divide", "fmax", "fmin", "fmod", "hypot",
+    "isfinite", "isinf", "isnan", "isneginf", "isposinf", "log1p", "log2", "log10",
+    "logaddexp", "logaddexp2", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "mod", "nanmean", "nansum", "positive", "pow", "prod", "ptp", "rad2deg", "radians",
+    "reciprocal", "remainder", "rint", "round", "signbit", "sinc", "sinh", "std", "tan",
+    "trunc", "var",
+]

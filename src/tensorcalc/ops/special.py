@@ -1,0 +1,475 @@
+"""Special functions (``tensorcalc.scipy.special``): error functions, log-gamma and polygamma,
+the logistic function, ``xlogy``, and the log-sum-exp family.
+
+=============  ==============================================  ===============================
+function       derivative                                      note
+=============  ==============================================  ===============================
+erf            2/√π · e^(−x²)
+erfc           −2/√π · e^(−x²)
+gammaln        ψ(x) = polygamma(0, x)
+polygamma(n)   polygamma(n + 1, x)                             so every order is available
+expit          σ(x) σ(−x)                                      not σ(1 − σ): no cancellation
+xlogy          ∂x: log y;  ∂y: x / y                           0 where x = 0 (like the value)
+xlog1py        ∂x: log1p y;  ∂y: x / (1 + y)                   0 where x = 0
+logsumexp      softmax(x)                                      0 where every entry is −∞
+softmax        s ⊙ (ẋ − Σ s ẋ)                                 0 where every entry is −∞
+log_softmax    ẋ − Σ s ẋ                                       0 where every entry is −∞
+=============  ==============================================  ===============================
+
+Values: SciPy's when it is installed (fast, and the reference), otherwise NumPy and the
+``math`` module: ``erf``/``erfc``/``lgamma`` elementwise, and ψ⁽ⁿ⁾ by the recurrence
+``ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) − (−1)ⁿ n!/xⁿ⁺¹`` up to ``x ≥ 10 + n`` followed by the asymptotic series
+``(−1)ⁿ⁺¹ [(n−1)!/xⁿ + n!/(2xⁿ⁺¹) + Σₖ B₂ₖ (2k+n−1)!/((2k)! x²ᵏ⁺ⁿ)]`` (and ``ln x − 1/(2x) − …``
+for ``n = 0``, with the reflection ``ψ(x) = ψ(1 − x) − π/tan(πx)`` below ½). Float32 inputs give
+float32 results. The log-sum-exp family is max-shifted, so large inputs do not overflow.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.shapes import ShapedArray, normalize_axes
+from ..interpreters.batch import defbatch, defbroadcasting, defvectorized, logical_axis
+from ..interpreters.forward import Zero, defjvp, defjvp_rule
+from .elementwise import (
+    absolute,
+    add,
+    elementwise,
+    equal,
+    exp,
+    greater,
+    log,
+    multiply,
+    negative,
+    sign,
+    subtract,
+    where,
+)
+from .reductions import max as _max
+from .reductions import sum as _sum
+from .structural import batch_reduction, broadcast_to, reduce_sum, reshape
+from .ufuncs import log1p
+from .ufuncs_safe import div_sz, mul_sz
+
+_scale = mul_sz  # tangent ⊙ derivative factor, strong zero in the tangent (ufuncs_safe)
+
+_scipy: Any = None
+
+
+def _sp() -> Any:
+    """``scipy.special`` if it can be imported (looked up once, on first use), else ``False``."""
+    global _scipy
+    if _scipy is None:
+        try:
+            import scipy.special as sp
+        except ImportError:  # SciPy is optional: fall back to NumPy / math
+            sp = False
+        _scipy = sp
+    return _scipy
+
+
+def _out_dtype(x: np.ndarray) -> np.dtype:
+    return x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _elementwise_math(fn: Any, x: Any) -> np.ndarray:
+    x = np.asarray(x)
+    vals = np.frompyfunc(fn, 1, 1)(x.astype(np.float64))
+    return np.asarray(vals, np.float64).astype(_out_dtype(x))
+
+
+def _lgamma(v: float) -> float:
+    try:
+        return math.lgamma(v)
+    except ValueError:  # the poles at 0, −1, −2, …
+        return math.inf
+
+
+# --- ψ⁽ⁿ⁾ without SciPy ----------------------------------------------------------------------
+
+_B2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798,
+        -174611 / 330)
+
+
+def _digamma_np(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reflect = x < 0.5
+        z = np.where(reflect, 1.0 - x, x)
+        acc = np.zeros_like(z)
+        for _ in range(10):  # ψ(z) = ψ(z + 1) − 1/z until z ≥ 10
+            low = z < 10.0
+            acc -= np.where(low, 1.0 / z, 0.0)
+            z = np.where(low, z + 1.0, z)
+        inv2 = 1.0 / (z * z)
+        series = np.zeros_like(z)
+        for k in range(len(_B2K) - 1, -1, -1):
+            series = series * inv2 + _B2K[k] / (2 * (k + 1))
+        res = acc + np.log(z) - 0.5 / z - series * inv2
+        pole = reflect & (x == np.floor(x))
+        res = np.where(reflect, res - np.pi / np.tan(np.pi * x), res)
+        return np.where(pole, np.nan, res)
+
+
+def _polygamma_np(n: int, x: Any) -> np.ndarray:
+    x = np.asarray(x)
+    out_dtype = _out_dtype(x)
+    x = x.astype(np.float64)
+    if n == 0:
+        return _digamma_np(x).astype(out_dtype)
+    sign = -1.0 if n % 2 == 0 else 1.0  # (−1)ⁿ⁺¹
+    nfact = math.factorial(n)
+    start = 10.0 + n
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z = x.copy()
+        acc = np.zeros_like(z)
+        steps = int(max(0.0, math.ceil(start - np.min(z, initial=start)))) if z.size else 0
+        for _ in range(steps):  # ψ⁽ⁿ⁾(z) = ψ⁽ⁿ⁾(z + 1) + (−1)ⁿ⁺¹ n!/zⁿ⁺¹
+            low = z < start
+            acc += np.where(low, sign * nfact / z ** (n + 1), 0.0)
+            z = np.where(low, z + 1.0, z)
+        tail = math.factorial(n - 1) / z ** n + nfact / (2 * z ** (n + 1))
+        for k, b in enumerate(_B2K, start=1):
+            c = b * math.factorial(2 * k + n - 1) / math.factorial(2 * k)
+            tail = tail + c / z ** (2 * k + n)
+        res = acc + sign * tail
+        res = np.where((x <= 0) & (x == np.floor(x)), np.nan, res)
+    return res.astype(out_dtype)
+
+
+def _erf_impl(x: Any) -> Any:
+    sp = _sp()
+    return sp.erf(x) if sp else _elementwise_math(math.erf, x)
+
+
+def _erfc_impl(x: Any) -> Any:
+    sp = _sp()
+    return sp.erfc(x) if sp else _elementwise_math(math.erfc, x)
+
+
+def _gammaln_impl(x: Any) -> Any:
+    sp = _sp()
+    return sp.gammaln(x) if sp else _elementwise_math(_lgamma, x)
+
+
+def _polygamma_impl(x: Any, *, n: int) -> Any:
+    sp = _sp()
+    if not sp:
+        return _polygamma_np(n, x)
+    x = np.asarray(x)
+    res = sp.digamma(x) if n == 0 else sp.polygamma(n, x)
+    return np.asarray(res).astype(_out_dtype(x))
+
+
+# --- erf, erfc -------------------------------------------------------------------------------
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _gauss(x: Any, c: float) -> Any:
+    return multiply(c, exp(negative(multiply(x, x))))
+
+
+def _special_unary(prim: Primitive, impl: Any, name: str, doc: str) -> Any:
+    def op(x: Any) -> Any:
+        if isinstance(x, Tracer):
+            return bind(prim, x)
+        return impl(x)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``scipy.special.{name}``: {doc} (primitive ``{prim.name}``)."
+    return op
+
+
+erf_p = elementwise("erf", _erf_impl)
+erf = _special_unary(erf_p, _erf_impl, "erf", "the error function")
+defjvp(erf_p, lambda t, ans, x: _scale(t, _gauss(x, _TWO_OVER_SQRT_PI)))
+defvectorized(erf_p)
+
+erfc_p = elementwise("erfc", _erfc_impl)
+erfc = _special_unary(erfc_p, _erfc_impl, "erfc", "1 − erf(x)")
+defjvp(erfc_p, lambda t, ans, x: _scale(t, _gauss(x, -_TWO_OVER_SQRT_PI)))
+defvectorized(erfc_p)
+
+# --- polygamma, gammaln ----------------------------------------------------------------------
+
+polygamma_p = elementwise("polygamma", _polygamma_impl)
+defjvp(polygamma_p, lambda t, ans, x, *, n: _scale(t, bind(polygamma_p, x, n=n + 1)))
+defvectorized(polygamma_p)
+
+
+def polygamma(n: Any, x: Any) -> Any:
+    """``scipy.special.polygamma``: the ``n``-th derivative of the digamma function ψ."""
+    if isinstance(n, Tracer) or int(n) != n or n < 0:
+        raise TypeError(f"polygamma: the order n must be a non-negative Python integer, got {n!r}"
+                        " (derivatives are taken with respect to x only)")
+    if not isinstance(x, Tracer):
+        return _polygamma_impl(x, n=int(n))
+    return bind(polygamma_p, x, n=int(n))
+
+
+def digamma(x: Any) -> Any:
+    """``scipy.special.digamma`` (ψ, also ``psi``): the derivative of ``gammaln``."""
+    return polygamma(0, x)
+
+
+psi = digamma
+
+gammaln_p = elementwise("gammaln", _gammaln_impl)
+gammaln = _special_unary(gammaln_p, _gammaln_impl, "gammaln", "log |Γ(x)|")
+defjvp(gammaln_p, lambda t, ans, x: _scale(t, digamma(x)))
+defvectorized(gammaln_p)
+
+# --- expit, logit ----------------------------------------------------------------------------
+
+
+def _expit_impl(x: Any) -> Any:
+    # e = exp(−|x|) never overflows; σ(x) = 1/(1 + e) for x ≥ 0 and e/(1 + e) below.
+    x = np.asarray(x)
+    if x.dtype.kind not in "fc":
+        x = x.astype(np.float64)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+expit_p = elementwise("expit", _expit_impl)
+expit = _special_unary(expit_p, _expit_impl, "expit", "the logistic sigmoid 1/(1 + e⁻ˣ)")
+defjvp(expit_p, lambda t, ans, x: _scale(t, multiply(ans, expit(negative(x)))))
+defvectorized(expit_p)
+
+
+def logit(p: Any) -> Any:
+    """``scipy.special.logit``: ``log(p / (1 − p))``, the inverse of ``expit``."""
+    if not isinstance(p, Tracer):
+        sp = _sp()
+        if sp:
+            return sp.logit(p)
+        with np.errstate(divide="ignore"):
+            return np.log(p) - np.log1p(-np.asarray(p))
+    return subtract(log(p), log1p(negative(p)))
+
+
+# --- xlogy, xlog1py --------------------------------------------------------------------------
+
+
+def _x_times(fn: Any) -> Any:
+    def impl(x: Any, y: Any) -> Any:
+        # x·f(y), and 0 where x = 0 unless y is NaN (SciPy's definition).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.asarray(np.multiply(x, fn(y)))
+        return np.where((np.asarray(x) == 0) & ~np.isnan(y), r.dtype.type(0), r)
+
+    impl.__name__ = f"x{fn.__name__}"
+    return impl
+
+
+_xlogy_impl = _x_times(np.log)
+_xlog1py_impl = _x_times(np.log1p)
+
+xlogy_p = elementwise("xlogy", _xlogy_impl)
+xlog1py_p = elementwise("xlog1py", _xlog1py_impl)
+defbroadcasting(xlogy_p)
+defbroadcasting(xlog1py_p)
+
+
+def _xlogy_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return _scale(t, div_sz(x, y))  # x / y, and 0 where x = 0 (even at y = 0)
+
+
+def _xlog1py_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+    return _scale(t, div_sz(x, add(y, 1.0)))
+
+
+defjvp(xlogy_p, lambda t, ans, x, y: _scale(t, log(y)), _xlogy_jvp_y)
+defjvp(xlog1py_p, lambda t, ans, x, y: _scale(t, log1p(y)), _xlog1py_jvp_y)
+
+
+def xlogy(x: Any, y: Any) -> Any:
+    """``scipy.special.xlogy``: ``x · log(y)``, 0 where ``x = 0``."""
+    if isinstance(x, Tracer) or isinstance(y, Tracer):
+        return bind(xlogy_p, x, y)
+    return _xlogy_impl(x, y)
+
+
+def xlog1py(x: Any, y: Any) -> Any:
+    """``scipy.special.xlog1py``: ``x · log1p(y)``, 0 where ``x = 0``."""
+    if isinstance(x, Tracer) or isinstance(y, Tracer):
+        return bind(xlog1py_p, x, y)
+    return _xlog1py_impl(x, y)
+
+
+# --- logsumexp, softmax, log_softmax ---------------------------------------------------------
+# All three reduce over ``axes`` (a tuple of ints). Where every entry of a slice is −∞ the
+# slice is "empty": logsumexp is −∞, softmax and log_softmax are NaN (SciPy's values), and
+# the derivative is 0 (docs/conventions.md), never NaN.
+
+
+def _keep_shape(shape: tuple[Any, ...], axes: tuple[int, ...]) -> tuple[Any, ...]:
+    return tuple(1 if i in axes else d for i, d in enumerate(shape))
+
+
+def _np_shift(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    m = np.max(x, axis=axes, keepdims=True)
+    return np.where(np.isfinite(m), m, 0)
+
+
+def _logsumexp_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
+    x = np.asarray(x)
+    if x.dtype.kind not in "fc":
+        x = x.astype(np.float64)
+    m = _np_shift(x, axes)
+    with np.errstate(divide="ignore"):
+        s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    return np.reshape(s, tuple(d for i, d in enumerate(x.shape) if i not in axes))
+
+
+def _softmax_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
+    x = np.asarray(x)
+    if x.dtype.kind not in "fc":
+        x = x.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        e = np.exp(x - np.max(x, axis=axes, keepdims=True))
+        return e / np.sum(e, axis=axes, keepdims=True)
+
+
+def _log_softmax_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
+    x = np.asarray(x)
+    if x.dtype.kind not in "fc":
+        x = x.astype(np.float64)
+    lse = np.reshape(_logsumexp_impl(x, axes=axes), _keep_shape(x.shape, axes))
+    with np.errstate(invalid="ignore"):
+        return x - lse
+
+
+def _reduction_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
+    dt = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
+    return ShapedArray(tuple(d for i, d in enumerate(x.shape) if i not in axes), dt)
+
+
+def _same_shape_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
+    return ShapedArray(x.shape, x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64))
+
+
+logsumexp_p = Primitive("logsumexp", _logsumexp_impl, _reduction_abstract)
+softmax_p = Primitive("softmax", _softmax_impl, _same_shape_abstract)
+log_softmax_p = Primitive("log_softmax", _log_softmax_impl, _same_shape_abstract)
+
+
+def _alive(x: Any, axes: tuple[int, ...]) -> Any:
+    """True for the slices that have an entry above −∞ (keepdims shape)."""
+    return greater(_max(x, axis=axes, keepdims=True), -math.inf)
+
+
+def _logsumexp_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, ...]) -> Any:
+    (x,), (t,) = primals, tangents
+    ans = bind(logsumexp_p, x, axes=axes)
+    if type(t) is Zero:
+        return ans, Zero(None)
+    lse = reshape(ans, _keep_shape(get_aval(x).shape, axes))
+    weight = exp(subtract(x, where(equal(lse, -math.inf), 0.0, lse)))  # softmax; 0 if empty
+    return ans, reduce_sum(_scale(t, weight), axes)
+
+
+def _safe_softmax(x: Any, s: Any, axes: tuple[int, ...]) -> Any:
+    return where(_alive(x, axes), s, 0.0)
+
+
+def _softmax_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, ...]) -> Any:
+    (x,), (t,) = primals, tangents
+    ans = bind(softmax_p, x, axes=axes)
+    if type(t) is Zero:
+        return ans, Zero(None)
+    s = _safe_softmax(x, ans, axes)
+    u = _scale(t, s)
+    total = reshape(reduce_sum(u, axes), _keep_shape(get_aval(x).shape, axes))
+    return ans, subtract(u, _scale(total, s))
+
+
+def _log_softmax_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, ...]) -> Any:
+    (x,), (t,) = primals, tangents
+    ans = bind(log_softmax_p, x, axes=axes)
+    if type(t) is Zero:
+        return ans, Zero(None)
+    alive = _alive(x, axes)
+    s = where(alive, exp(where(alive, ans, 0.0)), 0.0)
+    total = reshape(reduce_sum(_scale(t, s), axes), _keep_shape(get_aval(x).shape, axes))
+    return ans, where(alive, subtract(t, total), 0.0)
+
+
+def _same_shape_batch(prim: Primitive) -> Any:
+    def same_shape_batch(args: Any, dims: Any, *, axes: tuple[int, ...]) -> tuple[Any, int]:
+        d = dims[0]
+        return bind(prim, args[0], axes=tuple(logical_axis(a, d) for a in axes)), d
+
+    same_shape_batch.__name__ = f"{prim.name}_batch"
+    return same_shape_batch
+
+
+defjvp_rule(logsumexp_p, _logsumexp_jvp)
+defjvp_rule(softmax_p, _softmax_jvp)
+defjvp_rule(log_softmax_p, _log_softmax_jvp)
+defbatch(logsumexp_p, batch_reduction(logsumexp_p))
+defbatch(softmax_p, _same_shape_batch(softmax_p))
+defbatch(log_softmax_p, _same_shape_batch(log_softmax_p))
+
+
+def _axes_of(a: Any, axis: Any, op: str) -> tuple[int, ...]:
+    return normalize_axes(axis, get_aval(a).ndim, op)
+
+
+def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
+              return_sign: bool = False) -> Any:
+    """``scipy.special.logsumexp``: ``log Σ b·eᵃ`` over ``axis``, computed max-shifted.
+
+    With ``return_sign=True`` returns ``(log|Σ b·eᵃ|, sign)`` (the sign has no derivative).
+    Where every entry is −∞ the result is −∞ and the derivative is 0."""
+    if b is None and not return_sign:
+        axes = _axes_of(a, axis, "logsumexp")
+        if not isinstance(a, Tracer):
+            out = _logsumexp_impl(a, axes=axes)
+        else:
+            out = bind(logsumexp_p, a, axes=axes) if axes else add(a, 0.0)
+        return reshape(out, _keep_shape(get_aval(a).shape, axes)) if keepdims else out
+    return _logsumexp_weighted(a, axis, 1.0 if b is None else b, keepdims, return_sign)
+
+
+def _logsumexp_weighted(a: Any, axis: Any, b: Any, keepdims: bool, return_sign: bool) -> Any:
+    shape = np.broadcast_shapes(get_aval(a).shape, get_aval(b).shape)
+    axes = normalize_axes(axis, len(shape), "logsumexp")
+    a = broadcast_to(a, shape)
+    m = _max(a, axis=axes, keepdims=True)
+    empty = equal(m, -math.inf)
+    shift = where(empty, 0.0, where(equal(m, math.inf), 0.0, m))
+    s = _sum(multiply(b, exp(subtract(a, shift))), axis=axes, keepdims=True)
+    size = absolute(s)
+    # Where every entry is −∞ the log's derivative 1/s = 1/0 is kept out (the −∞ convention).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        body = where(empty, -math.inf, log(where(empty, 1.0, size if return_sign else s)))
+    out = add(body, shift)
+    if not keepdims:
+        out = reshape(out, tuple(d for i, d in enumerate(shape) if i not in axes))
+    if not return_sign:
+        return out
+    sgn = sign(s)
+    if not keepdims:
+        sgn = reshape(sgn, get_aval(out).shape)
+    return out, sgn
+
+
+def softmax(x: Any, axis: Any = None) -> Any:
+    """``scipy.special.softmax``: ``eˣ / Σ eˣ`` over ``axis`` (all axes by default)."""
+    axes = _axes_of(x, axis, "softmax")
+    if not isinstance(x, Tracer):
+        return _softmax_impl(x, axes=axes)
+    return bind(softmax_p, x, axes=axes)
+
+
+def log_softmax(x: Any, axis: Any = None) -> Any:
+    """``scipy.special.log_softmax``: ``x − logsumexp(x)`` over ``axis``, computed stably."""
+    axes = _axes_of(x, axis, "log_softmax")
+    if not isinstance(x, Tracer):
+        return _log_softmax_impl(x, axes=axes)
+    return bind(log_softmax_p, x, axes=axes)

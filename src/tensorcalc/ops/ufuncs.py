@@ -1,0 +1,322 @@
+"""Unary floating-point ufuncs: exponentials, logarithms, trigonometric and hyperbolic
+functions and their inverses, rounding, and the predicates that have no derivative.
+
+Each primitive is NumPy's own ufunc (so values are NumPy's to the last bit) with a jvp rule
+``ẏ = f′(x) ⊙ ẋ``: the derivative factor ``f′`` is computed from the primal (often from the
+answer ``y`` itself, which is free) and applied with one strong-zero product
+(:func:`~tensorcalc.ops.ufuncs_safe.mul_sz`), so a linearized program holds one staged
+operation per ufunc and reverse mode pays one product per ufunc. The factors are written with
+``tensorcalc`` operations, so every rule differentiates again (any order).
+
+==========  ==================================  ===============================================
+ufunc       derivative                          note
+==========  ==================================  ===============================================
+reciprocal  −y²
+cbrt        1 / (3 y²)                          +inf at 0
+exp2        y · ln 2
+expm1       y + 1                               (= eˣ, accurate where y is tiny)
+log2        1 / (x ln 2)
+log10       1 / (x ln 10)
+log1p       1 / (1 + x)
+tan         1 + y²
+arcsin      1 / √((1 − x)(1 + x))               factored form keeps precision near ±1
+arccos      −1 / √((1 − x)(1 + x))
+arctan      1 / (1 + x²)
+sinh        cosh x
+cosh        sinh x
+arcsinh     1 / √(x² + 1)
+arccosh     1 / (√(x − 1) √(x + 1))
+arctanh     1 / ((1 − x)(1 + x))
+sinc        d^k sinc / dx^k, any k              closed form, Maclaurin series near 0
+floor …     0                                   floor, ceil, trunc, rint, round (a.e.)
+isnan …     none (boolean results)              isfinite, isinf, isnan, signbit, logical_*
+==========  ==================================  ===============================================
+
+Functions that are exact compositions of existing primitives stay composites (``fabs``,
+``positive``, ``deg2rad``/``radians``, ``rad2deg``/``degrees``, ``isposinf``, ``isneginf``).
+NumPy 2's aliases (``asin``, ``acos``, …) name the same functions.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..core.primitive import Tracer, bind
+from ..interpreters.batch import defbroadcasting, defvectorized
+from ..interpreters.forward import defjvp, defjvp_zero
+from .elementwise import (
+    absolute,
+    add,
+    binary_op,
+    elementwise,
+    greater,
+    less,
+    multiply,
+    negative,
+    sqrt,
+    subtract,
+    unary_op,
+)
+from .structural import convert
+from .ufuncs_safe import mul_sz
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+def _scale(t: Any, factor: Any) -> Any:
+    """Apply a derivative factor to a tangent (strong zero: 0 · ∞ = 0, see ufuncs_safe)."""
+    return mul_sz(t, factor)
+
+
+def _unary(name: str, np_fn: Any) -> tuple[Any, Any]:
+    prim = elementwise(name, np_fn)
+    defvectorized(prim)
+    return prim, unary_op(prim, np_fn)
+
+
+# --- reciprocal, cbrt ------------------------------------------------------------------------
+
+reciprocal_p, reciprocal = _unary("reciprocal", np.reciprocal)
+
+
+def _reciprocal_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return _scale(t, negative(multiply(ans, ans)))
+
+
+defjvp(reciprocal_p, _reciprocal_jvp)
+
+cbrt_p, cbrt = _unary("cbrt", np.cbrt)
+
+
+def _cbrt_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return _scale(t, reciprocal(multiply(3.0, multiply(ans, ans))))
+
+
+defjvp(cbrt_p, _cbrt_jvp)
+
+# --- exponentials and logarithms -------------------------------------------------------------
+
+exp2_p, exp2 = _unary("exp2", np.exp2)
+defjvp(exp2_p, lambda t, ans, x: _scale(t, multiply(ans, _LN2)))
+
+expm1_p, expm1 = _unary("expm1", np.expm1)
+defjvp(expm1_p, lambda t, ans, x: _scale(t, add(ans, 1.0)))
+
+log2_p, log2 = _unary("log2", np.log2)
+defjvp(log2_p, lambda t, ans, x: _scale(t, reciprocal(multiply(x, _LN2))))
+
+log10_p, log10 = _unary("log10", np.log10)
+defjvp(log10_p, lambda t, ans, x: _scale(t, reciprocal(multiply(x, _LN10))))
+
+log1p_p, log1p = _unary("log1p", np.log1p)
+defjvp(log1p_p, lambda t, ans, x: _scale(t, reciprocal(add(x, 1.0))))
+
+# --- trigonometric ---------------------------------------------------------------------------
+
+tan_p, tan = _unary("tan", np.tan)
+defjvp(tan_p, lambda t, ans, x: _scale(t, add(1.0, multiply(ans, ans))))
+
+
+def _one_minus_x2(x: Any) -> Any:
+    # (1 − x)(1 + x) rather than 1 − x²: no cancellation near |x| = 1.
+    return multiply(subtract(1.0, x), add(1.0, x))
+
+
+arcsin_p, arcsin = _unary("arcsin", np.arcsin)
+arccos_p, arccos = _unary("arccos", np.arccos)
+
+
+def _arcsin_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return _scale(t, reciprocal(sqrt(_one_minus_x2(x))))
+
+
+def _arccos_jvp(t: Any, ans: Any, x: Any) -> Any:
+    return _scale(t, negative(reciprocal(sqrt(_one_minus_x2(x)))))
+
+
+defjvp(arcsin_p, _arcsin_jvp)
+defjvp(arccos_p, _arccos_jvp)
+
+arctan_p, arctan = _unary("arctan", np.arctan)
+defjvp(arctan_p, lambda t, ans, x: _scale(t, reciprocal(add(1.0, multiply(x, x)))))
+
+# --- hyperbolic ------------------------------------------------------------------------------
+
+sinh_p, sinh = _unary("sinh", np.sinh)
+cosh_p, cosh = _unary("cosh", np.cosh)
+defjvp(sinh_p, lambda t, ans, x: _scale(t, cosh(x)))
+defjvp(cosh_p, lambda t, ans, x: _scale(t, sinh(x)))
+
+arcsinh_p, arcsinh = _unary("arcsinh", np.arcsinh)
+defjvp(arcsinh_p, lambda t, ans, x: _scale(t, reciprocal(sqrt(add(multiply(x, x), 1.0)))))
+
+arccosh_p, arccosh = _unary("arccosh", np.arccosh)
+
+
+def _arccosh_jvp(t: Any, ans: Any, x: Any) -> Any:
+    # √(x − 1)·√(x + 1) rather than √(x² − 1): precise near 1, and the right branch for complex.
+    return _scale(t, reciprocal(multiply(sqrt(subtract(x, 1.0)), sqrt(add(x, 1.0)))))
+
+
+defjvp(arccosh_p, _arccosh_jvp)
+
+arctanh_p, arctanh = _unary("arctanh", np.arctanh)
+defjvp(arctanh_p, lambda t, ans, x: _scale(t, reciprocal(_one_minus_x2(x))))
+
+# NumPy 2 spells the inverse functions both ways.
+asin, acos, atan = arcsin, arccos, arctan
+asinh, acosh, atanh = arcsinh, arccosh, arctanh
+
+# --- sinc: the k-th derivative is a primitive of its own, so every order is available ----------
+
+
+def _sinc_impl(x: Any, *, k: int) -> Any:
+    """``dᵏ/dxᵏ sinc(x)`` with ``sinc(x) = sin(πx)/(πx)``; ``k = 0`` is NumPy's ``sinc``.
+
+    With ``u = πx``: away from 0 the Leibniz rule on ``sin(u) · u⁻¹`` gives
+    ``g⁽ᵏ⁾(u) = Σⱼ C(k, j) sin(u + jπ/2) (−1)ᵏ⁻ʲ (k − j)! / uᵏ⁻ʲ⁺¹``, which cancels badly near 0,
+    where the Maclaurin series ``g(u) = Σₙ (−1)ⁿ u²ⁿ/(2n + 1)!`` differentiated termwise is
+    used instead. The result is ``πᵏ g⁽ᵏ⁾(πx)``.
+    """
+    if k == 0:
+        return np.sinc(x)
+    x = np.asarray(x)
+    out_dtype = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
+    work = np.complex128 if x.dtype.kind == "c" else np.float64
+    u = np.pi * x.astype(work)
+    small = np.abs(u) < 2.0 + 0.5 * k
+    us = np.where(small, 1.0, u)
+    closed = np.zeros_like(u)
+    for j in range(k + 1):
+        c = math.comb(k, j) * (-1) ** (k - j) * math.factorial(k - j)
+        closed += c * np.sin(us + j * math.pi / 2) / us ** (k - j + 1)
+    series = np.zeros_like(u)
+    n0 = (k + 1) // 2
+    for n in range(n0, n0 + 24 + k):
+        coef = (-1) ** n * math.perm(2 * n, k) / math.factorial(2 * n + 1)
+        series += coef * u ** (2 * n - k)
+    return (np.where(small, series, closed) * math.pi ** k).astype(out_dtype)
+
+
+sinc_p = elementwise("sinc", _sinc_impl)
+defvectorized(sinc_p)
+
+
+def _sinc_jvp(t: Any, ans: Any, x: Any, *, k: int) -> Any:
+    return _scale(t, bind(sinc_p, x, k=k + 1))
+
+
+defjvp(sinc_p, _sinc_jvp)
+
+
+def sinc(x: Any) -> Any:
+    """``numpy.sinc``: ``sin(πx)/(πx)``, 1 at 0; differentiable to any order, also at 0."""
+    if not isinstance(x, Tracer):
+        return np.sinc(x)
+    return bind(sinc_p, x, k=0)
+
+
+# --- composites: fabs, positive, angle conversion --------------------------------------------
+
+
+def fabs(x: Any) -> Any:
+    """``numpy.fabs``: ``abs`` computed in floating point (``fabs′(0) = 0``, like ``abs``)."""
+    if not isinstance(x, Tracer):
+        return np.fabs(x)
+    if x.dtype.kind in "biu":
+        x = convert(x, np.float64)
+    return absolute(x)
+
+
+def positive(x: Any) -> Any:
+    """``numpy.positive`` (``+x``): the identity."""
+    return x if isinstance(x, Tracer) else np.positive(x)
+
+
+_DEG = math.pi / 180.0  # the constant NumPy's deg2rad multiplies by
+
+
+def deg2rad(x: Any) -> Any:
+    """``numpy.deg2rad``: ``x · π/180``."""
+    return multiply(x, _DEG) if isinstance(x, Tracer) else np.deg2rad(x)
+
+
+def rad2deg(x: Any) -> Any:
+    """``numpy.rad2deg``: ``x · 180/π``."""
+    return multiply(x, 180.0 / math.pi) if isinstance(x, Tracer) else np.rad2deg(x)
+
+
+radians = deg2rad  # NumPy's aliases
+degrees = rad2deg
+
+# --- no derivative: rounding (zero a.e.), predicates and logic (boolean) ---------------------
+
+
+def _nondiff_unary(name: str, np_fn: Any) -> tuple[Any, Any]:
+    prim = elementwise(name, np_fn, differentiable=False)
+    defjvp_zero(prim)
+    defvectorized(prim)
+    return prim, unary_op(prim, np_fn)
+
+
+floor_p, floor = _nondiff_unary("floor", np.floor)
+ceil_p, ceil = _nondiff_unary("ceil", np.ceil)
+trunc_p, trunc = _nondiff_unary("trunc", np.trunc)
+rint_p, rint = _nondiff_unary("rint", np.rint)
+isfinite_p, isfinite = _nondiff_unary("isfinite", np.isfinite)
+isinf_p, isinf = _nondiff_unary("isinf", np.isinf)
+isnan_p, isnan = _nondiff_unary("isnan", np.isnan)
+signbit_p, signbit = _nondiff_unary("signbit", np.signbit)
+logical_not_p, logical_not = _nondiff_unary("logical_not", np.logical_not)
+
+
+def _round_impl(x: Any, *, decimals: int) -> Any:
+    return np.round(x, decimals)
+
+
+round_p = elementwise("round", _round_impl, differentiable=False)
+defjvp_zero(round_p)
+defvectorized(round_p)
+
+
+def round(a: Any, decimals: int = 0, out: Any = None) -> Any:  # noqa: A001  (NumPy's name)
+    """``numpy.round`` (half to even); derivative zero almost everywhere."""
+    if not isinstance(a, Tracer):
+        return np.round(a, decimals, out=out)
+    if out is not None:
+        raise TypeError("round: out= is not supported for values being differentiated")
+    return bind(round_p, a, decimals=int(decimals))
+
+
+around = round
+
+
+def _nondiff_binary(name: str, np_fn: Any) -> tuple[Any, Any]:
+    prim = elementwise(name, np_fn, differentiable=False)
+    defjvp_zero(prim)
+    defbroadcasting(prim)
+    return prim, binary_op(prim, np_fn)
+
+
+logical_and_p, logical_and = _nondiff_binary("logical_and", np.logical_and)
+logical_or_p, logical_or = _nondiff_binary("logical_or", np.logical_or)
+logical_xor_p, logical_xor = _nondiff_binary("logical_xor", np.logical_xor)
+floor_divide_p, floor_divide = _nondiff_binary("floor_divide", np.floor_divide)
+
+
+def isposinf(x: Any) -> Any:
+    """``numpy.isposinf``."""
+    if not isinstance(x, Tracer):
+        return np.isposinf(x)
+    return logical_and(isinf(x), greater(x, 0))
+
+
+def isneginf(x: Any) -> Any:
+    """``numpy.isneginf``."""
+    if not isinstance(x, Tracer):
+        return np.isneginf(x)
+    return logical_and(isinf(x), less(x, 0))
