@@ -34,7 +34,9 @@ def test_seed003_section_printed():
 def test_demo_module_runs():
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
                MPLBACKEND="Agg")
-    proc = subprocess.run([sys.executable, "-m", "tensorcalc.demo"], capture_output=True,
+    # --quick leaves out the training run (tests/nn trains on digits).
+    proc = subprocess.run([sys.executable, "-m", "tensorcalc.demo", "--quick"],
+                          capture_output=True,
                           text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
@@ -44,11 +46,12 @@ def test_demo_module_runs():
     assert "7/7 results agree" in out
     assert "660" in out and "124" in out
     assert "Every computed result matched its check." in out
+    assert "left out (--quick)" in out
 
 
 def test_demo_main_in_process_returns_zero(monkeypatch):
     # Only the fast sections: training is covered by tests/nn.
     monkeypatch.setattr(demo, "SECTIONS", [s for s in demo.SECTIONS if s[0] != "digits training"])
     buf = io.StringIO()
-    assert demo.main(buf) == 0
+    assert demo.main([], out=buf) == 0
     assert "Seed 002" in buf.getvalue()

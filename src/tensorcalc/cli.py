@@ -287,7 +287,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import main as demo_main
 
-    return demo_main()
+    return demo_main(["--quick"] if args.quick else [])
 
 
 # --- the parser ------------------------------------------------------------------------------
@@ -363,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_explain)
 
     p = sub.add_parser("demo", help="the two-minute tour (same as python -m tensorcalc.demo)")
+    p.add_argument("--quick", action="store_true", help="leave out the training run")
     p.set_defaults(handler=cmd_demo)
     return parser
 

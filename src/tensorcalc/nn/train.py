@@ -12,6 +12,7 @@ otherwise one printed line per epoch.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -89,17 +90,43 @@ def _progress_bar(total: int, desc: str, enabled: bool, stream: TextIO | None) -
                 dynamic_ncols=True, mininterval=0.2)
 
 
+def blas_threads(limit: int | None) -> contextlib.AbstractContextManager[Any]:
+    """Limit the BLAS thread pool while training (a no-op without threadpoolctl).
+
+    Minibatch products are small (32×256 by 256×256): threads cost more than they save, and on
+    a busy machine spinning BLAS threads can slow training down several-fold. threadpoolctl
+    comes with scikit-learn (the ``nn`` extra)."""
+    if limit is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=limit, user_api="blas")
+
+
 def fit(model: Module, params: Any, X: np.ndarray, y: np.ndarray, *,
         optimizer: Any = None, loss_fn: LossFn = softmax_cross_entropy, epochs: int = 10,
         batch_size: int = 64, validation: tuple[np.ndarray, np.ndarray] | None = None,
         patience: int | None = None, min_delta: float = 0.0, seed: int = 0,
-        progress: bool = True, out: TextIO | None = None) -> FitResult:
+        progress: bool = True, out: TextIO | None = None, threads: int | None = 1
+        ) -> FitResult:
     """Train ``params`` of ``model`` on ``(X, y)``; see the module docstring.
 
     ``loss_fn(logits, labels)`` must return the mean loss of a batch (a scalar). ``optimizer``
     defaults to ``Adam(1e-3)``. With ``patience`` and a ``validation`` set, training stops
-    early and the parameters of the best validation epoch are returned.
+    early and the parameters of the best validation epoch are returned; otherwise the final
+    parameters are. ``threads`` caps the BLAS threads during training (``None``: no cap).
     """
+    with blas_threads(threads):
+        return _fit(model, params, X, y, optimizer, loss_fn, epochs, batch_size, validation,
+                    patience, min_delta, seed, progress, out)
+
+
+def _fit(model: Module, params: Any, X: np.ndarray, y: np.ndarray, optimizer: Any,
+         loss_fn: LossFn, epochs: int, batch_size: int,
+         validation: tuple[np.ndarray, np.ndarray] | None, patience: int | None,
+         min_delta: float, seed: int, progress: bool, out: TextIO | None) -> FitResult:
     if epochs < 1:
         raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
     if patience is not None and patience < 1:
