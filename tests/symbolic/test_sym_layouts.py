@@ -124,3 +124,25 @@ def test_derivative_accepts_strings_expressions_and_results():
     b = ts.derivative(e, "x")
     c = ts.derivative(a, "x")
     assert str(a) == str(b) and str(c) == "A + A'" and c.parent is a
+
+
+@pytest.mark.parametrize("text, wrt, index", [
+    ("A*X*B", "X", "dF[i,j]/dX[k,l] = A[i,k] * B[l,j]"),
+    ("X'", "X", "dF[i,j]/dX[k,l] = δ[j,k] * δ[i,l]"),
+    ("inv(X)", "X", "dF[i,j]/dX[k,l] = -inv(X)[i,k] * inv(X)[l,j]"),
+    ("x * x'", "x", "dF[i,j]/dx[k] = δ[i,k] * x[j] + δ[j,k] * x[i]"),
+    ("A*X*b", "X", "dy[i]/dX[k,l] = A[i,k] * b[l]"),
+])
+def test_index_notation_of_vec_results(text, wrt, index):
+    d = ts.derivative(text, wrt, shapes={"b": "vector"})
+    assert d.index_notation() == index
+
+
+def test_index_form_replaces_nonstandard_vec_symbols():
+    d = ts.derivative("diag(x) * A", "x")
+    assert d.form == "index"
+    assert str(d) == "dF[i,j]/dx[k] = δ[i,k] * A[i,j]"
+    assert d.latex() == r"\frac{\partial F_{ij}}{\partial x_{k}} = \delta_{ik} A_{ij}"
+    assert d.mathml().startswith('<math display="block">')
+    assert "index notation" in d.steps()
+    d.check(method="central-difference")

@@ -10,7 +10,10 @@ Layouts (stated on every result as ``d.layout``), for f: R^(in.shape) → R^(out
 For scalar f all three coincide. Results are in *matrix form* (``d.form == "matrix"``) when the
 derivative is a scalar, vector or matrix. Derivatives of order three and four (a matrix by a
 matrix, say) are given in *vec form*: ``d.expr`` is J with vec(dF) = J vec(dX) (column-major vec,
-``d.form == "vec"``); ``evaluate`` reshapes it into the tensor of the stated layout.
+``d.form == "vec"``); ``evaluate`` reshapes it into the tensor of the stated layout. When the vec
+form would need a non-standard selector matrix (vec(diag(v)) = E v), the result is *printed* in
+index notation instead (``d.form == "index"``, e.g. dF[i,j]/dx[k] = δ[i,k] δ[i,j] exp(x)[i]);
+``d.index_notation()`` gives that notation for any vec or index result.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 
 from .calculus import Recorder, differential, substitute, transpose_linear, vec_jacobian
 from .errors import UnsupportedExpression
-from .expr import Const, Diag, Differential, Expr, Var, Zero, zero_like
+from .expr import Const, Diag, DiagEmbed, Differential, Expr, Var, Zero, zero_like
 from .parser import parse
 from .shapes import is_row, is_scalar, is_vector, transpose_shape
 from .simplify import s_add, s_mul, s_transpose, s_unary, simplify
@@ -61,7 +64,7 @@ class Derivative:
     of: Expr  # the function that was differentiated (the previous stage for higher orders)
     wrt: Var
     layout: str
-    form: str  # "matrix" or "vec"
+    form: str  # "matrix", "vec" (d vec F = J d vec X) or "index" (printed in index notation)
     differential: Expr | None  # d(of) as an expression in ``dvar``
     dvar: Var
     parent: Derivative | None = None
@@ -97,16 +100,34 @@ class Derivative:
         return tuple(out) + tuple(inn)
 
     def __str__(self) -> str:
+        if self.form == "index":
+            from tensorcalc.printing.index import to_index_text
+
+            return to_index_text(self)
         return str(self.expr)
+
+    def index_notation(self, format: str = "text") -> str:
+        """The derivative tensor in index notation (any order; "text", "latex", "mathml")."""
+        from tensorcalc.printing import index
+
+        fn = {"text": index.to_index_text, "latex": index.to_index_latex,
+              "mathml": index.to_index_mathml}[format]
+        return fn(self)
 
     def __repr__(self) -> str:
         return (f"<Derivative d({self.of})/d{self.wrt.name} = {self.expr}; layout={self.layout}, "
                 f"form={self.form}, shape={self.shape}>")
 
     def latex(self) -> str:
+        if self.form == "index":
+            return self.index_notation("latex")
         return self.expr.latex()
 
     def mathml(self, display: str = "block") -> str:
+        if self.form == "index":
+            from tensorcalc.printing.index import to_index_mathml
+
+            return to_index_mathml(self, display=display)
         return self.expr.mathml(display=display)
 
     def steps(self, format: str = "text") -> str:
@@ -202,7 +223,20 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
     vector_case = (is_vector(fx.shape) or is_row(fx.shape)) and is_vector(x.shape)
     if layout == "denominator":
         J = s_transpose(J)
-    return make(J, "matrix" if vector_case else "vec")
+    form = "matrix" if vector_case else "vec"
+    if form == "vec" and _has(J, DiagEmbed):
+        form = "index"  # vec form would need a non-standard selector matrix: show indices
+    return make(J, form)
+
+
+def _has(e: Expr, cls: type) -> bool:
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, cls):
+            return True
+        stack.extend(n.args)
+    return False
 
 
 def _structured(G: Expr, x: Var, convention: str) -> Expr:

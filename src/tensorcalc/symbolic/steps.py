@@ -148,7 +148,7 @@ def _trace_trick(out: _Lines, d, name: str) -> None:
 
 def _jacobian(out: _Lines, d, name: str) -> None:
     x = d.wrt
-    vec = d.form == "vec"
+    vec = d.form != "matrix"
     if vec:
         out.text("Step 2. Vectorise with vec(A dX B) = (Bᵀ ⊗ A) vec(dX), vec(dXᵀ) = K vec(dX) "
                  "(K the commutation matrix) and vec(C ⊙ dX) = diag(vec C) vec(dX):")
@@ -168,5 +168,11 @@ def _jacobian(out: _Lines, d, name: str) -> None:
         what = "vec form, reshaped to " if vec else ""
         out.text(f"Step 3. Numerator layout (Jacobian), {what}shape {shape}:")
         out.eq("J", out.show(d.expr))
+    if d.form == "index":
+        out.text("In index notation (the vec form above needs the selector E with "
+                 "vec(diag(v)) = E v):")
+        text = d.index_notation("latex" if out.fmt == "latex" else "text")
+        lhs, rhs = text.split(" = ", 1)
+        out.eq(lhs, rhs)
     if is_vector(d.of.shape) and d.parent is not None and is_vector(x.shape):
         out.text("This is the Hessian: the Jacobian of the gradient.")
