@@ -43,9 +43,10 @@ def median_seconds(fn, repeat: int, warmup: int = 1) -> float:
 
 
 def _clear_caches() -> None:
-    simplify_mod = sys.modules["tensorcalc.symbolic.simplify"]
-    for name in ("key", "node_count", "_transposes"):
-        getattr(simplify_mod, name).cache_clear()
+    from tensorcalc.symbolic import canonical
+
+    for fn in (canonical.key, canonical.node_count, canonical.transposes):
+        fn.cache_clear()
 
 
 def bench_identities(repeat: int) -> list[tuple[int, str, float]]:

@@ -22,8 +22,8 @@ Normal form, per node (smart constructors ``s_*``):
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
 
+from .canonical import key, node_count, sigmoid_rule, softmax_rule, transposes
 from .expr import (
     Add,
     Adj,
@@ -42,7 +42,6 @@ from .expr import (
     MatPow,
     Mul,
     Pow,
-    Softmax,
     Sum,
     Trace,
     Transpose,
@@ -59,17 +58,6 @@ from .expr import (
 from .shapes import as_matrix, dim_mul, is_matrix, is_scalar, is_vector
 
 MAX_EXPANSION = 32  # distributing products of sums beyond this many terms is not worth it
-
-
-@lru_cache(maxsize=200_000)
-def key(e: Expr) -> str:
-    """Canonical sort key: the printed text (what a reader sees ordered alphabetically)."""
-    return str(e)
-
-
-@lru_cache(maxsize=200_000)
-def node_count(e: Expr) -> int:
-    return 1 + sum(node_count(a) for a in e.args)
 
 
 def is_zero(e: Expr) -> bool:
@@ -113,7 +101,7 @@ def s_transpose(a: Expr) -> Expr:
     if isinstance(a, Add):
         # (A + Aᵀ)ᵀ = Aᵀ + A, but (x − a)ᵀ stays: push only when it does not add transposes
         pushed = [s_transpose(t) for t in a.args]
-        if sum(map(_transposes, pushed)) <= 1 + sum(map(_transposes, a.args)) - len(a.args):
+        if sum(map(transposes, pushed)) <= 1 + sum(map(transposes, a.args)) - len(a.args):
             return s_add(*pushed)
         return Transpose(a)
     if isinstance(a, Hadamard) and is_matrix(a.shape):  # vectors keep (u ⊙ v)ᵀ: reads better
@@ -123,11 +111,6 @@ def s_transpose(a: Expr) -> Expr:
     if isinstance(a, Inv) and s_transpose(a.args[0]) == a.args[0]:
         return a  # the inverse of a symmetric matrix (Xᵀ C X with C symmetric) is symmetric
     return Transpose(a)
-
-
-@lru_cache(maxsize=100_000)
-def _transposes(e: Expr) -> int:
-    return isinstance(e, Transpose) + sum(_transposes(a) for a in e.args)
 
 
 # ---------------------------------------------------------------------------------- products
@@ -258,7 +241,7 @@ def s_mul(*factors: Expr) -> Expr:
     if coef == 0 or any(is_zero(f) for f in scalars + chain):
         return zero_like(shape)
     chain = _chain_rules(chain)
-    recognised = _softmax_rule(scalars, chain)
+    recognised = softmax_rule(scalars, chain)
     if recognised is not None:
         scalars, chain = recognised
     scalars = _merge_scalars(scalars)
@@ -271,21 +254,6 @@ def s_mul(*factors: Expr) -> Expr:
     if len(chain) == 1 and isinstance(chain[0], Mul):  # a scalar chain surfaced again
         return out
     return out
-
-
-def _softmax_rule(scalars: list[Expr], chain: list[Expr]) -> tuple | None:
-    """exp(x) / sum(exp(x)) = softmax(x)."""
-    if len(chain) != 1 or not (isinstance(chain[0], Func) and chain[0].name == "exp"):
-        return None
-    x = chain[0].args[0]
-    if not is_vector(x.shape):
-        return None
-    target = Pow(Sum(chain[0]), -1)
-    if target not in scalars:
-        return None
-    rest = list(scalars)
-    rest.remove(target)
-    return rest, [Softmax(x)]
 
 
 # ---------------------------------------------------------------------------------- hadamard
@@ -313,7 +281,7 @@ def s_had(*factors: Expr) -> Expr:
         powers[base] = number(powers.get(base, 0) + p)  # type: ignore[operator]
     arrays = [s_pow(b, p) for b, p in powers.items() if p != 0]
     scal = extra
-    arrays = _sigmoid_rule(arrays)
+    arrays = sigmoid_rule(arrays)
     if not arrays:
         core: Expr = Fill(1, shape)
     elif len(arrays) == 1:
@@ -323,17 +291,6 @@ def s_had(*factors: Expr) -> Expr:
     if coef == 1 and not scal:
         return core
     return s_mul(Const(coef), *scal, core)
-
-
-def _sigmoid_rule(arrays: list[Expr]) -> list[Expr]:
-    """exp(z) ⊘ (exp(z) + 1) = σ(z)."""
-    for f in arrays:
-        if isinstance(f, Func) and f.name == "exp":
-            denom = Pow(Add(*sorted([f, Fill(1, f.shape)], key=key)), -1)
-            if denom in arrays:
-                rest = [a for a in arrays if a is not f and a != denom]
-                return rest + [Func("sigmoid", f.args[0])]
-    return arrays
 
 
 # ------------------------------------------------------------------------------------ powers
