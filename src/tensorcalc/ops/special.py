@@ -229,7 +229,10 @@ defvectorized(gammaln_p)
 def _expit_impl(x: Any) -> Any:
     # e = exp(−|x|) never overflows; σ(x) = 1/(1 + e) for x ≥ 0 and e/(1 + e) below.
     x = np.asarray(x)
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind == "c":
+        raise TypeError("expit: complex input is not supported (as in SciPy); the sigmoid is "
+                        "evaluated on real numbers only")
+    if x.dtype.kind != "f":
         x = x.astype(np.float64)
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
