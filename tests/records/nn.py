@@ -71,3 +71,6 @@ RECORDS: list[OpRecord] = [
     OpRecord("nn.max_pool2d", lambda x: F.max_pool2d(x, 2, 1), _separated(1, 2, 4, 3)),
     OpRecord("nn.avg_pool2d", lambda x: F.avg_pool2d(x, 2, padding=1), _normal(1, 2, 3, 3)),
 ]
+
+if F._erf() is not None:  # the exact gelu needs a differentiable erf (issue 3)
+    RECORDS.append(OpRecord("nn.gelu_erf", lambda x: F.gelu(x, approximate=False), _normal(6)))
