@@ -224,3 +224,12 @@ def test_singular_points_give_inf_not_silent_numbers(f):
         x = 0.0 if f is not tnp.arctanh else 1.0
         g = tc.grad(f)(x)
     assert not np.isfinite(g)
+
+
+def test_forward_basis_tangents_get_zero_not_nan_off_the_diagonal():
+    x = np.array([0.0, 8.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for f in (tnp.cbrt, tnp.log2, tnp.reciprocal):
+            col = tc.jvp(f, (x,), (np.array([0.0, 1.0]),))[1]
+            assert col[0] == 0.0 and np.isfinite(col[1])
