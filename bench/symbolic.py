@@ -144,11 +144,12 @@ def main(argv: list[str]) -> None:
     times = [t * 1e3 for *_, t in rows]
     print(f"  median {statistics.median(times):.2f} ms, max {max(times):.2f} ms, "
           f"{sum(t < TARGET_MS for t in times)}/{len(times)} under target")
-    _report("Hessian of x'Ax, n = 2048 (compiled symbolic vs closed form vs torch.func)",
-            bench_quadratic_hessian(512 if quick else 2048, repeat=5 if quick else 20))
-    _report("Hessian of the logistic loss, X 2000×500",
-            bench_logistic_hessian(400 if quick else 2000, 100 if quick else 500,
-                                   repeat=3 if quick else 10))
+    n = 512 if quick else 2048
+    _report(f"Hessian of x'Ax, n = {n} (compiled symbolic vs closed form vs torch.func)",
+            bench_quadratic_hessian(n, repeat=5 if quick else 20))
+    m, k = (400, 100) if quick else (2000, 500)
+    _report(f"Hessian of the logistic loss, X {m}×{k}",
+            bench_logistic_hessian(m, k, repeat=3 if quick else 10))
 
 
 if __name__ == "__main__":

@@ -439,8 +439,9 @@ def function_source(name: str, params: list[Var], bodies: list[tuple[str, Expr]]
         pn = py_name(p.name)
         head.append(f"    {pn} = np.asarray({pn}, dtype=float)")
         shape = (p.shape[1],) if is_row(p.shape) else p.shape
+        axes = f"{len(shape)} {'axis' if len(shape) == 1 else 'axes'}"
         head.append(f"    assert {pn}.ndim == {len(shape)}, "
-                    f"f\"{p.name} must have {len(shape)} axes, got shape {{{pn}.shape}}\"")
+                    f"f\"{p.name} must have {axes}, got shape {{{pn}.shape}}\"")
         for axis, d in enumerate(shape):
             if isinstance(d, str) and d not in bound:
                 head.append(f"    _{d} = {pn}.shape[{axis}]")
