@@ -102,8 +102,6 @@ def test_getitem_out_of_range_names_axis_size_shape(idx):
         tc.trace(lambda x: x[idx], x)  # staged: the shape rule reports it
 
 
-@pytest.mark.xfail(strict=True, reason="ops/structural.py getitem impl re-raises NumPy's "
-                   "IndexError without the operator and shape (change requested)")
 def test_getitem_out_of_range_eager_names_shape():
     with pytest.raises(IndexError, match=r"getitem: .*axis 0 with size 3.*\(3, 2\)"):
         tc.grad(lambda x: tnp.sum(x[np.array([0, 3])]))(np.zeros((3, 2)))
@@ -160,8 +158,6 @@ def test_at_set_broadcast_scalar():
     assert gv == 1 + 3 + 5
 
 
-@pytest.mark.xfail(strict=True, reason="ops/structural.py index_set transpose gives every "
-                   "duplicate the cotangent; NumPy keeps the last write (fix requested)")
 def test_at_set_duplicates_last_write_wins():
     x = np.zeros(3)
     v = np.array([1.0, 2.0, 3.0])

@@ -196,8 +196,9 @@ def _explain_failure(prim: Primitive, args: tuple[Any, ...], params: dict[str, A
     shapes and the rule, and raise that instead (chained to NumPy's message)."""
     try:
         prim.abstract_eval(*[get_aval(a) for a in args], **params)
-    except TensorcalcError as ours:
-        raise ours from err
+    except (TensorcalcError, IndexError) as ours:
+        if str(ours) != str(err):
+            raise ours from err
     except Exception:
         return
 

@@ -78,7 +78,7 @@ from ..ops.elementwise import (  # noqa: F401
     true_divide,
     where,
 )
-from ..ops.products import dot, matmul  # noqa: F401
+from ..ops.products import matmul  # noqa: F401
 from ..ops.reductions import amax, amin, max, mean, min, sum  # noqa: F401
 from ..ops.structural import (  # noqa: F401
     broadcast_to,
@@ -176,6 +176,9 @@ def square(x: Any) -> Any:
 def at(x: Any) -> _methods.AtIndexer:
     """``tnp.at(x)[idx].set(v)``: the functional update for plain arrays and traced values."""
     return _methods.AtIndexer(x)
+
+
+_methods.install_namespace_methods(globals())
 
 
 def __getattr__(name: str) -> Any:

@@ -145,6 +145,20 @@ def install() -> None:
     T.item = T.__float__  # would drop the derivative: raises ConcretizationError
 
 
+# ndarray methods that are the tnp function of the same name with the array first; bound
+# after the whole namespace is imported (install_namespace_methods).
+_NAMESPACE_METHODS = ("dot", "diagonal", "trace", "take", "repeat", "argsort", "argmax",
+                      "argmin", "swapaxes", "clip", "prod", "std", "var", "cumsum", "cumprod",
+                      "round", "conj", "conjugate", "sort", "nonzero", "ptp")
+
+
+def install_namespace_methods(namespace: dict[str, Any]) -> None:
+    for name in _NAMESPACE_METHODS:
+        fn = namespace.get(name)
+        if fn is not None and not getattr(fn, "__module__", "").startswith("numpy"):
+            setattr(Tracer, name, fn)
+
+
 def _squeeze(x: Any, axis: Any = None) -> Any:
     from . import squeeze
 

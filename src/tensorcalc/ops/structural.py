@@ -467,9 +467,26 @@ def _index_set_impl(x: Any, v: Any, *, idx: tuple[Any, ...]) -> Any:
 index_set_p = Primitive("index_set", _index_set_impl, _index_update_abstract, linear=True)
 
 
+def _last_write_mask(shape: tuple[Any, ...], idx: tuple[Any, ...]) -> Any:
+    """For ``x[idx] = v`` with repeated indices NumPy keeps the last write; this boolean mask
+    (shaped like ``x[idx]``) marks the entries of ``v`` that survive."""
+    target = _index_shape(shape, idx)
+    ids = np.arange(int(np.prod(target, dtype=np.int64))).reshape(target)
+    owner = np.full(shape, -1, dtype=np.int64)
+    owner[idx] = ids
+    return owner[idx] == ids
+
+
 def _index_set_transpose(ct: Any, x: Any, v: Any, *, idx: Any) -> tuple[Any, Any]:
     ct_x = bind(index_set_p, ct, 0.0, idx=idx) if is_undefined(x) else None
-    ct_v = unbroadcast(getitem(ct, idx), v.aval) if is_undefined(v) else None
+    ct_v = None
+    if is_undefined(v):
+        picked = getitem(ct, idx)
+        if not _is_basic(idx):  # overwritten duplicates get no cotangent
+            # select is declared in elementwise.py, which imports this module
+            select_p = Primitive.registry["select"]
+            picked = bind(select_p, _last_write_mask(get_aval(ct).shape, idx), picked, 0.0)
+        ct_v = unbroadcast(picked, v.aval)
     return ct_x, ct_v
 
 
