@@ -207,6 +207,17 @@ def load_function(target: str) -> Any:
     return fn
 
 
+def _jacobian_planner(tc: Any) -> Any:
+    """``tc.jacobian_plan``, or the transforms module's before it is exported."""
+    planner = getattr(tc, "jacobian_plan", None)
+    if planner is None:
+        try:
+            from .transforms import jacobian_plan as planner
+        except ImportError:
+            return None
+    return planner
+
+
 def _plan_function(target: str, shapes: list[list[int]], seed: int) -> int:
     import numpy as np
 
@@ -217,7 +228,7 @@ def _plan_function(target: str, shapes: list[list[int]], seed: int) -> int:
         n_params = len(inspect.signature(fn).parameters)
         raise CLIError(f"give the shape of each of the {n_params} argument(s) with --shape, "
                        "e.g. --shape 512 or --shape 3,4")
-    planner = getattr(tc, "jacobian_plan", None)
+    planner = _jacobian_planner(tc)
     if planner is None:
         raise CLIError("planning a function's Jacobian needs tc.jacobian_plan, which is not "
                        "available in this build; use --chain for a chain of widths",
@@ -226,8 +237,6 @@ def _plan_function(target: str, shapes: list[list[int]], seed: int) -> int:
     args = [rng.standard_normal(tuple(s)) for s in shapes]
     try:
         plan = planner(fn, *args)
-        if callable(plan) and not hasattr(plan, "cost"):
-            plan = plan(*args)
     except tc.TensorcalcError as exc:
         raise CLIError(f"{type(exc).__name__}: {exc}", EXIT_FAILED) from exc
     shape_text = ", ".join("x".join(str(d) for d in s) for s in shapes)

@@ -32,6 +32,11 @@ def jacobian(f: Callable[[np.ndarray], Any], x: np.ndarray) -> np.ndarray:
     """The generalized Jacobian of ``f`` at ``x``, shape ``out.shape + in.shape``."""
     x = np.asarray(x, dtype=float)
     jac = getattr(tc, "jacobian", None)
+    if jac is None:
+        try:
+            from ..transforms import jacobian as jac
+        except ImportError:
+            jac = None
     if jac is not None:
         return np.asarray(jac(f)(x))
     cols = []

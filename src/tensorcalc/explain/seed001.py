@@ -56,7 +56,9 @@ def run_symbolic(out: TextIO) -> bool:
         note(out, "skipped: the symbolic engine is not available in this build")
         return True
     d = ts.derivative("x' * A * x", "x")
-    out.write(f"  d/dx x'Ax = {d}      (shape {d.shape}, layout {d.layout})\n")
+    dims = ", ".join(str(n) for n in d.shape)
+    shape = f"({dims},)" if len(d.shape) == 1 else f"({dims})"
+    out.write(f"  d/dx x'Ax = {d}      (shape {shape}, layout {d.layout})\n")
     out.write(f"  LaTeX: {d.latex()}\n")
     steps = symbolic_steps(d)
     if steps is None:
