@@ -115,7 +115,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, open_browser: bool = Fal
         print(f"warning: listening on {host}: anyone who can reach this machine can use the "
               "page (there is no authentication)", file=sys.stderr)
     print(f"tensorcalc: serving the matrix calculus page at {url}  (Ctrl+C to stop)", flush=True)
-    app.pool.warm_up(timeout=0)  # start the workers now, not on the first request
+    app.pool  # noqa: B018 - start the workers now, not on the first request
     if open_browser:
         webbrowser.open(url)
     try:

@@ -13,11 +13,19 @@ from __future__ import annotations
 
 import time
 
+from tensorcalc.accumulate.chain import chain_cost
+
 __all__ = ["derive", "check", "plan", "variables_of"]
 
 # Which variable the page differentiates by when the user has not chosen one: the usual
 # unknowns of the seeds and of matrixcalculus.org's examples, in this order.
-PREFERRED_WRT = ("x", "X", "w", "W", "theta", "z", "u", "v")
+PREFERRED_WRT = ("x", "w", "theta", "z", "X", "W", "u", "v")
+
+
+try:  # import at worker start, so that the first request does not pay for it
+    import tensorcalc.symbolic  # noqa: F401
+except Exception:  # noqa: BLE001 - reported per request by _prepare, with the reason
+    pass
 
 
 def _error(status: int, code: str, message: str, **extra: object) -> dict:
@@ -192,8 +200,6 @@ def check(request: dict) -> dict:
 
 def plan(request: dict) -> dict:
     """Forward, reverse and optimal accumulation costs of a Jacobian chain (seed 002)."""
-    from tensorcalc.accumulate.chain import chain_cost
-
     widths = request["widths"]
     c = chain_cost(widths)
     q = len(widths) - 1

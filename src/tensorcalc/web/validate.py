@@ -218,7 +218,7 @@ def plan_request(body: object, limits: Limits) -> dict:
         raise BadRequest("the request body must be a JSON object")
     widths = body.get("widths")
     if isinstance(widths, str):
-        parts = [p for p in re.split(r"[\s,;×x]+", widths.strip()) if p]
+        parts = [p for p in re.split(r"[\s,;]+", widths.strip()) if p]
         for p in parts:
             if not p.isdigit():
                 col = widths.find(p) + 1

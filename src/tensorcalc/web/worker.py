@@ -2,20 +2,29 @@
 
 Why processes and not threads: a Python thread cannot be stopped from outside, so a derivation
 that runs away (a pathological expression, an exponential simplification) would keep burning a
-core and holding the GIL long after its request timed out. A process can be killed. Each worker is
-started with the ``spawn`` method (forking a threaded server is unsafe), imports tensorcalc once,
-and then serves many requests over a pipe; only a worker that overran its deadline is killed and
-replaced, so the common case pays no start-up cost.
+core and holding the GIL long after its request timed out. A process can be killed. Only a worker
+that overran its deadline is killed and replaced; the others serve request after request, so the
+common case pays no start-up cost.
 
-Tasks are named, not pickled callables: a worker resolves ``"module:function"`` strings itself, so
-nothing a client sends can choose what code runs. The task table is fixed when the pool is built.
+Why plain ``subprocess`` and not ``multiprocessing``: the workers are ``python -m
+tensorcalc.web._child`` talking JSON lines over stdin/stdout. That does not depend on the
+caller's ``if __name__ == "__main__"`` guard (spawned ``multiprocessing`` children re-import the
+main module, which breaks ``serve()`` called from a plain script), it is safe to start from a
+threaded server (no ``fork``), and nothing is unpickled: requests and answers are JSON, which the
+API speaks anyway.
+
+Tasks are named, not sent: a worker resolves ``"module:function"`` strings from the table fixed
+when the pool is built, so nothing a client sends can choose what code runs.
 """
 
 from __future__ import annotations
 
 import importlib
-import multiprocessing as mp
+import json
+import os
 import queue
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -33,15 +42,13 @@ class PoolBusy(Exception):
 
 
 class TaskCrashed(Exception):
-    """The worker died (or raised something it could not report) while running the task."""
+    """The worker died while running the task (or failed to start)."""
 
 
 class TaskError(Exception):
     """The task raised; ``kind`` is the exception's class name, ``str()`` its message.
 
-    Exceptions are sent back as text because many do not survive pickling intact (a class whose
-    ``__init__`` takes extra arguments is rebuilt from ``args`` alone). Tasks that want a
-    structured error return it as data instead.
+    Tasks that want a structured error (a column, a field) return it as data instead.
     """
 
     def __init__(self, kind: str, message: str, details: str = ""):
@@ -50,75 +57,118 @@ class TaskError(Exception):
         super().__init__(message)
 
 
-def _worker_main(conn, tasks: Mapping[str, str], memory_limit: int | None) -> None:
-    """Worker loop: receive ``(name, payload)``, send back ``(ok, value)``, until EOF."""
-    if memory_limit:
+# -- the worker process -----------------------------------------------------------------------
+
+
+def _worker_main() -> None:
+    """Read ``{"task", "payload"}`` lines on stdin, answer ``{"ok", "value"}`` lines on stdout."""
+    tasks = json.loads(os.environ["TENSORCALC_WEB_TASKS"])
+    limit = int(os.environ.get("TENSORCALC_WEB_MEMORY", "0"))
+    if limit:
         try:
             import resource
 
             # An address-space cap turns a memory blow-up into a MemoryError in this worker
             # instead of the kernel's OOM killer picking a process on the user's machine.
-            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         except (ImportError, ValueError, OSError):
             pass
+    out = sys.stdout
+    sys.stdout = sys.stderr  # a stray print() in a task must not corrupt the protocol
     resolved = {}
     for name, target in tasks.items():
         module, _, func = target.partition(":")
         resolved[name] = getattr(importlib.import_module(module), func)
-    conn.send(("ready", None))
-    while True:
+    _send(out, {"ready": True})
+    for line in sys.stdin:
+        message = json.loads(line)
         try:
-            name, payload = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        try:
-            conn.send((True, resolved[name](payload)))
+            reply = {"ok": True, "value": resolved[message["task"]](message["payload"])}
         except Exception as exc:  # every failure must reach the parent, as text
-            conn.send((False, (type(exc).__name__, str(exc), traceback.format_exc())))
+            reply = {"ok": False, "kind": type(exc).__name__, "message": str(exc),
+                     "details": traceback.format_exc()}
+        _send(out, reply)
+
+
+def _send(stream, message: dict) -> None:
+    stream.write(json.dumps(message) + "\n")
+    stream.flush()
+
+
+# -- the parent side --------------------------------------------------------------------------
 
 
 class _Worker:
-    def __init__(self, ctx, tasks: Mapping[str, str], memory_limit: int | None):
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(
-            target=_worker_main, args=(child, dict(tasks), memory_limit), daemon=True
+    def __init__(self, tasks: Mapping[str, str], memory_limit: int | None):
+        env = dict(os.environ)
+        env["TENSORCALC_WEB_TASKS"] = json.dumps(dict(tasks))
+        env["TENSORCALC_WEB_MEMORY"] = str(memory_limit or 0)
+        # The child must import what this process imports (an uninstalled checkout, tests).
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tensorcalc.web._child"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, env=env,
+            text=True, encoding="utf-8", bufsize=1,
         )
-        self.process.start()
-        child.close()
+        # A reader thread turns the blocking pipe into a queue we can wait on with a timeout,
+        # portably (select() does not work on pipes on Windows).
+        self.replies: queue.Queue[dict | None] = queue.Queue()
+        threading.Thread(target=self._read, name="tensorcalc-worker-reader",
+                         daemon=True).start()
         self.ready = False
 
+    def _read(self) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        try:
+            for line in stdout:
+                try:
+                    self.replies.put(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        except (OSError, ValueError):
+            pass
+        self.replies.put(None)  # end of stream: the worker is gone
+
     def wait_ready(self, timeout: float) -> bool:
-        if not self.ready and self.conn.poll(timeout):
+        if not self.ready:
             try:
-                self.ready = self.conn.recv()[0] == "ready"
-            except (EOFError, OSError):
+                self.ready = bool((self.replies.get(timeout=timeout) or {}).get("ready"))
+            except queue.Empty:
                 return False
         return self.ready
 
+    def send(self, task: str, payload: object) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        stdin.write(json.dumps({"task": task, "payload": payload}) + "\n")
+        stdin.flush()
+
     def kill(self) -> None:
         self.process.kill()
-        self.process.join(timeout=5)
-        self.conn.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
 
 
 class WorkerPool:
     """``size`` worker processes; ``run(name, payload, timeout)`` returns the task's value.
 
-    Raises :class:`TaskError` when the task raised, :class:`TaskTimeout` when the
-    task overruns (the worker is killed and a fresh one started in the background),
-    :class:`PoolBusy` when no worker frees up within ``queue_timeout`` seconds, and
-    :class:`TaskCrashed` when the worker dies.
+    Payloads and values must be JSON. Raises :class:`TaskError` when the task raised,
+    :class:`TaskTimeout` when it overran (the worker is killed and a fresh one started in the
+    background), :class:`PoolBusy` when no worker frees up within ``queue_timeout`` seconds,
+    and :class:`TaskCrashed` when the worker dies.
     """
 
-    def __init__(
-        self,
-        tasks: Mapping[str, str],
-        *,
-        size: int = 2,
-        queue_timeout: float = 10.0,
-        start_timeout: float = 60.0,
-        memory_limit: int | None = None,
-    ):
+    def __init__(self, tasks: Mapping[str, str], *, size: int = 2, queue_timeout: float = 10.0,
+                 start_timeout: float = 60.0, memory_limit: int | None = None):
         if size < 1:
             raise ValueError("a worker pool needs at least one worker")
         self.tasks = dict(tasks)
@@ -126,7 +176,6 @@ class WorkerPool:
         self.queue_timeout = queue_timeout
         self.start_timeout = start_timeout
         self.memory_limit = memory_limit
-        self._ctx = mp.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -135,7 +184,7 @@ class WorkerPool:
             self._spawn()
 
     def _spawn(self) -> None:
-        worker = _Worker(self._ctx, self.tasks, self.memory_limit)
+        worker = _Worker(self.tasks, self.memory_limit)
         with self._lock:
             if self._closed:
                 worker.kill()
@@ -147,9 +196,10 @@ class WorkerPool:
         with self._lock:
             self._all.discard(worker)
         worker.kill()
-        # Start the replacement off the request thread: spawning and importing numpy takes a
-        # second, and the client whose task timed out should get its answer now.
-        threading.Thread(target=self._spawn, name="tensorcalc-respawn", daemon=True).start()
+        if not self._closed:
+            # Start the replacement off the request thread: importing numpy takes a moment,
+            # and the client whose task failed should get its answer now.
+            threading.Thread(target=self._spawn, name="tensorcalc-respawn", daemon=True).start()
 
     def run(self, name: str, payload: object, timeout: float) -> object:
         if name not in self.tasks:
@@ -157,34 +207,34 @@ class WorkerPool:
         try:
             worker = self._idle.get(timeout=self.queue_timeout)
         except queue.Empty:
-            raise PoolBusy(
-                f"all {self.size} workers are busy; try again in a moment"
-            ) from None
+            raise PoolBusy(f"all {self.size} workers are busy; try again in a moment") from None
         if not worker.wait_ready(self.start_timeout):
             self._replace(worker)
             raise TaskCrashed("a worker process failed to start")
         started = time.monotonic()
         try:
-            worker.conn.send((name, payload))
-            if not worker.conn.poll(timeout):
-                self._replace(worker)
-                raise TaskTimeout(f"gave up after {time.monotonic() - started:.1f} s")
-            ok, value = worker.conn.recv()
-        except (EOFError, OSError, BrokenPipeError) as exc:
+            worker.send(name, payload)
+            reply = worker.replies.get(timeout=timeout)
+        except queue.Empty:
+            self._replace(worker)
+            raise TaskTimeout(f"gave up after {time.monotonic() - started:.1f} s") from None
+        except (OSError, ValueError) as exc:  # broken pipe: the worker is already gone
             self._replace(worker)
             raise TaskCrashed(f"the worker process died ({type(exc).__name__})") from None
-        except TaskTimeout:
-            raise
-        except BaseException:
+        if reply is None:
             self._replace(worker)
-            raise
+            raise TaskCrashed(f"the worker process died (exit status {worker.process.wait()})")
         self._idle.put(worker)
-        if not ok:
-            raise TaskError(*value)  # type: ignore[misc]
-        return value
+        if not reply.get("ok"):
+            raise TaskError(reply.get("kind", "Error"), reply.get("message", ""),
+                            reply.get("details", ""))
+        return reply.get("value")
 
     def warm_up(self, timeout: float | None = None) -> bool:
-        """Wait until every worker has finished importing; True when all are ready."""
+        """Wait until every idle worker has finished importing; True when all are ready.
+
+        Meant for start-up, before requests arrive.
+        """
         deadline = time.monotonic() + (self.start_timeout if timeout is None else timeout)
         with self._lock:
             workers = list(self._all)
