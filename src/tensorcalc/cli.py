@@ -258,6 +258,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"--epochs must be >= 1, got {args.epochs}")
     if args.lr <= 0:
         raise CLIError(f"--lr must be > 0, got {args.lr}")
+    if args.batch_size < 1:
+        raise CLIError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.patience < 0:
+        raise CLIError(f"--patience must be >= 0 (0 turns early stopping off), got "
+                       f"{args.patience}")
     out = sys.stdout
     try:
         report = train_digits(hidden=tuple(args.hidden), epochs=args.epochs, seed=args.seed,
@@ -283,7 +288,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.list or args.lesson is None:
         for number, (_, summary) in LESSONS.items():
             sys.stdout.write(f"  {number}  {summary}\n")
-        return EXIT_OK if args.list else EXIT_USAGE
+        if args.list:
+            return EXIT_OK
+        raise CLIError("name a lesson: 000, 001, 002, 003 or all")
     numbers = list(LESSONS) if args.lesson == "all" else [args.lesson]
     ok = True
     for number in numbers:

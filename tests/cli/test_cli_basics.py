@@ -140,6 +140,8 @@ def test_explain_000_and_001():
 def test_explain_list_and_bad_lesson():
     res = run_cli("explain", "--list")
     assert res.returncode == 0 and "003" in res.stdout
+    res = run_cli("explain")
+    assert res.returncode == 2 and "name a lesson" in res.stderr
     res = run_cli("explain", "004")
     assert res.returncode == 2
     assert "invalid choice" in res.stderr

@@ -29,6 +29,8 @@ def test_train_digits_short(tmp_path):
     (["train", "digits", "--hidden", "a,b"], "comma-separated integers"),
     (["train", "digits", "--epochs", "0"], "--epochs must be >= 1"),
     (["train", "digits", "--lr", "-1"], "--lr must be > 0"),
+    (["train", "digits", "--batch-size", "0"], "--batch-size must be >= 1"),
+    (["train", "digits", "--patience", "-2"], "--patience must be >= 0"),
 ])
 def test_train_usage_errors(args, message):
     res = run_cli(*args)
