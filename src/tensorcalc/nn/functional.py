@@ -144,6 +144,10 @@ def softmax_cross_entropy(logits: Any, labels: Any, *, axis: int = -1,
     if reduction not in REDUCTIONS:
         raise ValueError(
             f"softmax_cross_entropy: reduction={reduction!r} is not one of {REDUCTIONS}")
+    if not isinstance(labels, Tracer):
+        labels = np.asarray(labels)  # lists and scalars become arrays with a dtype to inspect
+    if not isinstance(logits, Tracer):
+        logits = np.asarray(logits)
     shape = tnp.shape(logits)
     if len(shape) == 0:
         raise ShapeError("softmax_cross_entropy: logits must have a class axis, got a scalar")
