@@ -37,15 +37,11 @@ def _dim_text(d: object) -> str:
 
 
 def shape_json(shape: tuple) -> dict:
-    """``{"dims": [...], "text": "n × n"}``; dims stay ints where they are ints."""
+    """``{"dims": [...], "text": "n × n", "kind": "matrix"}``; int dims stay ints."""
     dims = [d if isinstance(d, int) else _dim_text(d) for d in shape]
-    if not dims:
-        text = "scalar"
-    elif len(dims) == 1:
-        text = f"{dims[0]} (vector)"
-    else:
-        text = " × ".join(str(d) for d in dims)
-    return {"dims": dims, "text": text}
+    kind = {0: "scalar", 1: "vector", 2: "matrix"}.get(len(dims), f"order-{len(dims)} tensor")
+    text = " × ".join(str(d) for d in dims) if dims else "scalar"
+    return {"dims": dims, "text": text, "kind": kind}
 
 
 def variables_of(expr: object) -> list[dict]:

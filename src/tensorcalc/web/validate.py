@@ -119,33 +119,45 @@ def _shape_value(words: list[tuple[str, int]], name: str, text: str) -> object:
     return tuple(dims)
 
 
+# Declarations end at ";" or a newline, or at a comma followed by the next "name:" / "name=".
+_DECLARATION_END = re.compile(r";|\n|,(?=\s*[A-Za-z][A-Za-z0-9_]*\s*[:=])")
+
+
+def _declarations(text: str) -> list[tuple[int, str]]:
+    """``(offset, chunk)`` for each declaration in ``text``."""
+    spans, start = [], 0
+    for m in _DECLARATION_END.finditer(text):
+        spans.append((start, text[start:m.start()]))
+        start = m.end()
+    spans.append((start, text[start:]))
+    return [(offset, chunk) for offset, chunk in spans if chunk.strip()]
+
+
 def parse_shapes(text: str, limits: Limits) -> dict:
     """The page's declarations ``"A: n x n; x: n; S: symmetric"`` → ``parse``'s ``shapes``.
 
-    Declarations are separated by ``;``, ``,`` or newlines; dimensions by ``x``, ``×``, ``*``
-    or spaces. Kind words (scalar, vector, matrix) and structures (symmetric, diagonal) pass
-    through for the parser to interpret.
+    Also accepts the command line's ``"A=n,n;x=n"``. A declaration is ``name: shape`` or
+    ``name=shape``; declarations are separated by ``;``, newlines or commas; dimensions by
+    spaces, ``x``, ``×``, ``*`` or commas. Kind words (scalar, vector, matrix) and structures
+    (symmetric, diagonal) pass through for the parser to interpret.
     """
     shapes: dict[str, object] = {}
-    for m in re.finditer(r"[^;,\n]+", text):
-        chunk = m.group(0)
-        if not chunk.strip():
-            continue
-        name_part, colon, spec = chunk.partition(":")
-        name = name_part.strip()
-        col = m.start() + len(name_part) - len(name_part.lstrip()) + 1
-        if not colon or not _NAME.match(name):
+    for offset, chunk in _declarations(text):
+        m = re.match(r"(\s*)([^:=]*?)\s*([:=])", chunk)
+        col = offset + len(chunk) - len(chunk.lstrip()) + 1
+        if not m or not _NAME.match(m.group(2)):
             raise BadRequest(f"write a declaration as name: shape (e.g. A: n x n), got "
                              f"{chunk.strip()!r}", code="shape_error", field="shapes",
                              column=col)
+        name = m.group(2)
         if name in shapes:
             raise BadRequest(f"{name} is declared twice", code="shape_error", field="shapes",
                              column=col)
-        base = m.start() + len(name_part) + 1
-        # "3x3" is two sizes; elsewhere x, × and * only separate ("n x n", "m×n").
-        spaced = re.sub(r"(?<=\d)[xX](?=\d)", " ", spec)
+        base = offset + m.end()
+        # "3x3" is two sizes; elsewhere x, ×, * and commas only separate ("n x n", "m×n").
+        spaced = re.sub(r"(?<=\d)[xX](?=\d)", " ", chunk[m.end():])
         words = [(w.group(0), base + w.start() + 1)
-                 for w in re.finditer(r"\d+|[A-Za-z_][A-Za-z0-9_]*|[^\s×*]", spaced)
+                 for w in re.finditer(r"\d+|[A-Za-z_][A-Za-z0-9_]*|[^\s×*,]", spaced)
                  if w.group(0) not in ("x", "X")]
         shapes[name] = _shape_value(words, name, text)
         if len(shapes) > limits.max_shapes:

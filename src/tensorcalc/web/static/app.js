@@ -63,6 +63,32 @@ function renderMathML(markup, target) {
   return true;
 }
 
+function mathNode(tag, ...children) {
+  const el = document.createElementNS(MATHML_NS, tag);
+  for (const child of children) {
+    el.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return el;
+}
+
+// The left-hand side the printer leaves to us: ∂f/∂x, ∂²f/∂x∂xᵀ, or ∂ vec f/∂ vec X.
+function leftHandSide(data) {
+  const wrt = mathNode("mi", data.wrt);
+  const vec = data.result.form === "vec";
+  const d = () => mathNode("mo", "∂");
+  // U+2061 (function application) gives "vec X" the spacing of an operator name.
+  const v = () => (vec ? [mathNode("mi", "vec"), mathNode("mo", "\u2061")] : []);
+  const top = data.order === 2
+    ? mathNode("mrow", mathNode("msup", d(), mathNode("mn", "2")), mathNode("mi", "f"))
+    : mathNode("mrow", d(), ...v(), mathNode("mi", "f"));
+  const bottom = data.order === 2
+    ? mathNode("mrow", d(), ...v(), wrt, d(), mathNode("msup", vec
+      ? mathNode("mrow", mathNode("mo", "("), ...v(), mathNode("mi", data.wrt), mathNode("mo", ")"))
+      : mathNode("mi", data.wrt), mathNode("mo", "⊤")))
+    : mathNode("mrow", d(), ...v(), wrt);
+  return [mathNode("mfrac", top, bottom), mathNode("mo", "=")];
+}
+
 function copyMath(source) {
   // Iterative copy (expressions can be deep) keeping only allowed MathML.
   const rootCopy = document.createElementNS(MATHML_NS, "math");
@@ -134,12 +160,16 @@ function formState() {
 function fillWrt(variables, chosen) {
   const select = $("wrt");
   const names = variables.map((v) => v.name);
-  const current = Array.from(select.options).map((o) => o.value);
-  if (names.join("\u0000") !== current.join("\u0000")) {
-    select.replaceChildren(...variables.map((v) => {
+  const label = (v) => (v.shape.kind === "scalar" ? `${v.name}  (scalar)`
+    : `${v.name}  (${v.shape.kind || "shape"} ${v.shape.text})`);
+  const wanted = variables.map(label);
+  const current = Array.from(select.options).map((o) => o.textContent);
+  // Rebuild only on change: replacing the options under an open drop-down closes it.
+  if (wanted.join("\u0000") !== current.join("\u0000")) {
+    select.replaceChildren(...variables.map((v, i) => {
       const option = document.createElement("option");
       option.value = v.name;
-      option.textContent = `${v.name}  (${v.shape.text})`;
+      option.textContent = wanted[i];
       return option;
     }));
   }
@@ -211,7 +241,10 @@ function showResult(data) {
   $("result-shape").textContent = `shape ${result.shape.text}`;
   $("result-layout").textContent = `${result.layout} layout`;
   $("result-time").textContent = `${data.elapsed_ms} ms`;
-  if (!renderMathML(result.mathml, $("result-math"))) {
+  if (renderMathML(result.mathml, $("result-math"))) {
+    const math = $("result-math").firstChild;
+    math.prepend(...leftHandSide(data));
+  } else {
     $("result-math").textContent = result.text;
   }
   $("steps").textContent = result.steps;
