@@ -235,7 +235,23 @@ def add(a: Local, b: Local) -> Local:
         return dense(_add_diag(b.data, _diag_of(a)))
     if kb in ("I", "S", "D") and ka == "M":
         return dense(_add_diag(a.data, _diag_of(b)))
-    return dense(to_array(a) + to_array(b))
+    return dense(_dense_sum(to_array(a), to_array(b)))
+
+
+def _dense_sum(x: np.ndarray, y: np.ndarray, tile: int = 256) -> np.ndarray:
+    """``x + y``; when one operand is a transposed view (``A + Aᵀ`` of a quadratic form's
+    Hessian) the sum goes tile by tile so both operands are read cache-friendly."""
+    if x.ndim != 2 or x.size < 1 << 20 or x.flags.c_contiguous == y.flags.c_contiguous:
+        return x + y
+    if not x.flags.c_contiguous:
+        x, y = y, x
+    out = np.empty(x.shape, np.result_type(x, y))
+    m, n = x.shape
+    for i in range(0, m, tile):
+        for j in range(0, n, tile):
+            np.add(x[i:i + tile, j:j + tile], y[i:i + tile, j:j + tile],
+                   out=out[i:i + tile, j:j + tile])
+    return out
 
 
 def _diag_of(x: Local) -> Any:
