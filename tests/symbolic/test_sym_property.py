@@ -7,39 +7,9 @@ derandomized so that CI runs the same cases every time.
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from sym_strategies import expr  # tests/symbolic is on sys.path (no __init__.py by design)
 
 import tensorcalc.symbolic as ts
-
-FUNCS = ["sin", "cos", "tanh", "sigmoid"]
-
-
-def _leaf(kind):
-    return {"s": st.sampled_from(["a", "2", "0.5"]), "v": st.sampled_from(["x", "y"]),
-            "m": st.sampled_from(["A", "B", "inv(A)"])}[kind]
-
-
-@st.composite
-def expr(draw, kind, depth=3):
-    if depth == 0 or draw(st.integers(0, 3)) == 0:
-        return draw(_leaf(kind))
-    s = lambda: draw(expr("s", depth - 1))  # noqa: E731
-    v = lambda: draw(expr("v", depth - 1))  # noqa: E731
-    m = lambda: draw(expr("m", depth - 1))  # noqa: E731
-    f = draw(st.sampled_from(FUNCS))
-    options = {
-        "s": [lambda: f"({s()} + {s()})", lambda: f"({s()} * {s()})", lambda: f"({v()})' * {v()}",
-              lambda: f"sum({v()})", lambda: f"tr({m()})", lambda: f"{f}({s()})",
-              lambda: f"({v()})' * {m()} * {v()}", lambda: f"logsumexp({v()})",
-              lambda: f"norm2({v()})", lambda: f"({s()}) ^ 2"],
-        "v": [lambda: f"({v()} + {v()})", lambda: f"{m()} * {v()}", lambda: f"{s()} * {v()}",
-              lambda: f"({v()} .* {v()})", lambda: f"{f}({v()})", lambda: f"softmax({v()})",
-              lambda: f"({m()})' * {v()}", lambda: f"({v()} - {v()})",
-              lambda: f"({v()}) .^ 2", lambda: f"{v()} ./ exp({v()})"],
-        "m": [lambda: f"({m()} + {m()})", lambda: f"{m()} * {m()}", lambda: f"({m()})'",
-              lambda: f"{s()} * {m()}", lambda: f"{v()} * ({v()})'", lambda: f"diag({v()})",
-              lambda: f"({m()} .* {m()})", lambda: f"{f}({m()})"],
-    }[kind]
-    return draw(st.sampled_from(options))()
 
 
 @settings(max_examples=60, deadline=None, derandomize=True,

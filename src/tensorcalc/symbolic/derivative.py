@@ -27,7 +27,7 @@ from .calculus import Recorder, differential, substitute, transpose_linear, vec_
 from .errors import UnsupportedExpression
 from .expr import Const, Diag, DiagEmbed, Differential, Expr, Var, Zero, zero_like
 from .parser import parse
-from .shapes import is_row, is_scalar, is_vector, transpose_shape
+from .shapes import from_matrix, is_row, is_scalar, is_vector, size, transpose_shape
 from .simplify import s_add, s_mul, s_transpose, s_unary, simplify
 
 LAYOUTS = ("numerator", "denominator", "gradient")
@@ -219,7 +219,10 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
     if is_scalar(x.shape):  # derivative of an array with respect to a scalar: out.shape
         return make(simplify(substitute(L, dx, Const(1))), "matrix")
     J = vec_jacobian(L, dx)
-    J = simplify(J) if J is not None else Zero((fx.shape + x.shape)[:2])
+    J = simplify(J) if J is not None else None
+    if J is None or isinstance(J, Zero) or isinstance(J, Const) and J.value == 0:
+        # an exact zero, shaped like the Jacobian it stands for (size(F) × size(X))
+        J = zero_like(from_matrix(size(_as_vector_shape(fx.shape)), size(x.shape)))
     vector_case = (is_vector(fx.shape) or is_row(fx.shape)) and is_vector(x.shape)
     if layout == "denominator":
         J = s_transpose(J)

@@ -85,8 +85,8 @@ def scale(c: object, core: Expr) -> Expr:
 
 def s_transpose(a: Expr) -> Expr:
     """Push a transpose down to the leaves."""
-    if is_scalar(a.shape) or isinstance(a, Identity | Diag):
-        return a
+    if is_scalar(a.shape) or isinstance(a, Identity) or isinstance(a, Diag) and is_matrix(a.shape):
+        return a  # diag(v) is symmetric; diag(M) is a vector and transposes like one
     if isinstance(a, Transpose):
         return a.args[0]
     if isinstance(a, Var) and a.structure is not None:
@@ -101,7 +101,7 @@ def s_transpose(a: Expr) -> Expr:
     if isinstance(a, Add):
         # (A + Aᵀ)ᵀ = Aᵀ + A, but (x − a)ᵀ stays: push only when it does not add transposes
         pushed = [s_transpose(t) for t in a.args]
-        if sum(map(transposes, pushed)) <= 1 + sum(map(transposes, a.args)) - len(a.args):
+        if sum(map(transposes, pushed)) <= 1 + sum(map(transposes, a.args)):
             return s_add(*pushed)
         return Transpose(a)
     if isinstance(a, Hadamard) and is_matrix(a.shape):  # vectors keep (u ⊙ v)ᵀ: reads better
