@@ -1,5 +1,12 @@
-"""Shared benchmark helpers: timing by median, peer imports that may be missing, a machine
-description for the report."""
+"""Shared benchmark helpers: median timing with a time budget, peak memory, peer imports that
+may be missing, the workload record every suite fills in, and a machine description.
+
+Timing is the median of repeated wall-clock runs after one warm-up call (which also compiles
+whatever a jit compiles), so a workload's first-call cost is reported separately, never mixed
+into its median. Peak memory of NumPy-based code is measured with :mod:`tracemalloc` (NumPy
+reports its array buffers to it); PyTorch and JAX allocate outside Python's allocator, so their
+peaks come from a child process's resident-set high-water mark (``python -m bench --rss``).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,12 @@ import os
 import platform
 import statistics
 import time
+import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 
 def median_time(fn: Callable[[], Any], repeat: int = 30, warmup: int = 3,
@@ -25,6 +36,67 @@ def median_time(fn: Callable[[], Any], repeat: int = 30, warmup: int = 3,
     return statistics.median(times)
 
 
+def measure(fn: Callable[[], Any], budget: float = 1.0, min_repeat: int = 5,
+            max_repeat: int = 300) -> tuple[float, int]:
+    """Median seconds of ``fn()`` and the number of timed runs: one warm-up, then as many runs
+    as fit in ``budget`` seconds, clamped to ``[min_repeat, max_repeat]`` (a call slower than
+    the budget is still timed ``min_repeat`` times, unless it alone exceeds 4x the budget)."""
+    t0 = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t0
+    if first > 4 * budget:
+        # Too slow to repeat within the budget: time a second (warm) call once.
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0, 1
+    repeat = int(min(max_repeat, max(min_repeat, budget / max(first, 1e-7))))
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), repeat
+
+
+def traced_peak(fn: Callable[[], Any]) -> float:
+    """Peak bytes allocated through Python's tracked allocators during one ``fn()`` call (NumPy
+    array buffers included), above what was allocated before the call."""
+    was = tracemalloc.is_tracing()
+    if not was:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    try:
+        fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if not was:
+            tracemalloc.stop()
+    return float(max(peak - base, 0))
+
+
+def rss_kib(field_name: str) -> int | None:
+    """``VmRSS`` (current) or ``VmHWM`` (peak) of this process in KiB, from /proc."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def reset_rss_peak() -> bool:
+    """Reset this process's resident-set high-water mark (Linux: ``5 > clear_refs``)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def optional(name: str) -> Any:
     """Import a peer library, or return None (peers are optional benchmark dependencies)."""
     try:
@@ -33,7 +105,49 @@ def optional(name: str) -> Any:
         return None
 
 
+@dataclass
+class Impl:
+    """One implementation of a workload: a zero-argument callable returning the result (any
+    nesting of arrays/tensors), and the allocator family that decides how memory is measured."""
+
+    fn: Callable[[], Any]
+    family: str = "numpy"  # "numpy" (tracemalloc sees it), "torch" or "jax"
+    note: str = ""
+
+
+@dataclass
+class Workload:
+    """A benchmark problem with its implementations; ``ref`` names the ratio's denominator and
+    ``per`` divides times into a per-operation cost (W2)."""
+
+    key: str
+    title: str
+    ref: str
+    impls: dict[str, Impl] = field(default_factory=dict)
+    per: int = 1
+    unit: str = "ms"
+    extra: dict[str, float] = field(default_factory=dict)  # e.g. compile seconds
+
+
+def flat_values(x: Any) -> np.ndarray:
+    """All numbers of a result (arrays, tensors, nested tuples/lists/dicts) as one vector."""
+    parts: list[np.ndarray] = []
+    stack = [x]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(reversed(list(v.values())))
+        elif isinstance(v, (list, tuple)):
+            stack.extend(reversed(v))
+        else:
+            if hasattr(v, "detach"):
+                v = v.detach().numpy()
+            parts.append(np.asarray(v, dtype=np.float64).ravel())
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
 def machine() -> str:
+    """CPU model, logical CPUs usable by this process, Python, NumPy and BLAS."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -43,10 +157,26 @@ def machine() -> str:
                     break
     except OSError:
         pass
-    import numpy as np
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 1
+    blas = ""
+    try:
+        cfg = np.show_config(mode="dicts")  # NumPy >= 1.25
+        blas = cfg["Build Dependencies"]["blas"]["name"]
+    except Exception:
+        pass
+    return (f"{cpu}, {os.cpu_count()} logical CPUs ({usable} usable), "
+            f"Python {platform.python_version()}, NumPy {np.__version__}"
+            + (f" ({blas})" if blas else ""))
 
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"NumPy {np.__version__}")
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "n/a"
 
 
 def fmt_row(name: str, seconds: float | None, ref: float | None, unit: str = "ms",

@@ -1,11 +1,15 @@
-"""Per-operation overhead and MLP gradient: tensorcalc eager against HIPS autograd, PyTorch
-(CPU eager), JAX (eager) and a hand-written NumPy backprop, measured in the same run.
+"""Workloads W1 and W2: MLP gradient and per-operation overhead, on tensorcalc (eager and jit),
+a hand-written NumPy backprop, HIPS autograd, PyTorch (CPU eager) and JAX (eager and jit).
 
-W2: gradient of a chain of 200 elementwise operations on a length-16 vector (per-op cost).
+W2: gradient of a chain of 201 elementwise operations on a length-16 vector — 50 rounds of
+    ``x ← tanh(0.9 sin(x) + 0.1)`` and a final sum — so the time per operation is the framework's
+    overhead, not arithmetic.
 W1: gradient of an MLP 64-256-256-10 (tanh, softmax cross-entropy) on scikit-learn's digits,
-    full batch (1797 samples), and the forward pass alone (gradient/forward ratio).
+    full batch (1797 samples), and the forward pass alone. The cheap-gradient principle (Baur &
+    Strassen; Griewank & Walther) bounds gradient/forward by a small constant (about 3).
 
-Run: ``python -m bench.overhead`` (peers are optional: ``pip install -e ".[bench]"``).
+The workload builders return :class:`bench._common.Workload` records for ``python -m bench``;
+``python -m bench.overhead`` runs just these two.
 """
 
 from __future__ import annotations
@@ -13,16 +17,18 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+try:
+    import tensorcalc as tc
+except ImportError:  # running from a checkout without `pip install -e .`
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+    import tensorcalc as tc
+import tensorcalc.numpy as tnp
 
-import tensorcalc as tc  # noqa: E402
-import tensorcalc.numpy as tnp  # noqa: E402
-
-from ._common import fmt_row, machine, median_time, optional  # noqa: E402
-
+from ._common import Impl, Workload
 
 ROUNDS = 50  # 4 ops per round (sin, mul, add, tanh) + the final sum = 201 ops
 
@@ -31,62 +37,51 @@ def chain_ops() -> int:
     return ROUNDS * 4 + 1
 
 
-def make_chain(np_mod):
-    def chain(x):
+def make_chain(np_mod: Any) -> Any:
+    """The W2 chain written against a NumPy-like module (tnp, numpy, autograd, jax, torch)."""
+    def chain(x: Any) -> Any:
         for _ in range(ROUNDS):
             x = np_mod.tanh(np_mod.sin(x) * 0.9 + 0.1)
         return np_mod.sum(x)
     return chain
 
 
-def bench_chain() -> None:
-    ops = chain_ops()
+def chain_workload(peers: Any) -> Workload:
+    """W2: one gradient of the 201-op chain; times are reported per operation."""
     x = np.linspace(-1, 1, 16)
-    print(f"\nW2: gradient of a {ops}-op elementwise chain on a length-16 vector (per op)")
-    results = {}
-    results["numpy forward only (floor)"] = median_time(lambda: make_chain(np)(x))
+    w = Workload("W2", f"gradient of a {chain_ops()}-op elementwise chain, length-16 vector",
+                 ref="tensorcalc eager grad", per=chain_ops(), unit="us")
+    w.impls["NumPy forward only (floor)"] = Impl(lambda: make_chain(np)(x), note="forward")
     g = tc.grad(make_chain(tnp))
-    results["tensorcalc eager grad"] = median_time(lambda: g(x))
+    w.impls["tensorcalc eager grad"] = Impl(lambda: g(x))
     gj = tc.jit(tc.grad(make_chain(tnp)))
-    results["tensorcalc jit(grad)"] = median_time(lambda: gj(x))
-    ag = optional("autograd")
-    if ag is not None:
-        import autograd.numpy as anp
-        agrad = ag.grad(make_chain(anp))
-        results["HIPS autograd grad"] = median_time(lambda: agrad(x))
-    torch = optional("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
+    w.extra["tensorcalc jit compile s"] = _first_call(lambda: gj(x))
+    w.impls["tensorcalc jit(grad)"] = Impl(lambda: gj(x))
+    if peers.autograd is not None:
+        agrad = peers.autograd.grad(make_chain(peers.anp))
+        w.impls["HIPS autograd grad"] = Impl(lambda: agrad(x))
+    if peers.torch is not None:
+        torch = peers.torch
         xt = torch.tensor(x)
+        tchain = make_chain(torch)
 
-        def torch_grad():
+        def torch_grad() -> Any:
             xx = xt.clone().requires_grad_(True)
-            y = xx
-            for _ in range(ROUNDS):
-                y = torch.tanh(torch.sin(y) * 0.9 + 0.1)
-            y.sum().backward()
+            tchain(xx).backward()
             return xx.grad
-        results["PyTorch eager backward"] = median_time(torch_grad)
-    jax = optional("jax")
-    if jax is not None:
-        jax.config.update("jax_enable_x64", True)
-        import jax.numpy as jnp
+        w.impls["PyTorch eager backward"] = Impl(torch_grad, "torch")
+    if peers.jax is not None:
+        jax, jnp = peers.jax, peers.jnp
+        jx = jnp.asarray(x)
         jg = jax.grad(make_chain(jnp))
-        results["JAX eager grad"] = median_time(lambda: jg(x), repeat=5, warmup=1)
-    ref = results["tensorcalc eager grad"]
-    for name, t in results.items():
-        print(fmt_row(name, t, ref, unit="us", per=ops))
-    a = results.get("HIPS autograd grad")
-    p = results.get("PyTorch eager backward")
-    if a:
-        print(f"  tensorcalc / autograd per-op ratio: {ref / a:.2f} (target <= 0.5)")
-    if p:
-        print(f"  tensorcalc / PyTorch per-op ratio:  {ref / p:.2f}")
-        print(f"  tensorcalc jit / PyTorch eager:     {results['tensorcalc jit(grad)'] / p:.2f} "
-              "(target <= 0.5)")
+        w.impls["JAX eager grad"] = Impl(lambda: jg(jx).block_until_ready(), "jax")
+        jjg = jax.jit(jax.grad(make_chain(jnp)))
+        w.extra["JAX jit compile s"] = _first_call(lambda: jjg(jx).block_until_ready())
+        w.impls["JAX jit(grad)"] = Impl(lambda: jjg(jx).block_until_ready(), "jax")
+    return w
 
 
-def digits():
+def digits() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -95,12 +90,13 @@ def digits():
     return X, Y
 
 
-def init_mlp(rng, sizes=(64, 256, 256, 10)):
+def init_mlp(rng: np.random.Generator, sizes: tuple[int, ...] = (64, 256, 256, 10)) -> list:
     return [(rng.standard_normal((m, n)) / np.sqrt(m), np.zeros(n))
-            for m, n in zip(sizes[:-1], sizes[1:])]
+            for m, n in zip(sizes[:-1], sizes[1:], strict=False)]
 
 
-def mlp_loss(params, X, Y, np_mod=tnp):
+def mlp_loss(params: Any, X: Any, Y: Any, np_mod: Any = tnp) -> Any:
+    """Mean softmax cross-entropy of the tanh MLP (log-sum-exp shifted by the row maximum)."""
     h = X
     for W, b in params[:-1]:
         h = np_mod.tanh(h @ W + b)
@@ -111,7 +107,7 @@ def mlp_loss(params, X, Y, np_mod=tnp):
     return -np_mod.sum(Y * (z - lse)) / X.shape[0]
 
 
-def numpy_backprop(params, X, Y):
+def numpy_backprop(params: Any, X: np.ndarray, Y: np.ndarray) -> list:
     """Hand-written reverse pass of the same network (seed 003: δxᵀ, diag(f′), ŷ − y)."""
     hs = [X]
     for W, b in params[:-1]:
@@ -130,68 +126,64 @@ def numpy_backprop(params, X, Y):
     return grads[::-1]
 
 
-def bench_mlp() -> None:
+def mlp_workload(peers: Any) -> Workload:
+    """W1: the full-batch MLP gradient; the NumPy forward pass is timed for gradient/forward."""
     X, Y = digits()
     params = init_mlp(np.random.default_rng(0))
-    print(f"\nW1: MLP 64-256-256-10 gradient on digits, full batch {X.shape[0]}")
+    w = Workload("W1", f"MLP 64-256-256-10 gradient on digits, full batch {X.shape[0]}",
+                 ref="NumPy hand-written backprop")
+    w.impls["NumPy hand-written backprop"] = Impl(lambda: numpy_backprop(params, X, Y))
+    w.impls["NumPy forward only"] = Impl(lambda: mlp_loss(params, X, Y, np), note="forward")
     g_tc = tc.grad(mlp_loss)
-    # the two must agree before they are timed
-    for (gw, gb), (hw, hb) in zip(g_tc(params, X, Y), numpy_backprop(params, X, Y)):
-        np.testing.assert_allclose(gw, hw, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(gb, hb, rtol=1e-9, atol=1e-12)
-    results = {}
-    results["NumPy hand-written backprop"] = median_time(lambda: numpy_backprop(params, X, Y))
-    results["tensorcalc eager grad"] = median_time(lambda: g_tc(params, X, Y))
+    w.impls["tensorcalc eager grad"] = Impl(lambda: g_tc(params, X, Y))
     g_jit = tc.jit(tc.grad(mlp_loss))
+    w.extra["tensorcalc jit compile s"] = _first_call(lambda: g_jit(params, X, Y))
+    w.impls["tensorcalc jit(grad)"] = Impl(lambda: g_jit(params, X, Y))
+    if peers.autograd is not None:
+        anp = peers.anp
+        ag_grad = peers.autograd.grad(lambda p: mlp_loss(p, X, Y, anp))
+        w.impls["HIPS autograd grad"] = Impl(lambda: ag_grad(params))
+    if peers.torch is not None:
+        w.impls["PyTorch eager backward"] = Impl(_torch_mlp_grad(peers.torch, params, X, Y),
+                                                 "torch")
+    if peers.jax is not None:
+        jax, jnp = peers.jax, peers.jnp
+        jp = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
+        jX, jY = jnp.asarray(X), jnp.asarray(Y)
+        jg = jax.grad(lambda p: mlp_loss(p, jX, jY, jnp))
+        w.impls["JAX eager grad"] = Impl(lambda: jax.block_until_ready(jg(jp)), "jax")
+        jjg = jax.jit(jg)
+        w.extra["JAX jit compile s"] = _first_call(lambda: jax.block_until_ready(jjg(jp)))
+        w.impls["JAX jit(grad)"] = Impl(lambda: jax.block_until_ready(jjg(jp)), "jax")
+    return w
+
+
+def _torch_mlp_grad(torch: Any, params: Any, X: np.ndarray, Y: np.ndarray) -> Any:
+    tp = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True))
+          for W, b in params]
+    Xt, Yt = torch.tensor(X), torch.tensor(Y)
+
+    def torch_grad() -> Any:
+        for W, b in tp:
+            W.grad = b.grad = None
+        h = Xt
+        for W, b in tp[:-1]:
+            h = torch.tanh(h @ W + b)
+        z = h @ tp[-1][0] + tp[-1][1]
+        loss = -(Yt * torch.log_softmax(z, dim=1)).sum() / Xt.shape[0]
+        loss.backward()
+        return [(W.grad, b.grad) for W, b in tp]
+    return torch_grad
+
+
+def _first_call(fn: Any) -> float:
+    """Seconds of the first call (tracing + optimization + code generation for a jit)."""
     t0 = time.perf_counter()
-    g_jit(params, X, Y)
-    compile_s = time.perf_counter() - t0
-    results["tensorcalc jit(grad)"] = median_time(lambda: g_jit(params, X, Y))
-    fwd = median_time(lambda: mlp_loss(params, X, Y, np))
-    results["forward pass (NumPy)"] = fwd
-    ag = optional("autograd")
-    if ag is not None:
-        import autograd.numpy as anp
-        ag_grad = ag.grad(lambda p: mlp_loss(p, X, Y, anp))
-        results["HIPS autograd grad"] = median_time(lambda: ag_grad(params))
-    torch = optional("torch")
-    if torch is not None:
-        torch.set_num_threads(os.cpu_count() or 1)
-        tp = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True))
-              for W, b in params]
-        Xt, Yt = torch.tensor(X), torch.tensor(Y)
-
-        def torch_grad():
-            for W, b in tp:
-                W.grad = b.grad = None
-            h = Xt
-            for W, b in tp[:-1]:
-                h = torch.tanh(h @ W + b)
-            z = h @ tp[-1][0] + tp[-1][1]
-            loss = -(Yt * torch.log_softmax(z, dim=1)).sum() / Xt.shape[0]
-            loss.backward()
-        results["PyTorch eager backward"] = median_time(torch_grad)
-    ref = results["NumPy hand-written backprop"]
-    for name, t in results.items():
-        print(fmt_row(name, t, ref))
-    print(f"  tensorcalc / hand-written NumPy: {results['tensorcalc eager grad'] / ref:.2f} "
-          "(target <= 1.2)")
-    print(f"  tensorcalc jit / hand-written:   {results['tensorcalc jit(grad)'] / ref:.2f} "
-          "(target <= 1.0)")
-    if "PyTorch eager backward" in results:
-        print(f"  tensorcalc jit / PyTorch eager:  "
-              f"{results['tensorcalc jit(grad)'] / results['PyTorch eager backward']:.2f} "
-              "(target <= 1.0)")
-    print(f"  tensorcalc gradient / forward:   {results['tensorcalc eager grad'] / fwd:.2f} "
-          "(cheap-gradient principle: <= ~3)")
-    print(f"  jit compile time of the gradient: {compile_s * 1e3:.0f} ms (target < 500 ms)")
-
-
-def main() -> None:
-    print(f"machine: {machine()}")
-    bench_chain()
-    bench_mlp()
+    fn()
+    return time.perf_counter() - t0
 
 
 if __name__ == "__main__":
-    main()
+    from .suite import main
+
+    main(["--only", "W1,W2", *sys.argv[1:]])
