@@ -4,6 +4,20 @@ import pytest
 
 from tensorcalc.web import ServerThread
 
+from ._browser import browser_missing
+
+
+def pytest_report_header(config):
+    missing = browser_missing()
+    return f"web browser tests: {'skipped, ' + missing if missing else 'headless Chromium'}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    # -q hides the header, so say it again at the end, where a skipped browser run is noticed.
+    missing = browser_missing()
+    if missing:
+        terminalreporter.write_line(f"web browser tests skipped: {missing}", yellow=True)
+
 
 @pytest.fixture(scope="session")
 def live_server():
