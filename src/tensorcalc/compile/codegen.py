@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..core.ir import Literal, Program, Var
+from .buffers import plan_buffers
 
 
 def _template(name: str, args: list[str], params: dict[str, Any], const: Callable[[Any], str]
@@ -41,8 +42,12 @@ def _template(name: str, args: list[str], params: dict[str, Any], const: Callabl
     return None
 
 
-def generate_source(prog: Program, name: str = "compiled") -> tuple[str, dict[str, Any]]:
-    """Return ``(source, globals)`` for a Python function computing ``prog``."""
+def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool = True
+                    ) -> tuple[str, dict[str, Any]]:
+    """Return ``(source, globals)`` for a Python function computing ``prog``. With
+    ``reuse_buffers`` the function releases each intermediate after its last use and writes
+    ufunc results into dead buffers with ``out=`` (:mod:`tensorcalc.compile.buffers`)."""
+    plan = plan_buffers(prog) if reuse_buffers else None
     env: dict[str, Any] = {"np": np}
     names: dict[int, str] = {}
     counter = [0]
@@ -73,7 +78,7 @@ def generate_source(prog: Program, name: str = "compiled") -> tuple[str, dict[st
         names[id(v)] = fresh("x")
         args.append(names[id(v)])
     lines = [f"def {name}({', '.join(args)}):"]
-    for eq in prog.equations:
+    for k, eq in enumerate(prog.equations):
         ins = [read(a) for a in eq.inputs]
         outs = []
         for v in eq.outputs:
@@ -84,7 +89,9 @@ def generate_source(prog: Program, name: str = "compiled") -> tuple[str, dict[st
         if expr is None:
             impl = prim.impl
             if isinstance(impl, np.ufunc) and not eq.params:
-                expr = f"np.{impl.__name__}({', '.join(ins)})"
+                buf = plan.out[k] if plan is not None else None
+                out_kw = f", out={names[id(buf)]}" if buf is not None else ""
+                expr = f"np.{impl.__name__}({', '.join(ins)}{out_kw})"
             else:
                 fn = const(impl)
                 kw = ", ".join(f"{k}={const(v)}" for k, v in eq.params.items()
@@ -92,6 +99,9 @@ def generate_source(prog: Program, name: str = "compiled") -> tuple[str, dict[st
                 expr = f"{fn}({', '.join(ins)}{', ' + kw if kw else ''})"
         target = outs[0] if not prim.multiple_results else ", ".join(outs) + ","
         lines.append(f"    {target} = {expr}  # {prim.name}")
+        if plan is not None and plan.release[k]:
+            # Free intermediates now, as eager evaluation would, instead of at return.
+            lines.append(f"    del {', '.join(names[id(v)] for v in plan.release[k])}")
     rets = [read(a) for a in prog.outputs]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return "\n".join(lines) + "\n", env

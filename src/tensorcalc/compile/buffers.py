@@ -1,0 +1,165 @@
+"""Liveness and buffer reuse for generated code: ``del`` at last use, and NumPy ``out=``.
+
+A generated function keeps every local alive until it returns, so without help a compiled
+gradient holds all its intermediates at once, where eager evaluation frees each as soon as its
+last reader is done. This pass computes, for the straight-line program, the last equation that
+reads each variable and plans two things:
+
+* **release**: after equation k, ``del`` every variable whose last use is k (a view keeps its
+  base alive, so a *buffer* — a fresh array some equation allocated — dies only when the last
+  variable that may alias it dies);
+* **reuse**: an equation that calls a NumPy ufunc writes its result with ``out=`` into a dead
+  buffer of the same shape and dtype instead of allocating: first an operand whose buffer dies
+  at this very equation (in place: ``np.add(a, b, out=a)``, exact for elementwise ufuncs because
+  element i of the output depends only on element i of the operands), else a buffer that died
+  earlier and was kept for this purpose.
+
+Safety rules (why the result cannot change): only arrays allocated by a ufunc call inside this
+function are ever written to — never a program input, a constant, or a value some output may
+alias; a buffer is reused only after every variable that may alias it is dead (results of
+operations whose aliasing is unknown are assumed to alias all their operands); and ``out=`` is
+used only when the ufunc's result dtype is certainly the output's dtype (all array operands
+already have it), so NumPy never casts into the buffer. 0-d results are NumPy scalars and are
+never buffers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.ir import Literal, Program, Var
+
+# Templates in codegen whose result never aliases an operand (fresh arrays or scalars).
+FRESH = frozenset({"reduce_sum", "reduce_max", "reduce_min", "select", "convert"})
+
+
+@dataclass
+class BufferPlan:
+    """Per equation: the variable whose buffer receives ``out=`` (or None), and the variables
+    to ``del`` after it."""
+
+    out: list[Var | None] = field(default_factory=list)
+    release: list[list[Var]] = field(default_factory=list)
+
+    @property
+    def reused(self) -> int:
+        return sum(v is not None for v in self.out)
+
+
+def is_ufunc_call(eq: object) -> bool:
+    """True when codegen emits this equation as a plain one-output NumPy ufunc call."""
+    impl = eq.primitive.impl  # type: ignore[attr-defined]
+    return (isinstance(impl, np.ufunc) and impl.nout == 1 and not eq.params  # type: ignore
+            and not eq.primitive.multiple_results)  # type: ignore[attr-defined]
+
+
+def _can_write_out(eq: object) -> bool:
+    """A ufunc call whose result dtype is certainly the output aval's dtype, and not 0-d."""
+    if not is_ufunc_call(eq):
+        return False
+    out = eq.outputs[0].aval  # type: ignore[attr-defined]
+    if len(out.shape) == 0 or not all(isinstance(d, int) for d in out.shape):
+        return False
+    for a in eq.inputs:  # type: ignore[attr-defined]
+        if isinstance(a, Literal) and type(a.value) in (int, float):
+            # A Python number is weak (NEP 50): the array operand decides the dtype.
+            if not np.issubdtype(out.dtype, np.inexact):
+                return False
+        elif a.aval.dtype != out.dtype:
+            return False
+    return True
+
+
+def _key(v: Var) -> tuple:
+    return (tuple(v.aval.shape), np.dtype(v.aval.dtype))
+
+
+def plan_buffers(prog: Program) -> BufferPlan:
+    """Plan ``del`` statements and ``out=`` buffers for ``prog`` (see the module docstring)."""
+    eqs = prog.equations
+    n = len(eqs)
+    never = n + 1  # "lives past the end": outputs and what they may alias
+    last: dict[int, int] = {}
+    for k, eq in enumerate(eqs):
+        for a in eq.inputs:
+            if isinstance(a, Var):
+                last[id(a)] = k
+    # Which buffers (identified by their owning Var's id) may each variable alias?
+    aliases: dict[int, frozenset[int]] = {}
+    owner_of: dict[int, Var] = {}
+    for eq in eqs:
+        ins: frozenset[int] = frozenset()
+        for a in eq.inputs:
+            if isinstance(a, Var):
+                ins = ins | aliases.get(id(a), frozenset())
+        fresh_buf = _can_write_out(eq) or (is_ufunc_call(eq) and eq.outputs[0].aval.shape != ())
+        for v in eq.outputs:
+            if fresh_buf:
+                aliases[id(v)] = frozenset({id(v)})
+                owner_of[id(v)] = v
+            elif eq.primitive.name in FRESH:
+                aliases[id(v)] = frozenset()
+            else:
+                aliases[id(v)] = ins
+    for a in prog.outputs:
+        if isinstance(a, Var):
+            last[id(a)] = never
+            for b in aliases.get(id(a), ()):
+                last[b] = never
+    # A buffer dies when the last variable that may alias it dies.
+    buf_death: dict[int, int] = {}
+    for k, eq in enumerate(eqs):
+        for v in eq.outputs:
+            lv = last.get(id(v), k)  # an unread variable dies where it is made
+            for b in aliases[id(v)]:
+                buf_death[b] = max(buf_death.get(b, 0), lv)
+    demand: dict[tuple, list[int]] = {}
+    for k, eq in enumerate(eqs):
+        if _can_write_out(eq):
+            demand.setdefault(_key(eq.outputs[0]), []).append(k)
+    plan = BufferPlan([None] * n, [[] for _ in range(n)])
+    pool: dict[tuple, list[Var]] = {}
+    input_ids = {id(v) for v in prog.inputs}
+    dying_at: dict[int, list[int]] = {}
+    for b, k in buf_death.items():
+        dying_at.setdefault(k, []).append(b)
+    for k, eq in enumerate(eqs):
+        dying = set(dying_at.get(k, ()))
+        taken: Var | None = None
+        if _can_write_out(eq):
+            key = _key(eq.outputs[0])
+            in_place_ok = eq.primitive.impl.signature is None  # elementwise, not matmul
+            for a in eq.inputs:
+                if in_place_ok and isinstance(a, Var) and id(a) in dying \
+                        and id(a) in owner_of and _key(a) == key:
+                    taken = a  # in place: the operand's buffer dies here
+                    dying.discard(id(a))
+                    break
+            if taken is None and pool.get(key):
+                taken = pool[key].pop()
+            plan.out[k] = taken
+        release: list[Var] = []
+        if taken is not None and taken not in eq.inputs:
+            release.append(taken)  # its holder name is no longer needed
+        for a in eq.inputs:
+            # Variables that are not buffer owners go at their last use.
+            if isinstance(a, Var) and last.get(id(a)) == k and id(a) not in owner_of \
+                    and id(a) not in input_ids and a not in release:
+                release.append(a)
+        for v in eq.outputs:
+            if id(v) not in last and id(v) not in owner_of:
+                release.append(v)
+        for b in dying:
+            holder = owner_of[b]
+            key = _key(holder)
+            later = sum(1 for j in demand.get(key, ()) if j > k)
+            if later > len(pool.get(key, ())):
+                pool.setdefault(key, []).append(holder)  # keep it for a later out=
+            elif holder not in release:
+                release.append(holder)
+        if taken is not None and taken in eq.inputs and taken not in release:
+            release.append(taken)  # the result now owns the buffer under its own name
+        plan.release[k] = release
+    return plan
