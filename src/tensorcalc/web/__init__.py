@@ -8,7 +8,10 @@ package; the page makes no request beyond the local server. See docs/web.md for 
 """
 
 from .app import EXAMPLES, WebApp
-from .server import ServerThread, main, make_server, serve
+from .server import ServerThread, add_serve_arguments, main, make_server, serve, serve_from_args
 from .validate import Limits
 
-__all__ = ["EXAMPLES", "Limits", "ServerThread", "WebApp", "main", "make_server", "serve"]
+__all__ = [
+    "EXAMPLES", "Limits", "ServerThread", "WebApp", "add_serve_arguments", "main", "make_server",
+    "serve", "serve_from_args",
+]

@@ -22,7 +22,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 from .app import LOOPBACK_NAMES, WebApp
 from .validate import Limits
 
-__all__ = ["serve", "main", "make_server", "ServerThread"]
+__all__ = ["serve", "main", "make_server", "ServerThread", "add_serve_arguments",
+           "serve_from_args"]
 
 
 class _Handler(WSGIRequestHandler):
@@ -127,12 +128,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, open_browser: bool = Fal
         app.close()
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="tensorcalc serve",
-        description="Serve the local matrix calculus web page (offline, loopback only by "
-                    "default).",
-    )
+def add_serve_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``tensorcalc serve``; the main CLI adds them to its ``serve`` sub-parser."""
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; anything else is reachable from "
                         "the network)")
@@ -146,9 +143,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``tensorcalc serve [--port 8000] [--host 127.0.0.1] ...``; returns the exit status."""
-    args = _parser().parse_args(argv)
+def serve_from_args(args: argparse.Namespace) -> int:
+    """Run ``serve`` with parsed options; returns the exit status (2 bad option, 1 no port)."""
     if not 0 <= args.port <= 65535:
         print(f"tensorcalc serve: --port {args.port} is not a port number", file=sys.stderr)
         return 2
@@ -164,3 +160,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{err.strerror or err}{hint}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``tensorcalc serve [--port 8000] [--host 127.0.0.1] ...``; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="tensorcalc serve",
+        description="Serve the local matrix calculus web page (offline, loopback only by "
+                    "default).",
+    )
+    return serve_from_args(add_serve_arguments(parser).parse_args(argv))

@@ -147,6 +147,13 @@ function setStatus(text, kind = "") {
 // ---------------------------------------------------------------------------------------------
 // Derivative tab
 
+// The Hessian comes as the Jacobian of the gradient; a layout choice does not apply to it.
+function syncLayoutControl() {
+  const hessian = document.querySelector("input[name=order]:checked").value === "2";
+  $("layout").disabled = hessian;
+  $("layout").title = hessian ? "the Hessian is the Jacobian of the gradient" : "";
+}
+
 function formState() {
   return {
     expression: $("expr").value,
@@ -458,6 +465,7 @@ function debounce(fn, ms) {
 
 function init() {
   const hadState = readHash();
+  syncLayoutControl();
   if (!hadState || !$("expr").value) $("expr").value = $("expr").value || "x'*A*x";
   loadExamples();
   const later = debounce(() => derive(), DEBOUNCE_MS);
@@ -466,7 +474,7 @@ function init() {
   $("wrt").addEventListener("change", () => derive());
   $("layout").addEventListener("change", () => derive());
   for (const radio of document.querySelectorAll("input[name=order]")) {
-    radio.addEventListener("change", () => derive());
+    radio.addEventListener("change", () => { syncLayoutControl(); derive(); });
   }
   $("derive-form").addEventListener("submit", (e) => { e.preventDefault(); derive(); });
   $("chain-form").addEventListener("submit", (e) => { e.preventDefault(); plan(); });
@@ -484,6 +492,7 @@ function init() {
   }
   window.addEventListener("hashchange", () => {
     readHash();
+    syncLayoutControl();
     if (state.tab === "chain") plan(); else derive();
   });
   derive();
