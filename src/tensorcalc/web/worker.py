@@ -61,6 +61,15 @@ class TaskError(Exception):
 
 
 def _worker_main() -> None:
+    """Serve tasks until stdin closes; exit quietly when the parent goes away."""
+    try:
+        _serve_tasks()
+    except (BrokenPipeError, KeyboardInterrupt):
+        # The pool killed us or the server stopped; nothing is listening for a traceback.
+        os._exit(0)
+
+
+def _serve_tasks() -> None:
     """Read ``{"task", "payload"}`` lines on stdin, answer ``{"ok", "value"}`` lines on stdout."""
     tasks = json.loads(os.environ["TENSORCALC_WEB_TASKS"])
     limit = int(os.environ.get("TENSORCALC_WEB_MEMORY", "0"))
@@ -183,13 +192,20 @@ class WorkerPool:
         for _ in range(size):
             self._spawn()
 
-    def _spawn(self) -> None:
+    def _spawn(self, wait: bool = False) -> None:
         worker = _Worker(self.tasks, self.memory_limit)
-        with self._lock:
+        with self._lock:  # registered at once, so that close() also stops a starting worker
             if self._closed:
                 worker.kill()
                 return
             self._all.add(worker)
+        # A replacement joins the idle queue only once it has imported everything, so that a
+        # request is not handed a worker still starting while a ready one sits idle.
+        if wait and not worker.wait_ready(self.start_timeout):
+            with self._lock:
+                self._all.discard(worker)
+            worker.kill()
+            return
         self._idle.put(worker)
 
     def _replace(self, worker: _Worker) -> None:
@@ -199,7 +215,8 @@ class WorkerPool:
         if not self._closed:
             # Start the replacement off the request thread: importing numpy takes a moment,
             # and the client whose task failed should get its answer now.
-            threading.Thread(target=self._spawn, name="tensorcalc-respawn", daemon=True).start()
+            threading.Thread(target=self._spawn, kwargs={"wait": True},
+                             name="tensorcalc-respawn", daemon=True).start()
 
     def run(self, name: str, payload: object, timeout: float) -> object:
         if name not in self.tasks:
