@@ -145,3 +145,10 @@ def test_explain_list_and_bad_lesson():
     res = run_cli("explain", "004")
     assert res.returncode == 2
     assert "invalid choice" in res.stderr
+
+
+def test_demo_subcommand_quick():
+    res = run_cli("demo", "--quick")
+    assert res.returncode == 0, res.stderr
+    assert "Seed 003: network gradients" in res.stdout
+    assert "7/7 results agree" in res.stdout

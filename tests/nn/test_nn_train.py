@@ -96,3 +96,14 @@ def test_digits_plot(tmp_path):
     plot_history([{"epoch": 1, "loss": 1.0, "val_loss": 1.2},
                   {"epoch": 2, "loss": 0.5, "val_loss": 0.7}], str(path))
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fit_tqdm_bar_shows_loss_accuracy_and_throughput(rng, capsys):
+    pytest.importorskip("tqdm")
+    X, y = _blobs(rng, 64)
+    model = nn.MLP(2, [4], 3)
+    nn.fit(model, model.init(0), X, y, epochs=1, batch_size=16, validation=(X, y))
+    err = capsys.readouterr().err
+    assert "epoch 1/1" in err
+    for key in ("loss=", "acc=", "ex_per_s=", "val_acc="):
+        assert key in err
