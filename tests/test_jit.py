@@ -39,7 +39,7 @@ def test_jit_matches_eager_and_caches(params, rng):
 def test_jit_of_grad_equals_grad(params, rng):
     x = rng.standard_normal((3, 4))
     g = tc.jit(tc.grad(mlp_loss))
-    for (a, b), (c, d) in zip(g(params, x), tc.grad(mlp_loss)(params, x)):
+    for (a, b), (c, d) in zip(g(params, x), tc.grad(mlp_loss)(params, x), strict=True):
         np.testing.assert_allclose(a, c, rtol=1e-13)
         np.testing.assert_allclose(b, d, rtol=1e-13)
     src = g.source()

@@ -6,8 +6,9 @@ matrix calculus (:mod:`tensorcalc.symbolic`).
 """
 
 from . import numpy  # noqa: F401  (installs array behaviour on tracers)
-from .compile import jit
+from .accumulate import chain_cost
 from .api import grad, jvp, linear_map, linearize, trace, value_and_grad, vjp
+from .compile import jit
 from .core import (
     ConcretizationError,
     DifferentiationTypeError,
@@ -25,13 +26,15 @@ from .core import (
     tree_unflatten,
 )
 from .testing import GradientCheckError, check_grads
+from .transforms import hessian, hvp, jacfwd, jacobian, jacobian_plan, jacrev, vmap
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConcretizationError", "DifferentiationTypeError", "GradientCheckError",
     "MissingRuleError", "NonScalarOutputError", "NotDifferentiableError", "Program",
-    "ShapeDtype", "ShapeError", "Sym", "TensorcalcError", "check_grads", "grad", "jit", "jvp",
+    "ShapeDtype", "ShapeError", "Sym", "TensorcalcError", "chain_cost", "check_grads", "grad",
+    "hessian", "hvp", "jacfwd", "jacobian", "jacobian_plan", "jacrev", "jit", "jvp",
     "linear_map", "linearize", "register_pytree_node", "trace", "tree_flatten", "tree_map",
-    "tree_unflatten", "value_and_grad", "vjp",
+    "tree_unflatten", "value_and_grad", "vjp", "vmap",
 ]

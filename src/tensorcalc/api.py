@@ -132,10 +132,10 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         if ct_tree != out_tree:
             raise ShapeError(f"vjp: the cotangent has structure {ct_tree} but the output has "
                              f"structure {out_tree}")
-        for c, av in zip(ct_leaves, lin.out_avals):
+        for c, av in zip(ct_leaves, lin.out_avals, strict=True):
             check_cotangent(c, av, "vjp")
         cts = backward_pass(lin.program, ct_leaves)
-        res = [_fit(c, p) if m else None for c, p, m in zip(cts, leaves, mask)]
+        res = [_fit(c, p) if m else None for c, p, m in zip(cts, leaves, mask, strict=True)]
         return tree_unflatten(in_tree, res)
 
     out = tree_unflatten(out_tree, outs)
@@ -163,12 +163,13 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
         def partial_fun(*dyn_args: Any) -> Any:
             full = list(args)
-            for i, a in zip(nums, dyn_args):
+            for i, a in zip(nums, dyn_args, strict=True):
                 full[i] = a
             return fun(*full, **kwargs)
 
         store: dict[str, Any] = {}
-        outs, lin = linearize_flat(_flat_fun(partial_fun, dyn_tree, has_aux, store), dyn_leaves)
+        outs, lin = linearize_flat(_flat_fun(partial_fun, dyn_tree, has_aux, store), dyn_leaves,
+                                   escapes=False)
         if len(outs) != 1 or get_aval(outs[0]).shape != ():
             shapes = ", ".join(shape_str(get_aval(o).shape) for o in outs)
             raise NonScalarOutputError(
@@ -183,7 +184,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
             raise DifferentiationTypeError(
                 "grad of a complex-valued output needs holomorphic=True")
         cts = backward_pass(lin.program, [np.ones((), dt)])
-        grads = tree_unflatten(dyn_tree, [_fit(c, p) for c, p in zip(cts, dyn_leaves)])
+        grads = tree_unflatten(dyn_tree, [_fit(c, p) for c, p in zip(cts, dyn_leaves, strict=True)])
         g = grads[0] if isinstance(argnums, int) else grads
         if has_aux:
             return (value, _lower_aux(store["aux"])), g
@@ -225,7 +226,7 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     t_leaves, t_tree = tree_flatten(tangents)
     if p_tree != t_tree:
         raise ShapeError(f"jvp: primals have structure {p_tree} but tangents have {t_tree}")
-    for p, t in zip(p_leaves, t_leaves):
+    for p, t in zip(p_leaves, t_leaves, strict=True):
         if get_aval(p).shape != get_aval(t).shape:
             raise ShapeError(f"jvp: a tangent has shape {shape_str(get_aval(t).shape)} but its "
                              f"primal has shape {shape_str(get_aval(p).shape)}")
@@ -233,7 +234,7 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     flat = _flat_fun(fun, p_tree, has_aux, store)
     with new_trace(JVPTrace) as trace:
         args = [JVPTracer(trace, p, t) if np.issubdtype(_dtype_of(p), np.inexact) else p
-                for p, t in zip(p_leaves, t_leaves)]
+                for p, t in zip(p_leaves, t_leaves, strict=True)]
         outs = flat(args)
         out_p, out_t = [], []
         for o in outs:
@@ -263,7 +264,7 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
         if t_tree != in_tree:
             raise ShapeError(f"linearize: tangents have structure {t_tree}, expected {in_tree}")
         res = eval_program(lin.program, [np.asarray(t) for t in t_leaves])
-        return tree_unflatten(out_tree, [_fit(r, o) for r, o in zip(res, outs)])
+        return tree_unflatten(out_tree, [_fit(r, o) for r, o in zip(res, outs, strict=True)])
 
     f_lin.program = lin.program  # type: ignore[attr-defined]
     return tree_unflatten(out_tree, outs), f_lin

@@ -194,7 +194,9 @@ def _linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
         return fun(*full)
 
     store: dict[str, Any] = {}
-    outs, lmap = linearize_flat(_flat_fun(partial_fun, dyn_tree, has_aux, store), dyn_leaves)
+    # The linear map is consumed inside the transformation (it returns arrays, not closures).
+    outs, lmap = linearize_flat(_flat_fun(partial_fun, dyn_tree, has_aux, store), dyn_leaves,
+                                escapes=False)
     for o in outs:
         dt = get_aval(o).dtype
         if not np.issubdtype(dt, np.floating):

@@ -12,7 +12,7 @@ from .errors import (
 )
 from .ir import Equation, Literal, Program, Var
 from .primitive import Primitive, Trace, Tracer, bind, get_aval, new_trace
-from .shapes import ShapeDtype, ShapedArray, Sym
+from .shapes import ShapedArray, ShapeDtype, Sym
 from .tree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 __all__ = [

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Union
 
 import numpy as np
 
@@ -46,7 +45,7 @@ class Sym:
     __rmul__ = __mul__
 
 
-Dim = Union[int, Sym]
+Dim = int | Sym
 Shape = tuple[Dim, ...]
 
 

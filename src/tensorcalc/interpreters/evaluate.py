@@ -18,11 +18,11 @@ from .forward import Zero, instantiate
 
 def _bind_symbols(prog: Program, args: list[Any]) -> dict[Sym, int]:
     env: dict[Sym, int] = {}
-    for v, a in zip(prog.inputs, args):
+    for v, a in zip(prog.inputs, args, strict=True):
         shape = get_aval(a).shape
         if len(shape) != len(v.aval.shape):
             raise ShapeError(f"program input expects {v.aval.str_short()}, got shape {shape}")
-        for d, n in zip(v.aval.shape, shape):
+        for d, n in zip(v.aval.shape, shape, strict=True):
             if isinstance(d, Sym):
                 if env.setdefault(d, n) != n:
                     raise ShapeError(f"symbol {d} is bound to both {env[d]} and {n}")
@@ -51,7 +51,7 @@ def eval_program(prog: Program, args: list[Any]) -> list[Any]:
         raise TypeError(f"program takes {len(prog.inputs)} inputs, got {len(args)}")
     symbolic = not all(is_concrete(v.aval.shape) for v in prog.inputs)
     env_sym = _bind_symbols(prog, args) if symbolic else {}
-    env: dict[int, Any] = {id(v): a for v, a in zip(prog.inputs, args)}
+    env: dict[int, Any] = {id(v): a for v, a in zip(prog.inputs, args, strict=True)}
 
     def read(atom: Any) -> Any:
         return atom.value if isinstance(atom, Literal) else env[id(atom)]
@@ -63,7 +63,7 @@ def eval_program(prog: Program, args: list[Any]) -> list[Any]:
         vals = [read(a) for a in eq.inputs]
         out = eq.primitive.bind(*vals, **params)
         if eq.primitive.multiple_results:
-            for v, o in zip(eq.outputs, out):
+            for v, o in zip(eq.outputs, out, strict=True):
                 env[id(v)] = o
         else:
             env[id(eq.outputs[0])] = out

@@ -119,7 +119,7 @@ def defjvp(prim: Primitive, *arg_rules: Callable[..., Any] | None) -> None:
     def jvp_rule(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
         ans = bind(prim, *primals, **params)
         out: Any = None
-        for rule, t in zip(arg_rules, tangents):
+        for rule, t in zip(arg_rules, tangents, strict=True):
             if rule is None or type(t) is Zero:
                 continue
             c = rule(t, ans, *primals, **params)
@@ -152,7 +152,7 @@ def defjvp_linear(prim: Primitive) -> None:
         ans = bind(prim, *primals, **params)
         if all(type(t) is Zero for t in tangents):
             return ans, Zero(None)
-        ts = [instantiate(t, p) for t, p in zip(tangents, primals)]
+        ts = [instantiate(t, p) for t, p in zip(tangents, primals, strict=True)]
         return ans, bind(prim, *ts, **params)
 
     linear_jvp.__name__ = f"{prim.name}_jvp"
@@ -203,7 +203,7 @@ class JVPTrace(Trace):
             )
         ans, t = rule(primals, tangents, **params)
         if prim.multiple_results:
-            return [self.pure(a, tt) for a, tt in zip(ans, t)]
+            return [self.pure(a, tt) for a, tt in zip(ans, t, strict=True)]
         return self.pure(ans, t)
 
     def pure(self, ans: Any, t: Any) -> Any:

@@ -40,17 +40,21 @@ class LinearMap:
 
 def linearize_flat(
     fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any],
-    diff_mask: Sequence[bool] | None = None,
+    diff_mask: Sequence[bool] | None = None, escapes: bool = True,
 ) -> tuple[list[Any], LinearMap]:
     """Evaluate ``fun(primals)`` and stage its linearization with respect to the primals
-    selected by ``diff_mask`` (all by default)."""
+    selected by ``diff_mask`` (all by default).
+
+    ``escapes=False`` promises that the linear map is used up before the caller returns (as in
+    ``grad`` and ``jacobian``): then constants shared with the caller are not snapshotted,
+    since nothing can write to them in between (they are read-only while ``fun`` runs)."""
     if diff_mask is None:
         diff_mask = [True] * len(primals)
     guard = ConstantGuard()
     try:
         return _linearize(fun, primals, diff_mask, guard)
     finally:
-        guard.release()
+        guard.release(snapshot=escapes)
 
 
 def _linearize(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any],
@@ -58,7 +62,8 @@ def _linearize(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any],
                ) -> tuple[list[Any], LinearMap]:
     with new_trace(StageTrace, guard) as stage, new_trace(JVPTrace) as jvp:
         tin = [stage.new_input(tangent_aval(get_aval(p))) for p in primals]
-        args = [JVPTracer(jvp, p, t) if m else p for p, t, m in zip(primals, tin, diff_mask)]
+        args = [JVPTracer(jvp, p, t) if m else p
+                for p, t, m in zip(primals, tin, diff_mask, strict=True)]
         outs = fun(args)
         out_primals = []
         out_atoms = []

@@ -8,8 +8,8 @@ scalars, tracers of outer transformations) enter the program as literals.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,10 +51,13 @@ class ConstantGuard:
             self.locked.append(root)
         self.literals.append((lit, root))
 
-    def release(self) -> None:
+    def release(self, snapshot: bool = True) -> None:
         for root in self.locked:
             root.flags.writeable = True
         self.locked.clear()
+        if not snapshot:
+            self.literals.clear()
+            return
         for lit, root in self.literals:
             # References: this list's tuple, `root` below, getrefcount's argument, plus the
             # literal itself or the view chain leading to it. More means someone else holds it.

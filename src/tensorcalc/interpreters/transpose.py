@@ -76,7 +76,8 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
             cts = [env.pop(id(v), None) for v in eq.outputs]
             if all(c is None for c in cts):
                 continue
-            ct: Any = [Zero(v.aval) if c is None else c for v, c in zip(eq.outputs, cts)]
+            ct: Any = [Zero(v.aval) if c is None else c
+                       for v, c in zip(eq.outputs, cts, strict=True)]
         else:
             ct = env.pop(id(eq.outputs[0]), None)
             if ct is None:
@@ -89,7 +90,7 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
             )
         args = [UndefinedPrimal(a.aval) if type(a) is Var else a.value for a in eq.inputs]
         cts_in = rule(ct, *args, **eq.params)
-        for a, c in zip(eq.inputs, cts_in):
+        for a, c in zip(eq.inputs, cts_in, strict=True):
             if c is not None and type(a) is Var and type(c) is not Zero:
                 old = env.get(id(a))
                 env[id(a)] = c if old is None else add(old, c)

@@ -20,7 +20,6 @@ from numpy import (  # noqa: F401  (creation functions, dtypes and constants are
     bool_,
     complex64,
     complex128,
-    dtype,
     e,
     empty,
     empty_like,
@@ -96,6 +95,7 @@ from ._shape import *  # noqa: F401,F403
 from ._ufuncs import *  # noqa: F401,F403
 
 _methods.install()
+dtype = _np.dtype
 
 
 def asarray(a: Any, dtype: Any = None) -> Any:

@@ -19,7 +19,8 @@ _WEAK_STANDINS = {"b": True, "i": 1, "u": 1, "f": 1.0, "c": 1j}
 _dtype_cache: dict[Any, np.dtype] = {}
 
 
-def probe_dtype(impl: Callable[..., Any], avals: tuple[ShapedArray, ...], **params: Any) -> np.dtype:
+def probe_dtype(impl: Callable[..., Any], avals: tuple[ShapedArray, ...],
+                **params: Any) -> np.dtype:
     """The dtype NumPy gives ``impl`` on these input dtypes (weak Python scalars included),
     found by running it once on 0-d stand-ins and cached."""
     key = (impl, tuple((a.dtype, a.weak_type) for a in avals), tuple(params.items()))
