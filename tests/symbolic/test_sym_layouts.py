@@ -146,3 +146,12 @@ def test_index_form_replaces_nonstandard_vec_symbols():
     assert d.mathml().startswith('<math display="block">')
     assert "index notation" in d.steps()
     d.check(method="central-difference")
+
+
+def test_hessian_of_a_linear_function_is_an_exact_zero():
+    h = ts.hessian("a'*x", "x", shapes={"a": "vector"})
+    assert str(h) == "0" and h.shape == ("n", "n")
+    np.testing.assert_array_equal(h.evaluate(a=np.ones(2), x=np.zeros(2)), np.zeros((2, 2)))
+    h = ts.hessian("2*tr(X)", "X")
+    assert str(h) == "0" and h.shape == ("n", "n", "n", "n")
+    h.check(method="central-difference")

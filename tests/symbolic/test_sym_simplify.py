@@ -80,3 +80,9 @@ def test_simplification_preserves_values(text):
         b = np.asarray(evaluate_expr(s, env, dims), dtype=float)
     ok = np.isfinite(a)
     np.testing.assert_allclose(b[ok], a[ok], rtol=1e-8, atol=1e-10)
+
+
+def test_powers_of_scalar_products_keep_the_chain_whole():
+    # (x'y)^2 must not become x'^2 y^2
+    assert simp("(a * x' * y) ^ 2") == "a ^ 2 * (x' * y) ^ 2"
+    ts.derivative("(x' * A * y) ^ 2", "A").check(method="central-difference")

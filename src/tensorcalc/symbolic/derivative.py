@@ -191,7 +191,12 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
         raise ValueError(f"symmetric_convention must be one of {CONVENTIONS}")
     parent = f if isinstance(f, Derivative) else None
     fx = parse(f, shapes)
-    x = _find_var(fx, wrt)
+    if isinstance(wrt, Var):
+        x = wrt
+    elif parent is not None and all(v.name != wrt for v in fx.free_vars):
+        x = _find_var(parent.base, wrt)  # e.g. the Hessian of a linear function: exactly zero
+    else:
+        x = _find_var(fx, wrt)
     dx = _placeholder(x, fx)
     rec = Recorder() if steps else None
     raw = differential(fx, x, dx, rec)

@@ -312,8 +312,11 @@ def s_pow(a: Expr, p: object) -> Expr:
         return s_pow(a.args[0], number(a.exponent * p))
     if isinstance(a, Func) and a.name == "sqrt" and p == 2:
         return a.args[0]
-    if is_scalar(a.shape) and isinstance(a, Mul) and isinstance(p, int):
-        return s_mul(*(s_pow(f, p) for f in a.args))
+    if is_scalar(a.shape) and isinstance(a, Mul) and isinstance(p, int) and a.scalars:
+        # (c s xᵀy)^p = c^p s^p (xᵀy)^p: only the scalar factors distribute, the chain stays whole
+        chain = a.chain
+        rest = [Pow(Mul(*chain) if len(chain) > 1 else chain[0], p)] if chain else []
+        return s_mul(*(s_pow(f, p) for f in a.scalars), *rest)
     return Pow(a, p)
 
 
