@@ -84,5 +84,5 @@ def test_simplification_preserves_values(text):
 
 def test_powers_of_scalar_products_keep_the_chain_whole():
     # (x'y)^2 must not become x'^2 y^2
-    assert simp("(a * x' * y) ^ 2") == "a ^ 2 * (x' * y) ^ 2"
+    assert simp("(a * x' * y) ^ 2") == "(x' * y) ^ 2 * a ^ 2"
     ts.derivative("(x' * A * y) ^ 2", "A").check(method="central-difference")
