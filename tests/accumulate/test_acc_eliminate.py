@@ -156,6 +156,23 @@ def test_acc_exact_search_matches_brute_force():
         assert elimination_cost(g, order) == cost
 
 
+def test_acc_exact_search_matches_brute_force_on_tensor_graphs():
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        g = random_dag(rng, 2, int(rng.integers(3, 7)), 2)
+        sizes = {v: int(rng.integers(1, 4)) for v in g.vertices}
+        if trial % 2:  # equal sizes so that some edges can be diagonal
+            sizes = {v: 3 for v in g.vertices}
+        edges = []
+        for u, w in g.edges:
+            jac = Diagonal(3) if trial % 2 and rng.random() < 0.5 else None
+            edges.append((u, w) if jac is None else (u, w, jac))
+        t = LinearizedGraph.from_edges(edges, g.inputs, g.outputs, sizes)
+        cost, order = optimal_order(t)
+        assert brute_force_order(t)[0] == cost
+        assert elimination_cost(t, order) == cost
+
+
 def test_acc_exact_search_beats_heuristics_and_orders_agree_numerically():
     rng = np.random.default_rng(1)
     for _ in range(8):

@@ -23,6 +23,7 @@ graphs exactly by a shortest-path search over the 2ⁿ sets of eliminated vertic
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -130,11 +131,10 @@ def _greedy_score(graph: LinearizedGraph, v: Vertex, criterion: str) -> int:
     return elimination_step_cost(graph, v)
 
 
-def _eliminate_undoable(pred: dict, succ: dict, v: Vertex, dense: bool) -> tuple:
-    """Eliminate ``v`` from bare adjacency dicts; return what undoes it.
+def _eliminate_in_dicts(pred: dict, succ: dict, v: Vertex) -> tuple:
+    """Eliminate ``v`` from bare adjacency dicts (the search's scratch copies of a graph).
 
-    With ``dense=True`` edges hold a placeholder: every edge is dense, so its structure is
-    implied by the vertex sizes and no products need to be formed.
+    Returns the record ``(v, preds, succs, changed edges)`` of what was done.
     """
     p_v, s_v = pred.pop(v), succ.pop(v)
     for u in p_v:
@@ -146,27 +146,10 @@ def _eliminate_undoable(pred: dict, succ: dict, v: Vertex, dense: bool) -> tuple
         for w, c_wv in s_v.items():
             old = succ[u].get(w)
             changed.append((u, w, old))
-            if dense:
-                new = True
-            else:
-                product = compose(c_wv, c_vu)[0]
-                new = product if old is None else add_structure(old, product)
+            product = compose(c_wv, c_vu)[0]
+            new = product if old is None else add_structure(old, product)
             succ[u][w] = pred[w][u] = new
     return (v, p_v, s_v, changed)
-
-
-def _undo(pred: dict, succ: dict, record: tuple) -> None:
-    v, p_v, s_v, changed = record
-    for u, w, old in reversed(changed):
-        if old is None:
-            del succ[u][w], pred[w][u]
-        else:
-            succ[u][w] = pred[w][u] = old
-    pred[v], succ[v] = p_v, s_v
-    for u, jac in p_v.items():
-        succ[u][v] = jac
-    for w, jac in s_v.items():
-        pred[w][v] = jac
 
 
 def _step_costs(pred: dict, succ: dict, candidates, sizes: dict | None) -> list[tuple[int, int]]:
@@ -187,10 +170,6 @@ def _step_costs(pred: dict, succ: dict, candidates, sizes: dict | None) -> list[
         out.append((total, i))
     out.sort()
     return out
-
-
-def _remaining_bound(bound: list[int], mask: int, n: int) -> int:
-    return sum(bound[j] for j in range(n) if not mask >> j & 1)
 
 
 def _cut_lower_bounds(graph: LinearizedGraph, inter: list[Vertex]) -> list[int]:
@@ -264,18 +243,18 @@ def _min_vertex_cut(sources: list, target: Vertex, adjacency: dict, weight: dict
 def optimal_order(
     graph: LinearizedGraph, max_intermediates: int = 20, upper_bound: int | None = None
 ) -> tuple[int, list[Vertex]]:
-    """Cheapest vertex-elimination order by branch and bound with a memo over vertex sets.
+    """Cheapest vertex-elimination order: A* over the sets of eliminated vertices.
 
     The graph left after eliminating a set ``S`` does not depend on the order within ``S``
-    (every edge is a path sum through ``S``), so only the cheapest way to reach each ``S``
-    matters: a depth-first search that remembers the best cost per set visits each of the
-    ``2ⁿ`` sets at most a few times (the exact ``O*(2ⁿ)`` subset DP, explored cheapest child
-    first). Branches are cut against the best order found so far, seeded with the best of
-    forward, reverse and Markowitz (or ``upper_bound``); on all-dense graphs vertex-cut lower
-    bounds on the remaining eliminations tighten the cut. On tensor graphs
-    the memo assumes the structure rules, like the path sums, are order-independent (true for
-    the dense, diagonal and Kronecker rules used in practice). The walk is iterative, with
-    eliminations undone on the way back. Returns ``(cost, order)``.
+    (every edge is a path sum through ``S``), so the problem is a shortest path from ``∅`` to
+    the full set in the lattice of subsets (the exact ``O*(2ⁿ)`` subset DP), with step cost =
+    cost of eliminating one more vertex. A* expands each set at most once, in order of cost
+    so far plus a lower bound on the rest: on all-dense graphs the sum of the remaining
+    vertices' cut bounds (see :func:`_cut_lower_bounds`; consistent, since each is at most
+    that vertex's step cost at any time), else 0. Sets that cannot beat the best of forward,
+    reverse and Markowitz (or ``upper_bound``) are never queued. On tensor graphs the set
+    memo assumes the structure rules are order-independent like the path sums (true for the
+    dense, diagonal and Kronecker rules used in practice). Returns ``(cost, order)``.
     """
     inter = graph.intermediates
     n = len(inter)
@@ -291,46 +270,106 @@ def optimal_order(
     if upper_bound is not None and upper_bound < best_cost:
         best_cost, best_order = upper_bound + 1, None  # find anything at or below the bound
     full = (1 << n) - 1
-    pred = {v: dict(graph.preds(v)) for v in graph.vertices}
-    succ = {v: dict(graph.succs(v)) for v in graph.vertices}
-    # With only dense edges step costs follow from the sizes alone, and each vertex has an
-    # order-independent lower bound on its elimination cost (see _cut_lower_bounds).
+    # All-dense graphs (scalar graphs in particular) have step costs that follow from vertex
+    # sizes alone: they are searched on bitmask adjacency, everything else on structures.
     dense = all(isinstance(j, Dense) and j.nnz for j in graph.edges.values())
-    sizes = {v: graph.size(v) for v in graph.vertices} if dense else None
     bound = _cut_lower_bounds(graph, inter) if dense else [0] * n
-    seen: dict[int, int] = {0: 0}
-    path: list[Vertex] = []
-    # Frame: [mask, cost so far, children (step cost, index), next child, undo record]
-    stack: list[list] = [[0, 0, _step_costs(pred, succ, enumerate(inter), sizes), 0, None]]
-    while stack:
-        frame = stack[-1]
-        mask, g, children, pos, record = frame
-        if pos == len(children):
-            stack.pop()
-            if record is not None:
-                _undo(pred, succ, record)
-                path.pop()
-            continue
-        step, i = children[pos]
-        frame[3] = pos + 1
-        child = mask | (1 << i)
-        cost = g + step
-        if cost + _remaining_bound(bound, child, n) >= best_cost:
-            frame[3] = len(children)  # children are sorted: the rest cost at least as much
-            continue
-        if seen.get(child, cost + 1) <= cost:
-            continue
-        seen[child] = cost
-        if child == full:
-            best_cost, best_order = cost, path + [inter[i]]
-            continue
-        record = _eliminate_undoable(pred, succ, inter[i], dense)
-        path.append(inter[i])
-        left = [(j, inter[j]) for j in range(n) if not child >> j & 1]
-        stack.append([child, cost, _step_costs(pred, succ, left, sizes), 0, record])
+    expand = _bitmask_expander(graph, inter) if dense else _structure_expander(graph, inter)
+    best_g: dict[int, int] = {0: 0}
+    parent: dict[int, tuple[int, int]] = {}
+    heap = [(sum(bound), 0, 0)]
+    while heap:
+        f, g, mask = heapq.heappop(heap)
+        if g > best_g[mask]:
+            continue  # a stale entry: this set was reached more cheaply
+        if mask == full:
+            best_cost, best_order = g, _order_from(parent, inter, full)
+            break
+        rest = f - g
+        for step, i in expand(mask):
+            child, cost = mask | (1 << i), g + step
+            if cost + rest - bound[i] >= best_cost or cost >= best_g.get(child, cost + 1):
+                continue
+            best_g[child] = cost
+            parent[child] = (mask, i)
+            heapq.heappush(heap, (cost + rest - bound[i], cost, child))
+        best_g[mask] = -1  # closed: a consistent bound never reopens a set
     if best_order is None:
         raise ValueError(f"no elimination order costs at most upper_bound={upper_bound}")
     return best_cost, list(best_order)
+
+
+def _structure_expander(graph: LinearizedGraph, inter: list[Vertex]):
+    """``expand(mask)``: ``(step cost, i)`` for each vertex left after eliminating ``mask``."""
+    base_pred = {v: dict(graph.preds(v)) for v in graph.vertices}
+    base_succ = {v: dict(graph.succs(v)) for v in graph.vertices}
+    n = len(inter)
+
+    def expand(mask: int) -> list[tuple[int, int]]:
+        pred = {v: dict(p) for v, p in base_pred.items()}
+        succ = {v: dict(s) for v, s in base_succ.items()}
+        for j in range(n):
+            if mask >> j & 1:
+                _eliminate_in_dicts(pred, succ, inter[j])
+        left = [(j, inter[j]) for j in range(n) if not mask >> j & 1]
+        return _step_costs(pred, succ, left, None)
+
+    return expand
+
+
+def _bitmask_expander(graph: LinearizedGraph, inter: list[Vertex]):
+    """Like :func:`_structure_expander` for all-dense graphs, on integer bitmask adjacency.
+
+    Eliminating ``k`` merges its successor set into each predecessor's and vice versa; the
+    step cost is ``size(k)·Σ_pred size·Σ_succ size`` (``|pred|·|succ|`` on scalar graphs).
+    """
+    index = {v: k for k, v in enumerate(graph.vertices)}
+    base_pred = [sum(1 << index[u] for u in graph.preds(v)) for v in graph.vertices]
+    base_succ = [sum(1 << index[w] for w in graph.succs(v)) for v in graph.vertices]
+    sizes = [graph.size(v) for v in graph.vertices]
+    unit = all(size == 1 for size in sizes)
+    ks = [index[v] for v in inter]
+    n = len(inter)
+
+    def weight(mask: int) -> int:
+        if unit:
+            return mask.bit_count()
+        return sum(sizes[k] for k in _bits(mask))
+
+    def expand(mask: int) -> list[tuple[int, int]]:
+        pred, succ = list(base_pred), list(base_succ)
+        for j in range(n):
+            if mask >> j & 1:
+                k = ks[j]
+                clear = ~(1 << k)
+                for u in _bits(pred[k]):
+                    succ[u] = (succ[u] | succ[k]) & clear
+                for w in _bits(succ[k]):
+                    pred[w] = (pred[w] | pred[k]) & clear
+        out = [
+            (sizes[ks[j]] * weight(pred[ks[j]]) * weight(succ[ks[j]]), j)
+            for j in range(n)
+            if not mask >> j & 1
+        ]
+        out.sort()
+        return out
+
+    return expand
+
+
+def _bits(mask: int):
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+def _order_from(parent: dict, inter: list[Vertex], mask: int) -> list[Vertex]:
+    order: list[Vertex] = []
+    while mask:
+        mask, i = parent[mask]
+        order.append(inter[i])
+    return order[::-1]
 
 
 def brute_force_order(graph: LinearizedGraph) -> tuple[int, list[Vertex]]:
