@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test test-browser lint bench venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,6 +21,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# End-to-end tests of the web page in headless Chromium (Debian's chromium + chromedriver).
+test-browser: $(STAMP)
+	VIRTUAL_ENV=$(abspath $(VENV)) scripts/install-browser.sh
+	$(BIN)/python -m pytest tests/web -rs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -5,7 +5,7 @@
 # Playwright is optional (`--playwright`); its own browser download cannot work offline, so the
 # tests drive /usr/bin/chromium through Selenium either way.
 #
-# Usage: scripts/install-browser.sh [--playwright]     (root, or sudo available, for apt-get)
+# Usage: scripts/install-browser.sh [--playwright] [--system-only]   (root or sudo, for apt-get)
 set -euo pipefail
 
 PY="${PY:-python3}"
@@ -16,9 +16,11 @@ elif [[ -x .venv/bin/python ]]; then
 fi
 
 want_playwright=0
+system_only=0
 for arg in "$@"; do
     case "$arg" in
         --playwright) want_playwright=1 ;;
+        --system-only) system_only=1 ;;
         -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
         *) echo "install-browser.sh: unknown option $arg" >&2; exit 2 ;;
     esac
@@ -42,6 +44,10 @@ else
         chromium chromium-driver
 fi
 
+/usr/bin/chromium --version 2>/dev/null || true
+if [[ "$system_only" == 1 ]]; then
+    exit 0  # Python packages come from the project's test extra
+fi
 "$PY" -m pip install --quiet "selenium>=4.10"
 if [[ "$want_playwright" == 1 ]]; then
     "$PY" -m pip install --quiet playwright

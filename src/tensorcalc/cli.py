@@ -306,6 +306,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(["--quick"] if args.quick else [])
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .web import serve_from_args
+
+    return serve_from_args(args)
+
+
 # --- the parser ------------------------------------------------------------------------------
 
 
@@ -381,6 +387,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the two-minute tour (same as python -m tensorcalc.demo)")
     p.add_argument("--quick", action="store_true", help="leave out the training run")
     p.set_defaults(handler=cmd_demo)
+
+    from .web.server import add_serve_arguments
+
+    p = sub.add_parser("serve", help="the local matrix calculus web page (127.0.0.1:8000)",
+                       description="Serve the matrix calculus page on this machine only.")
+    add_serve_arguments(p)
+    p.set_defaults(handler=cmd_serve)
     return parser
 
 
