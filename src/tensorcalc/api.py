@@ -27,6 +27,30 @@ from .interpreters.forward import JVPTrace, JVPTracer, Zero, instantiate
 from .interpreters.linearize import LinearMap, linearize_flat
 from .interpreters.stage import stage_flat
 from .interpreters.transpose import backward_pass, check_cotangent
+from .ops.ufuncs_safe import strong_zero_checks, strong_zeros_enforced
+
+
+def _has_nan(tree: Any) -> bool:
+    for leaf in tree_flatten(tree)[0]:
+        if isinstance(leaf, (np.ndarray, np.generic, float, complex)) and \
+                np.issubdtype(np.result_type(leaf), np.inexact) and np.isnan(leaf).any():
+            return True
+    return False
+
+
+def retry_with_strong_zeros(compute: Callable[[], Any]) -> Any:
+    """Run ``compute``; if its result holds a NaN, run it again with strong zeros enforced.
+
+    Derivative rules multiply (co)tangents by factors with a strong zero (``0 · ∞ = 0``, see
+    :mod:`tensorcalc.ops.ufuncs_safe`), which is what keeps the branch a ``where`` did not take
+    out of the derivative. Checking every factor costs time on every operation; a NaN made by
+    ``0 · ∞`` always reaches the result, so checking the result is enough to know when the
+    careful second run is needed."""
+    out = compute()
+    if not strong_zeros_enforced() and _has_nan(out):
+        with strong_zero_checks():
+            out = compute()
+    return out
 
 
 def _normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> tuple[int, ...]:
@@ -136,6 +160,9 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
             check_cotangent(c, av, "vjp")
         cts = backward_pass(lin.program, ct_leaves)
         res = [_fit(c, p) if m else None for c, p, m in zip(cts, leaves, mask, strict=True)]
+        if not strong_zeros_enforced() and _has_nan(res):
+            with strong_zero_checks():  # see retry_with_strong_zeros
+                return vjp(fun, *primals, has_aux=has_aux)[1](cotangent)
         return tree_unflatten(in_tree, res)
 
     out = tree_unflatten(out_tree, outs)
@@ -155,6 +182,9 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
     """
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
+        return retry_with_strong_zeros(lambda: value_and_grad_once(*args, **kwargs))
+
+    def value_and_grad_once(*args: Any, **kwargs: Any) -> Any:
         nums = _normalize_argnums(argnums, len(args), "grad")
         args = tuple(_as_value(a) for a in args)
         dyn = tuple(args[i] for i in nums)
@@ -220,6 +250,11 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp(f, primals, tangents): primals and tangents must be tuples, "
                         "e.g. tc.jvp(f, (x,), (dx,))")
+    return retry_with_strong_zeros(lambda: _jvp_once(fun, primals, tangents, has_aux))
+
+
+def _jvp_once(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+              has_aux: bool) -> Any:
     primals = tuple(_as_value(p) for p in primals)
     tangents = tuple(_as_value(t) for t in tangents)
     p_leaves, p_tree = tree_flatten(primals)
@@ -264,7 +299,11 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
         if t_tree != in_tree:
             raise ShapeError(f"linearize: tangents have structure {t_tree}, expected {in_tree}")
         res = eval_program(lin.program, [np.asarray(t) for t in t_leaves])
-        return tree_unflatten(out_tree, [_fit(r, o) for r, o in zip(res, outs, strict=True)])
+        res = [_fit(r, o) for r, o in zip(res, outs, strict=True)]
+        if not strong_zeros_enforced() and _has_nan(res):
+            with strong_zero_checks():  # see retry_with_strong_zeros
+                return linearize(fun, *primals)[1](*tangents)
+        return tree_unflatten(out_tree, res)
 
     f_lin.program = lin.program  # type: ignore[attr-defined]
     return tree_unflatten(out_tree, outs), f_lin

@@ -30,6 +30,7 @@ from .api import (
     _normalize_argnums,
     grad,
     jvp,
+    retry_with_strong_zeros,
 )
 from .core.errors import DifferentiationTypeError, NonScalarOutputError, ShapeError
 from .core.primitive import Tracer, get_aval
@@ -245,6 +246,9 @@ def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str
                          "scipy.sparse matrix) or 'dense' (an array found by colouring)")
 
     def jacobian_f(*args: Any) -> Any:
+        return retry_with_strong_zeros(lambda: jacobian_once(*args))
+
+    def jacobian_once(*args: Any) -> Any:
         lin, dyn_tree, out_tree, aux = _linearize_for(fun, args, argnums, has_aux, fname)
         if sparse:
             jac = _sparse_result(lin, sparse, mode, chunk_size, memory_budget)

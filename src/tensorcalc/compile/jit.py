@@ -22,6 +22,7 @@ from ..core.primitive import Tracer
 from ..core.shapes import ShapedArray, aval_of
 from ..core.tree import tree_flatten, tree_unflatten
 from ..interpreters.stage import stage_flat
+from ..ops.ufuncs_safe import strong_zero_checks, strong_zeros_enforced
 from .codegen import compile_program
 from .passes import optimize
 
@@ -99,7 +100,13 @@ class Jitted:
         compiled = self.compile(*args)
         self._last = compiled
         leaves = tree_flatten(dyn)[0]
-        return tree_unflatten(compiled.out_tree, list(compiled.fn(*leaves)))
+        outs = list(compiled.fn(*leaves))
+        if not strong_zeros_enforced() and _has_nan(outs):
+            # A NaN may come from 0 · ∞ in a derivative rule: rerun with strong zeros enforced
+            # (the generated code calls the same mul_sz/div_sz implementations).
+            with strong_zero_checks():
+                outs = list(compiled.fn(*leaves))
+        return tree_unflatten(compiled.out_tree, outs)
 
     def source(self, *args: Any) -> str:
         """Generated source for ``args``' signature (or the most recent call's)."""
@@ -115,6 +122,12 @@ class Jitted:
         if self._last is None:
             raise ValueError("jit: call the function (or pass example arguments) first")
         return self._last
+
+
+def _has_nan(values: list[Any]) -> bool:
+    return any(isinstance(v, (np.ndarray, np.generic, float)) and
+               np.issubdtype(np.result_type(v), np.inexact) and bool(np.isnan(v).any())
+               for v in values)
 
 
 def _identifier(name: str) -> str:

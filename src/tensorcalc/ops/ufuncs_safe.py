@@ -18,14 +18,22 @@ Both are linear in ``t``; ``mul_sz`` is bilinear like ``mul``. Their own derivat
 strong zero on the (co)tangent side: ``d mul_sz(t, f) = mul_sz(ṫ, f) + mul_sz(t, ḟ)``, so the
 untaken branch stays out of second derivatives too.
 
-Cost: the implementation first checks that the factor is finite (and, for ``div_sz``, nonzero)
-with one reduction; only when it is not does it pay for a mask. A nonzero (co)tangent times an
-infinite factor still gives ±∞, and a NaN (co)tangent still gives NaN: only exact zeros change.
+A nonzero (co)tangent times an infinite factor still gives ±∞, and a NaN (co)tangent still gives
+NaN: only exact zeros change.
+
+Cost: nothing in the common case. The strong zero can only turn a NaN into 0, and a NaN, once
+made, reaches the result: on the (co)tangent side only ``where`` and ``index_set`` drop entries,
+and they drop a 0 and a NaN alike. So the plain product is used until a transformation's final
+result contains a NaN; then the transformation is run again inside :func:`strong_zero_checks`,
+where these primitives check their factor (one reduction) and mask the product when needed. The
+public transformations (``grad``, ``vjp``, ``jvp``, ``jacobian``, ``jit``, …) do that retry.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -37,6 +45,27 @@ from ..interpreters.forward import defjvp
 from ..interpreters.transpose import deftranspose, is_undefined
 from ._base import probe_dtype
 from .structural import unbroadcast
+
+
+class _Mode:
+    """Whether strong zeros are enforced (inside :func:`strong_zero_checks`)."""
+
+    active = False
+
+
+@contextmanager
+def strong_zero_checks() -> Iterator[None]:
+    """Enforce strong zeros in ``mul_sz``/``div_sz`` while the block runs."""
+    previous = _Mode.active
+    _Mode.active = True
+    try:
+        yield
+    finally:
+        _Mode.active = previous
+
+
+def strong_zeros_enforced() -> bool:
+    return _Mode.active
 
 
 def _all_finite(f: Any, nonzero: bool) -> bool:
@@ -58,14 +87,14 @@ def _strong_zero(t: Any, r: Any) -> Any:
 
 
 def _mul_sz_impl(t: Any, f: Any) -> Any:
-    if _all_finite(f, nonzero=False):
+    if not _Mode.active or _all_finite(f, nonzero=False):
         return np.multiply(t, f)
     with np.errstate(invalid="ignore"):
         return _strong_zero(t, np.multiply(t, f))
 
 
 def _div_sz_impl(t: Any, f: Any) -> Any:
-    if _all_finite(f, nonzero=True):
+    if not _Mode.active or _all_finite(f, nonzero=True):
         return np.true_divide(t, f)
     with np.errstate(invalid="ignore", divide="ignore"):
         return _strong_zero(t, np.true_divide(t, f))
