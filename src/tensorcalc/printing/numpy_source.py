@@ -188,9 +188,14 @@ def _(e: DiagEmbed, em: _Emitter) -> str:
 
 @_code.register
 def _(e: Add, em: _Emitter) -> str:
-    out = em.code(e.args[0])
+    def term(t: Expr) -> str:
+        # a constant array next to a real array broadcasts as a plain number: 1.0 - p
+        return repr(float(t.value)) if isinstance(t, Fill) and not all_fill else em.code(t)
+
+    all_fill = all(isinstance(t, Fill) for t in e.args)
+    out = term(e.args[0])
     for t in e.args[1:]:
-        out += f" - {em.code(negated(t))}" if is_negative(t) else f" + {em.code(t)}"
+        out += f" - {term(negated(t))}" if is_negative(t) else f" + {term(t)}"
     return f"({out})"
 
 
@@ -261,7 +266,11 @@ def _right_apply(acc: str, sacc: tuple, f: Expr, em: _Emitter) -> tuple[str, tup
 
 @_code.register
 def _(e: Mul, em: _Emitter) -> str:
-    scalars, chain = e.scalars, list(e.chain)
+    scalars, chain = list(e.scalars), list(e.chain)
+    sign = ""
+    if scalars and isinstance(scalars[0], Const) and scalars[0].value == -1:
+        sign = "-"  # -x rather than -1.0 * x
+        scalars = scalars[1:]
     parts = [em.code(s) for s in scalars]
     if chain:
         right_to_left = is_vector(chain[-1].shape) or isinstance(chain[0], Inv | Transpose) and (
@@ -275,7 +284,8 @@ def _(e: Mul, em: _Emitter) -> str:
             for f in chain[1:]:
                 acc, sacc = _right_apply(acc, sacc, f, em)
         parts.append(acc)
-    return parts[0] if len(parts) == 1 else "(" + " * ".join(parts) + ")"
+    body = parts[0] if len(parts) == 1 else "(" + " * ".join(parts) + ")"
+    return f"(-{body})" if sign else body
 
 
 @_code.register
@@ -317,6 +327,12 @@ _FUNCS = {"exp", "log", "sin", "cos", "tan", "tanh", "sqrt", "abs", "sign"}
 
 @_code.register
 def _(e: Func, em: _Emitter) -> str:
+    inner = e.args[0]
+    if e.name == "log" and isinstance(inner, Add) and len(inner.args) == 2:
+        exps = [t for t in inner.args if isinstance(t, Func) and t.name == "exp"]
+        ones = [t for t in inner.args if isinstance(t, Fill | Const) and t.value == 1]
+        if len(exps) == 1 and len(ones) == 1:  # log(exp(z) + 1) without overflow
+            return f"np.logaddexp(0.0, {em.code(exps[0].args[0])})"
     a = em.code(e.args[0])
     if e.name in _FUNCS:
         return f"np.{e.name}({a})"
@@ -449,16 +465,19 @@ def function_source(name: str, params: list[Var], bodies: list[tuple[str, Expr]]
         if shape:
             head.append(f"    assert {pn}.shape == {shape_code(shape)}, "
                         f"f\"{p.name}: expected shape {_shape_text(shape)}, got {{{pn}.shape}}\"")
-    missing = need - bound
-    if missing:
-        raise ValueError(f"cannot bind dimension(s) {sorted(missing)} from the parameters")
+    free = sorted(need - bound)  # sizes no argument carries (``sum(vector(1))``): ask for them
+    if free:
+        head[0] = head[0][:-2] + (", " if params else "") + "*, " + ", ".join(
+            f"dim_{d}" for d in free) + "):"
+        head += [f"    _{d} = int(dim_{d})" for d in free]
     body = [f"    {line}" for line in em.lines]
     body += [f"    {out} = {code}" for out, code in results]
     body += [f"    {line}" for line in (epilogue or [])]
     outs = [out for out, _ in bodies]
     body.append(f"    return {', '.join(outs)}")
-    helpers = [HELPERS[h] for h in sorted(em.helpers)]
-    return "\n".join(["import numpy as np", "", *helpers, "", *head, *body, ""])
+    helpers = "\n\n".join(HELPERS[h] for h in sorted(em.helpers))
+    parts = ["import numpy as np", "", ""] + ([helpers, ""] if helpers else []) + head + body
+    return "\n".join(parts) + "\n"
 
 
 def derivative_source(d, with_value: bool = True, name: str | None = None) -> str:

@@ -154,9 +154,14 @@ class Derivative:
         return self._compiled[key]
 
     def evaluate(self, **values) -> np.ndarray:
-        """The derivative at the given values (keyword per variable), as an ndarray."""
+        """The derivative at the given values (keyword per variable), as an ndarray.
+
+        A dimension that no variable carries (as in ``sum(vector(1))``) is passed as
+        ``dim_<name>=size``.
+        """
         fn = self.compile(with_value=False)
-        params = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+        code = fn.__code__
+        params = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
         # parameters are variable names, with a trailing _ for Python keywords and "np"
         names = {p: p[:-1] if p.endswith("_") and p[:-1] in values else p for p in params}
         missing = [names[p] for p in params if names[p] not in values]

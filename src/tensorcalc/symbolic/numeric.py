@@ -211,12 +211,21 @@ def _func(name: str, a, xp):
 # ------------------------------------------------------------------------------ random data
 
 
-def bind_dims(variables, rng: np.random.Generator | None = None) -> dict:
+def bind_dims(variables, rng: np.random.Generator | None = None, extra: Expr | None = None) -> dict:
+    """Sizes for the symbolic dimensions of the variables (and of the leaves of ``extra``)."""
     names: list[str] = []
-    for v in variables:
-        for d in v.shape:
-            if isinstance(d, str) and d not in names:
-                names.append(d)
+    shapes = [v.shape for v in variables]
+    if extra is not None:
+        stack = [extra]
+        while stack:
+            n = stack.pop()
+            shapes.append(n.shape)
+            stack.extend(n.args)
+    for shape in shapes:
+        for d in shape:
+            for part in str(d).split("·"):
+                if not part.isdigit() and part not in names:
+                    names.append(part)
     return {d: SIZES[i % len(SIZES)] for i, d in enumerate(names)}
 
 
@@ -370,7 +379,7 @@ def check_derivative(d, trials: int = 3, seed: int = 0, rtol: float = 1e-5,
                      atol: float = 1e-6, method: str = "auto") -> CheckReport:
     """See ``Derivative.check``; raises ``DerivativeMismatch`` when the check fails."""
     variables = d.base.free_vars
-    dims = bind_dims(sorted(variables, key=lambda v: str(d.base).find(v.name)))
+    dims = bind_dims(sorted(variables, key=lambda v: str(d.base).find(v.name)), extra=d.base)
     errors: list = []
     used = "engine" if method in ("auto", "engine") else "central-difference"
     note = ""
@@ -385,7 +394,8 @@ def check_derivative(d, trials: int = 3, seed: int = 0, rtol: float = 1e-5,
                 break
         else:
             raise ValueError(f"could not find inputs where {d.base} is finite")
-        got = np.asarray(d.evaluate(**env), dtype=float)
+        got = np.asarray(d.evaluate(**env, **{f"dim_{k}": v for k, v in dims.items()}),
+                         dtype=float)
         ref = None
         if used == "engine":
             try:
