@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Primitive
+from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting
 from ..interpreters.forward import defjvp
@@ -117,7 +117,7 @@ mul_sz_p = Primitive("mul_sz", _mul_sz_impl, _binary_abstract("mul_sz", _mul_sz_
 
 def mul_sz(t: Any, f: Any) -> Any:
     """``t * f``, except that entries where ``t == 0`` are 0 even if ``f`` is ±inf or NaN."""
-    return mul_sz_p.bind(t, f)
+    return bind(mul_sz_p, t, f)
 
 
 def _mul_sz_jvp_t(dt: Any, ans: Any, t: Any, f: Any) -> Any:
@@ -146,7 +146,7 @@ div_sz_p = Primitive("div_sz", _div_sz_impl, _binary_abstract("div_sz", _div_sz_
 
 def div_sz(t: Any, f: Any) -> Any:
     """``t / f``, except that entries where ``t == 0`` are 0 even if ``f`` is 0 or NaN."""
-    return div_sz_p.bind(t, f)
+    return bind(div_sz_p, t, f)
 
 
 def _div_sz_jvp_t(dt: Any, ans: Any, t: Any, f: Any) -> Any:
