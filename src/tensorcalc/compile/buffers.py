@@ -26,6 +26,7 @@ never buffers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -48,21 +49,30 @@ class BufferPlan:
         return sum(v is not None for v in self.out)
 
 
-def is_ufunc_call(eq: object) -> bool:
-    """True when codegen emits this equation as a plain one-output NumPy ufunc call."""
-    impl = eq.primitive.impl  # type: ignore[attr-defined]
-    return (isinstance(impl, np.ufunc) and impl.nout == 1 and not eq.params  # type: ignore
-            and not eq.primitive.multiple_results)  # type: ignore[attr-defined]
+# With ``plain_strong_zeros`` the strong-zero products are emitted as the plain ufuncs; see
+# :mod:`tensorcalc.compile.jit` for why that is exact whenever the result has no NaN.
+PLAIN_STRONG_ZERO = {"mul_sz": np.multiply, "div_sz": np.true_divide}
 
 
-def _can_write_out(eq: object) -> bool:
+def ufunc_of(eq: Any, plain_strong_zeros: bool = False) -> np.ufunc | None:
+    """The one-output NumPy ufunc codegen emits for this equation, or None."""
+    impl = eq.primitive.impl
+    if plain_strong_zeros and eq.primitive.name in PLAIN_STRONG_ZERO:
+        impl = PLAIN_STRONG_ZERO[eq.primitive.name]
+    if isinstance(impl, np.ufunc) and impl.nout == 1 and not eq.params \
+            and not eq.primitive.multiple_results:
+        return impl
+    return None
+
+
+def _can_write_out(eq: Any, plain: bool) -> bool:
     """A ufunc call whose result dtype is certainly the output aval's dtype, and not 0-d."""
-    if not is_ufunc_call(eq):
+    if ufunc_of(eq, plain) is None:
         return False
-    out = eq.outputs[0].aval  # type: ignore[attr-defined]
+    out = eq.outputs[0].aval
     if len(out.shape) == 0 or not all(isinstance(d, int) for d in out.shape):
         return False
-    for a in eq.inputs:  # type: ignore[attr-defined]
+    for a in eq.inputs:
         if isinstance(a, Literal) and type(a.value) in (int, float):
             # A Python number is weak (NEP 50): the array operand decides the dtype.
             if not np.issubdtype(out.dtype, np.inexact):
@@ -76,7 +86,7 @@ def _key(v: Var) -> tuple:
     return (tuple(v.aval.shape), np.dtype(v.aval.dtype))
 
 
-def plan_buffers(prog: Program) -> BufferPlan:
+def plan_buffers(prog: Program, plain_strong_zeros: bool = False) -> BufferPlan:
     """Plan ``del`` statements and ``out=`` buffers for ``prog`` (see the module docstring)."""
     eqs = prog.equations
     n = len(eqs)
@@ -94,7 +104,8 @@ def plan_buffers(prog: Program) -> BufferPlan:
         for a in eq.inputs:
             if isinstance(a, Var):
                 ins = ins | aliases.get(id(a), frozenset())
-        fresh_buf = _can_write_out(eq) or (is_ufunc_call(eq) and eq.outputs[0].aval.shape != ())
+        fresh_buf = (ufunc_of(eq, plain_strong_zeros) is not None
+                     and eq.outputs[0].aval.shape != ())
         for v in eq.outputs:
             if fresh_buf:
                 aliases[id(v)] = frozenset({id(v)})
@@ -117,7 +128,7 @@ def plan_buffers(prog: Program) -> BufferPlan:
                 buf_death[b] = max(buf_death.get(b, 0), lv)
     demand: dict[tuple, list[int]] = {}
     for k, eq in enumerate(eqs):
-        if _can_write_out(eq):
+        if _can_write_out(eq, plain_strong_zeros):
             demand.setdefault(_key(eq.outputs[0]), []).append(k)
     plan = BufferPlan([None] * n, [[] for _ in range(n)])
     pool: dict[tuple, list[Var]] = {}
@@ -128,9 +139,9 @@ def plan_buffers(prog: Program) -> BufferPlan:
     for k, eq in enumerate(eqs):
         dying = set(dying_at.get(k, ()))
         taken: Var | None = None
-        if _can_write_out(eq):
+        if _can_write_out(eq, plain_strong_zeros):
             key = _key(eq.outputs[0])
-            in_place_ok = eq.primitive.impl.signature is None  # elementwise, not matmul
+            in_place_ok = ufunc_of(eq, plain_strong_zeros).signature is None  # not matmul
             for a in eq.inputs:
                 if in_place_ok and isinstance(a, Var) and id(a) in dying \
                         and id(a) in owner_of and _key(a) == key:

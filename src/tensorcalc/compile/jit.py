@@ -6,6 +6,13 @@ every leaf's shape and dtype, and the values of the static arguments — stages 
 straight-line NumPy source. Later calls with the same signature only run that source.
 
 Because derivatives are programs, ``jit(grad(f))`` compiles the whole gradient computation.
+
+Strong zeros: derivative programs use ``mul_sz``/``div_sz`` (a product whose zero (co)tangent
+entries stay 0 even against an infinite factor). They differ from the plain product only where
+the plain product makes a NaN, and a NaN made on the (co)tangent side reaches the result (the
+linear operations either keep it or, like ``where``, drop a 0 and a NaN alike). So the compiled
+function runs them as plain ``np.multiply``/``np.true_divide`` — in place, no checks — and only
+when an output contains a NaN runs the checked version of the same program instead.
 When a jitted function is itself being transformed (``grad(jit(f))``, ``jacobian(jit(f))``)
 it runs ``f`` directly, so every transformation composes with it.
 """
@@ -23,16 +30,47 @@ from ..core.shapes import ShapedArray, aval_of
 from ..core.tree import tree_flatten, tree_unflatten
 from ..interpreters.stage import stage_flat
 from ..ops.ufuncs_safe import strong_zero_checks, strong_zeros_enforced
+from .buffers import PLAIN_STRONG_ZERO
 from .codegen import compile_program
 from .passes import optimize
 
 
 class Compiled:
-    """One compiled signature: its optimized program, source and callable."""
+    """One compiled signature: its optimized program, source and callable (plus, for programs
+    with strong-zero products, the checked variant used when the fast one yields a NaN)."""
 
     def __init__(self, program: Program, fn: Callable[..., Any], source: str,
-                 out_tree: Any) -> None:
+                 out_tree: Any, name: str) -> None:
         self.program, self.fn, self.source, self.out_tree = program, fn, source, out_tree
+        self.name = name
+        self.strong_zeros = any(eq.primitive.name in PLAIN_STRONG_ZERO
+                                for eq in program.equations)
+        self._checked: Callable[..., Any] | None = None
+
+    def run(self, leaves: list[Any]) -> Any:
+        if not self.strong_zeros:
+            return self.fn(*leaves)
+        if not strong_zeros_enforced():
+            out = self.fn(*leaves)
+            if not any(_has_nan(x) for x in out):
+                return out
+        # A NaN may come from 0 · ∞ in a derivative rule: rerun the checked variant, which
+        # calls the mul_sz/div_sz implementations, with strong zeros enforced.
+        if self._checked is None:
+            self._checked = compile_program(self.program, self.name)[0]
+        with strong_zero_checks():
+            return self._checked(*leaves)
+
+
+def _has_nan(x: Any) -> bool:
+    """Whether ``x`` may contain a NaN: one sum, no temporary (an inf − inf sum is a false
+    alarm, which only costs the checked re-run)."""
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "fc":
+            return False
+        s = np.add.reduce(x, axis=None)
+        return bool(s != s)
+    return isinstance(x, (float, complex, np.inexact)) and x != x
 
 
 class Jitted:
@@ -88,8 +126,9 @@ class Jitted:
         # survive staging as inputs).
         in_avals = [ShapedArray(a.shape, a.dtype) for a in avals]
         prog = optimize(stage_flat(flat, in_avals))
-        fn, source = compile_program(prog, name=_identifier(self.__name__))
-        compiled = Compiled(prog, fn, source, store["out_tree"])
+        name = _identifier(self.__name__)
+        fn, source = compile_program(prog, name=name, plain_strong_zeros=True)
+        compiled = Compiled(prog, fn, source, store["out_tree"], name)
         self.cache[key] = compiled
         return compiled
 
@@ -100,12 +139,7 @@ class Jitted:
         compiled = self.compile(*args)
         self._last = compiled
         leaves = tree_flatten(dyn)[0]
-        outs = list(compiled.fn(*leaves))
-        if not strong_zeros_enforced() and _has_nan(outs):
-            # A NaN may come from 0 · ∞ in a derivative rule: rerun with strong zeros enforced
-            # (the generated code calls the same mul_sz/div_sz implementations).
-            with strong_zero_checks():
-                outs = list(compiled.fn(*leaves))
+        outs = list(compiled.run(leaves))
         return tree_unflatten(compiled.out_tree, outs)
 
     def source(self, *args: Any) -> str:
@@ -122,12 +156,6 @@ class Jitted:
         if self._last is None:
             raise ValueError("jit: call the function (or pass example arguments) first")
         return self._last
-
-
-def _has_nan(values: list[Any]) -> bool:
-    return any(isinstance(v, (np.ndarray, np.generic, float)) and
-               np.issubdtype(np.result_type(v), np.inexact) and bool(np.isnan(v).any())
-               for v in values)
 
 
 def _identifier(name: str) -> str:

@@ -72,7 +72,7 @@ def common_subexpression_elimination(prog: Program) -> Program:
         except TypeError:
             key = None
         if key is not None and key in seen:
-            for old, new in zip(eq.outputs, seen[key]):
+            for old, new in zip(eq.outputs, seen[key], strict=True):
                 rw.subst[id(old)] = new
             continue
         if key is not None:
@@ -166,8 +166,20 @@ def algebraic_simplification(prog: Program) -> Program:
 
 
 def optimize(prog: Program) -> Program:
-    """The default pipeline: fold, simplify, share, then drop what is dead."""
+    """The default pipeline: fold constants, simplify the structure derivative programs carry
+    (:mod:`tensorcalc.compile.structured`), simplify algebraically, share, drop what is dead."""
+    from .structured import (
+        diagonal_matmul,
+        strong_zero_simplification,
+        uniform_constants,
+        whole_slices,
+    )
+
     prog = constant_folding(prog)
+    prog = uniform_constants(prog)
+    prog = strong_zero_simplification(prog)
     prog = algebraic_simplification(prog)
+    prog = diagonal_matmul(prog)
+    prog = whole_slices(prog)
     prog = common_subexpression_elimination(prog)
     return dead_code_elimination(prog)
