@@ -20,31 +20,22 @@
 
 from __future__ import annotations
 
-from .elementwise import derivative_of
+from functools import singledispatch
+
+from .differentials import differential_rule, sum_nonzero
 from .errors import UnsupportedExpression
 from .expr import (
     Add,
-    Adj,
     Commutation,
     Const,
-    Det,
     Diag,
     DiagEmbed,
     Expr,
     Fill,
-    Func,
     Hadamard,
     Identity,
-    Inv,
     Kron,
-    LogDet,
-    LogSumExp,
-    MatPow,
     Mul,
-    Norm1,
-    Norm2,
-    Pow,
-    Softmax,
     Sum,
     Trace,
     Transpose,
@@ -54,7 +45,6 @@ from .expr import (
     add,
     hadamard,
     mul,
-    neg,
     transpose,
 )
 from .shapes import as_matrix, dim_mul, is_matrix, is_row, is_scalar, is_vector, size
@@ -90,100 +80,13 @@ def differential(f: Expr, x: Var, dx: Var, record: Recorder | None = None) -> Ex
             out: Expr | None = dx
             rule = "variable"
         else:
-            rule, out = _rule(e, d, x)
+            rule, out = differential_rule(e, d)
         memo[e] = out
         if record is not None and out is not None and e != x:
             record.add(e, out, rule)
         return out
 
     return d(f)
-
-
-def _sum_nonzero(terms: list) -> Expr | None:
-    terms = [t for t in terms if t is not None]
-    if not terms:
-        return None
-    return add(*terms)
-
-
-def _rule(e: Expr, d, x: Var) -> tuple[str, Expr | None]:
-    """One differential rule per node type (Cookbook numbers in RULE_EQUATION)."""
-    a = e.args[0] if e.args else None
-    if isinstance(e, Add):
-        return "sum", _sum_nonzero([d(t) for t in e.args])
-    if isinstance(e, Mul):
-        terms = []
-        for i, f in enumerate(e.args):
-            df = d(f)
-            if df is not None:
-                terms.append(mul(*e.args[:i], df, *e.args[i + 1 :]))
-        return "product", _sum_nonzero(terms)
-    if isinstance(e, Hadamard):
-        terms = []
-        for i, f in enumerate(e.args):
-            df = d(f)
-            if df is not None:
-                terms.append(hadamard(*e.args[:i], df, *e.args[i + 1 :]))
-        return "hadamard", _sum_nonzero(terms)
-    if isinstance(e, Kron):
-        da, db = d(e.args[0]), d(e.args[1])
-        parts = [Kron(da, e.args[1]) if da else None, Kron(e.args[0], db) if db else None]
-        return "kron", _sum_nonzero(parts)
-    da = d(a)
-    if da is None:
-        return "constant", None
-    if isinstance(e, Transpose):
-        return "transpose", transpose(da)
-    if isinstance(e, Pow):
-        p = e.exponent
-        return "power", hadamard(mul(Const(p), Pow(a, p - 1)), da)
-    if isinstance(e, MatPow):
-        terms = [
-            mul(*([MatPow(a, r)] if r > 1 else [a] if r == 1 else []), da,
-                *([MatPow(a, e.k - 1 - r)] if e.k - 1 - r > 1 else [a] if e.k - 1 - r == 1 else []))
-            for r in range(e.k)
-        ]
-        return "matrix power", add(*terms)
-    if isinstance(e, Func):
-        fprime = derivative_of(e)
-        return f"{e.name}'", None if fprime is None else hadamard(fprime, da)
-    if isinstance(e, Sum):
-        return "sum of entries", Sum(da)
-    if isinstance(e, Trace):
-        return "trace", Trace(da) if not is_scalar(da.shape) else da
-    if isinstance(e, Det):
-        if is_scalar(a.shape):
-            return "determinant", da
-        return "determinant", mul(e, Trace(mul(Inv(a), da)))
-    if isinstance(e, LogDet):
-        if is_scalar(a.shape):
-            return "logdet", mul(Pow(a, -1), da)
-        return "logdet", Trace(mul(Inv(a), da))
-    if isinstance(e, Inv):
-        return "inverse", neg(mul(e, da, e))
-    if isinstance(e, Adj):  # adj X = det(X) X⁻¹
-        return "adjugate", add(mul(Det(a), Trace(mul(Inv(a), da)), Inv(a)),
-                               neg(mul(Det(a), Inv(a), da, Inv(a))))
-    if isinstance(e, Diag):
-        return "diag", Diag(da)
-    if isinstance(e, Vec):
-        return "vec", Vec(da)
-    if isinstance(e, Norm1):
-        return "norm1", Sum(hadamard(Func("sign", a), da))
-    if isinstance(e, Norm2):
-        inner = mul(transpose(a), da) if is_vector(a.shape) else Trace(mul(transpose(a), da))
-        if is_scalar(a.shape):
-            inner = mul(Func("sign", a), da)
-            return "norm2", inner
-        return "norm2", mul(Pow(e, -1), inner)
-    if isinstance(e, Softmax):
-        return "softmax", add(hadamard(e, da), neg(mul(e, mul(transpose(e), da))))
-    if isinstance(e, LogSumExp):
-        if is_vector(a.shape):
-            return "logsumexp", mul(transpose(Softmax(a)), da)
-        ex = Func("exp", a)
-        return "logsumexp", mul(Pow(Sum(ex), -1), Sum(hadamard(ex, da)))
-    raise UnsupportedExpression(f"no differential rule for {type(e).__name__} in {e}")
 
 
 # ---------------------------------------------------------------------- trace trick (adjoint)
@@ -208,57 +111,80 @@ def transpose_linear(L: Expr, dx: Var, cot: Expr) -> Expr | None:
 
 
 def _adjoint(L: Expr, dx: Var, cot: Expr, out: list) -> None:
+    """Push the cotangent ``cot`` of L down to dx, appending dx's share to ``out``."""
     if not L.depends_on(dx):
         return
     if L == dx:
         out.append(cot)
         return
-    if isinstance(L, Add):
-        for t in L.args:
-            _adjoint(t, dx, cot, out)
+    adjoint_rule(L, dx, cot, out)
+
+
+@singledispatch
+def adjoint_rule(L: Expr, dx: Var, cot: Expr, out: list) -> None:
+    raise UnsupportedExpression(
+        f"cannot transpose the linear map {type(L).__name__} ({L}) with respect to {dx.name}")
+
+
+@adjoint_rule.register
+def adjoint_of_sum(L: Add, dx: Var, cot: Expr, out: list) -> None:
+    for t in L.args:
+        _adjoint(t, dx, cot, out)
+
+
+def _linear_factor(L: Expr, dx: Var) -> Expr:
+    hits = [f for f in L.args if f.depends_on(dx)]
+    if len(hits) != 1:
+        raise UnsupportedExpression(f"not linear in {dx.name}: {L}")
+    return hits[0]
+
+
+@adjoint_rule.register
+def adjoint_of_product(L: Mul, dx: Var, cot: Expr, out: list) -> None:
+    """(s · rest)* c = ⟨c, rest⟩ for a scalar factor s; (A dX B)* c = Aᵀ c Bᵀ in the chain."""
+    f = _linear_factor(L, dx)
+    others = [a for a in L.args if a is not f]
+    if is_scalar(f.shape):
+        _adjoint(f, dx, _inner(cot, mul(*others) if others else Const(1)), out)
         return
-    if isinstance(L, Mul):
-        args = L.args
-        hits = [i for i, f in enumerate(args) if f.depends_on(dx)]
-        if len(hits) != 1:
-            raise UnsupportedExpression(f"not linear in {dx.name}: {L}")
-        i = hits[0]
-        f = args[i]
-        others = args[:i] + args[i + 1 :]
-        if is_scalar(f.shape) and not (isinstance(L.args[i], Mul) and not L.chain):
-            rest = mul(*others) if others else Const(1)
-            _adjoint(f, dx, _inner(cot, rest), out)
-            return
-        scalars = [a for a in others if is_scalar(a.shape)]
-        chain = L.chain
-        j = chain.index(f) if f in chain else 0
-        left = chain[:j]
-        right = chain[j + 1 :]
-        parts: list[Expr] = list(scalars)
-        if left:
-            parts.append(transpose(mul(*left)))
-        parts.append(cot)
-        if right:
-            parts.append(transpose(mul(*right)))
-        _adjoint(f, dx, mul(*parts), out)
-        return
-    if isinstance(L, Hadamard):
-        others = [a for a in L.args if not a.depends_on(dx)]
-        (f,) = [a for a in L.args if a.depends_on(dx)]
-        _adjoint(f, dx, hadamard(cot, *others), out)
-        return
-    a = L.args[0] if L.args else None
-    if isinstance(L, Transpose):
-        _adjoint(a, dx, transpose(cot), out)
-    elif isinstance(L, Sum):
-        _adjoint(a, dx, cot if is_scalar(a.shape) else mul(cot, Fill(1, a.shape)), out)
-    elif isinstance(L, Trace):
-        _adjoint(a, dx, mul(cot, Identity(a.shape[0])), out)
-    elif isinstance(L, Diag):
-        _adjoint(a, dx, Diag(cot), out)
-    else:
-        raise UnsupportedExpression(
-            f"cannot transpose the linear map {type(L).__name__} ({L}) with respect to {dx.name}")
+    chain = L.chain
+    j = chain.index(f)
+    parts: list[Expr] = [a for a in others if is_scalar(a.shape)]
+    if j:
+        parts.append(transpose(mul(*chain[:j])))
+    parts.append(cot)
+    if j + 1 < len(chain):
+        parts.append(transpose(mul(*chain[j + 1 :])))
+    _adjoint(f, dx, mul(*parts), out)
+
+
+@adjoint_rule.register
+def adjoint_of_hadamard(L: Hadamard, dx: Var, cot: Expr, out: list) -> None:
+    f = _linear_factor(L, dx)
+    _adjoint(f, dx, hadamard(cot, *(a for a in L.args if a is not f)), out)
+
+
+@adjoint_rule.register
+def adjoint_of_transpose(L: Transpose, dx: Var, cot: Expr, out: list) -> None:
+    _adjoint(L.args[0], dx, transpose(cot), out)
+
+
+@adjoint_rule.register
+def adjoint_of_sum_of_entries(L: Sum, dx: Var, cot: Expr, out: list) -> None:
+    a = L.args[0]
+    _adjoint(a, dx, cot if is_scalar(a.shape) else mul(cot, Fill(1, a.shape)), out)
+
+
+@adjoint_rule.register
+def adjoint_of_trace(L: Trace, dx: Var, cot: Expr, out: list) -> None:
+    a = L.args[0]
+    _adjoint(a, dx, mul(cot, Identity(a.shape[0])), out)
+
+
+@adjoint_rule.register
+def adjoint_of_diag(L: Diag, dx: Var, cot: Expr, out: list) -> None:
+    # diag: vector → matrix and matrix → vector are each other's adjoints
+    _adjoint(L.args[0], dx, Diag(cot), out)
 
 
 # ----------------------------------------------------------------------- vec / Kronecker form
@@ -291,57 +217,89 @@ def vec_jacobian(L: Expr, dx: Var) -> Expr | None:
     if L == dx:
         n = size(dx.shape)
         return Const(1) if n == 1 else Identity(n)
-    if isinstance(L, Add):
-        return _sum_nonzero([vec_jacobian(t, dx) for t in L.args])
-    if isinstance(L, Mul):
-        hits = [f for f in L.args if f.depends_on(dx)]
-        if len(hits) != 1:
-            raise UnsupportedExpression(f"not linear in {dx.name}: {L}")
-        f = hits[0]
-        jf = vec_jacobian(f, dx)
-        if jf is None:
-            return None
-        if is_scalar(f.shape):
-            rest = [a for a in L.args if a is not f]
-            restexpr = mul(*rest) if rest else Const(1)
-            return mul(_vec(restexpr), jf)
-        scalars = [a for a in L.args if is_scalar(a.shape)]
-        chain = L.chain
-        j = chain.index(f)
-        r, c = as_matrix(f.shape)
-        A = mul(*chain[:j]) if j else _eye(r)
-        B = transpose(mul(*chain[j + 1 :])) if j + 1 < len(chain) else _eye(c)
-        K = _kron(B, A)
-        return mul(*scalars, *([K] if K is not None else []), jf)
-    if isinstance(L, Hadamard):
-        (f,) = [a for a in L.args if a.depends_on(dx)]
-        others = [a for a in L.args if a is not f]
-        c = hadamard(*others)
-        jf = vec_jacobian(f, dx)
-        return None if jf is None else mul(Diag(_vec(c)), jf)
-    if isinstance(L, Kron):
-        return _kron_rule(L, dx)
-    a = L.args[0] if L.args else None
-    ja = vec_jacobian(a, dx) if a is not None else None
+    return vec_rule(L, dx)
+
+
+@singledispatch
+def vec_rule(L: Expr, dx: Var) -> Expr | None:
+    raise UnsupportedExpression(f"no vec rule for {type(L).__name__} ({L})")
+
+
+@vec_rule.register
+def vec_of_sum(L: Add, dx: Var) -> Expr | None:
+    return sum_nonzero([vec_jacobian(t, dx) for t in L.args])
+
+
+@vec_rule.register
+def vec_of_product(L: Mul, dx: Var) -> Expr | None:
+    """vec(s · rest) = vec(rest) J(s); vec(A dX B) = (Bᵀ ⊗ A) vec dX."""
+    f = _linear_factor(L, dx)
+    jf = vec_jacobian(f, dx)
+    if jf is None:
+        return None
+    if is_scalar(f.shape):
+        rest = [a for a in L.args if a is not f]
+        return mul(_vec(mul(*rest) if rest else Const(1)), jf)
+    scalars = [a for a in L.args if is_scalar(a.shape)]
+    chain = L.chain
+    j = chain.index(f)
+    r, c = as_matrix(f.shape)
+    A = mul(*chain[:j]) if j else _eye(r)
+    B = transpose(mul(*chain[j + 1 :])) if j + 1 < len(chain) else _eye(c)
+    K = _kron(B, A)
+    return mul(*scalars, *([K] if K is not None else []), jf)
+
+
+@vec_rule.register
+def vec_of_hadamard(L: Hadamard, dx: Var) -> Expr | None:
+    """vec(C ⊙ dX) = diag(vec C) vec dX."""
+    f = _linear_factor(L, dx)
+    jf = vec_jacobian(f, dx)
+    c = hadamard(*(a for a in L.args if a is not f))
+    return None if jf is None else mul(Diag(_vec(c)), jf)
+
+
+@vec_rule.register
+def vec_of_transpose(L: Transpose, dx: Var) -> Expr | None:
+    """vec(Mᵀ) = K vec(M) with K the commutation matrix (vectors: nothing to do)."""
+    a = L.args[0]
+    ja = vec_jacobian(a, dx)
+    if ja is None or not is_matrix(a.shape):
+        return ja
+    return mul(Commutation(a.shape[0], a.shape[1]), ja)
+
+
+@vec_rule.register
+def vec_of_sum_of_entries(L: Sum, dx: Var) -> Expr | None:
+    a = L.args[0]
+    ja = vec_jacobian(a, dx)
+    if ja is None or is_scalar(a.shape):
+        return ja
+    return mul(transpose(Fill(1, (size(a.shape),))), ja)
+
+
+@vec_rule.register
+def vec_of_trace(L: Trace, dx: Var) -> Expr | None:
+    """tr(M) = vec(I)ᵀ vec(M)."""
+    a = L.args[0]
+    ja = vec_jacobian(a, dx)
+    return None if ja is None else mul(transpose(Vec(Identity(a.shape[0]))), ja)
+
+
+@vec_rule.register
+def vec_of_diag(L: Diag, dx: Var) -> Expr | None:
+    """vec(diag(v)) = E v and diag(M) = Eᵀ vec(M), E the n²×n selector."""
+    a = L.args[0]
+    ja = vec_jacobian(a, dx)
     if ja is None:
         return None
-    if isinstance(L, Transpose):
-        if is_matrix(a.shape):
-            return mul(Commutation(a.shape[0], a.shape[1]), ja)
-        return ja
-    if isinstance(L, Sum):
-        if is_scalar(a.shape):
-            return ja
-        return mul(transpose(Fill(1, (size(a.shape),))), ja)
-    if isinstance(L, Trace):
-        return mul(transpose(Vec(Identity(a.shape[0]))), ja)
-    if isinstance(L, Diag):
-        if is_vector(a.shape):
-            return mul(DiagEmbed(a.shape[0]), ja)
-        return mul(transpose(DiagEmbed(a.shape[0])), ja)
-    if isinstance(L, Vec):
-        return ja
-    raise UnsupportedExpression(f"no vec rule for {type(L).__name__} ({L})")
+    E = DiagEmbed(a.shape[0])
+    return mul(E if is_vector(a.shape) else transpose(E), ja)
+
+
+@vec_rule.register
+def vec_of_vec(L: Vec, dx: Var) -> Expr | None:
+    return vec_jacobian(L.args[0], dx)
 
 
 def _kron_chain(*factors: Expr | None) -> Expr | None:
@@ -351,7 +309,8 @@ def _kron_chain(*factors: Expr | None) -> Expr | None:
     return out
 
 
-def _kron_rule(L: Kron, dx: Var) -> Expr | None:
+@vec_rule.register
+def vec_of_kron(L: Kron, dx: Var) -> Expr | None:
     """vec(A ⊗ B) = (I_n ⊗ K ⊗ I_p)(vec A ⊗ vec B) for A m×n, B p×q (Magnus–Neudecker),
     where K vec(Z) = vec(Zᵀ) for Z of shape q×m; one factor holds dx (L is linear)."""
     a, b = L.args
