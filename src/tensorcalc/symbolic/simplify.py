@@ -250,10 +250,7 @@ def s_mul(*factors: Expr) -> Expr:
         return Const(1)
     if len(items) == 1:
         return items[0]
-    out = mul(*items)
-    if len(chain) == 1 and isinstance(chain[0], Mul):  # a scalar chain surfaced again
-        return out
-    return out
+    return mul(*items)
 
 
 # ---------------------------------------------------------------------------------- hadamard
@@ -279,18 +276,16 @@ def s_had(*factors: Expr) -> Expr:
             core = s_mul(*core.chain)
         base, p = (core.args[0], core.exponent) if isinstance(core, Pow) else (core, 1)
         powers[base] = number(powers.get(base, 0) + p)  # type: ignore[operator]
-    arrays = [s_pow(b, p) for b, p in powers.items() if p != 0]
-    scal = extra
-    arrays = sigmoid_rule(arrays)
+    arrays = sigmoid_rule([s_pow(b, p) for b, p in powers.items() if p != 0])
     if not arrays:
         core: Expr = Fill(1, shape)
     elif len(arrays) == 1:
         core = arrays[0]
     else:
         core = Hadamard(*sorted(arrays, key=lambda a: (a.depth, key(a))))
-    if coef == 1 and not scal:
+    if coef == 1 and not extra:
         return core
-    return s_mul(Const(coef), *scal, core)
+    return s_mul(Const(coef), *extra, core)
 
 
 # ------------------------------------------------------------------------------------ powers
