@@ -67,10 +67,17 @@ def load_peers(threads: int) -> SimpleNamespace:
 
 
 def peer_versions(peers: SimpleNamespace) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     parts = []
     for name in ("torch", "jax", "autograd"):
-        mod = getattr(peers, name)
-        parts.append(f"{name} {getattr(mod, '__version__', '?')}" if mod else f"{name} missing")
+        if getattr(peers, name) is None:
+            parts.append(f"{name} missing")
+            continue
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            parts.append(name)
     return ", ".join(parts)
 
 
