@@ -15,9 +15,9 @@ V = {k: "vector" for k in "abcd"}
 # (equation, function, variable, declared shapes, expected printed derivative)
 CASES = [
     (49, "det(X)", "X", {}, "det(X) * inv(X)'"),
-    (51, "det(A*X*B)", "X", {}, "det(A * X * B) * A' * inv(A * X * B)' * B'"),  # = det X^-T, square
-    (52, "det(X'*A*X)", "X", {"X": ("n", "n")},
-     "det(X' * A * X) * A * X * inv(X' * A * X) + det(X' * A * X) * A' * X * inv(X' * A * X)'"),
+    (51, "det(A*X*B)", "X", {}, "det(A * X * B) * A' * inv(A * X * B)' * B'"),  # A, B not square
+    (51, "det(A*X*B)", "X", {"A": ("n", "n"), "B": ("n", "n")}, "det(A * X * B) * inv(X)'"),
+    (52, "det(X'*A*X)", "X", {"X": ("n", "n")}, "2 * det(X' * A * X) * inv(X)'"),
     (53, "det(X'*A*X)", "X", {"A": "symmetric", "X": ("n", "m")},
      "2 * det(X' * A * X) * A * X * inv(X' * A * X)"),
     (55, "logdet(X'*X)", "X", {"X": ("n", "m")}, "2 * X * inv(X' * X)"),  # 2 (X^+)^T

@@ -459,6 +459,13 @@ def s_unary(cls: type, a: Expr) -> Expr:
         if isinstance(a, Transpose):
             return s_unary(Trace, a.args[0])
     if cls is Inv:
+        if isinstance(a, Mul) and a.chain and all(
+            is_matrix(f.shape) and f.shape[0] == f.shape[1] for f in a.chain
+        ):
+            # (c A B)⁻¹ = c⁻¹ B⁻¹ A⁻¹: valid because square factors of an invertible product
+            # are invertible themselves (det AB = det A det B)
+            return s_mul(*(s_pow(c, -1) for c in a.scalars),
+                         *(s_unary(Inv, f) for f in reversed(a.chain)))
         if isinstance(a, MatPow):
             return MatPow(s_unary(Inv, a.args[0]), a.k)  # (X^k)⁻¹ = (X⁻¹)^k
         if isinstance(a, Inv):
