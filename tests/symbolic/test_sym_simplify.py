@@ -86,3 +86,8 @@ def test_powers_of_scalar_products_keep_the_chain_whole():
     # (x'y)^2 must not become x'^2 y^2
     assert simp("(a * x' * y) ^ 2") == "(x' * y) ^ 2 * a ^ 2"
     ts.derivative("(x' * A * y) ^ 2", "A").check(method="central-difference")
+
+
+def test_simplify_accepts_text():
+    assert str(ts.simplify("x + x + A*x")) == "A * x + 2 * x"  # no (A + 2 I) x
+    assert str(ts.simplify("(b' * X')'", shapes={"b": "vector"})) == "X * b"

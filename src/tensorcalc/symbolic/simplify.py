@@ -371,14 +371,14 @@ def _factor(terms: list[Expr]) -> list[Expr]:
             hits.append((sc, ch[1:] if side == "left" else ch[:-1]))
         else:
             rest.append(t)
-    # A term that was f alone leaves I behind, unless every remainder is a scalar
-    all_scalar = all(not remaining for _, remaining in hits)
+    # A term that was f alone would leave I behind: (A + 2 I) x reads worse than A x + 2 x, so
+    # such a group is not factored (unless every remainder is a scalar: (a + b) X is fine).
     r, c = as_matrix(f.shape)
     dim = c if side == "left" else r
-    inner = [
-        s_mul(*sc, *(remaining or ([] if all_scalar or dim == 1 else [Identity(dim)])))
-        for sc, remaining in hits
-    ]
+    lone = [not remaining for _, remaining in hits]
+    if any(lone) and not all(lone) and dim != 1:
+        return _order(_factor_excluding(terms, f))
+    inner = [s_mul(*sc, *remaining) for sc, remaining in hits]
     inner_sum = s_add(*inner)
     sign: list[Expr] = []
     if isinstance(inner_sum, Add) and all(coef_and_core(t)[0] < 0 for t in inner_sum.args):
@@ -387,6 +387,14 @@ def _factor(terms: list[Expr]) -> list[Expr]:
         sign = [Const(-1)]
     grouped = s_mul(*sign, f, inner_sum) if side == "left" else s_mul(*sign, inner_sum, f)
     return _order([grouped] + _factor(rest))
+
+
+def _factor_excluding(terms: list[Expr], f: Expr) -> list[Expr]:
+    """Factor the terms that do not involve f at an end of their chain (f itself is skipped)."""
+    parts = [_decompose(t) for t in terms]
+    touched = [t for t, (_, ch) in zip(terms, parts, strict=True) if ch and f in (ch[0], ch[-1])]
+    others = [t for t in terms if t not in touched]
+    return touched + (_factor(others) if len(others) > 1 else others)
 
 
 def _expand(e: Expr, budget: int = MAX_EXPANSION) -> list[Expr]:
@@ -548,8 +556,15 @@ def _rebuild(e: Expr, args: tuple) -> Expr:
     return e.rebuild(args) if args != e.args else e
 
 
-def simplify(e: Expr, rounds: int = 6) -> Expr:
-    """Rewrite bottom-up with the rules above until nothing changes (at most ``rounds``)."""
+def simplify(e: Expr | str, rounds: int = 6, shapes: dict | None = None) -> Expr:
+    """Rewrite bottom-up with the rules above until nothing changes (at most ``rounds``).
+
+    Accepts an expression or its text (parsed with ``shapes``).
+    """
+    if not isinstance(e, Expr):
+        from .parser import parse
+
+        e = parse(e, shapes)
     for _ in range(rounds):
         memo: dict[Expr, Expr] = {}
         new = _simplify_once(e, memo)
