@@ -201,8 +201,8 @@ def as_shape2(shape: tuple, dims: dict) -> tuple:
 def _func(name: str, a, xp):
     if name == "relu":
         return xp.maximum(a, 0.0)
-    if name == "sigmoid":
-        return xp.divide(1.0, xp.add(1.0, xp.exp(xp.negative(a))))
+    if name == "sigmoid":  # tanh form: no overflow for large |a|
+        return xp.multiply(0.5, xp.add(1.0, xp.tanh(xp.multiply(0.5, a))))
     if name == "step":
         return xp.where(np.asarray(a) > 0, 1.0, 0.0)
     return getattr(xp, name)(a)
