@@ -15,9 +15,9 @@ d vec F = J d vec X using vec(A dX B) = (Bᵀ ⊗ A) vec dX.
 
 from __future__ import annotations
 
-from .calculus import RULE_EQUATION, transpose_linear
+from .calculus import RULE_EQUATION, transpose_linear, vec_jacobian
 from .cookbook import cite
-from .expr import Add, Const, Expr, Mul, Trace, Transpose, Var, transpose
+from .expr import Add, Const, Expr, Kron, Mul, Trace, Transpose, Var, transpose
 from .shapes import describe, is_matrix, is_scalar, is_vector
 from .simplify import s_mul, s_transpose, simplify
 
@@ -38,6 +38,14 @@ def _pairing(G: Expr, dx: Var, tidy: bool = True) -> Expr:
 
 def _raw_transpose(G: Expr) -> Expr:
     return G.args[0] if isinstance(G, Transpose) else transpose(G)
+
+
+def function_name(f: Expr) -> str:
+    """f, y or F by shape, avoiding the names of the function's own variables."""
+    taken = {v.name for v in f.free_vars}
+    choices = ("f", "g", "h", "phi") if is_scalar(f.shape) else (
+        ("F", "G", "H", "Phi") if is_matrix(f.shape) else ("y", "g", "u", "z"))
+    return next((c for c in choices if c not in taken), choices[-1] + "_")
 
 
 class _Lines:
@@ -85,7 +93,7 @@ def derivation(d, format: str = "text") -> str:
         raise ValueError("format must be 'text' or 'latex'")
     out = _Lines(format)
     f, x, L = d.of, d.wrt, d.differential
-    name = "f" if is_scalar(f.shape) else "F" if is_matrix(f.shape) else "y"
+    name = function_name(f)
     out.text(f"Function: {name} = {f}   ({describe(f.shape)} of {x.name}, {describe(x.shape)})")
     if d.parent is not None:
         out.text(f"(order {d.order}: differentiating the previous derivative again)")
@@ -146,6 +154,37 @@ def _trace_trick(out: _Lines, d, name: str) -> None:
         out.eq(out.partial(name, x), out.show(d.expr))
 
 
+def _term_jacobians(out: _Lines, d, vec: bool) -> None:
+    """One line per term of dF: the term and the matrix it contributes to J."""
+    dx = d.dvar
+    terms = _terms(d.differential)
+    if len(terms) > MAX_SUBEXPRESSIONS:
+        return
+    for t in terms:
+        j = vec_jacobian(t, dx)
+        if j is None:
+            continue
+        j = simplify(j)
+        if vec:
+            if out.fmt == "latex":
+                lhs = rf"\operatorname{{vec}}\left({t.latex()}\right)"
+                rhs = rf"{_wrapped(j, out)} \operatorname{{vec}}\left({dx.latex()}\right)"
+            else:
+                lhs, rhs = f"vec({t})", f"{_wrapped(j, out)} * vec({dx})"
+        else:
+            lhs = out.show(t)
+            rhs = out.show(s_mul(j, dx)) if not isinstance(j, Add) else (
+                rf"{_wrapped(j, out)} {dx.latex()}" if out.fmt == "latex" else f"({j}) * {dx}")
+        out.eq(lhs, rhs)
+
+
+def _wrapped(e: Expr, out: _Lines) -> str:
+    text = out.show(e)
+    if isinstance(e, Add) or isinstance(e, Kron) and out.fmt == "latex":
+        return rf"\left({text}\right)" if out.fmt == "latex" else f"({text})"
+    return text
+
+
 def _jacobian(out: _Lines, d, name: str) -> None:
     x = d.wrt
     vec = d.form != "matrix"
@@ -157,8 +196,9 @@ def _jacobian(out: _Lines, d, name: str) -> None:
         else:
             out.eq(f"d vec({name})", f"J d vec({x.name})")
     else:
-        out.text(f"Step 2. Write the differential as a matrix times d{x.name}: "
-                 f"d{name} = J d{x.name}.")
+        out.text(f"Step 2. Write each term of the differential as a matrix times d{x.name}, "
+                 f"so that d{name} = J d{x.name}:")
+    _term_jacobians(out, d, vec)
     layout = d.layout
     shape = "(" + ", ".join(str(s) for s in d.shape) + ")"
     if layout == "denominator":
