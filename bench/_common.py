@@ -88,7 +88,17 @@ def rss_kib(field_name: str) -> int | None:
 
 
 def reset_rss_peak() -> bool:
-    """Reset this process's resident-set high-water mark (Linux: ``5 > clear_refs``)."""
+    """Return freed heap memory to the system (so the next call's allocations show up as
+    resident-set growth instead of reusing pages already resident), then reset this process's
+    resident-set high-water mark (Linux: ``5 > clear_refs``)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")

@@ -288,8 +288,8 @@ def child_main(key: str, impl: str, threads: int, slow: bool) -> None:
     w = BUILDERS[key](peers, slow)
     fn = w.impls[impl].fn
     fn()
-    base = rss_kib("VmRSS")
     ok = reset_rss_peak()
+    base = rss_kib("VmRSS")
     fn()
     peak = rss_kib("VmHWM")
     mib = (peak - base) / 1024 if ok and base is not None and peak is not None else None
