@@ -25,6 +25,7 @@ from ..accumulate.graph import LinearizedGraph, OutputCopy
 from ..core.ir import Equation, Literal, Program, Var
 from ..interpreters.batch import vmap_flat
 from ..interpreters.forward import Zero
+from ..ops.ufuncs_safe import strong_zeros_enforced
 from . import local as L
 from .sweeps import Linearized
 
@@ -127,6 +128,13 @@ def _rule(eq: Equation, i: int) -> L.Local | None:
         return L.identity(n) if (name == "add" or i == 0) else L.scaled(-1.0, n)
     if name == "neg":
         return L.scaled(-1.0, n)
+    if name in ("mul_sz", "div_sz"):
+        # Strong-zero products (ops/ufuncs_safe.py) have the Jacobian of mul/div. When strong
+        # zeros are enforced (a rerun after a NaN) they are formed from the primitive itself,
+        # so that 0 · ∞ = 0 holds in the accumulation too.
+        if strong_zeros_enforced():
+            raise NotStructured(f"{name} with strong zeros enforced")
+        name = name[:3]
     if name == "mul":
         return _elementwise_factor(eq, i, _const(eq, 1 - i), out_shape)
     if name == "div" and i == 0 and _const(eq, 1) is not None:

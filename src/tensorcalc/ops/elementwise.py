@@ -144,11 +144,11 @@ divide = true_divide = binary_op(div_p, np.true_divide)
 
 
 def _div_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return divide(t, y)
+    return div_sz(t, y)
 
 
 def _div_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return multiply(t, negative(divide(ans, y)))  # d(x/y)/dy = -x/y² = -ans/y
+    return mul_sz(t, negative(divide(ans, y)))  # d(x/y)/dy = -x/y² = -ans/y
 
 
 def _div_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, None]:
@@ -170,18 +170,18 @@ power = binary_op(pow_p, np.power)
 def _pow_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
     if isinstance(y, (int, float)) and not isinstance(y, bool):
         if y == 0:
-            return multiply(t, 0.0)
+            return mul_sz(t, 0.0)
         if y == 1:
             return t
         if y == 2:
-            return multiply(t, multiply(2.0, x))
-    return multiply(t, multiply(y, power(x, subtract(y, 1))))
+            return mul_sz(t, multiply(2.0, x))
+    return mul_sz(t, multiply(y, power(x, subtract(y, 1))))
 
 
 def _pow_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
     # d(x^y)/dy = log(x) x^y; at x = 0 (where x^y = 0 for y > 0) the product is taken as 0.
     safe_x = where(equal(x, 0), 1.0, x)
-    return multiply(t, multiply(log(safe_x), ans))
+    return mul_sz(t, multiply(log(safe_x), ans))
 
 
 defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
@@ -191,20 +191,20 @@ defbroadcasting(pow_p)
 
 exp_p = elementwise("exp", np.exp)
 exp = unary_op(exp_p, np.exp)
-defjvp(exp_p, lambda t, ans, x: multiply(t, ans))
+defjvp(exp_p, lambda t, ans, x: mul_sz(t, ans))
 defvectorized(exp_p)
 
 log_p = elementwise("log", np.log)
 log = unary_op(log_p, np.log)
-defjvp(log_p, lambda t, ans, x: divide(t, x))
+defjvp(log_p, lambda t, ans, x: div_sz(t, x))
 defvectorized(log_p)
 
 sin_p = elementwise("sin", np.sin)
 sin = unary_op(sin_p, np.sin)
 cos_p = elementwise("cos", np.cos)
 cos = unary_op(cos_p, np.cos)
-defjvp(sin_p, lambda t, ans, x: multiply(t, cos(x)))
-defjvp(cos_p, lambda t, ans, x: multiply(t, negative(sin(x))))
+defjvp(sin_p, lambda t, ans, x: mul_sz(t, cos(x)))
+defjvp(cos_p, lambda t, ans, x: mul_sz(t, negative(sin(x))))
 defvectorized(sin_p)
 defvectorized(cos_p)
 
@@ -213,7 +213,7 @@ tanh = unary_op(tanh_p, np.tanh)
 
 
 def _tanh_jvp(t: Any, ans: Any, x: Any) -> Any:
-    return multiply(t, subtract(1.0, multiply(ans, ans)))  # tanh' = 1 - tanh²
+    return mul_sz(t, subtract(1.0, multiply(ans, ans)))  # tanh' = 1 - tanh²
 
 
 defjvp(tanh_p, _tanh_jvp)
@@ -225,7 +225,7 @@ sqrt = unary_op(sqrt_p, np.sqrt)
 
 def _sqrt_jvp(t: Any, ans: Any, x: Any) -> Any:
     with np.errstate(divide="ignore"):
-        return multiply(t, divide(0.5, ans))  # sqrt'(0) = +inf, documented
+        return mul_sz(t, divide(0.5, ans))  # sqrt'(0) = +inf, documented
 
 
 defjvp(sqrt_p, _sqrt_jvp)
@@ -240,7 +240,7 @@ defvectorized(sign_p)
 
 abs_p = elementwise("abs", np.abs)
 absolute = abs = unary_op(abs_p, np.abs)  # noqa: A001  (NumPy's name)
-defjvp(abs_p, lambda t, ans, x: multiply(t, sign(x)))  # abs'(0) = sign(0) = 0
+defjvp(abs_p, lambda t, ans, x: mul_sz(t, sign(x)))  # abs'(0) = sign(0) = 0
 defvectorized(abs_p)
 
 
@@ -258,19 +258,19 @@ minimum = binary_op(minimum_p, np.minimum)
 
 
 def _maximum_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return multiply(t, _tie_weight(x, y, ans, greater))
+    return mul_sz(t, _tie_weight(x, y, ans, greater))
 
 
 def _maximum_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return multiply(t, _tie_weight(y, x, ans, greater))
+    return mul_sz(t, _tie_weight(y, x, ans, greater))
 
 
 def _minimum_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return multiply(t, _tie_weight(x, y, ans, less))
+    return mul_sz(t, _tie_weight(x, y, ans, less))
 
 
 def _minimum_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return multiply(t, _tie_weight(y, x, ans, less))
+    return mul_sz(t, _tie_weight(y, x, ans, less))
 
 
 defjvp(maximum_p, _maximum_jvp_x, _maximum_jvp_y)
