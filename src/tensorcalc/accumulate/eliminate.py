@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -384,6 +386,38 @@ def brute_force_order(graph: LinearizedGraph) -> tuple[int, list[Vertex]]:
     return best
 
 
+def eliminate_values(
+    graph: LinearizedGraph,
+    order: Sequence[Vertex],
+    vals: dict[tuple[Vertex, Vertex], Any],
+    matmul: Callable[[Any, Any], Any] = operator.matmul,
+    add: Callable[[Any, Any], Any] = operator.add,
+) -> dict[tuple[Vertex, Vertex], Any]:
+    """Eliminate the vertices in ``order`` from edge values ``vals`` (consumed): eliminating
+    ``v`` adds ``∂w/∂v · ∂v/∂u`` to the edge ``u → w`` for every predecessor ``u`` and successor
+    ``w``. Returns the remaining input → output blocks ``{(x, y): ∂y/∂x}``. ``matmul`` and
+    ``add`` combine edge values: dense arrays by default, structured ones when given."""
+    preds = {v: set(graph.preds(v)) for v in graph.vertices}
+    succs = {v: set(graph.succs(v)) for v in graph.vertices}
+    for v in order:
+        for u in preds[v]:
+            c_vu = vals.pop((u, v))
+            for w in succs[v]:
+                product = matmul(vals[(v, w)], c_vu)
+                if (u, w) in vals:
+                    vals[(u, w)] = add(vals[(u, w)], product)
+                else:
+                    vals[(u, w)] = product
+                    succs[u].add(w)
+                    preds[w].add(u)
+            succs[u].discard(v)
+        for w in succs[v]:
+            del vals[(v, w)]
+            preds[w].discard(v)
+        del preds[v], succs[v]
+    return {(x, y): vals[(x, y)] for x in graph.inputs for y in graph.outputs if (x, y) in vals}
+
+
 def accumulate(
     graph: LinearizedGraph,
     order: Sequence[Vertex],
@@ -407,25 +441,7 @@ def accumulate(
         if arr.shape != jac.shape:
             raise ValueError(f"edge {u!r} -> {w!r}: value shape {arr.shape}, expected {jac.shape}")
         vals[(u, w)] = arr
-    preds = {v: set(graph.preds(v)) for v in graph.vertices}
-    succs = {v: set(graph.succs(v)) for v in graph.vertices}
-    for v in order:
-        for u in preds[v]:
-            c_vu = vals.pop((u, v))
-            for w in succs[v]:
-                product = vals[(v, w)] @ c_vu
-                if (u, w) in vals:
-                    vals[(u, w)] = vals[(u, w)] + product
-                else:
-                    vals[(u, w)] = product
-                    succs[u].add(w)
-                    preds[w].add(u)
-            succs[u].discard(v)
-        for w in succs[v]:
-            del vals[(v, w)]
-            preds[w].discard(v)
-        del preds[v], succs[v]
-    result = {(x, y): vals[(x, y)] for x in graph.inputs for y in graph.outputs if (x, y) in vals}
+    result = eliminate_values(graph, order, vals)
     if blocks:
         return result
     return _assemble(graph, result)

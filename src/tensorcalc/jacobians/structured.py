@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..accumulate.eliminate import eliminate_values
 from ..accumulate.graph import LinearizedGraph, OutputCopy
 from ..core.ir import Equation, Literal, Program, Var
 from ..interpreters.batch import vmap_flat
@@ -228,26 +229,7 @@ def eliminate(graph: LinearizedGraph, order: list[Any],
     for (u, w), _ in graph.edges.items():
         vals[(u, w)] = L.identity(graph.size(w)) if isinstance(w, OutputCopy) else \
             locals_[(u, w)]
-    preds = {v: set(graph.preds(v)) for v in graph.vertices}
-    succs = {v: set(graph.succs(v)) for v in graph.vertices}
-    for v in order:
-        for u in preds[v]:
-            c_vu = vals.pop((u, v))
-            for w in succs[v]:
-                prod = L.matmul(vals[(v, w)], c_vu)
-                if (u, w) in vals:
-                    vals[(u, w)] = L.add(vals[(u, w)], prod)
-                else:
-                    vals[(u, w)] = prod
-                    succs[u].add(w)
-                    preds[w].add(u)
-            succs[u].discard(v)
-        for w in succs[v]:
-            del vals[(v, w)]
-            preds[w].discard(v)
-        del preds[v], succs[v]
-    return {(x, y): vals[(x, y)] for x in graph.inputs for y in graph.outputs
-            if (x, y) in vals}
+    return eliminate_values(graph, order, vals, matmul=L.matmul, add=L.add)
 
 
 def structured_jacobian(lin: Linearized, plan: Any) -> list[list[np.ndarray]]:
