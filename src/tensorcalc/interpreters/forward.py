@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import MissingRuleError
+from ..core.ir import Equation, Literal, Var
 from ..core.primitive import Primitive, Trace, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, is_concrete, is_inexact_dtype
+from .stage import StageTracer
 
 
 class Zero:
@@ -164,6 +166,42 @@ def defjvp_rule(prim: Primitive, rule: Callable[..., tuple[Any, Any]]) -> None:
     jvp_rules[prim] = rule
 
 
+#: Binary elementwise primitives with a direct path when one operand is a Python number c:
+#: "pass" (x + c, c + x: ẏ = ẋ), "pass_left" (x − c only), "scale" (x · c, c · x: ẏ = c ẋ).
+scalar_rules: dict[Primitive, str] = {}
+
+
+def defjvp_scalar(prim: Primitive, kind: str) -> None:
+    """Declare how ``prim(x, c)`` with a Python number ``c`` moves the tangent (see
+    :data:`scalar_rules`), so that :class:`JVPTrace` handles it without dispatching the rule.
+    The primitive's ordinary jvp rule must agree; it is used everywhere else."""
+    if kind not in ("pass", "pass_left", "scale"):
+        raise ValueError(f"defjvp_scalar: unknown kind {kind!r}")
+    scalar_rules[prim] = kind
+
+
+_WEAK_FLOAT = ShapedArray((), np.dtype(np.float64), weak_type=True)
+
+#: factor(ans, x) = f′(x) of elementwise functions registered with :func:`defjvp_diag`.
+diag_rules: dict[Primitive, Callable[[Any, Any], Any]] = {}
+
+
+def defjvp_diag(prim: Primitive, factor: Callable[[Any, Any], Any]) -> None:
+    """An elementwise function whose Jacobian is diagonal (seed 003, 2.8.4): ``ẏ = f′(x) ⊙ ẋ``
+    with ``f′(x) = factor(ans, x)``, applied with a strong zero (``mul_sz``).
+
+    Besides the ordinary jvp rule this records the factor, so that when ``x`` is a concrete
+    array :class:`JVPTrace` computes ``f′(x)`` with NumPy and stages the one product itself,
+    without a second dispatch: the most common operation is the cheapest one."""
+    diag_rules[prim] = factor
+
+    def diag_jvp(t: Any, ans: Any, x: Any) -> Any:
+        return _ops["mul_sz"](t, factor(ans, x))
+
+    diag_jvp.__name__ = diag_jvp.__qualname__ = f"{prim.name}_jvp"
+    defjvp(prim, diag_jvp)
+
+
 class JVPTracer(Tracer):
     __slots__ = ("primal", "tangent")
 
@@ -185,6 +223,16 @@ class JVPTrace(Trace):
     __slots__ = ()
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        if len(args) == 1 and not params:
+            a = args[0]
+            if type(a) is JVPTracer and a._trace is self and type(a.primal) is np.ndarray:
+                factor = diag_rules.get(prim)
+                if factor is not None:
+                    return self.diagonal(prim, factor, a)
+        elif len(args) == 2 and not params and prim in scalar_rules:
+            out = self.with_number(prim, scalar_rules[prim], *args)
+            if out is not None:
+                return out
         primals = []
         tangents = []
         for a in args:
@@ -205,6 +253,52 @@ class JVPTrace(Trace):
         if prim.multiple_results:
             return [self.pure(a, tt) for a, tt in zip(ans, t, strict=True)]
         return self.pure(ans, t)
+
+    def diagonal(self, prim: Primitive, factor: Callable[[Any, Any], Any], a: JVPTracer) -> Any:
+        """``y = f(x)`` elementwise on a concrete ``x``: ``ẏ = f′(x) ⊙ ẋ`` (see defjvp_diag)."""
+        x, t = a.primal, a.tangent
+        ans = prim.impl(x)
+        f = factor(ans, x)
+        if type(t) is StageTracer and type(f) is np.ndarray:
+            aval = t.var.aval
+            if f.shape == aval.shape and f.dtype == aval.dtype:
+                stage = t._trace
+                lit = Literal(f, aval)
+                if stage.guard is not None and (f is ans or f is x or f.base is not None):
+                    stage.guard.capture(lit)  # f may be seen by the caller: guard it
+                var = Var(aval)
+                stage.equations.append(Equation(_ops["mul_sz_p"], (t.var, lit), (var,), {}))
+                return JVPTracer(self, ans, StageTracer(stage, var))
+        return self.pure(ans, fit_tangent(_ops["mul_sz"](t, f), ans))
+
+    def with_number(self, prim: Primitive, kind: str, a: Any, b: Any) -> Any:
+        """``prim(x, c)`` or ``prim(c, x)`` with ``x`` concrete and ``c`` a Python number (see
+        defjvp_scalar); ``None`` when the operands are not of that form."""
+        if type(a) is JVPTracer and a._trace is self and type(b) in (float, int):
+            tracer, left = a, True
+        elif type(b) is JVPTracer and b._trace is self and type(a) in (float, int) \
+                and kind != "pass_left":
+            tracer, left = b, False
+        else:
+            return None
+        x = tracer.primal
+        if type(x) is not np.ndarray:
+            return None
+        c = b if left else a
+        ans = prim.impl(x, c) if left else prim.impl(c, x)
+        if ans.dtype != x.dtype:
+            return None  # a promotion the generic rule handles (fit_tangent)
+        t = tracer.tangent
+        if kind == "scale":
+            if type(t) is StageTracer:
+                stage = t._trace
+                var = Var(t.var.aval)
+                num = Literal(float(c), _WEAK_FLOAT)
+                stage.equations.append(Equation(_ops["mul_sz_p"], (t.var, num), (var,), {}))
+                t = StageTracer(stage, var)
+            else:
+                t = _ops["mul_sz"](t, float(c))
+        return JVPTracer(self, ans, t)
 
     def pure(self, ans: Any, t: Any) -> Any:
         # A value with a zero tangent does not depend on this level's input: hand back the

@@ -45,12 +45,19 @@ def is_undefined(x: Any) -> bool:
 
 
 transpose_rules: dict[Primitive, Callable[..., Sequence[Any]]] = {}
+direct_transposes: dict[Primitive, Callable[[Any, Any], Sequence[Any] | None]] = {}
 
 
-def deftranspose(prim: Primitive, rule: Callable[..., Sequence[Any]]) -> None:
+def deftranspose(prim: Primitive, rule: Callable[..., Sequence[Any]],
+                 direct: Callable[[Any, Any], Sequence[Any] | None] | None = None) -> None:
     """Register ``rule(ct, *args, **params) -> cotangents`` for a primitive that is linear in
-    some of its arguments (``mul``, ``matmul``: bilinear)."""
+    some of its arguments (``mul``, ``matmul``: bilinear).
+
+    ``direct(ct, equation)`` may handle the common concrete case straight with NumPy and
+    return the cotangents, or ``None`` to defer to ``rule``; it must compute the same thing."""
     transpose_rules[prim] = rule
+    if direct is not None:
+        direct_transposes[prim] = direct
 
 
 def deflinear(prim: Primitive, rule: Callable[..., Sequence[Any]]) -> None:
@@ -82,6 +89,14 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
             ct = env.pop(id(eq.outputs[0]), None)
             if ct is None:
                 continue
+        direct = direct_transposes.get(eq.primitive)
+        cts_in = direct(ct, eq) if direct is not None else None
+        if cts_in is not None:
+            for a, c in zip(eq.inputs, cts_in, strict=True):
+                if c is not None and type(a) is Var:
+                    old = env.get(id(a))
+                    env[id(a)] = c if old is None else add(old, c)
+            continue
         rule = transpose_rules.get(eq.primitive)
         if rule is None:
             raise MissingRuleError(

@@ -19,7 +19,13 @@ import numpy as np
 from ..core.primitive import Primitive, Tracer, bind
 from ..core.shapes import ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting, defvectorized
-from ..interpreters.forward import defjvp, defjvp_zero, register_tangent_ops
+from ..interpreters.forward import (
+    defjvp,
+    defjvp_diag,
+    defjvp_scalar,
+    defjvp_zero,
+    register_tangent_ops,
+)
 from ..interpreters.transpose import deftranspose, is_undefined
 from ._base import probe_dtype
 from .structural import unbroadcast
@@ -82,6 +88,7 @@ def _add_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, Any]:
 
 
 defjvp(add_p, _same, _same)
+defjvp_scalar(add_p, "pass")
 deftranspose(add_p, _add_transpose)
 defbroadcasting(add_p)
 register_tangent_ops(add=add)
@@ -100,6 +107,7 @@ def _sub_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, Any]:
 
 
 defjvp(sub_p, _same, _sub_jvp_y)
+defjvp_scalar(sub_p, "pass_left")
 deftranspose(sub_p, _sub_transpose)
 defbroadcasting(sub_p)
 
@@ -136,6 +144,7 @@ def _mul_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, Any]:
 
 
 defjvp(mul_p, _mul_jvp_x, _mul_jvp_y)
+defjvp_scalar(mul_p, "scale")
 deftranspose(mul_p, _mul_transpose)
 defbroadcasting(mul_p)
 
@@ -191,7 +200,7 @@ defbroadcasting(pow_p)
 
 exp_p = elementwise("exp", np.exp)
 exp = unary_op(exp_p, np.exp)
-defjvp(exp_p, lambda t, ans, x: mul_sz(t, ans))
+defjvp_diag(exp_p, lambda ans, x: ans)
 defvectorized(exp_p)
 
 log_p = elementwise("log", np.log)
@@ -203,8 +212,8 @@ sin_p = elementwise("sin", np.sin)
 sin = unary_op(sin_p, np.sin)
 cos_p = elementwise("cos", np.cos)
 cos = unary_op(cos_p, np.cos)
-defjvp(sin_p, lambda t, ans, x: mul_sz(t, cos(x)))
-defjvp(cos_p, lambda t, ans, x: mul_sz(t, negative(sin(x))))
+defjvp_diag(sin_p, lambda ans, x: cos(x))
+defjvp_diag(cos_p, lambda ans, x: negative(sin(x)))
 defvectorized(sin_p)
 defvectorized(cos_p)
 
@@ -212,23 +221,23 @@ tanh_p = elementwise("tanh", np.tanh)
 tanh = unary_op(tanh_p, np.tanh)
 
 
-def _tanh_jvp(t: Any, ans: Any, x: Any) -> Any:
-    return mul_sz(t, subtract(1.0, multiply(ans, ans)))  # tanh' = 1 - tanh²
+def _tanh_factor(ans: Any, x: Any) -> Any:
+    return subtract(1.0, multiply(ans, ans))  # tanh' = 1 - tanh²
 
 
-defjvp(tanh_p, _tanh_jvp)
+defjvp_diag(tanh_p, _tanh_factor)
 defvectorized(tanh_p)
 
 sqrt_p = elementwise("sqrt", np.sqrt)
 sqrt = unary_op(sqrt_p, np.sqrt)
 
 
-def _sqrt_jvp(t: Any, ans: Any, x: Any) -> Any:
+def _sqrt_factor(ans: Any, x: Any) -> Any:
     with np.errstate(divide="ignore"):
-        return mul_sz(t, divide(0.5, ans))  # sqrt'(0) = +inf, documented
+        return divide(0.5, ans)  # sqrt'(0) = +inf, documented
 
 
-defjvp(sqrt_p, _sqrt_jvp)
+defjvp_diag(sqrt_p, _sqrt_factor)
 defvectorized(sqrt_p)
 
 # --- kinks: abs, sign, maximum, minimum -----------------------------------------------------
@@ -240,7 +249,7 @@ defvectorized(sign_p)
 
 abs_p = elementwise("abs", np.abs)
 absolute = abs = unary_op(abs_p, np.abs)  # noqa: A001  (NumPy's name)
-defjvp(abs_p, lambda t, ans, x: mul_sz(t, sign(x)))  # abs'(0) = sign(0) = 0
+defjvp_diag(abs_p, lambda ans, x: sign(x))  # abs'(0) = sign(0) = 0
 defvectorized(abs_p)
 
 

@@ -38,10 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core.ir import Literal, Var
 from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting
-from ..interpreters.forward import defjvp
+from ..interpreters.forward import defjvp, register_tangent_ops
 from ..interpreters.transpose import deftranspose, is_undefined
 from ._base import probe_dtype
 from .structural import unbroadcast
@@ -134,9 +135,23 @@ def _mul_sz_transpose(ct: Any, t: Any, f: Any) -> tuple[Any, Any]:
     return None, unbroadcast(mul_sz(t, ct), f.aval)
 
 
+def _mul_sz_transpose_direct(ct: Any, eq: Any) -> Any:
+    """``t̄ = ȳ ⊙ f`` straight with NumPy when ``f`` is a constant of ``ȳ``'s shape and dtype
+    (or a Python number): the staged derivative of every elementwise function."""
+    t, f = eq.inputs
+    if type(t) is Var and type(f) is Literal and type(ct) is np.ndarray \
+            and ct.shape == t.aval.shape and ct.dtype == t.aval.dtype:
+        v = f.value
+        if type(v) is float or (type(v) is np.ndarray and v.shape == ct.shape
+                                and v.dtype == ct.dtype):
+            return _mul_sz_impl(ct, v), None
+    return None
+
+
 defjvp(mul_sz_p, _mul_sz_jvp_t, _mul_sz_jvp_f)
-deftranspose(mul_sz_p, _mul_sz_transpose)
+deftranspose(mul_sz_p, _mul_sz_transpose, direct=_mul_sz_transpose_direct)
 defbroadcasting(mul_sz_p)
+register_tangent_ops(mul_sz=mul_sz, mul_sz_p=mul_sz_p)
 
 # --- div_sz: t / f with a strong zero in t (linear in t only) -------------------------------
 
