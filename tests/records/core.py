@@ -45,6 +45,9 @@ for s1, s2 in SHAPE_PAIRS:
         OpRecord(f"minimum{tag}", tnp.minimum, _pair(s1, s2), primitives=("minimum",)),
         OpRecord(f"where{tag}", lambda a, b: tnp.where(a > b, a * b, a - b), _pair(s1, s2),
                  primitives=("select", "gt")),
+        OpRecord(f"where_ge_le{tag}",
+                 lambda a, b: tnp.where(a >= b, a, b) * tnp.where(a <= b + 0.5, 2.0, a),
+                 _pair(s1, s2), primitives=("select", "ge", "le")),
     ]
 
 for shape in [(), (4,), (2, 3), (2, 3, 2)]:
