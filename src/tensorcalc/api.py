@@ -27,15 +27,11 @@ from .interpreters.forward import JVPTrace, JVPTracer, Zero, instantiate
 from .interpreters.linearize import LinearMap, linearize_flat
 from .interpreters.stage import stage_flat
 from .interpreters.transpose import backward_pass, check_cotangent
-from .ops.ufuncs_safe import strong_zero_checks, strong_zeros_enforced
+from .ops.ufuncs_safe import may_hold_nan, strong_zero_checks, strong_zeros_enforced
 
 
 def _has_nan(tree: Any) -> bool:
-    for leaf in tree_flatten(tree)[0]:
-        if isinstance(leaf, (np.ndarray, np.generic, float, complex)) and \
-                np.issubdtype(np.result_type(leaf), np.inexact) and np.isnan(leaf).any():
-            return True
-    return False
+    return may_hold_nan(tree_flatten(tree)[0])
 
 
 def retry_with_strong_zeros(compute: Callable[[], Any]) -> Any:
@@ -91,6 +87,16 @@ def _as_value(x: Any) -> Any:
     return tree_unflatten(tree, [v if isinstance(v, ok) else np.asarray(v) for v in leaves])
 
 
+def check_array_outputs(leaves: list[Any], op: str = "",
+                        what: str = "differentiable outputs") -> None:
+    """Raise unless every output leaf is an array or a number (``op`` names the caller)."""
+    for o in leaves:
+        if not isinstance(o, (Tracer, np.ndarray, np.generic, float, int, complex)):
+            raise TypeError(f"{op + ': ' if op else ''}the function returned a "
+                            f"{type(o).__name__}, not an array; {what} must be arrays or "
+                            "numbers (in tuples, lists, dicts)")
+
+
 def _flat_fun(fun: Callable[..., Any], in_tree: Any, has_aux: bool, store: dict[str, Any]
               ) -> Callable[[list[Any]], list[Any]]:
     def flat(leaves: list[Any]) -> list[Any]:
@@ -101,11 +107,7 @@ def _flat_fun(fun: Callable[..., Any], in_tree: Any, has_aux: bool, store: dict[
                                 "(output, auxiliary data)")
             out, store["aux"] = out
         out_leaves, store["out_tree"] = tree_flatten(out)
-        for o in out_leaves:
-            if not isinstance(o, (Tracer, np.ndarray, np.generic, float, int, complex)):
-                raise TypeError(
-                    f"the function returned a {type(o).__name__}, not an array; "
-                    "differentiable outputs must be arrays or numbers (in tuples, lists, dicts)")
+        check_array_outputs(out_leaves)
         return out_leaves
 
     return flat

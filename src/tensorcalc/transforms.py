@@ -28,12 +28,13 @@ from .api import (
     _flat_fun,
     _lower_aux,
     _normalize_argnums,
+    check_array_outputs,
     grad,
     jvp,
     retry_with_strong_zeros,
 )
 from .core.errors import DifferentiationTypeError, NonScalarOutputError, ShapeError
-from .core.primitive import Tracer, get_aval
+from .core.primitive import get_aval
 from .core.tree import tree_flatten, tree_unflatten
 from .interpreters.batch import vmap_flat
 from .interpreters.linearize import linearize_flat
@@ -123,11 +124,7 @@ def vmap(fun: Callable[..., Any], in_axes: AxisSpec = 0, out_axes: AxisSpec = 0,
             out = fun(*tree_unflatten(in_tree, ins))
             out_leaves, store["tree"] = tree_flatten(out)
             store["out"] = out
-            for o in out_leaves:
-                if not isinstance(o, (Tracer, np.ndarray, np.generic, float, int, complex)):
-                    raise TypeError(
-                        f"vmap: the function returned a {type(o).__name__}, not an array; "
-                        "outputs must be arrays or numbers (in tuples, lists, dicts)")
+            check_array_outputs(out_leaves, "vmap", "outputs")
             return out_leaves
 
         def out_dims() -> list[int | None]:

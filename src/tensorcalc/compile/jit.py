@@ -29,7 +29,7 @@ from ..core.primitive import Tracer
 from ..core.shapes import ShapedArray, aval_of
 from ..core.tree import tree_flatten, tree_unflatten
 from ..interpreters.stage import stage_flat
-from ..ops.ufuncs_safe import strong_zero_checks, strong_zeros_enforced
+from ..ops.ufuncs_safe import may_hold_nan, strong_zero_checks, strong_zeros_enforced
 from .buffers import PLAIN_STRONG_ZERO
 from .codegen import compile_program
 from .passes import optimize
@@ -52,7 +52,7 @@ class Compiled:
             return self.fn(*leaves)
         if not strong_zeros_enforced():
             out = self.fn(*leaves)
-            if not any(_has_nan(x) for x in out):
+            if not may_hold_nan(list(out)):
                 return out
         # A NaN may come from 0 · ∞ in a derivative rule: rerun the checked variant, which
         # calls the mul_sz/div_sz implementations, with strong zeros enforced.
@@ -60,17 +60,6 @@ class Compiled:
             self._checked = compile_program(self.program, self.name)[0]
         with strong_zero_checks():
             return self._checked(*leaves)
-
-
-def _has_nan(x: Any) -> bool:
-    """Whether ``x`` may contain a NaN: one sum, no temporary (an inf − inf sum is a false
-    alarm, which only costs the checked re-run)."""
-    if isinstance(x, np.ndarray):
-        if x.dtype.kind not in "fc":
-            return False
-        s = np.add.reduce(x, axis=None)
-        return bool(s != s)
-    return isinstance(x, (float, complex, np.inexact)) and x != x
 
 
 class Jitted:

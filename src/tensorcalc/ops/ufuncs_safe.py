@@ -69,6 +69,21 @@ def strong_zeros_enforced() -> bool:
     return _Mode.active
 
 
+def may_hold_nan(values: Any) -> bool:
+    """Whether any array or number in ``values`` (a list, or one value) may hold a NaN: one sum
+    per array, no temporary. An ``inf − inf`` sum is a false alarm, which only costs the
+    checked rerun (whose result is the same). This is the test that triggers that rerun."""
+    for x in values if isinstance(values, (list, tuple)) else (values,):
+        if isinstance(x, np.ndarray):
+            if x.dtype.kind in "fc":
+                s = np.add.reduce(x, axis=None)
+                if s != s:
+                    return True
+        elif isinstance(x, (float, complex, np.inexact)) and x != x:
+            return True
+    return False
+
+
 def _all_finite(f: Any, nonzero: bool) -> bool:
     """True when every entry of ``f`` is finite (and nonzero if asked): the common case in which
     the plain product is already right. A sum that overflows only sends us down the slow path."""
