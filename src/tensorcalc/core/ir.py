@@ -12,7 +12,7 @@ abstract value, e.g. ``c:f64[3] = tanh b``.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,10 +178,3 @@ def format_program(prog: Program, indent: int = 2) -> str:
     outs = ", ".join(name(a) for a in prog.outputs)
     lines.append(f"{pad}return {outs}")
     return "\n".join(lines)
-
-
-def program_inputs_used(prog: Program) -> Sequence[bool]:
-    """For each input, whether any equation or output reads it."""
-    used = {id(a) for eq in prog.equations for a in eq.inputs if isinstance(a, Var)}
-    used |= {id(a) for a in prog.outputs if isinstance(a, Var)}
-    return [id(v) in used for v in prog.inputs]

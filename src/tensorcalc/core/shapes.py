@@ -203,10 +203,6 @@ def aval_of(x: object) -> ShapedArray:
     return ShapedArray(a.shape, a.dtype)
 
 
-def is_float_dtype(dt: np.dtype) -> bool:
-    return np.issubdtype(dt, np.floating)
-
-
 def is_inexact_dtype(dt: np.dtype) -> bool:
     return np.issubdtype(dt, np.inexact)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..core.errors import MissingRuleError, ShapeError
-from ..core.ir import Literal, Program, Var
+from ..core.ir import Program, Var
 from ..core.primitive import Primitive, get_aval
 from ..core.shapes import ShapedArray, shape_str
 from .forward import Zero, _ops, defjvp_linear
@@ -91,20 +91,15 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
                 continue
         direct = direct_transposes.get(eq.primitive)
         cts_in = direct(ct, eq) if direct is not None else None
-        if cts_in is not None:
-            for a, c in zip(eq.inputs, cts_in, strict=True):
-                if c is not None and type(a) is Var:
-                    old = env.get(id(a))
-                    env[id(a)] = c if old is None else add(old, c)
-            continue
-        rule = transpose_rules.get(eq.primitive)
-        if rule is None:
-            raise MissingRuleError(
-                eq.primitive, "transpose (reverse-mode)",
-                "use forward mode (tc.jvp / tc.jacfwd) for this function",
-            )
-        args = [UndefinedPrimal(a.aval) if type(a) is Var else a.value for a in eq.inputs]
-        cts_in = rule(ct, *args, **eq.params)
+        if cts_in is None:
+            rule = transpose_rules.get(eq.primitive)
+            if rule is None:
+                raise MissingRuleError(
+                    eq.primitive, "transpose (reverse-mode)",
+                    "use forward mode (tc.jvp / tc.jacfwd) for this function",
+                )
+            args = [UndefinedPrimal(a.aval) if type(a) is Var else a.value for a in eq.inputs]
+            cts_in = rule(ct, *args, **eq.params)
         for a, c in zip(eq.inputs, cts_in, strict=True):
             if c is not None and type(a) is Var and type(c) is not Zero:
                 old = env.get(id(a))
@@ -119,7 +114,3 @@ def check_cotangent(ct: Any, aval: ShapedArray, where: str) -> None:
             f"{where}: the cotangent has shape {shape_str(got.shape)} but the output it pulls "
             f"back has shape {shape_str(aval.shape)}; pass an array shaped like the output"
         )
-
-
-def literal_is_zero(atom: Any) -> bool:
-    return isinstance(atom, Literal) and type(atom.value) is Zero
