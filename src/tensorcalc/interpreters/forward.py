@@ -202,6 +202,15 @@ def defjvp_diag(prim: Primitive, factor: Callable[[Any, Any], Any]) -> None:
     defjvp(prim, diag_jvp)
 
 
+def _stage_scale(t: StageTracer, factor: Literal) -> StageTracer:
+    """Stage ``mul_sz(ṫ, factor)`` directly on ``t``'s trace; the result has ``t``'s aval
+    (callers check that the factor neither broadcasts nor promotes it)."""
+    stage = t._trace
+    var = Var(t.var.aval)
+    stage.equations.append(Equation(_ops["mul_sz_p"], (t.var, factor), (var,), {}))
+    return StageTracer(stage, var)
+
+
 class JVPTracer(Tracer):
     __slots__ = ("primal", "tangent")
 
@@ -262,13 +271,11 @@ class JVPTrace(Trace):
         if type(t) is StageTracer and type(f) is np.ndarray:
             aval = t.var.aval
             if f.shape == aval.shape and f.dtype == aval.dtype:
-                stage = t._trace
                 lit = Literal(f, aval)
-                if stage.guard is not None and (f is ans or f is x or f.base is not None):
-                    stage.guard.capture(lit)  # f may be seen by the caller: guard it
-                var = Var(aval)
-                stage.equations.append(Equation(_ops["mul_sz_p"], (t.var, lit), (var,), {}))
-                return JVPTracer(self, ans, StageTracer(stage, var))
+                guard = t._trace.guard
+                if guard is not None and (f is ans or f is x or f.base is not None):
+                    guard.capture(lit)  # f may be seen by the caller: guard it
+                return JVPTracer(self, ans, _stage_scale(t, lit))
         return self.pure(ans, fit_tangent(_ops["mul_sz"](t, f), ans))
 
     def with_number(self, prim: Primitive, kind: str, a: Any, b: Any) -> Any:
@@ -291,11 +298,7 @@ class JVPTrace(Trace):
         t = tracer.tangent
         if kind == "scale":
             if type(t) is StageTracer:
-                stage = t._trace
-                var = Var(t.var.aval)
-                num = Literal(float(c), _WEAK_FLOAT)
-                stage.equations.append(Equation(_ops["mul_sz_p"], (t.var, num), (var,), {}))
-                t = StageTracer(stage, var)
+                t = _stage_scale(t, Literal(float(c), _WEAK_FLOAT))
             else:
                 t = _ops["mul_sz"](t, float(c))
         return JVPTracer(self, ans, t)
