@@ -1,6 +1,18 @@
 """tensorcalc.numpy names for shape manipulation and indexing (``ops/shape.py`` and
-``ops/shape_index.py``): joining, splitting, flipping, padding, diagonals, take and sort."""
+``ops/indexing.py``): joining, splitting, flipping, padding, diagonals, take and sort."""
 
+from ..ops.indexing import (
+    argsort,
+    diag,
+    diagonal,
+    select,
+    sort,
+    take,
+    take_along_axis,
+    trace,
+    tril,
+    triu,
+)
 from ..ops.shape import (
     array_split,
     atleast_1d,
@@ -25,18 +37,6 @@ from ..ops.shape import (
     tile,
     vsplit,
     vstack,
-)
-from ..ops.shape_index import (
-    argsort,
-    diag,
-    diagonal,
-    select,
-    sort,
-    take,
-    take_along_axis,
-    trace,
-    tril,
-    triu,
 )
 
 __all__ = [

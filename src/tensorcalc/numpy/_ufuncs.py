@@ -6,8 +6,23 @@ which have no derivative, and the rounding functions, whose derivative is zero w
 exists. Conventions at kinks and singular points: docs/conventions.md.
 """
 
+from ..ops.binary import (
+    arctan2,
+    atan2,
+    clip,
+    copysign,
+    float_power,
+    fmax,
+    fmin,
+    fmod,
+    hypot,
+    logaddexp,
+    logaddexp2,
+    mod,
+    remainder,
+)
 from ..ops.elementwise import power as pow  # noqa: A004  (NumPy 2's alias of power)
-from ..ops.reductions_extra import (
+from ..ops.reductions import (
     argmax,
     argmin,
     average,
@@ -20,7 +35,7 @@ from ..ops.reductions_extra import (
     std,
     var,
 )
-from ..ops.ufuncs import (
+from ..ops.unary import (
     acos,
     acosh,
     arccos,
@@ -67,21 +82,6 @@ from ..ops.ufuncs import (
     sinh,
     tan,
     trunc,
-)
-from ..ops.ufuncs_binary import (
-    arctan2,
-    atan2,
-    clip,
-    copysign,
-    float_power,
-    fmax,
-    fmin,
-    fmod,
-    hypot,
-    logaddexp,
-    logaddexp2,
-    mod,
-    remainder,
 )
 
 __all__ = [

@@ -2,8 +2,8 @@
 (batched) leading axes and result namedtuples, differentiable in forward and reverse mode to any
 order. On plain arrays every function is NumPy's own (errors re-labelled with the operator).
 
-The primitives and their derivative rules live in :mod:`tensorcalc.ops.linalg` and
-:mod:`tensorcalc.ops.linalg_decomp`. This module adds the composite functions:
+The primitives and their derivative rules live in the modules of :mod:`tensorcalc.ops.linalg`
+(inverses, decompositions, least squares). This module adds the composite functions:
 
 - ``norm``: vector norms ``(Σ|xᵢ|ᵖ)^(1/p)`` (``p = 2`` by default; ``±inf`` the largest and
   smallest ``|xᵢ|``; ``0`` the count of non-zeros, with zero derivative) and matrix norms
@@ -27,33 +27,26 @@ import numpy as np
 from ..core.primitive import Tracer
 from ..ops.elementwise import abs as _abs
 from ..ops.elementwise import divide, equal, multiply, not_equal, power, sqrt, where
-from ..ops.linalg import (
-    LinAlgError,
-    LinAlgShapeError,
-    check_matrix,
-    check_real,
-    det,
-    inv,
-    shape_of,
-    solve,
-)
-from ..ops.linalg import cholesky as _cholesky
-from ..ops.linalg import slogdet as _slogdet
-from ..ops.linalg_decomp import eigh as _eigh
-from ..ops.linalg_decomp import eigvalsh, svd_values
-from ..ops.linalg_decomp import qr as _qr
-from ..ops.linalg_decomp import svd as _svd
-from ..ops.linalg_lstsq import lstsq, pinv
-from ..ops.products import matmul
-from ..ops.products_extra import cross as _cross
-from ..ops.products_extra import outer as _outer
-from ..ops.products_extra import tensordot
+from ..ops.indexing import diagonal as _diagonal
+from ..ops.indexing import trace as _trace
+from ..ops.linalg._common import LinAlgError, LinAlgShapeError, check_matrix, check_real
+from ..ops.linalg._common import shape_of as _shape_of
+from ..ops.linalg.decompositions import eigh as _eigh
+from ..ops.linalg.decompositions import eigvalsh, svd_values
+from ..ops.linalg.decompositions import qr as _qr
+from ..ops.linalg.decompositions import svd as _svd
+from ..ops.linalg.inverse import cholesky as _cholesky
+from ..ops.linalg.inverse import det, inv, solve
+from ..ops.linalg.inverse import slogdet as _slogdet
+from ..ops.linalg.least_squares import lstsq, pinv
+from ..ops.products import cross as _cross
+from ..ops.products import matmul, tensordot
+from ..ops.products import outer as _outer
 from ..ops.reductions import max as _max
 from ..ops.reductions import min as _min
 from ..ops.reductions import sum as _sum
-from ..ops.shape_index import diagonal as _diagonal
-from ..ops.shape_index import trace as _trace
-from ..ops.structural import convert, reshape, swapaxes, transpose
+from ..ops.structural import convert, reshape, transpose
+from ..ops.structural import swapaxes as _swapaxes
 
 __all__ = [
     "EighResult", "LinAlgError", "LinAlgShapeError", "QRResult", "SVDResult", "SlogdetResult",
@@ -177,17 +170,17 @@ def multi_dot(arrays: Any, *, out: Any = None) -> Any:
         raise TypeError("multi_dot: out= is not supported for values being differentiated")
     if len(arrays) < 2:
         raise ValueError("multi_dot: expecting at least two arrays")
-    first_1d, last_1d = len(shape_of(arrays[0])) == 1, len(shape_of(arrays[-1])) == 1
+    first_1d, last_1d = len(_shape_of(arrays[0])) == 1, len(_shape_of(arrays[-1])) == 1
     if first_1d:
         arrays[0] = reshape(arrays[0], (1, -1))
     if last_1d:
         arrays[-1] = reshape(arrays[-1], (-1, 1))
     for i, x in enumerate(arrays):
-        if len(shape_of(x)) != 2:
+        if len(_shape_of(x)) != 2:
             raise LinAlgShapeError(
-                f"multi_dot: array {i} has shape {shape_of(x)}; all arrays must be 2-D except "
+                f"multi_dot: array {i} has shape {_shape_of(x)}; all arrays must be 2-D except "
                 "the first and last, which may be 1-D")
-    dims = [shape_of(arrays[0])[0]] + [shape_of(x)[1] for x in arrays]
+    dims = [_shape_of(arrays[0])[0]] + [_shape_of(x)[1] for x in arrays]
     split = _chain_order(dims)
     # Evaluate the bracketing with an explicit stack (no recursion).
     results: dict[tuple[int, int], Any] = {(i, i): x for i, x in enumerate(arrays)}
@@ -327,7 +320,7 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
         axes = tuple(a % nd for a in axis)
         rest = [i for i in range(nd) if i not in axes]
         moved = transpose(x, (*rest, *axes))
-        shp = shape_of(moved)
+        shp = _shape_of(moved)
         res = norm(reshape(moved, shp[:len(rest)] + (-1,)), ord=ord, axis=-1)
         if keepdims:
             res = reshape(res, tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
@@ -349,7 +342,7 @@ def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any: 
 def matrix_transpose(x: Any, /) -> Any:
     """``numpy.linalg.matrix_transpose``: swap the last two axes."""
     check_matrix("matrix_transpose", x, square=False)
-    return swapaxes(x, -1, -2)
+    return _swapaxes(x, -1, -2)
 
 
 def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
@@ -364,18 +357,18 @@ def diagonal(x: Any, /, *, offset: int = 0) -> Any:
 
 def outer(x1: Any, x2: Any, /) -> Any:
     """``numpy.linalg.outer``: the outer product of two vectors."""
-    if len(shape_of(x1)) != 1 or len(shape_of(x2)) != 1:
-        raise ValueError(f"outer: inputs must be 1-D vectors, got shapes {shape_of(x1)} and "
-                         f"{shape_of(x2)}; use tnp.multiply.outer-style broadcasting "
+    if len(_shape_of(x1)) != 1 or len(_shape_of(x2)) != 1:
+        raise ValueError(f"outer: inputs must be 1-D vectors, got shapes {_shape_of(x1)} and "
+                         f"{_shape_of(x2)}; use tnp.multiply.outer-style broadcasting "
                          "(x1[..., None] * x2) for stacks")
     return _outer(x1, x2)
 
 
 def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """``numpy.linalg.cross``: the cross product of 3-vectors along ``axis``."""
-    if shape_of(x1)[axis] != 3 or shape_of(x2)[axis] != 3:
+    if _shape_of(x1)[axis] != 3 or _shape_of(x2)[axis] != 3:
         raise ValueError(f"cross: both inputs must have size 3 along axis {axis}, got shapes "
-                         f"{shape_of(x1)} and {shape_of(x2)}")
+                         f"{_shape_of(x1)} and {_shape_of(x2)}")
     return _cross(x1, x2, axis=axis)
 
 

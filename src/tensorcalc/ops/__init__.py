@@ -1,4 +1,35 @@
 """The primitives, one module per family, each primitive declared in one block with its
-implementation, shape rule, jvp rule and (for linear primitives) transpose rule."""
+implementation, shape rule, jvp rule, transpose rule (linear primitives) and batching rule.
 
-from . import elementwise, products, reductions, structural  # noqa: F401  (registers rules)
+Importing this package imports every family, so every primitive and its rules are registered
+whatever the caller imports first:
+
+=============  ====================================================================
+structural     broadcast, reshape, transpose, convert, getitem/index updates, sum
+strong_zero    the (co)tangent products with a strong zero (``mul_sz``, ``div_sz``)
+elementwise    arithmetic and the common elementwise functions, comparisons, where
+unary, binary  NumPy's other ufuncs of one and two arguments
+reductions     sum/mean/max/min, prod, cumulative sums and products, var, std, …
+shape          stacking, splitting, flipping, padding, moveaxis
+indexing       take, diagonals, triangles, sort, searchsorted
+products       matmul and NumPy's other products (dot, tensordot, kron, cross, …)
+einsum         the general contraction
+linalg/        inverses and determinants, decompositions, least squares
+special        scipy.special: expit, logit, erf, gammaln, softmax, logsumexp, …
+=============  ====================================================================
+"""
+
+from . import (  # noqa: F401  (registers every primitive's rules)
+    binary,
+    einsum,
+    elementwise,
+    indexing,
+    linalg,
+    products,
+    reductions,
+    shape,
+    special,
+    structural,
+    ufuncs_safe,
+    unary,
+)

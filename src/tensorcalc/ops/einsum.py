@@ -45,7 +45,7 @@ from ..interpreters.batch import defbatch
 from ..interpreters.batch import moveaxis as _bmove
 from ..interpreters.forward import Zero, add_tangents, defjvp_rule, fit_tangent
 from ..interpreters.transpose import deftranspose, is_undefined
-from .shape_index import diagonal
+from .indexing import diagonal
 from .structural import broadcast_to, convert, reduce_sum, reshape, transpose
 
 LETTERS = string.ascii_letters

@@ -1,24 +1,56 @@
-"""Reductions: ``sum``, ``mean``, ``max``, ``min`` with ``axis`` and ``keepdims``.
+"""Reductions: ``sum``, ``mean``, ``max``, ``min`` with ``axis`` and ``keepdims``; ``prod``,
+``cumsum``, ``cumprod``, ``argmax``/``argmin`` (primitives) and ``var``, ``std``, ``average``,
+``ptp``, ``nansum``, ``nanmean`` (composites).
 
 ``sum`` is the linear primitive ``reduce_sum`` (its transpose broadcasts the cotangent back);
 ``mean`` is a sum scaled by ``1/n``. ``max`` and ``min`` select entries: their derivative is the
 tangent at the selected entry, and when several entries tie for the extremum the derivative is
 shared equally among them (``∂ max(x)/∂x_i = 1/k`` for each of the ``k`` maximal entries), the
 same convention as ``maximum``.
+
+- ``cumsum`` along an axis is linear; its transpose is the reversed cumulative sum,
+  ``x̄ᵢ = Σ_{k ≥ i} ȳₖ``.
+- ``prod``: ``∂/∂xᵢ ∏ⱼ xⱼ = ∏_{j ≠ i} xⱼ``, computed as (exclusive product from the left) ×
+  (exclusive product from the right) with two cumulative products, never by dividing by
+  ``xᵢ``, so it is right with one zero (only that entry's derivative survives) and with several
+  zeros (all derivatives vanish). The jvp is then ``Σᵢ ẋᵢ ∏_{j≠i} xⱼ``: one product and one sum
+  in the linearized program.
+- ``cumprod``: ``yₖ = ∏_{i ≤ k} xᵢ`` is the Hillis–Steele scan ``y ← y ⊙ shift_d(y)`` for
+  ``d = 1, 2, 4, …`` (shifting in ones); its tangent follows the scan by the product rule,
+  ``ẏ ← ẏ ⊙ shift_d(y) + shift_d(ẏ) ⊙ y``. Only products appear, so zeros need no special case,
+  and the rule is built from differentiable operations (any order).
+- ``var = Σ (x − x̄)² / (n − ddof)``; ``std = √var`` with ``std′ = 0`` where ``var`` is exactly 0
+  (the minimum-norm subgradient, as for ``norm′(0)``; see docs/conventions.md).
+- ``argmax``/``argmin`` return integer indices and have no derivative.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Primitive, Tracer, bind
-from ..core.shapes import ShapedArray, normalize_axes
-from ..interpreters.batch import defbatch
-from ..interpreters.forward import Zero, defjvp_rule
-from .elementwise import divide, equal, multiply
-from .structural import batch_reduction, convert, reduce_sum, reduce_sum_p, reshape
+from ..core.errors import ShapeError
+from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.shapes import ShapedArray, normalize_axes, shape_str
+from ..interpreters.batch import bdim_to_front, defbatch, logical_axis
+from ..interpreters.forward import Zero, defjvp_rule, defjvp_zero
+from ..interpreters.transpose import deflinear
+from .elementwise import add, divide, equal, multiply, sqrt, subtract, where
+from .structural import (
+    batch_reduction,
+    broadcast_to,
+    convert,
+    getitem,
+    index_set,
+    reduce_sum,
+    reduce_sum_p,
+    reshape,
+    transpose,
+)
+from .ufuncs_safe import mul_sz
+from .unary import isnan, logical_not
 
 
 def _extremum_abstract(name: str) -> Any:
@@ -106,3 +138,358 @@ def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
 
 amax = max
 amin = min
+
+
+# The composites below call the reductions by these names, keeping the builtins readable.
+_sum, _max, _min = sum, max, min
+
+
+def _along(ndim: int, axis: int, sl: slice) -> tuple[Any, ...]:
+    """An index applying ``sl`` along ``axis`` and ``:`` elsewhere."""
+    return (slice(None),) * axis + (sl,) + (slice(None),) * (ndim - axis - 1)
+
+
+def _shift(v: Any, d: int, axis: int, fill: float) -> Any:
+    """``v`` moved ``d`` places forward along ``axis``, the first ``d`` entries set to ``fill``."""
+    aval = get_aval(v)
+    n, nd = aval.shape[axis], aval.ndim
+    base = np.full(aval.shape, fill, aval.dtype)
+    return index_set(base, _along(nd, axis, slice(d, None)),
+                     getitem(v, _along(nd, axis, slice(0, n - d))))
+
+
+def _reverse(v: Any, axis: int) -> Any:
+    return getitem(v, _along(get_aval(v).ndim, axis, slice(None, None, -1)))
+
+
+@lru_cache(maxsize=256)
+def _acc_dtype(fn: Any, dtype: np.dtype) -> np.dtype:
+    """The dtype NumPy's accumulating reduction gives for ``dtype`` (int32 → int64, …)."""
+    return fn(np.ones(1, dtype)).dtype
+
+
+def _check_axis(axis: Any, ndim: int, op: str) -> int:
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"{op}: axis {axis} is out of bounds for an array of dimension {ndim}")
+    return axis % ndim
+
+
+# --- cumsum: linear --------------------------------------------------------------------------
+
+
+def _cumsum_abstract(x: ShapedArray, *, axis: int) -> ShapedArray:
+    return ShapedArray(x.shape, _acc_dtype(np.cumsum, x.dtype))
+
+
+cumsum_p = Primitive("cumsum", lambda x, *, axis: np.cumsum(x, axis=axis), _cumsum_abstract,
+                     linear=True)
+
+
+def _cumsum_transpose(ct: Any, x: Any, *, axis: int) -> tuple[Any]:
+    return (_reverse(bind(cumsum_p, _reverse(ct, axis), axis=axis), axis),)
+
+
+def _cumulative_batch(prim: Primitive) -> Any:
+    def cumulative_batch(args: Any, dims: Any, *, axis: int) -> tuple[Any, int]:
+        return bind(prim, args[0], axis=logical_axis(axis, dims[0])), dims[0]
+
+    cumulative_batch.__name__ = f"{prim.name}_batch"
+    return cumulative_batch
+
+
+deflinear(cumsum_p, _cumsum_transpose)
+defbatch(cumsum_p, _cumulative_batch(cumsum_p))
+
+
+def _cumulative(prim: Primitive, np_fn: Any, a: Any, axis: Any, dtype: Any, name: str) -> Any:
+    if not isinstance(a, Tracer):
+        return np_fn(a, axis=axis, dtype=dtype)
+    if dtype is not None:
+        a = convert(a, dtype)
+    if axis is None:
+        a = reshape(a, (-1,))
+        axis = 0
+    if a.ndim == 0:
+        a = reshape(a, (1,))
+    return bind(prim, a, axis=_check_axis(int(axis), a.ndim, name))
+
+
+def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``numpy.cumsum`` (``axis=None`` flattens first)."""
+    if out is not None:
+        return np.cumsum(a, axis=axis, dtype=dtype, out=out)
+    return _cumulative(cumsum_p, np.cumsum, a, axis, dtype, "cumsum")
+
+
+# --- cumprod: scan of products ---------------------------------------------------------------
+
+cumprod_p = Primitive("cumprod", lambda x, *, axis: np.cumprod(x, axis=axis),
+                      lambda x, *, axis: ShapedArray(x.shape, _acc_dtype(np.cumprod, x.dtype)))
+
+
+def _cumprod_jvp(primals: list[Any], tangents: list[Any], *, axis: int) -> tuple[Any, Any]:
+    (x,), (t,) = primals, tangents
+    ans = bind(cumprod_p, x, axis=axis)
+    if type(t) is Zero:
+        return ans, Zero(None)
+    n = get_aval(x).shape[axis]
+    y, ty, d = x, t, 1
+    while d < n:
+        sy = _shift(y, d, axis, 1.0)
+        ty = add(mul_sz(ty, sy), mul_sz(_shift(ty, d, axis, 0.0), y))
+        y = multiply(y, sy)
+        d *= 2
+    return ans, ty
+
+
+defjvp_rule(cumprod_p, _cumprod_jvp)
+defbatch(cumprod_p, _cumulative_batch(cumprod_p))
+
+
+def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """``numpy.cumprod`` (``axis=None`` flattens first); exact derivatives with zeros."""
+    if out is not None:
+        return np.cumprod(a, axis=axis, dtype=dtype, out=out)
+    return _cumulative(cumprod_p, np.cumprod, a, axis, dtype, "cumprod")
+
+
+# --- prod ------------------------------------------------------------------------------------
+
+
+def _prod_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
+    shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    return ShapedArray(shape, _acc_dtype(np.prod, x.dtype))
+
+
+reduce_prod_p = Primitive("reduce_prod", lambda x, *, axes: np.prod(x, axis=axes),
+                          _prod_abstract)
+
+
+def _prod_of_others(x: Any, axes: tuple[int, ...]) -> Any:
+    """``∏_{j ≠ i} xⱼ`` over the reduced axes, for every entry ``i``, without division."""
+    shape = get_aval(x).shape
+    kept = [i for i in range(len(shape)) if i not in axes]
+    perm = tuple(kept) + tuple(axes)
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    if n == 0:
+        return np.ones(shape, get_aval(x).dtype)
+    xt = transpose(x, perm)
+    rows = reshape(xt, tuple(shape[i] for i in kept) + (n,))
+    last = len(kept)
+    left = _shift(cumprod(rows, axis=last), 1, last, 1.0)
+    right = _reverse(_shift(cumprod(_reverse(rows, last), axis=last), 1, last, 1.0), last)
+    others = reshape(multiply(left, right), get_aval(xt).shape)
+    return transpose(others, tuple(int(i) for i in np.argsort(perm)))
+
+
+def _reduce_prod_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, ...]
+                     ) -> tuple[Any, Any]:
+    (x,), (t,) = primals, tangents
+    ans = bind(reduce_prod_p, x, axes=axes)
+    if type(t) is Zero:
+        return ans, Zero(None)
+    return ans, reduce_sum(mul_sz(t, _prod_of_others(x, axes)), axes)
+
+
+defjvp_rule(reduce_prod_p, _reduce_prod_jvp)
+defbatch(reduce_prod_p, batch_reduction(reduce_prod_p))
+
+
+def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+         **kwargs: Any) -> Any:
+    """``numpy.prod``; its derivative is exact when entries are zero (no division)."""
+    if not isinstance(a, Tracer):
+        return np.prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+    if out is not None or kwargs:
+        raise TypeError("prod: out=, initial= and where= are not supported for values being "
+                        "differentiated")
+    if dtype is not None:
+        a = convert(a, dtype)
+    axes = normalize_axes(axis, a.ndim, "prod")
+    res = bind(reduce_prod_p, a, axes=axes) if axes else a
+    if keepdims:
+        res = reshape(res, tuple(1 if i in axes else d for i, d in enumerate(a.shape)))
+    return res
+
+
+# --- argmax, argmin: integer results, no derivative ------------------------------------------
+
+
+def _arg_abstract(name: str) -> Any:
+    def abstract_eval(x: ShapedArray, *, axis: int | None, keepdims: bool) -> ShapedArray:
+        if axis is None:
+            if x.size == 0:
+                raise ValueError(f"{name}: attempt to get {name} of an empty sequence")
+            shape: tuple[Any, ...] = (1,) * x.ndim if keepdims else ()
+        else:
+            if x.shape[axis] == 0:
+                raise ValueError(f"{name}: attempt to get {name} of an empty sequence "
+                                 f"(axis {axis} of shape {shape_str(x.shape)})")
+            shape = tuple(1 if i == axis else d for i, d in enumerate(x.shape)) if keepdims \
+                else tuple(d for i, d in enumerate(x.shape) if i != axis)
+        return ShapedArray(shape, np.dtype(np.intp))
+
+    abstract_eval.__name__ = f"{name}_abstract_eval"
+    return abstract_eval
+
+
+def _arg_batch(prim: Primitive) -> Any:
+    def arg_batch(args: Any, dims: Any, *, axis: int | None, keepdims: bool
+                  ) -> tuple[Any, int]:
+        (x,), (d,) = args, dims
+        if axis is None:
+            size = get_aval(x).shape[d]
+            rank = get_aval(x).ndim - 1
+            flat = reshape(bdim_to_front(x, d, size), (size, -1))
+            out = bind(prim, flat, axis=1, keepdims=False)
+            return (reshape(out, (size,) + (1,) * rank) if keepdims else out), 0
+        phys = logical_axis(axis, d)
+        out = bind(prim, x, axis=phys, keepdims=keepdims)
+        return out, (d if keepdims or phys > d else d - 1)
+
+    arg_batch.__name__ = f"{prim.name}_batch"
+    return arg_batch
+
+
+argmax_p = Primitive("argmax", lambda x, *, axis, keepdims: np.argmax(x, axis, keepdims=keepdims),
+                     _arg_abstract("argmax"), differentiable=False)
+argmin_p = Primitive("argmin", lambda x, *, axis, keepdims: np.argmin(x, axis, keepdims=keepdims),
+                     _arg_abstract("argmin"), differentiable=False)
+for _p in (argmax_p, argmin_p):
+    defjvp_zero(_p)
+    defbatch(_p, _arg_batch(_p))
+
+
+def _arg(prim: Primitive, np_fn: Any, a: Any, axis: Any, out: Any, keepdims: bool) -> Any:
+    if not isinstance(a, Tracer):
+        return np_fn(a, axis=axis, out=out, keepdims=keepdims)
+    if out is not None:
+        raise TypeError(f"{prim.name}: out= is not supported for values being differentiated")
+    ax = None if axis is None else _check_axis(int(axis), a.ndim, prim.name)
+    return bind(prim, a, axis=ax, keepdims=bool(keepdims))
+
+
+def argmax(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
+    """``numpy.argmax``: integer indices (no derivative)."""
+    return _arg(argmax_p, np.argmax, a, axis, out, keepdims)
+
+
+def argmin(a: Any, axis: Any = None, out: Any = None, *, keepdims: bool = False) -> Any:
+    """``numpy.argmin``: integer indices (no derivative)."""
+    return _arg(argmin_p, np.argmin, a, axis, out, keepdims)
+
+
+# --- composites: var, std, ptp, average, nansum, nanmean -------------------------------------
+
+
+def _count(shape: tuple[Any, ...], axes: tuple[int, ...]) -> int:
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def _floating(a: Any) -> Any:
+    return convert(a, np.float64) if a.dtype.kind in "biu" else a
+
+
+def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+        keepdims: bool = False, *, correction: Any = None, **kwargs: Any) -> Any:
+    """``numpy.var``: ``Σ (x − mean)² / (n − ddof)`` (``correction`` is NumPy 2's ``ddof``)."""
+    if not isinstance(a, Tracer):
+        if correction is not None:
+            kwargs["correction"] = correction
+        return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                      **kwargs)
+    if out is not None or kwargs:
+        raise TypeError("var: out=, where= and mean= are not supported for values being "
+                        "differentiated")
+    if a.dtype.kind == "c":
+        raise NotImplementedError("var of a complex value being differentiated is not "
+                                  "supported (it is not holomorphic); split real and imaginary "
+                                  "parts")
+    if correction is not None:
+        ddof = correction
+    a = _floating(convert(a, dtype) if dtype is not None else a)
+    axes = normalize_axes(axis, a.ndim, "var")
+    centered = subtract(a, mean(a, axis=axes, keepdims=True))
+    ss = _sum(multiply(centered, centered), axis=axes, keepdims=keepdims)
+    return divide(ss, float(_count(a.shape, axes) - ddof))
+
+
+def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
+        keepdims: bool = False, *, correction: Any = None, **kwargs: Any) -> Any:
+    """``numpy.std``: ``√var``; where ``var`` is exactly 0 the derivative is 0 (convention)."""
+    if not isinstance(a, Tracer):
+        if correction is not None:
+            kwargs["correction"] = correction
+        return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                      **kwargs)
+    v = var(a, axis, dtype, out, ddof, keepdims, correction=correction, **kwargs)
+    zero = equal(v, 0.0)
+    # The inner where keeps sqrt′(0) = ∞ out of the computation entirely (no 0·∞ warnings).
+    return where(zero, 0.0, sqrt(where(zero, 1.0, v)))
+
+
+def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """``numpy.ptp``: ``max − min`` (ties share the derivative equally, as in max and min)."""
+    if not isinstance(a, Tracer):
+        return np.ptp(a, axis=axis, out=out, keepdims=keepdims)
+    return subtract(_max(a, axis=axis, keepdims=keepdims), _min(a, axis=axis, keepdims=keepdims))
+
+
+def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *,
+            keepdims: bool = False) -> Any:
+    """``numpy.average``: ``Σ w·a / Σ w`` (the plain mean without weights); with
+    ``returned=True`` also ``Σ w`` broadcast to the result's shape. Weights are differentiable.
+    """
+    if not (isinstance(a, Tracer) or isinstance(weights, Tracer)):
+        return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
+    a_aval = get_aval(a)
+    a = _floating(a) if isinstance(a, Tracer) else np.asarray(a, np.result_type(a, 1.0))
+    axes = normalize_axes(axis, a_aval.ndim, "average")
+    if weights is None:
+        avg = mean(a, axis=axes, keepdims=keepdims)
+        scl: Any = float(_count(a_aval.shape, axes))
+    else:
+        w = _weights_like(weights, a_aval.shape, axis, axes)
+        scl = _sum(broadcast_to(w, a_aval.shape), axis=axes, keepdims=keepdims)
+        avg = divide(_sum(multiply(a, w), axis=axes, keepdims=keepdims), scl)
+    if not returned:
+        return avg
+    return avg, broadcast_to(scl, get_aval(avg).shape)
+
+
+def _weights_like(w: Any, shape: tuple[Any, ...], axis: Any, axes: tuple[int, ...]) -> Any:
+    """NumPy's rule: weights shaped like ``a``, or 1-D along a single ``axis``."""
+    w_shape = get_aval(w).shape
+    if tuple(w_shape) == tuple(shape):
+        return w
+    if axis is None:
+        raise TypeError(f"average: axis must be specified when shapes of a {shape_str(shape)} "
+                        f"and weights {shape_str(w_shape)} differ")
+    if len(w_shape) != 1 or len(axes) != 1 or w_shape[0] != shape[axes[0]]:
+        raise ShapeError(f"average: weights of shape {shape_str(w_shape)} do not fit a of shape "
+                         f"{shape_str(shape)} along axis {axis}; pass weights shaped like a, or "
+                         "1-D with the length of that axis")
+    return reshape(w, tuple(shape[i] if i == axes[0] else 1 for i in range(len(shape))))
+
+
+def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+           keepdims: bool = False) -> Any:
+    """``numpy.nansum``: NaN entries count as 0 and get derivative 0."""
+    if not isinstance(a, Tracer):
+        return np.nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    return _sum(where(isnan(a), 0.0, a), axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+            keepdims: bool = False) -> Any:
+    """``numpy.nanmean``: the mean of the non-NaN entries (NaN where there are none)."""
+    if not isinstance(a, Tracer):
+        return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    a = _floating(a)
+    count = _sum(convert(logical_not(isnan(a)), a.dtype), axis=axis, keepdims=keepdims)
+    return divide(nansum(a, axis=axis, dtype=dtype, keepdims=keepdims), count)

@@ -52,8 +52,8 @@ from .elementwise import (
 from .reductions import max as _max
 from .reductions import sum as _sum
 from .structural import batch_reduction, broadcast_to, reduce_sum, reshape
-from .ufuncs import log1p
 from .ufuncs_safe import div_sz, mul_sz
+from .unary import log1p
 
 _scale = mul_sz  # tangent ⊙ derivative factor, strong zero in the tangent (ufuncs_safe)
 

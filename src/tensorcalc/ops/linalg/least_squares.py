@@ -1,4 +1,4 @@
-"""Linear algebra primitives (part 3): the pseudo-inverse ``pinv`` and least squares ``lstsq``.
+"""Least squares: the pseudo-inverse ``pinv`` and ``lstsq``.
 
 - ``pinv``:     ``d A⁺ = −A⁺ Ȧ A⁺ + A⁺A⁺ᵀ Ȧᵀ (I − A A⁺) + (I − A⁺A) Ȧᵀ A⁺ᵀ A⁺``
   (Golub & Pereyra 1973), valid where the rank of ``A`` is locally constant.
@@ -15,12 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Primitive, Tracer, bind, get_aval
-from ..core.shapes import ShapedArray, broadcast_shapes, shape_str
-from ..interpreters.batch import BatchTracer, defbatch, defbatch_gufunc
-from ..interpreters.forward import Zero, defjvp, defjvp_rule
-from .elementwise import add, multiply, negative, subtract
-from .linalg import (
+from ...core.primitive import Primitive, Tracer, bind, get_aval
+from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
+from ...interpreters.batch import BatchTracer, defbatch, defbatch_gufunc
+from ...interpreters.forward import Zero, defjvp, defjvp_rule
+from ..elementwise import add, multiply, negative, subtract
+from ..products import matmul
+from ..reductions import sum as reduce_sum
+from ..structural import reshape
+from ._common import (
     LinAlgError,
     LinAlgShapeError,
     call_numpy,
@@ -30,14 +33,11 @@ from .linalg import (
     float_dtype,
     matvec,
     mT,
-    rhs_batch_rule,
     shape_of,
     sym_from_triangle,
 )
-from .linalg_decomp import svd_values
-from .products import matmul
-from .reductions import sum as reduce_sum
-from .structural import reshape
+from .decompositions import svd_values
+from .inverse import rhs_batch_rule
 
 # --- pinv -----------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Linear algebra primitives (part 2): the decompositions ``eigh``, ``qr`` and ``svd``.
+"""Decompositions: ``eigh``, ``qr`` and ``svd``.
 
 Each is one multiple-result primitive whose jvp rule differentiates the defining identity and
 uses the orthogonality of the factors (``Qᵀ Q̇`` is antisymmetric). ``Ȧ`` is the tangent.
@@ -30,13 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind
-from ..core.shapes import ShapedArray
-from ..interpreters.batch import defbatch_gufunc
-from ..interpreters.forward import Zero, defjvp_rule
-from .elementwise import add, divide, multiply, negative, subtract
-from .linalg import (
+from ...core.errors import ShapeError
+from ...core.primitive import Primitive, Tracer, bind
+from ...core.shapes import ShapedArray
+from ...interpreters.batch import defbatch_gufunc
+from ...interpreters.forward import Zero, defjvp_rule
+from ..elementwise import add, divide, multiply, negative, subtract
+from ..products import matmul
+from ..structural import getitem
+from ._common import (
     LinAlgError,
     call_numpy,
     check_matrix,
@@ -51,11 +53,9 @@ from .linalg import (
     mT,
     row,
     shape_of,
-    solve_matrix,
     sym_from_triangle,
 )
-from .products import matmul
-from .structural import getitem
+from .inverse import solve_matrix
 
 
 def _min_dim(op: str, m: Any, n: Any) -> Any:

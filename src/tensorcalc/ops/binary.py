@@ -51,8 +51,8 @@ from .elementwise import (
     where,
 )
 from .structural import convert
-from .ufuncs import exp2, isnan, logical_and, logical_not, logical_or, rint
 from .ufuncs_safe import mul_sz
+from .unary import exp2, isnan, logical_and, logical_not, logical_or, rint
 
 _scale = mul_sz  # tangent ⊙ derivative factor, with a strong zero in the tangent
 
