@@ -22,8 +22,9 @@ from .core.ir import Program
 from .core.primitive import Tracer, get_aval, new_trace
 from .core.shapes import ShapedArray, aval_of, shape_str
 from .core.tree import tree_flatten, tree_unflatten
+from .core.zeros import Zero, instantiate
 from .interpreters.evaluate import eval_program
-from .interpreters.forward import JVPTrace, JVPTracer, Zero, instantiate
+from .interpreters.forward import JVPTrace, JVPTracer
 from .interpreters.linearize import LinearMap, linearize_flat
 from .interpreters.stage import stage_flat
 from .interpreters.transpose import backward_pass, check_cotangent

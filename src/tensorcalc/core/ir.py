@@ -12,9 +12,9 @@ abstract value, e.g. ``c:f64[3] = tanh b``.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -70,12 +70,16 @@ class Program:
     equations: list[Equation]
     outputs: list[Atom]
 
-    def __call__(self, *args: Any) -> list[Any]:
-        # Lazy import: evaluation is an interpreter, and core must not import interpreters at
-        # module load time (layers point down).
-        from ..interpreters.evaluate import eval_program
+    #: The evaluation interpreter, installed by :mod:`tensorcalc.interpreters.evaluate` when it
+    #: is imported. This is the IR's one hook into an interpreter: ``core`` imports nothing
+    #: above it, so calling a program is wired from the interpreter's side.
+    evaluator: ClassVar[Callable[[Program, list[Any]], list[Any]] | None] = None
 
-        return eval_program(self, list(args))
+    def __call__(self, *args: Any) -> list[Any]:
+        """Evaluate the program on ``args`` (one per input); returns the list of outputs."""
+        if Program.evaluator is None:
+            raise RuntimeError("import tensorcalc first: it installs the program evaluator")
+        return Program.evaluator(self, list(args))
 
     @property
     def in_avals(self) -> list[ShapedArray]:

@@ -4,7 +4,8 @@ A :class:`Primitive` is a named operation with an implementation on NumPy arrays
 abstract-evaluation rule (shapes and dtypes). Derivative, transpose and batching rules live in
 registries owned by the interpreter modules; the op modules fill them, one block per primitive.
 
-Transformations are *traces*. Each active transformation has a level; a value being transformed
+Transformations are *traces* (the stack of active ones is per thread and per asyncio task, in
+:mod:`tensorcalc.core.context`). Each active transformation has a level; a value being transformed
 at that level is a :class:`Tracer` of that trace. ``bind`` looks at the arguments, finds the
 highest-level trace among them and lets it process the primitive; with no tracer among the
 arguments it calls the NumPy implementation directly, so untransformed code pays nothing.
@@ -15,12 +16,12 @@ derivatives apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .context import new_trace  # noqa: F401  (re-exported: core.primitive.new_trace)
 from .errors import ConcretizationError, LeakedTracerError, TensorcalcError
 from .shapes import ShapedArray, aval_of
 
@@ -150,21 +151,6 @@ class Tracer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.aval.str_short()})"
-
-
-_trace_stack: list[Trace] = []
-
-
-@contextmanager
-def new_trace(cls: type[Trace], *args: Any, **kwargs: Any) -> Iterator[Any]:
-    """Push a new trace one level above the current top; deactivate it on exit."""
-    trace = cls(len(_trace_stack) + 1, *args, **kwargs)
-    _trace_stack.append(trace)
-    try:
-        yield trace
-    finally:
-        _trace_stack.pop()
-        trace.active = False
 
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:

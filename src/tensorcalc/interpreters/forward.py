@@ -19,49 +19,9 @@ import numpy as np
 from ..core.errors import MissingRuleError
 from ..core.ir import Equation, Literal, Var
 from ..core.primitive import Primitive, Trace, Tracer, bind, get_aval
-from ..core.shapes import ShapedArray, is_concrete, is_inexact_dtype
+from ..core.shapes import ShapedArray, is_inexact_dtype
+from ..core.zeros import ARG_ZERO, Zero, instantiate
 from .stage import StageTracer
-
-
-class Zero:
-    """A symbolic zero tangent or cotangent of a known abstract value."""
-
-    __slots__ = ("aval",)
-
-    def __init__(self, aval: ShapedArray | None) -> None:
-        self.aval = aval
-
-    @property
-    def shape(self) -> tuple[Any, ...]:
-        return self.aval.shape  # type: ignore[union-attr]
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.aval.dtype  # type: ignore[union-attr]
-
-    def __repr__(self) -> str:
-        return f"Zero({self.aval.str_short() if self.aval else '?'})"
-
-
-#: The tangent of an argument that is not being differentiated at this level.
-ARG_ZERO = Zero(None)
-
-
-def tangent_aval(aval: ShapedArray) -> ShapedArray:
-    """The tangent space of a value: the same shape and (inexact) dtype, never weak."""
-    return ShapedArray(aval.shape, aval.dtype)
-
-
-def instantiate(t: Any, like: Any = None) -> Any:
-    """Turn a symbolic zero into an array of zeros (when a rule needs a real array)."""
-    if type(t) is not Zero:
-        return t
-    aval = t.aval if t.aval is not None else get_aval(like)
-    if not is_concrete(aval.shape):
-        raise ValueError(f"cannot create zeros of symbolic shape {aval.shape}")
-    dtype = aval.dtype if is_inexact_dtype(aval.dtype) else np.float64
-    return np.zeros(aval.shape, dtype)
-
 
 # Hooks filled in by the op modules (they sit above this module in the import order).
 _ops: dict[str, Callable[..., Any]] = {}

@@ -16,7 +16,8 @@ from typing import Any
 
 from ..core.ir import Literal, Program
 from ..core.primitive import get_aval, new_trace
-from .forward import JVPTrace, JVPTracer, Zero, tangent_aval
+from ..core.zeros import Zero, tangent_aval
+from .forward import JVPTrace, JVPTracer
 from .stage import ConstantGuard, StageTrace, StageTracer
 
 

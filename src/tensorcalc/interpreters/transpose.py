@@ -21,7 +21,8 @@ from ..core.errors import MissingRuleError, ShapeError
 from ..core.ir import Program, Var
 from ..core.primitive import Primitive, get_aval
 from ..core.shapes import ShapedArray, shape_str
-from .forward import Zero, _ops, defjvp_linear
+from ..core.zeros import Zero
+from .forward import _ops, defjvp_linear
 
 
 class UndefinedPrimal:

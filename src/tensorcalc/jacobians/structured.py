@@ -24,8 +24,8 @@ import numpy as np
 from ..accumulate.eliminate import eliminate_values
 from ..accumulate.graph import LinearizedGraph, OutputCopy
 from ..core.ir import Equation, Literal, Program, Var
+from ..core.zeros import Zero
 from ..interpreters.batch import vmap_flat
-from ..interpreters.forward import Zero
 from ..ops.ufuncs_safe import strong_zeros_enforced
 from . import local as L
 from .sweeps import Linearized

@@ -28,9 +28,9 @@ import numpy as np
 from ..core.ir import Literal, Program, Var
 from ..core.primitive import Tracer
 from ..core.shapes import ShapedArray
+from ..core.zeros import Zero, instantiate
 from ..interpreters.batch import vmap_flat
 from ..interpreters.evaluate import eval_program
-from ..interpreters.forward import Zero, instantiate
 from ..interpreters.transpose import backward_pass
 from ..ops.structural import getitem, reshape, transpose
 

@@ -25,7 +25,8 @@ import numpy as np
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind
 from ..core.shapes import ShapedArray, shape_str
-from ..interpreters.forward import Zero, add_tangents, defjvp, defjvp_rule
+from ..core.zeros import Zero
+from ..interpreters.forward import add_tangents, defjvp, defjvp_rule
 from ..ops import elementwise as ew
 from ..ops import reductions as red
 from ..ops._base import probe_dtype

@@ -41,9 +41,10 @@ import numpy as np
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, is_concrete, is_inexact_dtype, shape_str
+from ..core.zeros import Zero
 from ..interpreters.batch import defbatch
 from ..interpreters.batch import moveaxis as _bmove
-from ..interpreters.forward import Zero, add_tangents, defjvp_rule, fit_tangent
+from ..interpreters.forward import add_tangents, defjvp_rule, fit_tangent
 from ..interpreters.transpose import deftranspose, is_undefined
 from .indexing import diagonal
 from .structural import broadcast_to, convert, reduce_sum, reshape, transpose

@@ -34,9 +34,10 @@ import numpy as np
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, normalize_axes, shape_str
+from ..core.zeros import Zero
 from ..interpreters.batch import defbatch
 from ..interpreters.batch import moveaxis as _bmove
-from ..interpreters.forward import Zero, defjvp, defjvp_rule, defjvp_zero
+from ..interpreters.forward import defjvp, defjvp_rule, defjvp_zero
 from ..interpreters.transpose import deftranspose, is_undefined
 from .elementwise import where
 from .reductions import sum as _sum

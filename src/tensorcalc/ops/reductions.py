@@ -34,8 +34,9 @@ import numpy as np
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, normalize_axes, shape_str
+from ..core.zeros import Zero
 from ..interpreters.batch import bdim_to_front, defbatch, logical_axis
-from ..interpreters.forward import Zero, defjvp_rule, defjvp_zero
+from ..interpreters.forward import defjvp_rule, defjvp_zero
 from ..interpreters.transpose import deflinear
 from .elementwise import add, divide, equal, multiply, sqrt, subtract, where
 from .structural import (

@@ -30,9 +30,10 @@ import numpy as np
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, normalize_axes, shape_str
+from ..core.zeros import Zero, instantiate
 from ..interpreters.batch import bdim_to_front, common_size, defbatch
 from ..interpreters.batch import moveaxis as _bmove
-from ..interpreters.forward import Zero, defjvp_rule, instantiate
+from ..interpreters.forward import defjvp_rule
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
 from .elementwise import multiply
 from .structural import broadcast_to, convert, getitem, index_add, reshape, transpose

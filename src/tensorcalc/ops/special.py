@@ -33,8 +33,9 @@ import numpy as np
 
 from ..core.primitive import Primitive, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, normalize_axes
+from ..core.zeros import Zero
 from ..interpreters.batch import defbatch, defbroadcasting, defvectorized, logical_axis
-from ..interpreters.forward import Zero, defjvp, defjvp_rule
+from ..interpreters.forward import defjvp, defjvp_rule
 from .elementwise import (
     absolute,
     add,

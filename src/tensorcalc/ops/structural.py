@@ -34,6 +34,7 @@ from ..core.shapes import (
     shape_str,
     size,
 )
+from ..core.zeros import Zero
 from ..interpreters.batch import (
     bdim_to_front,
     common_size,
@@ -44,7 +45,7 @@ from ..interpreters.batch import (
     pad_after_batch,
     register_batch_ops,
 )
-from ..interpreters.forward import Zero, defjvp_rule, register_tangent_ops
+from ..interpreters.forward import defjvp_rule, register_tangent_ops
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
 from ._base import probe_dtype
 

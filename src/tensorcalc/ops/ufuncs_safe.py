@@ -32,12 +32,11 @@ public transformations (``grad``, ``vjp``, ``jvp``, ``jacobian``, ``jit``, …) 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
+from ..core.context import _strong_zeros, strong_zero_checks, strong_zeros_enforced  # noqa: F401  (re-exported)
 from ..core.ir import Literal, Var
 from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray, broadcast_shapes
@@ -46,27 +45,6 @@ from ..interpreters.forward import defjvp, register_tangent_ops
 from ..interpreters.transpose import deftranspose, is_undefined
 from ._base import probe_dtype
 from .structural import unbroadcast
-
-
-class _Mode:
-    """Whether strong zeros are enforced (inside :func:`strong_zero_checks`)."""
-
-    active = False
-
-
-@contextmanager
-def strong_zero_checks() -> Iterator[None]:
-    """Enforce strong zeros in ``mul_sz``/``div_sz`` while the block runs."""
-    previous = _Mode.active
-    _Mode.active = True
-    try:
-        yield
-    finally:
-        _Mode.active = previous
-
-
-def strong_zeros_enforced() -> bool:
-    return _Mode.active
 
 
 def may_hold_nan(values: Any) -> bool:
@@ -103,14 +81,14 @@ def _strong_zero(t: Any, r: Any) -> Any:
 
 
 def _mul_sz_impl(t: Any, f: Any) -> Any:
-    if not _Mode.active or _all_finite(f, nonzero=False):
+    if not _strong_zeros.get() or _all_finite(f, nonzero=False):
         return np.multiply(t, f)
     with np.errstate(invalid="ignore"):
         return _strong_zero(t, np.multiply(t, f))
 
 
 def _div_sz_impl(t: Any, f: Any) -> Any:
-    if not _Mode.active or _all_finite(f, nonzero=True):
+    if not _strong_zeros.get() or _all_finite(f, nonzero=True):
         return np.true_divide(t, f)
     with np.errstate(invalid="ignore", divide="ignore"):
         return _strong_zero(t, np.true_divide(t, f))

@@ -33,8 +33,9 @@ import numpy as np
 from ...core.errors import ShapeError
 from ...core.primitive import Primitive, Tracer, bind
 from ...core.shapes import ShapedArray
+from ...core.zeros import Zero
 from ...interpreters.batch import defbatch_gufunc
-from ...interpreters.forward import Zero, defjvp_rule
+from ...interpreters.forward import defjvp_rule
 from ..elementwise import add, divide, multiply, negative, subtract
 from ..products import matmul
 from ..structural import getitem

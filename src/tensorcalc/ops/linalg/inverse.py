@@ -28,8 +28,9 @@ import numpy as np
 
 from ...core.primitive import Primitive, Tracer, bind, get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
+from ...core.zeros import Zero
 from ...interpreters.batch import common_size, defbatch, defbatch_gufunc, moveaxis, pad_after_batch
-from ...interpreters.forward import Zero, defjvp, defjvp_rule
+from ...interpreters.forward import defjvp, defjvp_rule
 from ...interpreters.transpose import deftranspose, is_undefined
 from ..elementwise import multiply, negative
 from ..products import matmul

@@ -17,8 +17,9 @@ import numpy as np
 
 from ...core.primitive import Primitive, Tracer, bind, get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
+from ...core.zeros import Zero
 from ...interpreters.batch import BatchTracer, defbatch, defbatch_gufunc
-from ...interpreters.forward import Zero, defjvp, defjvp_rule
+from ...interpreters.forward import defjvp, defjvp_rule
 from ..elementwise import add, multiply, negative, subtract
 from ..products import matmul
 from ..reductions import sum as reduce_sum
