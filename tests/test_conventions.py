@@ -237,7 +237,7 @@ def test_forward_basis_tangents_get_zero_not_nan_off_the_diagonal():
 
 def test_strong_zero_retry_is_used_only_when_a_nan_appears(monkeypatch):
     # The common case never enforces strong zeros; a NaN result triggers one careful rerun.
-    import tensorcalc.ops.ufuncs_safe as safe
+    import tensorcalc.ops.strong_zero as safe
 
     calls = []
     real = safe._all_finite

@@ -18,7 +18,7 @@ from tensorcalc.compile.structured import (
     whole_slices,
 )
 from tensorcalc.core.ir import Literal
-from tensorcalc.ops.ufuncs_safe import div_sz, mul_sz
+from tensorcalc.ops.strong_zero import div_sz, mul_sz
 from tensorcalc.transforms import hessian, jacobian
 
 

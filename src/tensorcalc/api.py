@@ -28,7 +28,7 @@ from .interpreters.forward import JVPTrace, JVPTracer
 from .interpreters.linearize import LinearMap, linearize_flat
 from .interpreters.stage import stage_flat
 from .interpreters.transpose import backward_pass, check_cotangent
-from .ops.ufuncs_safe import may_hold_nan, strong_zero_checks, strong_zeros_enforced
+from .ops.strong_zero import may_hold_nan, strong_zero_checks, strong_zeros_enforced
 
 
 def _has_nan(tree: Any) -> bool:
@@ -39,7 +39,7 @@ def retry_with_strong_zeros(compute: Callable[[], Any]) -> Any:
     """Run ``compute``; if its result holds a NaN, run it again with strong zeros enforced.
 
     Derivative rules multiply (co)tangents by factors with a strong zero (``0 · ∞ = 0``, see
-    :mod:`tensorcalc.ops.ufuncs_safe`), which is what keeps the branch a ``where`` did not take
+    :mod:`tensorcalc.ops.strong_zero`), which is what keeps the branch a ``where`` did not take
     out of the derivative. Checking every factor costs time on every operation; a NaN made by
     ``0 · ∞`` always reaches the result, so checking the result is enough to know when the
     careful second run is needed."""

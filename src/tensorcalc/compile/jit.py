@@ -29,7 +29,7 @@ from ..core.primitive import Tracer
 from ..core.shapes import ShapedArray, aval_of
 from ..core.tree import tree_flatten, tree_unflatten
 from ..interpreters.stage import stage_flat
-from ..ops.ufuncs_safe import may_hold_nan, strong_zero_checks, strong_zeros_enforced
+from ..ops.strong_zero import may_hold_nan, strong_zero_checks, strong_zeros_enforced
 from .buffers import PLAIN_STRONG_ZERO
 from .codegen import compile_program
 from .passes import optimize

@@ -26,7 +26,7 @@ from ..accumulate.graph import LinearizedGraph, OutputCopy
 from ..core.ir import Equation, Literal, Program, Var
 from ..core.zeros import Zero
 from ..interpreters.batch import vmap_flat
-from ..ops.ufuncs_safe import strong_zeros_enforced
+from ..core.context import strong_zeros_enforced
 from . import local as L
 from .sweeps import Linearized
 
@@ -130,7 +130,7 @@ def _rule(eq: Equation, i: int) -> L.Local | None:
     if name == "neg":
         return L.scaled(-1.0, n)
     if name in ("mul_sz", "div_sz"):
-        # Strong-zero products (ops/ufuncs_safe.py) have the Jacobian of mul/div. When strong
+        # Strong-zero products (ops/strong_zero.py) have the Jacobian of mul/div. When strong
         # zeros are enforced (a rerun after a NaN) they are formed from the primitive itself,
         # so that 0 · ∞ = 0 holds in the accumulation too.
         if strong_zeros_enforced():

@@ -29,7 +29,7 @@ from . import (  # noqa: F401  (registers every primitive's rules)
     reductions,
     shape,
     special,
+    strong_zero,
     structural,
-    ufuncs_safe,
     unary,
 )

@@ -1,7 +1,7 @@
 """Binary floating-point ufuncs with broadcasting, and ``clip``.
 
 Each derivative is a factor computed from the primals and applied to the tangent with one
-strong-zero product (:mod:`~tensorcalc.ops.ufuncs_safe`); broadcasting is undone in reverse
+strong-zero product (:mod:`~tensorcalc.ops.strong_zero`); broadcasting is undone in reverse
 mode by the product's transpose.
 
 =============  ============================================  ===================================
@@ -50,8 +50,8 @@ from .elementwise import (
     subtract,
     where,
 )
+from .strong_zero import mul_sz
 from .structural import convert
-from .ufuncs_safe import mul_sz
 from .unary import exp2, isnan, logical_and, logical_not, logical_or, rint
 
 _scale = mul_sz  # tangent ⊙ derivative factor, with a strong zero in the tangent

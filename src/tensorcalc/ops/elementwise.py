@@ -28,8 +28,8 @@ from ..interpreters.forward import (
 )
 from ..interpreters.transpose import deftranspose, is_undefined
 from ._base import probe_dtype
+from .strong_zero import div_sz, mul_sz
 from .structural import unbroadcast
-from .ufuncs_safe import div_sz, mul_sz
 
 
 def _elementwise_abstract(name: str, impl: Callable[..., Any]) -> Callable[..., ShapedArray]:
@@ -125,7 +125,7 @@ multiply = binary_op(mul_p, np.multiply)
 
 # Tangents and cotangents are multiplied with a strong zero (mul_sz: 0 · ∞ = 0 · NaN = 0), so a
 # zero (co)tangent entry never picks up a NaN from a non-finite factor: this is what keeps the
-# branch a `where` did not take out of the derivative (docs/conventions.md, ops/ufuncs_safe.py).
+# branch a `where` did not take out of the derivative (docs/conventions.md, ops/strong_zero.py).
 
 
 def _mul_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:

@@ -39,6 +39,7 @@ from ..interpreters.batch import bdim_to_front, defbatch, logical_axis
 from ..interpreters.forward import defjvp_rule, defjvp_zero
 from ..interpreters.transpose import deflinear
 from .elementwise import add, divide, equal, multiply, sqrt, subtract, where
+from .strong_zero import mul_sz
 from .structural import (
     batch_reduction,
     broadcast_to,
@@ -50,7 +51,6 @@ from .structural import (
     reshape,
     transpose,
 )
-from .ufuncs_safe import mul_sz
 from .unary import isnan, logical_not
 
 

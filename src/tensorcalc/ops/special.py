@@ -52,11 +52,11 @@ from .elementwise import (
 )
 from .reductions import max as _max
 from .reductions import sum as _sum
+from .strong_zero import div_sz, mul_sz
 from .structural import batch_reduction, broadcast_to, reduce_sum, reshape
-from .ufuncs_safe import div_sz, mul_sz
 from .unary import log1p
 
-_scale = mul_sz  # tangent ⊙ derivative factor, strong zero in the tangent (ufuncs_safe)
+_scale = mul_sz  # tangent ⊙ derivative factor, strong zero in the tangent (strong_zero)
 
 _scipy: Any = None
 

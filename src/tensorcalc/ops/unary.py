@@ -4,7 +4,7 @@ functions and their inverses, rounding, and the predicates that have no derivati
 Each primitive is NumPy's own ufunc (so values are NumPy's to the last bit) with a jvp rule
 ``ẏ = f′(x) ⊙ ẋ``: the derivative factor ``f′`` is computed from the primal (often from the
 answer ``y`` itself, which is free) and applied with one strong-zero product
-(:func:`~tensorcalc.ops.ufuncs_safe.mul_sz`), so a linearized program holds one staged
+(:func:`~tensorcalc.ops.strong_zero.mul_sz`), so a linearized program holds one staged
 operation per ufunc and reverse mode pays one product per ufunc. The factors are written with
 ``tensorcalc`` operations, so every rule differentiates again (any order).
 
@@ -60,15 +60,15 @@ from .elementwise import (
     subtract,
     unary_op,
 )
+from .strong_zero import mul_sz
 from .structural import convert
-from .ufuncs_safe import mul_sz
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 
 
 def _scale(t: Any, factor: Any) -> Any:
-    """Apply a derivative factor to a tangent (strong zero: 0 · ∞ = 0, see ufuncs_safe)."""
+    """Apply a derivative factor to a tangent (strong zero: 0 · ∞ = 0, see strong_zero)."""
     return mul_sz(t, factor)
 
 
