@@ -248,3 +248,34 @@ def test_strong_zero_retry_is_used_only_when_a_nan_appears(monkeypatch):
     assert g == 1.0 and calls
     f = tc.jit(tc.grad(lambda x: tnp.where(x > 0, x, tnp.sqrt(-x))))
     assert f(1.0) == 1.0
+
+
+def _guarded_sqrt(x):
+    # sqrt′(0) = ∞ in the branch not taken: the unchecked pass makes 0 · ∞ = NaN and reruns.
+    return tnp.sum(tnp.where(x > 0, tnp.sqrt(tnp.abs(x)), 0.0) * x)
+
+
+def test_the_unchecked_pass_leaks_no_invalid_value_warning():
+    x = np.array([0.0, 1.0, -2.0, 0.0])
+    want = np.array([0.0, 1.5, 0.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # eager: no warning at all
+        np.testing.assert_array_equal(tc.grad(_guarded_sqrt)(x), want)
+        np.testing.assert_array_equal(tc.vjp(_guarded_sqrt, x)[1](1.0)[0], want)
+        np.testing.assert_array_equal(tc.jacobian(_guarded_sqrt)(x), want)
+        assert tc.linearize(_guarded_sqrt, x)[1](np.ones(4)) == 1.5
+        assert tc.hessian(_guarded_sqrt)(x)[1, 1] == 0.75
+    with warnings.catch_warnings():
+        # Compiled code computes sqrt′(0) = 0.5 / 0 itself (a divide warning, as NumPy's);
+        # what it must not show is the 0 · ∞ of the discarded first pass.
+        warnings.filterwarnings("error", message="invalid value", category=RuntimeWarning)
+        np.testing.assert_array_equal(tc.jit(tc.grad(_guarded_sqrt))(x), want)
+
+
+def test_the_users_invalid_raise_setting_is_kept():
+    x = np.array([0.0, 1.0, -2.0, 0.0])
+    with np.errstate(invalid="raise", divide="ignore"):
+        # The internal 0 · ∞ raises in the first pass; the checked rerun does not.
+        np.testing.assert_array_equal(tc.grad(_guarded_sqrt)(x), [0.0, 1.5, 0.0, 0.0])
+        with pytest.raises(FloatingPointError):
+            tc.grad(lambda y: tnp.sum(tnp.sqrt(y - 3.0)))(x)  # the user's own invalid sqrt

@@ -17,127 +17,28 @@ from typing import Any
 
 import numpy as np
 
+from .api_util import (
+    as_value,
+    check_differentiable,
+    dtype_of,
+    fit_cotangent,
+    flat_fun,
+    lower_aux,
+    normalize_argnums,
+    partial_fun,
+    retry_with_strong_zeros,
+)
 from .core.errors import DifferentiationTypeError, NonScalarOutputError, ShapeError
 from .core.ir import Program
-from .core.primitive import Tracer, get_aval, new_trace
+from .core.primitive import get_aval, new_trace
 from .core.shapes import ShapedArray, aval_of, shape_str
 from .core.tree import tree_flatten, tree_unflatten
-from .core.zeros import Zero, instantiate
+from .core.zeros import Zero
 from .interpreters.evaluate import eval_program
 from .interpreters.forward import JVPTrace, JVPTracer
 from .interpreters.linearize import LinearMap, linearize_flat
 from .interpreters.stage import stage_flat
 from .interpreters.transpose import backward_pass, check_cotangent
-from .ops.strong_zero import may_hold_nan, strong_zero_checks, strong_zeros_enforced
-
-
-def _has_nan(tree: Any) -> bool:
-    return may_hold_nan(tree_flatten(tree)[0])
-
-
-def retry_with_strong_zeros(compute: Callable[[], Any]) -> Any:
-    """Run ``compute``; if its result holds a NaN, run it again with strong zeros enforced.
-
-    Derivative rules multiply (co)tangents by factors with a strong zero (``0 · ∞ = 0``, see
-    :mod:`tensorcalc.ops.strong_zero`), which is what keeps the branch a ``where`` did not take
-    out of the derivative. Checking every factor costs time on every operation; a NaN made by
-    ``0 · ∞`` always reaches the result, so checking the result is enough to know when the
-    careful second run is needed."""
-    out = compute()
-    if not strong_zeros_enforced() and _has_nan(out):
-        with strong_zero_checks():
-            out = compute()
-    return out
-
-
-def _normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for n in nums:
-        if not isinstance(n, int) or not -nargs <= n < nargs:
-            raise TypeError(
-                f"{fname}: argnums={argnums!r} is out of range for a call with {nargs} "
-                "positional argument(s)")
-    return tuple(n % nargs for n in nums)
-
-
-def _dtype_of(x: Any) -> np.dtype:
-    return get_aval(x).dtype
-
-
-def _check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...],
-                          holomorphic: bool) -> None:
-    for leaf in leaves:
-        dt = _dtype_of(leaf)
-        if np.issubdtype(dt, np.complexfloating):
-            if not holomorphic:
-                raise DifferentiationTypeError(
-                    f"{fname}: an argument in argnums={argnums} has complex dtype {dt}. "
-                    f"Pass holomorphic=True if the function is holomorphic (complex-analytic); "
-                    "otherwise split it into real and imaginary parts.")
-        elif not np.issubdtype(dt, np.floating):
-            raise DifferentiationTypeError(
-                f"{fname}: an argument in argnums={argnums} has dtype {dt}; derivatives are "
-                "taken with respect to floating-point values. Convert it with "
-                ".astype(float), or leave it out of argnums to treat it as a constant.")
-
-
-def _as_value(x: Any) -> Any:
-    """Leaves of the argument pytrees: numbers and arrays stay, other array-likes convert."""
-    leaves, tree = tree_flatten(x)
-    ok = (Tracer, np.ndarray, np.generic, float, int, complex, bool, ShapedArray)
-    return tree_unflatten(tree, [v if isinstance(v, ok) else np.asarray(v) for v in leaves])
-
-
-def check_array_outputs(leaves: list[Any], op: str = "",
-                        what: str = "differentiable outputs") -> None:
-    """Raise unless every output leaf is an array or a number (``op`` names the caller)."""
-    for o in leaves:
-        if not isinstance(o, (Tracer, np.ndarray, np.generic, float, int, complex)):
-            raise TypeError(f"{op + ': ' if op else ''}the function returned a "
-                            f"{type(o).__name__}, not an array; {what} must be arrays or "
-                            "numbers (in tuples, lists, dicts)")
-
-
-def _flat_fun(fun: Callable[..., Any], in_tree: Any, has_aux: bool, store: dict[str, Any]
-              ) -> Callable[[list[Any]], list[Any]]:
-    def flat(leaves: list[Any]) -> list[Any]:
-        out = fun(*tree_unflatten(in_tree, leaves))
-        if has_aux:
-            if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                raise TypeError("has_aux=True requires the function to return a pair "
-                                "(output, auxiliary data)")
-            out, store["aux"] = out
-        out_leaves, store["out_tree"] = tree_flatten(out)
-        check_array_outputs(out_leaves)
-        return out_leaves
-
-    return flat
-
-
-def _lower_aux(aux: Any) -> Any:
-    """Auxiliary outputs leave the transformation as plain values (their primal part)."""
-    leaves, tree = tree_flatten(aux)
-    return tree_unflatten(tree, [_primal_of(x) for x in leaves])
-
-
-def _primal_of(x: Any) -> Any:
-    while isinstance(x, JVPTracer):
-        x = x.primal
-    return x
-
-
-def _fit(ct: Any, like: Any) -> Any:
-    """A cotangent as an array with the primal's shape and dtype (zeros made concrete)."""
-    ct = instantiate(ct, like)
-    dt = _dtype_of(like)
-    if isinstance(ct, Tracer):
-        return ct
-    ct = np.asarray(ct)
-    if np.issubdtype(dt, np.inexact) and ct.dtype != dt:
-        ct = ct.astype(dt)
-    elif not ct.flags.writeable:  # a broadcast view (e.g. the gradient of a sum): own it
-        ct = ct.copy()
-    return ct
 
 
 def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
@@ -147,11 +48,11 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     ``Jᵀ ȳ``, one per primal, each shaped like its primal. Integer and boolean primals are
     treated as constants; their cotangent is ``None``.
     """
-    primals = tuple(_as_value(p) for p in primals)
+    primals = tuple(as_value(p) for p in primals)
     leaves, in_tree = tree_flatten(primals)
-    mask = [np.issubdtype(_dtype_of(x), np.inexact) for x in leaves]
+    mask = [np.issubdtype(dtype_of(x), np.inexact) for x in leaves]
     store: dict[str, Any] = {}
-    outs, lin = linearize_flat(_flat_fun(fun, in_tree, has_aux, store), leaves, mask)
+    outs, lin = linearize_flat(flat_fun(fun, in_tree, has_aux, store), leaves, mask)
     out_tree = store["out_tree"]
 
     def pullback(cotangent: Any) -> tuple[Any, ...]:
@@ -161,16 +62,20 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                              f"structure {out_tree}")
         for c, av in zip(ct_leaves, lin.out_avals, strict=True):
             check_cotangent(c, av, "vjp")
-        cts = backward_pass(lin.program, ct_leaves)
-        res = [_fit(c, p) if m else None for c, p, m in zip(cts, leaves, mask, strict=True)]
-        if not strong_zeros_enforced() and _has_nan(res):
-            with strong_zero_checks():  # see retry_with_strong_zeros
-                return vjp(fun, *primals, has_aux=has_aux)[1](cotangent)
-        return tree_unflatten(in_tree, res)
+
+        def pull() -> Any:
+            cts = backward_pass(lin.program, ct_leaves)
+            return tree_unflatten(in_tree, [fit_cotangent(c, p) if m else None
+                                            for c, p, m in zip(cts, leaves, mask, strict=True)])
+
+        def pull_checked() -> Any:  # the linearization too is redone with strong zeros
+            return vjp(fun, *primals, has_aux=has_aux)[1](cotangent)
+
+        return retry_with_strong_zeros(pull, pull_checked)
 
     out = tree_unflatten(out_tree, outs)
     if has_aux:
-        return out, pullback, _lower_aux(store["aux"])
+        return out, pullback, lower_aux(store["aux"])
     return out, pullback
 
 
@@ -188,21 +93,16 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
         return retry_with_strong_zeros(lambda: value_and_grad_once(*args, **kwargs))
 
     def value_and_grad_once(*args: Any, **kwargs: Any) -> Any:
-        nums = _normalize_argnums(argnums, len(args), "grad")
-        args = tuple(_as_value(a) for a in args)
+        nums = normalize_argnums(argnums, len(args), "grad")
+        args = tuple(as_value(a) for a in args)
         dyn = tuple(args[i] for i in nums)
         dyn_leaves, dyn_tree = tree_flatten(dyn)
-        _check_differentiable(dyn_leaves, "grad", nums, holomorphic)
-
-        def partial_fun(*dyn_args: Any) -> Any:
-            full = list(args)
-            for i, a in zip(nums, dyn_args, strict=True):
-                full[i] = a
-            return fun(*full, **kwargs)
+        check_differentiable(dyn_leaves, "grad", nums, holomorphic)
 
         store: dict[str, Any] = {}
-        outs, lin = linearize_flat(_flat_fun(partial_fun, dyn_tree, has_aux, store), dyn_leaves,
-                                   escapes=False)
+        outs, lin = linearize_flat(
+            flat_fun(partial_fun(fun, args, nums, **kwargs), dyn_tree, has_aux, store),
+            dyn_leaves, escapes=False)
         if len(outs) != 1 or get_aval(outs[0]).shape != ():
             shapes = ", ".join(shape_str(get_aval(o).shape) for o in outs)
             raise NonScalarOutputError(
@@ -210,17 +110,18 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
                 f"{shapes}. Use tc.jacobian for the full Jacobian, tc.vjp with a cotangent, "
                 "or reduce the output to a scalar (for example .sum()).")
         value = outs[0]
-        dt = _dtype_of(value)
+        dt = dtype_of(value)
         if not np.issubdtype(dt, np.inexact):
             raise DifferentiationTypeError(f"grad requires a floating-point output, got {dt}")
         if np.issubdtype(dt, np.complexfloating) and not holomorphic:
             raise DifferentiationTypeError(
                 "grad of a complex-valued output needs holomorphic=True")
         cts = backward_pass(lin.program, [np.ones((), dt)])
-        grads = tree_unflatten(dyn_tree, [_fit(c, p) for c, p in zip(cts, dyn_leaves, strict=True)])
+        grads = tree_unflatten(dyn_tree, [fit_cotangent(c, p)
+                                          for c, p in zip(cts, dyn_leaves, strict=True)])
         g = grads[0] if isinstance(argnums, int) else grads
         if has_aux:
-            return (value, _lower_aux(store["aux"])), g
+            return (value, lower_aux(store["aux"])), g
         return value, g
 
     value_and_grad_f.__name__ = f"value_and_grad({getattr(fun, '__name__', 'f')})"
@@ -258,8 +159,8 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
 
 def _jvp_once(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
               has_aux: bool) -> Any:
-    primals = tuple(_as_value(p) for p in primals)
-    tangents = tuple(_as_value(t) for t in tangents)
+    primals = tuple(as_value(p) for p in primals)
+    tangents = tuple(as_value(t) for t in tangents)
     p_leaves, p_tree = tree_flatten(primals)
     t_leaves, t_tree = tree_flatten(tangents)
     if p_tree != t_tree:
@@ -269,20 +170,20 @@ def _jvp_once(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequenc
             raise ShapeError(f"jvp: a tangent has shape {shape_str(get_aval(t).shape)} but its "
                              f"primal has shape {shape_str(get_aval(p).shape)}")
     store: dict[str, Any] = {}
-    flat = _flat_fun(fun, p_tree, has_aux, store)
+    flat = flat_fun(fun, p_tree, has_aux, store)
     with new_trace(JVPTrace) as trace:
-        args = [JVPTracer(trace, p, t) if np.issubdtype(_dtype_of(p), np.inexact) else p
+        args = [JVPTracer(trace, p, t) if np.issubdtype(dtype_of(p), np.inexact) else p
                 for p, t in zip(p_leaves, t_leaves, strict=True)]
         outs = flat(args)
         out_p, out_t = [], []
         for o in outs:
             if type(o) is JVPTracer and o._trace is trace:
                 out_p.append(o.primal)
-                out_t.append(_fit(o.tangent, o.primal))
+                out_t.append(fit_cotangent(o.tangent, o.primal))
             else:
                 out_p.append(o)
-                out_t.append(_fit(Zero(None), o))
-        aux = _lower_aux(store["aux"]) if has_aux else None
+                out_t.append(fit_cotangent(Zero(None), o))
+        aux = lower_aux(store["aux"]) if has_aux else None
     out_tree = store["out_tree"]
     res = (tree_unflatten(out_tree, out_p), tree_unflatten(out_tree, out_t))
     return res + (aux,) if has_aux else res
@@ -291,22 +192,26 @@ def _jvp_once(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequenc
 def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
     """Return ``(fun(*primals), f_lin)`` where ``f_lin(*tangents) = J · tangents`` reuses the
     linearization (the primal work is done once). ``f_lin.program`` is the linear Program."""
-    primals = tuple(_as_value(p) for p in primals)
+    primals = tuple(as_value(p) for p in primals)
     leaves, in_tree = tree_flatten(primals)
     store: dict[str, Any] = {}
-    outs, lin = linearize_flat(_flat_fun(fun, in_tree, False, store), leaves)
+    outs, lin = linearize_flat(flat_fun(fun, in_tree, False, store), leaves)
     out_tree = store["out_tree"]
 
     def f_lin(*tangents: Any) -> Any:
         t_leaves, t_tree = tree_flatten(tuple(tangents))
         if t_tree != in_tree:
             raise ShapeError(f"linearize: tangents have structure {t_tree}, expected {in_tree}")
-        res = eval_program(lin.program, [np.asarray(t) for t in t_leaves])
-        res = [_fit(r, o) for r, o in zip(res, outs, strict=True)]
-        if not strong_zeros_enforced() and _has_nan(res):
-            with strong_zero_checks():  # see retry_with_strong_zeros
-                return linearize(fun, *primals)[1](*tangents)
-        return tree_unflatten(out_tree, res)
+
+        def apply() -> Any:
+            res = eval_program(lin.program, [np.asarray(t) for t in t_leaves])
+            return tree_unflatten(out_tree, [fit_cotangent(r, o)
+                                             for r, o in zip(res, outs, strict=True)])
+
+        def apply_checked() -> Any:  # the linearization too is redone with strong zeros
+            return linearize(fun, *primals)[1](*tangents)
+
+        return retry_with_strong_zeros(apply, apply_checked)
 
     f_lin.program = lin.program  # type: ignore[attr-defined]
     return tree_unflatten(out_tree, outs), f_lin
@@ -318,15 +223,15 @@ def trace(fun: Callable[..., Any], *args: Any) -> Program:
     Arguments may be arrays or abstract values ``tc.ShapeDtype(("n", "n"))`` with symbolic
     dimensions. The program's inputs are the flattened argument leaves in order.
     """
-    args = tuple(_as_value(a) for a in args)
+    args = tuple(as_value(a) for a in args)
     leaves, in_tree = tree_flatten(args)
     avals = [x if isinstance(x, ShapedArray) else aval_of(x) for x in leaves]
     avals = [ShapedArray(a.shape, a.dtype) for a in avals]
     store: dict[str, Any] = {}
-    return stage_flat(_flat_fun(fun, in_tree, False, store), avals)
+    return stage_flat(flat_fun(fun, in_tree, False, store), avals)
 
 
 def linear_map(fun: Callable[..., Any], *primals: Any) -> LinearMap:
     """The staged linear map of ``fun`` at ``primals`` (flattened inputs and outputs)."""
-    leaves, in_tree = tree_flatten(tuple(_as_value(p) for p in primals))
-    return linearize_flat(_flat_fun(fun, in_tree, False, {}), leaves)[1]
+    leaves, in_tree = tree_flatten(tuple(as_value(p) for p in primals))
+    return linearize_flat(flat_fun(fun, in_tree, False, {}), leaves)[1]

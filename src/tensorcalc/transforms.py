@@ -22,15 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from .api import (
-    _as_value,
-    _check_differentiable,
-    _flat_fun,
-    _lower_aux,
-    _normalize_argnums,
+from .api import grad, jvp
+from .api_util import (
+    as_value,
     check_array_outputs,
-    grad,
-    jvp,
+    check_differentiable,
+    flat_fun,
+    lower_aux,
+    normalize_argnums,
+    partial_fun,
     retry_with_strong_zeros,
 )
 from .core.errors import DifferentiationTypeError, NonScalarOutputError, ShapeError
@@ -100,7 +100,7 @@ def vmap(fun: Callable[..., Any], in_axes: AxisSpec = 0, out_axes: AxisSpec = 0,
                         f"{in_axes!r}")
 
     def vmapped(*args: Any) -> Any:
-        args = tuple(_as_value(a) for a in args)
+        args = tuple(as_value(a) for a in args)
         spec = in_axes
         if isinstance(spec, list):
             spec = tuple(spec)
@@ -179,22 +179,16 @@ def _check_options(fname: str, layout: str, mode: str, chunk_size: Any,
 def _linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
                    has_aux: bool, fname: str) -> tuple[Linearized, Any, Any, Any]:
     """Evaluate and linearize ``fun`` w.r.t. ``args[argnums]``; check dtypes and outputs."""
-    nums = _normalize_argnums(argnums, len(args), fname)
-    args = tuple(_as_value(a) for a in args)
+    nums = normalize_argnums(argnums, len(args), fname)
+    args = tuple(as_value(a) for a in args)
     dyn = tuple(args[i] for i in nums)
     dyn_leaves, dyn_tree = tree_flatten(dyn)
-    _check_differentiable(dyn_leaves, fname, nums, False)
-
-    def partial_fun(*dyn_args: Any) -> Any:
-        full = list(args)
-        for i, a in zip(nums, dyn_args, strict=True):
-            full[i] = a
-        return fun(*full)
+    check_differentiable(dyn_leaves, fname, nums, False)
 
     store: dict[str, Any] = {}
     # The linear map is consumed inside the transformation (it returns arrays, not closures).
-    outs, lmap = linearize_flat(_flat_fun(partial_fun, dyn_tree, has_aux, store), dyn_leaves,
-                                escapes=False)
+    outs, lmap = linearize_flat(flat_fun(partial_fun(fun, args, nums), dyn_tree, has_aux, store),
+                                dyn_leaves, escapes=False)
     for o in outs:
         dt = get_aval(o).dtype
         if not np.issubdtype(dt, np.floating):
@@ -203,7 +197,7 @@ def _linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
                 f"{get_aval(o).shape}; Jacobians are taken of floating-point outputs. Convert "
                 "it with .astype(float), or return it as auxiliary data (has_aux=True).")
     lin = Linearized(lmap.program, lmap.in_avals, lmap.out_avals, outs)
-    aux = _lower_aux(store["aux"]) if has_aux else None
+    aux = lower_aux(store["aux"]) if has_aux else None
     return lin, dyn_tree, store["out_tree"], aux
 
 

@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from ..api_util import retry_with_strong_zeros
 from ..core.ir import Program
 from ..core.primitive import Tracer
 from ..core.shapes import ShapedArray, aval_of
 from ..core.tree import tree_flatten, tree_unflatten
 from ..interpreters.stage import stage_flat
-from ..ops.strong_zero import may_hold_nan, strong_zero_checks, strong_zeros_enforced
 from .buffers import PLAIN_STRONG_ZERO
 from .codegen import compile_program
 from .passes import optimize
@@ -50,16 +50,15 @@ class Compiled:
     def run(self, leaves: list[Any]) -> Any:
         if not self.strong_zeros:
             return self.fn(*leaves)
-        if not strong_zeros_enforced():
-            out = self.fn(*leaves)
-            if not may_hold_nan(list(out)):
-                return out
-        # A NaN may come from 0 · ∞ in a derivative rule: rerun the checked variant, which
+        # A NaN may come from 0 · ∞ in a derivative rule: then the checked variant runs, which
         # calls the mul_sz/div_sz implementations, with strong zeros enforced.
+        return retry_with_strong_zeros(lambda: self.fn(*leaves),
+                                       lambda: self._checked_fn()(*leaves))
+
+    def _checked_fn(self) -> Callable[..., Any]:
         if self._checked is None:
             self._checked = compile_program(self.program, self.name)[0]
-        with strong_zero_checks():
-            return self._checked(*leaves)
+        return self._checked
 
 
 class Jitted:

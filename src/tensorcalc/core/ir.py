@@ -64,7 +64,14 @@ class Equation:
 
 @dataclass
 class Program:
-    """A straight-line program: typed inputs, equations in evaluation order, outputs."""
+    """A straight-line program: typed inputs, equations in evaluation order, outputs.
+
+    Derivative programs hold two primitives of their own. ``mul_sz t f`` is ``t · f`` and
+    ``div_sz t f`` is ``t / f`` with a *strong zero* in the (co)tangent ``t``: wherever
+    ``t == 0`` the result is 0, even if ``f`` is ±∞ or NaN (``sz``: strong zero; see
+    :mod:`tensorcalc.ops.strong_zero`). That is how a derivative such as ``sqrt′(0) = ∞`` in
+    the branch a ``where`` did not take stays out of a gradient.
+    """
 
     inputs: list[Var]
     equations: list[Equation]

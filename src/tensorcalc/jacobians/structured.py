@@ -23,10 +23,10 @@ import numpy as np
 
 from ..accumulate.eliminate import eliminate_values
 from ..accumulate.graph import LinearizedGraph, OutputCopy
+from ..core.context import strong_zeros_enforced
 from ..core.ir import Equation, Literal, Program, Var
 from ..core.zeros import Zero
 from ..interpreters.batch import vmap_flat
-from ..core.context import strong_zeros_enforced
 from . import local as L
 from .sweeps import Linearized
 

@@ -24,9 +24,11 @@ NaN: only exact zeros change.
 Cost: nothing in the common case. The strong zero can only turn a NaN into 0, and a NaN, once
 made, reaches the result: on the (co)tangent side only ``where`` and ``index_set`` drop entries,
 and they drop a 0 and a NaN alike. So the plain product is used until a transformation's final
-result contains a NaN; then the transformation is run again inside :func:`strong_zero_checks`,
-where these primitives check their factor (one reduction) and mask the product when needed. The
-public transformations (``grad``, ``vjp``, ``jvp``, ``jacobian``, ``jit``, …) do that retry.
+result contains a NaN; then the transformation is run again inside
+:func:`~tensorcalc.core.context.strong_zero_checks` (a per-thread mode), where these primitives
+check their factor (one reduction) and mask the product when needed. Every public
+transformation (``grad``, ``vjp``, ``jvp``, ``jacobian``, ``jit``, …) does that retry through
+the one :func:`tensorcalc.api_util.retry_with_strong_zeros`.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.context import _strong_zeros, strong_zero_checks, strong_zeros_enforced  # noqa: F401  (re-exported)
+from ..core.context import _strong_zeros
 from ..core.ir import Literal, Var
 from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray, broadcast_shapes
@@ -45,21 +47,6 @@ from ..interpreters.forward import defjvp, register_tangent_ops
 from ..interpreters.transpose import deftranspose, is_undefined
 from ._base import probe_dtype
 from .structural import unbroadcast
-
-
-def may_hold_nan(values: Any) -> bool:
-    """Whether any array or number in ``values`` (a list, or one value) may hold a NaN: one sum
-    per array, no temporary. An ``inf − inf`` sum is a false alarm, which only costs the
-    checked rerun (whose result is the same). This is the test that triggers that rerun."""
-    for x in values if isinstance(values, (list, tuple)) else (values,):
-        if isinstance(x, np.ndarray):
-            if x.dtype.kind in "fc":
-                s = np.add.reduce(x, axis=None)
-                if s != s:
-                    return True
-        elif isinstance(x, (float, complex, np.inexact)) and x != x:
-            return True
-    return False
 
 
 def _all_finite(f: Any, nonzero: bool) -> bool:

@@ -1,0 +1,202 @@
+"""What every public transformation does around its interpreter: take the arguments apart and
+put the results together, check what can be differentiated, and rerun with strong zeros when
+a result holds a NaN.
+
+**Arguments.** The arguments of ``grad``, ``jacobian``, ``vmap``… are pytrees (tuples, lists,
+dicts, namedtuples) of arrays and numbers. A transformation flattens them to a list of leaves,
+runs a function of that flat list (:func:`flat_fun`) and unflattens the outputs. ``argnums``
+selects the differentiated positional arguments (:func:`partial_fun` closes over the others).
+
+**Strong zeros.** Derivative rules multiply (co)tangents by factors with a strong zero,
+``mul_sz(t, f) = 0`` wherever ``t == 0`` even if ``f`` is ±∞ or NaN (see
+:mod:`tensorcalc.ops.strong_zero`): that is what keeps the branch a ``where`` did not take out
+of a derivative. Checking every factor costs a reduction per operation, while a NaN made by
+``0 · ∞`` always reaches the result; so a transformation runs with plain products, checks its
+result, and only if that holds a NaN runs again with the checks on
+(:func:`retry_with_strong_zeros`, the one place that does this). The first pass runs with
+NumPy's *invalid-value* warning silenced: if it made a NaN that reached the result, the checked
+rerun shows NumPy's warnings for whatever is really invalid; if no NaN reached the result, the
+invalid operation was in a branch not taken and nothing was wrong (JAX does not warn there
+either). Divide-by-zero and overflow warnings are left alone; under ``np.seterr(invalid="raise")``
+a first pass that raises ``FloatingPointError`` is rerun checked, which raises again only for an
+operation of the user's that is really invalid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from typing import Any
+
+import numpy as np
+
+from .core.context import strong_zero_checks, strong_zeros_enforced
+from .core.errors import DifferentiationTypeError
+from .core.primitive import Tracer, get_aval
+from .core.shapes import ShapedArray
+from .core.tree import tree_flatten, tree_unflatten
+from .core.zeros import instantiate
+from .interpreters.forward import JVPTracer
+
+# --- strong zeros: the one rerun ------------------------------------------------------------
+
+
+def may_hold_nan(values: Any) -> bool:
+    """Whether any array or number in ``values`` (a list, or one value) may hold a NaN: one sum
+    per array, no temporary. An ``inf − inf`` sum is a false alarm, which only costs the
+    checked rerun (whose result is the same). This is the test that triggers that rerun."""
+    for x in values if isinstance(values, (list, tuple)) else (values,):
+        if isinstance(x, np.ndarray):
+            if x.dtype.kind in "fc":
+                s = np.add.reduce(x, axis=None)
+                if s != s:
+                    return True
+        elif isinstance(x, (float, complex, np.inexact)) and x != x:
+            return True
+    return False
+
+
+def _quiet_invalid() -> Any:
+    """Silence NumPy's invalid-value warning for the unchecked pass, unless the user asked for
+    something other than the default warning (``raise``, ``ignore``, ``call``…)."""
+    if np.geterr()["invalid"] == "warn":
+        return np.errstate(invalid="ignore")
+    return nullcontext()
+
+
+def retry_with_strong_zeros(compute: Callable[[], Any],
+                            checked: Callable[[], Any] | None = None) -> Any:
+    """Run ``compute()``; if its result (a pytree) holds a NaN, run ``checked()`` (by default
+    ``compute`` again) with strong zeros enforced and return that instead.
+
+    ``checked`` is for results that close over a first pass (a pullback, a linear map, a
+    compiled function's fast variant): the rerun must redo that first pass with checks on."""
+    if strong_zeros_enforced():
+        return compute()
+    try:
+        with _quiet_invalid():
+            out = compute()
+    except FloatingPointError:
+        # np.seterr(invalid="raise"): the plain 0 · ∞ of a strong-zero product raised. The
+        # checked rerun raises again only for an operation that is really invalid.
+        out = None
+    else:
+        if not may_hold_nan(tree_flatten(out)[0]):
+            return out
+    with strong_zero_checks():
+        return (checked or compute)()
+
+
+# --- arguments --------------------------------------------------------------------------------
+
+
+def normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> tuple[int, ...]:
+    """``argnums`` as a tuple of non-negative positions, checked against the call."""
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in nums:
+        if not isinstance(n, int) or not -nargs <= n < nargs:
+            raise TypeError(
+                f"{fname}: argnums={argnums!r} is out of range for a call with {nargs} "
+                "positional argument(s)")
+    return tuple(n % nargs for n in nums)
+
+
+def dtype_of(x: Any) -> np.dtype:
+    return get_aval(x).dtype
+
+
+def check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...],
+                         holomorphic: bool) -> None:
+    """Raise unless every leaf is floating point (or complex, with ``holomorphic=True``)."""
+    for leaf in leaves:
+        dt = dtype_of(leaf)
+        if np.issubdtype(dt, np.complexfloating):
+            if not holomorphic:
+                raise DifferentiationTypeError(
+                    f"{fname}: an argument in argnums={argnums} has complex dtype {dt}. "
+                    f"Pass holomorphic=True if the function is holomorphic (complex-analytic); "
+                    "otherwise split it into real and imaginary parts.")
+        elif not np.issubdtype(dt, np.floating):
+            raise DifferentiationTypeError(
+                f"{fname}: an argument in argnums={argnums} has dtype {dt}; derivatives are "
+                "taken with respect to floating-point values. Convert it with "
+                ".astype(float), or leave it out of argnums to treat it as a constant.")
+
+
+def as_value(x: Any) -> Any:
+    """Leaves of the argument pytrees: numbers and arrays stay, other array-likes convert."""
+    leaves, tree = tree_flatten(x)
+    ok = (Tracer, np.ndarray, np.generic, float, int, complex, bool, ShapedArray)
+    return tree_unflatten(tree, [v if isinstance(v, ok) else np.asarray(v) for v in leaves])
+
+
+def partial_fun(fun: Callable[..., Any], args: Sequence[Any], nums: Sequence[int],
+                **kwargs: Any) -> Callable[..., Any]:
+    """``fun`` as a function of ``args[nums]`` only, the other arguments fixed."""
+
+    def partial(*dyn_args: Any) -> Any:
+        full = list(args)
+        for i, a in zip(nums, dyn_args, strict=True):
+            full[i] = a
+        return fun(*full, **kwargs)
+
+    return partial
+
+
+# --- outputs ----------------------------------------------------------------------------------
+
+
+def check_array_outputs(leaves: list[Any], op: str = "",
+                        what: str = "differentiable outputs") -> None:
+    """Raise unless every output leaf is an array or a number (``op`` names the caller)."""
+    for o in leaves:
+        if not isinstance(o, (Tracer, np.ndarray, np.generic, float, int, complex)):
+            raise TypeError(f"{op + ': ' if op else ''}the function returned a "
+                            f"{type(o).__name__}, not an array; {what} must be arrays or "
+                            "numbers (in tuples, lists, dicts)")
+
+
+def flat_fun(fun: Callable[..., Any], in_tree: Any, has_aux: bool, store: dict[str, Any]
+             ) -> Callable[[list[Any]], list[Any]]:
+    """``fun`` as a function of a flat list of leaves returning a flat list; the output's tree
+    goes to ``store["out_tree"]`` and, with ``has_aux``, the auxiliary data to
+    ``store["aux"]``."""
+
+    def flat(leaves: list[Any]) -> list[Any]:
+        out = fun(*tree_unflatten(in_tree, leaves))
+        if has_aux:
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise TypeError("has_aux=True requires the function to return a pair "
+                                "(output, auxiliary data)")
+            out, store["aux"] = out
+        out_leaves, store["out_tree"] = tree_flatten(out)
+        check_array_outputs(out_leaves)
+        return out_leaves
+
+    return flat
+
+
+def lower_aux(aux: Any) -> Any:
+    """Auxiliary outputs leave the transformation as plain values (their primal part)."""
+    leaves, tree = tree_flatten(aux)
+    return tree_unflatten(tree, [primal_of(x) for x in leaves])
+
+
+def primal_of(x: Any) -> Any:
+    while isinstance(x, JVPTracer):
+        x = x.primal
+    return x
+
+
+def fit_cotangent(ct: Any, like: Any) -> Any:
+    """A (co)tangent as an array with the primal's shape and dtype (zeros made concrete)."""
+    ct = instantiate(ct, like)
+    dt = dtype_of(like)
+    if isinstance(ct, Tracer):
+        return ct
+    ct = np.asarray(ct)
+    if np.issubdtype(dt, np.inexact) and ct.dtype != dt:
+        ct = ct.astype(dt)
+    elif not ct.flags.writeable:  # a broadcast view (e.g. the gradient of a sum): own it
+        ct = ct.copy()
+    return ct
