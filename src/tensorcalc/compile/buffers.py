@@ -31,9 +31,13 @@ from typing import Any
 import numpy as np
 
 from ..core.ir import Literal, Program, Var
+from ..ops.elementwise import select_p
+from ..ops.reductions import reduce_max_p, reduce_min_p
+from ..ops.strong_zero import div_sz_p, mul_sz_p
+from ..ops.structural import convert_p, reduce_sum_p
 
-# Templates in codegen whose result never aliases an operand (fresh arrays or scalars).
-FRESH = frozenset({"reduce_sum", "reduce_max", "reduce_min", "select", "convert"})
+#: Primitives whose generated code never returns a view of an operand (fresh arrays or scalars).
+FRESH = frozenset({reduce_sum_p, reduce_max_p, reduce_min_p, select_p, convert_p})
 
 
 @dataclass
@@ -51,14 +55,14 @@ class BufferPlan:
 
 # With ``plain_strong_zeros`` the strong-zero products are emitted as the plain ufuncs; see
 # :mod:`tensorcalc.compile.jit` for why that is exact whenever the result has no NaN.
-PLAIN_STRONG_ZERO = {"mul_sz": np.multiply, "div_sz": np.true_divide}
+PLAIN_STRONG_ZERO = {mul_sz_p: np.multiply, div_sz_p: np.true_divide}
 
 
 def ufunc_of(eq: Any, plain_strong_zeros: bool = False) -> np.ufunc | None:
     """The one-output NumPy ufunc codegen emits for this equation, or None."""
     impl = eq.primitive.impl
-    if plain_strong_zeros and eq.primitive.name in PLAIN_STRONG_ZERO:
-        impl = PLAIN_STRONG_ZERO[eq.primitive.name]
+    if plain_strong_zeros and eq.primitive in PLAIN_STRONG_ZERO:
+        impl = PLAIN_STRONG_ZERO[eq.primitive]
     if isinstance(impl, np.ufunc) and impl.nout == 1 and not eq.params \
             and not eq.primitive.multiple_results:
         return impl
@@ -110,7 +114,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False) -> BufferPlan:
             if fresh_buf:
                 aliases[id(v)] = frozenset({id(v)})
                 owner_of[id(v)] = v
-            elif eq.primitive.name in FRESH:
+            elif eq.primitive in FRESH:
                 aliases[id(v)] = frozenset()
             else:
                 aliases[id(v)] = ins

@@ -16,30 +16,68 @@ from typing import Any
 import numpy as np
 
 from ..core.ir import Literal, Program, Var
+from ..core.primitive import Primitive
+from ..ops.elementwise import select_p
+from ..ops.reductions import reduce_max_p, reduce_min_p
+from ..ops.structural import (
+    broadcast_to_p,
+    convert_p,
+    getitem_p,
+    reduce_sum_p,
+    reshape_p,
+    transpose_p,
+)
 from .buffers import plan_buffers, ufunc_of
 
+Const = Callable[[Any], str]
 
-def _template(name: str, args: list[str], params: dict[str, Any], const: Callable[[Any], str]
-              ) -> str | None:
-    if name == "reshape":
-        return f"np.reshape({args[0]}, {const(params['new_shape'])})"
-    if name == "transpose":
-        return f"np.transpose({args[0]}, {const(params['perm'])})"
-    if name == "broadcast_to":
-        return f"np.broadcast_to({args[0]}, {const(params['shape'])})"
-    if name == "reduce_sum":
-        return f"np.sum({args[0]}, axis={const(params['axes'])})"
-    if name == "reduce_max":
-        return f"np.max({args[0]}, axis={const(params['axes'])})"
-    if name == "reduce_min":
-        return f"np.min({args[0]}, axis={const(params['axes'])})"
-    if name == "getitem":
-        return f"{args[0]}[{const(params['idx'])}]"
-    if name == "convert":
-        return f"np.asarray({args[0]}).astype({const(params['dtype'])})"
-    if name == "select":
-        return f"np.where({args[0]}, {args[1]}, {args[2]})"
-    return None
+
+def _reshape_source(args: list[str], params: dict[str, Any], const: Const) -> str:
+    return f"np.reshape({args[0]}, {const(params['new_shape'])})"
+
+
+def _transpose_source(args: list[str], params: dict[str, Any], const: Const) -> str:
+    return f"np.transpose({args[0]}, {const(params['perm'])})"
+
+
+def _broadcast_to_source(args: list[str], params: dict[str, Any], const: Const) -> str:
+    return f"np.broadcast_to({args[0]}, {const(params['shape'])})"
+
+
+def _reduction_source(np_name: str) -> Callable[[list[str], dict[str, Any], Const], str]:
+    def reduction_source(args: list[str], params: dict[str, Any], const: Const) -> str:
+        return f"np.{np_name}({args[0]}, axis={const(params['axes'])})"
+
+    reduction_source.__name__ = f"_{np_name}_source"
+    return reduction_source
+
+
+def _getitem_source(args: list[str], params: dict[str, Any], const: Const) -> str:
+    return f"{args[0]}[{const(params['idx'])}]"
+
+
+def _convert_source(args: list[str], params: dict[str, Any], const: Const) -> str:
+    return f"np.asarray({args[0]}).astype({const(params['dtype'])})"
+
+
+def _select_source(args: list[str], params: dict[str, Any], const: Const) -> str:
+    return f"np.where({args[0]}, {args[1]}, {args[2]})"
+
+
+#: Source templates for primitives that are not a plain ufunc call. Keyed by the primitive
+#: object, so a rename cannot silently drop a template; every other primitive is emitted as
+#: its ufunc (:func:`~tensorcalc.compile.buffers.ufunc_of`) or a call of its implementation.
+TEMPLATES: dict[Primitive, Callable[[list[str], dict[str, Any], Const], str]] = {
+    reshape_p: _reshape_source,
+    transpose_p: _transpose_source,
+    broadcast_to_p: _broadcast_to_source,
+    reduce_sum_p: _reduction_source("sum"),
+    reduce_max_p: _reduction_source("max"),
+    reduce_min_p: _reduction_source("min"),
+    getitem_p: _getitem_source,
+    convert_p: _convert_source,
+    select_p: _select_source,
+}
 
 
 def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool = True,
@@ -88,8 +126,10 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
             names[id(v)] = fresh("v")
             outs.append(names[id(v)])
         prim = eq.primitive
-        expr = _template(prim.name, ins, eq.params, const)
-        if expr is None:
+        template = TEMPLATES.get(prim)
+        if template is not None:
+            expr = template(ins, eq.params, const)
+        else:
             impl = ufunc_of(eq, plain) or prim.impl
             if isinstance(impl, np.ufunc) and not eq.params:
                 buf = plan.out[k] if plan is not None else None

@@ -43,7 +43,7 @@ class Compiled:
                  out_tree: Any, name: str) -> None:
         self.program, self.fn, self.source, self.out_tree = program, fn, source, out_tree
         self.name = name
-        self.strong_zeros = any(eq.primitive.name in PLAIN_STRONG_ZERO
+        self.strong_zeros = any(eq.primitive in PLAIN_STRONG_ZERO
                                 for eq in program.equations)
         self._checked: Callable[..., Any] | None = None
 

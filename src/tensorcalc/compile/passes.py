@@ -16,6 +16,14 @@ import numpy as np
 
 from ..core.ir import Equation, Literal, Program, Var
 from ..core.primitive import bind
+from ..ops.elementwise import add_p, mul_p, sub_p
+from ..ops.structural import broadcast_to_p, convert_p, reshape_p, transpose_p
+from .structured import (
+    diagonal_matmul,
+    strong_zero_simplification,
+    uniform_constants,
+    whole_slices,
+)
 
 Atom = Var | Literal
 
@@ -120,29 +128,29 @@ def algebraic_simplification(prog: Program) -> Program:
     out: list[Equation] = []
     for eq in prog.equations:
         ins = tuple(rw.read(a) for a in eq.inputs)
-        name = eq.primitive.name
+        prim = eq.primitive
         res = eq.outputs[0] if eq.outputs else None
         alias: Atom | None = None
-        if name == "mul":
+        if prim is mul_p:
             x, y = ins
             if _is_const(y, 1.0) and _same_aval(x, res):
                 alias = x
             elif _is_const(x, 1.0) and _same_aval(y, res):
                 alias = y
-        elif name in ("add", "sub"):
+        elif prim is add_p or prim is sub_p:
             x, y = ins
             if _is_const(y, 0.0) and _same_aval(x, res):
                 alias = x
-            elif name == "add" and _is_const(x, 0.0) and _same_aval(y, res):
+            elif prim is add_p and _is_const(x, 0.0) and _same_aval(y, res):
                 alias = y
-        elif name in ("reshape", "broadcast_to", "convert") and _same_aval(ins[0], res):
+        elif prim in (reshape_p, broadcast_to_p, convert_p) and _same_aval(ins[0], res):
             alias = ins[0]
-        elif name == "transpose" and tuple(eq.params["perm"]) == tuple(range(len(res.aval.shape))):
+        elif prim is transpose_p and tuple(eq.params["perm"]) == tuple(range(len(res.aval.shape))):
             alias = ins[0]
-        elif name in ("reshape", "transpose") and isinstance(ins[0], Var):
+        elif (prim is reshape_p or prim is transpose_p) and isinstance(ins[0], Var):
             inner = defs.get(id(ins[0]))
             if inner is not None and inner.primitive is eq.primitive:
-                if name == "reshape":
+                if prim is reshape_p:
                     ins = inner.inputs
                     alias = ins[0] if _same_aval(ins[0], res) else None
                 else:
@@ -168,13 +176,6 @@ def algebraic_simplification(prog: Program) -> Program:
 def optimize(prog: Program) -> Program:
     """The default pipeline: fold constants, simplify the structure derivative programs carry
     (:mod:`tensorcalc.compile.structured`), simplify algebraically, share, drop what is dead."""
-    from .structured import (
-        diagonal_matmul,
-        strong_zero_simplification,
-        uniform_constants,
-        whole_slices,
-    )
-
     prog = constant_folding(prog)
     prog = uniform_constants(prog)
     prog = strong_zero_simplification(prog)

@@ -31,13 +31,16 @@ from typing import Any
 import numpy as np
 
 from ..core.ir import Equation, Literal, Program, Var
-from ..core.primitive import Primitive
 from ..core.shapes import ShapedArray
+from ..ops.elementwise import add_p, div_p, maximum_p, minimum_p, mul_p, pow_p, sub_p
+from ..ops.products import matmul_p
+from ..ops.strong_zero import div_sz_p, mul_sz_p
+from ..ops.structural import getitem_p, reshape_p
 
 Atom = Var | Literal
 
-_ELEMENTWISE_BINARY = frozenset({"add", "sub", "mul", "div", "mul_sz", "div_sz", "maximum",
-                                 "minimum", "pow"})
+_ELEMENTWISE_BINARY = frozenset({add_p, sub_p, mul_p, div_p, mul_sz_p, div_sz_p, maximum_p,
+                                 minimum_p, pow_p})
 
 
 def _const_array(a: Atom) -> np.ndarray | None:
@@ -80,22 +83,20 @@ def _substitute(prog: Program, subst: dict[int, Atom], eqs: list[Equation]) -> P
 
 def strong_zero_simplification(prog: Program) -> Program:
     """``mul_sz``/``div_sz`` with a constant operand become ``mul``/``div`` (or vanish)."""
-    mul, div = Primitive.registry["mul"], Primitive.registry["div"]
     subst: dict[int, Atom] = {}
     eqs: list[Equation] = []
     for eq in prog.equations:
-        name = eq.primitive.name
-        if name == "mul_sz":
+        if eq.primitive is mul_sz_p:
             t, f = eq.inputs
             if _all_equal(t, 1.0) and _same_aval(f, eq.outputs[0]):
                 subst[id(eq.outputs[0])] = f  # 1·f = f, and 1 is never a zero
                 continue
             if _finite(f) or _nonzero(t):
-                eq = Equation(mul, eq.inputs, eq.outputs, {})
-        elif name == "div_sz":
+                eq = Equation(mul_p, eq.inputs, eq.outputs, {})
+        elif eq.primitive is div_sz_p:
             t, f = eq.inputs
             if _finite(f) and _nonzero(f):
-                eq = Equation(div, eq.inputs, eq.outputs, {})
+                eq = Equation(div_p, eq.inputs, eq.outputs, {})
         eqs.append(eq)
     return _substitute(prog, subst, eqs)
 
@@ -109,7 +110,7 @@ def _is_identity(a: Atom) -> bool:
 def _diagonal_of(eq: Equation) -> tuple[Atom, int] | None:
     """``(d, n)`` when ``eq`` computes ``diag(d)`` as ``mul_sz(I, d)`` with ``d`` a vector, a row
     ``(1, n)`` or a column ``(n, 1)`` (``I[i, j]·d[j]`` and ``I[i, j]·d[i]`` are both diag(d))."""
-    if eq.primitive.name != "mul_sz" or not _is_identity(eq.inputs[0]):
+    if eq.primitive is not mul_sz_p or not _is_identity(eq.inputs[0]):
         return None
     d = eq.inputs[1]
     n = eq.inputs[0].aval.shape[0]
@@ -120,7 +121,6 @@ def _diagonal_of(eq: Equation) -> tuple[Atom, int] | None:
 
 def diagonal_matmul(prog: Program) -> Program:
     """``matmul`` with a constant identity or a ``diag(d)`` operand becomes a scaling."""
-    mul, reshape = Primitive.registry["mul"], Primitive.registry["reshape"]
     diag: dict[int, tuple[Atom, int]] = {}
     subst: dict[int, Atom] = {}
     eqs: list[Equation] = []
@@ -135,7 +135,7 @@ def diagonal_matmul(prog: Program) -> Program:
         found = _diagonal_of(eq)
         if found is not None:
             diag[id(eq.outputs[0])] = found
-        if eq.primitive.name == "matmul":
+        if eq.primitive is matmul_p:
             a, b = eq.inputs
             res = eq.outputs[0]
             if _is_identity(a) and _same_aval(b, res):
@@ -156,9 +156,9 @@ def diagonal_matmul(prog: Program) -> Program:
                     continue
                 if tuple(d.aval.shape) != shape:
                     col = Var(ShapedArray(shape, d.aval.dtype))
-                    eqs.append(Equation(reshape, (d,), (col,), {"new_shape": shape}))
+                    eqs.append(Equation(reshape_p, (d,), (col,), {"new_shape": shape}))
                     d = col
-                eq = Equation(mul, (d, other), eq.outputs, {})
+                eq = Equation(mul_p, (d, other), eq.outputs, {})
                 break
         eqs.append(eq)
     return _substitute(prog, subst, eqs)
@@ -168,7 +168,7 @@ def uniform_constants(prog: Program) -> Program:
     """Constant arrays with one repeated value become 0-d scalars in elementwise binary ops."""
     eqs: list[Equation] = []
     for eq in prog.equations:
-        if eq.primitive.name in _ELEMENTWISE_BINARY and len(eq.inputs) == 2:
+        if eq.primitive in _ELEMENTWISE_BINARY and len(eq.inputs) == 2:
             ins = list(eq.inputs)
             res = eq.outputs[0]
             for i in (0, 1):
@@ -203,7 +203,7 @@ def whole_slices(prog: Program) -> Program:
     subst: dict[int, Atom] = {}
     eqs: list[Equation] = []
     for eq in prog.equations:
-        if eq.primitive.name == "getitem" and isinstance(eq.inputs[0], Var) \
+        if eq.primitive is getitem_p and isinstance(eq.inputs[0], Var) \
                 and _whole(eq.params.get("idx"), tuple(eq.inputs[0].aval.shape)) \
                 and _same_aval(eq.inputs[0], eq.outputs[0]):
             subst[id(eq.outputs[0])] = eq.inputs[0]

@@ -484,8 +484,8 @@ def _index_set_transpose(ct: Any, x: Any, v: Any, *, idx: Any) -> tuple[Any, Any
     if is_undefined(v):
         picked = getitem(ct, idx)
         if not _is_basic(idx):  # overwritten duplicates get no cotangent
-            # select is declared in elementwise.py, which imports this module
-            select_p = Primitive.registry["select"]
+            # select is declared in elementwise.py, which imports this module: import it here
+            from .elementwise import select_p
             picked = bind(select_p, _last_write_mask(get_aval(ct).shape, idx), picked, 0.0)
         ct_v = unbroadcast(picked, v.aval)
     return ct_x, ct_v
