@@ -99,7 +99,7 @@ class Expr:
         return var in self.free_vars
 
     def __str__(self) -> str:
-        from tensorcalc.printing.text import to_text
+        from tensorcalc.symbolic.printing.text import to_text
 
         return to_text(self)
 
@@ -107,12 +107,12 @@ class Expr:
         return f"<{type(self).__name__} {self} : {describe(self.shape)}>"
 
     def latex(self) -> str:
-        from tensorcalc.printing.latex import to_latex
+        from tensorcalc.symbolic.printing.latex import to_latex
 
         return to_latex(self)
 
     def mathml(self, display: str = "block") -> str:
-        from tensorcalc.printing.mathml import to_mathml
+        from tensorcalc.symbolic.printing.mathml import to_mathml
 
         return to_mathml(self, display=display)
 
