@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from ._printable import Printable
 from .errors import ShapeError
 from .shapes import (
     as_matrix,
@@ -54,8 +55,11 @@ def number(v: object) -> Number:
     return int(q) if q.denominator == 1 else q
 
 
-class Expr:
-    """Base class: ``args`` are child expressions, ``params()`` the non-expression data."""
+class Expr(Printable):
+    """Base class: ``args`` are child expressions, ``params()`` the non-expression data.
+
+    ``str(e)``, ``e.latex()`` and ``e.mathml()`` come from ``Printable``.
+    """
 
     __slots__ = ("args", "shape", "depth", "_hash", "_free")
 
@@ -98,23 +102,8 @@ class Expr:
     def depends_on(self, var: Var) -> bool:
         return var in self.free_vars
 
-    def __str__(self) -> str:
-        from tensorcalc.symbolic.printing.text import to_text
-
-        return to_text(self)
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self} : {describe(self.shape)}>"
-
-    def latex(self) -> str:
-        from tensorcalc.symbolic.printing.latex import to_latex
-
-        return to_latex(self)
-
-    def mathml(self, display: str = "block") -> str:
-        from tensorcalc.symbolic.printing.mathml import to_mathml
-
-        return to_mathml(self, display=display)
 
 
 # ----------------------------------------------------------------------------------- leaves
