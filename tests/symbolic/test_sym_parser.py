@@ -116,6 +116,17 @@ def test_unsupported_syntax_is_both_error_kinds():
         ts.parse("x .^ a")
 
 
+def test_expr_all_names_every_node_class():
+    import inspect
+
+    from tensorcalc.symbolic import expr
+
+    nodes = {n for n, o in vars(expr).items()
+             if inspect.isclass(o) and issubclass(o, expr.Expr) and o.__module__ == expr.__name__}
+    assert len(nodes) == 30 and nodes <= set(expr.__all__)
+    assert all(hasattr(expr, n) for n in expr.__all__)
+
+
 def test_never_eval():
     with pytest.raises(ts.ParseError):
         ts.parse("__import__('os').system('true')")

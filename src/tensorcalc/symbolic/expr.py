@@ -543,4 +543,14 @@ UNARY_BY_NAME = {
 # The flattening builders live in builders.py; re-exported here for the other modules.
 from .builders import add, hadamard, mul, neg, one_like, transpose, zero_like  # noqa: E402
 
-__all__ = ["add", "hadamard", "mul", "neg", "one_like", "transpose", "zero_like"]
+__all__ = [
+    # the language
+    "ELEMENTWISE", "STRUCTURES", "UNARY_BY_NAME", "Number", "number",
+    # the nodes: leaves, operators, named one-argument operations
+    "Expr", "Var", "Differential", "Const", "Fill", "Identity", "Zero", "Commutation", "DiagEmbed",
+    "Add", "Mul", "Hadamard", "Transpose", "Pow", "MatPow", "Func", "Kron",
+    "Unary", "Sum", "Trace", "Det", "LogDet", "Inv", "Adj", "Diag", "Norm1", "Norm2", "Softmax",
+    "LogSumExp", "Vec",
+    # the flattening builders (builders.py)
+    "add", "hadamard", "mul", "neg", "one_like", "transpose", "zero_like",
+]
