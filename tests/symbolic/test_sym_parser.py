@@ -109,6 +109,16 @@ def test_long_flat_sum_is_fine():
     assert str(ts.simplify(e)) == "400 * x"
 
 
+def test_shape_errors_are_tensorcalc_shape_errors():
+    import tensorcalc as tc
+
+    with pytest.raises(tc.ShapeError) as info:  # except tc.ShapeError catches both engines'
+        ts.derivative("A * x'", "x")
+    err = info.value
+    assert isinstance(err, ts.ShapeError) and isinstance(err, ts.ParseError)
+    assert err.column == 3 and "cannot multiply matrix by row vector" in str(err)
+
+
 def test_unsupported_syntax_is_both_error_kinds():
     with pytest.raises(ts.UnsupportedExpression):
         ts.parse("x .^ a")
