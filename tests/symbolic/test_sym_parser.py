@@ -109,11 +109,32 @@ def test_long_flat_sum_is_fine():
     assert str(ts.simplify(e)) == "400 * x"
 
 
+def test_shape_errors_are_tensorcalc_shape_errors():
+    import tensorcalc as tc
+
+    with pytest.raises(tc.ShapeError) as info:  # except tc.ShapeError catches both engines'
+        ts.derivative("A * x'", "x")
+    err = info.value
+    assert isinstance(err, ts.ShapeError) and isinstance(err, ts.ParseError)
+    assert err.column == 3 and "cannot multiply matrix by row vector" in str(err)
+
+
 def test_unsupported_syntax_is_both_error_kinds():
     with pytest.raises(ts.UnsupportedExpression):
         ts.parse("x .^ a")
     with pytest.raises(ts.ParseError):
         ts.parse("x .^ a")
+
+
+def test_expr_all_names_every_node_class():
+    import inspect
+
+    from tensorcalc.symbolic import expr
+
+    nodes = {n for n, o in vars(expr).items()
+             if inspect.isclass(o) and issubclass(o, expr.Expr) and o.__module__ == expr.__name__}
+    assert len(nodes) == 30 and nodes <= set(expr.__all__)
+    assert all(hasattr(expr, n) for n in expr.__all__)
 
 
 def test_never_eval():

@@ -1,7 +1,8 @@
-"""Canonical keys and closed-form recognisers used by the simplifier.
+"""Canonical keys, the parts of a term and closed-form recognisers used by the simplifier.
 
 ``key`` orders commuting operands (the printed text, so the order a reader sees is
-alphabetical); ``node_count`` is the size measure the simplifier minimises. The recognisers
+alphabetical); ``order_terms`` orders the terms of a sum; ``node_count`` is the size measure the
+simplifier minimises. ``coef_and_core`` and ``split_term`` take a term apart. The recognisers
 turn expanded derivatives back into named closed forms:
 
 * exp(x) / sum(exp(x)) = softmax(x)   (the gradient of log(sum(exp(x))));
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .expr import Add, Expr, Fill, Func, Pow, Softmax, Sum, Transpose
-from .shapes import is_vector
+from .expr import Add, Const, Expr, Fill, Func, Identity, Mul, Pow, Softmax, Sum, Transpose, Zero
+from .shapes import is_scalar, is_vector
 
 
 @lru_cache(maxsize=200_000)
@@ -30,6 +31,41 @@ def node_count(e: Expr) -> int:
 @lru_cache(maxsize=100_000)
 def transposes(e: Expr) -> int:
     return isinstance(e, Transpose) + sum(transposes(a) for a in e.args)
+
+
+def is_zero(e: Expr) -> bool:
+    return isinstance(e, Zero) or (isinstance(e, Const) and e.value == 0)
+
+
+def coef_and_core(e: Expr) -> tuple[object, Expr]:
+    """Split ``c * rest`` into (c, rest); a bare number is (c, 1)."""
+    if isinstance(e, Const):
+        return e.value, Const(1)
+    if isinstance(e, Fill) and e.value != 1:
+        return e.value, Fill(1, e.shape)
+    if isinstance(e, Mul) and isinstance(e.args[0], Const):
+        rest = e.args[1:]
+        return e.args[0].value, rest[0] if len(rest) == 1 else Mul(*rest)
+    return 1, e
+
+
+def split_term(t: Expr) -> tuple[list[Expr], list[Expr]]:
+    """(scalar factors incl. coefficient, matrix chain) of a term."""
+    if isinstance(t, Mul):
+        return list(t.scalars), list(t.chain)
+    if is_scalar(t.shape):
+        return [t], []
+    return [], [t]
+
+
+def order_terms(terms: list[Expr]) -> list[Expr]:
+    """Sum terms: positive, then negative; each group by ``key``, constant cores (c, 𝟏, I) last."""
+
+    def sort_key(t: Expr) -> tuple:
+        c, core = coef_and_core(t)
+        return (c < 0, isinstance(core, Fill | Identity | Const), key(core))  # type: ignore
+
+    return sorted(terms, key=sort_key)
 
 
 def softmax_rule(scalars: list[Expr], chain: list[Expr]) -> tuple | None:

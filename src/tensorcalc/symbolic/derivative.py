@@ -101,14 +101,14 @@ class Derivative:
 
     def __str__(self) -> str:
         if self.form == "index":
-            from tensorcalc.printing.index import to_index_text
+            from .printing.index import to_index_text
 
             return to_index_text(self)
         return str(self.expr)
 
     def index_notation(self, format: str = "text") -> str:
         """The derivative tensor in index notation (any order; "text", "latex", "mathml")."""
-        from tensorcalc.printing import index
+        from .printing import index
 
         fn = {"text": index.to_index_text, "latex": index.to_index_latex,
               "mathml": index.to_index_mathml}[format]
@@ -125,7 +125,7 @@ class Derivative:
 
     def mathml(self, display: str = "block") -> str:
         if self.form == "index":
-            from tensorcalc.printing.index import to_index_mathml
+            from .printing.index import to_index_mathml
 
             return to_index_mathml(self, display=display)
         return self.expr.mathml(display=display)
@@ -139,7 +139,7 @@ class Derivative:
     # ------------------------------------------------------------------------ numerics
     def numpy_source(self, with_value: bool = True, name: str | None = None) -> str:
         """Standalone Python source computing (value, derivative) or just the derivative."""
-        from tensorcalc.printing.numpy_source import derivative_source
+        from .printing.numpy_source import derivative_source
 
         return derivative_source(self, with_value=with_value, name=name)
 
@@ -147,7 +147,7 @@ class Derivative:
         """The generated source as a callable (exec of our own generated code only)."""
         key = bool(with_value)
         if key not in self._compiled:
-            from tensorcalc.printing.numpy_source import compile_source
+            from .printing.numpy_source import compile_source
 
             src = self.numpy_source(with_value=with_value, name="f")
             self._compiled[key] = compile_source(src, "f")

@@ -7,6 +7,8 @@ silent zero: an expression we cannot differentiate raises ``UnsupportedExpressio
 
 from __future__ import annotations
 
+from tensorcalc.core.errors import ShapeError as _CoreShapeError
+
 
 class ParseError(ValueError):
     """The text is not a well-formed, well-typed expression.
@@ -28,8 +30,12 @@ class ParseError(ValueError):
         return f"{self.message}\n  {self.text}\n  {' ' * (col - 1)}^ (column {col})"
 
 
-class ShapeError(ParseError):
-    """Operand shapes do not fit (for example ``A * x'``); raised while parsing or building."""
+class ShapeError(ParseError, _CoreShapeError):
+    """Operand shapes do not fit (for example ``A * x'``); raised while parsing or building.
+
+    It is also ``tensorcalc.ShapeError``, so ``except tc.ShapeError`` catches shape errors from
+    both engines.
+    """
 
 
 class UnsupportedExpression(ValueError):

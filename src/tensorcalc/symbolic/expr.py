@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from ._printable import Printable
 from .errors import ShapeError
 from .shapes import (
     as_matrix,
@@ -54,8 +55,11 @@ def number(v: object) -> Number:
     return int(q) if q.denominator == 1 else q
 
 
-class Expr:
-    """Base class: ``args`` are child expressions, ``params()`` the non-expression data."""
+class Expr(Printable):
+    """Base class: ``args`` are child expressions, ``params()`` the non-expression data.
+
+    ``str(e)``, ``e.latex()`` and ``e.mathml()`` come from ``Printable``.
+    """
 
     __slots__ = ("args", "shape", "depth", "_hash", "_free")
 
@@ -98,23 +102,8 @@ class Expr:
     def depends_on(self, var: Var) -> bool:
         return var in self.free_vars
 
-    def __str__(self) -> str:
-        from tensorcalc.printing.text import to_text
-
-        return to_text(self)
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self} : {describe(self.shape)}>"
-
-    def latex(self) -> str:
-        from tensorcalc.printing.latex import to_latex
-
-        return to_latex(self)
-
-    def mathml(self, display: str = "block") -> str:
-        from tensorcalc.printing.mathml import to_mathml
-
-        return to_mathml(self, display=display)
 
 
 # ----------------------------------------------------------------------------------- leaves
@@ -554,4 +543,14 @@ UNARY_BY_NAME = {
 # The flattening builders live in builders.py; re-exported here for the other modules.
 from .builders import add, hadamard, mul, neg, one_like, transpose, zero_like  # noqa: E402
 
-__all__ = ["add", "hadamard", "mul", "neg", "one_like", "transpose", "zero_like"]
+__all__ = [
+    # the language
+    "ELEMENTWISE", "STRUCTURES", "UNARY_BY_NAME", "Number", "number",
+    # the nodes: leaves, operators, named one-argument operations
+    "Expr", "Var", "Differential", "Const", "Fill", "Identity", "Zero", "Commutation", "DiagEmbed",
+    "Add", "Mul", "Hadamard", "Transpose", "Pow", "MatPow", "Func", "Kron",
+    "Unary", "Sum", "Trace", "Det", "LogDet", "Inv", "Adj", "Diag", "Norm1", "Norm2", "Softmax",
+    "LogSumExp", "Vec",
+    # the flattening builders (builders.py)
+    "add", "hadamard", "mul", "neg", "one_like", "transpose", "zero_like",
+]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from functools import singledispatch
 
 import numpy as np
 
@@ -99,98 +100,194 @@ def _product(xp, a, sa: tuple, b, sb: tuple):
 def evaluate_expr(e: Expr, env: dict, dims: dict, xp=np):
     """Value of ``e`` with variables from ``env`` (name → array) and sizes from ``dims``."""
     memo: dict[Expr, object] = {}
+    scope = _Scope(env, dims, xp)
 
     def ev(n: Expr):
         if n in memo:
             return memo[n]
-        out = _eval_node(n, ev, env, dims, xp)
+        out = _eval_node(n, [ev(a) for a in n.args], scope)
         memo[n] = out
         return out
 
     return ev(e)
 
 
-def _eval_node(n: Expr, ev, env: dict, dims: dict, xp):
-    if isinstance(n, Var):
-        return env[n.name]
-    if isinstance(n, Const):
-        return float(n.value)
-    if isinstance(n, Fill):
-        return np.full(concrete(n.shape, dims), float(n.value))
-    if isinstance(n, Identity):
-        return np.eye(dim_value(n.n, dims))
-    if isinstance(n, Zero):
-        return np.zeros(concrete(n.shape, dims)) if n.shape else 0.0
-    if isinstance(n, Commutation):
-        return commutation_matrix(dim_value(n.m, dims), dim_value(n.n, dims))
-    if isinstance(n, DiagEmbed):
-        return diag_embed_matrix(dim_value(n.n, dims))
-    args = [ev(a) for a in n.args]
-    a = args[0]
-    if isinstance(n, Add):
-        out = a
-        for b in args[1:]:
-            out = xp.add(out, b)
-        return out
-    if isinstance(n, Mul):
-        out, shape = a, n.args[0].shape
-        for b, arg in zip(args[1:], n.args[1:], strict=True):
-            out = _product(xp, out, shape, b, arg.shape)
-            r = as_matrix(shape)[0] if not is_scalar(shape) else None
-            shape = arg.shape if is_scalar(shape) else (
-                shape if is_scalar(arg.shape) else from_matrix(r, as_matrix(arg.shape)[1]))
-        return out
-    if isinstance(n, Hadamard):
-        out = a
-        for b in args[1:]:
-            out = xp.multiply(out, b)
-        return out
-    if isinstance(n, Transpose):
-        return xp.transpose(a) if is_matrix(n.args[0].shape) else a
-    if isinstance(n, Pow):
-        p = float(n.exponent)
-        if p == -1:
-            return xp.divide(1.0, a)
-        if p == 0.5:
-            return xp.sqrt(a)
-        return xp.power(a, p)
-    if isinstance(n, MatPow):
-        out = a
-        for _ in range(n.k - 1):
-            out = xp.matmul(out, a)
-        return out
-    if isinstance(n, Func):
-        return _func(n.name, a, xp)
-    if isinstance(n, Sum):
-        return xp.sum(a)
-    if isinstance(n, Trace):
-        return xp.trace(a) if is_matrix(n.args[0].shape) else a
-    if isinstance(n, Det):
-        return xp.linalg.det(a) if is_matrix(n.args[0].shape) else a
-    if isinstance(n, LogDet):
-        return xp.linalg.slogdet(a)[1] if is_matrix(n.args[0].shape) else xp.log(a)
-    if isinstance(n, Inv):
-        return xp.linalg.inv(a)
-    if isinstance(n, Adj):
-        return xp.multiply(xp.linalg.det(a), xp.linalg.inv(a))
-    if isinstance(n, Diag):
-        return xp.diag(a)
-    if isinstance(n, Norm1):
-        return xp.sum(xp.abs(a))
-    if isinstance(n, Norm2):
-        return xp.sqrt(xp.sum(xp.multiply(a, a)))
-    if isinstance(n, Softmax):
-        ex = xp.exp(a)
-        return xp.divide(ex, xp.sum(ex))
-    if isinstance(n, LogSumExp):
-        return xp.log(xp.sum(xp.exp(a)))
-    if isinstance(n, Vec):
-        return xp.reshape(xp.transpose(a), (-1,)) if is_matrix(n.args[0].shape) else a
-    if isinstance(n, Kron):
-        ma = xp.reshape(a, as_shape2(n.args[0].shape, dims))
-        mb = xp.reshape(args[1], as_shape2(n.args[1].shape, dims))
-        return xp.reshape(xp.kron(ma, mb), concrete(n.shape, dims))
+class _Scope:
+    """What an evaluation rule reads besides the node and its children's values."""
+
+    __slots__ = ("env", "dims", "xp")
+
+    def __init__(self, env: dict, dims: dict, xp):
+        self.env, self.dims, self.xp = env, dims, xp
+
+
+# One rule per node type: (node, values of its children, scope) -> value.
+@singledispatch
+def _eval_node(n: Expr, args: list, s: _Scope):
     raise UnsupportedExpression(f"cannot evaluate {type(n).__name__}")
+
+
+@_eval_node.register
+def eval_var(n: Var, args: list, s: _Scope):
+    return s.env[n.name]
+
+
+@_eval_node.register
+def eval_const(n: Const, args: list, s: _Scope):
+    return float(n.value)
+
+
+@_eval_node.register
+def eval_fill(n: Fill, args: list, s: _Scope):
+    return np.full(concrete(n.shape, s.dims), float(n.value))
+
+
+@_eval_node.register
+def eval_identity(n: Identity, args: list, s: _Scope):
+    return np.eye(dim_value(n.n, s.dims))
+
+
+@_eval_node.register
+def eval_zero(n: Zero, args: list, s: _Scope):
+    return np.zeros(concrete(n.shape, s.dims)) if n.shape else 0.0
+
+
+@_eval_node.register
+def eval_commutation(n: Commutation, args: list, s: _Scope):
+    return commutation_matrix(dim_value(n.m, s.dims), dim_value(n.n, s.dims))
+
+
+@_eval_node.register
+def eval_diag_embed(n: DiagEmbed, args: list, s: _Scope):
+    return diag_embed_matrix(dim_value(n.n, s.dims))
+
+
+@_eval_node.register
+def eval_add(n: Add, args: list, s: _Scope):
+    out = args[0]
+    for b in args[1:]:
+        out = s.xp.add(out, b)
+    return out
+
+
+@_eval_node.register
+def eval_mul(n: Mul, args: list, s: _Scope):
+    """Left to right; each step is a scaling, an outer or a matrix product by the shapes."""
+    out, shape = args[0], n.args[0].shape
+    for b, arg in zip(args[1:], n.args[1:], strict=True):
+        out = _product(s.xp, out, shape, b, arg.shape)
+        r = as_matrix(shape)[0] if not is_scalar(shape) else None
+        shape = arg.shape if is_scalar(shape) else (
+            shape if is_scalar(arg.shape) else from_matrix(r, as_matrix(arg.shape)[1]))
+    return out
+
+
+@_eval_node.register
+def eval_hadamard(n: Hadamard, args: list, s: _Scope):
+    out = args[0]
+    for b in args[1:]:
+        out = s.xp.multiply(out, b)
+    return out
+
+
+@_eval_node.register
+def eval_transpose(n: Transpose, args: list, s: _Scope):
+    return s.xp.transpose(args[0]) if is_matrix(n.args[0].shape) else args[0]
+
+
+@_eval_node.register
+def eval_pow(n: Pow, args: list, s: _Scope):
+    a, p = args[0], float(n.exponent)
+    if p == -1:
+        return s.xp.divide(1.0, a)
+    if p == 0.5:
+        return s.xp.sqrt(a)
+    return s.xp.power(a, p)
+
+
+@_eval_node.register
+def eval_matpow(n: MatPow, args: list, s: _Scope):
+    out = a = args[0]
+    for _ in range(n.k - 1):
+        out = s.xp.matmul(out, a)
+    return out
+
+
+@_eval_node.register
+def eval_func(n: Func, args: list, s: _Scope):
+    return _func(n.name, args[0], s.xp)
+
+
+@_eval_node.register
+def eval_sum(n: Sum, args: list, s: _Scope):
+    return s.xp.sum(args[0])
+
+
+@_eval_node.register
+def eval_trace(n: Trace, args: list, s: _Scope):
+    return s.xp.trace(args[0]) if is_matrix(n.args[0].shape) else args[0]
+
+
+@_eval_node.register
+def eval_det(n: Det, args: list, s: _Scope):
+    return s.xp.linalg.det(args[0]) if is_matrix(n.args[0].shape) else args[0]
+
+
+@_eval_node.register
+def eval_logdet(n: LogDet, args: list, s: _Scope):
+    a = args[0]
+    return s.xp.linalg.slogdet(a)[1] if is_matrix(n.args[0].shape) else s.xp.log(a)
+
+
+@_eval_node.register
+def eval_inv(n: Inv, args: list, s: _Scope):
+    return s.xp.linalg.inv(args[0])
+
+
+@_eval_node.register
+def eval_adj(n: Adj, args: list, s: _Scope):
+    return s.xp.multiply(s.xp.linalg.det(args[0]), s.xp.linalg.inv(args[0]))
+
+
+@_eval_node.register
+def eval_diag(n: Diag, args: list, s: _Scope):
+    return s.xp.diag(args[0])
+
+
+@_eval_node.register
+def eval_norm1(n: Norm1, args: list, s: _Scope):
+    return s.xp.sum(s.xp.abs(args[0]))
+
+
+@_eval_node.register
+def eval_norm2(n: Norm2, args: list, s: _Scope):
+    return s.xp.sqrt(s.xp.sum(s.xp.multiply(args[0], args[0])))
+
+
+@_eval_node.register
+def eval_softmax(n: Softmax, args: list, s: _Scope):
+    ex = s.xp.exp(args[0])
+    return s.xp.divide(ex, s.xp.sum(ex))
+
+
+@_eval_node.register
+def eval_logsumexp(n: LogSumExp, args: list, s: _Scope):
+    return s.xp.log(s.xp.sum(s.xp.exp(args[0])))
+
+
+@_eval_node.register
+def eval_vec(n: Vec, args: list, s: _Scope):
+    """Column-major: vec of a matrix is the row-major ravel of its transpose."""
+    a = args[0]
+    return s.xp.reshape(s.xp.transpose(a), (-1,)) if is_matrix(n.args[0].shape) else a
+
+
+@_eval_node.register
+def eval_kron(n: Kron, args: list, s: _Scope):
+    """``np.kron`` on the matrix readings of the operands, reshaped back to the node's shape."""
+    ma = s.xp.reshape(args[0], as_shape2(n.args[0].shape, s.dims))
+    mb = s.xp.reshape(args[1], as_shape2(n.args[1].shape, s.dims))
+    return s.xp.reshape(s.xp.kron(ma, mb), concrete(n.shape, s.dims))
 
 
 def as_shape2(shape: tuple, dims: dict) -> tuple:

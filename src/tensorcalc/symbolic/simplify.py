@@ -22,8 +22,19 @@ Normal form, per node (smart constructors ``s_*``):
 from __future__ import annotations
 
 import itertools
+from functools import singledispatch
 
-from .canonical import key, node_count, sigmoid_rule, softmax_rule, transposes
+from .canonical import (
+    coef_and_core,
+    is_zero,
+    key,
+    node_count,
+    order_terms,
+    sigmoid_rule,
+    softmax_rule,
+    split_term,
+    transposes,
+)
 from .expr import (
     Add,
     Adj,
@@ -58,22 +69,6 @@ from .expr import (
 from .shapes import as_matrix, dim_mul, is_matrix, is_scalar, is_vector
 
 MAX_EXPANSION = 32  # distributing products of sums beyond this many terms is not worth it
-
-
-def is_zero(e: Expr) -> bool:
-    return isinstance(e, Zero) or (isinstance(e, Const) and e.value == 0)
-
-
-def coef_and_core(e: Expr) -> tuple[object, Expr]:
-    """Split ``c * rest`` into (c, rest); a bare number is (c, 1)."""
-    if isinstance(e, Const):
-        return e.value, Const(1)
-    if isinstance(e, Fill) and e.value != 1:
-        return e.value, Fill(1, e.shape)
-    if isinstance(e, Mul) and isinstance(e.args[0], Const):
-        rest = e.args[1:]
-        return e.args[0].value, rest[0] if len(rest) == 1 else Mul(*rest)
-    return 1, e
 
 
 def scale(c: object, core: Expr) -> Expr:
@@ -325,31 +320,14 @@ def _collect(terms: list[Expr]) -> list[Expr]:
         c, core = coef_and_core(t)
         coefs[core] = number(coefs.get(core, 0) + c)  # type: ignore[operator]
     out = [scale(c, core) for core, c in coefs.items() if c != 0]
-    return _order(out)
-
-
-def _order(terms: list[Expr]) -> list[Expr]:
-    def sort_key(t: Expr) -> tuple:
-        c, core = coef_and_core(t)
-        return (c < 0, isinstance(core, Fill | Identity | Const), key(core))  # type: ignore
-
-    return sorted(terms, key=sort_key)
-
-
-def _decompose(t: Expr) -> tuple[list[Expr], list[Expr]]:
-    """(scalar factors incl. coefficient, matrix chain) of a term."""
-    if isinstance(t, Mul):
-        return list(t.scalars), list(t.chain)
-    if is_scalar(t.shape):
-        return [t], []
-    return [], [t]
+    return order_terms(out)
 
 
 def _factor(terms: list[Expr]) -> list[Expr]:
     """Greedily pull a common leftmost or rightmost matrix factor out of two or more terms."""
     if len(terms) < 2:
         return terms
-    parts = [_decompose(t) for t in terms]
+    parts = [split_term(t) for t in terms]
     best: tuple[int, str, Expr] | None = None
     for side in ("left", "right"):
         counts: dict[Expr, int] = {}
@@ -377,7 +355,7 @@ def _factor(terms: list[Expr]) -> list[Expr]:
     dim = c if side == "left" else r
     lone = [not remaining for _, remaining in hits]
     if any(lone) and not all(lone) and dim != 1:
-        return _order(_factor_excluding(terms, f))
+        return order_terms(_factor_excluding(terms, f))
     inner = [s_mul(*sc, *remaining) for sc, remaining in hits]
     inner_sum = s_add(*inner)
     sign: list[Expr] = []
@@ -386,12 +364,12 @@ def _factor(terms: list[Expr]) -> list[Expr]:
         inner_sum = s_add(*(s_mul(Const(-1), t) for t in inner_sum.args))
         sign = [Const(-1)]
     grouped = s_mul(*sign, f, inner_sum) if side == "left" else s_mul(*sign, inner_sum, f)
-    return _order([grouped] + _factor(rest))
+    return order_terms([grouped] + _factor(rest))
 
 
 def _factor_excluding(terms: list[Expr], f: Expr) -> list[Expr]:
     """Factor the terms that do not involve f at an end of their chain (f itself is skipped)."""
-    parts = [_decompose(t) for t in terms]
+    parts = [split_term(t) for t in terms]
     touched = [t for t, (_, ch) in zip(terms, parts, strict=True) if ch and f in (ch[0], ch[-1])]
     others = [t for t in terms if t not in touched]
     return touched + (_factor(others) if len(others) > 1 else others)
@@ -451,58 +429,90 @@ def s_add(*terms: Expr, expand: bool = True) -> Expr:
 
 
 def s_unary(cls: type, a: Expr) -> Expr:
-    """Simplify a named one-argument operation."""
-    if cls is Sum:
-        if is_scalar(a.shape):
-            return a
-        if is_zero(a):
-            return Const(0)
-    if cls is Trace:
-        if is_scalar(a.shape):
-            return a
-        if is_zero(a):
-            return Const(0)
-        if isinstance(a, Identity) and isinstance(a.n, int):
-            return Const(a.n)
-        if isinstance(a, Transpose):
-            return s_unary(Trace, a.args[0])
-    if cls is Inv:
-        if isinstance(a, Mul) and a.chain and all(
-            is_matrix(f.shape) and f.shape[0] == f.shape[1] for f in a.chain
-        ):
-            # (c A B)⁻¹ = c⁻¹ B⁻¹ A⁻¹: valid because square factors of an invertible product
-            # are invertible themselves (det AB = det A det B)
-            return s_mul(*(s_pow(c, -1) for c in a.scalars),
-                         *(s_unary(Inv, f) for f in reversed(a.chain)))
-        if isinstance(a, MatPow):
-            return MatPow(s_unary(Inv, a.args[0]), a.k)  # (X^k)⁻¹ = (X⁻¹)^k
-        if isinstance(a, Inv):
-            return a.args[0]
-        if isinstance(a, Identity):
-            return a
-        if isinstance(a, Transpose):
-            return s_transpose(Inv(a.args[0]))
-    if cls is Det or cls is LogDet:
-        if is_scalar(a.shape):
-            return a if cls is Det else Func("log", a)
-        if isinstance(a, Identity):
-            return Const(1 if cls is Det else 0)
-        if isinstance(a, Transpose):
-            return s_unary(cls, a.args[0])
-    if cls is Diag:
-        if isinstance(a, Diag) and is_vector(a.args[0].shape):
-            return a.args[0]
-        if isinstance(a, Fill) and is_vector(a.shape) and a.value == 1:
-            return Identity(a.shape[0])
-        if is_zero(a):
-            return Zero(Diag(a).shape)
-    if cls is Vec and isinstance(a, Mul) and a.scalars:  # vec(c M) = c vec(M)
-        return s_mul(*a.scalars, s_unary(Vec, s_mul(*a.chain)))
-    if cls is Vec and not is_matrix(a.shape):
-        return a if is_vector(a.shape) else s_transpose(a)
-    if is_zero(a) and cls in (Sum, Trace):
+    """Simplify a named one-argument operation: its class's rewrite rule, else ``cls(a)``."""
+    out = unary_rewrite.dispatch(cls)(cls, a)
+    return cls(a) if out is None else out
+
+
+@singledispatch
+def unary_rewrite(cls: type, a: Expr) -> Expr | None:
+    """The rewrite of ``cls(a)``, or None to keep it; dispatched on the class ``cls`` itself."""
+    return None
+
+
+@unary_rewrite.register(Sum)
+def simplify_sum(cls: type, a: Expr) -> Expr | None:
+    if is_scalar(a.shape):
+        return a
+    if is_zero(a):
         return Const(0)
-    return cls(a)
+    return None
+
+
+@unary_rewrite.register(Trace)
+def simplify_trace(cls: type, a: Expr) -> Expr | None:
+    if is_scalar(a.shape):
+        return a
+    if is_zero(a):
+        return Const(0)
+    if isinstance(a, Identity) and isinstance(a.n, int):
+        return Const(a.n)
+    if isinstance(a, Transpose):
+        return s_unary(Trace, a.args[0])
+    return None
+
+
+@unary_rewrite.register(Inv)
+def simplify_inv(cls: type, a: Expr) -> Expr | None:
+    if isinstance(a, Mul) and a.chain and all(
+        is_matrix(f.shape) and f.shape[0] == f.shape[1] for f in a.chain
+    ):
+        # (c A B)⁻¹ = c⁻¹ B⁻¹ A⁻¹: valid because square factors of an invertible product
+        # are invertible themselves (det AB = det A det B)
+        return s_mul(*(s_pow(c, -1) for c in a.scalars),
+                     *(s_unary(Inv, f) for f in reversed(a.chain)))
+    if isinstance(a, MatPow):
+        return MatPow(s_unary(Inv, a.args[0]), a.k)  # (X^k)⁻¹ = (X⁻¹)^k
+    if isinstance(a, Inv):
+        return a.args[0]
+    if isinstance(a, Identity):
+        return a
+    if isinstance(a, Transpose):
+        return s_transpose(Inv(a.args[0]))
+    return None
+
+
+@unary_rewrite.register(Det)
+@unary_rewrite.register(LogDet)
+def simplify_det(cls: type, a: Expr) -> Expr | None:
+    """det and log det of a scalar, of I and of a transpose."""
+    if is_scalar(a.shape):
+        return a if cls is Det else Func("log", a)
+    if isinstance(a, Identity):
+        return Const(1 if cls is Det else 0)
+    if isinstance(a, Transpose):
+        return s_unary(cls, a.args[0])
+    return None
+
+
+@unary_rewrite.register(Diag)
+def simplify_diag(cls: type, a: Expr) -> Expr | None:
+    if isinstance(a, Diag) and is_vector(a.args[0].shape):
+        return a.args[0]
+    if isinstance(a, Fill) and is_vector(a.shape) and a.value == 1:
+        return Identity(a.shape[0])
+    if is_zero(a):
+        return Zero(Diag(a).shape)
+    return None
+
+
+@unary_rewrite.register(Vec)
+def simplify_vec(cls: type, a: Expr) -> Expr | None:
+    if isinstance(a, Mul) and a.scalars:  # vec(c M) = c vec(M)
+        return s_mul(*a.scalars, s_unary(Vec, s_mul(*a.chain)))
+    if not is_matrix(a.shape):
+        return a if is_vector(a.shape) else s_transpose(a)
+    return None
 
 
 def s_func(name: str, a: Expr) -> Expr:

@@ -152,42 +152,42 @@ def _code(e: Expr, em: _Emitter) -> str:
 
 
 @_code.register
-def _(e: Var, em: _Emitter) -> str:
+def numpy_var(e: Var, em: _Emitter) -> str:
     return py_name(e.name)
 
 
 @_code.register
-def _(e: Const, em: _Emitter) -> str:
+def numpy_const(e: Const, em: _Emitter) -> str:
     return repr(float(e.value))
 
 
 @_code.register
-def _(e: Fill, em: _Emitter) -> str:
+def numpy_fill(e: Fill, em: _Emitter) -> str:
     return f"np.full({shape_code(e.shape)}, {float(e.value)!r})"
 
 
 @_code.register
-def _(e: Identity, em: _Emitter) -> str:
+def numpy_identity(e: Identity, em: _Emitter) -> str:
     return f"np.eye({dim_code(e.n)})"
 
 
 @_code.register
-def _(e: Zero, em: _Emitter) -> str:
+def numpy_zero(e: Zero, em: _Emitter) -> str:
     return f"np.zeros({shape_code(e.shape)})"
 
 
 @_code.register
-def _(e: Commutation, em: _Emitter) -> str:
+def numpy_commutation(e: Commutation, em: _Emitter) -> str:
     return f"{em.helper('_commutation')}({dim_code(e.m)}, {dim_code(e.n)})"
 
 
 @_code.register
-def _(e: DiagEmbed, em: _Emitter) -> str:
+def numpy_diag_embed(e: DiagEmbed, em: _Emitter) -> str:
     return f"{em.helper('_diag_embed')}({dim_code(e.n)})"
 
 
 @_code.register
-def _(e: Add, em: _Emitter) -> str:
+def numpy_add(e: Add, em: _Emitter) -> str:
     def term(t: Expr) -> str:
         # a constant array next to a real array broadcasts as a plain number: 1.0 - p
         return repr(float(t.value)) if isinstance(t, Fill) and not all_fill else em.code(t)
@@ -265,7 +265,8 @@ def _right_apply(acc: str, sacc: tuple, f: Expr, em: _Emitter) -> tuple[str, tup
 
 
 @_code.register
-def _(e: Mul, em: _Emitter) -> str:
+def numpy_mul(e: Mul, em: _Emitter) -> str:
+    """A chain ending in a vector or starting with inv(X) or inv(X)' is applied right to left."""
     scalars, chain = list(e.scalars), list(e.chain)
     sign = ""
     if scalars and isinstance(scalars[0], Const) and scalars[0].value == -1:
@@ -289,7 +290,8 @@ def _(e: Mul, em: _Emitter) -> str:
 
 
 @_code.register
-def _(e: Hadamard, em: _Emitter) -> str:
+def numpy_hadamard(e: Hadamard, em: _Emitter) -> str:
+    """A factor ``a .^ -1`` becomes a division by ``a``."""
     out = ""
     for a in e.args:
         if isinstance(a, Pow) and a.exponent == -1:
@@ -300,13 +302,13 @@ def _(e: Hadamard, em: _Emitter) -> str:
 
 
 @_code.register
-def _(e: Transpose, em: _Emitter) -> str:
+def numpy_transpose(e: Transpose, em: _Emitter) -> str:
     inner = em.code(e.args[0])
     return f"{inner}.T" if is_matrix(e.args[0].shape) else inner
 
 
 @_code.register
-def _(e: Pow, em: _Emitter) -> str:
+def numpy_pow(e: Pow, em: _Emitter) -> str:
     a, p = em.code(e.args[0]), float(e.exponent)
     if p == -1:
         return f"(1.0 / {a})"
@@ -318,7 +320,7 @@ def _(e: Pow, em: _Emitter) -> str:
 
 
 @_code.register
-def _(e: MatPow, em: _Emitter) -> str:
+def numpy_matpow(e: MatPow, em: _Emitter) -> str:
     return f"np.linalg.matrix_power({em.code(e.args[0])}, {e.k})"
 
 
@@ -326,7 +328,7 @@ _FUNCS = {"exp", "log", "sin", "cos", "tan", "tanh", "sqrt", "abs", "sign"}
 
 
 @_code.register
-def _(e: Func, em: _Emitter) -> str:
+def numpy_func(e: Func, em: _Emitter) -> str:
     inner = e.args[0]
     if e.name == "log" and isinstance(inner, Add) and len(inner.args) == 2:
         exps = [t for t in inner.args if isinstance(t, Func) and t.name == "exp"]
@@ -346,63 +348,63 @@ def _(e: Func, em: _Emitter) -> str:
 
 
 @_code.register
-def _(e: Sum, em: _Emitter) -> str:
+def numpy_sum(e: Sum, em: _Emitter) -> str:
     return f"np.sum({em.code(e.args[0])})"
 
 
 @_code.register
-def _(e: Trace, em: _Emitter) -> str:
+def numpy_trace(e: Trace, em: _Emitter) -> str:
     return f"np.trace({em.code(e.args[0])})"
 
 
 @_code.register
-def _(e: Det, em: _Emitter) -> str:
+def numpy_det(e: Det, em: _Emitter) -> str:
     return f"np.linalg.det({em.code(e.args[0])})"
 
 
 @_code.register
-def _(e: LogDet, em: _Emitter) -> str:
+def numpy_logdet(e: LogDet, em: _Emitter) -> str:
     return f"np.linalg.slogdet({em.code(e.args[0])})[1]"
 
 
 @_code.register
-def _(e: Inv, em: _Emitter) -> str:
+def numpy_inv(e: Inv, em: _Emitter) -> str:
     return f"np.linalg.inv({em.code(e.args[0])})"
 
 
 @_code.register
-def _(e: Adj, em: _Emitter) -> str:
+def numpy_adj(e: Adj, em: _Emitter) -> str:
     a = em.code(e.args[0])
     return f"(np.linalg.det({a}) * np.linalg.inv({a}))"
 
 
 @_code.register
-def _(e: Diag, em: _Emitter) -> str:
+def numpy_diag(e: Diag, em: _Emitter) -> str:
     return f"np.diag({em.code(e.args[0])})"
 
 
 @_code.register
-def _(e: Norm1, em: _Emitter) -> str:
+def numpy_norm1(e: Norm1, em: _Emitter) -> str:
     return f"np.sum(np.abs({em.code(e.args[0])}))"
 
 
 @_code.register
-def _(e: Norm2, em: _Emitter) -> str:
+def numpy_norm2(e: Norm2, em: _Emitter) -> str:
     return f"np.linalg.norm({em.code(e.args[0])})"
 
 
 @_code.register
-def _(e: Softmax, em: _Emitter) -> str:
+def numpy_softmax(e: Softmax, em: _Emitter) -> str:
     return f"{em.helper('_softmax')}({em.code(e.args[0])})"
 
 
 @_code.register
-def _(e: LogSumExp, em: _Emitter) -> str:
+def numpy_logsumexp(e: LogSumExp, em: _Emitter) -> str:
     return f"{em.helper('_logsumexp')}({em.code(e.args[0])})"
 
 
 @_code.register
-def _(e: Vec, em: _Emitter) -> str:
+def numpy_vec(e: Vec, em: _Emitter) -> str:
     return f"{em.code(e.args[0])}.reshape(-1, order='F')"
 
 
@@ -415,7 +417,8 @@ def _as2d(code: str, shape: tuple) -> str:
 
 
 @_code.register
-def _(e: Kron, em: _Emitter) -> str:
+def numpy_kron(e: Kron, em: _Emitter) -> str:
+    """Vectors enter ``np.kron`` as columns or rows; a vector result is flattened back."""
     a, b = e.args
     out = f"np.kron({_as2d(em.code(a), a.shape)}, {_as2d(em.code(b), b.shape)})"
     return f"{out}.reshape(-1)" if is_vector(e.shape) or is_row(e.shape) else out

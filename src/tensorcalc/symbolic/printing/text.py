@@ -68,44 +68,45 @@ def _t(e: Expr) -> str:
 
 
 @_t.register
-def _(e: Var) -> str:
+def text_var(e: Var) -> str:
     return e.name
 
 
 @_t.register
-def _(e: Const) -> str:
+def text_const(e: Const) -> str:
     return format_number(e.value)
 
 
 @_t.register
-def _(e: Fill) -> str:
+def text_fill(e: Fill) -> str:
     kind = "vector" if is_vector(e.shape) or is_row(e.shape) else "matrix"
     s = f"{kind}({format_number(e.value)})"
     return s + "'" if is_row(e.shape) else s
 
 
 @_t.register
-def _(e: Identity) -> str:
+def text_identity(e: Identity) -> str:
     return "eye"
 
 
 @_t.register
-def _(e: Zero) -> str:
+def text_zero(e: Zero) -> str:
     return "0"
 
 
 @_t.register
-def _(e: Commutation) -> str:
+def text_commutation(e: Commutation) -> str:
     return f"commutation({e.m}, {e.n})"
 
 
 @_t.register
-def _(e: DiagEmbed) -> str:
+def text_diag_embed(e: DiagEmbed) -> str:
     return f"diag_embed({e.n})"
 
 
 @_t.register
-def _(e: Add) -> str:
+def text_add(e: Add) -> str:
+    """Negative terms print as subtractions: ``a - b``, not ``a + -1 * b``."""
     out = [_t(e.args[0])]
     for term in e.args[1:]:
         if is_negative(term):
@@ -143,7 +144,8 @@ def split_product(e: Mul) -> tuple[object, list, list]:
 
 
 @_t.register
-def _(e: Mul) -> str:
+def text_mul(e: Mul) -> str:
+    """Coefficient first; scalar factors with negative powers go after ``/``."""
     coef, num, den = split_product(e)
     sign = ""
     if coef < 0:  # type: ignore[operator]
@@ -161,7 +163,8 @@ def _(e: Mul) -> str:
 
 
 @_t.register
-def _(e: Hadamard) -> str:
+def text_hadamard(e: Hadamard) -> str:
+    """Factors with negative powers go after ``./``."""
     num = [a for a in e.args if not (isinstance(a, Pow) and a.exponent < 0)]
     den = [a for a in e.args if isinstance(a, Pow) and a.exponent < 0]
     if num:
@@ -175,12 +178,12 @@ def _(e: Hadamard) -> str:
 
 
 @_t.register
-def _(e: Transpose) -> str:
+def text_transpose(e: Transpose) -> str:
     return _wrap(e.args[0], POSTFIX) + "'"
 
 
 @_t.register
-def _(e: Pow) -> str:
+def text_pow(e: Pow) -> str:
     op = " ^ " if is_scalar(e.shape) else " .^ "
     exp_text = format_number(e.exponent)
     if "/" in exp_text:
@@ -189,20 +192,21 @@ def _(e: Pow) -> str:
 
 
 @_t.register
-def _(e: MatPow) -> str:
+def text_matpow(e: MatPow) -> str:
     return _wrap(e.args[0], POW + 1) + f" ^ {e.k}"
 
 
 @_t.register
-def _(e: Func) -> str:
+def text_func(e: Func) -> str:
     return f"{e.name}({_t(e.args[0])})"
 
 
 @_t.register
-def _(e: Unary) -> str:
+def text_unary(e: Unary) -> str:
+    """Every named operation (``tr``, ``det``, ``inv``, ...) prints as a call."""
     return f"{e.name}({_t(e.args[0])})"
 
 
 @_t.register
-def _(e: Kron) -> str:
+def text_kron(e: Kron) -> str:
     return f"kron({_t(e.args[0])}, {_t(e.args[1])})"

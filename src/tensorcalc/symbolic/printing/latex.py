@@ -105,48 +105,48 @@ def _l(e: Expr) -> str:
 
 
 @_l.register
-def _(e: Var) -> str:
+def latex_var(e: Var) -> str:
     return latex_name(e.name)
 
 
 @_l.register
-def _(e: Differential) -> str:
+def latex_differential(e: Differential) -> str:
     return r"\mathrm{d}" + latex_name(e.of.name)
 
 
 @_l.register
-def _(e: Const) -> str:
+def latex_const(e: Const) -> str:
     return latex_number(e.value)
 
 
 @_l.register
-def _(e: Fill) -> str:
+def latex_fill(e: Fill) -> str:
     one = r"\mathbf{1}" + (r"^{\top}" if is_row(e.shape) else "")
     return one if e.value == 1 else f"{latex_number(e.value)} {one}"
 
 
 @_l.register
-def _(e: Identity) -> str:
+def latex_identity(e: Identity) -> str:
     return "I"
 
 
 @_l.register
-def _(e: Zero) -> str:
+def latex_zero(e: Zero) -> str:
     return "0"
 
 
 @_l.register
-def _(e: Commutation) -> str:
+def latex_commutation(e: Commutation) -> str:
     return f"K_{{{e.m},{e.n}}}"
 
 
 @_l.register
-def _(e: DiagEmbed) -> str:
+def latex_diag_embed(e: DiagEmbed) -> str:
     return f"E_{{{e.n}}}"
 
 
 @_l.register
-def _(e: Add) -> str:
+def latex_add(e: Add) -> str:
     out = [_l(e.args[0])]
     for t in e.args[1:]:
         out.append(" - " + _l(negated(t)) if is_negative(t) else " + " + _l(t))
@@ -154,7 +154,8 @@ def _(e: Add) -> str:
 
 
 @_l.register
-def _(e: Mul) -> str:
+def latex_mul(e: Mul) -> str:
+    r"""Scalar factors with negative powers go into a ``\frac`` denominator."""
     coef, num, den = split_product(e)
     sign = ""
     if coef < 0:  # type: ignore[operator]
@@ -172,7 +173,8 @@ def _(e: Mul) -> str:
 
 
 @_l.register
-def _(e: Hadamard) -> str:
+def latex_hadamard(e: Hadamard) -> str:
+    r"""Factors with negative powers go after ``\oslash``."""
     num = [a for a in e.args if not (isinstance(a, Pow) and a.exponent < 0)]
     den = [a for a in e.args if isinstance(a, Pow) and a.exponent < 0]
     text = r" \odot ".join(_wrap(a, MUL + 1) for a in num) if num else r"\mathbf{1}"
@@ -183,7 +185,8 @@ def _(e: Hadamard) -> str:
 
 
 @_l.register
-def _(e: Transpose) -> str:
+def latex_transpose(e: Transpose) -> str:
+    r"""``inv(X)'`` prints as ``X^{-\top}``."""
     a = e.args[0]
     if isinstance(a, Inv):
         return _sup_base(a.args[0]) + r"^{-\top}"
@@ -194,7 +197,7 @@ def _(e: Transpose) -> str:
 
 
 @_l.register
-def _(e: Pow) -> str:
+def latex_pow(e: Pow) -> str:
     p = e.exponent
     if p == Fraction(1, 2):
         return rf"\sqrt{{{_l(e.args[0])}}}"
@@ -203,17 +206,17 @@ def _(e: Pow) -> str:
 
 
 @_l.register
-def _(e: MatPow) -> str:
+def latex_matpow(e: MatPow) -> str:
     return _sup_base(e.args[0]) + f"^{{{e.k}}}"
 
 
 @_l.register
-def _(e: Inv) -> str:
+def latex_inv(e: Inv) -> str:
     return _sup_base(e.args[0]) + "^{-1}"
 
 
 @_l.register
-def _(e: Func) -> str:
+def latex_func(e: Func) -> str:
     a = e.args[0]
     if e.name == "sqrt":
         return rf"\sqrt{{{_l(a)}}}"
@@ -232,7 +235,8 @@ _UNARY = {
 
 
 @_l.register
-def _(e: Unary) -> str:
+def latex_unary(e: Unary) -> str:
+    r"""Norms as ``\|a\|_1``, ``_2`` or ``_F``; the other operations by operator name."""
     a = e.args[0]
     if isinstance(e, Norm1 | Norm2):
         sub = "1" if isinstance(e, Norm1) else ("F" if is_matrix(a.shape) else "2")
@@ -241,7 +245,7 @@ def _(e: Unary) -> str:
 
 
 @_l.register
-def _(e: Kron) -> str:
+def latex_kron(e: Kron) -> str:
     return _wrap(e.args[0], MUL + 1) + r" \otimes " + _wrap(e.args[1], MUL + 1)
 
 

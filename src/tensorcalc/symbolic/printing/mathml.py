@@ -108,24 +108,24 @@ def _m(e: Expr) -> str:
 
 
 @_m.register
-def _(e: Var) -> str:
+def mathml_var(e: Var) -> str:
     return name_ml(e.name)
 
 
 @_m.register
-def _(e: Differential) -> str:
+def mathml_differential(e: Differential) -> str:
     return row(mi("d"), name_ml(e.of.name))
 
 
 @_m.register
-def _(e: Const) -> str:
+def mathml_const(e: Const) -> str:
     if e.value < 0:
         return row(mo("\u2212"), mn(-e.value))
     return mn(e.value)
 
 
 @_m.register
-def _(e: Fill) -> str:
+def mathml_fill(e: Fill) -> str:
     one = "<mn>\U0001D7CF</mn>"
     if is_row(e.shape):
         one = msup(one, TOP)
@@ -133,27 +133,27 @@ def _(e: Fill) -> str:
 
 
 @_m.register
-def _(e: Identity) -> str:
+def mathml_identity(e: Identity) -> str:
     return mi("I")
 
 
 @_m.register
-def _(e: Zero) -> str:
+def mathml_zero(e: Zero) -> str:
     return mn(0)
 
 
 @_m.register
-def _(e: Commutation) -> str:
+def mathml_commutation(e: Commutation) -> str:
     return f"<msub>{mi('K')}{row(mi(str(e.m)), mo(','), mi(str(e.n)))}</msub>"
 
 
 @_m.register
-def _(e: DiagEmbed) -> str:
+def mathml_diag_embed(e: DiagEmbed) -> str:
     return f"<msub>{mi('E')}{mi(str(e.n))}</msub>"
 
 
 @_m.register
-def _(e: Add) -> str:
+def mathml_add(e: Add) -> str:
     parts = [_m(e.args[0])]
     for t in e.args[1:]:
         parts += [mo("\u2212"), _m(negated(t))] if is_negative(t) else [mo("+"), _m(t)]
@@ -161,7 +161,8 @@ def _(e: Add) -> str:
 
 
 @_m.register
-def _(e: Mul) -> str:
+def mathml_mul(e: Mul) -> str:
+    """Scalar factors with negative powers go into an ``mfrac`` denominator."""
     coef, num, den = split_product(e)
     sign = ""
     if coef < 0:  # type: ignore[operator]
@@ -175,7 +176,8 @@ def _(e: Mul) -> str:
 
 
 @_m.register
-def _(e: Hadamard) -> str:
+def mathml_hadamard(e: Hadamard) -> str:
+    """Factors with negative powers go after ⊘."""
     num = [a for a in e.args if not (isinstance(a, Pow) and a.exponent < 0)]
     den = [a for a in e.args if isinstance(a, Pow) and a.exponent < 0]
     parts = mo("\u2299").join(_wrap(a, MUL + 1) for a in num) if num else "<mn>\U0001D7CF</mn>"
@@ -186,7 +188,8 @@ def _(e: Hadamard) -> str:
 
 
 @_m.register
-def _(e: Transpose) -> str:
+def mathml_transpose(e: Transpose) -> str:
+    """``inv(X)'`` prints as X with superscript −⊤."""
     a = e.args[0]
     if isinstance(a, Inv):
         return msup(_sup_base(a.args[0]), row(mo("\u2212"), TOP))
@@ -197,7 +200,7 @@ def _(e: Transpose) -> str:
 
 
 @_m.register
-def _(e: Pow) -> str:
+def mathml_pow(e: Pow) -> str:
     if e.exponent == Fraction(1, 2):
         return f"<msqrt>{_m(e.args[0])}</msqrt>"
     exp = mn(e.exponent) if e.exponent >= 0 else row(mo("\u2212"), mn(-e.exponent))
@@ -207,17 +210,17 @@ def _(e: Pow) -> str:
 
 
 @_m.register
-def _(e: MatPow) -> str:
+def mathml_matpow(e: MatPow) -> str:
     return msup(_sup_base(e.args[0]), mn(e.k))
 
 
 @_m.register
-def _(e: Inv) -> str:
+def mathml_inv(e: Inv) -> str:
     return msup(_sup_base(e.args[0]), row(mo("\u2212"), mn(1)))
 
 
 @_m.register
-def _(e: Func) -> str:
+def mathml_func(e: Func) -> str:
     a = e.args[0]
     if e.name == "sqrt":
         return f"<msqrt>{_m(a)}</msqrt>"
@@ -234,7 +237,8 @@ _UNARY = {
 
 
 @_m.register
-def _(e: Unary) -> str:
+def mathml_unary(e: Unary) -> str:
+    """Norms as ‖a‖ with subscript 1, 2 or F; the other operations by name."""
     a = e.args[0]
     if isinstance(e, Norm1 | Norm2):
         sub = "1" if isinstance(e, Norm1) else ("F" if is_matrix(a.shape) else "2")
@@ -244,5 +248,5 @@ def _(e: Unary) -> str:
 
 
 @_m.register
-def _(e: Kron) -> str:
+def mathml_kron(e: Kron) -> str:
     return row(_wrap(e.args[0], MUL + 1), mo("\u2297"), _wrap(e.args[1], MUL + 1))

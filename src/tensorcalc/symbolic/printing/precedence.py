@@ -45,17 +45,17 @@ def precedence(e: Expr) -> int:
 
 
 @precedence.register
-def _(e: Add) -> int:
+def precedence_add(e: Add) -> int:
     return ADD
 
 
 @precedence.register
-def _(e: Mul) -> int:
+def precedence_mul(e: Mul) -> int:
     return NEG if is_negative(e) else MUL
 
 
 @precedence.register
-def _(e: Const) -> int:
+def precedence_const(e: Const) -> int:
     if e.value < 0:
         return NEG
     if isinstance(e.value, Fraction) and e.value.denominator != 1:
@@ -65,16 +65,17 @@ def _(e: Const) -> int:
 
 @precedence.register(Hadamard)
 @precedence.register(Kron)
-def _(e: Expr) -> int:
+def precedence_product(e: Expr) -> int:
+    """⊙ and ⊗ share the matrix product's level (see the module docstring)."""
     return MUL
 
 
 @precedence.register(Pow)
 @precedence.register(MatPow)
-def _(e: Expr) -> int:
+def precedence_power(e: Expr) -> int:
     return POW
 
 
 @precedence.register
-def _(e: Transpose) -> int:
+def precedence_transpose(e: Transpose) -> int:
     return POSTFIX
