@@ -29,8 +29,10 @@ from .shapes import ShapedArray, aval_of
 class Primitive:
     """A primitive operation: ``impl`` on arrays and ``abstract_eval`` on :class:`ShapedArray`.
 
-    ``linear`` primitives need a transpose rule; ``differentiable=False`` primitives (comparisons,
-    sign, floor) have a zero derivative by construction and need no jvp rule.
+    Two flags describe its derivative, and only the rules set them, so they cannot disagree with
+    the rules: ``linear`` is set by ``deftranspose`` / ``deflinear`` / ``defbilinear`` (the
+    primitive is linear in some operands and has a transpose rule), ``differentiable`` is
+    cleared by ``defjvp_zero`` (comparisons, sign, floor: a zero derivative everywhere).
     """
 
     registry: dict[str, Primitive] = {}
@@ -42,8 +44,6 @@ class Primitive:
         abstract_eval: Callable[..., Any],
         *,
         multiple_results: bool = False,
-        linear: bool = False,
-        differentiable: bool = True,
     ) -> None:
         if name in Primitive.registry:
             raise ValueError(f"a primitive named {name!r} already exists")
@@ -51,8 +51,8 @@ class Primitive:
         self.impl = impl
         self.abstract_eval = abstract_eval
         self.multiple_results = multiple_results
-        self.linear = linear
-        self.differentiable = differentiable
+        self.linear = False
+        self.differentiable = True
         Primitive.registry[name] = self
 
     def bind(self, *args: Any, **params: Any) -> Any:

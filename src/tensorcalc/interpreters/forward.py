@@ -104,6 +104,7 @@ def defjvp_zero(prim: Primitive) -> None:
 
     zero_jvp.__name__ = f"{prim.name}_jvp"
     jvp_rules[prim] = zero_jvp
+    prim.differentiable = False
 
 
 def defjvp_linear(prim: Primitive) -> None:
@@ -142,32 +143,60 @@ def defjvp_scalar(prim: Primitive, kind: str) -> None:
 
 _WEAK_FLOAT = ShapedArray((), np.dtype(np.float64), weak_type=True)
 
-#: factor(ans, x) = f′(x) of elementwise functions registered with :func:`defjvp_diag`.
-diag_rules: dict[Primitive, Callable[[Any, Any], Any]] = {}
+#: ``(factor, quotient)`` of the unary functions registered with :func:`defjvp_diag`:
+#: ``ẏ = factor(ans, x) ⊙ ẋ``, or ``ẏ = ẋ ⊘ factor(ans, x)`` when ``quotient``.
+diag_rules: dict[Primitive, tuple[Callable[..., Any], bool]] = {}
 
 
-def defjvp_diag(prim: Primitive, factor: Callable[[Any, Any], Any]) -> None:
-    """An elementwise function whose Jacobian is diagonal (seed 003, 2.8.4): ``ẏ = f′(x) ⊙ ẋ``
-    with ``f′(x) = factor(ans, x)``, applied with a strong zero (``mul_sz``).
+def defjvp_diag(prim: Primitive, *factors: Callable[..., Any] | None,
+                quotient: bool = False) -> None:
+    """An elementwise primitive: its Jacobian in each operand is diagonal (seed 003),
+    ``ẏ = Σᵢ ∂ᵢf(x) ⊙ ẋᵢ`` with ``∂ᵢf = factors[i](ans, *primals, **params)`` (``None``: no
+    derivative in that operand). Each product is taken with a strong zero (``mul_sz``), so a
+    zero tangent entry stays zero against an infinite factor; broadcasting is undone by the
+    ordinary machinery (``fit_tangent`` forward, ``unbroadcast`` in the transpose of mul_sz).
 
-    Besides the ordinary jvp rule this records the factor, so that when ``x`` is a concrete
-    array :class:`JVPTrace` computes ``f′(x)`` with NumPy and stages the one product itself,
-    without a second dispatch: the most common operation is the cheapest one."""
-    diag_rules[prim] = factor
+    This is *the* way to declare an elementwise derivative. For a unary primitive it also
+    records the factor, so that when ``x`` is a concrete array :class:`JVPTrace` computes
+    ``f′(x)`` with NumPy and stages the one product itself, without a second dispatch: the
+    most common operation is the cheapest one.
 
-    def diag_jvp(t: Any, ans: Any, x: Any) -> Any:
-        return _ops["mul_sz"](t, factor(ans, x))
+    ``quotient=True`` (unary only) declares ``ẏ = ẋ ⊘ g(x)`` with ``g = factors[0]``, taken with
+    ``div_sz``: ``log′(x) = 1/x`` is applied as ``ẋ / x``, exactly, not as ``ẋ · (1/x)``."""
+    if not factors:
+        raise TypeError(f"defjvp_diag({prim.name}): give one derivative factor per operand")
+    if quotient and len(factors) != 1:
+        raise TypeError(f"defjvp_diag({prim.name}): quotient=True is for unary primitives")
+    if len(factors) == 1 and factors[0] is not None:
+        (factor,) = factors
+        diag_rules[prim] = (factor, quotient)
+        apply_name = "div_sz" if quotient else "mul_sz"
 
-    diag_jvp.__name__ = diag_jvp.__qualname__ = f"{prim.name}_jvp"
-    defjvp(prim, diag_jvp)
+        def diag_jvp(t: Any, ans: Any, x: Any, **params: Any) -> Any:
+            return _ops[apply_name](t, factor(ans, x, **params))
+
+        diag_jvp.__name__ = diag_jvp.__qualname__ = f"{prim.name}_jvp"
+        defjvp(prim, diag_jvp)
+        return
+    defjvp(prim, *[None if f is None else _diag_term(prim, f, i) for i, f in enumerate(factors)])
 
 
-def _stage_scale(t: StageTracer, factor: Literal) -> StageTracer:
-    """Stage ``mul_sz(ṫ, factor)`` directly on ``t``'s trace; the result has ``t``'s aval
-    (callers check that the factor neither broadcasts nor promotes it)."""
+def _diag_term(prim: Primitive, factor: Callable[..., Any], i: int) -> Callable[..., Any]:
+    def diag_term(t: Any, ans: Any, *primals: Any, **params: Any) -> Any:
+        return _ops["mul_sz"](t, factor(ans, *primals, **params))
+
+    diag_term.__name__ = diag_term.__qualname__ = f"{prim.name}_jvp_{i}"
+    return diag_term
+
+
+def _stage_scale(t: StageTracer, factor: Literal, quotient: bool = False) -> StageTracer:
+    """Stage ``mul_sz(ṫ, factor)`` (``div_sz`` with ``quotient``) directly on ``t``'s trace;
+    the result has ``t``'s aval (callers check that the factor neither broadcasts nor promotes
+    it)."""
     stage = t._trace
     var = Var(t.var.aval)
-    stage.equations.append(Equation(_ops["mul_sz_p"], (t.var, factor), (var,), {}))
+    prim = _ops["div_sz_p"] if quotient else _ops["mul_sz_p"]
+    stage.equations.append(Equation(prim, (t.var, factor), (var,), {}))
     return StageTracer(stage, var)
 
 
@@ -192,12 +221,12 @@ class JVPTrace(Trace):
     __slots__ = ()
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        if len(args) == 1 and not params:
+        if len(args) == 1:
             a = args[0]
             if type(a) is JVPTracer and a._trace is self and type(a.primal) is np.ndarray:
-                factor = diag_rules.get(prim)
-                if factor is not None:
-                    return self.diagonal(prim, factor, a)
+                rule = diag_rules.get(prim)
+                if rule is not None:
+                    return self.diagonal(prim, rule, a, params)
         elif len(args) == 2 and not params and prim in scalar_rules:
             out = self.with_number(prim, scalar_rules[prim], *args)
             if out is not None:
@@ -223,11 +252,13 @@ class JVPTrace(Trace):
             return [self.pure(a, tt) for a, tt in zip(ans, t, strict=True)]
         return self.pure(ans, t)
 
-    def diagonal(self, prim: Primitive, factor: Callable[[Any, Any], Any], a: JVPTracer) -> Any:
+    def diagonal(self, prim: Primitive, rule: tuple[Callable[..., Any], bool], a: JVPTracer,
+                 params: dict[str, Any]) -> Any:
         """``y = f(x)`` elementwise on a concrete ``x``: ``ẏ = f′(x) ⊙ ẋ`` (see defjvp_diag)."""
+        factor, quotient = rule
         x, t = a.primal, a.tangent
-        ans = prim.impl(x)
-        f = factor(ans, x)
+        ans = prim.impl(x, **params) if params else prim.impl(x)
+        f = factor(ans, x, **params) if params else factor(ans, x)
         if type(t) is StageTracer and type(f) is np.ndarray:
             aval = t.var.aval
             if f.shape == aval.shape and f.dtype == aval.dtype:
@@ -235,8 +266,9 @@ class JVPTrace(Trace):
                 guard = t._trace.guard
                 if guard is not None and (f is ans or f is x or f.base is not None):
                     guard.capture(lit)  # f may be seen by the caller: guard it
-                return JVPTracer(self, ans, _stage_scale(t, lit))
-        return self.pure(ans, fit_tangent(_ops["mul_sz"](t, f), ans))
+                return JVPTracer(self, ans, _stage_scale(t, lit, quotient))
+        apply = _ops["div_sz"] if quotient else _ops["mul_sz"]
+        return self.pure(ans, fit_tangent(apply(t, f), ans))
 
     def with_number(self, prim: Primitive, kind: str, a: Any, b: Any) -> Any:
         """``prim(x, c)`` or ``prim(c, x)`` with ``x`` concrete and ``c`` a Python number (see

@@ -22,7 +22,7 @@ from ..core.ir import Program, Var
 from ..core.primitive import Primitive, get_aval
 from ..core.shapes import ShapedArray, shape_str
 from ..core.zeros import Zero
-from .forward import _ops, defjvp_linear
+from .forward import _ops, defjvp, defjvp_linear
 
 
 class UndefinedPrimal:
@@ -57,6 +57,7 @@ def deftranspose(prim: Primitive, rule: Callable[..., Sequence[Any]],
     ``direct(ct, equation)`` may handle the common concrete case straight with NumPy and
     return the cotangents, or ``None`` to defer to ``rule``; it must compute the same thing."""
     transpose_rules[prim] = rule
+    prim.linear = True
     if direct is not None:
         direct_transposes[prim] = direct
 
@@ -64,7 +65,39 @@ def deftranspose(prim: Primitive, rule: Callable[..., Sequence[Any]],
 def deflinear(prim: Primitive, rule: Callable[..., Sequence[Any]]) -> None:
     """A primitive linear in all its array arguments: jvp is the primitive itself."""
     defjvp_linear(prim)
-    transpose_rules[prim] = rule
+    deftranspose(prim, rule)
+
+
+def defbilinear(prim: Primitive, lhs_transpose: Callable[..., Any],
+                rhs_transpose: Callable[..., Any], *,
+                lhs_jvp: Callable[..., Any] | None = None,
+                rhs_jvp: Callable[..., Any] | None = None,
+                direct: Callable[[Any, Any], Sequence[Any] | None] | None = None) -> None:
+    """A primitive linear in each operand separately, ``z = B(x, y)`` (``mul``, ``matmul``).
+
+    Product rule: ``ż = B(ẋ, y) + B(x, ẏ)``; by default each term is the primitive applied with
+    the tangent in that operand's place, or ``lhs_jvp(ẋ, z, x, y)`` / ``rhs_jvp(ẏ, z, x, y)``
+    (``mul`` takes its tangent products with a strong zero). In a linear program exactly one
+    operand is the linear one, and the transpose is ``x̄ = lhs_transpose(z̄, x_aval, y)`` or
+    ``ȳ = rhs_transpose(z̄, x, y_aval)`` (``x̄ = z̄ yᵀ`` and ``ȳ = xᵀ z̄`` for ``matmul``)."""
+
+    def lhs_term(t: Any, ans: Any, x: Any, y: Any, **params: Any) -> Any:
+        return prim.bind(t, y, **params)
+
+    def rhs_term(t: Any, ans: Any, x: Any, y: Any, **params: Any) -> Any:
+        return prim.bind(x, t, **params)
+
+    def bilinear_transpose(ct: Any, x: Any, y: Any, **params: Any) -> tuple[Any, Any]:
+        if is_undefined(x):
+            if is_undefined(y):
+                raise TypeError(f"{prim.name}: a linear program cannot multiply two of its "
+                                "own values (the map would be quadratic)")
+            return lhs_transpose(ct, x.aval, y, **params), None
+        return None, rhs_transpose(ct, x, y.aval, **params)
+
+    bilinear_transpose.__name__ = bilinear_transpose.__qualname__ = f"{prim.name}_transpose"
+    defjvp(prim, lhs_jvp or lhs_term, rhs_jvp or rhs_term)
+    deftranspose(prim, bilinear_transpose, direct=direct)
 
 
 def _accumulate(env: dict[int, Any], var: Var, ct: Any) -> None:

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..core.primitive import Tracer
 from ..interpreters.batch import defbroadcasting
-from ..interpreters.forward import defjvp
+from ..interpreters.forward import defjvp_diag
 from .elementwise import (
     add,
     binary_op,
@@ -50,11 +50,8 @@ from .elementwise import (
     subtract,
     where,
 )
-from .strong_zero import mul_sz
 from .structural import convert
 from .unary import exp2, isnan, logical_and, logical_not, logical_or, rint
-
-_scale = mul_sz  # tangent ⊙ derivative factor, with a strong zero in the tangent
 
 
 def _binary(name: str, np_fn: Any) -> tuple[Any, Any]:
@@ -76,28 +73,28 @@ def _softmax_weight(v: Any, ans: Any, base_exp: Any) -> Any:
 logaddexp_p, logaddexp = _binary("logaddexp", np.logaddexp)
 
 
-def _logaddexp_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _scale(t, _softmax_weight(x, ans, exp))
+def _logaddexp_factor_x(ans: Any, x: Any, y: Any) -> Any:
+    return _softmax_weight(x, ans, exp)
 
 
-def _logaddexp_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _scale(t, _softmax_weight(y, ans, exp))
+def _logaddexp_factor_y(ans: Any, x: Any, y: Any) -> Any:
+    return _softmax_weight(y, ans, exp)
 
 
-defjvp(logaddexp_p, _logaddexp_jvp_x, _logaddexp_jvp_y)
+defjvp_diag(logaddexp_p, _logaddexp_factor_x, _logaddexp_factor_y)
 
 logaddexp2_p, logaddexp2 = _binary("logaddexp2", np.logaddexp2)
 
 
-def _logaddexp2_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _scale(t, _softmax_weight(x, ans, exp2))
+def _logaddexp2_factor_x(ans: Any, x: Any, y: Any) -> Any:
+    return _softmax_weight(x, ans, exp2)
 
 
-def _logaddexp2_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _scale(t, _softmax_weight(y, ans, exp2))
+def _logaddexp2_factor_y(ans: Any, x: Any, y: Any) -> Any:
+    return _softmax_weight(y, ans, exp2)
 
 
-defjvp(logaddexp2_p, _logaddexp2_jvp_x, _logaddexp2_jvp_y)
+defjvp_diag(logaddexp2_p, _logaddexp2_factor_x, _logaddexp2_factor_y)
 
 # --- arctan2, hypot --------------------------------------------------------------------------
 
@@ -105,15 +102,15 @@ arctan2_p, arctan2 = _binary("arctan2", np.arctan2)
 atan2 = arctan2
 
 
-def _arctan2_jvp_y(t: Any, ans: Any, y: Any, x: Any) -> Any:
-    return _scale(t, divide(x, add(multiply(x, x), multiply(y, y))))
+def _arctan2_factor_y(ans: Any, y: Any, x: Any) -> Any:
+    return divide(x, add(multiply(x, x), multiply(y, y)))
 
 
-def _arctan2_jvp_x(t: Any, ans: Any, y: Any, x: Any) -> Any:
-    return _scale(t, divide(negative(y), add(multiply(x, x), multiply(y, y))))
+def _arctan2_factor_x(ans: Any, y: Any, x: Any) -> Any:
+    return divide(negative(y), add(multiply(x, x), multiply(y, y)))
 
 
-defjvp(arctan2_p, _arctan2_jvp_y, _arctan2_jvp_x)
+defjvp_diag(arctan2_p, _arctan2_factor_y, _arctan2_factor_x)
 
 hypot_p, hypot = _binary("hypot", np.hypot)
 
@@ -123,20 +120,21 @@ def _hypot_factor(v: Any, ans: Any) -> Any:
     return divide(v, where(equal(ans, 0.0), 1.0, ans))
 
 
-defjvp(hypot_p, lambda t, ans, x, y: _scale(t, _hypot_factor(x, ans)),
-       lambda t, ans, x, y: _scale(t, _hypot_factor(y, ans)))
+defjvp_diag(hypot_p, lambda ans, x, y: _hypot_factor(x, ans),
+       lambda ans, x, y: _hypot_factor(y, ans))
+
 
 # --- copysign --------------------------------------------------------------------------------
 
 copysign_p, copysign = _binary("copysign", np.copysign)
 
 
-def _copysign_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
+def _copysign_factor_x(ans: Any, x: Any, y: Any) -> Any:
     # d|x|·s(y)/dx = sign(x)·s(y); for x ≠ 0, s(y) = sign(ans), and at x = 0 the factor is 0.
-    return _scale(t, multiply(sign(x), sign(ans)))
+    return multiply(sign(x), sign(ans))
 
 
-defjvp(copysign_p, _copysign_jvp_x, None)  # piecewise constant in y
+defjvp_diag(copysign_p, _copysign_factor_x, None)  # piecewise constant in y
 
 # --- fmax, fmin: maximum/minimum that ignore NaN ---------------------------------------------
 
@@ -155,46 +153,46 @@ fmax_p, fmax = _binary("fmax", np.fmax)
 fmin_p, fmin = _binary("fmin", np.fmin)
 
 
-def _fmax_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _scale(t, _nan_ignoring_weight(x, y, ans, greater))
+def _fmax_factor_x(ans: Any, x: Any, y: Any) -> Any:
+    return _nan_ignoring_weight(x, y, ans, greater)
 
 
-def _fmax_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _scale(t, _nan_ignoring_weight(y, x, ans, greater))
+def _fmax_factor_y(ans: Any, x: Any, y: Any) -> Any:
+    return _nan_ignoring_weight(y, x, ans, greater)
 
 
-def _fmin_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _scale(t, _nan_ignoring_weight(x, y, ans, less))
+def _fmin_factor_x(ans: Any, x: Any, y: Any) -> Any:
+    return _nan_ignoring_weight(x, y, ans, less)
 
 
-def _fmin_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _scale(t, _nan_ignoring_weight(y, x, ans, less))
+def _fmin_factor_y(ans: Any, x: Any, y: Any) -> Any:
+    return _nan_ignoring_weight(y, x, ans, less)
 
 
-defjvp(fmax_p, _fmax_jvp_x, _fmax_jvp_y)
-defjvp(fmin_p, _fmin_jvp_x, _fmin_jvp_y)
+defjvp_diag(fmax_p, _fmax_factor_x, _fmax_factor_y)
+defjvp_diag(fmin_p, _fmin_factor_x, _fmin_factor_y)
 
 # --- mod / remainder, fmod -------------------------------------------------------------------
 
 
-def _pass_through(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return t  # ∂(x − q·y)/∂x = 1 with the integer quotient q locally constant
+def _one(ans: Any, x: Any, y: Any) -> float:
+    return 1.0  # ∂(x − q·y)/∂x = 1 with the integer quotient q locally constant
 
 
-def _quotient_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
+def _quotient_factor_y(ans: Any, x: Any, y: Any) -> Any:
     # ans = x − q·y with q integral, so ∂ans/∂y = −q. Recover q from the result itself (rint of
     # an exact integer up to rounding), which is the quotient NumPy actually used: floor(x / y)
     # for mod/remainder, trunc(x / y) for fmod.
     q = rint(divide(subtract(x, ans), y))
-    return _scale(t, negative(q))
+    return negative(q)
 
 
 remainder_p, remainder = _binary("remainder", np.remainder)
 mod = remainder
-defjvp(remainder_p, _pass_through, _quotient_jvp_y)
+defjvp_diag(remainder_p, _one, _quotient_factor_y)
 
 fmod_p, fmod = _binary("fmod", np.fmod)
-defjvp(fmod_p, _pass_through, _quotient_jvp_y)
+defjvp_diag(fmod_p, _one, _quotient_factor_y)
 
 # --- composites: float_power, clip -----------------------------------------------------------
 

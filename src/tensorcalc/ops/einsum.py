@@ -175,7 +175,7 @@ def _einsum_abstract(*xs: ShapedArray, subscripts: str, path: Any) -> ShapedArra
     return ShapedArray(tuple(size[c] for c in out), np.result_type(*dtypes))
 
 
-einsum_p = Primitive("einsum", _einsum_impl, _einsum_abstract, linear=True)
+einsum_p = Primitive("einsum", _einsum_impl, _einsum_abstract)
 
 
 def contract(operands: Sequence[Any], terms: Sequence[str], out: str) -> Any:

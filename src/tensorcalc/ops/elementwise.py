@@ -26,7 +26,7 @@ from ..interpreters.forward import (
     defjvp_zero,
     register_tangent_ops,
 )
-from ..interpreters.transpose import deftranspose, is_undefined
+from ..interpreters.transpose import defbilinear, deftranspose, is_undefined
 from ._base import probe_dtype
 from .strong_zero import div_sz, mul_sz
 from .structural import unbroadcast
@@ -78,7 +78,7 @@ def _same(t: Any, *_: Any, **__: Any) -> Any:
 
 # --- add, sub, neg: linear ------------------------------------------------------------------
 
-add_p = elementwise("add", np.add, linear=True)
+add_p = elementwise("add", np.add)
 add = binary_op(add_p, np.add)
 
 
@@ -93,7 +93,7 @@ deftranspose(add_p, _add_transpose)
 defbroadcasting(add_p)
 register_tangent_ops(add=add)
 
-sub_p = elementwise("sub", np.subtract, linear=True)
+sub_p = elementwise("sub", np.subtract)
 subtract = binary_op(sub_p, np.subtract)
 
 
@@ -111,7 +111,7 @@ defjvp_scalar(sub_p, "pass_left")
 deftranspose(sub_p, _sub_transpose)
 defbroadcasting(sub_p)
 
-neg_p = elementwise("neg", np.negative, linear=True)
+neg_p = elementwise("neg", np.negative)
 negative = unary_op(neg_p, np.negative)
 defjvp(neg_p, lambda t, ans, x: negative(t))
 deftranspose(neg_p, lambda ct, x: (negative(ct),))
@@ -119,7 +119,7 @@ defvectorized(neg_p)
 
 # --- mul, div: bilinear / linear in the numerator -------------------------------------------
 
-mul_p = elementwise("mul", np.multiply, linear=True)
+mul_p = elementwise("mul", np.multiply)
 multiply = binary_op(mul_p, np.multiply)
 
 
@@ -136,19 +136,19 @@ def _mul_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
     return mul_sz(t, x)
 
 
-def _mul_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, Any]:
-    # Bilinear: in a linear program exactly one operand is the linear (undefined) one.
-    if is_undefined(x):
-        return unbroadcast(mul_sz(ct, y), x.aval), None
-    return None, unbroadcast(mul_sz(ct, x), y.aval)
+def _mul_ct_x(ct: Any, x_aval: Any, y: Any) -> Any:
+    return unbroadcast(mul_sz(ct, y), x_aval)
 
 
-defjvp(mul_p, _mul_jvp_x, _mul_jvp_y)
+def _mul_ct_y(ct: Any, x: Any, y_aval: Any) -> Any:
+    return unbroadcast(mul_sz(ct, x), y_aval)
+
+
+defbilinear(mul_p, _mul_ct_x, _mul_ct_y, lhs_jvp=_mul_jvp_x, rhs_jvp=_mul_jvp_y)
 defjvp_scalar(mul_p, "scale")
-deftranspose(mul_p, _mul_transpose)
 defbroadcasting(mul_p)
 
-div_p = elementwise("div", np.true_divide, linear=True)
+div_p = elementwise("div", np.true_divide)
 divide = true_divide = binary_op(div_p, np.true_divide)
 
 
@@ -205,7 +205,7 @@ defvectorized(exp_p)
 
 log_p = elementwise("log", np.log)
 log = unary_op(log_p, np.log)
-defjvp(log_p, lambda t, ans, x: div_sz(t, x))
+defjvp_diag(log_p, lambda ans, x: x, quotient=True)  # ẏ = ẋ / x, exactly
 defvectorized(log_p)
 
 sin_p = elementwise("sin", np.sin)
@@ -242,7 +242,7 @@ defvectorized(sqrt_p)
 
 # --- kinks: abs, sign, maximum, minimum -----------------------------------------------------
 
-sign_p = elementwise("sign", np.sign, differentiable=False)
+sign_p = elementwise("sign", np.sign)
 sign = unary_op(sign_p, np.sign)
 defjvp_zero(sign_p)
 defvectorized(sign_p)
@@ -266,40 +266,40 @@ minimum_p = elementwise("minimum", np.minimum)
 minimum = binary_op(minimum_p, np.minimum)
 
 
-def _maximum_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return mul_sz(t, _tie_weight(x, y, ans, greater))
+def _maximum_factor_x(ans: Any, x: Any, y: Any) -> Any:
+    return _tie_weight(x, y, ans, greater)
 
 
-def _maximum_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return mul_sz(t, _tie_weight(y, x, ans, greater))
+def _maximum_factor_y(ans: Any, x: Any, y: Any) -> Any:
+    return _tie_weight(y, x, ans, greater)
 
 
-def _minimum_jvp_x(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return mul_sz(t, _tie_weight(x, y, ans, less))
+def _minimum_factor_x(ans: Any, x: Any, y: Any) -> Any:
+    return _tie_weight(x, y, ans, less)
 
 
-def _minimum_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return mul_sz(t, _tie_weight(y, x, ans, less))
+def _minimum_factor_y(ans: Any, x: Any, y: Any) -> Any:
+    return _tie_weight(y, x, ans, less)
 
 
-defjvp(maximum_p, _maximum_jvp_x, _maximum_jvp_y)
-defjvp(minimum_p, _minimum_jvp_x, _minimum_jvp_y)
+defjvp_diag(maximum_p, _maximum_factor_x, _maximum_factor_y)
+defjvp_diag(minimum_p, _minimum_factor_x, _minimum_factor_y)
 defbroadcasting(maximum_p)
 defbroadcasting(minimum_p)
 
 # --- comparisons: no derivative -------------------------------------------------------------
 
-lt_p = elementwise("lt", np.less, differentiable=False)
+lt_p = elementwise("lt", np.less)
 less = binary_op(lt_p, np.less)
-le_p = elementwise("le", np.less_equal, differentiable=False)
+le_p = elementwise("le", np.less_equal)
 less_equal = binary_op(le_p, np.less_equal)
-gt_p = elementwise("gt", np.greater, differentiable=False)
+gt_p = elementwise("gt", np.greater)
 greater = binary_op(gt_p, np.greater)
-ge_p = elementwise("ge", np.greater_equal, differentiable=False)
+ge_p = elementwise("ge", np.greater_equal)
 greater_equal = binary_op(ge_p, np.greater_equal)
-eq_p = elementwise("eq", np.equal, differentiable=False)
+eq_p = elementwise("eq", np.equal)
 equal = binary_op(eq_p, np.equal)
-ne_p = elementwise("ne", np.not_equal, differentiable=False)
+ne_p = elementwise("ne", np.not_equal)
 not_equal = binary_op(ne_p, np.not_equal)
 for _p in (lt_p, le_p, gt_p, ge_p, eq_p, ne_p):
     defjvp_zero(_p)
@@ -307,7 +307,7 @@ for _p in (lt_p, le_p, gt_p, ge_p, eq_p, ne_p):
 
 # --- select (where) -------------------------------------------------------------------------
 
-select_p = elementwise("select", np.where, linear=True)
+select_p = elementwise("select", np.where)
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:

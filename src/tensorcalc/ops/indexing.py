@@ -109,7 +109,7 @@ def _take_along_abstract(x: ShapedArray, idx: ShapedArray, *, axis: int) -> Shap
                        x.weak_type)
 
 
-take_along_p = Primitive("take_along_axis", _take_along_impl, _take_along_abstract, linear=True)
+take_along_p = Primitive("take_along_axis", _take_along_impl, _take_along_abstract)
 
 
 def _scatter_impl(v: Any, idx: Any, *, axis: int, shape: tuple[int, ...]) -> Any:
@@ -132,8 +132,7 @@ def _scatter_abstract(v: ShapedArray, idx: ShapedArray, *, axis: int, shape: Any
     return ShapedArray(tuple(shape), v.dtype)
 
 
-scatter_add_along_p = Primitive("scatter_add_along", _scatter_impl, _scatter_abstract,
-                                linear=True)
+scatter_add_along_p = Primitive("scatter_add_along", _scatter_impl, _scatter_abstract)
 
 
 def _take_along_transpose(ct: Any, x: Any, idx: Any, *, axis: int) -> tuple[Any, None]:
@@ -262,8 +261,7 @@ def _argsort_impl(x: Any, *, axis: int) -> Any:
 
 
 argsort_p = Primitive("argsort", _argsort_impl,
-                      lambda x, *, axis: ShapedArray(x.shape, np.dtype(np.intp)),
-                      differentiable=False)
+                      lambda x, *, axis: ShapedArray(x.shape, np.dtype(np.intp)))
 defjvp_zero(argsort_p)
 
 sort_p = Primitive("sort", lambda x, *, axis: np.sort(x, axis=axis, kind="stable"),

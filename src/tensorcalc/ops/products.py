@@ -36,8 +36,7 @@ from ..core.primitive import Primitive, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, broadcast_shapes, normalize_axes, shape_str
 from ..interpreters.batch import common_size, defbatch, pad_after_batch
 from ..interpreters.batch import moveaxis as _bmove
-from ..interpreters.forward import defjvp
-from ..interpreters.transpose import deftranspose, is_undefined
+from ..interpreters.transpose import defbilinear
 from .einsum import LETTERS, contract
 from .elementwise import multiply, subtract
 from .shape import moveaxis, stack
@@ -63,7 +62,7 @@ def _matmul_abstract(a: ShapedArray, b: ShapedArray) -> ShapedArray:
     return ShapedArray(out, np.result_type(a.dtype, b.dtype))
 
 
-matmul_p = Primitive("matmul", np.matmul, _matmul_abstract, linear=True)
+matmul_p = Primitive("matmul", np.matmul, _matmul_abstract)
 
 
 def matmul(a: Any, b: Any) -> Any:
@@ -113,14 +112,7 @@ def matmul_ct_b(ct: Any, a: Any, b_aval: ShapedArray) -> Any:
     return unbroadcast(out, b_aval)
 
 
-def _matmul_transpose(ct: Any, a: Any, b: Any) -> tuple[Any, Any]:
-    if is_undefined(a):
-        return matmul_ct_a(ct, a.aval, b), None
-    return None, matmul_ct_b(ct, a, b.aval)
-
-
-defjvp(matmul_p, lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t))
-deftranspose(matmul_p, _matmul_transpose)
+defbilinear(matmul_p, matmul_ct_a, matmul_ct_b)
 
 
 def _logical(x: Any, d: int | None) -> ShapedArray:

@@ -182,8 +182,7 @@ def _cumsum_abstract(x: ShapedArray, *, axis: int) -> ShapedArray:
     return ShapedArray(x.shape, _acc_dtype(np.cumsum, x.dtype))
 
 
-cumsum_p = Primitive("cumsum", lambda x, *, axis: np.cumsum(x, axis=axis), _cumsum_abstract,
-                     linear=True)
+cumsum_p = Primitive("cumsum", lambda x, *, axis: np.cumsum(x, axis=axis), _cumsum_abstract)
 
 
 def _cumsum_transpose(ct: Any, x: Any, *, axis: int) -> tuple[Any]:
@@ -355,9 +354,9 @@ def _arg_batch(prim: Primitive) -> Any:
 
 
 argmax_p = Primitive("argmax", lambda x, *, axis, keepdims: np.argmax(x, axis, keepdims=keepdims),
-                     _arg_abstract("argmax"), differentiable=False)
+                     _arg_abstract("argmax"))
 argmin_p = Primitive("argmin", lambda x, *, axis, keepdims: np.argmin(x, axis, keepdims=keepdims),
-                     _arg_abstract("argmin"), differentiable=False)
+                     _arg_abstract("argmin"))
 for _p in (argmax_p, argmin_p):
     defjvp_zero(_p)
     defbatch(_p, _arg_batch(_p))

@@ -74,7 +74,7 @@ def _concatenate_abstract(*xs: ShapedArray, axis: int) -> ShapedArray:
 
 
 concatenate_p = Primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
-                          _concatenate_abstract, linear=True)
+                          _concatenate_abstract)
 
 
 def _concatenate_transpose(ct: Any, *xs: Any, axis: int) -> list[Any]:
@@ -142,7 +142,7 @@ def _split_impl(x: Any, *, sizes: tuple[int, ...], axis: int) -> list[Any]:
     return np.split(x, np.cumsum(sizes)[:-1], axis=axis)
 
 
-split_p = Primitive("split", _split_impl, _split_abstract, multiple_results=True, linear=True)
+split_p = Primitive("split", _split_impl, _split_abstract, multiple_results=True)
 
 
 def _split_jvp(primals: list[Any], tangents: list[Any], *, sizes: Any, axis: int) -> Any:
@@ -246,7 +246,7 @@ def _roll_abstract(x: ShapedArray, *, shifts: tuple[int, ...], axes: tuple[int, 
 
 
 roll_p = Primitive("roll", lambda x, *, shifts, axes: np.roll(x, shifts, axes),
-                   _roll_abstract, linear=True)
+                   _roll_abstract)
 
 
 def _roll_transpose(ct: Any, x: Any, *, shifts: Any, axes: Any) -> tuple[Any]:

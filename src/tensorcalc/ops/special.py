@@ -35,7 +35,7 @@ from ..core.primitive import Primitive, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, normalize_axes
 from ..core.zeros import Zero
 from ..interpreters.batch import defbatch, defbroadcasting, defvectorized, logical_axis
-from ..interpreters.forward import defjvp, defjvp_rule
+from ..interpreters.forward import defjvp_diag, defjvp_rule
 from .elementwise import (
     absolute,
     add,
@@ -55,8 +55,6 @@ from .reductions import sum as _sum
 from .strong_zero import div_sz, mul_sz
 from .structural import batch_reduction, broadcast_to, reduce_sum, reshape
 from .unary import log1p
-
-_scale = mul_sz  # tangent ⊙ derivative factor, strong zero in the tangent (strong_zero)
 
 _scipy: Any = None
 
@@ -187,18 +185,21 @@ def _special_unary(prim: Primitive, impl: Any, name: str, doc: str) -> Any:
 
 erf_p = elementwise("erf", _erf_impl)
 erf = _special_unary(erf_p, _erf_impl, "erf", "the error function")
-defjvp(erf_p, lambda t, ans, x: _scale(t, _gauss(x, _TWO_OVER_SQRT_PI)))
+defjvp_diag(erf_p, lambda ans, x: _gauss(x, _TWO_OVER_SQRT_PI))
+
 defvectorized(erf_p)
 
 erfc_p = elementwise("erfc", _erfc_impl)
 erfc = _special_unary(erfc_p, _erfc_impl, "erfc", "1 − erf(x)")
-defjvp(erfc_p, lambda t, ans, x: _scale(t, _gauss(x, -_TWO_OVER_SQRT_PI)))
+defjvp_diag(erfc_p, lambda ans, x: _gauss(x, -_TWO_OVER_SQRT_PI))
+
 defvectorized(erfc_p)
 
 # --- polygamma, gammaln ----------------------------------------------------------------------
 
 polygamma_p = elementwise("polygamma", _polygamma_impl)
-defjvp(polygamma_p, lambda t, ans, x, *, n: _scale(t, bind(polygamma_p, x, n=n + 1)))
+defjvp_diag(polygamma_p, lambda ans, x, *, n: bind(polygamma_p, x, n=n + 1))
+
 defvectorized(polygamma_p)
 
 
@@ -221,7 +222,8 @@ psi = digamma
 
 gammaln_p = elementwise("gammaln", _gammaln_impl)
 gammaln = _special_unary(gammaln_p, _gammaln_impl, "gammaln", "log |Γ(x)|")
-defjvp(gammaln_p, lambda t, ans, x: _scale(t, digamma(x)))
+defjvp_diag(gammaln_p, lambda ans, x: digamma(x))
+
 defvectorized(gammaln_p)
 
 # --- expit, logit ----------------------------------------------------------------------------
@@ -241,7 +243,7 @@ def _expit_impl(x: Any) -> Any:
 
 expit_p = elementwise("expit", _expit_impl)
 expit = _special_unary(expit_p, _expit_impl, "expit", "the logistic sigmoid 1/(1 + e⁻ˣ)")
-defjvp(expit_p, lambda t, ans, x: _scale(t, multiply(ans, expit(negative(x)))))
+defjvp_diag(expit_p, lambda ans, x: multiply(ans, expit(negative(x))))
 defvectorized(expit_p)
 
 
@@ -279,16 +281,16 @@ defbroadcasting(xlogy_p)
 defbroadcasting(xlog1py_p)
 
 
-def _xlogy_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _scale(t, div_sz(x, y))  # x / y, and 0 where x = 0 (even at y = 0)
+def _xlogy_factor_y(ans: Any, x: Any, y: Any) -> Any:
+    return div_sz(x, y)  # x / y, and 0 where x = 0 (even at y = 0)
 
 
-def _xlog1py_jvp_y(t: Any, ans: Any, x: Any, y: Any) -> Any:
-    return _scale(t, div_sz(x, add(y, 1.0)))
+def _xlog1py_factor_y(ans: Any, x: Any, y: Any) -> Any:
+    return div_sz(x, add(y, 1.0))
 
 
-defjvp(xlogy_p, lambda t, ans, x, y: _scale(t, log(y)), _xlogy_jvp_y)
-defjvp(xlog1py_p, lambda t, ans, x, y: _scale(t, log1p(y)), _xlog1py_jvp_y)
+defjvp_diag(xlogy_p, lambda ans, x, y: log(y), _xlogy_factor_y)
+defjvp_diag(xlog1py_p, lambda ans, x, y: log1p(y), _xlog1py_factor_y)
 
 
 def xlogy(x: Any, y: Any) -> Any:
@@ -374,7 +376,7 @@ def _logsumexp_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, 
         return ans, Zero(None)
     lse = reshape(ans, _keep_shape(get_aval(x).shape, axes))
     weight = exp(subtract(x, where(equal(lse, -math.inf), 0.0, lse)))  # softmax; 0 if empty
-    return ans, reduce_sum(_scale(t, weight), axes)
+    return ans, reduce_sum(mul_sz(t, weight), axes)
 
 
 def _safe_softmax(x: Any, s: Any, axes: tuple[int, ...]) -> Any:
@@ -387,9 +389,9 @@ def _softmax_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, ..
     if type(t) is Zero:
         return ans, Zero(None)
     s = _safe_softmax(x, ans, axes)
-    u = _scale(t, s)
+    u = mul_sz(t, s)
     total = reshape(reduce_sum(u, axes), _keep_shape(get_aval(x).shape, axes))
-    return ans, subtract(u, _scale(total, s))
+    return ans, subtract(u, mul_sz(total, s))
 
 
 def _log_softmax_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, ...]) -> Any:
@@ -399,7 +401,7 @@ def _log_softmax_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int
         return ans, Zero(None)
     alive = _alive(x, axes)
     s = where(alive, exp(where(alive, ans, 0.0)), 0.0)
-    total = reshape(reduce_sum(_scale(t, s), axes), _keep_shape(get_aval(x).shape, axes))
+    total = reshape(reduce_sum(mul_sz(t, s), axes), _keep_shape(get_aval(x).shape, axes))
     return ans, where(alive, subtract(t, total), 0.0)
 
 

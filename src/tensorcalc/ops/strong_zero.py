@@ -44,7 +44,7 @@ from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting
 from ..interpreters.forward import defjvp, register_tangent_ops
-from ..interpreters.transpose import deftranspose, is_undefined
+from ..interpreters.transpose import defbilinear, deftranspose, is_undefined
 from ._base import probe_dtype
 from .structural import unbroadcast
 
@@ -92,8 +92,7 @@ def _binary_abstract(name: str, impl: Any) -> Any:
 
 # --- mul_sz: t · f with a strong zero in t ---------------------------------------------------
 
-mul_sz_p = Primitive("mul_sz", _mul_sz_impl, _binary_abstract("mul_sz", _mul_sz_impl),
-                     linear=True)
+mul_sz_p = Primitive("mul_sz", _mul_sz_impl, _binary_abstract("mul_sz", _mul_sz_impl))
 
 
 def mul_sz(t: Any, f: Any) -> Any:
@@ -109,10 +108,12 @@ def _mul_sz_jvp_f(df: Any, ans: Any, t: Any, f: Any) -> Any:
     return mul_sz(t, df)  # the strong zero stays with t: no dependence where t == 0
 
 
-def _mul_sz_transpose(ct: Any, t: Any, f: Any) -> tuple[Any, Any]:
-    if is_undefined(t):
-        return unbroadcast(mul_sz(ct, f), t.aval), None
-    return None, unbroadcast(mul_sz(t, ct), f.aval)
+def _mul_sz_ct_t(ct: Any, t_aval: Any, f: Any) -> Any:
+    return unbroadcast(mul_sz(ct, f), t_aval)
+
+
+def _mul_sz_ct_f(ct: Any, t: Any, f_aval: Any) -> Any:
+    return unbroadcast(mul_sz(t, ct), f_aval)  # the strong zero stays with t
 
 
 def _mul_sz_transpose_direct(ct: Any, eq: Any) -> Any:
@@ -128,15 +129,13 @@ def _mul_sz_transpose_direct(ct: Any, eq: Any) -> Any:
     return None
 
 
-defjvp(mul_sz_p, _mul_sz_jvp_t, _mul_sz_jvp_f)
-deftranspose(mul_sz_p, _mul_sz_transpose, direct=_mul_sz_transpose_direct)
+defbilinear(mul_sz_p, _mul_sz_ct_t, _mul_sz_ct_f, lhs_jvp=_mul_sz_jvp_t, rhs_jvp=_mul_sz_jvp_f,
+            direct=_mul_sz_transpose_direct)
 defbroadcasting(mul_sz_p)
-register_tangent_ops(mul_sz=mul_sz, mul_sz_p=mul_sz_p)
 
 # --- div_sz: t / f with a strong zero in t (linear in t only) -------------------------------
 
-div_sz_p = Primitive("div_sz", _div_sz_impl, _binary_abstract("div_sz", _div_sz_impl),
-                     linear=True)
+div_sz_p = Primitive("div_sz", _div_sz_impl, _binary_abstract("div_sz", _div_sz_impl))
 
 
 def div_sz(t: Any, f: Any) -> Any:
@@ -162,3 +161,4 @@ def _div_sz_transpose(ct: Any, t: Any, f: Any) -> tuple[Any, None]:
 defjvp(div_sz_p, _div_sz_jvp_t, _div_sz_jvp_f)
 deftranspose(div_sz_p, _div_sz_transpose)
 defbroadcasting(div_sz_p)
+register_tangent_ops(mul_sz=mul_sz, mul_sz_p=mul_sz_p, div_sz=div_sz, div_sz_p=div_sz_p)

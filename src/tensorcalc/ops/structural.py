@@ -63,7 +63,7 @@ def _reshape_abstract(x: ShapedArray, *, new_shape: tuple[Any, ...]) -> ShapedAr
 
 
 reshape_p = Primitive("reshape", lambda x, *, new_shape: np.reshape(x, new_shape),
-                      _reshape_abstract, linear=True)
+                      _reshape_abstract)
 
 
 def _reshape_transpose(ct: Any, x: Any, *, new_shape: Any) -> tuple[Any]:
@@ -119,7 +119,7 @@ def _transpose_abstract(x: ShapedArray, *, perm: tuple[int, ...]) -> ShapedArray
 
 
 transpose_p = Primitive("transpose", lambda x, *, perm: np.transpose(x, perm),
-                        _transpose_abstract, linear=True)
+                        _transpose_abstract)
 
 
 def _transpose_transpose(ct: Any, x: Any, *, perm: tuple[int, ...]) -> tuple[Any]:
@@ -172,7 +172,7 @@ def _broadcast_abstract(x: ShapedArray, *, shape: tuple[Any, ...]) -> ShapedArra
 
 
 broadcast_to_p = Primitive("broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape),
-                           _broadcast_abstract, linear=True)
+                           _broadcast_abstract)
 
 
 def _broadcast_transpose(ct: Any, x: Any, *, shape: Any) -> tuple[Any]:
@@ -212,7 +212,7 @@ def _sum_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
     return np.sum(x, axis=axes)
 
 
-reduce_sum_p = Primitive("reduce_sum", _sum_impl, _sum_abstract, linear=True)
+reduce_sum_p = Primitive("reduce_sum", _sum_impl, _sum_abstract)
 
 
 def _reduce_sum_transpose(ct: Any, x: Any, *, axes: tuple[int, ...]) -> tuple[Any]:
@@ -269,7 +269,7 @@ def _convert_impl(x: Any, *, dtype: np.dtype) -> Any:
 
 convert_p = Primitive(
     "convert", _convert_impl,
-    lambda x, *, dtype: ShapedArray(x.shape, np.dtype(dtype)), linear=True)
+    lambda x, *, dtype: ShapedArray(x.shape, np.dtype(dtype)))
 
 
 def _convert_jvp(primals: list[Any], tangents: list[Any], *, dtype: np.dtype) -> Any:
@@ -345,7 +345,7 @@ def _getitem_abstract(x: ShapedArray, *, idx: tuple[Any, ...]) -> ShapedArray:
     return ShapedArray(_index_shape(x.shape, idx), x.dtype, x.weak_type)
 
 
-getitem_p = Primitive("getitem", lambda x, *, idx: x[idx], _getitem_abstract, linear=True)
+getitem_p = Primitive("getitem", lambda x, *, idx: x[idx], _getitem_abstract)
 
 
 def _getitem_transpose(ct: Any, x: Any, *, idx: tuple[Any, ...]) -> tuple[Any]:
@@ -401,7 +401,7 @@ def _index_update_abstract(x: ShapedArray, v: ShapedArray, *, idx: Any) -> Shape
     return ShapedArray(x.shape, np.result_type(x.dtype, v.dtype))
 
 
-index_add_p = Primitive("index_add", _index_add_impl, _index_update_abstract, linear=True)
+index_add_p = Primitive("index_add", _index_add_impl, _index_update_abstract)
 
 
 def _index_add_transpose(ct: Any, x: Any, v: Any, *, idx: Any) -> tuple[Any, Any]:
@@ -465,7 +465,7 @@ def _index_set_impl(x: Any, v: Any, *, idx: tuple[Any, ...]) -> Any:
     return out
 
 
-index_set_p = Primitive("index_set", _index_set_impl, _index_update_abstract, linear=True)
+index_set_p = Primitive("index_set", _index_set_impl, _index_update_abstract)
 
 
 def _last_write_mask(shape: tuple[Any, ...], idx: tuple[Any, ...]) -> Any:

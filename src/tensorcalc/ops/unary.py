@@ -46,7 +46,7 @@ import numpy as np
 
 from ..core.primitive import Tracer, bind
 from ..interpreters.batch import defbroadcasting, defvectorized
-from ..interpreters.forward import defjvp, defjvp_zero
+from ..interpreters.forward import defjvp_diag, defjvp_zero
 from .elementwise import (
     absolute,
     add,
@@ -60,16 +60,10 @@ from .elementwise import (
     subtract,
     unary_op,
 )
-from .strong_zero import mul_sz
 from .structural import convert
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
-
-
-def _scale(t: Any, factor: Any) -> Any:
-    """Apply a derivative factor to a tangent (strong zero: 0 · ∞ = 0, see strong_zero)."""
-    return mul_sz(t, factor)
 
 
 def _unary(name: str, np_fn: Any) -> tuple[Any, Any]:
@@ -83,42 +77,42 @@ def _unary(name: str, np_fn: Any) -> tuple[Any, Any]:
 reciprocal_p, reciprocal = _unary("reciprocal", np.reciprocal)
 
 
-def _reciprocal_jvp(t: Any, ans: Any, x: Any) -> Any:
-    return _scale(t, negative(multiply(ans, ans)))
+def _reciprocal_factor(ans: Any, x: Any) -> Any:
+    return negative(multiply(ans, ans))
 
 
-defjvp(reciprocal_p, _reciprocal_jvp)
+defjvp_diag(reciprocal_p, _reciprocal_factor)
 
 cbrt_p, cbrt = _unary("cbrt", np.cbrt)
 
 
-def _cbrt_jvp(t: Any, ans: Any, x: Any) -> Any:
-    return _scale(t, reciprocal(multiply(3.0, multiply(ans, ans))))
+def _cbrt_factor(ans: Any, x: Any) -> Any:
+    return reciprocal(multiply(3.0, multiply(ans, ans)))
 
 
-defjvp(cbrt_p, _cbrt_jvp)
+defjvp_diag(cbrt_p, _cbrt_factor)
 
 # --- exponentials and logarithms -------------------------------------------------------------
 
 exp2_p, exp2 = _unary("exp2", np.exp2)
-defjvp(exp2_p, lambda t, ans, x: _scale(t, multiply(ans, _LN2)))
+defjvp_diag(exp2_p, lambda ans, x: multiply(ans, _LN2))
 
 expm1_p, expm1 = _unary("expm1", np.expm1)
-defjvp(expm1_p, lambda t, ans, x: _scale(t, add(ans, 1.0)))
+defjvp_diag(expm1_p, lambda ans, x: add(ans, 1.0))
 
 log2_p, log2 = _unary("log2", np.log2)
-defjvp(log2_p, lambda t, ans, x: _scale(t, reciprocal(multiply(x, _LN2))))
+defjvp_diag(log2_p, lambda ans, x: reciprocal(multiply(x, _LN2)))
 
 log10_p, log10 = _unary("log10", np.log10)
-defjvp(log10_p, lambda t, ans, x: _scale(t, reciprocal(multiply(x, _LN10))))
+defjvp_diag(log10_p, lambda ans, x: reciprocal(multiply(x, _LN10)))
 
 log1p_p, log1p = _unary("log1p", np.log1p)
-defjvp(log1p_p, lambda t, ans, x: _scale(t, reciprocal(add(x, 1.0))))
+defjvp_diag(log1p_p, lambda ans, x: reciprocal(add(x, 1.0)))
 
 # --- trigonometric ---------------------------------------------------------------------------
 
 tan_p, tan = _unary("tan", np.tan)
-defjvp(tan_p, lambda t, ans, x: _scale(t, add(1.0, multiply(ans, ans))))
+defjvp_diag(tan_p, lambda ans, x: add(1.0, multiply(ans, ans)))
 
 
 def _one_minus_x2(x: Any) -> Any:
@@ -130,42 +124,42 @@ arcsin_p, arcsin = _unary("arcsin", np.arcsin)
 arccos_p, arccos = _unary("arccos", np.arccos)
 
 
-def _arcsin_jvp(t: Any, ans: Any, x: Any) -> Any:
-    return _scale(t, reciprocal(sqrt(_one_minus_x2(x))))
+def _arcsin_factor(ans: Any, x: Any) -> Any:
+    return reciprocal(sqrt(_one_minus_x2(x)))
 
 
-def _arccos_jvp(t: Any, ans: Any, x: Any) -> Any:
-    return _scale(t, negative(reciprocal(sqrt(_one_minus_x2(x)))))
+def _arccos_factor(ans: Any, x: Any) -> Any:
+    return negative(reciprocal(sqrt(_one_minus_x2(x))))
 
 
-defjvp(arcsin_p, _arcsin_jvp)
-defjvp(arccos_p, _arccos_jvp)
+defjvp_diag(arcsin_p, _arcsin_factor)
+defjvp_diag(arccos_p, _arccos_factor)
 
 arctan_p, arctan = _unary("arctan", np.arctan)
-defjvp(arctan_p, lambda t, ans, x: _scale(t, reciprocal(add(1.0, multiply(x, x)))))
+defjvp_diag(arctan_p, lambda ans, x: reciprocal(add(1.0, multiply(x, x))))
 
 # --- hyperbolic ------------------------------------------------------------------------------
 
 sinh_p, sinh = _unary("sinh", np.sinh)
 cosh_p, cosh = _unary("cosh", np.cosh)
-defjvp(sinh_p, lambda t, ans, x: _scale(t, cosh(x)))
-defjvp(cosh_p, lambda t, ans, x: _scale(t, sinh(x)))
+defjvp_diag(sinh_p, lambda ans, x: cosh(x))
+defjvp_diag(cosh_p, lambda ans, x: sinh(x))
 
 arcsinh_p, arcsinh = _unary("arcsinh", np.arcsinh)
-defjvp(arcsinh_p, lambda t, ans, x: _scale(t, reciprocal(sqrt(add(multiply(x, x), 1.0)))))
+defjvp_diag(arcsinh_p, lambda ans, x: reciprocal(sqrt(add(multiply(x, x), 1.0))))
 
 arccosh_p, arccosh = _unary("arccosh", np.arccosh)
 
 
-def _arccosh_jvp(t: Any, ans: Any, x: Any) -> Any:
+def _arccosh_factor(ans: Any, x: Any) -> Any:
     # √(x − 1)·√(x + 1) rather than √(x² − 1): precise near 1, and the right branch for complex.
-    return _scale(t, reciprocal(multiply(sqrt(subtract(x, 1.0)), sqrt(add(x, 1.0)))))
+    return reciprocal(multiply(sqrt(subtract(x, 1.0)), sqrt(add(x, 1.0))))
 
 
-defjvp(arccosh_p, _arccosh_jvp)
+defjvp_diag(arccosh_p, _arccosh_factor)
 
 arctanh_p, arctanh = _unary("arctanh", np.arctanh)
-defjvp(arctanh_p, lambda t, ans, x: _scale(t, reciprocal(_one_minus_x2(x))))
+defjvp_diag(arctanh_p, lambda ans, x: reciprocal(_one_minus_x2(x)))
 
 # NumPy 2 spells the inverse functions both ways.
 asin, acos, atan = arcsin, arccos, arctan
@@ -206,11 +200,11 @@ sinc_p = elementwise("sinc", _sinc_impl)
 defvectorized(sinc_p)
 
 
-def _sinc_jvp(t: Any, ans: Any, x: Any, *, k: int) -> Any:
-    return _scale(t, bind(sinc_p, x, k=k + 1))
+def _sinc_factor(ans: Any, x: Any, *, k: int) -> Any:
+    return bind(sinc_p, x, k=k + 1)
 
 
-defjvp(sinc_p, _sinc_jvp)
+defjvp_diag(sinc_p, _sinc_factor)
 
 
 def sinc(x: Any) -> Any:
@@ -257,7 +251,7 @@ degrees = rad2deg
 
 
 def _nondiff_unary(name: str, np_fn: Any) -> tuple[Any, Any]:
-    prim = elementwise(name, np_fn, differentiable=False)
+    prim = elementwise(name, np_fn)
     defjvp_zero(prim)
     defvectorized(prim)
     return prim, unary_op(prim, np_fn)
@@ -278,7 +272,7 @@ def _round_impl(x: Any, *, decimals: int) -> Any:
     return np.round(x, decimals)
 
 
-round_p = elementwise("round", _round_impl, differentiable=False)
+round_p = elementwise("round", _round_impl)
 defjvp_zero(round_p)
 defvectorized(round_p)
 
@@ -296,7 +290,7 @@ around = round
 
 
 def _nondiff_binary(name: str, np_fn: Any) -> tuple[Any, Any]:
-    prim = elementwise(name, np_fn, differentiable=False)
+    prim = elementwise(name, np_fn)
     defjvp_zero(prim)
     defbroadcasting(prim)
     return prim, binary_op(prim, np_fn)

@@ -107,7 +107,7 @@ def _solve_abstract(a: ShapedArray, b: ShapedArray, *, vector: bool) -> ShapedAr
     return ShapedArray(_solve_shapes(a.shape, b.shape, vector), dt)
 
 
-solve_p = Primitive("solve", _solve_impl, _solve_abstract, linear=True)  # linear in b
+solve_p = Primitive("solve", _solve_impl, _solve_abstract)  # linear in b
 
 
 def _solve_jvp_a(t: Any, ans: Any, a: Any, b: Any, *, vector: bool) -> Any:
