@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..accumulate import local as L
 from ..accumulate.eliminate import eliminate_values
 from ..accumulate.graph import LinearizedGraph, OutputCopy
 from ..core.context import strong_zeros_enforced
@@ -42,7 +43,6 @@ from ..ops.structural import (
     reshape_p,
     transpose_p,
 )
-from . import local as L
 from .sweeps import Linearized
 
 #: Largest dense local Jacobian materialized for an equation without a structure rule.
@@ -285,7 +285,7 @@ def build_graph(program: Program, locals_: dict[tuple[Any, Any], L.Local]
         a = eq.inputs[i]
         if not isinstance(a, Var):
             return None
-        return locals_[(a, eq.outputs[j])].structure()
+        return locals_[(a, eq.outputs[j])].structure
 
     graph = LinearizedGraph.from_equations(program.equations, program.inputs, outputs,
                                            local_jacobian=structure_of, size_of=_size)
