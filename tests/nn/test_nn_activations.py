@@ -53,12 +53,7 @@ def test_gelu_forms():
     from math import erf
     exact_ref = np.array([0.5 * v * (1 + erf(v / np.sqrt(2))) for v in x])
     np.testing.assert_allclose(approx, exact_ref, atol=1e-3)
-    try:
-        exact = F.gelu(x, approximate=False)
-    except NotImplementedError as exc:
-        assert "approximate=True" in str(exc)
-    else:
-        np.testing.assert_allclose(exact, exact_ref, atol=1e-12)
+    np.testing.assert_allclose(F.gelu(x, approximate=False), exact_ref, atol=1e-12)
 
 
 def test_softmax_and_log_softmax(rng):
@@ -74,3 +69,13 @@ def test_one_hot():
     np.testing.assert_array_equal(F.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
     with pytest.raises(TypeError, match="integers"):
         F.one_hot(np.array([0.5]), 3)
+
+
+def test_sigmoid_and_softmax_are_the_special_primitives():
+    from tensorcalc.core.primitive import Primitive
+    x = np.ones((2, 3))
+    prims = lambda f: [eq.primitive.name for eq in tc.trace(f, x).equations]  # noqa: E731
+    assert prims(F.sigmoid) == ["expit"]
+    assert prims(F.softmax) == ["softmax"]
+    assert prims(F.log_softmax) == ["log_softmax"]
+    assert "nn.sigmoid" not in Primitive.registry

@@ -49,7 +49,7 @@ RECORDS: list[OpRecord] = [
     OpRecord("nn.leaky_relu", lambda x: F.leaky_relu(x, 0.2), _signed(5)),
     OpRecord("nn.elu", F.elu, _signed(2, 3)),
     OpRecord("nn.gelu_tanh", F.gelu, _normal(6)),
-    OpRecord("nn.sigmoid", F.sigmoid, _normal(2, 3), primitives=("nn.sigmoid",)),
+    OpRecord("nn.sigmoid", F.sigmoid, _normal(2, 3), primitives=("expit",)),
     OpRecord("nn.softplus", F.softplus, _normal(4), primitives=("nn.softplus",)),
     OpRecord("nn.softmax", F.softmax, _normal(3, 4)),
     OpRecord("nn.softmax_axis0", lambda x: F.softmax(x, axis=0), _normal(3, 4)),
@@ -70,7 +70,5 @@ RECORDS: list[OpRecord] = [
              _conv_args),
     OpRecord("nn.max_pool2d", lambda x: F.max_pool2d(x, 2, 1), _separated(1, 2, 4, 3)),
     OpRecord("nn.avg_pool2d", lambda x: F.avg_pool2d(x, 2, padding=1), _normal(1, 2, 3, 3)),
+    OpRecord("nn.gelu_erf", lambda x: F.gelu(x, approximate=False), _normal(6)),
 ]
-
-if F._erf() is not None:  # the exact gelu needs a differentiable erf (issue 3)
-    RECORDS.append(OpRecord("nn.gelu_erf", lambda x: F.gelu(x, approximate=False), _normal(6)))

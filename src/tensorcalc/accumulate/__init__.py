@@ -1,13 +1,21 @@
 """Planning Jacobian accumulation: chain bracketing, vertex elimination, sparse colouring.
 
-Pure functions over small graph/chain data structures, independent of the autodiff engine:
+Pure functions over small graph/chain data structures, independent of the autodiff engine (no
+program, tracer or primitive is imported here: NumPy and SciPy only). Reading a program into
+these structures is :mod:`tensorcalc.jacobians`' job.
 
 * :mod:`.structure` — structured local Jacobians (zero, identity, scaled identity, diagonal,
   permutation, dense, Kronecker ``W ⊗ I``, sparse) and the multiplication cost of composing them;
+* :mod:`.local` — the same structures carrying their values (``Local``), with the structured
+  products and sums that execute an elimination;
 * :mod:`.chain` — forward / reverse / optimal (matrix-chain DP) costs of ``J_q ··· J_1``;
 * :mod:`.graph`, :mod:`.eliminate` — linearized DAGs, vertex elimination, forward, reverse,
-  Markowitz and exact orders, numeric accumulation;
+  Markowitz and exact orders; ``eliminate_values`` runs an order on edge values (structured
+  ``Local`` values in :mod:`tensorcalc.jacobians`);
 * :mod:`.coloring` — partial distance-2 colouring, seed matrices, sparse Jacobian recovery.
+
+:func:`accumulate` is the dense test oracle: it runs an order with plain NumPy matmuls on dense
+edge arrays, so the structured executor and the cost counts can be checked against it.
 """
 
 from .chain import (

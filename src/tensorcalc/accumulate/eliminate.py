@@ -424,13 +424,16 @@ def accumulate(
     values: dict[tuple[Vertex, Vertex], np.ndarray],
     blocks: bool = False,
 ):
-    """Numerically eliminate in ``order``; return the Jacobian of outputs w.r.t. inputs.
+    """The dense test oracle: eliminate in ``order`` on dense arrays; return the Jacobian of
+    outputs w.r.t. inputs.
 
     ``values[(u, w)]`` is the local Jacobian ``∂w/∂u`` of shape ``(size(w), size(u))`` for
     every edge. Numerator layout: the result has shape ``(Σ size(y), Σ size(x))`` with rows
     in ``graph.outputs`` order and columns in ``graph.inputs`` order. With ``blocks=True``
     the dict ``{(x, y): ∂y/∂x}`` of nonzero blocks is returned instead. Products are dense
-    NumPy matmuls: the structures are used for counting, not (yet) for execution.
+    NumPy matmuls and the edge structures are ignored: this is the reference that tests
+    compare orders and costs against. Jacobians of programs are executed with structured
+    values (:mod:`.local`) by :func:`eliminate_values`, from :mod:`tensorcalc.jacobians`.
     """
     order = _check_order(graph, order)
     vals: dict[tuple[Vertex, Vertex], np.ndarray] = {}

@@ -4,7 +4,7 @@ A local Jacobian ``J`` of shape ``(m, n)`` is the linear map from the tangent of
 to the tangent of an ``m``-vector (tensors are flattened row-major, numerator layout: rows index
 outputs, columns index inputs). The classes here carry only the *structure* of ``J`` (its kind,
 shape and, where known, sparsity pattern), never its values: they are the cost model of the
-planner.
+planner (:mod:`.local` pairs each with the numbers that fill it).
 
 Cost model: the number of scalar multiplications (fma); additions are free. With ``A`` of shape
 ``(m, n)`` and ``B`` of shape ``(n, p)``:

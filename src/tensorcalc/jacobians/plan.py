@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..accumulate import local as L
 from ..accumulate.chain import chain_cost
 from ..accumulate.eliminate import (
     elimination_cost,
@@ -28,7 +29,6 @@ from ..accumulate.eliminate import (
 )
 from ..accumulate.graph import LinearizedGraph
 from ..core.ir import Equation, Program, Var, format_program
-from . import local as L
 from .structured import NotStructured, build_graph, local_jacobians
 from .sweeps import Linearized
 
@@ -130,7 +130,7 @@ def _chain_order(graph: LinearizedGraph) -> tuple[int, list[Any]] | None:
 
 def _sweep_costs(lin: Linearized, locals_: dict[Any, L.Local] | None) -> dict[str, int]:
     if locals_ is not None:
-        per = sum(j.structure().apply_cost(1) for j in locals_.values())
+        per = sum(j.structure.apply_cost(1) for j in locals_.values())
     else:
         per = sum(int(eq.outputs[0].aval.size) if isinstance(eq.outputs[0].aval.size, int)
                   else 0 for eq in lin.program.equations)

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from ..accumulate import local as L
 from ..accumulate.coloring import Coloring, color_jacobian
+from ..accumulate.structure import Diagonal, Identity, Permutation, ScaledIdentity, Sparse
 from ..core.ir import Program, Var
 from ..interpreters.batch import vmap_flat
-from . import local as L
 from .plan import _live_equations
 from .structured import NotStructured, local_jacobians
 from .sweeps import Linearized, _fwd_fun, _rev_fun
@@ -36,13 +37,13 @@ COLORING_LIMIT = 1 << 24
 
 
 def _pattern_of(jac: L.Local) -> Any:
-    k = jac.kind
-    if k in ("I", "S", "D"):
+    s = jac.structure
+    if isinstance(s, Identity | ScaledIdentity | Diagonal):
         return sp.identity(jac.rows, dtype=bool, format="csr")
-    if k == "P":
+    if isinstance(s, Permutation):
         return sp.csr_matrix((np.ones(jac.rows, bool), (np.arange(jac.rows), jac.data)),
                              shape=(jac.rows, jac.cols))
-    if k == "SP":
+    if isinstance(s, Sparse):
         return jac.data.astype(bool)
     return sp.csr_matrix(L.to_array(jac) != 0)
 

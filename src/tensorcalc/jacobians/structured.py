@@ -10,6 +10,8 @@ forward order is forward mode, reverse order reverse mode, Markowitz or the exac
 something cheaper. For ``x ↦ tanh(W₂ tanh(W₁ x))`` the elimination is
 ``diag(d₂) · (W₂ · (diag(d₁) · W₁))``: two row scalings and one GEMM, the closed form.
 
+The rules are named functions in :data:`RULES`, a table keyed by the primitive objects
+(``reshape_p``, ``mul_p``, ...), so renaming a primitive cannot silently drop its structure.
 An equation whose local Jacobian has no rule here is materialized densely by pushing a basis
 through it (only when that is small); otherwise :class:`NotStructured` is raised and the
 caller falls back to sweeps.
@@ -17,17 +19,30 @@ caller falls back to sweeps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ..accumulate import local as L
 from ..accumulate.eliminate import eliminate_values
 from ..accumulate.graph import LinearizedGraph, OutputCopy
 from ..core.context import strong_zeros_enforced
 from ..core.ir import Equation, Literal, Program, Var
+from ..core.primitive import Primitive
 from ..core.zeros import Zero
 from ..interpreters.batch import vmap_flat
-from . import local as L
+from ..ops.elementwise import add_p, div_p, mul_p, neg_p, select_p, sub_p
+from ..ops.products import matmul_p
+from ..ops.strong_zero import div_sz_p, mul_sz_p
+from ..ops.structural import (
+    broadcast_to_p,
+    convert_p,
+    getitem_p,
+    reduce_sum_p,
+    reshape_p,
+    transpose_p,
+)
 from .sweeps import Linearized
 
 #: Largest dense local Jacobian materialized for an equation without a structure rule.
@@ -51,6 +66,10 @@ def _full(c: Any, shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(np.asarray(c), shape)
 
 
+def _same_shape(eq: Equation, i: int) -> bool:
+    return tuple(eq.inputs[i].aval.shape) == tuple(eq.outputs[0].aval.shape)
+
+
 def _scalar_like(c: Any) -> bool:
     return np.ndim(c) == 0 or np.size(c) == 1
 
@@ -65,21 +84,21 @@ def _elementwise_factor(eq: Equation, i: int, c: Any, out_shape: tuple[int, ...]
     return L.diagonal(np.ravel(_full(c, out_shape)))
 
 
-def _gather(eq: Equation, i: int) -> L.Local | None:
-    """Index-moving ops (reshape, transpose, broadcast, getitem): apply the op to the array
-    of input positions to learn, for each output position, which input it copies."""
+def _gather_rule(eq: Equation, i: int) -> L.Local | None:
+    """Index-moving ops (transpose, broadcast_to, getitem): apply the op to the array of input
+    positions to learn, for each output position, which input it copies."""
     u = eq.inputs[i]
     n_in, n_out = _size(u), _size(eq.outputs[0])
     src = eq.primitive.impl(np.arange(n_in).reshape(u.aval.shape), **eq.params)
     src = np.ravel(np.asarray(src))
-    if eq.primitive.name == "reshape" or (eq.primitive.name == "transpose" and n_in == n_out):
+    if eq.primitive is transpose_p and n_in == n_out:
         if np.array_equal(src, np.arange(n_in)):
             return L.identity(n_in)
         return L.permutation(src)
     return L.selection(np.arange(n_out), src, (n_out, n_in))
 
 
-def _reduce_sum(eq: Equation, i: int) -> L.Local:
+def _reduce_sum_rule(eq: Equation, i: int) -> L.Local:
     u = eq.inputs[i]
     n_in, n_out = _size(u), _size(eq.outputs[0])
     if n_out == 1:
@@ -90,7 +109,7 @@ def _reduce_sum(eq: Equation, i: int) -> L.Local:
     return L.selection(np.ravel(dst), np.arange(n_in), (n_out, n_in))
 
 
-def _matmul(eq: Equation, i: int) -> L.Local | None:
+def _matmul_rule(eq: Equation, i: int) -> L.Local | None:
     a, b = eq.inputs
     if i == 1:  # w = C u
         c, u = _const(eq, 0), b
@@ -117,43 +136,94 @@ def _matmul(eq: Equation, i: int) -> L.Local | None:
     return L.kron(c[None, :], u.aval.shape[0], identity_first=True)
 
 
+def _identity_rule(eq: Equation, i: int) -> L.Local:
+    """``reshape`` (row-major, so the flattened map is the identity)."""
+    return L.identity(_size(eq.outputs[0]))
+
+
+def _convert_rule(eq: Equation, i: int) -> L.Local | None:
+    return L.identity(_size(eq.outputs[0])) if _same_shape(eq, i) else None
+
+
+def _add_rule(eq: Equation, i: int) -> L.Local:
+    if _same_shape(eq, i):
+        return L.identity(_size(eq.outputs[0]))
+    return _broadcast_local(eq, i)
+
+
+def _sub_rule(eq: Equation, i: int) -> L.Local:
+    if i == 0:
+        return _add_rule(eq, i)
+    n = _size(eq.outputs[0])
+    if _same_shape(eq, i):
+        return L.scaled(-1.0, n)
+    return L.matmul(L.scaled(-1.0, n), _broadcast_local(eq, i))
+
+
+def _neg_rule(eq: Equation, i: int) -> L.Local:
+    return L.scaled(-1.0, _size(eq.outputs[0]))
+
+
+def _check_strong_zero(eq: Equation) -> None:
+    """Strong-zero products (ops/strong_zero.py) have the Jacobian of mul/div. When strong
+    zeros are enforced (a rerun after a NaN) they are formed from the primitive itself, so
+    that 0 · ∞ = 0 holds in the accumulation too."""
+    if eq.primitive in _STRONG_ZERO and strong_zeros_enforced():
+        raise NotStructured(f"{eq.primitive.name} with strong zeros enforced")
+
+
+def _mul_rule(eq: Equation, i: int) -> L.Local | None:
+    """``mul`` and ``mul_sz`` by a constant: scaled identity or diagonal."""
+    _check_strong_zero(eq)
+    return _elementwise_factor(eq, i, _const(eq, 1 - i), tuple(eq.outputs[0].aval.shape))
+
+
+def _div_rule(eq: Equation, i: int) -> L.Local | None:
+    """``div`` and ``div_sz`` by a constant (the numerator is the variable)."""
+    _check_strong_zero(eq)
+    c = _const(eq, 1)
+    if i != 0 or c is None:
+        return None
+    return _elementwise_factor(eq, i, 1.0 / np.asarray(c), tuple(eq.outputs[0].aval.shape))
+
+
+def _select_rule(eq: Equation, i: int) -> L.Local | None:
+    """``where(cond, a, b)`` with a constant condition: a 0/1 diagonal."""
+    cond = _const(eq, 0)
+    if i == 0 or not _same_shape(eq, i) or cond is None:
+        return None
+    cond = _full(cond, tuple(eq.outputs[0].aval.shape))
+    mask = cond if i == 1 else ~np.asarray(cond, bool)
+    return L.diagonal(np.ravel(mask).astype(eq.outputs[0].aval.dtype))
+
+
+#: The structured local Jacobian of each primitive, keyed by the primitive object (a rename
+#: cannot silently drop a rule). A rule returns None when it does not apply to this equation
+#: (the Jacobian is then materialized densely, when small).
+RULES: dict[Primitive, Callable[[Equation, int], L.Local | None]] = {
+    reshape_p: _identity_rule,
+    convert_p: _convert_rule,
+    add_p: _add_rule,
+    sub_p: _sub_rule,
+    neg_p: _neg_rule,
+    mul_p: _mul_rule,
+    mul_sz_p: _mul_rule,
+    div_p: _div_rule,
+    div_sz_p: _div_rule,
+    select_p: _select_rule,
+    transpose_p: _gather_rule,
+    broadcast_to_p: _gather_rule,
+    getitem_p: _gather_rule,
+    reduce_sum_p: _reduce_sum_rule,
+    matmul_p: _matmul_rule,
+}
+_STRONG_ZERO = (mul_sz_p, div_sz_p)
+
+
 def _rule(eq: Equation, i: int) -> L.Local | None:
     """The structured ``∂eq.outputs[0]/∂eq.inputs[i]``, or None when no rule applies."""
-    name = eq.primitive.name
-    out_shape = tuple(eq.outputs[0].aval.shape)
-    same = tuple(eq.inputs[i].aval.shape) == out_shape
-    n = _size(eq.outputs[0])
-    if name in ("reshape", "convert") and (name == "reshape" or same):
-        return L.identity(n)
-    if name in ("add", "sub") and same:
-        return L.identity(n) if (name == "add" or i == 0) else L.scaled(-1.0, n)
-    if name == "neg":
-        return L.scaled(-1.0, n)
-    if name in ("mul_sz", "div_sz"):
-        # Strong-zero products (ops/strong_zero.py) have the Jacobian of mul/div. When strong
-        # zeros are enforced (a rerun after a NaN) they are formed from the primitive itself,
-        # so that 0 · ∞ = 0 holds in the accumulation too.
-        if strong_zeros_enforced():
-            raise NotStructured(f"{name} with strong zeros enforced")
-        name = name[:3]
-    if name == "mul":
-        return _elementwise_factor(eq, i, _const(eq, 1 - i), out_shape)
-    if name == "div" and i == 0 and _const(eq, 1) is not None:
-        return _elementwise_factor(eq, i, 1.0 / np.asarray(_const(eq, 1)), out_shape)
-    if name == "select" and i > 0 and same and _const(eq, 0) is not None:
-        cond = _full(_const(eq, 0), out_shape)
-        mask = cond if i == 1 else ~np.asarray(cond, bool)
-        return L.diagonal(np.ravel(mask).astype(eq.outputs[0].aval.dtype))
-    if name in ("transpose", "broadcast_to", "getitem", "reshape"):
-        return _gather(eq, i)
-    if name in ("add", "sub") and not same:
-        g = _broadcast_local(eq, i)
-        return g if (name == "add" or i == 0) else L.matmul(L.scaled(-1.0, n), g)
-    if name == "reduce_sum":
-        return _reduce_sum(eq, i)
-    if name == "matmul":
-        return _matmul(eq, i)
-    return None
+    rule = RULES.get(eq.primitive)
+    return None if rule is None else rule(eq, i)
 
 
 def _broadcast_local(eq: Equation, i: int) -> L.Local:
@@ -215,7 +285,7 @@ def build_graph(program: Program, locals_: dict[tuple[Any, Any], L.Local]
         a = eq.inputs[i]
         if not isinstance(a, Var):
             return None
-        return locals_[(a, eq.outputs[j])].structure()
+        return locals_[(a, eq.outputs[j])].structure
 
     graph = LinearizedGraph.from_equations(program.equations, program.inputs, outputs,
                                            local_jacobian=structure_of, size_of=_size)

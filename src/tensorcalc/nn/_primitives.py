@@ -1,7 +1,8 @@
-"""The primitives of ``tensorcalc.nn``: sigmoid, softplus and the fused softmax cross-entropy.
+"""The primitives of ``tensorcalc.nn``: softplus and the fused softmax cross-entropy.
 
-* ``σ(x) = 1 / (1 + e^{−x})`` with ``σ′ = σ(1 − σ)``; evaluated as ``e^{x}/(1 + e^{x})`` for
-  ``x < 0`` so that no ``exp`` overflows.
+The logistic function ``σ(x) = 1 / (1 + e^{−x})`` is :func:`tensorcalc.ops.special.expit`, and
+the softmax and log-softmax in the cross-entropy's rule are those of ``ops/special.py``.
+
 * ``softplus(x) = log(1 + e^{x})`` with ``softplus′ = σ``; evaluated as ``logaddexp(x, 0)``.
 * ``ce(θ, y) = −Σ_k y_k log softmax(θ)_k = lse(θ)·Σ_k y_k − Σ_k y_k θ_k`` over the last axis,
   one value per row, with ``lse(θ) = m + log Σ_k e^{θ_k − m}`` and ``m = max_k θ_k`` (no
@@ -26,10 +27,13 @@ from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind
 from ..core.shapes import ShapedArray, shape_str
 from ..core.zeros import Zero
+from ..interpreters.batch import bdim_to_front, common_size, defbatch, defvectorized
 from ..interpreters.forward import add_tangents, defjvp, defjvp_rule
 from ..ops import elementwise as ew
 from ..ops import reductions as red
+from ..ops import special
 from ..ops._base import probe_dtype
+from ..ops.special import expit
 
 
 def _float_dtype(dtype: np.dtype) -> np.dtype:
@@ -43,35 +47,6 @@ def _unary_abstract(impl: Any) -> Any:
     return abstract_eval
 
 
-# --- sigmoid ---------------------------------------------------------------------------------
-
-
-def _sigmoid_impl(x: Any) -> Any:
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.inexact):
-        x = x.astype(np.float64)
-    with np.errstate(over="ignore"):
-        e = np.exp(-np.abs(x))  # ≤ 1: never overflows
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype)
-
-
-sigmoid_p = Primitive("nn.sigmoid", _sigmoid_impl, _unary_abstract(_sigmoid_impl))
-
-
-def _sigmoid_jvp(t: Any, ans: Any, x: Any) -> Any:
-    return ew.multiply(t, ew.multiply(ans, ew.subtract(1.0, ans)))  # σ′ = σ(1 − σ)
-
-
-defjvp(sigmoid_p, _sigmoid_jvp)
-
-
-def sigmoid(x: Any) -> Any:
-    """The logistic function ``1 / (1 + e^{−x})``, stable for large ``|x|``."""
-    if isinstance(x, Tracer):
-        return bind(sigmoid_p, x)
-    return _sigmoid_impl(x)
-
-
 # --- softplus --------------------------------------------------------------------------------
 
 
@@ -83,7 +58,8 @@ def _softplus_impl(x: Any) -> Any:
 
 
 softplus_p = Primitive("nn.softplus", _softplus_impl, _unary_abstract(_softplus_impl))
-defjvp(softplus_p, lambda t, ans, x: ew.multiply(t, sigmoid(x)))
+defjvp(softplus_p, lambda t, ans, x: ew.multiply(t, expit(x)))
+defvectorized(softplus_p)
 
 
 def softplus(x: Any) -> Any:
@@ -123,32 +99,19 @@ def _xent_abstract(logits: ShapedArray, labels: ShapedArray) -> ShapedArray:
 softmax_xent_p = Primitive("nn.softmax_cross_entropy", _xent_impl, _xent_abstract)
 
 
-def log_softmax_last(x: Any) -> Any:
-    """``x − lse(x)`` over the last axis, with tnp operations (differentiable)."""
-    m = red.max(x, axis=-1, keepdims=True)
-    shifted = ew.subtract(x, m)
-    return ew.subtract(shifted, ew.log(red.sum(ew.exp(shifted), axis=-1, keepdims=True)))
-
-
-def softmax_last(x: Any) -> Any:
-    """``e^{x − m} / Σ e^{x − m}`` over the last axis, with tnp operations (differentiable)."""
-    e = ew.exp(ew.subtract(x, red.max(x, axis=-1, keepdims=True)))
-    return ew.divide(e, red.sum(e, axis=-1, keepdims=True))
-
-
 def _xent_jvp(primals: list[Any], tangents: list[Any]) -> tuple[Any, Any]:
     logits, labels = primals
     t_logits, t_labels = tangents
     ans = bind(softmax_xent_p, logits, labels)
     out: Any = Zero(None)
     if type(t_logits) is not Zero:
-        y_hat = softmax_last(logits)
+        y_hat = special.softmax(logits, axis=-1)
         mass = red.sum(labels, axis=-1, keepdims=True)
         # ŷ·Σy − y; for one-hot rows Σy is exactly 1, so this is exactly ŷ − y.
         g = ew.subtract(y_hat if _is_one(mass) else ew.multiply(y_hat, mass), labels)
         out = add_tangents(out, red.sum(ew.multiply(t_logits, g), axis=-1))
     if type(t_labels) is not Zero:
-        log_p = log_softmax_last(logits)
+        log_p = special.log_softmax(logits, axis=-1)
         out = add_tangents(out, ew.negative(red.sum(ew.multiply(t_labels, log_p), axis=-1)))
     return ans, out
 
@@ -161,28 +124,17 @@ def _is_one(mass: Any) -> bool:
 defjvp_rule(softmax_xent_p, _xent_jvp)
 
 
+def _xent_batch(args: Any, dims: Any) -> tuple[Any, int]:
+    size = common_size(args, dims, softmax_xent_p.name)
+    moved = [bdim_to_front(a, d, size) for a, d in zip(args, dims, strict=True)]
+    return bind(softmax_xent_p, *moved), 0
+
+
+defbatch(softmax_xent_p, _xent_batch)
+
+
 def softmax_xent(logits: Any, labels: Any) -> Any:
     """Per-row ``−Σ_k y_k log softmax(θ)_k`` over the last axis (labels shaped like logits)."""
     if isinstance(logits, Tracer) or isinstance(labels, Tracer):
         return bind(softmax_xent_p, logits, labels)
     return _xent_impl(logits, labels)
-
-
-def _register_batching() -> None:
-    """vmap rules, when this build has the batching interpreter (issue 4)."""
-    try:
-        from ..interpreters.batch import bdim_to_front, common_size, defbatch, defvectorized
-    except ImportError:
-        return
-    defvectorized(sigmoid_p)
-    defvectorized(softplus_p)
-
-    def xent_batch(args: Any, dims: Any) -> tuple[Any, int]:
-        size = common_size(args, dims, softmax_xent_p.name)
-        moved = [bdim_to_front(a, d, size) for a, d in zip(args, dims, strict=True)]
-        return bind(softmax_xent_p, *moved), 0
-
-    defbatch(softmax_xent_p, xent_batch)
-
-
-_register_batching()

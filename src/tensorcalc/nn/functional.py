@@ -4,10 +4,11 @@ Activations (all entrywise, so their Jacobian is ``diag(f′(x))``, seed 003 2.8
 
 * ``relu(x) = max(x, 0)`` with ``relu′(0) = 0``; ``leaky_relu(x) = x`` for ``x > 0`` else ``αx``
   (derivative ``α`` at 0); ``elu(x) = x`` for ``x > 0`` else ``α(eˣ − 1)``;
-* ``gelu(x) = x Φ(x)``: exact with ``erf`` (``approximate=False``, when this build has ``erf``),
-  or the tanh form ``½x(1 + tanh(√(2/π)(x + 0.044715x³)))`` (default, as in JAX);
-* ``sigmoid``, ``softplus``, ``tanh``; ``softmax`` and ``log_softmax`` along an axis, shifted by
-  the maximum so that nothing overflows.
+* ``gelu(x) = x Φ(x)``: exact with ``erf`` (``approximate=False``), or the tanh form
+  ``½x(1 + tanh(√(2/π)(x + 0.044715x³)))`` (default, as in JAX);
+* ``sigmoid`` (``scipy.special.expit``), ``softplus``, ``tanh``; ``softmax`` and
+  ``log_softmax`` along an axis (``scipy.special``'s, shifted by the maximum so that nothing
+  overflows).
 
 Losses: ``softmax_cross_entropy`` is one fused primitive per row, ``−Σ_k y_k log softmax(θ)_k``,
 whose logits gradient is exactly ``ŷ − y`` (seed 003, 2.8.7); ``binary_cross_entropy_with_logits``
@@ -31,7 +32,8 @@ import tensorcalc.numpy as tnp
 
 from ..core.errors import ShapeError
 from ..core.primitive import Tracer
-from ._primitives import sigmoid, softmax_xent, softplus
+from ..ops import special
+from ._primitives import softmax_xent, softplus
 
 __all__ = [
     "avg_pool2d", "binary_cross_entropy_with_logits", "conv2d", "elu", "gelu", "leaky_relu",
@@ -64,15 +66,10 @@ def elu(x: Any, alpha: float = 1.0) -> Any:
     return tnp.where(x > 0, x, negative)
 
 
-def _erf() -> Any:
-    fn = getattr(tnp, "erf", None)
-    if fn is None:
-        try:
-            from ..scipy import special
-        except ImportError:
-            return None
-        fn = getattr(special, "erf", None)
-    return fn
+def sigmoid(x: Any) -> Any:
+    """The logistic function ``1 / (1 + e^{−x})``, stable for large ``|x|`` (it is
+    ``scipy.special.expit``, one primitive for both)."""
+    return special.expit(x)
 
 
 def gelu(x: Any, approximate: bool = True) -> Any:
@@ -80,24 +77,21 @@ def gelu(x: Any, approximate: bool = True) -> Any:
     if approximate:
         c = math.sqrt(2.0 / math.pi)
         return 0.5 * x * (1.0 + tnp.tanh(c * (x + 0.044715 * x * x * x)))
-    erf = _erf()
-    if erf is None:
-        raise NotImplementedError(
-            "gelu(approximate=False) needs a differentiable erf, which this build of "
-            "tensorcalc.numpy does not provide yet; use gelu(x, approximate=True)")
-    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+    return 0.5 * x * (1.0 + special.erf(x / math.sqrt(2.0)))
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
     """``e^{x − m} / Σ e^{x − m}`` along ``axis`` (``m`` the maximum: no overflow)."""
-    e = tnp.exp(x - tnp.max(x, axis=axis, keepdims=True))
-    return e / tnp.sum(e, axis=axis, keepdims=True)
+    return special.softmax(_array(x), axis=axis)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Any:
     """``x − logsumexp(x)`` along ``axis``, computed with the max shift."""
-    shifted = x - tnp.max(x, axis=axis, keepdims=True)
-    return shifted - tnp.log(tnp.sum(tnp.exp(shifted), axis=axis, keepdims=True))
+    return special.log_softmax(_array(x), axis=axis)
+
+
+def _array(x: Any) -> Any:
+    return x if isinstance(x, Tracer) else np.asarray(x)
 
 
 # --- losses ----------------------------------------------------------------------------------
