@@ -82,21 +82,17 @@ def parse_shapes(specs: Sequence[str] | None) -> dict[str, Any]:
 
 
 def _symbolic() -> Any:
-    try:
-        import tensorcalc.symbolic as ts
-    except ImportError:
-        ts = None
-    if ts is None or not hasattr(ts, "derivative"):
-        raise CLIError("the symbolic engine is not available in this build")
+    # Imported when a command needs it, so `tensorcalc --help` does not pay for the engine.
+    import tensorcalc.symbolic as ts
+
     return ts
 
 
 def cmd_derive(args: argparse.Namespace) -> int:
     ts = _symbolic()
     shapes = parse_shapes(args.shapes)
-    usage_errors = tuple(getattr(ts, n) for n in ("ParseError", "ShapeError", "UnsupportedSyntax")
-                         if hasattr(ts, n)) + (ValueError,)
-    unsupported = getattr(ts, "UnsupportedExpression", NotImplementedError)
+    usage_errors = (ts.ParseError, ts.ShapeError, ts.UnsupportedSyntax, ValueError)
+    unsupported = ts.UnsupportedExpression
     if args.hessian and args.layout not in (None, "numerator"):
         raise CLIError("--layout does not apply to --hessian (the Hessian is symmetric); "
                        "leave it out")
@@ -145,11 +141,7 @@ def _shape_text(shape: Any) -> str:
 
 
 def _write_steps(d: Any, fmt: str) -> None:
-    try:
-        steps = d.steps(format="latex") if fmt == "latex" else d.steps()
-    except ImportError:
-        sys.stderr.write("note: derivation steps are not available in this build\n")
-        return
+    steps = d.steps(format="latex") if fmt == "latex" else d.steps()
     stream = sys.stdout if fmt in ("text", "latex") else sys.stderr
     stream.write("steps:\n" if fmt == "text" else "")
     text = steps if isinstance(steps, str) else "\n".join(str(s) for s in steps)
@@ -207,17 +199,6 @@ def load_function(target: str) -> Any:
     return fn
 
 
-def _jacobian_planner(tc: Any) -> Any:
-    """``tc.jacobian_plan``, or the transforms module's before it is exported."""
-    planner = getattr(tc, "jacobian_plan", None)
-    if planner is None:
-        try:
-            from .transforms import jacobian_plan as planner
-        except ImportError:
-            return None
-    return planner
-
-
 def _plan_function(target: str, shapes: list[list[int]], seed: int) -> int:
     import numpy as np
 
@@ -228,15 +209,10 @@ def _plan_function(target: str, shapes: list[list[int]], seed: int) -> int:
         n_params = len(inspect.signature(fn).parameters)
         raise CLIError(f"give the shape of each of the {n_params} argument(s) with --shape, "
                        "e.g. --shape 512 or --shape 3,4")
-    planner = _jacobian_planner(tc)
-    if planner is None:
-        raise CLIError("planning a function's Jacobian needs tc.jacobian_plan, which is not "
-                       "available in this build; use --chain for a chain of widths",
-                       EXIT_FAILED)
     rng = np.random.default_rng(seed)
     args = [rng.standard_normal(tuple(s)) for s in shapes]
     try:
-        plan = planner(fn, *args)
+        plan = tc.jacobian_plan(fn, *args)
     except tc.TensorcalcError as exc:
         raise CLIError(f"{type(exc).__name__}: {exc}", EXIT_FAILED) from exc
     shape_text = ", ".join("x".join(str(d) for d in s) for s in shapes)
@@ -249,11 +225,8 @@ def _plan_function(target: str, shapes: list[list[int]], seed: int) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    try:
-        from .nn.digits import train_digits
-        from .nn.io import save
-    except ImportError as exc:
-        raise CLIError(f"tensorcalc.nn is not available: {exc}", EXIT_FAILED) from exc
+    from .nn.digits import train_digits
+    from .nn.io import save
     if args.epochs < 1:
         raise CLIError(f"--epochs must be >= 1, got {args.epochs}")
     if args.lr <= 0:

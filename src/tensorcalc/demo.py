@@ -8,7 +8,7 @@ Sections:
 3. seed 002 — the Jacobian chain ``10 → 6 → 8 → 2 → 1``: forward 660, reverse 124, optimal 124;
 4. an MLP trained on scikit-learn's digits with a progress bar and its test accuracy.
 
-A section whose piece is missing from this build is skipped with a one-line note. ``--quick``
+A section whose optional dependency is not installed is skipped with a one-line note. ``--quick``
 leaves out the training run. The exit status is 1 if a computed result disagrees with its
 check, else 0.
 """
@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             ok = section(out)
         except ImportError as exc:
             header(out, name[0].upper() + name[1:])
-            note(out, f"skipped: this build does not have it yet ({exc})")
+            note(out, f"skipped: an optional dependency is missing ({exc})")
             ok = True
         if not ok:
             failed.append(name)

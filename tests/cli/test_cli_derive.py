@@ -4,10 +4,6 @@ import pytest
 
 from tests.cli._run import run_cli
 
-ts = pytest.importorskip("tensorcalc.symbolic")
-if not hasattr(ts, "derivative"):
-    pytest.skip("the symbolic engine is not in this build", allow_module_level=True)
-
 
 def test_derive_quadratic_form():
     res = run_cli("derive", "x' * A * x", "--wrt", "x")

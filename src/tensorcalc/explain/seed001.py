@@ -20,7 +20,7 @@ import numpy as np
 
 import tensorcalc as tc
 
-from ._common import header, jacobian, max_err, note, numeric_grad
+from ._common import header, jacobian, max_err, numeric_grad
 
 TRACE_STEPS = (
     "y  = x'Ax",
@@ -29,15 +29,6 @@ TRACE_STEPS = (
     "   = tr(((A + A')x)' dx)                (collect the factor of dx)",
     "=> dy/dx = (A + A')x                   (dy = tr(G' dx) means dy/dx = G)",
 )
-
-
-def _symbolic_module() -> Any:
-    """The symbolic engine (issue 5) or ``None`` when this build lacks it."""
-    try:
-        import tensorcalc.symbolic as ts
-    except ImportError:
-        return None
-    return ts if hasattr(ts, "derivative") else None
 
 
 def _lines(value: Any) -> list[str]:
@@ -51,33 +42,19 @@ def _lines(value: Any) -> list[str]:
 def run_symbolic(out: TextIO) -> bool:
     """The symbolic derivative of ``x'Ax`` with its steps and a numeric check."""
     header(out, "Symbolic derivative of x'Ax (tensorcalc.symbolic)")
-    ts = _symbolic_module()
-    if ts is None:
-        note(out, "skipped: the symbolic engine is not available in this build")
-        return True
+    import tensorcalc.symbolic as ts
+
     d = ts.derivative("x' * A * x", "x")
     dims = ", ".join(str(n) for n in d.shape)
     shape = f"({dims},)" if len(d.shape) == 1 else f"({dims})"
     out.write(f"  d/dx x'Ax = {d}      (shape {shape}, layout {d.layout})\n")
     out.write(f"  LaTeX: {d.latex()}\n")
-    steps = symbolic_steps(d)
-    if steps is None:
-        note(out, "derivation steps are not available in this build")
-    else:
-        out.write("  steps:\n")
-        for line in _lines(steps):
-            out.write(f"      {line}\n")
+    out.write("  steps:\n")
+    for line in _lines(d.steps()):
+        out.write(f"      {line}\n")
     report = d.check()
     out.write(f"  numeric check: {report}\n")
     return bool(getattr(report, "passed", report))
-
-
-def symbolic_steps(d: Any) -> Any:
-    """``d.steps()``, or ``None`` when the steps module has not landed in this build."""
-    try:
-        return d.steps()
-    except ImportError:
-        return None
 
 
 def run(out: TextIO, seed: int = 0) -> bool:
@@ -109,13 +86,10 @@ def run(out: TextIO, seed: int = 0) -> bool:
               f"      denominator layout dy'/dx  shape {Jy.T.shape} = B"
               f"   (max error {err_layout:.1e})\n"
               "      gradient layout (scalar y): shaped like x, the column (A + A')x above\n")
-    ts = _symbolic_module()
+    import tensorcalc.symbolic as ts
+
     ok = err_formula < 1e-12 and err_fd < 1e-6 and err_layout < 1e-12 and \
         abs(inner - trace) < 1e-9
-    if ts is None:
-        note(out, "the symbolic engine is not available in this build; "
-                  "the derivation above is the lesson's own")
-        return ok
     cases = [("x' * A * x", ("numerator", "denominator", "gradient")),
              ("A * x", ("numerator", "denominator"))]
     for expr, layouts in cases:
