@@ -38,13 +38,27 @@ not_mapped = None
 BatchRule = Callable[..., tuple[Any, Any]]
 batch_rules: dict[Primitive, BatchRule] = {}
 
-# Structural ops used to move axes; filled in by the op modules (they sit above this module).
-_ops: dict[str, Callable[..., Any]] = {}
+class AxisOps:
+    """The structural operations batching rules use to move and insert axes. They are
+    primitives of :mod:`tensorcalc.ops`, which sits above the interpreters, so
+    ``tensorcalc.ops`` installs them once when it is imported (:func:`register_batch_ops`)."""
+
+    __slots__ = ("transpose", "reshape", "broadcast_to")
+
+    transpose: Callable[[Any, Any], Any]
+    reshape: Callable[[Any, Any], Any]
+    broadcast_to: Callable[[Any, Any], Any]
 
 
-def register_batch_ops(**ops: Callable[..., Any]) -> None:
-    """Called by the op modules with ``transpose``, ``reshape`` and ``broadcast_to``."""
-    _ops.update(ops)
+axis_ops = AxisOps()
+
+
+def register_batch_ops(**ops: Any) -> None:
+    """Install the operations of :class:`AxisOps` (called by ``tensorcalc.ops``)."""
+    for name, op in ops.items():
+        if name not in AxisOps.__slots__:
+            raise TypeError(f"register_batch_ops: unknown operation {name!r}")
+        setattr(axis_ops, name, op)
 
 
 # --- helpers for rules ----------------------------------------------------------------------
@@ -58,7 +72,7 @@ def moveaxis(x: Any, src: int, dst: int) -> Any:
         return x
     perm = [i for i in range(nd) if i != src]
     perm.insert(dst, src)
-    return _ops["transpose"](x, tuple(perm))
+    return axis_ops.transpose(x, tuple(perm))
 
 
 def batch_size_of(x: Any, d: int) -> int:
@@ -69,7 +83,7 @@ def bdim_to_front(x: Any, d: int | None, size: int) -> Any:
     """``x`` with its batch axis at 0; an unbatched value is broadcast along a new axis 0."""
     if d is None:
         shape = get_aval(x).shape
-        return _ops["broadcast_to"](x, (size, *shape))
+        return axis_ops.broadcast_to(x, (size, *shape))
     return moveaxis(x, d, 0)
 
 
@@ -79,7 +93,7 @@ def pad_after_batch(x: Any, rank: int) -> Any:
     missing = rank - (len(shape) - 1)
     if missing <= 0:
         return x
-    return _ops["reshape"](x, (shape[0],) + (1,) * missing + tuple(shape[1:]))
+    return axis_ops.reshape(x, (shape[0],) + (1,) * missing + tuple(shape[1:]))
 
 
 def logical_axis(axis: int, d: int) -> int:

@@ -17,19 +17,40 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import MissingRuleError
-from ..core.ir import Equation, Literal, Var
+from ..core.ir import Literal
 from ..core.primitive import Primitive, Trace, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype
 from ..core.zeros import ARG_ZERO, Zero, instantiate
 from .stage import StageTracer
 
-# Hooks filled in by the op modules (they sit above this module in the import order).
-_ops: dict[str, Callable[..., Any]] = {}
+
+class TangentOps:
+    """The few operations the forward and transpose interpreters apply to (co)tangents
+    themselves: adding contributions, fitting a tangent to its output's shape and dtype, and the
+    strong-zero products of ``defjvp_diag``. They are primitives of :mod:`tensorcalc.ops`, which
+    sits above the interpreters, so ``tensorcalc.ops`` installs them once when it is imported
+    (:func:`register_tangent_ops`)."""
+
+    __slots__ = ("add", "broadcast_to", "convert", "mul_sz", "div_sz", "mul_sz_p", "div_sz_p")
+
+    add: Callable[[Any, Any], Any]
+    broadcast_to: Callable[[Any, Any], Any]
+    convert: Callable[[Any, Any], Any]
+    mul_sz: Callable[[Any, Any], Any]
+    div_sz: Callable[[Any, Any], Any]
+    mul_sz_p: Primitive
+    div_sz_p: Primitive
 
 
-def register_tangent_ops(**ops: Callable[..., Any]) -> None:
-    """Called by the op modules with ``add``, ``broadcast_to`` and ``convert``."""
-    _ops.update(ops)
+tangent_ops = TangentOps()
+
+
+def register_tangent_ops(**ops: Any) -> None:
+    """Install the operations of :class:`TangentOps` (called by ``tensorcalc.ops``)."""
+    for name, op in ops.items():
+        if name not in TangentOps.__slots__:
+            raise TypeError(f"register_tangent_ops: unknown operation {name!r}")
+        setattr(tangent_ops, name, op)
 
 
 def add_tangents(a: Any, b: Any) -> Any:
@@ -37,7 +58,7 @@ def add_tangents(a: Any, b: Any) -> Any:
         return b
     if type(b) is Zero:
         return a
-    return _ops["add"](a, b)
+    return tangent_ops.add(a, b)
 
 
 def fit_tangent(t: Any, ans: Any) -> Any:
@@ -46,11 +67,11 @@ def fit_tangent(t: Any, ans: Any) -> Any:
     t_shape = getattr(t, "shape", ())
     a_shape = getattr(ans, "shape", ())
     if t_shape != a_shape:
-        t = _ops["broadcast_to"](t, a_shape)
+        t = tangent_ops.broadcast_to(t, a_shape)
     a_dtype = getattr(ans, "dtype", None)
     if a_dtype is not None and getattr(t, "dtype", a_dtype) != a_dtype \
             and is_inexact_dtype(a_dtype):
-        t = _ops["convert"](t, a_dtype)
+        t = tangent_ops.convert(t, a_dtype)
     return t
 
 
@@ -170,10 +191,10 @@ def defjvp_diag(prim: Primitive, *factors: Callable[..., Any] | None,
     if len(factors) == 1 and factors[0] is not None:
         (factor,) = factors
         diag_rules[prim] = (factor, quotient)
-        apply_name = "div_sz" if quotient else "mul_sz"
 
         def diag_jvp(t: Any, ans: Any, x: Any, **params: Any) -> Any:
-            return _ops[apply_name](t, factor(ans, x, **params))
+            apply = tangent_ops.div_sz if quotient else tangent_ops.mul_sz
+            return apply(t, factor(ans, x, **params))
 
         diag_jvp.__name__ = diag_jvp.__qualname__ = f"{prim.name}_jvp"
         defjvp(prim, diag_jvp)
@@ -183,7 +204,7 @@ def defjvp_diag(prim: Primitive, *factors: Callable[..., Any] | None,
 
 def _diag_term(prim: Primitive, factor: Callable[..., Any], i: int) -> Callable[..., Any]:
     def diag_term(t: Any, ans: Any, *primals: Any, **params: Any) -> Any:
-        return _ops["mul_sz"](t, factor(ans, *primals, **params))
+        return tangent_ops.mul_sz(t, factor(ans, *primals, **params))
 
     diag_term.__name__ = diag_term.__qualname__ = f"{prim.name}_jvp_{i}"
     return diag_term
@@ -193,11 +214,8 @@ def _stage_scale(t: StageTracer, factor: Literal, quotient: bool = False) -> Sta
     """Stage ``mul_sz(ṫ, factor)`` (``div_sz`` with ``quotient``) directly on ``t``'s trace;
     the result has ``t``'s aval (callers check that the factor neither broadcasts nor promotes
     it)."""
-    stage = t._trace
-    var = Var(t.var.aval)
-    prim = _ops["div_sz_p"] if quotient else _ops["mul_sz_p"]
-    stage.equations.append(Equation(prim, (t.var, factor), (var,), {}))
-    return StageTracer(stage, var)
+    prim = tangent_ops.div_sz_p if quotient else tangent_ops.mul_sz_p
+    return t._trace.emit(prim, (t.var, factor), t.var.aval)
 
 
 class JVPTracer(Tracer):
@@ -262,12 +280,10 @@ class JVPTrace(Trace):
         if type(t) is StageTracer and type(f) is np.ndarray:
             aval = t.var.aval
             if f.shape == aval.shape and f.dtype == aval.dtype:
-                lit = Literal(f, aval)
-                guard = t._trace.guard
-                if guard is not None and (f is ans or f is x or f.base is not None):
-                    guard.capture(lit)  # f may be seen by the caller: guard it
+                # f may be seen by the caller (it is ans, x or a view): then guard it.
+                lit = t._trace.constant(f, aval, f is ans or f is x or f.base is not None)
                 return JVPTracer(self, ans, _stage_scale(t, lit, quotient))
-        apply = _ops["div_sz"] if quotient else _ops["mul_sz"]
+        apply = tangent_ops.div_sz if quotient else tangent_ops.mul_sz
         return self.pure(ans, fit_tangent(apply(t, f), ans))
 
     def with_number(self, prim: Primitive, kind: str, a: Any, b: Any) -> Any:
@@ -292,7 +308,7 @@ class JVPTrace(Trace):
             if type(t) is StageTracer:
                 t = _stage_scale(t, Literal(float(c), _WEAK_FLOAT))
             else:
-                t = _ops["mul_sz"](t, float(c))
+                t = tangent_ops.mul_sz(t, float(c))
         return JVPTracer(self, ans, t)
 
     def pure(self, ans: Any, t: Any) -> Any:

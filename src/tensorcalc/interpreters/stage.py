@@ -125,6 +125,22 @@ class StageTrace(Trace):
         self.equations.append(Equation(prim, atoms, (var,), params))
         return StageTracer(self, var)
 
+    def emit(self, prim: Primitive, atoms: tuple[Var | Literal, ...], out_aval: ShapedArray
+             ) -> StageTracer:
+        """Record ``prim(*atoms)`` whose output aval the caller already knows (the forward
+        interpreter's shortcuts, which check it), without running the shape rule."""
+        var = Var(out_aval)
+        self.equations.append(Equation(prim, atoms, (var,), {}))
+        return StageTracer(self, var)
+
+    def constant(self, value: np.ndarray, aval: ShapedArray, shared: bool) -> Literal:
+        """A literal for an array the program will read; ``shared`` when the caller may also
+        hold it (the guard then keeps it from changing, see :class:`ConstantGuard`)."""
+        lit = Literal(value, aval)
+        if shared and self.guard is not None:
+            self.guard.capture(lit)
+        return lit
+
     def program(self, inputs: Sequence[StageTracer], outputs: Sequence[Any]) -> Program:
         return Program([t.var for t in inputs], self.equations,
                        [self.to_atom(o) for o in outputs])

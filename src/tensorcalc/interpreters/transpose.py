@@ -22,7 +22,7 @@ from ..core.ir import Program, Var
 from ..core.primitive import Primitive, get_aval
 from ..core.shapes import ShapedArray, shape_str
 from ..core.zeros import Zero
-from .forward import _ops, defjvp, defjvp_linear
+from .forward import defjvp, defjvp_linear, tangent_ops
 
 
 class UndefinedPrimal:
@@ -102,7 +102,7 @@ def defbilinear(prim: Primitive, lhs_transpose: Callable[..., Any],
 
 def _accumulate(env: dict[int, Any], var: Var, ct: Any) -> None:
     old = env.get(id(var))
-    env[id(var)] = ct if old is None else _ops["add"](old, ct)
+    env[id(var)] = ct if old is None else tangent_ops.add(old, ct)
 
 
 def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
@@ -111,7 +111,7 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
     for atom, ct in zip(prog.outputs, cts_out, strict=True):
         if isinstance(atom, Var) and type(ct) is not Zero:
             _accumulate(env, atom, ct)
-    add = _ops["add"]
+    add = tangent_ops.add
     for eq in reversed(prog.equations):
         if eq.primitive.multiple_results:
             cts = [env.pop(id(v), None) for v in eq.outputs]

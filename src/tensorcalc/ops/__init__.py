@@ -19,6 +19,8 @@ special        scipy.special: expit, logit, erf, gammaln, softmax, logsumexp, â€
 =============  ====================================================================
 """
 
+from ..interpreters.batch import register_batch_ops
+from ..interpreters.forward import register_tangent_ops
 from . import (  # noqa: F401  (registers every primitive's rules)
     binary,
     einsum,
@@ -33,3 +35,12 @@ from . import (  # noqa: F401  (registers every primitive's rules)
     structural,
     unary,
 )
+
+# The interpreters apply a few of these primitives to (co)tangents and batch axes themselves;
+# they sit below ops/, so the primitives are handed to them here, once.
+register_tangent_ops(add=elementwise.add, broadcast_to=structural.broadcast_to,
+                     convert=structural.convert, mul_sz=strong_zero.mul_sz,
+                     div_sz=strong_zero.div_sz, mul_sz_p=strong_zero.mul_sz_p,
+                     div_sz_p=strong_zero.div_sz_p)
+register_batch_ops(transpose=structural.transpose, reshape=structural.reshape,
+                   broadcast_to=structural.broadcast_to)

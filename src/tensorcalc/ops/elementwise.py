@@ -24,7 +24,6 @@ from ..interpreters.forward import (
     defjvp_diag,
     defjvp_scalar,
     defjvp_zero,
-    register_tangent_ops,
 )
 from ..interpreters.transpose import defbilinear, deftranspose, is_undefined
 from ._base import probe_dtype
@@ -91,7 +90,6 @@ defjvp(add_p, _same, _same)
 defjvp_scalar(add_p, "pass")
 deftranspose(add_p, _add_transpose)
 defbroadcasting(add_p)
-register_tangent_ops(add=add)
 
 sub_p = elementwise("sub", np.subtract)
 subtract = binary_op(sub_p, np.subtract)

@@ -43,7 +43,7 @@ from ..core.ir import Literal, Var
 from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting
-from ..interpreters.forward import defjvp, register_tangent_ops
+from ..interpreters.forward import defjvp
 from ..interpreters.transpose import defbilinear, deftranspose, is_undefined
 from ._base import probe_dtype
 from .structural import unbroadcast
@@ -161,4 +161,3 @@ def _div_sz_transpose(ct: Any, t: Any, f: Any) -> tuple[Any, None]:
 defjvp(div_sz_p, _div_sz_jvp_t, _div_sz_jvp_f)
 deftranspose(div_sz_p, _div_sz_transpose)
 defbroadcasting(div_sz_p)
-register_tangent_ops(mul_sz=mul_sz, mul_sz_p=mul_sz_p, div_sz=div_sz, div_sz_p=div_sz_p)

@@ -43,9 +43,8 @@ from ..interpreters.batch import (
     logical_axis,
     moveaxis,
     pad_after_batch,
-    register_batch_ops,
 )
-from ..interpreters.forward import defjvp_rule, register_tangent_ops
+from ..interpreters.forward import defjvp_rule
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
 from ._base import probe_dtype
 
@@ -528,5 +527,3 @@ def index_set(x: Any, idx: Any, v: Any) -> Any:
     return bind(index_set_p, x, v, idx=normalize_index(idx))
 
 
-register_tangent_ops(broadcast_to=broadcast_to, convert=convert)
-register_batch_ops(transpose=transpose, reshape=reshape, broadcast_to=broadcast_to)
