@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import MissingRuleError
-from ..core.ir import Literal
+from ..core.ir import Equation, Literal, Var
 from ..core.primitive import Primitive, Trace, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype
 from ..core.zeros import ARG_ZERO, Zero, instantiate
@@ -280,9 +280,17 @@ class JVPTrace(Trace):
         if type(t) is StageTracer and type(f) is np.ndarray:
             aval = t.var.aval
             if f.shape == aval.shape and f.dtype == aval.dtype:
-                # f may be seen by the caller (it is ans, x or a view): then guard it.
-                lit = t._trace.constant(f, aval, f is ans or f is x or f.base is not None)
-                return JVPTracer(self, ans, _stage_scale(t, lit, quotient))
+                # Staged here rather than through StageTrace.emit: this is the hottest path of
+                # eager differentiation, and the two calls cost 3% of W2 (measured).
+                stage = t._trace
+                lit = Literal(f, aval)
+                guard = stage.guard
+                if guard is not None and (f is ans or f is x or f.base is not None):
+                    guard.capture(lit)  # f may be seen by the caller: guard it
+                var = Var(aval)
+                prim = tangent_ops.div_sz_p if quotient else tangent_ops.mul_sz_p
+                stage.equations.append(Equation(prim, (t.var, lit), (var,), {}))
+                return JVPTracer(self, ans, StageTracer(stage, var))
         apply = tangent_ops.div_sz if quotient else tangent_ops.mul_sz
         return self.pure(ans, fit_tangent(apply(t, f), ans))
 

@@ -133,14 +133,6 @@ class StageTrace(Trace):
         self.equations.append(Equation(prim, atoms, (var,), {}))
         return StageTracer(self, var)
 
-    def constant(self, value: np.ndarray, aval: ShapedArray, shared: bool) -> Literal:
-        """A literal for an array the program will read; ``shared`` when the caller may also
-        hold it (the guard then keeps it from changing, see :class:`ConstantGuard`)."""
-        lit = Literal(value, aval)
-        if shared and self.guard is not None:
-            self.guard.capture(lit)
-        return lit
-
     def program(self, inputs: Sequence[StageTracer], outputs: Sequence[Any]) -> Program:
         return Program([t.var for t in inputs], self.equations,
                        [self.to_atom(o) for o in outputs])
