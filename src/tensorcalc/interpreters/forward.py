@@ -210,12 +210,10 @@ def _diag_term(prim: Primitive, factor: Callable[..., Any], i: int) -> Callable[
     return diag_term
 
 
-def _stage_scale(t: StageTracer, factor: Literal, quotient: bool = False) -> StageTracer:
-    """Stage ``mul_sz(ṫ, factor)`` (``div_sz`` with ``quotient``) directly on ``t``'s trace;
-    the result has ``t``'s aval (callers check that the factor neither broadcasts nor promotes
-    it)."""
-    prim = tangent_ops.div_sz_p if quotient else tangent_ops.mul_sz_p
-    return t._trace.emit(prim, (t.var, factor), t.var.aval)
+def _stage_scale(t: StageTracer, factor: Literal) -> StageTracer:
+    """Stage ``mul_sz(ṫ, factor)`` directly on ``t``'s trace; the result has ``t``'s aval
+    (callers check that the factor neither broadcasts nor promotes it)."""
+    return t._trace.emit(tangent_ops.mul_sz_p, (t.var, factor), t.var.aval)
 
 
 class JVPTracer(Tracer):
