@@ -125,14 +125,6 @@ class StageTrace(Trace):
         self.equations.append(Equation(prim, atoms, (var,), params))
         return StageTracer(self, var)
 
-    def emit(self, prim: Primitive, atoms: tuple[Var | Literal, ...], out_aval: ShapedArray
-             ) -> StageTracer:
-        """Record ``prim(*atoms)`` whose output aval the caller already knows (the forward
-        interpreter's shortcuts, which check it), without running the shape rule."""
-        var = Var(out_aval)
-        self.equations.append(Equation(prim, atoms, (var,), {}))
-        return StageTracer(self, var)
-
     def program(self, inputs: Sequence[StageTracer], outputs: Sequence[Any]) -> Program:
         return Program([t.var for t in inputs], self.equations,
                        [self.to_atom(o) for o in outputs])

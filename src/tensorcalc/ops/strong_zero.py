@@ -48,6 +48,9 @@ from ..interpreters.transpose import defbilinear, deftranspose, is_undefined
 from ._base import probe_dtype
 from .structural import unbroadcast
 
+# Read on every product: the context variable's bound getter, looked up once.
+_checks_on = _strong_zeros.get
+
 
 def _all_finite(f: Any, nonzero: bool) -> bool:
     """True when every entry of ``f`` is finite (and nonzero if asked): the common case in which
@@ -68,14 +71,14 @@ def _strong_zero(t: Any, r: Any) -> Any:
 
 
 def _mul_sz_impl(t: Any, f: Any) -> Any:
-    if not _strong_zeros.get() or _all_finite(f, nonzero=False):
+    if not _checks_on() or _all_finite(f, nonzero=False):
         return np.multiply(t, f)
     with np.errstate(invalid="ignore"):
         return _strong_zero(t, np.multiply(t, f))
 
 
 def _div_sz_impl(t: Any, f: Any) -> Any:
-    if not _strong_zeros.get() or _all_finite(f, nonzero=True):
+    if not _checks_on() or _all_finite(f, nonzero=True):
         return np.true_divide(t, f)
     with np.errstate(invalid="ignore", divide="ignore"):
         return _strong_zero(t, np.true_divide(t, f))
