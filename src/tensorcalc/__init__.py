@@ -25,16 +25,17 @@ from .core import (
     tree_map,
     tree_unflatten,
 )
+from .custom import CustomRuleError, custom_jvp, custom_vjp, stop_gradient
 from .testing import GradientCheckError, check_grads
 from .transforms import hessian, hvp, jacfwd, jacobian, jacobian_plan, jacrev, vmap
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConcretizationError", "DifferentiationTypeError", "GradientCheckError",
+    "ConcretizationError", "CustomRuleError", "DifferentiationTypeError", "GradientCheckError",
     "MissingRuleError", "NonScalarOutputError", "NotDifferentiableError", "Program",
-    "ShapeDtype", "ShapeError", "Sym", "TensorcalcError", "chain_cost", "check_grads", "grad",
-    "hessian", "hvp", "jacfwd", "jacobian", "jacobian_plan", "jacrev", "jit", "jvp",
-    "linear_map", "linearize", "register_pytree_node", "trace", "tree_flatten", "tree_map",
-    "tree_unflatten", "value_and_grad", "vjp", "vmap",
+    "ShapeDtype", "ShapeError", "Sym", "TensorcalcError", "chain_cost", "check_grads",
+    "custom_jvp", "custom_vjp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacobian_plan",
+    "jacrev", "jit", "jvp", "linear_map", "linearize", "register_pytree_node", "stop_gradient",
+    "trace", "tree_flatten", "tree_map", "tree_unflatten", "value_and_grad", "vjp", "vmap",
 ]

@@ -33,6 +33,8 @@ class Primitive:
     the rules: ``linear`` is set by ``deftranspose`` / ``deflinear`` / ``defbilinear`` (the
     primitive is linear in some operands and has a transpose rule), ``differentiable`` is
     cleared by ``defjvp_zero`` (comparisons, sign, floor: a zero derivative everywhere).
+    ``transpose_only`` marks a linear primitive that can be transposed but not applied forward
+    (the backward rule of a ``custom_vjp`` function): Jacobians through it use reverse sweeps.
     """
 
     registry: dict[str, Primitive] = {}
@@ -53,6 +55,7 @@ class Primitive:
         self.multiple_results = multiple_results
         self.linear = False
         self.differentiable = True
+        self.transpose_only = False
         Primitive.registry[name] = self
 
     def bind(self, *args: Any, **params: Any) -> Any:

@@ -19,7 +19,10 @@ from .sweeps import Linearized, choose_chunk, forward_jacobian, is_nested, rever
 def compute_blocks(lin: Linearized, mode: str, chunk_size: int | None,
                    memory_budget: int | None) -> list[list[Any]]:
     if mode in ("auto", "structured"):
-        if is_nested(lin):
+        if any(eq.primitive.transpose_only for eq in lin.program.equations):
+            # A custom_vjp rule can only be pulled back: no structure to read, no forward.
+            mode = "reverse"
+        elif is_nested(lin):
             # Constants that are values of an outer transformation have no numbers to
             # multiply: sweep (forward when N <= M) with traced operations instead.
             n, m = sum(lin.in_sizes), sum(lin.out_sizes)
