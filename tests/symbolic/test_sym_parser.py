@@ -178,3 +178,23 @@ def test_fuzz_token_soup(tokens):
     except ts.ParseError:
         return
     ts.simplify(e)
+
+
+@pytest.mark.parametrize("text, column, words", [
+    ("1e999", 1, "too large"),                   # an exact literal that no float can hold
+    ("x * " + "1" * 500, 5, "number too long"),  # not "unexpected '111…'" at digit 31
+    ("x * 1e9999", 5, "number too long"),
+    ("self * x", 1, "'self' is reserved"),       # the evaluator's own keyword argument
+    ("x * dim_n", 5, "'dim_n' is reserved"),
+])
+def test_literals_and_names_the_engine_cannot_take_are_parse_errors(text, column, words):
+    with pytest.raises(ts.ParseError) as info:
+        ts.parse(text)
+    assert info.value.column == column and words in str(info.value)
+
+
+def test_the_transpose_token_is_named_in_expected_lists():
+    with pytest.raises(ts.ParseError) as info:
+        ts.parse("x y")
+    assert "\"'\" (transpose)" in info.value.message
+    assert ", ', " not in info.value.message

@@ -434,3 +434,45 @@ def test_examples_derive(live_server, index):
     status, _, body = call(live_server, "POST", "/api/derive",
                            {"expression": example["expression"], "wrt": example["wrt"]})
     assert status == 200, (example, body)
+
+
+# -- no input makes a 500 ---------------------------------------------------------------------
+
+
+def test_a_json_integer_over_python_s_digit_limit_is_400():
+    app = WebApp()
+    try:
+        body = b'{"expression": "x\'*x", "trials": ' + b"9" * 4301 + b"}"
+        status, _, out = wsgi(app, "POST", "/api/derive", body)
+        error = json.loads(out)["error"]
+        assert status == 400 and error["code"] == "bad_json" and "too long" in error["message"]
+        assert "set_int_max_str_digits" not in error["message"]  # no advice for the server
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("path", ["/static/" + "a" * 300, "/static/" + "a" * 300 + ".js",
+                                  "/static/a%00b"])
+def test_static_names_the_file_system_refuses_are_404(path):
+    app = WebApp()
+    try:
+        status, _, out = wsgi(app, "GET", path.replace("%00", "\0"))
+        assert status == 404 and json.loads(out)["error"]["code"] == "not_found"
+    finally:
+        app.close()
+
+
+@needs_engine
+@pytest.mark.parametrize("route, expression, code, words", [
+    ("/api/derive", "1e999 * x", "parse_error", "too large"),
+    ("/api/check", "1e999 * x", "parse_error", "too large"),
+    ("/api/check", "7 ./ 0", "no_variable", "no variables"),
+    ("/api/check", "x'*x * (7 ./ 0)", "bad_request", "finite"),
+    ("/api/check", "x' * self", "parse_error", "reserved"),
+    ("/api/derive", "x * " + "1" * 400, "parse_error", "number too long"),
+])
+def test_inputs_that_used_to_crash_are_4xx_with_a_message(live_server, route, expression,
+                                                          code, words):
+    status, _, body = call(live_server, "POST", route, {"expression": expression})
+    assert 400 <= status < 500, body
+    assert body["error"]["code"] == code and words in body["error"]["message"]

@@ -12,6 +12,7 @@ Limits: ``MAX_LENGTH`` characters and expression depth ``MAX_DEPTH``; both raise
 from __future__ import annotations
 
 import contextvars
+import re
 from importlib import resources
 
 from lark import Lark, Token, Transformer
@@ -46,11 +47,19 @@ MAX_DEPTH = 64
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w", "l")
 FUNCTIONS = tuple(sorted(set(ELEMENTWISE) | set(UNARY_BY_NAME) | {"vector", "matrix"}))
 STRUCTURE_WORDS = ("symmetric", "diagonal")
+# Names the numeric evaluator cannot take as variables: its values are keyword arguments of a
+# method (``self``) next to the ``dim_<n>`` sizes of dimensions no variable carries.
+RESERVED_NAMES = ("self",)
+RESERVED_PREFIX = "dim_"
+# The grammar's NUMBER caps (30 digits per part, 3 in the exponent): longer runs are reported as
+# "number too long" instead of a confusing "unexpected '1111…'" at the 31st digit.
+_LONG_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])[0-9]{31,}|(?<![A-Za-z0-9_])[0-9.]*[0-9][eE][+-]?"
+                          r"[0-9]{4,}|\.[0-9]{31,}")
 
 _TOKEN_WORDS = {
     "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "DOTSTAR": "'.*'",
-    "DOTSLASH": "'./'", "CARET": "'^'", "DOTCARET": "'.^'", "QUOTE": "'", "LPAR": "'('",
-    "RPAR": "')'", "NUMBER": "a number", "NAME": "a name", "$END": "end of input",
+    "DOTSLASH": "'./'", "CARET": "'^'", "DOTCARET": "'.^'", "QUOTE": "\"'\" (transpose)",
+    "LPAR": "'('", "RPAR": "')'", "NUMBER": "a number", "NAME": "a name", "$END": "end of input",
 }
 
 
@@ -174,7 +183,11 @@ class _Builder(Transformer):
         return self._op(transpose, c[1], c[0])
 
     def number(self, c):
-        return Const(number(str(c[0]).lower().replace("e+", "e")))
+        try:
+            return Const(number(str(c[0]).lower().replace("e+", "e")))
+        except OverflowError:  # 1e999: exact, but beyond a float
+            raise _fail(f"the number {c[0]} is too large (the largest is about 1.8e308)",
+                        c[0]) from None
 
     def group(self, c):
         return c[1]
@@ -241,6 +254,10 @@ def _variable(word: str, tok: object) -> Var:
     st = _state.get()
     if word in st.vars:
         return st.vars[word]
+    if word in RESERVED_NAMES or word.startswith(RESERVED_PREFIX):
+        other = f"{word}1" if word in RESERVED_NAMES else word.replace("_", "", 1)
+        raise _fail(f"{word!r} is reserved for the numeric evaluator (self and dim_...); "
+                    f"rename the variable, e.g. {other}", tok)
     if word in st.shapes:
         shape, structure = _declared(word, st.shapes[word], tok)
     else:
@@ -301,6 +318,10 @@ def parse(text: str | Expr, shapes: dict | None = None) -> Expr:
         depth -= ch == ")"
         if depth > MAX_DEPTH:
             raise ParseError(f"parentheses nested deeper than {MAX_DEPTH}", text, i + 1)
+    long_number = _LONG_NUMBER.search(text)
+    if long_number:
+        raise ParseError("number too long: write at most 30 digits before and after the point "
+                         "and 3 in the exponent", text, long_number.start() + 1)
     state = _State(text, shapes)
     token = _state.set(state)
     try:

@@ -200,6 +200,10 @@ class WebApp:
                          column=err.colno) from None
         except RecursionError:
             raise _Reply(400, "bad_json", "JSON nested too deeply") from None
+        except ValueError as err:  # an integer over Python's 4,300-digit conversion limit
+            raise _Reply(400, "bad_json", f"a number in the JSON is too long to read "
+                                          f"({str(err).split(':')[0]}); send shorter "
+                                          "numbers") from None
 
     def _run(self, task: str, request: dict) -> tuple[int, object]:
         limit = self.limits.time_limit
@@ -246,10 +250,17 @@ class WebApp:
         if path.startswith("/static/"):
             name = path[len("/static/"):]
         # Only plain names of files that ship in the package: no "..", no sub-folders.
-        if not name or "/" in name or "\\" in name or name.startswith("."):
-            raise _Reply(404, "not_found", f"nothing at {path}")
+        # The length cap also keeps an over-long name from reaching the file system, which
+        # would raise "File name too long" instead of answering 404.
+        if (not name or len(name) > 100 or "/" in name or "\\" in name
+                or name.startswith(".")):
+            raise _Reply(404, "not_found", f"nothing at {path[:120]}")
         entry = self.static.joinpath(name)
-        if not entry.is_file():
+        try:
+            found = entry.is_file()
+        except (OSError, ValueError):  # a NUL byte or another name the OS refuses
+            found = False
+        if not found:
             raise _Reply(404, "not_found", f"nothing at {path}")
         suffix = name[name.rfind("."):] if "." in name else ""
         ctype = CONTENT_TYPES.get(suffix, "application/octet-stream")

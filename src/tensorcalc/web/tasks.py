@@ -120,6 +120,10 @@ def _unsupported(ts, err: Exception) -> dict | None:
         return _parse_error(err)
     if isinstance(err, RecursionError):
         return _error(400, "too_deep", "the expression is nested too deeply")
+    if isinstance(err, ArithmeticError):  # overflow or a division by zero in the constants
+        return _error(400, "numeric_error", f"arithmetic on the constants failed "
+                                            f"({type(err).__name__}: {err}); use smaller or "
+                                            "non-zero numbers")
     if isinstance(err, ValueError):  # e.g. a layout the result cannot take
         return _error(400, "bad_request", str(err))
     return None
