@@ -15,3 +15,8 @@ def crash(request: dict) -> dict:
 
 def boom(request: dict) -> dict:
     raise RuntimeError("deliberate failure")
+
+
+def hog(request: dict) -> dict:
+    blocks = [bytearray(64 * 2**20) for _ in range(64)]  # 4 GiB, far over any test's cap
+    return {"allocated": len(blocks)}

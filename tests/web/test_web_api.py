@@ -10,6 +10,7 @@ import http.client
 import io
 import json
 import socket
+import sys
 import threading
 import time
 from urllib.parse import urlsplit
@@ -476,3 +477,63 @@ def test_inputs_that_used_to_crash_are_4xx_with_a_message(live_server, route, ex
     status, _, body = call(live_server, "POST", route, {"expression": expression})
     assert 400 <= status < 500, body
     assert body["error"]["code"] == code and words in body["error"]["message"]
+
+
+# -- memory -----------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/<pid>/limits")
+def test_the_app_starts_its_workers_under_the_memory_cap():
+    app = WebApp(workers=1, limits=Limits(memory_limit=900 * 2**20))
+    try:
+        assert app.pool.warm_up(timeout=60)
+        (worker,) = app.pool._all
+        limits = open(f"/proc/{worker.process.pid}/limits").read()
+        line = next(x for x in limits.splitlines() if x.startswith("Max address space"))
+        assert line.split()[3] == str(900 * 2**20)
+    finally:
+        app.close()
+
+
+def test_a_worker_out_of_memory_is_413_and_the_worker_serves_again():
+    pool = WorkerPool({**TASKS, "derive": "tests.web.slow_tasks:hog"}, size=1,
+                      memory_limit=700 * 2**20)
+    app = WebApp(pool=pool, limits=Limits(memory_limit=700 * 2**20))
+    try:
+        status, _, out = wsgi(app, "POST", "/api/derive", b'{"expression": "x\'*x"}')
+        error = json.loads(out)["error"]
+        assert status == 413 and error["code"] == "too_large" and "700 MiB" in error["message"]
+        status, _, _ = wsgi(app, "POST", "/api/plan", b'{"widths": [3, 2, 1]}')
+        assert status == 200
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("shapes, words", [
+    ("A: 20000 x 2", "dimension of 20,000"),
+    ("A: 2000 x 2000", "4,000,000 entries"),
+    ({"A": [5000, 5000]}, "25,000,000 entries"),
+])
+def test_declared_sizes_are_capped_before_any_work(shapes, words):
+    app = WebApp()
+    try:
+        body = json.dumps({"expression": "tr(A)", "wrt": "A", "shapes": shapes}).encode()
+        status, _, out = wsgi(app, "POST", "/api/check", body)
+        error = json.loads(out)["error"]
+        assert status == 400 and error["code"] == "too_large" and words in error["message"]
+        assert app._pool is None  # refused in the server, no worker involved
+    finally:
+        app.close()
+
+
+@needs_engine
+def test_a_check_whose_jacobian_is_too_large_is_400_but_the_derivative_is_not(live_server):
+    body = {"expression": "A*X*B", "wrt": "X",
+            "shapes": "A: 100 x 100; X: 100 x 100; B: 100 x 100"}
+    started = time.monotonic()
+    status, _, answer = call(live_server, "POST", "/api/check", body)
+    assert status == 400 and answer["error"]["code"] == "too_large"
+    assert "100,000,000 entries" in answer["error"]["message"]
+    assert time.monotonic() - started < 5  # refused before the check allocates anything
+    status, _, answer = call(live_server, "POST", "/api/derive", body)
+    assert status == 200 and answer["result"]["shape"]["dims"] == [100, 100, 100, 100]

@@ -112,7 +112,8 @@ class WebApp:
     @property
     def pool(self) -> WorkerPool:
         if self._pool is None:
-            self._pool = WorkerPool(TASKS, size=self._workers)
+            self._pool = WorkerPool(TASKS, size=self._workers,
+                                    memory_limit=self.limits.memory_limit)
         return self._pool
 
     def close(self) -> None:
@@ -216,6 +217,11 @@ class WebApp:
         except PoolBusy as err:
             raise _Reply(503, "busy", str(err), headers=[("Retry-After", "1")]) from None
         except TaskError as err:
+            if err.kind == "MemoryError":  # the worker's address-space cap stopped the task
+                raise _Reply(413, "too_large",
+                             f"this request needs more than the "
+                             f"{self.limits.memory_limit // 2**20:,} MiB a worker may use; "
+                             "declare smaller sizes") from None
             raise _Reply(500, "internal_error",
                          f"tensorcalc failed on this input ({err.kind}: {err}); please report "
                          "it with the expression") from None

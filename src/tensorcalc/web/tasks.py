@@ -169,6 +169,28 @@ def derive(request: dict) -> dict:
     }
 
 
+def _jacobian_too_large(d, limit: int | None) -> dict | None:
+    """A 400 when the check would build a Jacobian of more than ``limit`` entries.
+
+    Named dimensions get the checker's small sizes; only declared numbers make it large.
+    """
+    if not limit:
+        return None
+    from tensorcalc.symbolic.numeric import bind_dims
+
+    sizes = bind_dims(d.base.free_vars, extra=d.base)
+    entries = 1
+    for dim in d.shape:
+        for part in str(dim).split("·"):  # vec-form dimensions are products like "n·m"
+            entries *= int(part) if part.isdigit() else sizes.get(part, 1)
+    if entries <= limit:
+        return None
+    return _error(400, "too_large", f"the numerical check would build a Jacobian of "
+                                    f"{entries:,} entries, over the limit of {limit:,}; "
+                                    "declare smaller sizes or use names such as n",
+                  field="shapes")
+
+
 def check(request: dict) -> dict:
     """Compare the symbolic derivative with finite differences on random data."""
     started = time.perf_counter()
@@ -178,6 +200,9 @@ def check(request: dict) -> dict:
     ts, expr, _variables, wrt = prepared
     try:
         d = _differentiate(ts, expr, wrt, request["layout"], request["order"])
+        too_large = _jacobian_too_large(d, request.get("max_jacobian"))
+        if too_large:
+            return too_large
         report = d.check(trials=request.get("trials", 3))
         passed = True
     except Exception as err:  # noqa: BLE001

@@ -96,7 +96,10 @@ def _serve_tasks() -> None:
         except Exception as exc:  # every failure must reach the parent, as text
             reply = {"ok": False, "kind": type(exc).__name__, "message": str(exc),
                      "details": traceback.format_exc()}
-        _send(out, reply)
+        try:
+            _send(out, reply)
+        except MemoryError:  # the answer itself is too big to encode under the cap
+            _send(out, {"ok": False, "kind": "MemoryError", "message": "answer too large"})
 
 
 def _send(stream, message: dict) -> None:
@@ -112,6 +115,10 @@ class _Worker:
         env = dict(os.environ)
         env["TENSORCALC_WEB_TASKS"] = json.dumps(dict(tasks))
         env["TENSORCALC_WEB_MEMORY"] = str(memory_limit or 0)
+        # One request per process needs no BLAS thread pool, and each pool thread reserves
+        # address space that would count against the memory cap on a many-core machine.
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")
         # The child must import what this process imports (an uninstalled checkout, tests).
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         self.process = subprocess.Popen(
