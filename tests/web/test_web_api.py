@@ -537,3 +537,43 @@ def test_a_check_whose_jacobian_is_too_large_is_400_but_the_derivative_is_not(li
     assert time.monotonic() - started < 5  # refused before the check allocates anything
     status, _, answer = call(live_server, "POST", "/api/derive", body)
     assert status == 200 and answer["result"]["shape"]["dims"] == [100, 100, 100, 100]
+
+
+# -- a pool that recovers ---------------------------------------------------------------------
+
+
+def test_the_pool_refills_after_replacements_die_while_starting(tmp_path, monkeypatch):
+    marker = tmp_path / "fail-start"
+    monkeypatch.setenv("TENSORCALC_TEST_FAIL_START", str(marker))
+    tasks = {**TASKS, "ok": "tests.web.flaky_start:ok", "check": "tests.web.slow_tasks:crash"}
+    pool = WorkerPool(tasks, size=1, queue_timeout=0.3)
+    app = WebApp(pool=pool)
+    try:
+        assert pool.warm_up(timeout=60)
+        status, _, out = wsgi(app, "GET", "/api/health")
+        assert status == 200 and json.loads(out)["workers"] == {"ready": 1, "size": 1}
+        marker.write_text("")
+        status, _, _ = wsgi(app, "POST", "/api/check", b'{"expression": "x\'*x"}')
+        assert status == 500  # the worker died; its replacements now die while starting
+        time.sleep(1.5)  # several start-up deaths
+        status, _, out = wsgi(app, "GET", "/api/health")
+        assert status == 503 and json.loads(out)["workers"]["ready"] == 0
+        marker.unlink()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and pool.ready_count() == 0:
+            time.sleep(0.1)
+        assert pool.run("ok", {}, timeout=10) == {"ok": True}
+        status, _, _ = wsgi(app, "GET", "/api/health")
+        assert status == 200
+    finally:
+        app.close()
+
+
+def test_a_worker_that_died_while_idle_is_never_sent_a_request():
+    with WorkerPool({"ok": "tests.web.flaky_start:ok"}, size=2) as pool:
+        assert pool.warm_up(timeout=60)
+        victim = next(iter(pool._all))
+        victim.process.kill()
+        victim.process.wait(timeout=5)
+        # Both idle workers are taken in turn; the dead one is replaced, not used.
+        assert [pool.run("ok", {}, timeout=10) for _ in range(3)] == [{"ok": True}] * 3

@@ -235,7 +235,12 @@ class WebApp:
     def _health(self, environ: dict) -> tuple[int, object]:
         from tensorcalc import __version__
 
-        return 200, {"ok": True, "version": __version__, "time_limit": self.limits.time_limit}
+        # Ready workers, not merely a live HTTP thread: a pool whose workers all failed to
+        # start must not look healthy while every derivation answers 503.
+        ready = self.pool.ready_count()
+        return (200 if ready else 503), {
+            "ok": ready > 0, "version": __version__, "time_limit": self.limits.time_limit,
+            "workers": {"ready": ready, "size": self.pool.size}}
 
     def _derive(self, environ: dict) -> tuple[int, object]:
         return self._run("derive", _validated(derive_request, environ, self.limits))
