@@ -72,6 +72,8 @@ def _worker_main() -> None:
 def _serve_tasks() -> None:
     """Read ``{"task", "payload"}`` lines on stdin, answer ``{"ok", "value"}`` lines on stdout."""
     tasks = json.loads(os.environ["TENSORCALC_WEB_TASKS"])
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="tensorcalc-orphan",
+                     daemon=True).start()
     limit = int(os.environ.get("TENSORCALC_WEB_MEMORY", "0"))
     if limit:
         try:
@@ -100,6 +102,19 @@ def _serve_tasks() -> None:
             _send(out, reply)
         except MemoryError:  # the answer itself is too big to encode under the cap
             _send(out, {"ok": False, "kind": "MemoryError", "message": "answer too large"})
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit as soon as the server process is gone, even in the middle of a task.
+
+    A closed stdin only stops a worker between tasks; a server killed with SIGKILL would leave
+    a busy one computing for nobody. (``PR_SET_PDEATHSIG`` is no substitute: it fires when the
+    parent *thread* that started us exits, and replacements are started from short threads.)
+    """
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(0)
 
 
 def _send(stream, message: dict) -> None:
