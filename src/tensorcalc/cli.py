@@ -71,7 +71,10 @@ def parse_shapes(specs: Sequence[str] | None) -> dict[str, Any]:
             name, dims = name.strip(), dims.strip()
             if not sep or not name.isidentifier() or not dims:
                 raise CLIError(f"--shapes: expected NAME=DIMS such as A=n,n or x=n, got {item!r}")
-            parts = [d.strip() for d in dims.split(",") if d.strip()]
+            parts = [d.strip() for d in dims.split(",")]
+            if not all(parts):  # "A=n," would silently declare a vector
+                raise CLIError(f"--shapes: an empty dimension in {item!r}; write NAME=DIMS "
+                               "such as A=n,n")
             values: list[Any] = [int(d) if d.isdigit() else d for d in parts]
             words = {"scalar", "vector", "matrix", "symmetric", "diagonal"}
             shapes[name] = values[0] if len(values) == 1 and values[0] in words else tuple(values)
@@ -97,11 +100,13 @@ def cmd_derive(args: argparse.Namespace) -> int:
         raise CLIError("--layout does not apply to --hessian (the Hessian is symmetric); "
                        "leave it out")
     try:
+        # Parsed here with strict declarations, the page's and the library's validator: a
+        # misspelt word or a name that does not occur is an error, not a silent other answer.
+        expr = ts.parse(args.expression, shapes or None, strict_shapes=True)
         if args.hessian:
-            d = ts.hessian(args.expression, args.wrt, shapes=shapes or None)
+            d = ts.hessian(expr, args.wrt)
         else:
-            d = ts.derivative(args.expression, args.wrt, layout=args.layout or "numerator",
-                              shapes=shapes or None)
+            d = ts.derivative(expr, args.wrt, layout=args.layout or "numerator")
     except unsupported as exc:
         raise CLIError(f"cannot differentiate {args.expression!r}: {_one_line(exc)}",
                        EXIT_FAILED) from exc

@@ -198,3 +198,21 @@ def test_the_transpose_token_is_named_in_expected_lists():
         ts.parse("x y")
     assert "\"'\" (transpose)" in info.value.message
     assert ", ', " not in info.value.message
+
+
+@pytest.mark.parametrize("shapes, words", [
+    ({"A": "symetric"}, "did you mean 'symmetric'"),
+    ({"A": ("symetric",)}, "misspelt 'symmetric'"),   # was a vector with a dimension 'symetric'
+    ({"A": ("n", "n", "diagnal")}, "misspelt 'diagonal'"),
+    ({"A": ("n", "matrx")}, "misspelt 'matrix'"),
+])
+def test_misspelt_shape_words_are_refused(shapes, words):
+    with pytest.raises(ts.ParseError, match=words):
+        ts.parse("x' * A * x", shapes)
+
+
+def test_strict_shapes_refuse_names_the_expression_does_not_use():
+    with pytest.raises(ts.ParseError, match="B declared but not in the expression"):
+        ts.parse("x' * A * x", {"B": ("n", "n")}, strict_shapes=True)
+    # Library code may share one table of declarations between expressions.
+    assert str(ts.parse("x' * A * x", {"B": ("n", "n")})) == "x' * A * x"

@@ -577,3 +577,15 @@ def test_a_worker_that_died_while_idle_is_never_sent_a_request():
         victim.process.wait(timeout=5)
         # Both idle workers are taken in turn; the dead one is replaced, not used.
         assert [pool.run("ok", {}, timeout=10) for _ in range(3)] == [{"ok": True}] * 3
+
+
+@needs_engine
+@pytest.mark.parametrize("shapes, words", [
+    ("A: symetric", "misspelt 'symmetric'"),
+    ("A: n x", "a dimension is missing"),
+    ("B: n x n", "B declared but not in the expression"),
+])
+def test_shape_declarations_are_validated_like_the_library(live_server, shapes, words):
+    status, _, body = call(live_server, "POST", "/api/derive",
+                           {"expression": "x'*A*x", "wrt": "x", "shapes": shapes})
+    assert status == 400 and words in body["error"]["message"]

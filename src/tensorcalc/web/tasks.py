@@ -89,7 +89,8 @@ def _prepare(request: dict):
     except ImportError as err:
         return _error(503, "engine_unavailable", f"the symbolic engine failed to import: {err}")
     try:
-        expr = ts.parse(request["expression"], shapes=request.get("shapes") or None)
+        expr = ts.parse(request["expression"], shapes=request.get("shapes") or None,
+                        strict_shapes=True)
     except ts.ParseError as err:
         return _parse_error(err)
     except RecursionError:

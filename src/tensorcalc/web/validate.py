@@ -160,6 +160,14 @@ def parse_shapes(text: str, limits: Limits) -> dict:
             raise BadRequest(f"{name} is declared twice", code="shape_error", field="shapes",
                              column=col)
         base = offset + m.end()
+        rest = chunk[m.end():].rstrip()
+        dangling = (re.search(r"(?:(?<=\s)|^)[xX]$|[×*,]$", rest)
+                    or re.match(r"\s*(?:[xX](?=\s)|[×*,])", rest))
+        if dangling:  # "A: n x" would otherwise declare the vector A: n
+            sep = dangling.group(0).strip()
+            col = base + dangling.start() + len(dangling.group(0)) - len(sep) + 1
+            raise BadRequest(f"{name}: a dimension is missing next to {sep!r} (write e.g. "
+                             f"{name}: n x n)", code="shape_error", field="shapes", column=col)
         # "3x3" is two sizes; elsewhere x, ×, * and commas only separate ("n x n", "m×n").
         spaced = re.sub(r"(?<=\d)[xX](?=\d)", " ", chunk[m.end():])
         words = [(w.group(0), base + w.start() + 1)
