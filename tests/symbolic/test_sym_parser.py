@@ -216,3 +216,13 @@ def test_strict_shapes_refuse_names_the_expression_does_not_use():
         ts.parse("x' * A * x", {"B": ("n", "n")}, strict_shapes=True)
     # Library code may share one table of declarations between expressions.
     assert str(ts.parse("x' * A * x", {"B": ("n", "n")})) == "x' * A * x"
+
+
+def test_a_node_budget_stops_differentiation_with_a_clear_error():
+    from tensorcalc.symbolic.errors import ResultTooLarge
+    from tensorcalc.symbolic.expr import node_budget
+
+    with node_budget(30), pytest.raises(ResultTooLarge, match="result too large"):
+        ts.hessian("sum(log(vector(1) + exp(-y .* (X*w))))", "w")
+    assert isinstance(ResultTooLarge("x"), ts.UnsupportedExpression)  # callers' handlers apply
+    assert str(ts.derivative("x'*A*x", "x")) == "(A + A') * x"  # no budget outside the block

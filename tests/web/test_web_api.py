@@ -589,3 +589,29 @@ def test_shape_declarations_are_validated_like_the_library(live_server, shapes, 
     status, _, body = call(live_server, "POST", "/api/derive",
                            {"expression": "x'*A*x", "wrt": "x", "shapes": shapes})
     assert status == 400 and words in body["error"]["message"]
+
+
+# -- answer budgets ---------------------------------------------------------------------------
+
+
+def _derive_in_process(limits: Limits, body: dict) -> dict:
+    from tensorcalc.web import tasks
+    from tensorcalc.web.validate import derive_request
+
+    return tasks.derive(derive_request(body, limits))
+
+
+@needs_engine
+def test_a_derivation_over_the_node_budget_is_a_clear_400():
+    body = {"expression": "sum(log(vector(1) + exp(-y .* (X*w))))", "wrt": "w", "order": 2}
+    answer = _derive_in_process(Limits(max_nodes=100), body)
+    assert answer["status"] == 400 and answer["error"]["code"] == "too_large"
+    assert "result too large" in answer["error"]["message"]
+    assert "result" in _derive_in_process(Limits(), body)  # the default budget is ample
+
+
+@needs_engine
+def test_an_answer_over_the_size_cap_is_a_clear_400():
+    answer = _derive_in_process(Limits(max_answer=500), {"expression": "x'*A*x", "wrt": "x"})
+    assert answer["status"] == 400 and answer["error"]["code"] == "too_large"
+    assert "characters, over the limit of 500" in answer["error"]["message"]

@@ -11,6 +11,8 @@ server itself work while ``tensorcalc.symbolic`` is being built or if it fails t
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 
 from tensorcalc.accumulate.chain import chain_cost
@@ -108,6 +110,16 @@ def _prepare(request: dict):
     return ts, expr, variables, wrt
 
 
+def _budget(request: dict):
+    """The request's node budget (``Limits.max_nodes``), or no limit when it has none."""
+    limit = request.get("max_nodes")
+    if not limit:
+        return contextlib.nullcontext()
+    from tensorcalc.symbolic.expr import node_budget
+
+    return node_budget(limit)
+
+
 def _differentiate(ts, expr, wrt: str, layout: str, order: int):
     if order == 2:
         return ts.hessian(expr, wrt)
@@ -115,6 +127,10 @@ def _differentiate(ts, expr, wrt: str, layout: str, order: int):
 
 
 def _unsupported(ts, err: Exception) -> dict | None:
+    from tensorcalc.symbolic.errors import ResultTooLarge
+
+    if isinstance(err, ResultTooLarge):
+        return _error(400, "too_large", str(err))
     if isinstance(err, ts.UnsupportedExpression):
         return _error(400, "unsupported", str(err))
     if isinstance(err, ts.ParseError):  # shape errors found while differentiating
@@ -138,19 +154,8 @@ def derive(request: dict) -> dict:
         return prepared
     ts, expr, variables, wrt = prepared
     try:
-        d = _differentiate(ts, expr, wrt, request["layout"], request["order"])
-        result = {
-            "text": str(d),
-            "latex": d.latex(),
-            "mathml": d.mathml(),
-            "shape": shape_json(tuple(d.shape)),
-            "layout": str(getattr(d, "layout", request["layout"])),
-            # "matrix", or "vec" for 3rd/4th-order results given as d vec F = J d vec X
-            "form": str(getattr(d, "form", "matrix")),
-            "steps": d.steps(),
-            "steps_latex": d.steps(format="latex"),
-            "numpy": d.numpy_source(),
-        }
+        with _budget(request):  # rendering simplifies too, so it stays inside the budget
+            result = _rendered(ts, expr, wrt, request)
     except Exception as err:  # noqa: BLE001 - known failures become 400s, the rest re-raise
         known = _unsupported(ts, err)
         if known is None:
@@ -158,6 +163,13 @@ def derive(request: dict) -> dict:
         known["variables"] = variables
         known["wrt"] = wrt
         return known
+    size = len(json.dumps(result))
+    limit = request.get("max_answer")
+    if limit and size > limit:
+        return _error(400, "too_large", f"result too large: the answer would be {size:,} "
+                                        f"characters, over the limit of {limit:,}; try a "
+                                        "smaller expression or a first derivative",
+                      variables=variables, wrt=wrt)
     return {
         "expression": request["expression"],
         "parsed": str(expr),
@@ -167,6 +179,22 @@ def derive(request: dict) -> dict:
         "order": request["order"],
         "result": result,
         "elapsed_ms": round(1000 * (time.perf_counter() - started), 1),
+    }
+
+
+def _rendered(ts, expr, wrt: str, request: dict) -> dict:
+    d = _differentiate(ts, expr, wrt, request["layout"], request["order"])
+    return {
+        "text": str(d),
+        "latex": d.latex(),
+        "mathml": d.mathml(),
+        "shape": shape_json(tuple(d.shape)),
+        "layout": str(getattr(d, "layout", request["layout"])),
+        # "matrix", or "vec" for 3rd/4th-order results given as d vec F = J d vec X
+        "form": str(getattr(d, "form", "matrix")),
+        "steps": d.steps(),
+        "steps_latex": d.steps(format="latex"),
+        "numpy": d.numpy_source(),
     }
 
 
@@ -200,7 +228,8 @@ def check(request: dict) -> dict:
         return prepared
     ts, expr, _variables, wrt = prepared
     try:
-        d = _differentiate(ts, expr, wrt, request["layout"], request["order"])
+        with _budget(request):
+            d = _differentiate(ts, expr, wrt, request["layout"], request["order"])
         too_large = _jacobian_too_large(d, request.get("max_jacobian"))
         if too_large:
             return too_large

@@ -57,6 +57,8 @@ class Limits:
     max_variable: int = 1_000_000      # entries of one declared variable
     max_jacobian: int = 1_000_000      # entries of the Jacobian a check evaluates numerically
     memory_limit: int = 1024 * 2**20   # bytes of address space per worker process
+    max_nodes: int = 200_000           # expression nodes built for one answer (examples: < 700)
+    max_answer: int = 1_000_000        # characters of one answer's renderings together
 
 
 def _field(body: dict, name: str, kind: type | tuple, default: object = None) -> object:
@@ -257,6 +259,8 @@ def derive_request(body: object, limits: Limits) -> dict:
         "shapes": check_sizes(_shapes_from_json(shapes, limits), limits)
         if shapes not in (None, "") else {},
         "max_jacobian": limits.max_jacobian,
+        "max_nodes": limits.max_nodes,
+        "max_answer": limits.max_answer,
     }
 
 
