@@ -615,3 +615,56 @@ def test_an_answer_over_the_size_cap_is_a_clear_400():
     answer = _derive_in_process(Limits(max_answer=500), {"expression": "x'*A*x", "wrt": "x"})
     assert answer["status"] == 400 and answer["error"]["code"] == "too_large"
     assert "characters, over the limit of 500" in answer["error"]["message"]
+
+
+# -- HTTP hygiene -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hosts", [[b"127.0.0.1", b"evil.example"], [b"127.0.0.1", b"127.0.0.1"],
+                                   [b"127.0.0.1/x"], [b"user@127.0.0.1"], [b"127.0.0.1:80:80"]])
+def test_malformed_or_repeated_host_is_400(live_server, hosts):
+    head = b"".join(b"Host: " + h + b"\r\n" for h in hosts)
+    status, body = raw_exchange(live_server, b"GET /api/examples HTTP/1.1\r\n" + head +
+                                b"Connection: close\r\n\r\n")
+    assert status == 400 and body["error"]["code"] == "bad_host"
+
+
+def test_bracketed_ipv6_loopback_host_is_accepted(live_server):
+    status, _ = raw_exchange(live_server, b"GET /api/examples HTTP/1.1\r\nHost: [::1]:8000\r\n"
+                                          b"Connection: close\r\n\r\n")
+    assert status == 200
+
+
+def test_a_body_trickling_in_is_cut_off_at_the_total_deadline(slow_server):
+    # One byte every 0.3 s never trips the 1 s socket timeout; only a total deadline does.
+    parts = urlsplit(slow_server.url)
+    started = time.monotonic()
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"POST /api/plan HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                     b"application/json\r\nContent-Length: 100\r\n\r\n")
+        reply = b""
+        for _ in range(30):  # at most 9 s, then the test fails instead of hanging
+            try:
+                sock.sendall(b" ")
+            except OSError:
+                break
+            sock.settimeout(0.3)
+            try:
+                reply = sock.recv(65536)
+            except TimeoutError:
+                continue
+            break
+    assert reply.split(b" ", 2)[1] == b"408", reply[:100]
+    assert time.monotonic() - started < 4
+
+
+def test_the_access_log_escapes_control_characters(capsys):
+    from tensorcalc.web.server import _Handler
+
+    handler = object.__new__(_Handler)
+    handler.client_address = ("127.0.0.1", 5555)
+    handler.log_message('"%s" %s %s', "GET /\x1b[31mred\r\n127.0.0.1 fake line HTTP/1.1",
+                        "404", "-")
+    logged = capsys.readouterr().err
+    assert logged.count("\n") == 1 and "\x1b" not in logged and "\r" not in logged
+    assert "\\x1b[31mred\\x0d\\x0a127.0.0.1 fake line" in logged

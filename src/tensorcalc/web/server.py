@@ -27,6 +27,9 @@ __all__ = ["serve", "main", "make_server", "ServerThread", "add_serve_arguments"
            "serve_from_args"]
 
 
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(32), 127]}
+
+
 class _Handler(WSGIRequestHandler):
     # A socket timeout bounds how long a slow or stalled client can hold a thread.
     timeout = Limits().read_timeout
@@ -34,7 +37,10 @@ class _Handler(WSGIRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
         if not self.quiet:
-            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+            # The request line is the client's text: escaped, it cannot forge log lines or
+            # send terminal escape sequences to whoever reads the log.
+            line = (format % args).translate(_CONTROL_ESCAPES)
+            sys.stderr.write(f"{self.address_string()} {line}\n")
 
 
 class _Server(ThreadingMixIn, WSGIServer):
