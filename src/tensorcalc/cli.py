@@ -71,7 +71,10 @@ def parse_shapes(specs: Sequence[str] | None) -> dict[str, Any]:
             name, dims = name.strip(), dims.strip()
             if not sep or not name.isidentifier() or not dims:
                 raise CLIError(f"--shapes: expected NAME=DIMS such as A=n,n or x=n, got {item!r}")
-            parts = [d.strip() for d in dims.split(",") if d.strip()]
+            parts = [d.strip() for d in dims.split(",")]
+            if not all(parts):  # "A=n," would silently declare a vector
+                raise CLIError(f"--shapes: an empty dimension in {item!r}; write NAME=DIMS "
+                               "such as A=n,n")
             values: list[Any] = [int(d) if d.isdigit() else d for d in parts]
             words = {"scalar", "vector", "matrix", "symmetric", "diagonal"}
             shapes[name] = values[0] if len(values) == 1 and values[0] in words else tuple(values)
@@ -97,22 +100,31 @@ def cmd_derive(args: argparse.Namespace) -> int:
         raise CLIError("--layout does not apply to --hessian (the Hessian is symmetric); "
                        "leave it out")
     try:
+        # Parsed here with strict declarations, the page's and the library's validator: a
+        # misspelt word or a name that does not occur is an error, not a silent other answer.
+        expr = ts.parse(args.expression, shapes or None, strict_shapes=True)
         if args.hessian:
-            d = ts.hessian(args.expression, args.wrt, shapes=shapes or None)
+            d = ts.hessian(expr, args.wrt)
         else:
-            d = ts.derivative(args.expression, args.wrt, layout=args.layout or "numerator",
-                              shapes=shapes or None)
+            d = ts.derivative(expr, args.wrt, layout=args.layout or "numerator")
     except unsupported as exc:
-        raise CLIError(f"cannot differentiate {args.expression!r}: {exc}", EXIT_FAILED) from exc
+        raise CLIError(f"cannot differentiate {args.expression!r}: {_one_line(exc)}",
+                       EXIT_FAILED) from exc
     except usage_errors as exc:
-        raise CLIError(f"{exc}") from exc
+        raise CLIError(_one_line(exc)) from exc
     out = sys.stdout
     fmt = args.format
     if fmt == "text":
         what = "Hessian" if args.hessian else "derivative"
-        out.write(f"{what} of {args.expression} with respect to {args.wrt}:\n  {d}\n")
+        vec = getattr(d, "form", "matrix") == "vec"
+        # The page writes such results as ∂ vec f/∂ vec X; say so here too, or a Kronecker
+        # matrix reads as if it had the 4-axis shape printed under it.
+        form = (f" in vec form (d vec f = J d vec {args.wrt}, J a Kronecker-product matrix)"
+                if vec else "")
+        out.write(f"{what} of {args.expression} with respect to {args.wrt}{form}:\n  {d}\n")
         out.write(f"  layout: {getattr(d, 'layout', 'numerator')}, shape: "
-                  f"{_shape_text(getattr(d, 'shape', None))}\n")
+                  f"{_shape_text(getattr(d, 'shape', None))}"
+                  f"{' (as a tensor; J is its matricization)' if vec else ''}\n")
     elif fmt == "latex":
         out.write(d.latex() + "\n")
     elif fmt == "mathml":
@@ -129,6 +141,13 @@ def cmd_derive(args: argparse.Namespace) -> int:
         if not passed:
             return EXIT_FAILED
     return EXIT_OK
+
+
+def _one_line(exc: BaseException) -> str:
+    """A parse error's message with its column, without the caret picture under the text."""
+    message = getattr(exc, "message", None) or str(exc).split("\n", 1)[0]
+    column = getattr(exc, "column", None)
+    return f"{message} (column {column})" if column else message
 
 
 def _shape_text(shape: Any) -> str:
@@ -205,18 +224,37 @@ def _plan_function(target: str, shapes: list[list[int]], seed: int) -> int:
     import tensorcalc as tc
 
     fn = load_function(target)
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature: let the call decide
+        params = []
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if not shapes:
-        n_params = len(inspect.signature(fn).parameters)
-        raise CLIError(f"give the shape of each of the {n_params} argument(s) with --shape, "
+        raise CLIError(f"give the shape of each of the {len(names)} argument(s) with --shape, "
                        "e.g. --shape 512 or --shape 3,4")
+    if params:
+        try:
+            inspect.signature(fn).bind(*shapes)
+        except TypeError:
+            listed = ", ".join(names) or "none"
+            were = "was" if len(shapes) == 1 else "were"
+            raise CLIError(f"{target} takes {len(names)} argument(s) ({listed}) but "
+                           f"{len(shapes)} --shape {were} given; give one --shape per "
+                           "argument, in order") from None
     rng = np.random.default_rng(seed)
     args = [rng.standard_normal(tuple(s)) for s in shapes]
     try:
         plan = tc.jacobian_plan(fn, *args)
     except tc.TensorcalcError as exc:
-        raise CLIError(f"{type(exc).__name__}: {exc}", EXIT_FAILED) from exc
+        raise CLIError(f"{type(exc).__name__}: {_one_line(exc)}") from exc
+    except Exception as exc:  # the user's function failed on these arguments
+        raise CLIError(f"calling {target} failed: {type(exc).__name__}: {_one_line(exc)}"
+                       ) from exc
     shape_text = ", ".join("x".join(str(d) for d in s) for s in shapes)
-    sys.stdout.write(f"Jacobian plan for {target} at random arguments of shape {shape_text}\n")
+    first = names[0] if names else "the first argument"
+    sys.stdout.write(f"Jacobian plan for {target} with respect to its first argument, {first} "
+                     f"(shape {shape_text.split(', ')[0]}), at random arguments of shape "
+                     f"{shape_text}\n")
     sys.stdout.write(f"{plan}\n")
     return EXIT_OK
 
@@ -382,6 +420,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CLIError as exc:
         sys.stderr.write(f"tensorcalc {args.command}: error: {exc}\n")
         return exc.code
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        # Whatever a command did not foresee about its input is still one line, never a
+        # traceback: the user can act on the message, not on our stack.
+        sys.stderr.write(f"tensorcalc {args.command}: error: {type(exc).__name__}: "
+                         f"{_one_line(exc)}\n")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

@@ -152,3 +152,29 @@ def test_demo_subcommand_quick():
     assert res.returncode == 0, res.stderr
     assert "Seed 003: network gradients" in res.stdout
     assert "7/7 results agree" in res.stdout
+
+
+@pytest.mark.parametrize("shapes, words", [
+    (["--shape", "3"], "takes 2 argument(s) (x, y) but 1 --shape was given"),
+    (["--shape", "3", "--shape", "3", "--shape", "3"], "but 3 --shape were given"),
+    (["--shape", "3", "--shape", "4"], "ShapeError: mul: shapes (3,), (4,)"),
+    (["--shape", "2", "--shape", "2"], "calling"),  # the function itself raises
+])
+def test_plan_function_errors_are_one_line_with_status_2(tmp_path, shapes, words):
+    mod = tmp_path / "m.py"
+    mod.write_text("import tensorcalc.numpy as tnp\n\n"
+                   "def g(x, y):\n    if x.shape == (2,):\n        raise KeyError('two')\n"
+                   "    return tnp.sum(x * y)\n")
+    res = run_cli("plan", f"{mod}:g", *shapes)
+    assert res.returncode == 2, res.stderr
+    assert words in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in res.stderr
+
+
+def test_plan_function_says_which_argument_it_differentiates(tmp_path):
+    mod = tmp_path / "m.py"
+    mod.write_text("import tensorcalc.numpy as tnp\n\n"
+                   "def g(weights, data):\n    return tnp.sum(weights * data)\n")
+    res = run_cli("plan", f"{mod}:g", "--shape", "3", "--shape", "3")
+    assert res.returncode == 0, res.stderr
+    assert "with respect to its first argument, weights (shape 3)" in res.stdout

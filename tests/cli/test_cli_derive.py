@@ -70,3 +70,30 @@ def test_derive_errors(args, message):
     res = run_cli(*args)
     assert res.returncode == 2
     assert message in res.stderr
+
+
+def test_derive_parse_errors_are_one_line_with_the_column():
+    res = run_cli("derive", "x' * A * ", "--wrt", "x")
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "tensorcalc derive: error: unexpected end of input; expected '(', '+', '-', a name, "
+        "a number (column 10)"]
+
+
+def test_vec_form_results_are_labelled():
+    res = run_cli("derive", "A * X * B", "--wrt", "X")
+    assert res.returncode == 0, res.stderr
+    assert "in vec form (d vec f = J d vec X" in res.stdout and "kron(B', A)" in res.stdout
+    plain = run_cli("derive", "x' * A * x", "--wrt", "x")
+    assert "vec form" not in plain.stdout
+
+
+@pytest.mark.parametrize("shapes, message", [
+    ("A=symetric", "misspelt 'symmetric'"),
+    ("A=n,", "empty dimension"),
+    ("B=n,n", "B declared but not in the expression"),
+])
+def test_derive_shape_declarations_are_validated_like_the_library(shapes, message):
+    res = run_cli("derive", "x' * A * x", "--wrt", "x", "--shapes", shapes)
+    assert res.returncode == 2
+    assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -178,3 +178,51 @@ def test_fuzz_token_soup(tokens):
     except ts.ParseError:
         return
     ts.simplify(e)
+
+
+@pytest.mark.parametrize("text, column, words", [
+    ("1e999", 1, "too large"),                   # an exact literal that no float can hold
+    ("x * " + "1" * 500, 5, "number too long"),  # not "unexpected '111…'" at digit 31
+    ("x * 1e9999", 5, "number too long"),
+    ("self * x", 1, "'self' is reserved"),       # the evaluator's own keyword argument
+    ("x * dim_n", 5, "'dim_n' is reserved"),
+])
+def test_literals_and_names_the_engine_cannot_take_are_parse_errors(text, column, words):
+    with pytest.raises(ts.ParseError) as info:
+        ts.parse(text)
+    assert info.value.column == column and words in str(info.value)
+
+
+def test_the_transpose_token_is_named_in_expected_lists():
+    with pytest.raises(ts.ParseError) as info:
+        ts.parse("x y")
+    assert "\"'\" (transpose)" in info.value.message
+    assert ", ', " not in info.value.message
+
+
+@pytest.mark.parametrize("shapes, words", [
+    ({"A": "symetric"}, "did you mean 'symmetric'"),
+    ({"A": ("symetric",)}, "misspelt 'symmetric'"),   # was a vector with a dimension 'symetric'
+    ({"A": ("n", "n", "diagnal")}, "misspelt 'diagonal'"),
+    ({"A": ("n", "matrx")}, "misspelt 'matrix'"),
+])
+def test_misspelt_shape_words_are_refused(shapes, words):
+    with pytest.raises(ts.ParseError, match=words):
+        ts.parse("x' * A * x", shapes)
+
+
+def test_strict_shapes_refuse_names_the_expression_does_not_use():
+    with pytest.raises(ts.ParseError, match="B declared but not in the expression"):
+        ts.parse("x' * A * x", {"B": ("n", "n")}, strict_shapes=True)
+    # Library code may share one table of declarations between expressions.
+    assert str(ts.parse("x' * A * x", {"B": ("n", "n")})) == "x' * A * x"
+
+
+def test_a_node_budget_stops_differentiation_with_a_clear_error():
+    from tensorcalc.symbolic.errors import ResultTooLarge
+    from tensorcalc.symbolic.expr import node_budget
+
+    with node_budget(30), pytest.raises(ResultTooLarge, match="result too large"):
+        ts.hessian("sum(log(vector(1) + exp(-y .* (X*w))))", "w")
+    assert isinstance(ResultTooLarge("x"), ts.UnsupportedExpression)  # callers' handlers apply
+    assert str(ts.derivative("x'*A*x", "x")) == "(A + A') * x"  # no budget outside the block

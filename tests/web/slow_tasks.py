@@ -15,3 +15,16 @@ def crash(request: dict) -> dict:
 
 def boom(request: dict) -> dict:
     raise RuntimeError("deliberate failure")
+
+
+def hog(request: dict) -> dict:
+    blocks = [bytearray(64 * 2**20) for _ in range(64)]  # 4 GiB, far over any test's cap
+    return {"allocated": len(blocks)}
+
+
+def sleepy_pid(request: dict) -> dict:
+    """Write this worker's pid where the test can find it, then sleep past any test."""
+    with open(os.environ["TENSORCALC_TEST_PIDFILE"], "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(60)
+    return {"slept": True}

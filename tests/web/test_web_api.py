@@ -10,6 +10,7 @@ import http.client
 import io
 import json
 import socket
+import sys
 import threading
 import time
 from urllib.parse import urlsplit
@@ -434,3 +435,236 @@ def test_examples_derive(live_server, index):
     status, _, body = call(live_server, "POST", "/api/derive",
                            {"expression": example["expression"], "wrt": example["wrt"]})
     assert status == 200, (example, body)
+
+
+# -- no input makes a 500 ---------------------------------------------------------------------
+
+
+def test_a_json_integer_over_python_s_digit_limit_is_400():
+    app = WebApp()
+    try:
+        body = b'{"expression": "x\'*x", "trials": ' + b"9" * 4301 + b"}"
+        status, _, out = wsgi(app, "POST", "/api/derive", body)
+        error = json.loads(out)["error"]
+        assert status == 400 and error["code"] == "bad_json" and "too long" in error["message"]
+        assert "set_int_max_str_digits" not in error["message"]  # no advice for the server
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("path", ["/static/" + "a" * 300, "/static/" + "a" * 300 + ".js",
+                                  "/static/a%00b"])
+def test_static_names_the_file_system_refuses_are_404(path):
+    app = WebApp()
+    try:
+        status, _, out = wsgi(app, "GET", path.replace("%00", "\0"))
+        assert status == 404 and json.loads(out)["error"]["code"] == "not_found"
+    finally:
+        app.close()
+
+
+@needs_engine
+@pytest.mark.parametrize("route, expression, code, words", [
+    ("/api/derive", "1e999 * x", "parse_error", "too large"),
+    ("/api/check", "1e999 * x", "parse_error", "too large"),
+    ("/api/check", "7 ./ 0", "no_variable", "no variables"),
+    ("/api/check", "x'*x * (7 ./ 0)", "bad_request", "finite"),
+    ("/api/check", "x' * self", "parse_error", "reserved"),
+    ("/api/derive", "x * " + "1" * 400, "parse_error", "number too long"),
+])
+def test_inputs_that_used_to_crash_are_4xx_with_a_message(live_server, route, expression,
+                                                          code, words):
+    status, _, body = call(live_server, "POST", route, {"expression": expression})
+    assert 400 <= status < 500, body
+    assert body["error"]["code"] == code and words in body["error"]["message"]
+
+
+# -- memory -----------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/<pid>/limits")
+def test_the_app_starts_its_workers_under_the_memory_cap():
+    app = WebApp(workers=1, limits=Limits(memory_limit=900 * 2**20))
+    try:
+        assert app.pool.warm_up(timeout=60)
+        (worker,) = app.pool._all
+        limits = open(f"/proc/{worker.process.pid}/limits").read()
+        line = next(x for x in limits.splitlines() if x.startswith("Max address space"))
+        assert line.split()[3] == str(900 * 2**20)
+    finally:
+        app.close()
+
+
+def test_a_worker_out_of_memory_is_413_and_the_worker_serves_again():
+    pool = WorkerPool({**TASKS, "derive": "tests.web.slow_tasks:hog"}, size=1,
+                      memory_limit=700 * 2**20)
+    app = WebApp(pool=pool, limits=Limits(memory_limit=700 * 2**20))
+    try:
+        status, _, out = wsgi(app, "POST", "/api/derive", b'{"expression": "x\'*x"}')
+        error = json.loads(out)["error"]
+        assert status == 413 and error["code"] == "too_large" and "700 MiB" in error["message"]
+        status, _, _ = wsgi(app, "POST", "/api/plan", b'{"widths": [3, 2, 1]}')
+        assert status == 200
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("shapes, words", [
+    ("A: 20000 x 2", "dimension of 20,000"),
+    ("A: 2000 x 2000", "4,000,000 entries"),
+    ({"A": [5000, 5000]}, "25,000,000 entries"),
+])
+def test_declared_sizes_are_capped_before_any_work(shapes, words):
+    app = WebApp()
+    try:
+        body = json.dumps({"expression": "tr(A)", "wrt": "A", "shapes": shapes}).encode()
+        status, _, out = wsgi(app, "POST", "/api/check", body)
+        error = json.loads(out)["error"]
+        assert status == 400 and error["code"] == "too_large" and words in error["message"]
+        assert app._pool is None  # refused in the server, no worker involved
+    finally:
+        app.close()
+
+
+@needs_engine
+def test_a_check_whose_jacobian_is_too_large_is_400_but_the_derivative_is_not(live_server):
+    body = {"expression": "A*X*B", "wrt": "X",
+            "shapes": "A: 100 x 100; X: 100 x 100; B: 100 x 100"}
+    started = time.monotonic()
+    status, _, answer = call(live_server, "POST", "/api/check", body)
+    assert status == 400 and answer["error"]["code"] == "too_large"
+    assert "100,000,000 entries" in answer["error"]["message"]
+    assert time.monotonic() - started < 5  # refused before the check allocates anything
+    status, _, answer = call(live_server, "POST", "/api/derive", body)
+    assert status == 200 and answer["result"]["shape"]["dims"] == [100, 100, 100, 100]
+
+
+# -- a pool that recovers ---------------------------------------------------------------------
+
+
+def test_the_pool_refills_after_replacements_die_while_starting(tmp_path, monkeypatch):
+    marker = tmp_path / "fail-start"
+    monkeypatch.setenv("TENSORCALC_TEST_FAIL_START", str(marker))
+    tasks = {**TASKS, "ok": "tests.web.flaky_start:ok", "check": "tests.web.slow_tasks:crash"}
+    pool = WorkerPool(tasks, size=1, queue_timeout=0.3)
+    app = WebApp(pool=pool)
+    try:
+        assert pool.warm_up(timeout=60)
+        status, _, out = wsgi(app, "GET", "/api/health")
+        assert status == 200 and json.loads(out)["workers"] == {"ready": 1, "size": 1}
+        marker.write_text("")
+        status, _, _ = wsgi(app, "POST", "/api/check", b'{"expression": "x\'*x"}')
+        assert status == 500  # the worker died; its replacements now die while starting
+        time.sleep(1.5)  # several start-up deaths
+        status, _, out = wsgi(app, "GET", "/api/health")
+        assert status == 503 and json.loads(out)["workers"]["ready"] == 0
+        marker.unlink()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and pool.ready_count() == 0:
+            time.sleep(0.1)
+        assert pool.run("ok", {}, timeout=10) == {"ok": True}
+        status, _, _ = wsgi(app, "GET", "/api/health")
+        assert status == 200
+    finally:
+        app.close()
+
+
+def test_a_worker_that_died_while_idle_is_never_sent_a_request():
+    with WorkerPool({"ok": "tests.web.flaky_start:ok"}, size=2) as pool:
+        assert pool.warm_up(timeout=60)
+        victim = next(iter(pool._all))
+        victim.process.kill()
+        victim.process.wait(timeout=5)
+        # Both idle workers are taken in turn; the dead one is replaced, not used.
+        assert [pool.run("ok", {}, timeout=10) for _ in range(3)] == [{"ok": True}] * 3
+
+
+@needs_engine
+@pytest.mark.parametrize("shapes, words", [
+    ("A: symetric", "misspelt 'symmetric'"),
+    ("A: n x", "a dimension is missing"),
+    ("B: n x n", "B declared but not in the expression"),
+])
+def test_shape_declarations_are_validated_like_the_library(live_server, shapes, words):
+    status, _, body = call(live_server, "POST", "/api/derive",
+                           {"expression": "x'*A*x", "wrt": "x", "shapes": shapes})
+    assert status == 400 and words in body["error"]["message"]
+
+
+# -- answer budgets ---------------------------------------------------------------------------
+
+
+def _derive_in_process(limits: Limits, body: dict) -> dict:
+    from tensorcalc.web import tasks
+    from tensorcalc.web.validate import derive_request
+
+    return tasks.derive(derive_request(body, limits))
+
+
+@needs_engine
+def test_a_derivation_over_the_node_budget_is_a_clear_400():
+    body = {"expression": "sum(log(vector(1) + exp(-y .* (X*w))))", "wrt": "w", "order": 2}
+    answer = _derive_in_process(Limits(max_nodes=100), body)
+    assert answer["status"] == 400 and answer["error"]["code"] == "too_large"
+    assert "result too large" in answer["error"]["message"]
+    assert "result" in _derive_in_process(Limits(), body)  # the default budget is ample
+
+
+@needs_engine
+def test_an_answer_over_the_size_cap_is_a_clear_400():
+    answer = _derive_in_process(Limits(max_answer=500), {"expression": "x'*A*x", "wrt": "x"})
+    assert answer["status"] == 400 and answer["error"]["code"] == "too_large"
+    assert "characters, over the limit of 500" in answer["error"]["message"]
+
+
+# -- HTTP hygiene -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hosts", [[b"127.0.0.1", b"evil.example"], [b"127.0.0.1", b"127.0.0.1"],
+                                   [b"127.0.0.1/x"], [b"user@127.0.0.1"], [b"127.0.0.1:80:80"]])
+def test_malformed_or_repeated_host_is_400(live_server, hosts):
+    head = b"".join(b"Host: " + h + b"\r\n" for h in hosts)
+    status, body = raw_exchange(live_server, b"GET /api/examples HTTP/1.1\r\n" + head +
+                                b"Connection: close\r\n\r\n")
+    assert status == 400 and body["error"]["code"] == "bad_host"
+
+
+def test_bracketed_ipv6_loopback_host_is_accepted(live_server):
+    status, _ = raw_exchange(live_server, b"GET /api/examples HTTP/1.1\r\nHost: [::1]:8000\r\n"
+                                          b"Connection: close\r\n\r\n")
+    assert status == 200
+
+
+def test_a_body_trickling_in_is_cut_off_at_the_total_deadline(slow_server):
+    # One byte every 0.3 s never trips the 1 s socket timeout; only a total deadline does.
+    parts = urlsplit(slow_server.url)
+    started = time.monotonic()
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(b"POST /api/plan HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                     b"application/json\r\nContent-Length: 100\r\n\r\n")
+        reply = b""
+        for _ in range(30):  # at most 9 s, then the test fails instead of hanging
+            try:
+                sock.sendall(b" ")
+            except OSError:
+                break
+            sock.settimeout(0.3)
+            try:
+                reply = sock.recv(65536)
+            except TimeoutError:
+                continue
+            break
+    assert reply.split(b" ", 2)[1] == b"408", reply[:100]
+    assert time.monotonic() - started < 4
+
+
+def test_the_access_log_escapes_control_characters(capsys):
+    from tensorcalc.web.server import _Handler
+
+    handler = object.__new__(_Handler)
+    handler.client_address = ("127.0.0.1", 5555)
+    handler.log_message('"%s" %s %s', "GET /\x1b[31mred\r\n127.0.0.1 fake line HTTP/1.1",
+                        "404", "-")
+    logged = capsys.readouterr().err
+    assert logged.count("\n") == 1 and "\x1b" not in logged and "\r" not in logged
+    assert "\\x1b[31mred\\x0d\\x0a127.0.0.1 fake line" in logged

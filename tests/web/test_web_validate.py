@@ -77,3 +77,13 @@ def test_python_m_tensorcalc_web_serves_and_prints_its_address(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("text, column", [
+    ("A: n x", 6), ("A: x n", 4), ("A: n ×", 6), ("A: n*", 5), ("A: n,", 5),
+    ("A: n x ; x: n", 6),
+])
+def test_a_dangling_separator_is_an_error_not_a_vector(text, column):
+    with pytest.raises(BadRequest, match="a dimension is missing") as info:
+        parse_shapes(text, LIMITS)
+    assert info.value.column == column and info.value.field == "shapes"

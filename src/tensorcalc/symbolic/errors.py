@@ -45,6 +45,14 @@ class UnsupportedExpression(ValueError):
     """
 
 
+class ResultTooLarge(UnsupportedExpression):
+    """Differentiating or simplifying built more nodes than the active ``node_budget`` allows.
+
+    Some expressions have derivatives exponentially larger than themselves (nested products
+    differentiated twice); a budget turns that into this error instead of exhausted memory.
+    """
+
+
 class UnsupportedSyntax(ParseError, UnsupportedExpression):
     """A construct rejected at parse time (say ``X^0.5``); it is both kinds of error."""
 

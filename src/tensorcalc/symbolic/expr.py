@@ -15,10 +15,13 @@ Numbers are exact (``int`` or ``fractions.Fraction``) unless they overflow into 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from fractions import Fraction
 
 from ._printable import Printable
-from .errors import ShapeError
+from .errors import ResultTooLarge, ShapeError
 from .shapes import (
     as_matrix,
     describe,
@@ -55,6 +58,25 @@ def number(v: object) -> Number:
     return int(q) if q.denominator == 1 else q
 
 
+# [nodes left, the limit] while a ``node_budget`` is active; None (no limit) otherwise.
+_budget: contextvars.ContextVar[list | None] = contextvars.ContextVar("tensorcalc_node_budget",
+                                                                    default=None)
+
+
+@contextlib.contextmanager
+def node_budget(limit: int) -> Iterator[None]:
+    """Raise ``ResultTooLarge`` once more than ``limit`` nodes are built inside the block.
+
+    Counting at construction bounds every pass alike (differentiation, simplification,
+    rebuilding) without each needing its own limit; the web workers run under one.
+    """
+    token = _budget.set([limit, limit])
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
 class Expr(Printable):
     """Base class: ``args`` are child expressions, ``params()`` the non-expression data.
 
@@ -64,6 +86,13 @@ class Expr(Printable):
     __slots__ = ("args", "shape", "depth", "_hash", "_free")
 
     def _setup(self, args: tuple, shape: tuple) -> None:
+        budget = _budget.get()
+        if budget is not None:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise ResultTooLarge(f"result too large: differentiating and simplifying built "
+                                     f"more than {budget[1]:,} expression nodes; try a smaller "
+                                     "expression or a first derivative")
         self.args = args
         self.shape = shape
         self.depth = 1 + max((a.depth for a in args), default=0)

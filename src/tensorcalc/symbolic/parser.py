@@ -12,6 +12,8 @@ Limits: ``MAX_LENGTH`` characters and expression depth ``MAX_DEPTH``; both raise
 from __future__ import annotations
 
 import contextvars
+import difflib
+import re
 from importlib import resources
 
 from lark import Lark, Token, Transformer
@@ -46,11 +48,19 @@ MAX_DEPTH = 64
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w", "l")
 FUNCTIONS = tuple(sorted(set(ELEMENTWISE) | set(UNARY_BY_NAME) | {"vector", "matrix"}))
 STRUCTURE_WORDS = ("symmetric", "diagonal")
+# Names the numeric evaluator cannot take as variables: its values are keyword arguments of a
+# method (``self``) next to the ``dim_<n>`` sizes of dimensions no variable carries.
+RESERVED_NAMES = ("self",)
+RESERVED_PREFIX = "dim_"
+# The grammar's NUMBER caps (30 digits per part, 3 in the exponent): longer runs are reported as
+# "number too long" instead of a confusing "unexpected '1111…'" at the 31st digit.
+_LONG_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])[0-9]{31,}|(?<![A-Za-z0-9_])[0-9.]*[0-9][eE][+-]?"
+                          r"[0-9]{4,}|\.[0-9]{31,}")
 
 _TOKEN_WORDS = {
     "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "DOTSTAR": "'.*'",
-    "DOTSLASH": "'./'", "CARET": "'^'", "DOTCARET": "'.^'", "QUOTE": "'", "LPAR": "'('",
-    "RPAR": "')'", "NUMBER": "a number", "NAME": "a name", "$END": "end of input",
+    "DOTSLASH": "'./'", "CARET": "'^'", "DOTCARET": "'.^'", "QUOTE": "\"'\" (transpose)",
+    "LPAR": "'('", "RPAR": "')'", "NUMBER": "a number", "NAME": "a name", "$END": "end of input",
 }
 
 
@@ -174,7 +184,11 @@ class _Builder(Transformer):
         return self._op(transpose, c[1], c[0])
 
     def number(self, c):
-        return Const(number(str(c[0]).lower().replace("e+", "e")))
+        try:
+            return Const(number(str(c[0]).lower().replace("e+", "e")))
+        except OverflowError:  # 1e999: exact, but beyond a float
+            raise _fail(f"the number {c[0]} is too large (the largest is about 1.8e308)",
+                        c[0]) from None
 
     def group(self, c):
         return c[1]
@@ -207,6 +221,21 @@ class _Builder(Transformer):
         return self._op(cls, tok, arg)
 
 
+_KINDS = ("scalar", "vector", "matrix")
+
+
+def _misspelt(word: str) -> str | None:
+    """The kind or structure word ``word`` is a typo of (``symetric``), if any.
+
+    Such a word would otherwise be taken for a dimension name and silently change the answer
+    (``A=symetric`` declared a vector); the CLI and the page send declarations through here.
+    """
+    if len(word) < 4 or word in _KINDS + STRUCTURE_WORDS:
+        return None
+    close = difflib.get_close_matches(word.lower(), _KINDS + STRUCTURE_WORDS, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def _declared(name: str, spec: object, tok: object) -> tuple[tuple, str | None]:
     """Shape and structure from a ``shapes={name: spec}`` entry."""
     if isinstance(spec, str):
@@ -215,14 +244,21 @@ def _declared(name: str, spec: object, tok: object) -> tuple[tuple, str | None]:
             return (d, d), spec
         kinds = {"scalar": (), "vector": (Hole(),), "matrix": (Hole(), Hole())}
         if spec not in kinds:
-            raise _fail(f"shapes[{name!r}] = {spec!r}: use a tuple of dimensions or one of "
-                        f"{', '.join(list(kinds) + list(STRUCTURE_WORDS))}", tok)
+            typo = _misspelt(spec)
+            hint = f"did you mean {typo!r}? Otherwise " if typo else ""
+            raise _fail(f"shapes[{name!r}] = {spec!r}: {hint}use a tuple of dimensions or one "
+                        f"of {', '.join(list(kinds) + list(STRUCTURE_WORDS))}", tok)
         return kinds[spec], None
     if isinstance(spec, int) and not isinstance(spec, bool):
         spec = (spec,)
     if not isinstance(spec, tuple | list) or len(spec) > 3:
         raise _fail(f"shapes[{name!r}] = {spec!r}: expected a tuple of dimensions", tok)
     dims = list(spec)
+    for d in dims:
+        typo = _misspelt(d) if isinstance(d, str) else None
+        if typo:
+            raise _fail(f"shapes[{name!r}]: {d!r} looks like a misspelt {typo!r}; write "
+                        f"{typo!r}, or rename the dimension if {d!r} is meant", tok)
     structure = None
     if dims and dims[-1] in STRUCTURE_WORDS:
         structure = dims.pop()
@@ -241,6 +277,10 @@ def _variable(word: str, tok: object) -> Var:
     st = _state.get()
     if word in st.vars:
         return st.vars[word]
+    if word in RESERVED_NAMES or word.startswith(RESERVED_PREFIX):
+        other = f"{word}1" if word in RESERVED_NAMES else word.replace("_", "", 1)
+        raise _fail(f"{word!r} is reserved for the numeric evaluator (self and dim_...); "
+                    f"rename the variable, e.g. {other}", tok)
     if word in st.shapes:
         shape, structure = _declared(word, st.shapes[word], tok)
     else:
@@ -279,10 +319,14 @@ def _syntax_error(err: UnexpectedInput, text: str) -> ParseError:
     return ParseError(str(err), text, getattr(err, "column", None))
 
 
-def parse(text: str | Expr, shapes: dict | None = None) -> Expr:
+def parse(text: str | Expr, shapes: dict | None = None, *, strict_shapes: bool = False
+          ) -> Expr:
     """Parse matrixcalculus.org syntax into an expression.
 
     ``shapes`` declares names: ``{"X": ("m", "n"), "S": "symmetric", "x": 5, "c": ()}``.
+    ``strict_shapes`` also refuses declarations of names the text does not use (the CLI and
+    the page set it: there a declared name that does not occur is a typo, while library code
+    may pass one table of declarations to many expressions).
     Raises ``ParseError`` (a ``ValueError``) with a caret under the offending column.
     """
     if isinstance(text, Expr):
@@ -301,6 +345,10 @@ def parse(text: str | Expr, shapes: dict | None = None) -> Expr:
         depth -= ch == ")"
         if depth > MAX_DEPTH:
             raise ParseError(f"parentheses nested deeper than {MAX_DEPTH}", text, i + 1)
+    long_number = _LONG_NUMBER.search(text)
+    if long_number:
+        raise ParseError("number too long: write at most 30 digits before and after the point "
+                         "and 3 in the exponent", text, long_number.start() + 1)
     state = _State(text, shapes)
     token = _state.set(state)
     try:
@@ -309,10 +357,23 @@ def parse(text: str | Expr, shapes: dict | None = None) -> Expr:
                 raw = _lark().parse(text)
             except UnexpectedInput as err:
                 raise _syntax_error(err, text) from None
+            if strict_shapes:
+                _no_unused(state)
             final = _resolved_dims(raw, _name_dims(raw, state))
         return _rebuild_resolved(raw, final)
     finally:
         _state.reset(token)
+
+
+def _no_unused(state: _State) -> None:
+    unused = sorted(set(state.shapes) - set(state.vars))
+    if unused:
+        used = ", ".join(sorted(state.vars)) or "none"
+        for name in unused:  # a declared shape is still checked, so a typo in it is reported
+            _declared(name, state.shapes[name], None)
+        raise ParseError(f"shapes: {', '.join(unused)} declared but not in the expression "
+                         f"(its variables: {used}); remove the declaration or fix the name",
+                         state.text, None)
 
 
 def _walk(e: Expr):

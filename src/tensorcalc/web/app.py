@@ -20,6 +20,8 @@ here and can be tested by calling it with an ``environ`` dict.
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Callable, Iterable
 from importlib import resources
 
@@ -45,6 +47,8 @@ EXAMPLES = [
     {"label": "softmax cross-entropy", "expression": "-y'*log(softmax(z))", "wrt": "z"},
     {"label": "least squares", "expression": "norm2(X*w - y)^2", "wrt": "w"},
 ]
+
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::[0-9]{1,5})?\Z")
 
 #: Host names a loopback-bound server answers to. Checking the Host header defeats DNS
 #: rebinding: a web page on evil.example that resolves to 127.0.0.1 still sends its own name.
@@ -112,7 +116,8 @@ class WebApp:
     @property
     def pool(self) -> WorkerPool:
         if self._pool is None:
-            self._pool = WorkerPool(TASKS, size=self._workers)
+            self._pool = WorkerPool(TASKS, size=self._workers,
+                                    memory_limit=self.limits.memory_limit)
         return self._pool
 
     def close(self) -> None:
@@ -140,11 +145,19 @@ class WebApp:
         return [b"" if method == "HEAD" else body]
 
     def _check_host(self, environ: dict) -> None:
+        host = environ.get("HTTP_HOST")
+        if host is not None:
+            # wsgiref joins a repeated header with commas; two Hosts, or one with a path,
+            # user info or spaces, is malformed (RFC 9112 §3.2 asks for a 400).
+            if not _HOST.match(host):
+                raise _Reply(400, "bad_host", f"malformed or repeated Host header "
+                                              f"{host[:100]!r}; send one host[:port]")
+            name = host[:host.index("]") + 1] if host.startswith("[") else host.split(":")[0]
+        else:  # HTTP/1.0 without a Host header
+            name = environ.get("SERVER_NAME", "")
         if self.allowed_hosts is None:
             return
-        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        if name not in self.allowed_hosts:
+        if name.lower() not in self.allowed_hosts:
             raise _Reply(403, "bad_host", f"this server only answers to 127.0.0.1/localhost, "
                                           f"not {host!r}")
 
@@ -185,10 +198,7 @@ class WebApp:
             # Refused before reading: a huge body never enters memory.
             raise _Reply(413, "too_large",
                          f"request body of {length:,} bytes exceeds {self.limits.max_body:,}")
-        try:
-            data = environ["wsgi.input"].read(length)
-        except TimeoutError:  # socket.timeout is an alias since 3.10
-            raise _Reply(408, "read_timeout", "the request body did not arrive in time") from None
+        data = self._read_body(environ["wsgi.input"], length)
         if len(data) < length:
             raise _Reply(400, "bad_request", "the request body is shorter than Content-Length")
         try:
@@ -200,6 +210,32 @@ class WebApp:
                          column=err.colno) from None
         except RecursionError:
             raise _Reply(400, "bad_json", "JSON nested too deeply") from None
+        except ValueError as err:  # an integer over Python's 4,300-digit conversion limit
+            raise _Reply(400, "bad_json", f"a number in the JSON is too long to read "
+                                          f"({str(err).split(':')[0]}); send shorter "
+                                          "numbers") from None
+
+    def _read_body(self, stream, length: int) -> bytes:
+        """Read ``length`` bytes within ``read_timeout`` seconds in all.
+
+        The socket timeout alone bounds each wait, so a client sending one byte just inside
+        it would hold a thread for hours; the deadline bounds the whole body.
+        """
+        deadline = time.monotonic() + self.limits.read_timeout
+        read = getattr(stream, "read1", stream.read)  # read1: return what has arrived
+        chunks, got = [], 0
+        try:
+            while got < length:
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                chunk = read(min(length - got, 65536))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+        except TimeoutError:  # socket.timeout is an alias since 3.10
+            raise _Reply(408, "read_timeout", "the request body did not arrive in time") from None
+        return b"".join(chunks)
 
     def _run(self, task: str, request: dict) -> tuple[int, object]:
         limit = self.limits.time_limit
@@ -212,6 +248,11 @@ class WebApp:
         except PoolBusy as err:
             raise _Reply(503, "busy", str(err), headers=[("Retry-After", "1")]) from None
         except TaskError as err:
+            if err.kind == "MemoryError":  # the worker's address-space cap stopped the task
+                raise _Reply(413, "too_large",
+                             f"this request needs more than the "
+                             f"{self.limits.memory_limit // 2**20:,} MiB a worker may use; "
+                             "declare smaller sizes") from None
             raise _Reply(500, "internal_error",
                          f"tensorcalc failed on this input ({err.kind}: {err}); please report "
                          "it with the expression") from None
@@ -225,7 +266,12 @@ class WebApp:
     def _health(self, environ: dict) -> tuple[int, object]:
         from tensorcalc import __version__
 
-        return 200, {"ok": True, "version": __version__, "time_limit": self.limits.time_limit}
+        # Ready workers, not merely a live HTTP thread: a pool whose workers all failed to
+        # start must not look healthy while every derivation answers 503.
+        ready = self.pool.ready_count()
+        return (200 if ready else 503), {
+            "ok": ready > 0, "version": __version__, "time_limit": self.limits.time_limit,
+            "workers": {"ready": ready, "size": self.pool.size}}
 
     def _derive(self, environ: dict) -> tuple[int, object]:
         return self._run("derive", _validated(derive_request, environ, self.limits))
@@ -246,10 +292,17 @@ class WebApp:
         if path.startswith("/static/"):
             name = path[len("/static/"):]
         # Only plain names of files that ship in the package: no "..", no sub-folders.
-        if not name or "/" in name or "\\" in name or name.startswith("."):
-            raise _Reply(404, "not_found", f"nothing at {path}")
+        # The length cap also keeps an over-long name from reaching the file system, which
+        # would raise "File name too long" instead of answering 404.
+        if (not name or len(name) > 100 or "/" in name or "\\" in name
+                or name.startswith(".")):
+            raise _Reply(404, "not_found", f"nothing at {path[:120]}")
         entry = self.static.joinpath(name)
-        if not entry.is_file():
+        try:
+            found = entry.is_file()
+        except (OSError, ValueError):  # a NUL byte or another name the OS refuses
+            found = False
+        if not found:
             raise _Reply(404, "not_found", f"nothing at {path}")
         suffix = name[name.rfind("."):] if "." in name else ""
         ctype = CONTENT_TYPES.get(suffix, "application/octet-stream")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import errno
 import ipaddress
+import signal
 import socket
 import sys
 import threading
@@ -26,6 +27,9 @@ __all__ = ["serve", "main", "make_server", "ServerThread", "add_serve_arguments"
            "serve_from_args"]
 
 
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(32), 127]}
+
+
 class _Handler(WSGIRequestHandler):
     # A socket timeout bounds how long a slow or stalled client can hold a thread.
     timeout = Limits().read_timeout
@@ -33,7 +37,10 @@ class _Handler(WSGIRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
         if not self.quiet:
-            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+            # The request line is the client's text: escaped, it cannot forge log lines or
+            # send terminal escape sequences to whoever reads the log.
+            line = (format % args).translate(_CONTROL_ESCAPES)
+            sys.stderr.write(f"{self.address_string()} {line}\n")
 
 
 class _Server(ThreadingMixIn, WSGIServer):
@@ -119,6 +126,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, open_browser: bool = Fal
     app.pool  # noqa: B018 - start the workers now, not on the first request
     if open_browser:
         webbrowser.open(url)
+    previous = _stop_on_signals()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -126,6 +134,28 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, open_browser: bool = Fal
     finally:
         server.server_close()
         app.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> dict:
+    """Treat SIGTERM and SIGHUP like Ctrl+C; returns the handlers they replace.
+
+    Their default action ends the process at once, skipping ``app.close()``: a worker busy with
+    a derivation would run on, orphaned, after the server is gone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # signal handlers can only be installed from the main thread
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, _interrupt)
+    return previous
 
 
 def add_serve_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:

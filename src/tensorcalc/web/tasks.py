@@ -11,6 +11,8 @@ server itself work while ``tensorcalc.symbolic`` is being built or if it fails t
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 
 from tensorcalc.accumulate.chain import chain_cost
@@ -89,7 +91,8 @@ def _prepare(request: dict):
     except ImportError as err:
         return _error(503, "engine_unavailable", f"the symbolic engine failed to import: {err}")
     try:
-        expr = ts.parse(request["expression"], shapes=request.get("shapes") or None)
+        expr = ts.parse(request["expression"], shapes=request.get("shapes") or None,
+                        strict_shapes=True)
     except ts.ParseError as err:
         return _parse_error(err)
     except RecursionError:
@@ -107,6 +110,16 @@ def _prepare(request: dict):
     return ts, expr, variables, wrt
 
 
+def _budget(request: dict):
+    """The request's node budget (``Limits.max_nodes``), or no limit when it has none."""
+    limit = request.get("max_nodes")
+    if not limit:
+        return contextlib.nullcontext()
+    from tensorcalc.symbolic.expr import node_budget
+
+    return node_budget(limit)
+
+
 def _differentiate(ts, expr, wrt: str, layout: str, order: int):
     if order == 2:
         return ts.hessian(expr, wrt)
@@ -114,12 +127,20 @@ def _differentiate(ts, expr, wrt: str, layout: str, order: int):
 
 
 def _unsupported(ts, err: Exception) -> dict | None:
+    from tensorcalc.symbolic.errors import ResultTooLarge
+
+    if isinstance(err, ResultTooLarge):
+        return _error(400, "too_large", str(err))
     if isinstance(err, ts.UnsupportedExpression):
         return _error(400, "unsupported", str(err))
     if isinstance(err, ts.ParseError):  # shape errors found while differentiating
         return _parse_error(err)
     if isinstance(err, RecursionError):
         return _error(400, "too_deep", "the expression is nested too deeply")
+    if isinstance(err, ArithmeticError):  # overflow or a division by zero in the constants
+        return _error(400, "numeric_error", f"arithmetic on the constants failed "
+                                            f"({type(err).__name__}: {err}); use smaller or "
+                                            "non-zero numbers")
     if isinstance(err, ValueError):  # e.g. a layout the result cannot take
         return _error(400, "bad_request", str(err))
     return None
@@ -133,19 +154,8 @@ def derive(request: dict) -> dict:
         return prepared
     ts, expr, variables, wrt = prepared
     try:
-        d = _differentiate(ts, expr, wrt, request["layout"], request["order"])
-        result = {
-            "text": str(d),
-            "latex": d.latex(),
-            "mathml": d.mathml(),
-            "shape": shape_json(tuple(d.shape)),
-            "layout": str(getattr(d, "layout", request["layout"])),
-            # "matrix", or "vec" for 3rd/4th-order results given as d vec F = J d vec X
-            "form": str(getattr(d, "form", "matrix")),
-            "steps": d.steps(),
-            "steps_latex": d.steps(format="latex"),
-            "numpy": d.numpy_source(),
-        }
+        with _budget(request):  # rendering simplifies too, so it stays inside the budget
+            result = _rendered(ts, expr, wrt, request)
     except Exception as err:  # noqa: BLE001 - known failures become 400s, the rest re-raise
         known = _unsupported(ts, err)
         if known is None:
@@ -153,6 +163,13 @@ def derive(request: dict) -> dict:
         known["variables"] = variables
         known["wrt"] = wrt
         return known
+    size = len(json.dumps(result))
+    limit = request.get("max_answer")
+    if limit and size > limit:
+        return _error(400, "too_large", f"result too large: the answer would be {size:,} "
+                                        f"characters, over the limit of {limit:,}; try a "
+                                        "smaller expression or a first derivative",
+                      variables=variables, wrt=wrt)
     return {
         "expression": request["expression"],
         "parsed": str(expr),
@@ -165,6 +182,44 @@ def derive(request: dict) -> dict:
     }
 
 
+def _rendered(ts, expr, wrt: str, request: dict) -> dict:
+    d = _differentiate(ts, expr, wrt, request["layout"], request["order"])
+    return {
+        "text": str(d),
+        "latex": d.latex(),
+        "mathml": d.mathml(),
+        "shape": shape_json(tuple(d.shape)),
+        "layout": str(getattr(d, "layout", request["layout"])),
+        # "matrix", or "vec" for 3rd/4th-order results given as d vec F = J d vec X
+        "form": str(getattr(d, "form", "matrix")),
+        "steps": d.steps(),
+        "steps_latex": d.steps(format="latex"),
+        "numpy": d.numpy_source(),
+    }
+
+
+def _jacobian_too_large(d, limit: int | None) -> dict | None:
+    """A 400 when the check would build a Jacobian of more than ``limit`` entries.
+
+    Named dimensions get the checker's small sizes; only declared numbers make it large.
+    """
+    if not limit:
+        return None
+    from tensorcalc.symbolic.numeric import bind_dims
+
+    sizes = bind_dims(d.base.free_vars, extra=d.base)
+    entries = 1
+    for dim in d.shape:
+        for part in str(dim).split("·"):  # vec-form dimensions are products like "n·m"
+            entries *= int(part) if part.isdigit() else sizes.get(part, 1)
+    if entries <= limit:
+        return None
+    return _error(400, "too_large", f"the numerical check would build a Jacobian of "
+                                    f"{entries:,} entries, over the limit of {limit:,}; "
+                                    "declare smaller sizes or use names such as n",
+                  field="shapes")
+
+
 def check(request: dict) -> dict:
     """Compare the symbolic derivative with finite differences on random data."""
     started = time.perf_counter()
@@ -173,7 +228,11 @@ def check(request: dict) -> dict:
         return prepared
     ts, expr, _variables, wrt = prepared
     try:
-        d = _differentiate(ts, expr, wrt, request["layout"], request["order"])
+        with _budget(request):
+            d = _differentiate(ts, expr, wrt, request["layout"], request["order"])
+        too_large = _jacobian_too_large(d, request.get("max_jacobian"))
+        if too_large:
+            return too_large
         report = d.check(trials=request.get("trials", 3))
         passed = True
     except Exception as err:  # noqa: BLE001

@@ -51,6 +51,14 @@ class Limits:
     max_width: int = 100_000           # one layer width
     time_limit: float = 5.0            # seconds for one derivation or check
     read_timeout: float = 15.0         # seconds a client may take to send its request
+    # Declared sizes are the only way a 100-byte request can ask for gigabytes: A*X*B with
+    # 100×100 matrices has a 10⁸-entry Jacobian, which the numerical check materialises.
+    max_dim: int = 10_000              # one declared dimension
+    max_variable: int = 1_000_000      # entries of one declared variable
+    max_jacobian: int = 1_000_000      # entries of the Jacobian a check evaluates numerically
+    memory_limit: int = 1024 * 2**20   # bytes of address space per worker process
+    max_nodes: int = 200_000           # expression nodes built for one answer (examples: < 700)
+    max_answer: int = 1_000_000        # characters of one answer's renderings together
 
 
 def _field(body: dict, name: str, kind: type | tuple, default: object = None) -> object:
@@ -154,6 +162,14 @@ def parse_shapes(text: str, limits: Limits) -> dict:
             raise BadRequest(f"{name} is declared twice", code="shape_error", field="shapes",
                              column=col)
         base = offset + m.end()
+        rest = chunk[m.end():].rstrip()
+        dangling = (re.search(r"(?:(?<=\s)|^)[xX]$|[×*,]$", rest)
+                    or re.match(r"\s*(?:[xX](?=\s)|[×*,])", rest))
+        if dangling:  # "A: n x" would otherwise declare the vector A: n
+            sep = dangling.group(0).strip()
+            col = base + dangling.start() + len(dangling.group(0)) - len(sep) + 1
+            raise BadRequest(f"{name}: a dimension is missing next to {sep!r} (write e.g. "
+                             f"{name}: n x n)", code="shape_error", field="shapes", column=col)
         # "3x3" is two sizes; elsewhere x, ×, * and commas only separate ("n x n", "m×n").
         spaced = re.sub(r"(?<=\d)[xX](?=\d)", " ", chunk[m.end():])
         words = [(w.group(0), base + w.start() + 1)
@@ -194,6 +210,26 @@ def _shapes_from_json(value: object, limits: Limits) -> dict:
     return shapes
 
 
+def check_sizes(shapes: dict, limits: Limits) -> dict:
+    """Refuse declared sizes beyond ``max_dim`` per axis or ``max_variable`` per variable."""
+    for name, spec in shapes.items():
+        dims = spec if isinstance(spec, tuple) else (spec,)
+        sizes = [d for d in dims if isinstance(d, int) and not isinstance(d, bool)]
+        for d in sizes:
+            if d > limits.max_dim:
+                raise BadRequest(f"{name}: a dimension of {d:,} is over the limit of "
+                                 f"{limits.max_dim:,}; use a name such as n for a size that "
+                                 "does not matter", code="too_large", field="shapes")
+        total = 1
+        for d in sizes:
+            total *= d
+        if total > limits.max_variable:
+            raise BadRequest(f"{name} would have {total:,} entries, over the limit of "
+                             f"{limits.max_variable:,}; declare smaller sizes or names",
+                             code="too_large", field="shapes")
+    return shapes
+
+
 def derive_request(body: object, limits: Limits) -> dict:
     """Validate a ``/api/derive`` or ``/api/check`` body; returns the task's request."""
     if not isinstance(body, dict):
@@ -220,7 +256,11 @@ def derive_request(body: object, limits: Limits) -> dict:
         "layout": layout,
         "order": order,
         "trials": trials,
-        "shapes": _shapes_from_json(shapes, limits) if shapes not in (None, "") else {},
+        "shapes": check_sizes(_shapes_from_json(shapes, limits), limits)
+        if shapes not in (None, "") else {},
+        "max_jacobian": limits.max_jacobian,
+        "max_nodes": limits.max_nodes,
+        "max_answer": limits.max_answer,
     }
 
 

@@ -72,6 +72,8 @@ def _worker_main() -> None:
 def _serve_tasks() -> None:
     """Read ``{"task", "payload"}`` lines on stdin, answer ``{"ok", "value"}`` lines on stdout."""
     tasks = json.loads(os.environ["TENSORCALC_WEB_TASKS"])
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="tensorcalc-orphan",
+                     daemon=True).start()
     limit = int(os.environ.get("TENSORCALC_WEB_MEMORY", "0"))
     if limit:
         try:
@@ -96,7 +98,23 @@ def _serve_tasks() -> None:
         except Exception as exc:  # every failure must reach the parent, as text
             reply = {"ok": False, "kind": type(exc).__name__, "message": str(exc),
                      "details": traceback.format_exc()}
-        _send(out, reply)
+        try:
+            _send(out, reply)
+        except MemoryError:  # the answer itself is too big to encode under the cap
+            _send(out, {"ok": False, "kind": "MemoryError", "message": "answer too large"})
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit as soon as the server process is gone, even in the middle of a task.
+
+    A closed stdin only stops a worker between tasks; a server killed with SIGKILL would leave
+    a busy one computing for nobody. (``PR_SET_PDEATHSIG`` is no substitute: it fires when the
+    parent *thread* that started us exits, and replacements are started from short threads.)
+    """
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(0)
 
 
 def _send(stream, message: dict) -> None:
@@ -112,6 +130,10 @@ class _Worker:
         env = dict(os.environ)
         env["TENSORCALC_WEB_TASKS"] = json.dumps(dict(tasks))
         env["TENSORCALC_WEB_MEMORY"] = str(memory_limit or 0)
+        # One request per process needs no BLAS thread pool, and each pool thread reserves
+        # address space that would count against the memory cap on a many-core machine.
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")
         # The child must import what this process imports (an uninstalled checkout, tests).
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         self.process = subprocess.Popen(
@@ -122,9 +144,12 @@ class _Worker:
         # A reader thread turns the blocking pipe into a queue we can wait on with a timeout,
         # portably (select() does not work on pipes on Windows).
         self.replies: queue.Queue[dict | None] = queue.Queue()
+        # The reader thread records readiness itself, so that the health check and a request
+        # can both ask without racing for the one "ready" message on the queue.
+        self.ready = False
+        self._started = threading.Event()
         threading.Thread(target=self._read, name="tensorcalc-worker-reader",
                          daemon=True).start()
-        self.ready = False
 
     def _read(self) -> None:
         stdout = self.process.stdout
@@ -132,20 +157,25 @@ class _Worker:
         try:
             for line in stdout:
                 try:
-                    self.replies.put(json.loads(line))
+                    message = json.loads(line)
                 except json.JSONDecodeError:
                     continue
+                if isinstance(message, dict) and message.get("ready"):
+                    self.ready = True
+                    self._started.set()
+                else:
+                    self.replies.put(message)
         except (OSError, ValueError):
             pass
         self.replies.put(None)  # end of stream: the worker is gone
+        self._started.set()  # wake anyone waiting for a start that will never come
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def wait_ready(self, timeout: float) -> bool:
-        if not self.ready:
-            try:
-                self.ready = bool((self.replies.get(timeout=timeout) or {}).get("ready"))
-            except queue.Empty:
-                return False
-        return self.ready
+        self._started.wait(timeout)
+        return self.ready and self.alive()
 
     def send(self, task: str, payload: object) -> None:
         stdin = self.process.stdin
@@ -189,24 +219,43 @@ class WorkerPool:
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._closing = threading.Event()  # wakes respawn loops sleeping off a failure
         for _ in range(size):
-            self._spawn()
+            worker = self._spawn()
+            if worker is not None:
+                self._idle.put(worker)
 
-    def _spawn(self, wait: bool = False) -> None:
+    def _spawn(self) -> _Worker | None:
         worker = _Worker(self.tasks, self.memory_limit)
         with self._lock:  # registered at once, so that close() also stops a starting worker
             if self._closed:
                 worker.kill()
-                return
+                return None
             self._all.add(worker)
-        # A replacement joins the idle queue only once it has imported everything, so that a
-        # request is not handed a worker still starting while a ready one sits idle.
-        if wait and not worker.wait_ready(self.start_timeout):
+        return worker
+
+    def _respawn(self) -> None:
+        """Start one replacement, retrying with backoff until one starts or the pool closes.
+
+        Without the retry, each replacement that died while starting (a full disk, a
+        transient import failure, the OOM killer) left the pool one worker short for good.
+        """
+        delay = 0.25
+        while not self._closed:
+            worker = self._spawn()
+            if worker is None:
+                return
+            # A replacement joins the idle queue only once it has imported everything, so
+            # that a request is not handed a worker still starting while a ready one is idle.
+            if worker.wait_ready(self.start_timeout):
+                self._idle.put(worker)
+                return
             with self._lock:
                 self._all.discard(worker)
             worker.kill()
-            return
-        self._idle.put(worker)
+            if self._closing.wait(delay):
+                return
+            delay = min(2 * delay, 10.0)
 
     def _replace(self, worker: _Worker) -> None:
         with self._lock:
@@ -215,16 +264,32 @@ class WorkerPool:
         if not self._closed:
             # Start the replacement off the request thread: importing numpy takes a moment,
             # and the client whose task failed should get its answer now.
-            threading.Thread(target=self._spawn, kwargs={"wait": True},
-                             name="tensorcalc-respawn", daemon=True).start()
+            threading.Thread(target=self._respawn, name="tensorcalc-respawn",
+                             daemon=True).start()
+
+    def ready_count(self) -> int:
+        """Workers that have started and are still alive, busy or idle."""
+        with self._lock:
+            workers = list(self._all)
+        return sum(1 for w in workers if w.ready and w.alive())
+
+    def _take(self) -> _Worker:
+        """An idle worker that is still alive; dead ones found on the way are replaced."""
+        deadline = time.monotonic() + self.queue_timeout
+        while True:
+            try:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise PoolBusy(f"all {self.size} workers are busy; try again in a "
+                               "moment") from None
+            if worker.alive():
+                return worker
+            self._replace(worker)  # it died while idle: never send it a request
 
     def run(self, name: str, payload: object, timeout: float) -> object:
         if name not in self.tasks:
             raise KeyError(f"unknown task {name!r}")
-        try:
-            worker = self._idle.get(timeout=self.queue_timeout)
-        except queue.Empty:
-            raise PoolBusy(f"all {self.size} workers are busy; try again in a moment") from None
+        worker = self._take()
         if not worker.wait_ready(self.start_timeout):
             self._replace(worker)
             raise TaskCrashed("a worker process failed to start")
@@ -260,6 +325,7 @@ class WorkerPool:
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            self._closing.set()
             workers, self._all = list(self._all), set()
         for worker in workers:
             try:
