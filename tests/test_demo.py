@@ -1,5 +1,5 @@
-"""``python -m tensorcalc.demo`` runs, exits 0 and prints the seed-003 section with every
-result checked."""
+"""``python -m tensorcalc.demo`` runs, exits 0 and prints the network-gradients lesson with
+every result checked."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ import sys
 from pathlib import Path
 
 from tensorcalc import demo
-from tensorcalc.explain import seed003
+from tensorcalc.explain import networks
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
-def test_seed003_results_all_check_out():
-    results = seed003.compute(seed=0)
-    assert [r.section for r in results] == [f"2.8.{i}" for i in range(1, 8)]
+def test_network_gradient_results_all_check_out():
+    results = networks.compute(seed=0)
+    assert [r.section for r in results] == [f"({i})" for i in range(1, 8)]
     for r in results:
         assert r.ok, r
 
 
-def test_seed003_section_printed():
+def test_network_gradients_section_printed():
     buf = io.StringIO()
-    assert seed003.run(buf)
+    assert networks.run(buf)
     text = buf.getvalue()
     assert "dJ/dtheta = y_hat - y" in text
     assert "7/7 results agree" in text
@@ -40,9 +40,9 @@ def test_demo_module_runs():
                           text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    assert "Seed 003: network gradients" in out
+    assert networks.TITLE in out
     for i in range(1, 8):
-        assert f"2.8.{i}" in out
+        assert f"  ({i}) " in out
     assert "7/7 results agree" in out
     assert "660" in out and "124" in out
     assert "Every computed result matched its check." in out
@@ -54,4 +54,4 @@ def test_demo_main_in_process_returns_zero(monkeypatch):
     monkeypatch.setattr(demo, "SECTIONS", [s for s in demo.SECTIONS if s[0] != "digits training"])
     buf = io.StringIO()
     assert demo.main([], out=buf) == 0
-    assert "Seed 002" in buf.getvalue()
+    assert "Forward versus reverse accumulation" in buf.getvalue()

@@ -2,10 +2,10 @@
 
 Sections:
 
-1. seed 003 — the seven network gradients (``∂(Wx)/∂x = W`` … ``∂J/∂θ = ŷ − y``), each computed
+1. the seven network gradients (``∂(Wx)/∂x = W`` … ``∂J/∂θ = ŷ − y``), each computed
    by the library and checked against the closed form and central differences;
-2. seed 001 — the symbolic derivative of ``xᵀAx`` with its derivation steps (``(A + Aᵀ)x``);
-3. seed 002 — the Jacobian chain ``10 → 6 → 8 → 2 → 1``: forward 660, reverse 124, optimal 124;
+2. the symbolic derivative of ``xᵀAx`` with its derivation steps (``(A + Aᵀ)x``);
+3. the Jacobian chain ``10 → 6 → 8 → 2 → 1``: forward 660, reverse 124, optimal 124;
 4. an MLP trained on scikit-learn's digits with a progress bar and its test accuracy.
 
 A section whose optional dependency is not installed is skipped with a one-line note. ``--quick``
@@ -25,22 +25,22 @@ from . import __version__
 from .explain._common import header, note
 
 
-def _seed003(out: TextIO) -> bool:
-    from .explain import seed003
+def _networks(out: TextIO) -> bool:
+    from .explain import networks
 
-    return seed003.run(out)
+    return networks.run(out)
 
 
 def _symbolic(out: TextIO) -> bool:
-    from .explain import seed001
+    from .explain import differentials
 
-    return seed001.run_symbolic(out)
+    return differentials.run_symbolic(out)
 
 
 def _chain(out: TextIO) -> bool:
-    from .explain import seed002
+    from .explain import accumulation
 
-    return seed002.run(out)
+    return accumulation.run(out)
 
 
 def _training(out: TextIO) -> bool:
@@ -62,7 +62,7 @@ def _training(out: TextIO) -> bool:
 
 
 SECTIONS: list[tuple[str, Callable[[TextIO], bool]]] = [
-    ("seed 003 network gradients", _seed003),
+    ("network gradients", _networks),
     ("symbolic derivative", _symbolic),
     ("Jacobian chain plan", _chain),
     ("digits training", _training),

@@ -4,7 +4,7 @@ scikit-learn, no download).
 Pixels (0–16) are scaled to ``[0, 1]`` and centred with the training mean; the split is a
 stratified 75/25 train/test split from the seed, and 10% of the training part is held out for
 validation (early stopping). The model is ``MLP(64, hidden, 10)`` with relu, trained with Adam
-on the softmax cross-entropy, whose logits gradient is ``ŷ − y`` (seed 003, 2.8.7).
+on the softmax cross-entropy, whose logits gradient is ``ŷ − y`` (docs/lessons/networks.md).
 """
 
 from __future__ import annotations

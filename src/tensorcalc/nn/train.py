@@ -2,9 +2,9 @@
 
 ``fit`` minimizes the mean loss over shuffled minibatches: for each batch ``B`` it computes
 ``(L_B(p), ∇_p L_B(p))`` with ``tc.value_and_grad`` (reverse mode: one backward pass whatever
-the number of parameters, seed 002) and lets the optimizer step. After each epoch it evaluates
-on the validation set (if given) and stops early when the monitored loss has not improved by
-``min_delta`` for ``patience`` epochs, returning the best parameters seen.
+the number of parameters, docs/lessons/accumulation.md) and lets the optimizer step. After each
+epoch it evaluates on the validation set (if given) and stops early when the monitored loss has not
+improved by ``min_delta`` for ``patience`` epochs, returning the best parameters seen.
 
 Progress is a tqdm bar per epoch (loss, accuracy, examples per second) when tqdm is installed,
 otherwise one printed line per epoch.
