@@ -54,7 +54,7 @@ def load_digits_split(seed: int = 0, test_size: float = 0.25
 
 def train_digits(hidden: Sequence[int] = (256, 256), epochs: int = 30, seed: int = 0,
                  lr: float = 1e-3, batch_size: int = 32, patience: int | None = 8,
-                 progress: bool = True, out: TextIO | None = None,
+                 progress: bool | str = True, out: TextIO | None = None,
                  plot: str | None = None) -> DigitsReport:
     """Train and report test accuracy; ``plot`` writes the loss curves to that image file."""
     out = out or sys.stdout
