@@ -8,11 +8,13 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 .PHONY: demo test test-browser lint bench venv clean
 
 $(STAMP): pyproject.toml
+	@echo "Setting up $(VENV): installing tensorcalc and its test and nn extras (once; about half a minute)"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,nn]"
+	$(BIN)/python -m pip install --progress-bar on -e ".[test,nn]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+	@echo "$(VENV) is ready."
 
 venv: $(STAMP)
 

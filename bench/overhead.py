@@ -108,7 +108,8 @@ def mlp_loss(params: Any, X: Any, Y: Any, np_mod: Any = tnp) -> Any:
 
 
 def numpy_backprop(params: Any, X: np.ndarray, Y: np.ndarray) -> list:
-    """Hand-written reverse pass of the same network (seed 003: δxᵀ, diag(f′), ŷ − y)."""
+    """Hand-written reverse pass of the same network (docs/lessons/networks.md: δxᵀ, diag(f′),
+    ŷ − y)."""
     hs = [X]
     for W, b in params[:-1]:
         hs.append(np.tanh(hs[-1] @ W + b))

@@ -17,8 +17,8 @@ def loss(W, x, y):
 
 def loss_grads_closed_form(W, x, y):
     z = np.tanh(W @ x)
-    delta = 2 * (z - y) * (1 - z ** 2)          # dL/d(Wx), seed 003 2.8.4
-    return np.outer(delta, x), W.T @ delta      # dL/dW = δxᵀ (2.8.5), dL/dx = Wᵀδ
+    delta = 2 * (z - y) * (1 - z ** 2)          # dL/d(Wx): tanh′ is diagonal
+    return np.outer(delta, x), W.T @ delta      # dL/dW = δxᵀ, dL/dx = Wᵀδ
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """tensorcalc: matrix and tensor calculus for NumPy.
 
 Numeric automatic differentiation of NumPy code (``grad``, ``vjp``, ``jvp``, ``linearize``,
-``trace``), generalized Jacobians of shape ``out.shape + in.shape`` (seed 000), and symbolic
-matrix calculus (:mod:`tensorcalc.symbolic`).
+``trace``), generalized Jacobians of shape ``out.shape + in.shape`` (docs/lessons/jacobians.md), and
+symbolic matrix calculus (:mod:`tensorcalc.symbolic`).
 """
 
 from . import numpy  # noqa: F401  (installs array behaviour on tracers)

@@ -2,8 +2,8 @@
 ``linearize`` and ``trace``.
 
 Functions take and return NumPy arrays (and Python floats), in pytrees of tuples, lists, dicts
-and namedtuples. Derivatives use the generalized-Jacobian convention of seed 000: for
-``f: R^(N1×…×Nd) → R^(M1×…×Me)`` the Jacobian has shape ``out.shape + in.shape`` (numerator
+and namedtuples. Derivatives use the generalized-Jacobian convention of docs/lessons/jacobians.md:
+for ``f: R^(N1×…×Nd) → R^(M1×…×Me)`` the Jacobian has shape ``out.shape + in.shape`` (numerator
 layout); ``grad`` of a scalar function returns an array shaped like its input (gradient layout).
 
 Reverse mode is "linearize, then transpose": :func:`vjp` stages the linear map ``ẋ ↦ J ẋ``

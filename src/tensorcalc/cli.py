@@ -7,10 +7,11 @@ Subcommands:
   as text, LaTeX, MathML or NumPy source, optionally with the derivation steps and a numeric
   check against the autodiff engine;
 * ``plan --chain d0,d1,...,dq`` — forward / reverse / optimal multiplication counts of the
-  Jacobian chain ``J_q ··· J_1`` (seed 002: ``10,6,8,2,1`` costs 660 / 124 / 124), or
+  Jacobian chain ``J_q ··· J_1`` (``10,6,8,2,1`` costs 660 / 124 / 124), or
   ``plan file.py:function --shape N`` — the accumulation plan of a Python function's Jacobian;
 * ``train digits`` — an MLP on scikit-learn's digits with a progress bar;
-* ``explain 000|001|002|003`` — the seed lessons reproduced and checked with the library;
+* ``explain jacobians|differentials|accumulation|networks`` (or ``000``…``003``) — the lessons
+  of docs/lessons/ reproduced and checked with the library;
 * ``demo`` — the tour of ``python -m tensorcalc.demo``.
 
 Exit status: 0 on success, 1 when a computed result fails its check or a dependency is missing,
@@ -185,7 +186,7 @@ def _plan_chain(dims: list[int]) -> int:
     if len(dims) < 2:
         raise CLIError(f"--chain needs at least two widths d0,d1 (input and output), got {dims}")
     from .accumulate import chain_cost
-    from .explain.seed002 import write_chain_table
+    from .explain.accumulation import write_chain_table
 
     cost = chain_cost(dims)
     out = sys.stdout
@@ -294,18 +295,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from .explain import LESSONS, run_lesson
+    from .explain import LESSONS, lesson_title, run_lesson
 
     if args.list or args.lesson is None:
-        for number, (_, summary) in LESSONS.items():
-            sys.stdout.write(f"  {number}  {summary}\n")
+        for name, (number, summary) in LESSONS.items():
+            sys.stdout.write(f"  {number}  {name:13} {lesson_title(name)}\n"
+                             f"       {'':13} {summary}; docs/lessons/{name}.md\n")
         if args.list:
             return EXIT_OK
-        raise CLIError("name a lesson: 000, 001, 002, 003 or all")
-    numbers = list(LESSONS) if args.lesson == "all" else [args.lesson]
+        raise CLIError("name a lesson: " + ", ".join(LESSONS) + " (or 000-003), or all")
+    names = list(LESSONS) if args.lesson == "all" else [args.lesson]
     ok = True
-    for number in numbers:
-        ok = run_lesson(number, sys.stdout) and ok
+    for name in names:
+        ok = run_lesson(name, sys.stdout) and ok
     if not ok:
         sys.stderr.write("explain: a computed result did not match its check\n")
     return EXIT_OK if ok else EXIT_FAILED
@@ -330,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tensorcalc",
         description="Matrix and tensor calculus for NumPy: symbolic derivatives, Jacobian "
-                    "plans, a small network trainer, and the seed lessons.",
+                    "plans, a small network trainer, and four lessons.",
         epilog="Exit status: 0 ok, 1 a check failed or a dependency is missing, 2 usage error.")
     parser.add_argument("--version", action="version", version=f"tensorcalc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -386,12 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_train)
 
-    p = sub.add_parser("explain", help="reproduce a seed lesson with the library",
-                       description="Run a seed lesson: every result is computed by tensorcalc "
-                                   "and checked.")
-    p.add_argument("lesson", nargs="?", choices=("000", "001", "002", "003", "all"),
-                   help="000 Jacobian shapes, 001 trace trick, 002 chain costs, 003 network "
-                        "gradients, or all")
+    p = sub.add_parser("explain", help="run a lesson (docs/lessons/) with the library",
+                       description="Run a lesson of docs/lessons/: every result is computed by "
+                                   "tensorcalc and checked.")
+    p.add_argument("lesson", nargs="?",
+                   choices=("jacobians", "differentials", "accumulation", "networks",
+                            "000", "001", "002", "003", "all"),
+                   help="jacobians (000), differentials (001), accumulation (002), networks "
+                        "(003), or all")
     p.add_argument("--list", action="store_true", help="list the lessons")
     p.set_defaults(handler=cmd_explain)
 

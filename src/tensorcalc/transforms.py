@@ -11,8 +11,9 @@ Jacobians are batched derivative sweeps, never a Python loop over rows or column
 - ``jacobian(mode="auto")`` picks the cheaper one from the sizes and the cost model of the traced
   linear program (:mod:`tensorcalc.jacobians`), or assembles the structured product directly.
 
-Layouts (seed 000): ``"numerator"`` gives ``out.shape + in.shape``; ``"denominator"`` gives
-``in.shape + out.shape``; ``"gradient"`` (scalar outputs only) gives ``in.shape``.
+Layouts (docs/lessons/jacobians.md): ``"numerator"`` gives ``out.shape + in.shape``;
+``"denominator"`` gives ``in.shape + out.shape``; ``"gradient"`` (scalar outputs only) gives
+``in.shape``.
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def test_acc_anchor_chains(dims, forward, reverse, optimal, bracketing):
 
 
 def test_acc_seed_002_terms():
-    # Seed 002 spells the sums out term by term.
+    # docs/lessons/accumulation.md spells the sums out term by term.
     c = chain_cost([10, 6, 8, 2, 1])
     assert c.reverse == 1 * 2 * 8 + 1 * 8 * 6 + 1 * 6 * 10
     assert c.forward == 10 * 6 * 8 + 10 * 8 * 2 + 10 * 2 * 1

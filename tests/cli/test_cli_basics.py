@@ -1,4 +1,4 @@
-"""The command line: help, version, usage errors, plan and explain (seed numbers 660/124,
+"""The command line: help, version, usage errors, plan and explain (the lessons' 660/124,
 ŷ − y)."""
 
 import pytest
@@ -37,7 +37,7 @@ def test_unknown_command():
     assert "invalid choice" in res.stderr
 
 
-def test_plan_chain_seed_002():
+def test_plan_chain_10_6_8_2_1():
     res = run_cli("plan", "--chain", "10,6,8,2,1")
     assert res.returncode == 0, res.stderr
     lines = {line.split()[0]: line.split() for line in res.stdout.splitlines()
@@ -137,6 +137,16 @@ def test_explain_000_and_001():
     assert "(A + A')x" in res.stdout
 
 
+def test_explain_by_subject_name_prints_the_lesson_title():
+    res = run_cli("explain", "accumulation")
+    assert res.returncode == 0, res.stderr
+    assert "Forward versus reverse accumulation" in res.stdout and "660" in res.stdout
+    res = run_cli("explain", "--list")
+    for name in ("jacobians", "differentials", "accumulation", "networks"):
+        assert name in res.stdout and f"docs/lessons/{name}.md" in res.stdout
+    assert "The gradients of a network, through softmax cross-entropy" in res.stdout
+
+
 def test_explain_list_and_bad_lesson():
     res = run_cli("explain", "--list")
     assert res.returncode == 0 and "003" in res.stdout
@@ -150,7 +160,7 @@ def test_explain_list_and_bad_lesson():
 def test_demo_subcommand_quick():
     res = run_cli("demo", "--quick")
     assert res.returncode == 0, res.stderr
-    assert "Seed 003: network gradients" in res.stdout
+    assert "The gradients of a network" in res.stdout
     assert "7/7 results agree" in res.stdout
 
 

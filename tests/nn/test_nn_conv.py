@@ -56,7 +56,7 @@ def test_conv2d_gradients(rng):
 
 def test_conv2d_weight_gradient_is_correlation_with_delta(rng):
     # ∂J/∂W[o, c, i, j] = Σ_{n,r,s} δ[n, o, r, s] x[n, c, r + i, s + j] (stride 1, no padding):
-    # the matmul rule ∂J/∂W = δ colsᵀ of seed 003 (2.8.5) in convolution form.
+    # the matmul rule ∂J/∂W = δ colsᵀ (docs/lessons/networks.md) in convolution form.
     x = rng.standard_normal((2, 2, 5, 5))
     w = rng.standard_normal((3, 2, 3, 3))
     delta = rng.standard_normal((2, 3, 3, 3))

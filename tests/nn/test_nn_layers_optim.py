@@ -9,7 +9,7 @@ import tensorcalc.nn as nn
 
 
 def test_linear_gradient_is_xT_delta(rng):
-    # z = x W + b with rows as examples: ∂J/∂W = xᵀ δ, ∂J/∂b = Σ_rows δ (seed 003, 2.8.6).
+    # z = x W + b with rows as examples: ∂J/∂W = xᵀ δ, ∂J/∂b = Σ_rows δ (docs/lessons/networks.md).
     layer = nn.Linear(4, 3)
     params = layer.init(rng)
     x = rng.standard_normal((5, 4))

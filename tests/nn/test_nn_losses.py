@@ -1,4 +1,4 @@
-"""The fused softmax cross-entropy (seed 003, 2.8.7): value, stability, and a reverse-mode
+"""The fused softmax cross-entropy (gradient ŷ − y): value, stability, and a reverse-mode
 gradient equal to ŷ − y exactly, for one-hot and integer labels, with batch axes."""
 
 import numpy as np

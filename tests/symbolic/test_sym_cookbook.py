@@ -1,4 +1,4 @@
-"""The Matrix Cookbook identities of the anchors doc (§3) as a regression oracle.
+"""Matrix Cookbook identities as a regression oracle.
 
 Each case is differentiated, compared as an exact printed string (the Cookbook's form; where two
 forms are equivalent we note the one we print), and checked numerically on random data against

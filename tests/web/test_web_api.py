@@ -135,7 +135,7 @@ def test_foreign_host_header_is_refused(live_server):
     assert status == 200
 
 
-# -- chain planning (seed 002) -----------------------------------------------------------------
+# -- chain planning (10,6,8,2,1) ---------------------------------------------------------------
 
 
 def test_plan_reproduces_seed_002(live_server):

@@ -12,7 +12,8 @@ multiplications, so the order of the products matters:
 * the cheapest bracketing is the matrix-chain problem, solved exactly by the ``O(q³)`` dynamic
   program ``C[i,j] = min_k C[i,k] + C[k+1,j] + cost(J_j…J_{k+1} · J_k…J_i)``.
 
-Seed 002's chain ``[10, 6, 8, 2, 1]`` costs 660 forward and 124 reverse, and 124 is optimal.
+The chain ``[10, 6, 8, 2, 1]`` of docs/lessons/accumulation.md costs 660 forward and 124 reverse,
+and 124 is optimal.
 
 Factors may also be structured (:mod:`.structure`): then a product's cost depends on the
 structures of its two operands, and two bracketings of the same sub-chain can yield different

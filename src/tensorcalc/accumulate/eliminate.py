@@ -16,8 +16,8 @@ only the work depends on the order. Cost model (Griewank & Walther; Naumann):
 Named orders: *forward* eliminates the intermediates in topological order (the same as pushing
 tangents), *reverse* in reverse topological order (pulling adjoints), *Markowitz* greedily picks
 the vertex of smallest ``|pred|·|succ|`` (ties: earliest in topological order). These are the
-conventions of the AlphaGrad/Graphax vertex-elimination game, so scalar counts compare with the
-anchors table. Finding the cheapest order is NP-complete; :func:`optimal_order` solves small
+conventions of the AlphaGrad/Graphax vertex-elimination game, so scalar counts compare with
+published tables. Finding the cheapest order is NP-complete; :func:`optimal_order` solves small
 graphs exactly by a shortest-path search over the 2ⁿ sets of eliminated vertices.
 """
 

@@ -1,8 +1,9 @@
-"""Shared helpers for the seed lessons: headers, Jacobians and central differences.
+"""Shared helpers for the lessons of ``tensorcalc explain``: headers, Jacobians and central
+differences.
 
 The Jacobian of ``f: R^(N1×…×Nd) → R^(M1×…×Me)`` is returned in numerator layout, shape
-``out.shape + in.shape`` (seed 000), by ``tc.jacobian``. The reference is the central
-difference ``(f(x + εe_j) − f(x − εe_j)) / 2ε``, whose error is ``O(ε²)``.
+``out.shape + in.shape`` (docs/lessons/jacobians.md), by ``tc.jacobian``. The reference is the
+central difference ``(f(x + εe_j) − f(x − εe_j)) / 2ε``, whose error is ``O(ε²)``.
 """
 
 from __future__ import annotations

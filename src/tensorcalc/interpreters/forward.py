@@ -1,9 +1,10 @@
 """Forward mode: push tangents through primitives (Jacobian-vector products).
 
 For ``y = f(x)`` the forward interpreter carries pairs ``(x, ẋ)`` and computes ``(f(x), J ẋ)``
-where ``J = ∂f/∂x`` is the generalized Jacobian (shape ``y.shape + x.shape``, seed 000), applied
-by the primitive's jvp rule without ever being formed. A tangent that is identically zero is the
-value :class:`Zero`, not an array of zeros, so rules skip it and no work is spent on it.
+where ``J = ∂f/∂x`` is the generalized Jacobian (shape ``y.shape + x.shape``,
+docs/lessons/jacobians.md), applied by the primitive's jvp rule without ever being formed. A
+tangent that is identically zero is the value :class:`Zero`, not an array of zeros, so rules skip
+it and no work is spent on it.
 
 Rules are written with ``tensorcalc.numpy`` operations, so they are themselves differentiable
 and any derivative order follows by nesting.
@@ -171,7 +172,8 @@ diag_rules: dict[Primitive, tuple[Callable[..., Any], bool]] = {}
 
 def defjvp_diag(prim: Primitive, *factors: Callable[..., Any] | None,
                 quotient: bool = False) -> None:
-    """An elementwise primitive: its Jacobian in each operand is diagonal (seed 003),
+    """An elementwise primitive: its Jacobian in each operand is diagonal
+    (docs/lessons/networks.md),
     ``ẏ = Σᵢ ∂ᵢf(x) ⊙ ẋᵢ`` with ``∂ᵢf = factors[i](ans, *primals, **params)`` (``None``: no
     derivative in that operand). Each product is taken with a strong zero (``mul_sz``), so a
     zero tangent entry stays zero against an infinite factor; broadcasting is undone by the

@@ -3,8 +3,8 @@
 Reverse mode is not a second set of derivative rules: the forward interpreter linearizes the
 function into a program that is linear in the tangents, and this module runs that program
 backwards, applying each linear primitive's *transpose* rule to the cotangents. This is the
-trace trick of seed 001 done mechanically: ``⟨ȳ, J ẋ⟩ = ⟨Jᵀ ȳ, ẋ⟩``, e.g. for ``z = W x`` the
-transpose with respect to ``W`` is ``ȳ xᵀ`` (seed 003, 2.8.5).
+trace trick (docs/lessons/differentials.md) done mechanically: ``⟨ȳ, J ẋ⟩ = ⟨Jᵀ ȳ, ẋ⟩``, e.g. for
+``z = W x`` the transpose with respect to ``W`` is ``ȳ xᵀ`` (docs/lessons/networks.md).
 
 A transpose rule receives the output cotangent and the equation's inputs, where each linear
 input is an :class:`UndefinedPrimal` and every other input is its constant value; it returns one

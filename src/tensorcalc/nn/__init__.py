@@ -7,7 +7,7 @@ and gradients come from ``tc.value_and_grad`` of a loss of ``params``. Optimizer
 too (``state = opt.init(params)``; ``params, state = opt.update(grads, state, params)``).
 
 The loss ``softmax_cross_entropy`` is a fused primitive whose logits gradient is exactly
-``ŷ − y`` (seed 003, 2.8.7); ``Linear`` computes ``x W + b``, so ``∂J/∂W = xᵀδ`` (2.8.6).
+``ŷ − y`` (docs/lessons/networks.md); ``Linear`` computes ``x W + b``, so ``∂J/∂W = xᵀδ``.
 """
 
 from . import functional

@@ -7,10 +7,10 @@ the softmax and log-softmax in the cross-entropy's rule are those of ``ops/speci
 * ``ce(θ, y) = −Σ_k y_k log softmax(θ)_k = lse(θ)·Σ_k y_k − Σ_k y_k θ_k`` over the last axis,
   one value per row, with ``lse(θ) = m + log Σ_k e^{θ_k − m}`` and ``m = max_k θ_k`` (no
   overflow). Its tangent is ``⟨softmax(θ)·Σy − y, θ̇⟩ − ⟨log softmax(θ), ẏ⟩`` per row; for
-  one-hot or probability labels ``Σy = 1`` and the logits part is ``⟨ŷ − y, θ̇⟩`` (seed 003,
-  2.8.7). Reverse mode transposes that linear map, so the logits cotangent is exactly
-  ``c·(ŷ − y)`` for a row cotangent ``c``: the hand-derived gradient, with no softmax Jacobian
-  formed.
+  one-hot or probability labels ``Σy = 1`` and the logits part is ``⟨ŷ − y, θ̇⟩``
+  (docs/lessons/networks.md). Reverse mode transposes that linear map, so the logits cotangent is
+  exactly ``c·(ŷ − y)`` for a row cotangent ``c``: the hand-derived gradient, with no softmax
+  Jacobian formed.
 
 Each jvp rule is written with ``tensorcalc.numpy`` operations on the primal values, so every
 rule can itself be differentiated (the Hessian of ``ce`` is ``diag(ŷ) − ŷŷᵀ``). Primitive names

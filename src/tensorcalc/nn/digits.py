@@ -4,7 +4,7 @@ scikit-learn, no download).
 Pixels (0–16) are scaled to ``[0, 1]`` and centred with the training mean; the split is a
 stratified 75/25 train/test split from the seed, and 10% of the training part is held out for
 validation (early stopping). The model is ``MLP(64, hidden, 10)`` with relu, trained with Adam
-on the softmax cross-entropy, whose logits gradient is ``ŷ − y`` (seed 003, 2.8.7).
+on the softmax cross-entropy, whose logits gradient is ``ŷ − y`` (docs/lessons/networks.md).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def load_digits_split(seed: int = 0, test_size: float = 0.25
 
 def train_digits(hidden: Sequence[int] = (256, 256), epochs: int = 30, seed: int = 0,
                  lr: float = 1e-3, batch_size: int = 32, patience: int | None = 8,
-                 progress: bool = True, out: TextIO | None = None,
+                 progress: bool | str = True, out: TextIO | None = None,
                  plot: str | None = None) -> DigitsReport:
     """Train and report test accuracy; ``plot`` writes the loss curves to that image file."""
     out = out or sys.stdout

@@ -1,6 +1,6 @@
 """Functional neural-network operations on NumPy arrays, differentiable with tensorcalc.
 
-Activations (all entrywise, so their Jacobian is ``diag(f′(x))``, seed 003 2.8.4):
+Activations (all entrywise, so their Jacobian is ``diag(f′(x))``, docs/lessons/networks.md):
 
 * ``relu(x) = max(x, 0)`` with ``relu′(0) = 0``; ``leaky_relu(x) = x`` for ``x > 0`` else ``αx``
   (derivative ``α`` at 0); ``elu(x) = x`` for ``x > 0`` else ``α(eˣ − 1)``;
@@ -11,13 +11,15 @@ Activations (all entrywise, so their Jacobian is ``diag(f′(x))``, seed 003 2.8
   overflows).
 
 Losses: ``softmax_cross_entropy`` is one fused primitive per row, ``−Σ_k y_k log softmax(θ)_k``,
-whose logits gradient is exactly ``ŷ − y`` (seed 003, 2.8.7); ``binary_cross_entropy_with_logits``
-is ``softplus(θ) − yθ`` (gradient ``σ(θ) − y``); ``mse`` is the mean squared error.
+whose logits gradient is exactly ``ŷ − y`` (docs/lessons/networks.md);
+``binary_cross_entropy_with_logits`` is ``softplus(θ) − yθ`` (gradient ``σ(θ) − y``); ``mse`` is
+the mean squared error.
 
 Convolution and pooling use the NCHW layout. ``conv2d`` gathers the sliding windows
 (``im2col``: a constant index pattern, so the gather is linear and its transpose is a
 scatter-add) and multiplies by the flattened kernel: ``out[n, o] = W[o] · cols[n]`` — a matmul,
-so its derivatives are those of seed 003 (2.8.5/2.8.6). Ties in ``max_pool2d`` share the
+so its derivatives are those of a linear layer (docs/lessons/networks.md). Ties in
+``max_pool2d`` share the
 derivative equally (the ``max`` convention); ``avg_pool2d`` counts padding as zeros.
 """
 

@@ -4,8 +4,8 @@ Parameters are pytrees of NumPy arrays (dicts and lists), so ``tc.value_and_grad
 ``params`` returns gradients with the same structure, and optimizers map over them.
 
 ``Linear`` computes ``z = x W + b`` with ``x`` of shape ``(batch, in)`` and ``W`` of shape
-``(in, out)``: rows are examples, so by seed 003 (2.8.6) ``∂J/∂W = xᵀ δ`` summed over the batch,
-``∂J/∂b = Σ_rows δ`` and ``∂J/∂x = δ Wᵀ`` (2.8.2). Weights are initialized from
+``(in, out)``: rows are examples, so (docs/lessons/networks.md) ``∂J/∂W = xᵀ δ`` summed over the
+batch, ``∂J/∂b = Σ_rows δ`` and ``∂J/∂x = δ Wᵀ``. Weights are initialized from
 ``N(0, gain²/fan_in)`` (He: ``gain² = 2`` for relu-like activations; LeCun: ``gain² = 1``),
 biases at zero.
 """

@@ -2,12 +2,13 @@
 
 ``fit`` minimizes the mean loss over shuffled minibatches: for each batch ``B`` it computes
 ``(L_B(p), ∇_p L_B(p))`` with ``tc.value_and_grad`` (reverse mode: one backward pass whatever
-the number of parameters, seed 002) and lets the optimizer step. After each epoch it evaluates
-on the validation set (if given) and stops early when the monitored loss has not improved by
-``min_delta`` for ``patience`` epochs, returning the best parameters seen.
+the number of parameters, docs/lessons/accumulation.md) and lets the optimizer step. After each
+epoch it evaluates on the validation set (if given) and stops early when the monitored loss has not
+improved by ``min_delta`` for ``patience`` epochs, returning the best parameters seen.
 
 Progress is a tqdm bar per epoch (loss, accuracy, examples per second) when tqdm is installed,
-otherwise one printed line per epoch.
+otherwise one printed line per epoch; ``progress="single"`` keeps one bar for the whole run
+(its postfix names the epoch) instead of leaving one bar per epoch on screen.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def fit(model: Module, params: Any, X: np.ndarray, y: np.ndarray, *,
         optimizer: Any = None, loss_fn: LossFn = softmax_cross_entropy, epochs: int = 10,
         batch_size: int = 64, validation: tuple[np.ndarray, np.ndarray] | None = None,
         patience: int | None = None, min_delta: float = 0.0, seed: int = 0,
-        progress: bool = True, out: TextIO | None = None, threads: int | None = 1
+        progress: bool | str = True, out: TextIO | None = None, threads: int | None = 1
         ) -> FitResult:
     """Train ``params`` of ``model`` on ``(X, y)``; see the module docstring.
 
@@ -126,7 +127,7 @@ def fit(model: Module, params: Any, X: np.ndarray, y: np.ndarray, *,
 def _fit(model: Module, params: Any, X: np.ndarray, y: np.ndarray, optimizer: Any,
          loss_fn: LossFn, epochs: int, batch_size: int,
          validation: tuple[np.ndarray, np.ndarray] | None, patience: int | None,
-         min_delta: float, seed: int, progress: bool, out: TextIO | None) -> FitResult:
+         min_delta: float, seed: int, progress: bool | str, out: TextIO | None) -> FitResult:
     if epochs < 1:
         raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
     if patience is not None and patience < 1:
@@ -147,8 +148,11 @@ def _fit(model: Module, params: Any, X: np.ndarray, y: np.ndarray, optimizer: An
     since_best = 0
     start = time.perf_counter()
     steps_per_epoch = -(-X.shape[0] // batch_size)
+    single = progress == "single"
+    run_bar = _progress_bar(epochs * steps_per_epoch, "training", single, None)
     for epoch in range(1, epochs + 1):
-        bar = _progress_bar(steps_per_epoch, f"epoch {epoch}/{epochs}", progress, None)
+        bar = run_bar if single else _progress_bar(steps_per_epoch, f"epoch {epoch}/{epochs}",
+                                                    bool(progress), None)
         t0 = time.perf_counter()
         loss_sum, correct, seen = 0.0, 0.0, 0
         for xb, yb in minibatches(X, y, batch_size, rng=rng):
@@ -164,8 +168,9 @@ def _fit(model: Module, params: Any, X: np.ndarray, y: np.ndarray, optimizer: An
             seen += m
             if bar is not None:
                 rate = seen / max(time.perf_counter() - t0, 1e-9)
-                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
-                                ex_per_s=f"{rate:,.0f}", refresh=False)
+                bar.set_postfix(epoch=f"{epoch}/{epochs}", loss=f"{loss_sum / seen:.4f}",
+                                acc=f"{correct / seen:.3f}", ex_per_s=f"{rate:,.0f}",
+                                refresh=False)
                 bar.update(1)
         seconds = time.perf_counter() - t0
         record = {"epoch": epoch, "loss": loss_sum / seen, "accuracy": correct / seen,
@@ -176,10 +181,12 @@ def _fit(model: Module, params: Any, X: np.ndarray, y: np.ndarray, optimizer: An
         result.history.append(record)
         if bar is not None:
             if validation is not None:
-                bar.set_postfix(loss=f"{record['loss']:.4f}", acc=f"{record['accuracy']:.3f}",
+                bar.set_postfix(epoch=f"{epoch}/{epochs}", loss=f"{record['loss']:.4f}",
+                                acc=f"{record['accuracy']:.3f}",
                                 val_acc=f"{record['val_accuracy']:.3f}",
                                 ex_per_s=f"{record['examples_per_s']:,.0f}")
-            bar.close()
+            if not single:
+                bar.close()
         elif progress:
             out.write(_epoch_line(record, epochs))
             out.flush()
@@ -192,6 +199,10 @@ def _fit(model: Module, params: Any, X: np.ndarray, y: np.ndarray, optimizer: An
             if patience is not None and since_best >= patience:
                 result.stopped_early = True
                 break
+    if run_bar is not None:
+        run_bar.total = run_bar.n  # an early stop ends the run before the planned total
+        run_bar.refresh()
+        run_bar.close()
     if patience is None:
         result.params, result.best_epoch = params, len(result.history)
     result.seconds = time.perf_counter() - start

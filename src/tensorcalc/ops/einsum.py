@@ -5,8 +5,9 @@
 - jvp: ``ẏ = Σₖ einsum(s₁, …, sₖ, …, sₙ → out)(x₁, …, ẋₖ, …, xₙ)`` (product rule);
 - transpose in operand ``k``: ``x̄ₖ = einsum(out, s₁, …, ŝₖ, …, sₙ → sₖ)(ȳ, x₁, …, xₙ)`` — the
   cotangent takes the place of the operand and the operand's subscripts become the output
-  (seed 001's trace trick: ``⟨ȳ, J ẋₖ⟩`` is one full contraction, read off for ``xₖ``). A label
-  of ``sₖ`` that appears nowhere else was summed out, so its cotangent is broadcast back.
+  (the trace trick of docs/lessons/differentials.md: ``⟨ȳ, J ẋₖ⟩`` is one full contraction, read off
+  for ``xₖ``). A label of ``sₖ`` that appears nowhere else was summed out, so its cotangent is
+  broadcast back.
 
 Why one ``einsum`` primitive rather than pairwise ``dot_general`` steps: the transpose of an
 ``n``-operand contraction is again an ``n``-operand contraction, and it gets its *own*

@@ -1,9 +1,9 @@
 """Elementwise primitives with NumPy broadcasting.
 
 For ``z = f(x)`` applied entrywise, the generalized Jacobian ``∂z/∂x`` is diagonal,
-``diag(f′(x))`` (seed 003, 2.8.4), so both the jvp and the transpose are an elementwise product
-with ``f′(x)``: ``ż = f′(x) ⊙ ẋ``. Binary operations broadcast like NumPy; their transposes sum
-the cotangent back over broadcast axes (:func:`~tensorcalc.ops.structural.unbroadcast`).
+``diag(f′(x))`` (docs/lessons/networks.md), so both the jvp and the transpose are an elementwise
+product with ``f′(x)``: ``ż = f′(x) ⊙ ẋ``. Binary operations broadcast like NumPy; their transposes
+sum the cotangent back over broadcast axes (:func:`~tensorcalc.ops.structural.unbroadcast`).
 
 Conventions at kinks (docs/conventions.md): ``abs′(0) = 0``; ``maximum``/``minimum`` split the
 derivative equally on ties; ``sqrt′(0) = +inf``; comparisons and ``sign`` have zero derivative.

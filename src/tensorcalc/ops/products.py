@@ -1,7 +1,7 @@
 """Products: the primitive ``matmul`` and NumPy's other products built on it or on ``einsum``.
 
 ``matmul`` follows NumPy's 1-D, 2-D and batched rules and is bilinear. For ``Z = A B``:
-``Ż = Ȧ B + A Ḃ``, and the transposes are ``Ā = Z̄ Bᵀ`` and ``B̄ = Aᵀ Z̄`` (seed 003:
+``Ż = Ȧ B + A Ḃ``, and the transposes are ``Ā = Z̄ Bᵀ`` and ``B̄ = Aᵀ Z̄`` (docs/lessons/networks.md:
 ``∂z/∂x = W`` for ``z = W x``, ``∂J/∂W = δ xᵀ`` for ``z = W x`` and ``xᵀ δ`` for ``z = x W``).
 A 1-D operand is a vector: NumPy treats it as a row (left) or column (right) and drops that
 axis from the result, and the transposes put it back. Batch axes broadcast; their transposes

@@ -1,8 +1,8 @@
 """Joining, splitting and moving blocks of an array: the linear maps of NumPy's shape functions.
 
 Every function here is linear in its array arguments, so its jvp is the function applied to the
-tangent and reverse mode needs only its transpose (seed 000: a generalized Jacobian that is a
-block selection/permutation matrix, never formed):
+tangent and reverse mode needs only its transpose (docs/lessons/jacobians.md: a generalized Jacobian
+that is a block selection/permutation matrix, never formed):
 
 - ``concatenate(x₁, …, xₙ, axis)``: transpose is ``split`` of the cotangent at the same offsets,
   ``x̄ᵢ = ȳ[…, oᵢ:oᵢ₊₁, …]``.

@@ -12,8 +12,8 @@ its transpose, which is another structural map:
 - ``index_set(x, v, idx)`` (``x.at[idx].set(v)``): transpose is ``(ȳ with idx zeroed, ȳ[idx])``.
 - ``convert(dtype)``: transpose converts back.
 
-As generalized Jacobians (seed 000) these are permutation, selection and summation matrices;
-they are never formed.
+As generalized Jacobians (docs/lessons/jacobians.md) these are permutation, selection and summation
+matrices; they are never formed.
 """
 
 from __future__ import annotations

@@ -187,8 +187,8 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
     (in.shape + out.shape) or "gradient" (scalar f; the shape of X). For a symmetric X the
     gradient follows ``symmetric_convention``: "frobenius" gives (G + Gᵀ)/2, the gradient for
     the Frobenius inner product on symmetric matrices; "cookbook" gives G + Gᵀ − G∘I, the partials
-    with respect to the independent entries (Matrix Cookbook §2.8.2). G is the unstructured
-    gradient. A diagonal X gets diag(diag(G)).
+    with respect to the independent entries (the Matrix Cookbook's section on symmetric matrices). G
+    is the unstructured gradient. A diagonal X gets diag(diag(G)).
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")

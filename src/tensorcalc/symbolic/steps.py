@@ -1,4 +1,4 @@
-"""Derivation steps, the way the trace-trick tutorials write them (seed 001).
+"""Derivation steps, the way the trace-trick tutorials write them (docs/lessons/differentials.md).
 
 For a scalar f of X:
 
@@ -145,7 +145,7 @@ def _trace_trick(out: _Lines, d, name: str) -> None:
         conv = {"frobenius": "(G + Gᵀ)/2, the gradient for ⟨A, B⟩ = tr(AᵀB) on symmetric "
                              "matrices",
                 "cookbook": "G + Gᵀ − G∘I, the partials w.r.t. the independent entries "
-                            "(Cookbook §2.8.2)"}
+                            "(Cookbook, symmetric matrices)"}
         if x.structure == "diagonal":
             out.text(f"{x.name} is diagonal: keep the diagonal of G, diag(diag(G)).")
         else:

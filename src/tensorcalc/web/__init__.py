@@ -3,8 +3,9 @@
 Type an expression in matrixcalculus.org syntax and get its derivative or Hessian rendered as
 MathML (tensorcalc's own printer, no JavaScript math library), with its shape and layout, the
 derivation steps, LaTeX, generated NumPy code and a numerical check; a second tab plans Jacobian
-chains (forward / reverse / optimal accumulation, seed 002). Everything is served from this
-package; the page makes no request beyond the local server. See docs/web.md for the JSON API.
+chains (forward / reverse / optimal accumulation, docs/lessons/accumulation.md). Everything is
+served from this package; the page makes no request beyond the local server. See docs/web.md for the
+JSON API.
 """
 
 from .app import EXAMPLES, WebApp

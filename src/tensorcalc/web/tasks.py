@@ -254,7 +254,8 @@ def check(request: dict) -> dict:
 
 
 def plan(request: dict) -> dict:
-    """Forward, reverse and optimal accumulation costs of a Jacobian chain (seed 002)."""
+    """Forward, reverse and optimal accumulation costs of a Jacobian chain
+    (docs/lessons/accumulation.md)."""
     widths = request["widths"]
     c = chain_cost(widths)
     q = len(widths) - 1

@@ -1,4 +1,5 @@
-"""Seed 001: the trace trick for ``y = xᵀAx``, and numerator vs denominator layout.
+"""The trace trick for ``y = xᵀAx``, and numerator vs denominator layout
+(docs/lessons/differentials.md).
 
 The trace trick writes the differential of a scalar as an inner product ``dy = tr(Gᵀ dX)``,
 from which ``∂y/∂X = G`` (gradient layout, shaped like ``X``). With ``⟨A, B⟩ = tr(AᵀB)``,
@@ -21,6 +22,8 @@ import numpy as np
 import tensorcalc as tc
 
 from ._common import header, jacobian, max_err, numeric_grad
+
+TITLE = "Matrix calculus with differentials: the trace trick and both layouts"
 
 TRACE_STEPS = (
     "y  = x'Ax",
@@ -58,7 +61,7 @@ def run_symbolic(out: TextIO) -> bool:
 
 
 def run(out: TextIO, seed: int = 0) -> bool:
-    header(out, "Seed 001: the trace trick for x'Ax, and layouts")
+    header(out, TITLE)
     rng = np.random.default_rng(seed)
     n, m = 4, 3
     A = rng.standard_normal((n, n))

@@ -1,18 +1,20 @@
-"""Seed 003: seven gradients every network uses (sections 2.8.1–2.8.7), computed and checked.
+"""The gradients of a network: seven results every network uses, computed and checked.
+
+The lesson is docs/lessons/networks.md; the results are numbered 1–7 there and here.
 
 Each result is computed by the library (Jacobians in numerator layout ``out.shape + in.shape``,
-gradients shaped like the parameter), compared with the closed form of the lesson, and with
+gradients shaped like the parameter), compared with the closed form the lesson derives, and with
 central differences:
 
-* 2.8.1 ``z = W x``  ⇒ ``∂z/∂x = W``;
-* 2.8.2 ``z = x W`` (``x`` a row) ⇒ ``∂z/∂x = Wᵀ``;
-* 2.8.3 ``z = x``    ⇒ ``∂z/∂x = I``;
-* 2.8.4 ``z = f(x)`` entrywise ⇒ ``∂z/∂x = diag(f′(x))`` (here ``f = tanh``, ``f′ = 1 − tanh²``);
-* 2.8.5 ``z = W x``, ``δ = ∂J/∂z`` ⇒ ``∂J/∂W = δ xᵀ``;
-* 2.8.6 ``z = x W``, ``δ = ∂J/∂z`` ⇒ ``∂J/∂W = xᵀ δ`` (a batch of rows sums over the batch);
-* 2.8.7 ``ŷ = softmax(θ)``, ``J = −Σ yᵢ log ŷᵢ`` ⇒ ``∂J/∂θ = ŷ − y``.
+* (1) ``z = W x``  ⇒ ``∂z/∂x = W``;
+* (2) ``z = x W`` (``x`` a row) ⇒ ``∂z/∂x = Wᵀ``;
+* (3) ``z = x``    ⇒ ``∂z/∂x = I``;
+* (4) ``z = f(x)`` entrywise ⇒ ``∂z/∂x = diag(f′(x))`` (here ``f = tanh``, ``f′ = 1 − tanh²``);
+* (5) ``z = W x``, ``δ = ∂J/∂z`` ⇒ ``∂J/∂W = δ xᵀ``;
+* (6) ``z = x W``, ``δ = ∂J/∂z`` ⇒ ``∂J/∂W = xᵀ δ`` (a batch of rows sums over the batch);
+* (7) ``ŷ = softmax(θ)``, ``J = −Σ yᵢ log ŷᵢ`` ⇒ ``∂J/∂θ = ŷ − y``.
 
-For 2.8.5 and 2.8.6 the loss is ``J = Σ sin(z)``, so ``δ = cos(z)``.
+For (5) and (6) the loss is ``J = Σ sin(z)``, so ``δ = cos(z)``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import tensorcalc as tc
 import tensorcalc.numpy as tnp
 
 from ._common import header, jacobian, max_err, numeric_grad, numeric_jacobian
+
+TITLE = "The gradients of a network, through softmax cross-entropy"
 
 #: Agreement required with the closed form (exact up to rounding) and with central differences.
 FORMULA_TOL = 1e-12
@@ -74,7 +78,7 @@ def _cross_entropy(theta: Any, y: np.ndarray) -> Any:
 
 
 def compute(seed: int = 0) -> list[Result]:
-    """The seven results of seed 003 on random data from ``seed``."""
+    """The seven results of the network-gradients lesson on random data from ``seed``."""
     rng = np.random.default_rng(seed)
     n, m = 3, 4
     W = rng.standard_normal((n, m))
@@ -85,29 +89,29 @@ def compute(seed: int = 0) -> list[Result]:
     theta = rng.standard_normal(5)
     y = np.eye(5)[2]
     results = [
-        _jacobian_result("2.8.1", "z = W x        =>  dz/dx = W",
+        _jacobian_result("(1)", "z = W x        =>  dz/dx = W",
                          lambda t: W @ t, x, W),
-        _jacobian_result("2.8.2", "z = x W        =>  dz/dx = W^T",
+        _jacobian_result("(2)", "z = x W        =>  dz/dx = W^T",
                          lambda t: t @ W, row, W.T),
-        _jacobian_result("2.8.3", "z = x          =>  dz/dx = I",
+        _jacobian_result("(3)", "z = x          =>  dz/dx = I",
                          lambda t: t, v, np.eye(v.size)),
-        _jacobian_result("2.8.4", "z = tanh(x)    =>  dz/dx = diag(1 - tanh^2 x)",
+        _jacobian_result("(4)", "z = tanh(x)    =>  dz/dx = diag(1 - tanh^2 x)",
                          tnp.tanh, v, np.diag(1 - np.tanh(v) ** 2)),
-        _grad_result("2.8.5", "z = W x        =>  dJ/dW = delta x^T",
+        _grad_result("(5)", "z = W x        =>  dJ/dW = delta x^T",
                      lambda w: tnp.sum(tnp.sin(w @ x)), W, np.outer(np.cos(W @ x), x)),
-        _grad_result("2.8.6", "z = x W        =>  dJ/dW = x^T delta",
+        _grad_result("(6)", "z = x W        =>  dJ/dW = x^T delta",
                      lambda w: tnp.sum(tnp.sin(batch @ w)), W, batch.T @ np.cos(batch @ W)),
     ]
     y_hat = np.exp(theta - theta.max()) / np.exp(theta - theta.max()).sum()
-    results.append(_grad_result("2.8.7", "softmax + CE   =>  dJ/dtheta = y_hat - y",
+    results.append(_grad_result("(7)", "softmax + CE   =>  dJ/dtheta = y_hat - y",
                                 lambda t: _cross_entropy(t, y), theta, y_hat - y))
     return results
 
 
 def run(out: TextIO, seed: int = 0) -> bool:
     """Print the seven results with their errors; return whether all of them check out."""
-    header(out, "Seed 003: network gradients (2.8.1-2.8.7), computed and checked")
-    out.write("  J = sum(sin(z)) in 2.8.5/2.8.6, so delta = dJ/dz = cos(z); errors are max |.|\n")
+    header(out, TITLE)
+    out.write("  J = sum(sin(z)) in (5) and (6), so delta = dJ/dz = cos(z); errors are max |.|\n")
     out.write(f"  {'':6} {'result':45} {'shape':>8}  {'vs formula':>10}  {'vs central diff':>15}\n")
     results = compute(seed)
     for r in results:

@@ -1,4 +1,4 @@
-"""Seed 003 (network gradients, 2.8.1–2.8.7) computed by the library in both modes.
+"""The seven network gradients of docs/lessons/networks.md computed by the library in both modes.
 
 The Jacobian is assembled here row by row from vjp and column by column from jvp (a test may
 loop; the library's own jacobian does not), and each result is compared with the closed form

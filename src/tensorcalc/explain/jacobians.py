@@ -1,4 +1,4 @@
-"""Seed 000: generalized Jacobians of tensor maps, and the tensor chain rule.
+"""Generalized Jacobians of tensor maps, and the tensor chain rule (docs/lessons/jacobians.md).
 
 For ``f: R^(N1×…×Nd) → R^(M1×…×Me)`` the generalized Jacobian has shape
 ``(M1×…×Me) × (N1×…×Nd)`` — output axes first, then input axes — with entries
@@ -20,9 +20,11 @@ import tensorcalc.numpy as tnp
 
 from ._common import header, jacobian, max_err, numeric_jacobian
 
+TITLE = "Generalized Jacobians and the tensor chain rule"
+
 
 def run(out: TextIO, seed: int = 0) -> bool:
-    header(out, "Seed 000: generalized Jacobians of tensor maps")
+    header(out, TITLE)
     rng = np.random.default_rng(seed)
     B = rng.standard_normal((4, 2))
     X = rng.standard_normal((2, 3))

@@ -1,4 +1,5 @@
-"""Seed 002: the cost of a Jacobian chain depends on the order of the products.
+"""The cost of a Jacobian chain depends on the order of the products
+(docs/lessons/accumulation.md).
 
 For ``x → z₁ → … → ℓ`` with widths ``d₀, …, d_q`` the Jacobian is ``J_q ··· J₁`` with ``J_i`` of
 shape ``d_i × d_{i−1}``. Multiplying ``m×n`` by ``n×p`` costs ``m·n·p`` multiplications, so
@@ -7,7 +8,7 @@ shape ``d_i × d_{i−1}``. Multiplying ``m×n`` by ``n×p`` costs ``m·n·p`` m
 * reverse (adjoint) accumulation, ``((J_qJ_{q−1})…)J₁``, costs ``Σ_{i<q} d_q·d_i·d_{i−1}``;
 * the cheapest bracketing is the matrix-chain dynamic program.
 
-The seed's network ``10 → 6 → 8 → 2 → 1`` costs 660 forward and 124 reverse, and 124 is the
+The lesson's network ``10 → 6 → 8 → 2 → 1`` costs 660 forward and 124 reverse, and 124 is the
 optimum: with a scalar loss (``d_q = 1 ≤ d₀``) reverse mode is the right order.
 """
 
@@ -23,6 +24,8 @@ import tensorcalc.numpy as tnp
 
 from ..accumulate import ChainCost, chain_cost, multiply_bracketing
 from ._common import header, max_err
+
+TITLE = "Forward versus reverse accumulation, and what each costs"
 
 SEED_DIMS = (10, 6, 8, 2, 1)
 
@@ -86,7 +89,7 @@ def _network_check(rng: np.random.Generator) -> float:
 
 
 def run(out: TextIO, seed: int = 0) -> bool:
-    header(out, "Seed 002: forward vs reverse accumulation of a Jacobian chain")
+    header(out, TITLE)
     out.write("  x(10) -> z1(6) -> z2(8) -> y(2) -> loss(1); dloss/dx^T = J4 J3 J2 J1\n")
     cost = chain_cost(list(SEED_DIMS))
     write_chain_table(out, cost)
