@@ -19,7 +19,9 @@ def _files():
             yield path
             continue
         for f in path.rglob("*"):
-            if f.is_file() and f.suffix in TEXT and "__pycache__" not in f.parts:
+            # Build output (an egg-info copy of an older README) is not the project's text.
+            if f.is_file() and f.suffix in TEXT and "__pycache__" not in f.parts \
+                    and not any(part.endswith(".egg-info") for part in f.parts):
                 yield f
 
 
