@@ -98,7 +98,15 @@ def normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> t
             raise TypeError(
                 f"{fname}: argnums={argnums!r} is out of range for a call with {nargs} "
                 "positional argument(s)")
-    return tuple(n % nargs for n in nums)
+    out = tuple(n % nargs for n in nums)
+    if len(set(out)) != len(out):
+        # Two copies of one argument would each get half a gradient or, the way the cotangents
+        # are split, a zero for the first copy: never a useful answer, so refuse it.
+        dup = sorted({n for n in out if out.count(n) > 1})
+        raise ValueError(
+            f"{fname}: argnums={argnums!r} names positional argument(s) {dup} more than once "
+            f"for a call with {nargs} argument(s); list each argument once")
+    return out
 
 
 def dtype_of(x: Any) -> np.dtype:
