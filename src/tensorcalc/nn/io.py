@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from typing import Any
 
 import numpy as np
@@ -52,12 +53,46 @@ def _decode(desc: Any, arrays: Any) -> Any:
     raise ValueError(f"load: unknown node {kind!r} in the stored structure")
 
 
+def _npz_path(path: str | os.PathLike[str]) -> str:
+    """``path`` with ``.npz`` appended if missing, as ``np.savez`` does for a file name."""
+    p = os.fspath(path)
+    return p if p.endswith(".npz") else p + ".npz"
+
+
 def save(path: str | os.PathLike[str], params: Any) -> None:
-    """Write ``params`` (a pytree of arrays) to ``path`` (``.npz`` is appended if missing)."""
+    """Write ``params`` (a pytree of arrays) to ``path`` (``.npz`` is appended if missing).
+
+    The file is written atomically: into a temporary file in the same directory, flushed to
+    disk, then renamed over ``path``. A failed save (full disk, interrupted process) leaves the
+    previous file intact instead of a truncated archive.
+    """
     leaves: list[np.ndarray] = []
     desc = _encode(params, leaves)
     header = json.dumps({"format": FORMAT, "tree": desc})
-    np.savez(path, __tree__=np.array(header), **{f"leaf_{i}": a for i, a in enumerate(leaves)})
+    target = _npz_path(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.",
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, __tree__=np.array(header),
+                     **{f"leaf_{i}": a for i, a in enumerate(leaves)})
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); keep the mode a plain write would have had.
+        try:
+            mode = os.stat(target).st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        # Whatever failed, the half-written temporary must not be left next to the real file.
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 def load(path: str | os.PathLike[str]) -> Any:
