@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -95,14 +96,72 @@ def save(path: str | os.PathLike[str], params: Any) -> None:
         raise
 
 
-def load(path: str | os.PathLike[str]) -> Any:
-    """Read parameters written by :func:`save`, with the same nesting and array dtypes."""
-    with np.load(path, allow_pickle=False) as data:
+def _check_like(got: Any, like: Any, where: str, path: str) -> None:
+    """Raise unless ``got`` has the nesting, keys and leaf shapes of ``like``."""
+    def fail(what: str) -> None:
+        raise ValueError(f"load: {path} does not match like=: at {where or 'the root'} {what}. "
+                         "The file was probably saved from another architecture; build the "
+                         "model it was trained with, or retrain")
+
+    if isinstance(like, dict):
+        if not isinstance(got, dict):
+            fail(f"expected a dict, the file has a {type(got).__name__}")
+        if set(got) != set(like):
+            fail(f"expected keys {sorted(like)}, the file has {sorted(got)}")
+        for k in like:
+            _check_like(got[k], like[k], f"{where}[{k!r}]", path)
+    elif isinstance(like, (list, tuple)) and not hasattr(like, "_fields"):
+        if type(got) is not type(like) or len(got) != len(like):
+            fail(f"expected a {type(like).__name__} of length {len(like)}, the file has "
+                 f"{type(got).__name__}"
+                 + (f" of length {len(got)}" if isinstance(got, (list, tuple)) else ""))
+        for i, (g, w) in enumerate(zip(got, like, strict=True)):
+            _check_like(g, w, f"{where}[{i}]", path)
+    elif like is None:
+        if got is not None:
+            fail("expected None")
+    else:
+        if not isinstance(got, np.ndarray):
+            fail(f"expected an array, the file has a {type(got).__name__}")
+        if got.shape != np.shape(like):
+            fail(f"expected shape {np.shape(like)}, the file has {got.shape}")
+
+
+def load(path: str | os.PathLike[str], like: Any = None) -> Any:
+    """Read parameters written by :func:`save`, with the same nesting and array dtypes.
+
+    ``.npz`` is appended to ``path`` if missing, as :func:`save` does. With ``like`` (for example
+    ``model.init(0)``) the loaded tree must have the same nesting, keys and array shapes, so
+    parameters of another architecture are refused instead of failing later, or not at all.
+    """
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        name = _npz_path(name)
+    try:
+        data = np.load(name, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load: no parameter file {name}") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise ValueError(f"load: {name} is not a readable .npz file ({e})") from e
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"load: {name} is a single .npy array, not a file written by "
+                         "tensorcalc.nn.save")
+    with data:
         if "__tree__" not in data.files:
-            raise ValueError(f"load: {os.fspath(path)} was not written by tensorcalc.nn.save "
+            raise ValueError(f"load: {name} was not written by tensorcalc.nn.save "
                              "(no __tree__ entry)")
-        header = json.loads(str(data["__tree__"]))
+        try:
+            header = json.loads(str(data["__tree__"]))
+            arrays = {k: data[k] for k in data.files if k != "__tree__"}
+        except (OSError, ValueError, zipfile.BadZipFile) as e:
+            raise ValueError(f"load: {name} is damaged ({e})") from e
         if header.get("format") != FORMAT:
-            raise ValueError(f"load: unsupported format {header.get('format')!r}")
-        arrays = {k: data[k] for k in data.files if k != "__tree__"}
-    return _decode(header["tree"], arrays)
+            raise ValueError(f"load: {name} has unsupported format {header.get('format')!r}; "
+                             f"expected {FORMAT!r}")
+    try:
+        out = _decode(header["tree"], arrays)
+    except (KeyError, ValueError) as e:
+        raise ValueError(f"load: {name} has a damaged structure description ({e})") from e
+    if like is not None:
+        _check_like(out, like, "", name)
+    return out
