@@ -123,3 +123,21 @@ def test_check_against_the_numeric_engine():
         assert r.method == "engine" and r.passed and r.max_rel_error < 1e-10
     r = ts.hessian("sum(log(exp(-y .* (X*w)) + vector(1)))", "w").check(method="engine")
     assert r.method == "engine" and r.passed
+
+
+@pytest.mark.parametrize("expr, wrt", [
+    ("np' * np_", "np"), ("np' * np_", "np_"),
+    ("lambda' * lambda_", "lambda"), ("lambda' * lambda_", "lambda_"),
+    ("float' * int + np' * x", "x"),
+])
+def test_colliding_variable_names_get_distinct_parameters(expr, wrt):
+    # np/np_ and lambda/lambda_ used to become one parameter, and evaluate() then passed one
+    # variable's value for both.
+    names = sorted({n.strip("' ") for n in expr.replace("*", "+").split("+")})
+    d = ts.derivative(expr, wrt, shapes={n: "vector" for n in names})
+    rng = np.random.default_rng(0)
+    values = {n: rng.standard_normal(3) for n in names}
+    others = [n for n in names if n != wrt]
+    want = sum(values[n] for n in others) if expr.count("*") == 1 else values["np"]
+    np.testing.assert_allclose(d.evaluate(**values), want)
+    d.check(method="central-difference")

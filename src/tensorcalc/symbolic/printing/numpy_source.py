@@ -79,12 +79,35 @@ HELPERS = {
         "    E[np.arange(n) * (n + 1), np.arange(n)] = 1.0\n    return E\n"
     ),
 }
-RESERVED = {"np"}
+#: Names the generated code itself uses: the NumPy module and the builtins it calls.
+RESERVED = frozenset({"np", "float", "int"})
 
 
-def py_name(name: str) -> str:
-    """A Python-safe parameter name for a variable (keywords and ``np`` get a trailing _)."""
-    return name + "_" if keyword.iskeyword(name) or name in RESERVED else name
+def _safe(name: str) -> bool:
+    """Whether ``name`` can be a parameter as it is: an identifier that is no keyword, no name
+    the generated code uses, and outside the ``_t…``/``_<dim>``/``dim_…`` names it binds."""
+    return (name.isidentifier() and not keyword.iskeyword(name) and name not in RESERVED
+            and not name.startswith(("_", "dim_")))
+
+
+def python_names(variables: list[Var]) -> dict[str, str]:
+    """Variable name -> distinct Python parameter name. Safe names are kept; the others get
+    trailing underscores until they collide with nothing taken (``np`` next to a variable
+    ``np_`` becomes ``np__``), so two variables never share a parameter."""
+    names = sorted({v.name for v in variables})
+    taken = set(RESERVED) | {n for n in names if _safe(n)}
+    out = {n: n for n in names if _safe(n)}
+    for n in names:
+        if n in out:
+            continue
+        base = n if n.isidentifier() else "".join(c if (c.isalnum() or c == "_") else "_"
+                                                   for c in n)
+        cand = base if base[:1].isalpha() and not base.startswith("dim_") else "v" + base
+        while cand in taken or not _safe(cand):
+            cand += "_"
+        taken.add(cand)
+        out[n] = cand
+    return out
 
 
 def dim_code(d: object) -> str:
@@ -104,7 +127,8 @@ def shape_code(shape: tuple) -> str:
 class _Emitter:
     """Turns expressions into statements with common subexpressions hoisted."""
 
-    def __init__(self, roots: list[Expr]):
+    def __init__(self, roots: list[Expr], py: dict[str, str]):
+        self.py = py
         self.lines: list[str] = []
         self.names: dict[Expr, str] = {}
         self.helpers: set[str] = set()
@@ -153,7 +177,7 @@ def _code(e: Expr, em: _Emitter) -> str:
 
 @_code.register
 def numpy_var(e: Var, em: _Emitter) -> str:
-    return py_name(e.name)
+    return em.py[e.name]
 
 
 @_code.register
@@ -449,13 +473,14 @@ def function_source(name: str, params: list[Var], bodies: list[tuple[str, Expr]]
                     doc: str, epilogue: list[str] | None = None,
                     extra_dims: set | None = None) -> str:
     """Source of ``def name(params): ... return <bodies>`` with shape checks and CSE."""
-    em = _Emitter([e for _, e in bodies])
+    py = python_names(params + [v for _, e in bodies for v in e.free_vars])
+    em = _Emitter([e for _, e in bodies], py)
     results = [(out, em.code(e)) for out, e in bodies]
     need = set().union(*(_dims_of(e) for _, e in bodies)) | (extra_dims or set())
-    head = [f"def {name}({', '.join(py_name(p.name) for p in params)}):", f'    """{doc}"""']
+    head = [f"def {name}({', '.join(py[p.name] for p in params)}):", f'    """{doc}"""']
     bound: set = set()
     for p in params:
-        pn = py_name(p.name)
+        pn = py[p.name]
         head.append(f"    {pn} = np.asarray({pn}, dtype=float)")
         shape = (p.shape[1],) if is_row(p.shape) else p.shape
         axes = f"{len(shape)} {'axis' if len(shape) == 1 else 'axes'}"
@@ -483,22 +508,36 @@ def function_source(name: str, params: list[Var], bodies: list[tuple[str, Expr]]
     return "\n".join(parts) + "\n"
 
 
-def derivative_source(d, with_value: bool = True, name: str | None = None) -> str:
-    """Source for ``Derivative.numpy_source`` (see the module doc)."""
-    name = name or ("f_and_df" if with_value else "df")
+def _derivative_parts(d, with_value: bool):
+    """The bodies, parameters and extra dimensions of a derivative's generated function."""
     bodies = ([("_value", d.of)] if with_value else []) + [("_deriv", d.expr)]
-    layout_shape = d.shape
-    epilogue = []
-    if d.form in ("vec", "index"):
-        epilogue.append(f"_deriv = np.asarray(_deriv).reshape({shape_code(layout_shape)}"
-                        ", order='F')")
-    dims = {p for s in layout_shape for p in str(s).split("·") if not p.isdigit()}
+    dims = {p for s in d.shape for p in str(s).split("·") if not p.isdigit()}
     used = set().union(*(e.free_vars for _, e in bodies))
     params = []
     for v in _ordered_vars(d.base):
         if v in used or ({str(x) for x in v.shape} & (dims | _all_dims(bodies))):
             params.append(v)
     params = _minimal(params, used, dims | _all_dims(bodies))
+    return bodies, params, dims
+
+
+def derivative_parameters(d, with_value: bool = True) -> dict[str, str]:
+    """Python parameter name -> variable name, for the function :func:`derivative_source`
+    generates (``Derivative.evaluate`` passes values by variable name)."""
+    bodies, params, _ = _derivative_parts(d, with_value)
+    py = python_names(params + [v for _, e in bodies for v in e.free_vars])
+    return {py[p.name]: p.name for p in params}
+
+
+def derivative_source(d, with_value: bool = True, name: str | None = None) -> str:
+    """Source for ``Derivative.numpy_source`` (see the module doc)."""
+    name = name or ("f_and_df" if with_value else "df")
+    bodies, params, dims = _derivative_parts(d, with_value)
+    layout_shape = d.shape
+    epilogue = []
+    if d.form in ("vec", "index"):
+        epilogue.append(f"_deriv = np.asarray(_deriv).reshape({shape_code(layout_shape)}"
+                        ", order='F')")
     doc = (f"{'Value and derivative' if with_value else 'Derivative'} of {d.of} with respect to "
            f"{d.wrt.name}.\n\n    Layout: {d.layout}; derivative shape {_shape_text(layout_shape)}"
            f"{' (reshaped from vec form)' if d.form != 'matrix' else ''}. "
