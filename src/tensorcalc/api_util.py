@@ -124,6 +124,13 @@ def check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...]
                     f"{fname}: an argument in argnums={argnums} has complex dtype {dt}. "
                     f"Pass holomorphic=True if the function is holomorphic (complex-analytic); "
                     "otherwise split it into real and imaginary parts.")
+        elif holomorphic:
+            # As JAX: holomorphic=True promises a complex-analytic function of complex inputs;
+            # a real input cannot be checked against that promise, so it is refused.
+            raise DifferentiationTypeError(
+                f"{fname}: holomorphic=True needs complex inputs, but an argument in "
+                f"argnums={argnums} has dtype {dt}. Convert it with .astype(complex), or drop "
+                "holomorphic=True for a real function.")
         elif not np.issubdtype(dt, np.floating):
             raise DifferentiationTypeError(
                 f"{fname}: an argument in argnums={argnums} has dtype {dt}; derivatives are "
