@@ -138,9 +138,21 @@ def check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...]
                 ".astype(float), or leave it out of argnums to treat it as a constant.")
 
 
+def masked_array_error(x: Any, what: str) -> TypeError:
+    """The error for a ``numpy.ma`` array reaching a transformation: its mask would be dropped
+    (the derivative would include the masked entries), so it is refused."""
+    return TypeError(
+        f"{what} is a numpy.ma.MaskedArray of shape {np.shape(x)}; tensorcalc transformations "
+        "ignore masks, so masked entries would silently count. Pass x.filled(value) with a "
+        "neutral value, or the data and the mask separately (tnp.where(mask, 0.0, x)).")
+
+
 def as_value(x: Any) -> Any:
     """Leaves of the argument pytrees: numbers and arrays stay, other array-likes convert."""
     leaves, tree = tree_flatten(x)
+    for v in leaves:
+        if isinstance(v, np.ma.MaskedArray):
+            raise masked_array_error(v, "an argument")
     ok = (Tracer, np.ndarray, np.generic, float, int, complex, bool, ShapedArray)
     return tree_unflatten(tree, [v if isinstance(v, ok) else np.asarray(v) for v in leaves])
 
