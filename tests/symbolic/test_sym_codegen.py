@@ -1,5 +1,7 @@
 """Generated NumPy code: solve instead of inv, shape asserts, CSE, compile/evaluate, check()."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -171,3 +173,19 @@ def test_adjugate_derivative_refuses_a_numerically_singular_matrix(with_value):
             e[i, j] = h
             fd[i, j] = (_cofactor_adjugate(x + e).sum() - _cofactor_adjugate(x - e).sum()) / (2 * h)
     np.testing.assert_allclose(d.evaluate(X=x), fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("expr", ["tr(exp(X))", "sum(diag(exp(X)))", "diag(exp(X))",
+                                  "3 * diag(exp(X))", "sum(diag(exp(X) .* X))"])
+def test_diag_of_elementwise_is_differentiated_on_the_diagonal_only(expr):
+    # eye .* exp(X) used to compute exp on every entry: an off-diagonal overflow gave
+    # 0 · inf = NaN where the derivative is 0.
+    x = np.array([[0.2, 1000.0], [-3.0, 0.5]])
+    d = ts.derivative(expr, "X")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = d.evaluate(X=x)
+    safe = np.array([[0.2, 1.0], [-3.0, 0.5]])    # same diagonal, harmless off-diagonal
+    np.testing.assert_allclose(got, d.evaluate(X=safe), rtol=1e-14)
+    assert np.isfinite(got).all()
+    d.check(method="central-difference")

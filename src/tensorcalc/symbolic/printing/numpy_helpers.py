@@ -21,6 +21,13 @@ HELPERS = {
         "def _diag_embed(n):\n    E = np.zeros((n * n, n))\n"
         "    E[np.arange(n) * (n + 1), np.arange(n)] = 1.0\n    return E\n"
     ),
+    "_diag_rows": (
+        "def _diag_rows(d):\n"
+        "    # diag_embed(n).T @ diag(vec(M)) from d = diag(M): row i holds d[i]\n"
+        "    # at column i * (n + 1), the position of M[i, i] in vec(M)\n"
+        "    n = d.shape[0]\n    out = np.zeros((n, n * n))\n"
+        "    out[np.arange(n), np.arange(n) * (n + 1)] = d\n    return out\n"
+    ),
     "_nonsingular": (
         "def _nonsingular(a, what):\n"
         "    # The formula divides by det(a) (through inv/solve); near a singular a its relative\n"

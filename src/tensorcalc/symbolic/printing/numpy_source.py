@@ -13,7 +13,6 @@ with ``repr(float)``, so the text handed to ``exec`` is entirely ours.
 
 from __future__ import annotations
 
-import keyword
 from collections import Counter
 from functools import singledispatch
 
@@ -57,38 +56,9 @@ from tensorcalc.symbolic.shapes import (
 )
 
 from .numpy_helpers import HELPERS
+from .numpy_names import python_names
 from .precedence import is_negative
 from .text import negated
-
-#: Names the generated code itself uses: the NumPy module and the builtins it calls.
-RESERVED = frozenset({"np", "float", "int"})
-
-
-def _safe(name: str) -> bool:
-    """Whether ``name`` can be a parameter as it is: an identifier that is no keyword, no name
-    the generated code uses, and outside the ``_t…``/``_<dim>``/``dim_…`` names it binds."""
-    return (name.isidentifier() and not keyword.iskeyword(name) and name not in RESERVED
-            and not name.startswith(("_", "dim_")))
-
-
-def python_names(variables: list[Var]) -> dict[str, str]:
-    """Variable name -> distinct Python parameter name. Safe names are kept; the others get
-    trailing underscores until they collide with nothing taken (``np`` next to a variable
-    ``np_`` becomes ``np__``), so two variables never share a parameter."""
-    names = sorted({v.name for v in variables})
-    taken = set(RESERVED) | {n for n in names if _safe(n)}
-    out = {n: n for n in names if _safe(n)}
-    for n in names:
-        if n in out:
-            continue
-        base = n if n.isidentifier() else "".join(c if (c.isalnum() or c == "_") else "_"
-                                                   for c in n)
-        cand = base if base[:1].isalpha() and not base.startswith("dim_") else "v" + base
-        while cand in taken or not _safe(cand):
-            cand += "_"
-        taken.add(cand)
-        out[n] = cand
-    return out
 
 
 def dim_code(d: object) -> str:
@@ -278,6 +248,11 @@ def numpy_mul(e: Mul, em: _Emitter) -> str:
         sign = "-"  # -x rather than -1.0 * x
         scalars = scalars[1:]
     parts = [em.code(s) for s in scalars]
+    if _selects_diagonal(chain):
+        # Eᵀ diag(vec(M)) keeps M's diagonal only: compute just that (no 0 · inf elsewhere).
+        m = chain[1].args[0].args[0]
+        parts.append(f"{em.helper('_diag_rows')}({em.code(_diagonal_of(m))})")
+        chain = []
     if chain:
         right_to_left = is_vector(chain[-1].shape) or isinstance(chain[0], Inv | Transpose) and (
             isinstance(chain[0], Inv) or isinstance(chain[0].args[0], Inv))
@@ -296,7 +271,15 @@ def numpy_mul(e: Mul, em: _Emitter) -> str:
 
 @_code.register
 def numpy_hadamard(e: Hadamard, em: _Emitter) -> str:
-    """A factor ``a .^ -1`` becomes a division by ``a``."""
+    """A factor ``a .^ -1`` becomes a division by ``a``. With a diagonal factor (``eye``,
+    ``diag(v)``) only the diagonal is computed: ``eye .* exp(X)`` is ``diag(exp(diag(X)))``, so
+    an off-diagonal ``exp(X)`` that overflows (or a ``./ X`` by an off-diagonal 0) cannot
+    make ``0 · inf = NaN`` in entries that are 0."""
+    if is_matrix(e.shape) and any(_is_diagonal(a) for a in e.args):
+        factors = [_diagonal_of(a) for a in e.args if not isinstance(a, Identity)]
+        if factors:
+            vec = factors[0] if len(factors) == 1 else Hadamard(*factors)
+            return f"np.diag({em.code(vec)})"
     out = ""
     for a in e.args:
         if isinstance(a, Pow) and a.exponent == -1:
@@ -304,6 +287,32 @@ def numpy_hadamard(e: Hadamard, em: _Emitter) -> str:
         else:
             out = f"{out} * {em.code(a)}" if out else em.code(a)
     return f"({out})"
+
+
+def _selects_diagonal(chain: list[Expr]) -> bool:
+    """Whether ``chain`` is ``diag_embed(n)ᵀ · diag(vec(M))`` for a square matrix ``M``."""
+    return (len(chain) == 2 and isinstance(chain[0], Transpose)
+            and isinstance(chain[0].args[0], DiagEmbed) and isinstance(chain[1], Diag)
+            and isinstance(chain[1].args[0], Vec) and is_matrix(chain[1].args[0].args[0].shape)
+            and chain[1].args[0].args[0].shape[0] == chain[1].args[0].args[0].shape[1])
+
+
+def _is_diagonal(e: Expr) -> bool:
+    return isinstance(e, Identity) or (isinstance(e, Diag) and is_vector(e.args[0].shape))
+
+
+def _diagonal_of(e: Expr) -> Expr:
+    """The diagonal of the square matrix ``e`` as a vector expression, pushed through
+    elementwise operations so that they run on the n diagonal entries only."""
+    if isinstance(e, Diag) and is_vector(e.args[0].shape):
+        return e.args[0]
+    if isinstance(e, Func):
+        return Func(e.name, _diagonal_of(e.args[0]))
+    if isinstance(e, Pow):
+        return Pow(_diagonal_of(e.args[0]), e.exponent)
+    if isinstance(e, Hadamard):
+        return Hadamard(*(_diagonal_of(a) for a in e.args))
+    return Diag(e)
 
 
 @_code.register
