@@ -188,3 +188,15 @@ def test_direct_paths_agree_with_the_general_rules(rng):
         ref = tc.jvp(lambda x: tc.grad(f)(x), (x,), (np.ones_like(x),))[0]  # general rules
         np.testing.assert_allclose(g, ref, rtol=1e-5 if dtype == np.float32 else 1e-13)
         tc.check_grads(f, (x,), order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("argnums", [(0, 0), (0, -2), (1, 0, 1)])
+@pytest.mark.parametrize("transform", ["grad", "value_and_grad", "jacobian", "hessian"])
+def test_duplicate_argnums_are_refused(transform, argnums):
+    # argnums=(0, 0) used to return a zero gradient for the first copy.
+    def f(x, y):
+        return tnp.sum(x * y)
+
+    x, y = np.ones(2), np.arange(2.0)
+    with pytest.raises(ValueError, match=r"more than once"):
+        getattr(tc, transform)(f, argnums=argnums)(x, y)

@@ -279,3 +279,40 @@ def test_the_users_invalid_raise_setting_is_kept():
         np.testing.assert_array_equal(tc.grad(_guarded_sqrt)(x), [0.0, 1.5, 0.0, 0.0])
         with pytest.raises(FloatingPointError):
             tc.grad(lambda y: tnp.sum(tnp.sqrt(y - 3.0)))(x)  # the user's own invalid sqrt
+
+
+def _runtime_warnings(fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn()
+    return out, [w for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("transform", [tc.grad, lambda f: tc.jit(tc.grad(f))])
+def test_floating_point_warnings_point_at_the_users_line(transform):
+    # They used to point into the library (core/primitive.py, interpreters/forward.py).
+    g = transform(lambda x: tnp.sum(tnp.log(x)))
+    out, caught = _runtime_warnings(lambda: g(np.array([0.0, 1.0])))
+    assert np.isinf(out[0])
+    assert caught and all(w.filename == __file__ for w in caught), \
+        [(w.filename, w.lineno) for w in caught]
+    assert "divide by zero" in str(caught[0].message)
+
+
+@pytest.mark.parametrize("compute", [
+    lambda: tc.grad(lambda x: tnp.sum(tnp.where(x > 0, tnp.log(x), 0.0)))(np.array([0.0, 1.0])),
+    lambda: tc.jacobian(lambda a: tnp.diag(tnp.log(a - 2.0)))(np.array([[3.0, 2.0], [1.0, 4.0]])),
+    lambda: tc.jit(tc.grad(lambda x: tnp.sum(tnp.where(x > 0, tnp.sqrt(x), x))))(np.zeros(2)),
+])
+def test_no_warning_for_a_result_that_is_exactly_right(compute):
+    out, caught = _runtime_warnings(compute)
+    assert np.isfinite(out).all()
+    assert caught == [], [str(w.message) for w in caught]
+
+
+def test_user_error_settings_are_respected():
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        tc.grad(lambda x: tnp.sum(tnp.log(x)))(np.array([0.0, 1.0]))
+    with np.errstate(all="ignore"):
+        _, caught = _runtime_warnings(lambda: tc.grad(lambda x: tnp.sum(tnp.log(x)))(np.zeros(1)))
+    assert caught == []

@@ -101,6 +101,18 @@ def test_complex_without_holomorphic_is_refused():
         tc.grad(tnp.exp)(np.complex128(1 + 1j))
 
 
+@pytest.mark.parametrize("f", [lambda z: tnp.abs(z) ** 2, lambda z: tnp.abs(z * z + 1)])
+def test_holomorphic_refuses_real_valued_functions(f):
+    # abs(z)**2 used to return 2+4j at 1+2j: a number, but no derivative of anything.
+    with pytest.raises(tc.DifferentiationTypeError, match="needs a complex output"):
+        tc.grad(f, holomorphic=True)(np.complex128(1 + 2j))
+
+
+def test_holomorphic_refuses_real_inputs():
+    with pytest.raises(tc.DifferentiationTypeError, match="needs complex inputs"):
+        tc.grad(lambda z: z * z, holomorphic=True)(1.0)
+
+
 def test_expit_refuses_complex():
     with pytest.raises(TypeError, match="complex"):
         tc.grad(tsp.expit, holomorphic=True)(np.complex128(1 + 1j))

@@ -165,3 +165,47 @@ def test_leaked_tracer():
 def test_index_out_of_range():
     with pytest.raises(IndexError, match="out of bounds"):
         tc.grad(lambda x: x[5])(np.ones(3))
+
+
+def test_dense_jacobian_over_memory_budget_suggests_sparse():
+    def f(x):
+        return tnp.ravel(tnp.outer(x, x))
+
+    x = np.ones(100)
+    with pytest.raises(MemoryError, match=r"10000 × 100 .*memory_budget=100000 .*sparse=True"):
+        tc.jacobian(f, memory_budget=100_000)(x)
+    assert tc.jacobian(f, memory_budget=100_000, sparse=True)(x).shape == (10000, 100)
+    assert tc.jacobian(f, memory_budget=9_000_000)(x).shape == (10000, 100)
+
+
+@pytest.mark.parametrize("transform", [
+    lambda f: tc.grad(f), lambda f: tc.jacobian(f), lambda f: tc.jit(f),
+    lambda f: (lambda x: tc.vjp(f, x)[0]),
+])
+def test_masked_arrays_are_refused(transform):
+    # The mask used to be dropped: the masked entry counted in the value and the derivative.
+    m = np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 0])
+    with pytest.raises(TypeError, match="MaskedArray"):
+        transform(lambda x: tnp.sum(x ** 2))(m)
+    with pytest.raises(TypeError, match="MaskedArray"):
+        transform(lambda x: tnp.sum(x * m))(np.ones(3))
+
+
+@pytest.mark.parametrize("convert", [np.asarray, lambda t: np.array([t[0], t[1]]),
+                                     lambda t: np.array(list(t)), lambda t: np.float64(t[0])])
+def test_numpy_conversion_of_a_tracer_raises_concretization_error(convert):
+    with pytest.raises(tc.ConcretizationError):
+        tc.grad(lambda x: tnp.sum(convert(x)))(np.ones(3))
+
+
+def test_closed_over_arrays_are_read_at_trace_time():
+    # Mutating a closed-over array after tracing must not change a traced program.
+    c = np.ones(3)
+    x = np.arange(3.0)
+    f = tc.jit(lambda x: x * c)
+    f(x)
+    _, pullback = tc.vjp(lambda x: x * c, x)
+    c[:] = 5.0
+    np.testing.assert_array_equal(f(x), x)
+    np.testing.assert_array_equal(pullback(np.ones(3))[0], np.ones(3))
+    assert c.flags.writeable

@@ -118,8 +118,11 @@ def test_eigvalsh_gradient_is_outer_product_of_eigenvector(mats):
     spd = mats[1]
     w, v = np.linalg.eigh(spd)
     g = tc.grad(lambda x: LA.eigvalsh(x)[-1])(spd)
-    # NumPy reads the lower triangle: the gradient lives there (off-diagonal entries doubled).
+    # The default symmetrizes the input: the gradient is the symmetric v vᵀ.
     want = np.outer(v[:, -1], v[:, -1])
+    np.testing.assert_allclose(g, want, atol=1e-12)
+    # Reading the lower triangle only, as NumPy does, the gradient lives there (doubled).
+    g = tc.grad(lambda x: LA.eigvalsh(x, symmetrize_input=False)[-1])(spd)
     want = np.tril(2 * want, -1) + np.diag(np.diag(want))
     np.testing.assert_allclose(g, want, atol=1e-12)
 
@@ -321,3 +324,29 @@ def test_matrix_rank_needs_concrete_values(rng):
 def test_missing_functions_say_so():
     with pytest.raises(AttributeError, match="numpy.linalg.eig on values that are not"):
         LA.eig  # noqa: B018
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a: tnp.sum(LA.cholesky(a) * tnp.arange(9.0).reshape(3, 3)),
+    lambda a: tnp.sum(LA.cholesky(a, upper=True)[0]),
+    lambda a: LA.eigvalsh(a)[-1] * 2 + LA.eigvalsh(a, UPLO="U")[0],
+    lambda a: tnp.sum(LA.eigh(a).eigenvectors[:, 0] ** 2 * tnp.arange(3.0)),
+])
+def test_cholesky_and_eigh_gradients_are_symmetric_by_default(fn):
+    # A covariance optimisation must not get non-symmetric iterates: the default symmetrizes
+    # the input, as JAX and PyTorch do; symmetrize_input=False keeps NumPy's one-triangle read.
+    rng = np.random.default_rng(3)
+    b = rng.standard_normal((3, 3))
+    a = b @ b.T + 3 * np.eye(3) + np.diag([0.0, 1.0, 2.5])
+    g = tc.grad(fn)(a)
+    np.testing.assert_allclose(g, g.T, rtol=1e-12, atol=1e-12)
+    assert np.abs(np.tril(g, -1)).max() > 1e-6
+    np.testing.assert_array_equal(LA.cholesky(a), np.linalg.cholesky(a))
+
+
+def test_symmetrize_input_false_reads_one_triangle():
+    rng = np.random.default_rng(4)
+    b = rng.standard_normal((3, 3))
+    a = b @ b.T + 3 * np.eye(3)
+    g = tc.grad(lambda x: tnp.sum(LA.cholesky(x, symmetrize_input=False)))(a)
+    np.testing.assert_array_equal(np.triu(g, 1), 0)

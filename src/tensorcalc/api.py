@@ -116,6 +116,14 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
         if np.issubdtype(dt, np.complexfloating) and not holomorphic:
             raise DifferentiationTypeError(
                 "grad of a complex-valued output needs holomorphic=True")
+        if holomorphic and not np.issubdtype(dt, np.complexfloating):
+            # A real-valued function of a complex variable (abs(z)**2, z.real) is holomorphic
+            # only if constant, so its "holomorphic derivative" would be a wrong number.
+            raise DifferentiationTypeError(
+                f"grad(holomorphic=True) needs a complex output, but the function returned "
+                f"{dt}: a real-valued function of a complex variable is not holomorphic. "
+                "Differentiate with respect to the real and imaginary parts instead "
+                "(grad of f(x + 1j*y) in x and y).")
         cts = backward_pass(lin.program, [np.ones((), dt)])
         grads = tree_unflatten(dyn_tree, [fit_cotangent(c, p)
                                           for c, p in zip(cts, dyn_leaves, strict=True)])

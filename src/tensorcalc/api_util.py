@@ -17,13 +17,24 @@ result, and only if that holds a NaN runs again with the checks on
 NumPy's *invalid-value* warning silenced: if it made a NaN that reached the result, the checked
 rerun shows NumPy's warnings for whatever is really invalid; if no NaN reached the result, the
 invalid operation was in a branch not taken and nothing was wrong (JAX does not warn there
-either). Divide-by-zero and overflow warnings are left alone; under ``np.seterr(invalid="raise")``
-a first pass that raises ``FloatingPointError`` is rerun checked, which raises again only for an
-operation of the user's that is really invalid.
+either). Under ``np.seterr(invalid="raise")`` a first pass that raises ``FloatingPointError``
+is rerun checked, which raises again only for an operation of the user's that is really invalid.
+
+**Floating-point warnings** (:func:`report_fp_warnings`). NumPy warns from C, at the library
+line that called the ufunc. While a transformation runs, the categories set to ``"warn"`` are
+switched to ``"call"`` (``np.errstate`` is per thread and per context, so this is thread-safe)
+and recorded. If every output is finite the warnings are dropped: whatever overflowed or
+divided by zero was in a branch not taken or multiplied by a strong zero, and the result is
+right. Otherwise each kind is warned once, at the user's line (the first frame outside
+tensorcalc), as a ``RuntimeWarning``.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import warnings
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import Any
@@ -56,12 +67,70 @@ def may_hold_nan(values: Any) -> bool:
     return False
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_fp = threading.local()     # .user: the user's np.geterr() while report_fp_warnings records
+
+
+def _user_mode(kind: str) -> str:
+    user = getattr(_fp, "user", None)
+    return user[kind] if user is not None else np.geterr()[kind]
+
+
 def _quiet_invalid() -> Any:
     """Silence NumPy's invalid-value warning for the unchecked pass, unless the user asked for
     something other than the default warning (``raise``, ``ignore``, ``call``…)."""
-    if np.geterr()["invalid"] == "warn":
+    if _user_mode("invalid") == "warn":
         return np.errstate(invalid="ignore")
     return nullcontext()
+
+
+def _all_finite(leaves: list[Any]) -> bool:
+    for x in leaves:
+        if isinstance(x, Tracer):
+            return False            # not known yet: an outer transformation will decide
+        if isinstance(x, (np.ndarray, np.generic, float, complex)):
+            a = np.asarray(x)
+            if a.dtype.kind in "fc" and not np.isfinite(a).all():
+                return False
+    return True
+
+
+def _warn_at_user_frame(message: str) -> None:
+    """``warnings.warn`` with the stacklevel of the first frame outside tensorcalc."""
+    frame, level = sys._getframe(1), 2
+    # Generated code (tc.jit's "<tensorcalc.jit …>", symbolic's "<tensorcalc:…>") is ours too.
+    while frame is not None and frame.f_code.co_filename.startswith((_PACKAGE_DIR,
+                                                                     "<tensorcalc")):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
+
+
+def report_fp_warnings(compute: Callable[[], Any]) -> Any:
+    """Run ``compute()`` recording NumPy's floating-point warnings; warn them at the user's
+    line only if the result holds an inf or NaN (module doc). Nested calls run as they are."""
+    if getattr(_fp, "user", None) is not None:
+        return compute()
+    user = np.geterr()
+    calls = {k: "call" for k, v in user.items() if v == "warn"}
+    if not calls:
+        return compute()
+    seen: list[str] = []
+
+    def record(kind: str, flag: int) -> None:
+        if kind not in seen:
+            seen.append(kind)
+
+    _fp.user = user
+    try:
+        with np.errstate(call=record, **calls):
+            out = compute()
+    finally:
+        _fp.user = None
+    if seen and not _all_finite(tree_flatten(out)[0]):
+        for kind in seen:
+            _warn_at_user_frame(f"{kind} encountered in a NumPy operation of this "
+                                "tensorcalc computation (its result holds inf or NaN)")
+    return out
 
 
 def retry_with_strong_zeros(compute: Callable[[], Any],
@@ -70,7 +139,13 @@ def retry_with_strong_zeros(compute: Callable[[], Any],
     ``compute`` again) with strong zeros enforced and return that instead.
 
     ``checked`` is for results that close over a first pass (a pullback, a linear map, a
-    compiled function's fast variant): the rerun must redo that first pass with checks on."""
+    compiled function's fast variant): the rerun must redo that first pass with checks on.
+    NumPy's floating-point warnings are reported at the user's line (:func:`report_fp_warnings`).
+    """
+    return report_fp_warnings(lambda: _retry(compute, checked))
+
+
+def _retry(compute: Callable[[], Any], checked: Callable[[], Any] | None) -> Any:
     if strong_zeros_enforced():
         return compute()
     try:
@@ -98,7 +173,15 @@ def normalize_argnums(argnums: int | Sequence[int], nargs: int, fname: str) -> t
             raise TypeError(
                 f"{fname}: argnums={argnums!r} is out of range for a call with {nargs} "
                 "positional argument(s)")
-    return tuple(n % nargs for n in nums)
+    out = tuple(n % nargs for n in nums)
+    if len(set(out)) != len(out):
+        # Two copies of one argument would each get half a gradient or, the way the cotangents
+        # are split, a zero for the first copy: never a useful answer, so refuse it.
+        dup = sorted({n for n in out if out.count(n) > 1})
+        raise ValueError(
+            f"{fname}: argnums={argnums!r} names positional argument(s) {dup} more than once "
+            f"for a call with {nargs} argument(s); list each argument once")
+    return out
 
 
 def dtype_of(x: Any) -> np.dtype:
@@ -116,6 +199,13 @@ def check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...]
                     f"{fname}: an argument in argnums={argnums} has complex dtype {dt}. "
                     f"Pass holomorphic=True if the function is holomorphic (complex-analytic); "
                     "otherwise split it into real and imaginary parts.")
+        elif holomorphic:
+            # As JAX: holomorphic=True promises a complex-analytic function of complex inputs;
+            # a real input cannot be checked against that promise, so it is refused.
+            raise DifferentiationTypeError(
+                f"{fname}: holomorphic=True needs complex inputs, but an argument in "
+                f"argnums={argnums} has dtype {dt}. Convert it with .astype(complex), or drop "
+                "holomorphic=True for a real function.")
         elif not np.issubdtype(dt, np.floating):
             raise DifferentiationTypeError(
                 f"{fname}: an argument in argnums={argnums} has dtype {dt}; derivatives are "
@@ -123,9 +213,21 @@ def check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...]
                 ".astype(float), or leave it out of argnums to treat it as a constant.")
 
 
+def masked_array_error(x: Any, what: str) -> TypeError:
+    """The error for a ``numpy.ma`` array reaching a transformation: its mask would be dropped
+    (the derivative would include the masked entries), so it is refused."""
+    return TypeError(
+        f"{what} is a numpy.ma.MaskedArray of shape {np.shape(x)}; tensorcalc transformations "
+        "ignore masks, so masked entries would silently count. Pass x.filled(value) with a "
+        "neutral value, or the data and the mask separately (tnp.where(mask, 0.0, x)).")
+
+
 def as_value(x: Any) -> Any:
     """Leaves of the argument pytrees: numbers and arrays stay, other array-likes convert."""
     leaves, tree = tree_flatten(x)
+    for v in leaves:
+        if isinstance(v, np.ma.MaskedArray):
+            raise masked_array_error(v, "an argument")
     ok = (Tracer, np.ndarray, np.generic, float, int, complex, bool, ShapedArray)
     return tree_unflatten(tree, [v if isinstance(v, ok) else np.asarray(v) for v in leaves])
 

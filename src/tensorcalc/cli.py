@@ -275,6 +275,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.patience < 0:
         raise CLIError(f"--patience must be >= 0 (0 turns early stopping off), got "
                        f"{args.patience}")
+    import os
+    import tempfile
+
+    def writable(option: str, path: str) -> None:
+        # Checked before training: failing after minutes of training would lose the parameters.
+        if os.path.isdir(path):
+            raise CLIError(f"{option} {path}: is a directory; name a file in it")
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise CLIError(f"{option} {path}: directory {directory} does not exist; create it "
+                           "first")
+        try:  # os.access is not enough: it ignores read-only mounts and says yes to root.
+            fd, probe = tempfile.mkstemp(dir=directory, prefix=".tensorcalc-write-check-")
+        except OSError as exc:
+            raise CLIError(f"{option} {path}: cannot write to {directory} "
+                           f"({exc.strerror or exc})") from None
+        os.close(fd)
+        os.unlink(probe)
+
+    if args.save:
+        writable("--save", args.save if args.save.endswith(".npz") else args.save + ".npz")
+    if args.plot:
+        writable("--plot", args.plot)
     out = sys.stdout
     try:
         report = train_digits(hidden=tuple(args.hidden), epochs=args.epochs, seed=args.seed,

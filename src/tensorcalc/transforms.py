@@ -43,7 +43,7 @@ from .jacobians.driver import compute_blocks
 from .jacobians.plan import JacobianPlan, make_plan
 from .jacobians.sparse import sparse_jacobian
 from .jacobians.structured import NotStructured
-from .jacobians.sweeps import Linearized
+from .jacobians.sweeps import DEFAULT_MEMORY_BUDGET, Linearized
 from .ops.structural import transpose as _tnp_transpose
 
 AxisSpec = Any
@@ -245,12 +245,29 @@ def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str
         if sparse:
             jac = _sparse_result(lin, sparse, mode, chunk_size, memory_budget)
             return (jac, aux) if has_aux else jac
+        _check_dense_size(lin, memory_budget, fname)
         blocks = compute_blocks(lin, mode, chunk_size, memory_budget)
         jac = _assemble(blocks, lin, dyn_tree, out_tree, argnums, layout, fname)
         return (jac, aux) if has_aux else jac
 
     jacobian_f.__name__ = f"{fname}({getattr(fun, '__name__', 'f')})"
     return jacobian_f
+
+
+def _check_dense_size(lin: Linearized, memory_budget: int | None, fname: str) -> None:
+    """Refuse a dense Jacobian larger than the memory budget before computing any of it: the
+    sweeps are chunked to the budget, but the assembled result is not, and filling gigabytes
+    of mostly zeros would end in a MemoryError (or swapping) after the whole computation."""
+    budget = DEFAULT_MEMORY_BUDGET if memory_budget is None else int(memory_budget)
+    m, n = sum(lin.out_sizes), sum(lin.in_sizes)
+    itemsize = max((np.dtype(a.dtype).itemsize for a in lin.out_avals), default=8)
+    nbytes = m * n * itemsize
+    if nbytes > budget:
+        raise MemoryError(
+            f"{fname}: the dense Jacobian is {m} × {n} ({nbytes / 2**20:.1f} MiB), more than "
+            f"memory_budget={budget} bytes ({budget / 2**20:.1f} MiB). Use sparse=True for a "
+            "scipy.sparse matrix when most entries are zero, a Jacobian-vector product "
+            "(tc.jvp / tc.vjp) if you only need its action, or raise memory_budget.")
 
 
 def _sparse_result(lin: Linearized, sparse: Any, mode: str, chunk_size: int | None,

@@ -36,3 +36,18 @@ def test_train_usage_errors(args, message):
     res = run_cli(*args)
     assert res.returncode == 2
     assert message in res.stderr
+
+
+@pytest.mark.parametrize("option", ["--save", "--plot"])
+def test_train_unwritable_output_fails_before_training(tmp_path, option):
+    # Used to train to the end and then die with a traceback, losing the parameters.
+    missing = tmp_path / "no-such-dir" / "out.npz"
+    res = run_cli("train", "digits", "--epochs", "1", "--no-progress", option, str(missing))
+    assert res.returncode == 2
+    assert "does not exist" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert "test accuracy" not in res.stdout
+    directory = tmp_path / "d.npz"
+    directory.mkdir()
+    res = run_cli("train", "digits", "--epochs", "1", "--no-progress", option, str(directory))
+    assert res.returncode == 2 and "is a directory" in res.stderr

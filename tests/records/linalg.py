@@ -112,33 +112,47 @@ for a_batch, b_shape in [((), (3,)), ((), (3, 2)), ((2,), (3,)), ((2,), (2, 3, 2
 RECORDS += [
     OpRecord("linalg.cholesky", LA.cholesky, _spd(3), primitives=("cholesky",)),
     OpRecord("linalg.cholesky(2,)", LA.cholesky, _spd(3, (2,)), primitives=("cholesky",)),
-    OpRecord("linalg.cholesky_reads_lower", LA.cholesky, _spd(3, junk="upper"),
+    OpRecord("linalg.cholesky_reads_lower",
+             lambda a: LA.cholesky(a, symmetrize_input=False), _spd(3, junk="upper"),
              primitives=("cholesky",)),
-    OpRecord("linalg.cholesky_upper", lambda a: LA.cholesky(a, upper=True),
+    OpRecord("linalg.cholesky_upper",
+             lambda a: LA.cholesky(a, upper=True, symmetrize_input=False),
              _spd(3, junk="lower"), primitives=("cholesky",)),
     OpRecord("linalg.cholesky_solve", lambda a, b: LA.solve(_mT(LA.cholesky(a)),
                                                             LA.solve(LA.cholesky(a), b)),
              _with(_spd(3), (3,)), primitives=("cholesky", "solve")),
 ]
 
+# The default symmetrizes the input: it must agree with central differences even when the
+# matrix is not symmetric (the function is then f((A + Aᵀ)/2)).
+RECORDS += [
+    OpRecord("linalg.cholesky_symmetrized_junk", LA.cholesky, _spd(3, junk="upper"),
+             primitives=("cholesky",)),
+    OpRecord("linalg.eigvalsh_symmetrized_junk", LA.eigvalsh, _sym(3, junk="lower"),
+             primitives=("eigh",)),
+]
+
+
 # --- eigh, eigvalsh -------------------------------------------------------------------------
 
 RECORDS += [
     OpRecord("linalg.eigvalsh", LA.eigvalsh, _sym(4), primitives=("eigh",)),
     OpRecord("linalg.eigvalsh(2,)", LA.eigvalsh, _sym(3, (2,)), primitives=("eigh",)),
-    OpRecord("linalg.eigvalsh_L_junk", LA.eigvalsh, _sym(3, junk="upper"),
+    OpRecord("linalg.eigvalsh_L_junk", lambda a: LA.eigvalsh(a, symmetrize_input=False),
+             _sym(3, junk="upper"),
              primitives=("eigh",)),
-    OpRecord("linalg.eigvalsh_U_junk", lambda a: LA.eigvalsh(a, UPLO="U"),
+    OpRecord("linalg.eigvalsh_U_junk", lambda a: LA.eigvalsh(a, UPLO="U", symmetrize_input=False),
              _sym(3, junk="lower"), primitives=("eigh",)),
     OpRecord("linalg.eigh_values", lambda a: LA.eigh(a).eigenvalues, _sym(4),
              primitives=("eigh",)),
     OpRecord("linalg.eigh_vectors_signfixed", lambda a: _signfix(LA.eigh(a).eigenvectors),
              _sym(4), primitives=("eigh",)),
     OpRecord("linalg.eigh_vectors_U(2,)",
-             lambda a: _signfix(LA.eigh(a, UPLO="U").eigenvectors),
+             lambda a: _signfix(LA.eigh(a, UPLO="U", symmetrize_input=False).eigenvectors),
              _sym(3, (2,), junk="lower"), primitives=("eigh",)),
     OpRecord("linalg.eigh_projector", lambda a: (lambda v: v @ _mT(v))(
-        LA.eigh(a).eigenvectors[..., :, :2]), _sym(4, junk="upper"), primitives=("eigh",)),
+        LA.eigh(a, symmetrize_input=False).eigenvectors[..., :, :2]), _sym(4, junk="upper"),
+        primitives=("eigh",)),
     OpRecord("linalg.eigh_expm", lambda a: (lambda w, v: (v * tnp.exp(w)[..., None, :])
                                             @ _mT(v))(*LA.eigh(a)),
              _sym(3), primitives=("eigh",)),

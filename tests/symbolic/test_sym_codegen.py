@@ -1,5 +1,7 @@
 """Generated NumPy code: solve instead of inv, shape asserts, CSE, compile/evaluate, check()."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -123,3 +125,67 @@ def test_check_against_the_numeric_engine():
         assert r.method == "engine" and r.passed and r.max_rel_error < 1e-10
     r = ts.hessian("sum(log(exp(-y .* (X*w)) + vector(1)))", "w").check(method="engine")
     assert r.method == "engine" and r.passed
+
+
+@pytest.mark.parametrize("expr, wrt", [
+    ("np' * np_", "np"), ("np' * np_", "np_"),
+    ("lambda' * lambda_", "lambda"), ("lambda' * lambda_", "lambda_"),
+    ("float' * int + np' * x", "x"),
+])
+def test_colliding_variable_names_get_distinct_parameters(expr, wrt):
+    # np/np_ and lambda/lambda_ used to become one parameter, and evaluate() then passed one
+    # variable's value for both.
+    names = sorted({n.strip("' ") for n in expr.replace("*", "+").split("+")})
+    d = ts.derivative(expr, wrt, shapes={n: "vector" for n in names})
+    rng = np.random.default_rng(0)
+    values = {n: rng.standard_normal(3) for n in names}
+    others = [n for n in names if n != wrt]
+    want = sum(values[n] for n in others) if expr.count("*") == 1 else values["np"]
+    np.testing.assert_allclose(d.evaluate(**values), want)
+    d.check(method="central-difference")
+
+
+def _cofactor_adjugate(x):
+    n = x.shape[0]
+    out = np.empty_like(x)
+    for i in range(n):
+        for j in range(n):
+            minor = np.delete(np.delete(x, j, 0), i, 1)
+            out[i, j] = (-1) ** (i + j) * np.linalg.det(minor)
+    return out
+
+
+@pytest.mark.parametrize("with_value", [False, True])
+def test_adjugate_derivative_refuses_a_numerically_singular_matrix(with_value):
+    # det(X)·inv(X) formulas were 11-40 % off at singular X: a finite wrong tensor.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 2)) @ rng.standard_normal((2, 3))    # rank 2, cond ~ 1e16
+    d = ts.derivative("sum(adj(X))", "X")
+    with pytest.raises(np.linalg.LinAlgError, match=r"adj\(X\): the matrix is numerically "
+                                                    r"singular \(condition number"):
+        d.compile(with_value=with_value)(x)
+    # A regular matrix still gives the derivative (against central differences of cofactors).
+    x = rng.standard_normal((3, 3))
+    h, fd = 1e-6, np.empty((3, 3))
+    for i in range(3):
+        for j in range(3):
+            e = np.zeros((3, 3))
+            e[i, j] = h
+            fd[i, j] = (_cofactor_adjugate(x + e).sum() - _cofactor_adjugate(x - e).sum()) / (2 * h)
+    np.testing.assert_allclose(d.evaluate(X=x), fd, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("expr", ["tr(exp(X))", "sum(diag(exp(X)))", "diag(exp(X))",
+                                  "3 * diag(exp(X))", "sum(diag(exp(X) .* X))"])
+def test_diag_of_elementwise_is_differentiated_on_the_diagonal_only(expr):
+    # eye .* exp(X) used to compute exp on every entry: an off-diagonal overflow gave
+    # 0 · inf = NaN where the derivative is 0.
+    x = np.array([[0.2, 1000.0], [-3.0, 0.5]])
+    d = ts.derivative(expr, "X")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = d.evaluate(X=x)
+    safe = np.array([[0.2, 1.0], [-3.0, 0.5]])    # same diagonal, harmless off-diagonal
+    np.testing.assert_allclose(got, d.evaluate(X=safe), rtol=1e-14)
+    assert np.isfinite(got).all()
+    d.check(method="central-difference")

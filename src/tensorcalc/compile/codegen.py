@@ -80,6 +80,17 @@ TEMPLATES: dict[Primitive, Callable[[list[str], dict[str, Any], Const], str]] = 
 }
 
 
+def _inline_literal(value: Any) -> bool:
+    """Whether ``repr(value)`` evaluates back to ``value`` in the generated module."""
+    if isinstance(value, bool) or type(value) is int:
+        return True
+    if type(value) is float:
+        return bool(np.isfinite(value))
+    if isinstance(value, tuple):
+        return all(isinstance(v, int) and not isinstance(v, np.generic) for v in value)
+    return False
+
+
 def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool = True,
                     plain_strong_zeros: bool = False) -> tuple[str, dict[str, Any]]:
     """Return ``(source, globals)`` for a Python function computing ``prog``. With
@@ -98,9 +109,9 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         return f"{prefix}{counter[0]}"
 
     def const(value: Any) -> str:
-        if isinstance(value, (bool, int, float)) and not isinstance(value, np.generic):
-            return repr(value)
-        if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+        # Only values whose repr is a Python literal are written inline: repr(-inf) is the
+        # bare name ``inf`` and repr(nan) is ``nan``, neither defined in the generated module.
+        if _inline_literal(value):
             return repr(value)
         key = fresh("_k")
         env[key] = value
@@ -108,10 +119,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
 
     def read(atom: Var | Literal) -> str:
         if isinstance(atom, Literal):
-            v = atom.value
-            if type(v) in (int, float) and np.isfinite(v):
-                return repr(v)
-            return const(v)
+            return const(atom.value)
         return names[id(atom)]
 
     args = []

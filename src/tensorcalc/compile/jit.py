@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..api_util import retry_with_strong_zeros
+from ..api_util import masked_array_error, report_fp_warnings, retry_with_strong_zeros
 from ..core.ir import Program
 from ..core.primitive import Tracer
 from ..core.shapes import ShapedArray, aval_of
@@ -49,7 +49,7 @@ class Compiled:
 
     def run(self, leaves: list[Any]) -> Any:
         if not self.strong_zeros:
-            return self.fn(*leaves)
+            return report_fp_warnings(lambda: self.fn(*leaves))
         # A NaN may come from 0 · ∞ in a derivative rule: then the checked variant runs, which
         # calls the mul_sz/div_sz implementations, with strong zeros enforced.
         return retry_with_strong_zeros(lambda: self.fn(*leaves),
@@ -122,6 +122,9 @@ class Jitted:
 
     def __call__(self, *args: Any) -> Any:
         dyn, _ = self._split(args)
+        for x in tree_flatten(dyn)[0]:
+            if isinstance(x, np.ma.MaskedArray):
+                raise masked_array_error(x, "jit: an argument")
         if any(isinstance(x, Tracer) for x in tree_flatten(dyn)[0]):
             return self.fun(*args)  # being transformed: run the function itself
         compiled = self.compile(*args)

@@ -159,11 +159,20 @@ class Tracer:
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     """Apply ``prim`` to ``args``: NumPy directly, or the top trace among the arguments."""
     top: Trace | None = None
+    masked = False
     for a in args:
         if isinstance(a, Tracer):
             t = a._trace
             if top is None or t.level > top.level:
                 top = t
+        elif isinstance(a, np.ma.MaskedArray):
+            masked = True
+    if masked and top is not None:
+        # A closed-over masked constant: the traced program would drop its mask.
+        raise TypeError(
+            f"{prim.name}: a numpy.ma.MaskedArray was used inside a transformed function; "
+            "transformations ignore masks, so masked entries would silently count. Use "
+            "x.filled(value), or tnp.where(mask, neutral, x.data).")
     if top is None:
         try:
             return prim.impl(*args, **params)

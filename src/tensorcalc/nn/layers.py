@@ -34,6 +34,26 @@ def as_rng(rng: Any) -> np.random.Generator:
     raise TypeError(f"rng must be an int seed or a numpy.random.Generator, got {type(rng)}")
 
 
+def _check_params(layer: Any, params: Params, required: dict[str, tuple[int, ...]],
+                  optional: dict[str, tuple[int, ...]]) -> None:
+    """Raise unless ``params`` has exactly the entries and shapes ``layer`` was built for:
+    parameters of another architecture (a loaded file, a swapped list entry) would otherwise
+    broadcast or be ignored and run silently."""
+    if not isinstance(params, dict):
+        raise TypeError(f"{layer!r}: params must be a dict like layer.init() returns, got "
+                        f"{type(params).__name__}")
+    expected = {**required, **optional}
+    if set(params) - {"b"} != set(required) or ("b" in params) != ("b" in optional):
+        raise ValueError(f"{layer!r}: params has keys {sorted(params)}, expected "
+                         f"{sorted(expected)}; use the parameters from this layer's init()")
+    for k, shape in expected.items():
+        got = tnp.shape(params[k])
+        if tuple(got) != shape:
+            raise ValueError(f"{layer!r}: params[{k!r}] has shape {tuple(got)}, expected "
+                             f"{shape}; were these parameters saved from another "
+                             "architecture?")
+
+
 class Module:
     """Base class: ``init(rng) -> params`` and ``apply(params, x) -> y``; calling the module
     is ``apply``."""
@@ -73,6 +93,8 @@ class Linear(Module):
         return params
 
     def apply(self, params: Params, x: Any) -> Any:
+        _check_params(self, params, {"W": (self.in_features, self.out_features)},
+                      {"b": (self.out_features,)} if self.bias else {})
         z = tnp.matmul(x, params["W"])
         return z + params["b"] if "b" in params else z
 
@@ -153,6 +175,9 @@ class Conv2d(Module):
         return params
 
     def apply(self, params: Params, x: Any) -> Any:
+        _check_params(self, params,
+                      {"W": (self.out_channels, self.in_channels) + self.kernel},
+                      {"b": (self.out_channels,)} if self.bias else {})
         return F.conv2d(x, params["W"], params.get("b"), self.stride, self.padding)
 
     def __repr__(self) -> str:

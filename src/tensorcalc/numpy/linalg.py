@@ -84,9 +84,11 @@ def slogdet(a: Any) -> SlogdetResult:
     return SlogdetResult(*_slogdet(a))
 
 
-def eigh(a: Any, UPLO: str = "L") -> EighResult:  # noqa: N803
-    """``numpy.linalg.eigh``: ``EighResult(eigenvalues, eigenvectors)``; reads one triangle."""
-    return EighResult(*_eigh(a, UPLO))
+def eigh(a: Any, UPLO: str = "L", symmetrize_input: bool = True) -> EighResult:  # noqa: N803
+    """``numpy.linalg.eigh``: ``EighResult(eigenvalues, eigenvectors)``. Symmetrizes ``a``
+    first (symmetric gradients) unless ``symmetrize_input=False``: then it reads one triangle,
+    as NumPy does (docs/conventions.md)."""
+    return EighResult(*_eigh(a, UPLO, symmetrize_input))
 
 
 def qr(a: Any, mode: str = "reduced") -> Any:
@@ -108,9 +110,11 @@ def svdvals(x: Any, /) -> Any:
     return svd_values(x)
 
 
-def cholesky(a: Any, /, *, upper: bool = False) -> Any:
-    """``numpy.linalg.cholesky``; reads the lower (``upper=True``: upper) triangle only."""
-    return _cholesky(a, upper=upper)
+def cholesky(a: Any, /, *, upper: bool = False, symmetrize_input: bool = True) -> Any:
+    """``numpy.linalg.cholesky``. Symmetrizes ``a`` first (symmetric gradients) unless
+    ``symmetrize_input=False``: then it reads the lower (``upper=True``: upper) triangle only,
+    as NumPy does (docs/conventions.md)."""
+    return _cholesky(a, upper=upper, symmetrize_input=symmetrize_input)
 
 
 # --- matrix_power and multi_dot -------------------------------------------------------------

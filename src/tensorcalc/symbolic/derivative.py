@@ -159,11 +159,14 @@ class Derivative:
         A dimension that no variable carries (as in ``sum(vector(1))``) is passed as
         ``dim_<name>=size``.
         """
+        from .printing.numpy_source import derivative_parameters
+
         fn = self.compile(with_value=False)
         code = fn.__code__
         params = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
-        # parameters are variable names, with a trailing _ for Python keywords and "np"
-        names = {p: p[:-1] if p.endswith("_") and p[:-1] in values else p for p in params}
+        # Parameters are variable names, mangled where Python or the generated code needs it
+        # (``lambda`` -> ``lambda_``, ``np`` next to ``np_`` -> ``np__``); dimensions: dim_<name>.
+        names = {p: derivative_parameters(self, with_value=False).get(p, p) for p in params}
         missing = [names[p] for p in params if names[p] not in values]
         if missing:
             raise TypeError(f"evaluate() needs values for {', '.join(missing)}")

@@ -139,6 +139,16 @@ def sym_from_triangle(x: Any, lower: bool) -> Any:
     return add(multiply(x, keep), mT(multiply(x, strict)))
 
 
+def symmetrized(x: Any) -> Any:
+    """``(x + xᵀ) / 2``: what ``cholesky``/``eigh``/``eigvalsh`` factor by default. Exact for
+    a symmetric ``x`` (``(v + v) / 2 == v`` in floating point), so the value is NumPy's there,
+    and the derivative is then symmetric, as in JAX and PyTorch (docs/conventions.md)."""
+    if not isinstance(x, Tracer):
+        x = np.asarray(x)
+        return (x + np.swapaxes(x, -1, -2)) / 2
+    return multiply(add(x, mT(x)), 0.5)
+
+
 def place(x: Any, shape: tuple[Any, ...], idx: tuple[Any, ...]) -> Any:
     """Zeros of ``shape`` with ``x`` written at ``idx`` (linear in ``x``; transpose slices)."""
     return index_add(np.zeros(shape, dtype_of(x)), idx, x)

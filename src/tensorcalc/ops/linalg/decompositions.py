@@ -55,6 +55,7 @@ from ._common import (
     row,
     shape_of,
     sym_from_triangle,
+    symmetrized,
 )
 from .inverse import solve_matrix
 
@@ -118,12 +119,16 @@ defjvp_rule(eigh_p, _eigh_jvp)
 defbatch_gufunc(eigh_p, (2,), n_out=2)
 
 
-def eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:  # noqa: N803
-    """``numpy.linalg.eigh`` as ``(eigenvalues, eigenvectors)`` (ascending). Reads the lower
-    (``UPLO='L'``) or upper triangle only. Eigenvector derivatives need distinct eigenvalues;
-    their sign is NumPy's and is held fixed by the derivative."""
+def eigh(a: Any, UPLO: str = "L", symmetrize_input: bool = True) -> tuple[Any, Any]:  # noqa: N803
+    """``numpy.linalg.eigh`` as ``(eigenvalues, eigenvectors)`` (ascending). By default ``a``
+    is symmetrized first (``(a + aᵀ)/2``, exact for symmetric ``a``) and gradients are
+    symmetric; ``symmetrize_input=False`` reads only the lower (``UPLO='L'``) or upper
+    triangle, as NumPy does. Eigenvector derivatives need distinct eigenvalues; their sign is
+    NumPy's and is held fixed by the derivative."""
     check_matrix("eigh", a)
     uplo = _check_uplo("eigh", UPLO)
+    if symmetrize_input:
+        a = symmetrized(a)
     if not isinstance(a, Tracer):
         return tuple(call_numpy("eigh", np.linalg.eigh, a, UPLO=uplo))  # type: ignore[return-value]
     check_real("eigh", a)
@@ -131,10 +136,13 @@ def eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:  # noqa: N803
     return w, v
 
 
-def eigvalsh(a: Any, UPLO: str = "L") -> Any:  # noqa: N803
-    """``numpy.linalg.eigvalsh``: ascending eigenvalues of a symmetric matrix."""
+def eigvalsh(a: Any, UPLO: str = "L", symmetrize_input: bool = True) -> Any:  # noqa: N803
+    """``numpy.linalg.eigvalsh``: ascending eigenvalues of a symmetric matrix (symmetrized
+    first unless ``symmetrize_input=False``, as in :func:`eigh`)."""
     check_matrix("eigvalsh", a)
     uplo = _check_uplo("eigvalsh", UPLO)
+    if symmetrize_input:
+        a = symmetrized(a)
     if not isinstance(a, Tracer):
         return call_numpy("eigvalsh", np.linalg.eigvalsh, a, UPLO=uplo)
     check_real("eigvalsh", a)

@@ -49,6 +49,7 @@ from ._common import (
     mT,
     shape_of,
     sym_from_triangle,
+    symmetrized,
 )
 
 # --- inv ------------------------------------------------------------------------------------
@@ -260,10 +261,15 @@ defjvp(cholesky_p, _cholesky_jvp)
 defbatch_gufunc(cholesky_p, (2,))
 
 
-def cholesky(a: Any, /, *, upper: bool = False) -> Any:
+def cholesky(a: Any, /, *, upper: bool = False, symmetrize_input: bool = True) -> Any:
     """``numpy.linalg.cholesky``: lower ``L`` with ``A = L Lᵀ`` (``upper=True``: ``Lᵀ``).
-    Only the lower (upper) triangle of ``a`` is read, and the derivative respects that."""
+
+    By default ``a`` is symmetrized first (``(a + aᵀ)/2``, exact for symmetric ``a``), so the
+    gradient is symmetric, as in JAX and PyTorch. ``symmetrize_input=False`` reads only the
+    lower (upper) triangle, as NumPy does, and the gradient is then triangular."""
     check_matrix("cholesky", a)
+    if symmetrize_input:
+        a = symmetrized(a)
     if not isinstance(a, Tracer):
         return call_numpy("cholesky", np.linalg.cholesky, a, upper=upper)
     check_real("cholesky", a)

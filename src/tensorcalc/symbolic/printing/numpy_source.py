@@ -13,7 +13,6 @@ with ``repr(float)``, so the text handed to ``exec`` is entirely ours.
 
 from __future__ import annotations
 
-import keyword
 from collections import Counter
 from functools import singledispatch
 
@@ -56,35 +55,10 @@ from tensorcalc.symbolic.shapes import (
     is_vector,
 )
 
+from .numpy_helpers import HELPERS
+from .numpy_names import python_names
 from .precedence import is_negative
 from .text import negated
-
-HELPERS = {
-    "_softmax": (
-        "def _softmax(z):\n    e = np.exp(z - np.max(z))\n    return e / np.sum(e)\n"
-    ),
-    "_logsumexp": (
-        "def _logsumexp(z):\n    m = np.max(z)\n    return m + np.log(np.sum(np.exp(z - m)))\n"
-    ),
-    "_commutation": (
-        "def _commutation(m, n):\n"
-        "    # K @ vec(X) == vec(X.T) for X of shape (m, n), column-major vec\n"
-        "    K = np.zeros((m * n, m * n))\n"
-        "    i, j = np.meshgrid(np.arange(m), np.arange(n), indexing='ij')\n"
-        "    K[(i * n + j).ravel(), (j * m + i).ravel()] = 1.0\n"
-        "    return K\n"
-    ),
-    "_diag_embed": (
-        "def _diag_embed(n):\n    E = np.zeros((n * n, n))\n"
-        "    E[np.arange(n) * (n + 1), np.arange(n)] = 1.0\n    return E\n"
-    ),
-}
-RESERVED = {"np"}
-
-
-def py_name(name: str) -> str:
-    """A Python-safe parameter name for a variable (keywords and ``np`` get a trailing _)."""
-    return name + "_" if keyword.iskeyword(name) or name in RESERVED else name
 
 
 def dim_code(d: object) -> str:
@@ -104,7 +78,8 @@ def shape_code(shape: tuple) -> str:
 class _Emitter:
     """Turns expressions into statements with common subexpressions hoisted."""
 
-    def __init__(self, roots: list[Expr]):
+    def __init__(self, roots: list[Expr], py: dict[str, str]):
+        self.py = py
         self.lines: list[str] = []
         self.names: dict[Expr, str] = {}
         self.helpers: set[str] = set()
@@ -153,7 +128,7 @@ def _code(e: Expr, em: _Emitter) -> str:
 
 @_code.register
 def numpy_var(e: Var, em: _Emitter) -> str:
-    return py_name(e.name)
+    return em.py[e.name]
 
 
 @_code.register
@@ -273,6 +248,11 @@ def numpy_mul(e: Mul, em: _Emitter) -> str:
         sign = "-"  # -x rather than -1.0 * x
         scalars = scalars[1:]
     parts = [em.code(s) for s in scalars]
+    if _selects_diagonal(chain):
+        # Eᵀ diag(vec(M)) keeps M's diagonal only: compute just that (no 0 · inf elsewhere).
+        m = chain[1].args[0].args[0]
+        parts.append(f"{em.helper('_diag_rows')}({em.code(_diagonal_of(m))})")
+        chain = []
     if chain:
         right_to_left = is_vector(chain[-1].shape) or isinstance(chain[0], Inv | Transpose) and (
             isinstance(chain[0], Inv) or isinstance(chain[0].args[0], Inv))
@@ -291,7 +271,15 @@ def numpy_mul(e: Mul, em: _Emitter) -> str:
 
 @_code.register
 def numpy_hadamard(e: Hadamard, em: _Emitter) -> str:
-    """A factor ``a .^ -1`` becomes a division by ``a``."""
+    """A factor ``a .^ -1`` becomes a division by ``a``. With a diagonal factor (``eye``,
+    ``diag(v)``) only the diagonal is computed: ``eye .* exp(X)`` is ``diag(exp(diag(X)))``, so
+    an off-diagonal ``exp(X)`` that overflows (or a ``./ X`` by an off-diagonal 0) cannot
+    make ``0 · inf = NaN`` in entries that are 0."""
+    if is_matrix(e.shape) and any(_is_diagonal(a) for a in e.args):
+        factors = [_diagonal_of(a) for a in e.args if not isinstance(a, Identity)]
+        if factors:
+            vec = factors[0] if len(factors) == 1 else Hadamard(*factors)
+            return f"np.diag({em.code(vec)})"
     out = ""
     for a in e.args:
         if isinstance(a, Pow) and a.exponent == -1:
@@ -299,6 +287,32 @@ def numpy_hadamard(e: Hadamard, em: _Emitter) -> str:
         else:
             out = f"{out} * {em.code(a)}" if out else em.code(a)
     return f"({out})"
+
+
+def _selects_diagonal(chain: list[Expr]) -> bool:
+    """Whether ``chain`` is ``diag_embed(n)ᵀ · diag(vec(M))`` for a square matrix ``M``."""
+    return (len(chain) == 2 and isinstance(chain[0], Transpose)
+            and isinstance(chain[0].args[0], DiagEmbed) and isinstance(chain[1], Diag)
+            and isinstance(chain[1].args[0], Vec) and is_matrix(chain[1].args[0].args[0].shape)
+            and chain[1].args[0].args[0].shape[0] == chain[1].args[0].args[0].shape[1])
+
+
+def _is_diagonal(e: Expr) -> bool:
+    return isinstance(e, Identity) or (isinstance(e, Diag) and is_vector(e.args[0].shape))
+
+
+def _diagonal_of(e: Expr) -> Expr:
+    """The diagonal of the square matrix ``e`` as a vector expression, pushed through
+    elementwise operations so that they run on the n diagonal entries only."""
+    if isinstance(e, Diag) and is_vector(e.args[0].shape):
+        return e.args[0]
+    if isinstance(e, Func):
+        return Func(e.name, _diagonal_of(e.args[0]))
+    if isinstance(e, Pow):
+        return Pow(_diagonal_of(e.args[0]), e.exponent)
+    if isinstance(e, Hadamard):
+        return Hadamard(*(_diagonal_of(a) for a in e.args))
+    return Diag(e)
 
 
 @_code.register
@@ -447,15 +461,20 @@ def _dims_of(e: Expr) -> set:
 
 def function_source(name: str, params: list[Var], bodies: list[tuple[str, Expr]],
                     doc: str, epilogue: list[str] | None = None,
-                    extra_dims: set | None = None) -> str:
-    """Source of ``def name(params): ... return <bodies>`` with shape checks and CSE."""
-    em = _Emitter([e for _, e in bodies])
+                    extra_dims: set | None = None,
+                    guards: list[tuple[Expr, str]] | None = None) -> str:
+    """Source of ``def name(params): ... return <bodies>`` with shape checks and CSE;
+    each ``(matrix, what)`` in ``guards`` is refused first when numerically singular."""
+    py = python_names(params + [v for _, e in bodies for v in e.free_vars])
+    em = _Emitter([e for _, e in bodies], py)
+    for m, what in guards or []:
+        em.lines.append(f"{em.helper('_nonsingular')}({em.code(m)}, {what!r})")
     results = [(out, em.code(e)) for out, e in bodies]
     need = set().union(*(_dims_of(e) for _, e in bodies)) | (extra_dims or set())
-    head = [f"def {name}({', '.join(py_name(p.name) for p in params)}):", f'    """{doc}"""']
+    head = [f"def {name}({', '.join(py[p.name] for p in params)}):", f'    """{doc}"""']
     bound: set = set()
     for p in params:
-        pn = py_name(p.name)
+        pn = py[p.name]
         head.append(f"    {pn} = np.asarray({pn}, dtype=float)")
         shape = (p.shape[1],) if is_row(p.shape) else p.shape
         axes = f"{len(shape)} {'axis' if len(shape) == 1 else 'axes'}"
@@ -483,27 +502,56 @@ def function_source(name: str, params: list[Var], bodies: list[tuple[str, Expr]]
     return "\n".join(parts) + "\n"
 
 
-def derivative_source(d, with_value: bool = True, name: str | None = None) -> str:
-    """Source for ``Derivative.numpy_source`` (see the module doc)."""
-    name = name or ("f_and_df" if with_value else "df")
+def _derivative_parts(d, with_value: bool):
+    """The bodies, parameters and extra dimensions of a derivative's generated function."""
     bodies = ([("_value", d.of)] if with_value else []) + [("_deriv", d.expr)]
-    layout_shape = d.shape
-    epilogue = []
-    if d.form in ("vec", "index"):
-        epilogue.append(f"_deriv = np.asarray(_deriv).reshape({shape_code(layout_shape)}"
-                        ", order='F')")
-    dims = {p for s in layout_shape for p in str(s).split("·") if not p.isdigit()}
+    dims = {p for s in d.shape for p in str(s).split("·") if not p.isdigit()}
     used = set().union(*(e.free_vars for _, e in bodies))
     params = []
     for v in _ordered_vars(d.base):
         if v in used or ({str(x) for x in v.shape} & (dims | _all_dims(bodies))):
             params.append(v)
     params = _minimal(params, used, dims | _all_dims(bodies))
+    return bodies, params, dims
+
+
+def derivative_parameters(d, with_value: bool = True) -> dict[str, str]:
+    """Python parameter name -> variable name, for the function :func:`derivative_source`
+    generates (``Derivative.evaluate`` passes values by variable name)."""
+    bodies, params, _ = _derivative_parts(d, with_value)
+    py = python_names(params + [v for _, e in bodies for v in e.free_vars])
+    return {py[p.name]: p.name for p in params}
+
+
+def derivative_source(d, with_value: bool = True, name: str | None = None) -> str:
+    """Source for ``Derivative.numpy_source`` (see the module doc)."""
+    name = name or ("f_and_df" if with_value else "df")
+    bodies, params, dims = _derivative_parts(d, with_value)
+    layout_shape = d.shape
+    epilogue = []
+    if d.form in ("vec", "index"):
+        epilogue.append(f"_deriv = np.asarray(_deriv).reshape({shape_code(layout_shape)}"
+                        ", order='F')")
     doc = (f"{'Value and derivative' if with_value else 'Derivative'} of {d.of} with respect to "
            f"{d.wrt.name}.\n\n    Layout: {d.layout}; derivative shape {_shape_text(layout_shape)}"
            f"{' (reshaped from vec form)' if d.form != 'matrix' else ''}. "
            "Generated by tensorcalc.symbolic.\n    ")
-    return function_source(name, params, bodies, doc, epilogue, dims)
+    return function_source(name, params, bodies, doc, epilogue, dims, _adj_guards(d.of))
+
+
+def _adj_guards(f: Expr) -> list[tuple[Expr, str]]:
+    """The arguments of ``adj`` in ``f``: its value (det·inv) and derivative formulas divide
+    by their determinant, so a numerically singular argument must raise, not print garbage."""
+    out, seen, stack = [], set(), [f]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if isinstance(n, Adj) and is_matrix(n.args[0].shape):
+            out.append((n.args[0], f"adj({n.args[0]})"))
+        stack.extend(n.args)
+    return out
 
 
 def _shape_text(shape: tuple) -> str:
