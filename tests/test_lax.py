@@ -254,3 +254,141 @@ def test_docs_control_flow_runs_as_written():
                 assert out.getvalue() == blocks[k + 1][1], f"block {k} of docs/control_flow.md"
                 k += 1
         k += 1
+
+
+# --- cond and switch ---------------------------------------------------------------------
+
+def _branchy(x, a):
+    return lax.cond(tnp.sum(x) > 0, lambda x, a: tnp.sin(x) * a, lambda x, a: W[:2, :2] @ x
+                    + a ** 2, x, a)
+
+
+def _branchy_py(x, a):
+    return np.sin(x) * a if np.sum(x) > 0 else W[:2, :2] @ x + a ** 2
+
+
+X2, A2 = np.array([0.3, 0.4]), np.array([1.2, -0.7])
+# A staged program evaluates the cond primitive itself (eager calls go straight to a branch).
+COND_PROG = tc.trace(_branchy, X2, A2)
+
+
+def test_cond_eager_and_jit_match_python():
+    for x in (X2, -X2):
+        np.testing.assert_allclose(_branchy(x, A2), _branchy_py(x, A2))
+        np.testing.assert_allclose(tc.jit(_branchy)(x, A2), _branchy_py(x, A2))
+    src = tc.jit(_branchy).source(X2, A2)
+    assert "if " in src and "else:" in src
+    assert [eq.primitive.name for eq in COND_PROG.equations].count("cond") == 1
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_cond_primitive_check_grads(sign):
+    check_grads(lambda x, a: COND_PROG(x, a)[0], (sign * X2, A2), order=2,
+                modes=("fwd", "rev"))
+    h = tc.hessian(lambda x: tnp.sum(COND_PROG(x, A2)[0] ** 2))(sign * X2)
+    h_py = tc.hessian(lambda x: tnp.sum(_branchy(x, A2) ** 2))(sign * X2)
+    np.testing.assert_allclose(h, h_py, atol=1e-12)
+
+
+def test_cond_gradient_under_jit():
+    g = tc.grad(lambda x, a: tnp.sum(_branchy(x, a) ** 2))
+    for x in (X2, -X2):
+        np.testing.assert_allclose(tc.jit(g)(x, A2), g(x, A2), atol=1e-12)
+
+
+def test_vmap_of_cond_with_a_batched_predicate_selects_per_example():
+    xs = np.stack([X2, -X2, 2 * X2])
+    out = tc.vmap(_branchy, in_axes=(0, None))(xs, A2)
+    np.testing.assert_allclose(out, np.stack([_branchy_py(x, A2) for x in xs]))
+    # unbatched predicate, batched operand
+    out = tc.vmap(lambda a: _branchy(X2, a))(np.stack([A2, 2 * A2]))
+    np.testing.assert_allclose(out, np.stack([_branchy_py(X2, A2), _branchy_py(X2, 2 * A2)]))
+
+
+def _sw(i, x):
+    return lax.switch(i, [lambda x: x * 1.0, lambda x: tnp.sin(x), lambda x: x ** 2], x)
+
+
+def test_switch_clamps_the_index_like_jax():
+    for i in range(-1, 4):
+        want = [X2, np.sin(X2), X2 ** 2][min(max(i, 0), 2)]
+        np.testing.assert_allclose(_sw(i, X2), want)
+        np.testing.assert_allclose(tc.jit(_sw)(i, X2), want)
+    out = tc.vmap(_sw, in_axes=(0, None))(np.array([0, 1, 2, 5]), X2)
+    np.testing.assert_allclose(out, np.stack([X2, np.sin(X2), X2 ** 2, X2 ** 2]))
+    src = tc.jit(_sw).source(1, X2)
+    assert "elif " in src
+    prog = tc.trace(_sw, np.int64(1), X2)
+    check_grads(lambda x: prog(np.int64(1), x)[0], (X2,), order=2)
+
+
+def test_cond_errors_name_the_construct_and_the_shapes():
+    with pytest.raises(lax.CondError, match=r"cond: output leaf 0 of branch 1 has shape \(3,\)"
+                                            r".*branch 0 returns shape \(2,\)"):
+        tc.jit(lambda x: lax.cond(x[0] > 0, lambda x: tnp.concatenate([x, x[:1]]),
+                                  lambda x: x, x))(X2)
+    with pytest.raises(lax.CondError, match="cond: the predicate must be a scalar"):
+        lax.cond(np.array([True, False]), lambda: 1.0, lambda: 2.0)
+    with pytest.raises(lax.CondError, match="switch: the index must be a scalar integer"):
+        tc.jit(lambda x: lax.switch(x[0], [lambda: 1.0, lambda: 2.0]))(X2)
+    with pytest.raises(lax.CondError, match="structure"):
+        tc.jit(lambda x: lax.cond(x[0] > 0, lambda x: (x, x), lambda x: x, x))(X2)
+
+
+# --- while_loop ----------------------------------------------------------------------------
+
+def _wl(x):
+    return lax.while_loop(lambda c: c[1] < 5, lambda c: (tnp.sin(c[0]) * 1.5, c[1] + 1),
+                          (x, 0))[0]
+
+
+def _wl_py(x):
+    for _ in range(5):
+        x = tnp.sin(x) * 1.5
+    return x
+
+
+def test_while_loop_eager_traced_and_jit_match_python():
+    np.testing.assert_allclose(_wl(X2), _wl_py(X2))
+    np.testing.assert_allclose(tc.jit(_wl)(X2), _wl_py(X2))
+    src = tc.jit(_wl).source(X2)
+    assert "while " in src
+    prog = tc.trace(_wl, X2)
+    assert [eq.primitive.name for eq in prog.equations] == ["while"]
+
+
+def test_while_loop_forward_mode_to_second_order():
+    prog = tc.trace(_wl, X2)
+    run = lambda x: prog(x)[0]  # noqa: E731  (binds the while primitive)
+    check_grads(run, (X2,), order=2, modes=("fwd",))
+    np.testing.assert_allclose(tc.jacfwd(run)(X2), tc.jacfwd(_wl_py)(X2), atol=1e-12)
+    np.testing.assert_allclose(tc.jacfwd(tc.jacfwd(lambda x: tnp.sum(run(x))))(X2),
+                               tc.jacfwd(tc.jacfwd(lambda x: tnp.sum(_wl_py(x))))(X2),
+                               atol=1e-10)
+
+
+def test_while_loop_reverse_mode_points_to_scan():
+    prog = tc.trace(_wl, X2)
+    with pytest.raises(lax.WhileLoopReverseModeError, match="scan or lax.fori_loop"):
+        tc.grad(lambda x: tnp.sum(prog(x)[0]))(X2)
+
+
+def test_vmap_of_while_loop_with_different_trip_counts():
+    g = lambda x, n: lax.while_loop(lambda c: c[1] < n, lambda c: (c[0] * 2.0, c[1] + 1),  # noqa: E731
+                                    (x, 0))[0]
+    np.testing.assert_allclose(tc.vmap(g)(np.ones(3), np.array([1, 2, 3])), [2.0, 4.0, 8.0])
+
+
+def test_fori_loop_with_traced_bounds_is_a_while_loop():
+    h = lambda x, n: lax.fori_loop(0, n, lambda i, v: v * 2.0 + i, x)  # noqa: E731
+    np.testing.assert_allclose(tc.jit(h)(1.0, 3), 12.0)
+    assert "while " in tc.jit(h).source(1.0, 3)
+    assert [eq.primitive.name for eq in tc.trace(h, 1.0, 3).equations] == ["while"]
+
+
+def test_while_loop_errors():
+    with pytest.raises(lax.ScanError, match="while_loop: carry leaf 0"):
+        tc.jit(lambda x: lax.while_loop(lambda c: tnp.sum(c) < 3.0,
+                                        lambda c: tnp.concatenate([c, c]), x))(X2)
+    with pytest.raises(lax.ScanError, match="while_loop: cond_fun must return a scalar boolean"):
+        tc.jit(lambda x: lax.while_loop(lambda c: c, lambda c: c, x))(X2)

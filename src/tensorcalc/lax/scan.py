@@ -336,10 +336,16 @@ def fori_loop(lower: int, upper: int, body_fun: Callable[[Any, Any], Any],
               init_val: Any) -> Any:
     """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)`` (JAX's ``fori_loop``).
 
-    The bounds must be concrete integers: the loop is a ``scan`` over ``i``."""
+    With concrete bounds the loop is a ``scan`` over ``i`` (differentiable in both modes);
+    with traced bounds it is a ``while_loop`` (forward mode only, as in JAX)."""
     if isinstance(lower, Tracer) or isinstance(upper, Tracer):
-        raise TypeError("fori_loop: the bounds must be concrete integers (the loop becomes a "
-                        "scan with a static trip count); traced bounds are not supported yet")
+        from .while_loop import while_loop
+
+        def step(c: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
+            i, hi, val = c
+            return i + 1, hi, body_fun(i, val)
+
+        return while_loop(lambda c: c[0] < c[1], step, (lower, upper, init_val))[2]
     lower, upper = int(lower), int(upper)
     if upper <= lower:
         return init_val
