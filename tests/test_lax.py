@@ -392,3 +392,52 @@ def test_while_loop_errors():
                                         lambda c: tnp.concatenate([c, c]), x))(X2)
     with pytest.raises(lax.ScanError, match="while_loop: cond_fun must return a scalar boolean"):
         tc.jit(lambda x: lax.while_loop(lambda c: c, lambda c: c, x))(X2)
+
+
+# --- composition ---------------------------------------------------------------------------
+
+def _nested(w, xs):
+    def outer(c, row):
+        inner, ys = lax.scan(lambda h, x: (tnp.sin(w * h + x), h * x), c, row)
+        return inner * 0.9, tnp.sum(ys)
+
+    c, ys = lax.scan(outer, 0.3, xs)
+    return c + tnp.sum(ys)
+
+
+def _nested_py(w, xs):
+    c, total = 0.3, 0.0
+    for row in xs:
+        h = c
+        for x in row:
+            total = total + h * x
+            h = tnp.sin(w * h + x)
+        c = h * 0.9
+    return c + total
+
+
+def test_scan_inside_scan():
+    xs = RNG.standard_normal((3, 4))
+    np.testing.assert_allclose(tc.jit(_nested)(0.7, xs), _nested_py(0.7, xs))
+    check_grads(_nested, (0.7, xs), order=2, modes=("fwd", "rev"))
+    np.testing.assert_allclose(tc.jit(tc.grad(_nested))(0.7, xs), tc.grad(_nested_py)(0.7, xs),
+                               atol=1e-12)
+
+
+def test_vmap_of_grad_of_scan():
+    loss = lambda h0, xs: lax.scan(lambda h, x: (tnp.tanh(h * x), h), h0, xs)[0]  # noqa: E731
+    xs = np.array([1.0, 2.0, 0.5])
+    got = tc.vmap(tc.grad(loss), in_axes=(0, None))(np.array([0.1, 0.2]), xs)
+    want = [tc.grad(lambda h: tnp.tanh(tnp.tanh(tnp.tanh(h) * 2.0) * 0.5))(h) for h in (0.1, 0.2)]
+    np.testing.assert_allclose(got, want)
+
+
+def test_scan_inside_cond():
+    def k(x):
+        return lax.cond(tnp.sum(x) > 0, lambda x: lax.scan(lambda c, y: (c * y, c), 1.0, x)[0],
+                        lambda x: tnp.sum(x), x)
+
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(tc.jit(tc.grad(k))(x), [6.0, 3.0, 2.0])
+    prog = tc.trace(k, x)
+    check_grads(lambda x: prog(x)[0], (x,), order=2)
