@@ -79,6 +79,11 @@ TEMPLATES: dict[Primitive, Callable[[list[str], dict[str, Any], Const], str]] = 
     select_p: _select_source,
 }
 
+#: Primitives emitted as several statements (loops: ``scan``), registered by the modules that
+#: define them: ``emit(ins, outs, params, const, plain) -> lines`` (unindented Python lines
+#: that assign every name of ``outs``; ``const`` binds a value into the module's globals).
+STATEMENTS: dict[Primitive, Callable[..., list[str]]] = {}
+
 
 def _inline_literal(value: Any) -> bool:
     """Whether ``repr(value)`` evaluates back to ``value`` in the generated module."""
@@ -134,6 +139,14 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
             names[id(v)] = fresh("v")
             outs.append(names[id(v)])
         prim = eq.primitive
+        statement = STATEMENTS.get(prim)
+        if statement is not None:
+            body = statement(ins, outs, eq.params, const, plain)
+            lines.extend(f"    {line}  # {prim.name}" if j == 0 else f"    {line}"
+                         for j, line in enumerate(body))
+            if plan is not None and plan.release[k]:
+                lines.append(f"    del {', '.join(names[id(v)] for v in plan.release[k])}")
+            continue
         template = TEMPLATES.get(prim)
         if template is not None:
             expr = template(ins, eq.params, const)

@@ -162,30 +162,51 @@ def _param_str(v: Any) -> str:
 
 
 def format_program(prog: Program, indent: int = 2) -> str:
-    """Text form: a header with typed inputs, one line per equation, the returned atoms."""
-    names: dict[int, str] = {}
-    gen = _names()
+    """Text form: a header with typed inputs, one line per equation, the returned atoms.
 
-    def name(a: Atom) -> str:
-        if isinstance(a, Literal):
-            return _literal_str(a)
-        if id(a) not in names:
-            names[id(a)] = next(gen)
-        return names[id(a)]
+    A parameter that is itself a Program (the body of a loop) prints as ``name=…`` on the
+    equation's line and in full below it, indented one level further, with names of its own.
+    The walk is iterative (a stack of the programs being printed), so nesting depth is free."""
+    lines: list[str] = []
+    # Each frame: (program, depth, names, name generator, index of the next equation).
+    stack: list[list[Any]] = [[prog, 0, {}, _names(), -1, ""]]
+    while stack:
+        frame = stack[-1]
+        sub, depth, names, gen, k, label = frame
 
-    def typed(v: Var) -> str:
-        return f"{name(v)}:{v.aval.str_short()}"
+        def name(a: Atom, names: dict[int, str] = names, gen: Iterator[str] = gen) -> str:
+            if isinstance(a, Literal):
+                return _literal_str(a)
+            if id(a) not in names:
+                names[id(a)] = next(gen)
+            return names[id(a)]
 
-    pad = " " * indent
-    head = "program(" + ", ".join(typed(v) for v in prog.inputs) + ")"
-    lines = [head]
-    for eq in prog.equations:
-        outs = " ".join(typed(v) for v in eq.outputs)
-        params = ""
-        if eq.params:
-            params = "[" + " ".join(f"{k}={_param_str(v)}" for k, v in eq.params.items()) + "]"
-        args = " ".join(name(a) for a in eq.inputs)
-        lines.append(f"{pad}{outs} = {eq.primitive.name}{params} {args}")
-    outs = ", ".join(name(a) for a in prog.outputs)
-    lines.append(f"{pad}return {outs}")
+        def typed(v: Var, name: Callable[[Atom], str] = name) -> str:
+            return f"{name(v)}:{v.aval.str_short()}"
+
+        here = " " * (indent * depth)
+        pad = here + " " * indent
+        if k < 0:
+            lines.append(f"{here}{label}program(" + ", ".join(typed(v) for v in sub.inputs)
+                         + ")")
+        elif k >= len(sub.equations):
+            lines.append(f"{pad}return " + ", ".join(name(a) for a in sub.outputs))
+            stack.pop()
+            continue
+        else:
+            eq = sub.equations[k]
+            outs = " ".join(typed(v) for v in eq.outputs)
+            params = ""
+            if eq.params:
+                params = "[" + " ".join(
+                    f"{p}=…" if isinstance(v, Program) else f"{p}={_param_str(v)}"
+                    for p, v in eq.params.items()) + "]"
+            args = " ".join(name(a) for a in eq.inputs)
+            lines.append(f"{pad}{outs} = {eq.primitive.name}{params} {args}")
+            subs = [(p, v) for p, v in eq.params.items() if isinstance(v, Program)]
+            frame[4] = k + 1
+            for p, v in reversed(subs):
+                stack.append([v, depth + 2, {}, _names(), -1, f"{p}: "])
+            continue
+        frame[4] = k + 1
     return "\n".join(lines)
