@@ -441,3 +441,19 @@ def test_scan_inside_cond():
     np.testing.assert_allclose(tc.jit(tc.grad(k))(x), [6.0, 3.0, 2.0])
     prog = tc.trace(k, x)
     check_grads(lambda x: prog(x)[0], (x,), order=2)
+
+
+def test_jit_reruns_with_strong_zeros_when_a_loop_body_makes_the_nan():
+    # sqrt′(0) = ∞ in the branch not taken, inside a scan body: the compiled fast path makes
+    # 0 · ∞ = NaN there, and the checked rerun must happen although the top-level program
+    # holds no strong-zero product.
+    def f(x):
+        def body(c, xi):
+            return c + tnp.where(xi > 0, tnp.sqrt(tnp.abs(xi)), 0.0) * xi, None
+
+        return lax.scan(body, 0.0, x)[0]
+
+    x = np.array([0.0, 1.0, -2.0, 0.0])
+    want = np.array([0.0, 1.5, 0.0, 0.0])
+    np.testing.assert_array_equal(tc.grad(f)(x), want)
+    np.testing.assert_array_equal(tc.jit(tc.grad(f))(x), want)

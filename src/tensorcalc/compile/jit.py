@@ -43,8 +43,7 @@ class Compiled:
                  out_tree: Any, name: str) -> None:
         self.program, self.fn, self.source, self.out_tree = program, fn, source, out_tree
         self.name = name
-        self.strong_zeros = any(eq.primitive in PLAIN_STRONG_ZERO
-                                for eq in program.equations)
+        self.strong_zeros = _holds_strong_zeros(program)
         self._checked: Callable[..., Any] | None = None
 
     def run(self, leaves: list[Any]) -> Any:
@@ -59,6 +58,22 @@ class Compiled:
         if self._checked is None:
             self._checked = compile_program(self.program, self.name)[0]
         return self._checked
+
+
+def _holds_strong_zeros(program: Program) -> bool:
+    """Whether a strong-zero product appears anywhere in ``program``, sub-programs included
+    (the bodies of ``scan``, ``cond`` and ``while`` are compiled with the same plain products,
+    so a NaN made inside a loop body must trigger the checked rerun too)."""
+    stack = [program]
+    while stack:
+        prog = stack.pop()
+        for eq in prog.equations:
+            if eq.primitive in PLAIN_STRONG_ZERO:
+                return True
+            for value in eq.params.values():
+                subs = value if isinstance(value, (tuple, list)) else (value,)
+                stack.extend(v for v in subs if isinstance(v, Program))
+    return False
 
 
 class Jitted:
