@@ -1,0 +1,125 @@
+"""Control flow: ``jit(grad)`` of a scan RNN against ``jax.jit(jax.grad)`` of the same
+``lax.scan``, in one run.
+
+    python -m bench.control_flow [--steps 1000] [--hidden 64] [--repeat 7]
+
+The RNN is ``h_t = tanh(W h_{t-1} + U x_t)`` with a squared-norm loss on the last state,
+hidden size 64, inputs of size 16, float64 on both sides (JAX with x64 enabled, one thread).
+Reported: time per step of the compiled gradient after compilation (median of ``repeat``
+calls), the ratio to JAX (target ≤ 1.5), and the compile time (first call minus one run) at two
+trip counts, which must not grow with the number of steps (the loop is one equation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from . import suite  # noqa: F401  (first: it puts the checkout's src/ on the path)
+
+# isort: split
+import tensorcalc as tc  # noqa: E402
+import tensorcalc.lax as lax  # noqa: E402
+import tensorcalc.numpy as tnp  # noqa: E402
+
+
+def _median(fn, repeat: int) -> float:
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts))
+
+
+def _first_call(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def make_loss(np_mod, scan):
+    def loss(W, U, xs, h0):
+        def step(h, x):
+            h = np_mod.tanh(W @ h + U @ x)
+            return h, None
+
+        h, _ = scan(step, h0, xs)
+        return np_mod.sum(h * h)
+
+    return loss
+
+
+def problem(steps: int, hidden: int, rng: np.random.Generator):
+    W = rng.standard_normal((hidden, hidden)) / np.sqrt(hidden)
+    U = rng.standard_normal((hidden, 16)) / 4.0
+    xs = rng.standard_normal((steps, 16))
+    h0 = np.zeros(hidden)
+    return W, U, xs, h0
+
+
+def run_tensorcalc(steps: int, hidden: int, repeat: int) -> dict:
+    args = problem(steps, hidden, np.random.default_rng(0))
+    g = tc.jit(tc.grad(make_loss(tnp, lax.scan), argnums=(0, 1)))
+    first = _first_call(lambda: g(*args))
+    per_call = _median(lambda: g(*args), repeat)
+    # The first call traces, optimizes, compiles and runs once: compile = first - one run.
+    return {"compile_s": max(first - per_call, 0.0), "per_step_us": 1e6 * per_call / steps,
+            "grad": g(*args), "source_lines": len(g.source().splitlines())}
+
+
+def run_jax(steps: int, hidden: int, repeat: int) -> dict | None:
+    try:
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                           "intra_op_parallelism_threads=1")
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    args = problem(steps, hidden, np.random.default_rng(0))
+    g = jax.jit(jax.grad(make_loss(jnp, jax.lax.scan), argnums=(0, 1)))
+
+    def call():
+        return jax.block_until_ready(g(*args))
+
+    first = _first_call(call)
+    per_call = _median(call, repeat)
+    return {"compile_s": max(first - per_call, 0.0), "per_step_us": 1e6 * per_call / steps,
+            "grad": call()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--repeat", type=int, default=7)
+    a = p.parse_args(argv)
+    print(f"scan RNN, hidden {a.hidden}, {a.steps} steps, float64; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    ours = run_tensorcalc(a.steps, a.hidden, a.repeat)
+    short = run_tensorcalc(max(a.steps // 10, 1), a.hidden, 3)
+    print(f"  tensorcalc jit(grad)     {ours['per_step_us']:8.2f} us/step   compile "
+          f"{1e3 * ours['compile_s']:7.1f} ms ({a.steps} steps), "
+          f"{1e3 * short['compile_s']:7.1f} ms ({max(a.steps // 10, 1)} steps); generated "
+          f"source {ours['source_lines']} lines at both"
+          if ours["source_lines"] == short["source_lines"] else "")
+    peer = run_jax(a.steps, a.hidden, a.repeat)
+    if peer is None:
+        print("  jax.jit(jax.grad)        not installed (pip install jax): ratio not measured")
+        return
+    err = max(float(np.max(np.abs(np.asarray(o) - np.asarray(j))))
+              for o, j in zip(ours["grad"], peer["grad"], strict=True))
+    ratio = ours["per_step_us"] / peer["per_step_us"]
+    print(f"  jax.jit(jax.grad)        {peer['per_step_us']:8.2f} us/step   compile "
+          f"{1e3 * peer['compile_s']:7.1f} ms")
+    print(f"  ratio tensorcalc / JAX   {ratio:8.2f}   (target <= 1.5: "
+          f"{'met' if ratio <= 1.5 else 'NOT met'}); max |grad difference| {err:.1e}")
+
+
+if __name__ == "__main__":
+    main()
