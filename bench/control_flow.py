@@ -71,6 +71,27 @@ def run_tensorcalc(steps: int, hidden: int, repeat: int) -> dict:
             "grad": g(*args), "source_lines": len(g.source().splitlines())}
 
 
+def run_numpy(steps: int, hidden: int, repeat: int) -> float:
+    """The same gradient by hand in NumPy (forward loop, then backprop through time): the floor
+    for code that calls NumPy once per operation, as tensorcalc's compiled loops do."""
+    W, U, xs, h0 = problem(steps, hidden, np.random.default_rng(0))
+
+    def grad():
+        hs, h = [h0], h0
+        for x in xs:
+            h = np.tanh(W @ h + U @ x)
+            hs.append(h)
+        dh, dW, dU = 2 * h, np.zeros_like(W), np.zeros_like(U)
+        for t in range(len(xs) - 1, -1, -1):
+            d = dh * (1 - hs[t + 1] ** 2)
+            dW += np.outer(d, hs[t])
+            dU += np.outer(d, xs[t])
+            dh = W.T @ d
+        return dW, dU
+
+    return 1e6 * _median(grad, repeat) / steps
+
+
 def run_jax(steps: int, hidden: int, repeat: int) -> dict | None:
     try:
         os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
@@ -108,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{1e3 * short['compile_s']:7.1f} ms ({max(a.steps // 10, 1)} steps); generated "
           f"source {ours['source_lines']} lines at both"
           if ours["source_lines"] == short["source_lines"] else "")
+    print(f"  hand-written NumPy BPTT  {run_numpy(a.steps, a.hidden, a.repeat):8.2f} us/step")
     peer = run_jax(a.steps, a.hidden, a.repeat)
     if peer is None:
         print("  jax.jit(jax.grad)        not installed (pip install jax): ratio not measured")

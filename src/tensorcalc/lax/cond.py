@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..compile.codegen import STATEMENTS, compile_program
+from ..compile.passes import optimize
 from ..core.errors import ShapeError
 from ..core.ir import Literal, Program, Var
 from ..core.primitive import Primitive, Tracer, bind, get_aval
@@ -184,7 +185,7 @@ def _cond_source(ins: list[str], outs: list[str], params: dict[str, Any],
     idx = f"_i_{outs[0]}" if outs else "_i"
     lines = [f"{idx} = int({index})"]
     for k, b in enumerate(branches):
-        fn = const(compile_program(b, f"branch{k}", plain_strong_zeros=plain)[0])
+        fn = const(compile_program(optimize(b), f"branch{k}", plain_strong_zeros=plain)[0])
         if k == 0:
             head = f"if {idx} <= 0:" if n > 1 else "if True:"
         elif k == n - 1:

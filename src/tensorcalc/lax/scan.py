@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..compile.codegen import STATEMENTS, compile_program
+from ..compile.passes import optimize
 from ..core.context import trace_depth
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind, get_aval
@@ -228,7 +229,7 @@ def _scan_source(ins: list[str], outs: list[str], params: dict[str, Any],
                  const: Callable[[Any], str], plain: bool) -> list[str]:
     """A Python ``for`` over the compiled body; ``ys`` are preallocated and filled."""
     body, n, nk, nc = params["body"], params["length"], params["num_consts"], params["num_carry"]
-    fn = const(compile_program(body, "scan_body", plain_strong_zeros=plain)[0])
+    fn = const(compile_program(optimize(body), "scan_body", plain_strong_zeros=plain)[0])
     k, c, x = _split3(ins, nk, nc)
     carry, ys = outs[:nc], outs[nc:]
     t = f"_t_{outs[0]}" if outs else "_t"

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..compile.codegen import STATEMENTS, compile_program
+from ..compile.passes import optimize
 from ..core.context import new_trace, trace_depth
 from ..core.errors import TensorcalcError
 from ..core.ir import Program
@@ -175,8 +176,8 @@ def _while_source(ins: list[str], outs: list[str], params: dict[str, Any],
                   const: Callable[[Any], str], plain: bool) -> list[str]:
     """A Python ``while`` over the compiled predicate and body."""
     ncc, nk = params["cond_nconsts"], params["body_nconsts"]
-    fc = const(compile_program(params["cond"], "while_cond", plain_strong_zeros=plain)[0])
-    fb = const(compile_program(params["body"], "while_body", plain_strong_zeros=plain)[0])
+    fc = const(compile_program(optimize(params["cond"]), "while_cond", plain_strong_zeros=plain)[0])
+    fb = const(compile_program(optimize(params["body"]), "while_body", plain_strong_zeros=plain)[0])
     cc, bc, init = ins[:ncc], ins[ncc:ncc + nk], ins[ncc + nk:]
     lines = [f"{o} = {i}" for o, i in zip(outs, init, strict=True)]
     lines.append(f"while {fc}({', '.join(cc + outs)})[0]:")
