@@ -426,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="leave out the training run")
     p.set_defaults(handler=cmd_demo)
 
-    from .web.server import add_serve_arguments
+    from .web.options import add_serve_arguments  # not .server: no sockets for --version
 
     p = sub.add_parser("serve", help="the local matrix calculus web page (127.0.0.1:8000)",
                        description="Serve the matrix calculus page on this machine only.")
