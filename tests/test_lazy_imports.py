@@ -54,9 +54,10 @@ def test_importing_the_package_root_imports_no_engine():
 
 
 def test_symbolic_imports_neither_the_numeric_engine_nor_scipy():
+    # Parsing, deriving and printing do not even need NumPy (the bulk of the import time).
     new, _ = _modules_after("import tensorcalc.symbolic as ts\n"
                             "str(ts.derivative(\"x' * A * x\", 'x'))")
-    for prefix in (*ENGINE, "scipy"):
+    for prefix in (*ENGINE, "scipy", "numpy"):
         assert not _loaded(new, prefix), (prefix, _loaded(new, prefix))
 
 
@@ -79,8 +80,17 @@ def test_derive_imports_only_the_symbolic_engine():
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    assert main(['derive', \"x' * A * x\", '--wrt', 'x']) == 0")
     assert _loaded(new, "tensorcalc.symbolic")
-    for prefix in (*ENGINE, "tensorcalc.web.server", "scipy"):
+    for prefix in (*ENGINE, "tensorcalc.web.server", "scipy", "numpy"):
         assert not _loaded(new, prefix), (prefix, _loaded(new, prefix))
+
+
+def test_symbolic_numerics_import_what_they_need_when_called():
+    out = _run("import numpy as np, tensorcalc.symbolic as ts\n"
+               "d = ts.derivative(\"x' * A * x\", 'x')\n"
+               "print(d.check().passed, isinstance(d.check(), ts.CheckReport))\n"
+               "A, x = np.eye(2), np.array([1.0, 2.0])\n"
+               "print(d.evaluate(A=A, x=x).tolist())\n")
+    assert out.split() == ["True", "True", "[2.0,", "4.0]"]
 
 
 def test_a_transformation_after_importing_only_the_api_has_array_tracers():
