@@ -3,33 +3,39 @@
 Numeric automatic differentiation of NumPy code (``grad``, ``vjp``, ``jvp``, ``linearize``,
 ``trace``), generalized Jacobians of shape ``out.shape + in.shape`` (docs/lessons/jacobians.md), and
 symbolic matrix calculus (:mod:`tensorcalc.symbolic`).
+
+The names below are imported on first use (PEP 562), so ``import tensorcalc.symbolic`` and
+``tensorcalc --version`` do not pay for the numeric engine. Every module that runs a
+transformation imports :mod:`tensorcalc.numpy` itself, which gives tracers their array
+behaviour (operators, methods, NumPy's functions).
 """
 
-from . import numpy  # noqa: F401  (installs array behaviour on tracers)
-from .accumulate import chain_cost
-from .api import grad, jvp, linear_map, linearize, trace, value_and_grad, vjp
-from .compile import jit
-from .core import (
-    ConcretizationError,
-    DifferentiationTypeError,
-    MissingRuleError,
-    NonScalarOutputError,
-    NotDifferentiableError,
-    Program,
-    ShapeDtype,
-    ShapeError,
-    Sym,
-    TensorcalcError,
-    register_pytree_node,
-    tree_flatten,
-    tree_map,
-    tree_unflatten,
-)
-from .custom import CustomRuleError, custom_jvp, custom_vjp, stop_gradient
-from .testing import GradientCheckError, check_grads
-from .transforms import hessian, hvp, jacfwd, jacobian, jacobian_plan, jacrev, vmap
+import importlib as _importlib
+import typing as _typing
 
 __version__ = "0.1.0"
+
+# public name -> the submodule (relative to this package) that defines it
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("chain_cost",), "accumulate"),
+    **dict.fromkeys(("grad", "jvp", "linear_map", "linearize", "trace", "value_and_grad", "vjp"),
+                    "api"),
+    **dict.fromkeys(("jit",), "compile"),
+    **dict.fromkeys(("ConcretizationError", "DifferentiationTypeError", "MissingRuleError",
+                     "NonScalarOutputError", "NotDifferentiableError", "Program", "ShapeDtype",
+                     "ShapeError", "Sym", "TensorcalcError", "register_pytree_node",
+                     "tree_flatten", "tree_map", "tree_unflatten"), "core"),
+    **dict.fromkeys(("CustomRuleError", "custom_jvp", "custom_vjp", "stop_gradient"), "custom"),
+    **dict.fromkeys(("GradientCheckError", "check_grads"), "testing"),
+    **dict.fromkeys(("hessian", "hvp", "jacfwd", "jacobian", "jacobian_plan", "jacrev", "vmap"),
+                    "transforms"),
+}
+
+# subpackages reachable as attributes (``tc.numpy.sin``) without importing them first
+_SUBMODULES = frozenset((
+    "accumulate", "api", "compile", "core", "custom", "explain", "extend", "interpreters",
+    "jacobians", "lax", "nn", "numpy", "ops", "scipy", "symbolic", "testing", "transforms",
+))
 
 __all__ = [
     "ConcretizationError", "CustomRuleError", "DifferentiationTypeError", "GradientCheckError",
@@ -39,3 +45,44 @@ __all__ = [
     "jacrev", "jit", "jvp", "linear_map", "linearize", "register_pytree_node", "stop_gradient",
     "trace", "tree_flatten", "tree_map", "tree_unflatten", "value_and_grad", "vjp", "vmap",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    elif name in _SUBMODULES:
+        value = _importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later lookups do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
+
+
+if _typing.TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ imports them
+    from .accumulate import chain_cost
+    from .api import grad, jvp, linear_map, linearize, trace, value_and_grad, vjp
+    from .compile import jit
+    from .core import (
+        ConcretizationError,
+        DifferentiationTypeError,
+        MissingRuleError,
+        NonScalarOutputError,
+        NotDifferentiableError,
+        Program,
+        ShapeDtype,
+        ShapeError,
+        Sym,
+        TensorcalcError,
+        register_pytree_node,
+        tree_flatten,
+        tree_map,
+        tree_unflatten,
+    )
+    from .custom import CustomRuleError, custom_jvp, custom_vjp, stop_gradient
+    from .testing import GradientCheckError, check_grads
+    from .transforms import hessian, hvp, jacfwd, jacobian, jacobian_plan, jacrev, vmap

@@ -48,6 +48,7 @@ from .core.shapes import ShapedArray
 from .core.tree import tree_flatten, tree_unflatten
 from .core.zeros import instantiate
 from .interpreters.forward import JVPTracer
+from .numpy import _methods  # noqa: F401  (the package gives tracers their array behaviour)
 
 # --- strong zeros: the one rerun ------------------------------------------------------------
 

@@ -21,11 +21,8 @@ Exit status: 0 on success, 1 when a computed result fails its check or a depende
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import inspect
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -198,6 +195,9 @@ def _plan_chain(dims: list[int]) -> int:
 
 def load_function(target: str) -> Any:
     """``path/to/module.py:function`` → the function object (the file is imported)."""
+    import importlib.util
+    from pathlib import Path
+
     path_text, sep, name = target.rpartition(":")
     if not sep or not path_text or not name:
         raise CLIError(f"expected path/to/module.py:function, got {target!r}")
@@ -220,6 +220,8 @@ def load_function(target: str) -> Any:
 
 
 def _plan_function(target: str, shapes: list[list[int]], seed: int) -> int:
+    import inspect
+
     import numpy as np
 
     import tensorcalc as tc
@@ -426,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="leave out the training run")
     p.set_defaults(handler=cmd_demo)
 
-    from .web.server import add_serve_arguments
+    from .web.options import add_serve_arguments  # not .server: no sockets for --version
 
     p = sub.add_parser("serve", help="the local matrix calculus web page (127.0.0.1:8000)",
                        description="Serve the matrix calculus page on this machine only.")

@@ -36,6 +36,7 @@ from .interpreters.batch import defbatch, defvectorized, vmap_flat
 from .interpreters.forward import defjvp_rule, defjvp_zero
 from .interpreters.stage import stage_flat
 from .interpreters.transpose import deftranspose
+from .numpy import _methods  # noqa: F401  (the package gives tracers their array behaviour)
 from .ops.reductions import sum as reduce_over
 
 

@@ -1,23 +1,24 @@
 """Core: shapes, abstract values, the program IR, primitives and tracers, the transformation
 context (per thread), the symbolic zero, pytrees, errors. Nothing here imports the interpreters,
-the ops or the NumPy namespace."""
+the ops or the NumPy namespace.
 
-from .context import new_trace
-from .errors import (
-    ConcretizationError,
-    DifferentiationTypeError,
-    LeakedTracerError,
-    MissingRuleError,
-    NonScalarOutputError,
-    NotDifferentiableError,
-    ShapeError,
-    TensorcalcError,
-)
-from .ir import Equation, Literal, Program, Var
-from .primitive import Primitive, Trace, Tracer, bind, get_aval
-from .shapes import ShapedArray, ShapeDtype, Sym
-from .tree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tree_unflatten
-from .zeros import Zero
+The names are imported on first use (PEP 562), so a module that needs only ``core.errors`` (the
+symbolic engine's errors subclass them) does not import NumPy."""
+
+import importlib as _importlib
+import typing as _typing
+
+_EXPORTS: dict[str, str] = {
+    "new_trace": "context", "Zero": "zeros",
+    **dict.fromkeys(("ConcretizationError", "DifferentiationTypeError", "LeakedTracerError",
+                     "MissingRuleError", "NonScalarOutputError", "NotDifferentiableError",
+                     "ShapeError", "TensorcalcError"), "errors"),
+    **dict.fromkeys(("Equation", "Literal", "Program", "Var"), "ir"),
+    **dict.fromkeys(("Primitive", "Trace", "Tracer", "bind", "get_aval"), "primitive"),
+    **dict.fromkeys(("ShapedArray", "ShapeDtype", "Sym"), "shapes"),
+    **dict.fromkeys(("register_pytree_node", "tree_flatten", "tree_leaves", "tree_map",
+                     "tree_unflatten"), "tree"),
+}
 
 __all__ = [
     "ConcretizationError", "DifferentiationTypeError", "Equation", "LeakedTracerError",
@@ -26,3 +27,35 @@ __all__ = [
     "Tracer", "Var", "Zero", "bind", "get_aval", "new_trace", "register_pytree_node",
     "tree_flatten", "tree_leaves", "tree_map", "tree_unflatten",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if _typing.TYPE_CHECKING:
+    from .context import new_trace
+    from .errors import (
+        ConcretizationError,
+        DifferentiationTypeError,
+        LeakedTracerError,
+        MissingRuleError,
+        NonScalarOutputError,
+        NotDifferentiableError,
+        ShapeError,
+        TensorcalcError,
+    )
+    from .ir import Equation, Literal, Program, Var
+    from .primitive import Primitive, Trace, Tracer, bind, get_aval
+    from .shapes import ShapedArray, ShapeDtype, Sym
+    from .tree import register_pytree_node, tree_flatten, tree_leaves, tree_map, tree_unflatten
+    from .zeros import Zero

@@ -5,9 +5,11 @@
 >>> print(d)
 (A + A') * x
 
-See docs/symbolic.md. Importing this package does not import the numeric engine; ``check()``
-imports ``tensorcalc.numpy`` lazily.
+See docs/symbolic.md. Importing this package does not import the numeric engine, SciPy or
+NumPy; ``check()`` imports ``tensorcalc.numpy`` lazily, ``evaluate()`` and ``compile()`` NumPy.
 """
+
+import typing as _typing
 
 from .derivative import LAYOUTS, Derivative, derivative, hessian
 from .errors import (
@@ -18,7 +20,6 @@ from .errors import (
     UnsupportedSyntax,
 )
 from .expr import Expr, Var
-from .numeric import CheckReport
 from .parser import MAX_DEPTH, MAX_LENGTH, parse
 from .simplify import simplify
 
@@ -27,3 +28,19 @@ __all__ = [
     "Expr", "ParseError", "ShapeError", "UnsupportedExpression", "UnsupportedSyntax", "Var",
     "derivative", "hessian", "parse", "simplify",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name == "CheckReport":  # .numeric imports NumPy; only check() needs it
+        from .numeric import CheckReport
+
+        return CheckReport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if _typing.TYPE_CHECKING:
+    from .numeric import CheckReport

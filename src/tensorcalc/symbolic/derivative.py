@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .calculus import Recorder, differential, substitute, transpose_linear, vec_jacobian
 from .errors import UnsupportedExpression
@@ -29,6 +28,9 @@ from .expr import Const, Diag, DiagEmbed, Differential, Expr, Var, Zero, zero_li
 from .parser import parse
 from .shapes import from_matrix, is_row, is_scalar, is_vector, size, transpose_shape
 from .simplify import s_add, s_mul, s_transpose, s_unary, simplify
+
+if TYPE_CHECKING:
+    import numpy as np  # imported where it is used: parsing and deriving do not need NumPy
 
 LAYOUTS = ("numerator", "denominator", "gradient")
 CONVENTIONS = ("frobenius", "cookbook")
@@ -159,6 +161,8 @@ class Derivative:
         A dimension that no variable carries (as in ``sum(vector(1))``) is passed as
         ``dim_<name>=size``.
         """
+        import numpy as np
+
         from .printing.numpy_source import derivative_parameters
 
         fn = self.compile(with_value=False)

@@ -6,13 +6,40 @@ derivation steps, LaTeX, generated NumPy code and a numerical check; a second ta
 chains (forward / reverse / optimal accumulation, docs/lessons/accumulation.md). Everything is
 served from this package; the page makes no request beyond the local server. See docs/web.md for the
 JSON API.
+
+The names are imported on first use (PEP 562): the CLI reads ``options`` and the worker processes
+``worker`` without loading the HTTP server.
 """
 
-from .app import EXAMPLES, WebApp
-from .server import ServerThread, add_serve_arguments, main, make_server, serve, serve_from_args
-from .validate import Limits
+import importlib as _importlib
+import typing as _typing
+
+_EXPORTS = {
+    "EXAMPLES": "app", "WebApp": "app", "Limits": "validate", "add_serve_arguments": "options",
+    **dict.fromkeys(("ServerThread", "main", "make_server", "serve", "serve_from_args"), "server"),
+}
 
 __all__ = [
     "EXAMPLES", "Limits", "ServerThread", "WebApp", "add_serve_arguments", "main", "make_server",
     "serve", "serve_from_args",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if _typing.TYPE_CHECKING:
+    from .app import EXAMPLES, WebApp
+    from .options import add_serve_arguments
+    from .server import ServerThread, main, make_server, serve, serve_from_args
+    from .validate import Limits

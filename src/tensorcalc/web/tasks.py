@@ -26,8 +26,11 @@ PREFERRED_WRT = ("x", "w", "theta", "z", "X", "W", "u", "v")
 
 try:  # import at worker start, so that the first request does not pay for it
     import tensorcalc.symbolic  # noqa: F401
+    import tensorcalc.symbolic.numeric  # noqa: F401  (check; the package imports it lazily)
 except Exception:  # noqa: BLE001 - reported per request by _prepare, with the reason
     pass
+with contextlib.suppress(Exception):  # the engine behind check (tensorcalc.symbolic does not)
+    import tensorcalc.numpy  # noqa: F401
 
 
 def _error(status: int, code: str, message: str, **extra: object) -> dict:
