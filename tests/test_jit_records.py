@@ -2,6 +2,8 @@
 with the un-jitted transformation. This is what catches a constant (``-inf``, ``nan``, a dtype,
 an index) that the code generator prints as something Python cannot read back."""
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -48,7 +50,7 @@ def _assert_trees_close(got, want):
 
 @pytest.mark.parametrize("rec", RECORDS, ids=[r.id for r in RECORDS])
 def test_jit_of_derivatives_matches_eager(rec):
-    rng = np.random.default_rng(abs(hash(rec.id)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(rec.id.encode()))  # stable across processes
     args = rec.args(rng)
     argnums = _float_argnums(args)
     if not argnums:

@@ -1,6 +1,8 @@
 """vmap: every op record batched against a loop over examples, in_axes/out_axes handling,
 composition with grad/jvp/vjp in both orders, and the errors."""
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -68,7 +70,7 @@ def _axes_variants(nargs, ndims):
 @pytest.mark.parametrize("rec", RECORDS, ids=[r.id for r in RECORDS])
 def test_vmap_matches_loop(rec):
     _gap(rec)
-    rng = np.random.default_rng(abs(hash(rec.id)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(rec.id.encode()))  # stable across processes
     base = rec.args(rng)
     for axes in _axes_variants(len(base), [np.ndim(a) for a in base]):
         stacked = _stack(rec, rng, axes)
