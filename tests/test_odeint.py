@@ -93,3 +93,12 @@ def test_odeint_bad_input():
         odeint(lambda y, t: y[:1], np.ones(2), TS)
     with pytest.raises(tc.ShapeError, match="odeint: t must be a 1-D"):
         odeint(decay, np.ones(2), np.ones((2, 2)), 1.0)
+    with pytest.raises(ValueError, match="odeint: the times t must be nondecreasing"):
+        odeint(decay, np.ones(2), np.array([1.0, 0.0]), 1.0)
+
+
+def test_second_derivative_forward_over_reverse():
+    # d²/dk² y(T) = T² y₀ e^{−k T}; hessian differentiates the adjoint solve in forward mode.
+    ts = np.array([0.0, 1.0, 2.0])
+    f = lambda k: odeint(decay, np.array([2.0]), ts, k)[-1, 0]  # noqa: E731
+    np.testing.assert_allclose(tc.hessian(f)(0.5), 4.0 * 2.0 * np.exp(-1.0), rtol=1e-6)

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import numpy as tnp
 from ..core.errors import ShapeError
-from ..core.primitive import get_aval
+from ..core.primitive import Tracer, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, shape_str
 from ..core.tree import tree_flatten, tree_unflatten
 from ..custom import custom_vjp
@@ -198,6 +198,9 @@ def odeint(func: Callable[..., Any], y0: Any, t: Any, *args: Any, rtol: float = 
     if get_aval(t).ndim != 1 or get_aval(t).shape[0] < 1:
         raise ShapeError(f"odeint: t must be a 1-D array of times, got shape "
                          f"{shape_str(get_aval(t).shape)}")
+    if not isinstance(t, Tracer) and np.any(np.diff(np.asarray(t)) < 0):
+        raise ValueError("odeint: the times t must be nondecreasing, got "
+                         f"{np.array2string(np.asarray(t), precision=4)}")
     shape, dtype = tuple(get_aval(y0).shape), get_aval(y0).dtype
     arg_leaves, arg_tree = tree_flatten(args)
 
