@@ -7,6 +7,8 @@
   equation over the staged branches (:mod:`tensorcalc.lax.cond`), differentiable, batched
   (a batched predicate selects per example) and compiled to ``if``/``elif``.
 - ``stop_gradient``.
+- ``custom_root``, ``custom_linear_solve``: solves differentiated implicitly
+  (:mod:`tensorcalc.lax.implicit`, docs/implicit.md).
 
 - ``while_loop`` (and ``fori_loop`` with traced bounds): a Python ``while`` eagerly, one
   ``while`` equation otherwise (:mod:`tensorcalc.lax.while_loop`), compiled to ``while``;
@@ -15,8 +17,10 @@
 
 from ..custom import stop_gradient
 from .cond import CondError, cond, cond_p, switch
+from .implicit import LinearSolveError, custom_linear_solve, custom_root, linear_solve_p
 from .scan import ScanError, fori_loop, map, scan, scan_p
 from .while_loop import WhileLoopReverseModeError, while_loop, while_p
 
-__all__ = ["CondError", "ScanError", "cond", "cond_p", "fori_loop", "map", "scan", "scan_p",
+__all__ = ["CondError", "LinearSolveError", "custom_linear_solve", "custom_root",
+           "linear_solve_p", "ScanError", "cond", "cond_p", "fori_loop", "map", "scan", "scan_p",
            "stop_gradient", "switch", "WhileLoopReverseModeError", "while_loop", "while_p"]

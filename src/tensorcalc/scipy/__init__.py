@@ -1,3 +1,8 @@
-"""SciPy-compatible namespaces: ``tensorcalc.scipy.special``."""
+"""SciPy-compatible namespaces: ``tensorcalc.scipy.special``, ``.sparse.linalg`` and
+``.integrate``."""
 
-from . import special  # noqa: F401
+from . import (
+    integrate,  # noqa: F401
+    sparse,  # noqa: F401
+    special,  # noqa: F401
+)

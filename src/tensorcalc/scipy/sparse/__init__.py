@@ -1,0 +1,3 @@
+"""``tensorcalc.scipy.sparse``: ``linalg`` (iterative solvers with implicit derivatives)."""
+
+from . import linalg  # noqa: F401
