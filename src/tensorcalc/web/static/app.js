@@ -277,9 +277,11 @@ async function checkNumerically() {
   const out = $("check-out");
   out.textContent = "checking…";
   out.className = "check-out busy";
-  const { status, data } = await post("/api/check", state.lastDerive.request).catch(() => ({
+  const derived = state.lastDerive;
+  const { status, data } = await post("/api/check", derived.request).catch(() => ({
     status: 0, data: { error: { message: "the server is not answering" } },
   }));
+  if (state.lastDerive !== derived) return;  // a newer derivation replaced the one checked
   if (status !== 200) {
     out.textContent = (data.error && data.error.message) || `HTTP ${status}`;
     out.className = "check-out bad";
