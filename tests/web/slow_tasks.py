@@ -28,3 +28,13 @@ def sleepy_pid(request: dict) -> dict:
         f.write(str(os.getpid()))
     time.sleep(60)
     return {"slept": True}
+
+
+def slow_check(request: dict) -> dict:
+    """A numerical check that takes 3 s, for the fairness load test."""
+    time.sleep(3.0)
+    return {"ok": True, "slow": True}
+
+
+def quick(request: dict) -> dict:
+    return {"ok": True, "quick": True}

@@ -193,3 +193,38 @@ def test_shared_url_restores_the_result(browser, live_server):
     wait(browser, lambda d: "gradient" in d.find_element(By.ID, "result-layout").text)
     assert browser.find_element(By.ID, "expr").get_attribute("value") == "log(det(X))"
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#result-math math"))
+
+
+@needs_engine
+def test_a_new_expression_gets_its_own_default_variable(browser, live_server):
+    open_page(browser, live_server.url)
+    type_into(browser, "expr", "tr(A*X*B)")
+    wait(browser, lambda d: "with respect to X" in d.find_element(By.ID, "result-of").text)
+    # X still occurs, but the server's default for this expression is w: the page must not
+    # keep the previous expression's choice, which the user never made.
+    type_into(browser, "expr", "norm2(X*w - y)^2")
+    wait(browser, lambda d: "with respect to w" in d.find_element(By.ID, "result-of").text)
+    assert Select(browser.find_element(By.ID, "wrt")).first_selected_option.get_attribute(
+        "value") == "w"
+    assert "wrt=" not in browser.current_url
+    # A variable the user picks is kept while the expression changes around it.
+    Select(browser.find_element(By.ID, "wrt")).select_by_value("X")
+    wait(browser, lambda d: "with respect to X" in d.find_element(By.ID, "result-of").text)
+    assert "wrt=X" in browser.current_url
+    type_into(browser, "expr", "norm2(X*w - y)^2 + tr(X)")
+    wait(browser, lambda d: "tr(X)" in d.find_element(By.ID, "result-of").text)
+    assert "with respect to X" in browser.find_element(By.ID, "result-of").text
+
+
+@needs_engine
+def test_check_names_the_reference_it_used(browser, live_server):
+    # From the URL, not typed: a debounced derivation landing after the click would clear the
+    # check's answer (the page drops answers to superseded derivations).
+    open_page(browser, live_server.url + "#expr=" + quote("x'*A*x"))
+    wait(browser, lambda d: "with respect to x" in d.find_element(By.ID, "result-of").text)
+    browser.find_element(By.ID, "check-btn").click()
+    out = wait(browser, lambda d: d.find_element(By.ID, "check-out")
+               if "check-out busy" not in d.find_element(By.ID, "check-out")
+               .get_attribute("class") else None)
+    assert "✓ agrees with tensorcalc's autodiff engine" in out.text, out.text
+    assert "finite differences" not in out.text

@@ -28,14 +28,18 @@ from importlib import resources
 from .validate import BadRequest, Limits, derive_request, plan_request
 from .worker import PoolBusy, TaskCrashed, TaskError, TaskTimeout, WorkerPool
 
-__all__ = ["WebApp", "EXAMPLES", "TASKS", "LOOPBACK_NAMES"]
+__all__ = ["WebApp", "EXAMPLES", "TASKS", "SLOW_TASKS", "LOOPBACK_NAMES"]
 
 #: Worker tasks by name; the pool resolves these strings in the worker process.
 TASKS = {
     "derive": "tensorcalc.web.tasks:derive",
     "check": "tensorcalc.web.tasks:check",
     "plan": "tensorcalc.web.tasks:plan",
+    "warm_up": "tensorcalc.web.tasks:warm_up",
 }
+
+#: Tasks that may run for seconds; they never occupy the last free worker.
+SLOW_TASKS = frozenset({"check"})
 
 #: One-click examples (seeds 000–003 and matrixcalculus.org's classics).
 EXAMPLES = [
@@ -116,8 +120,12 @@ class WebApp:
     @property
     def pool(self) -> WorkerPool:
         if self._pool is None:
+            # The check evaluates and differentiates numerically, so it is the task that can
+            # run for seconds: one worker stays reserved for derive and plan (docs/web.md).
+            warm = derive_request({"expression": EXAMPLES[0]["expression"]}, self.limits)
             self._pool = WorkerPool(TASKS, size=self._workers,
-                                    memory_limit=self.limits.memory_limit)
+                                    memory_limit=self.limits.memory_limit,
+                                    slow=SLOW_TASKS, reserved=1, warm_up=("warm_up", warm))
         return self._pool
 
     def close(self) -> None:

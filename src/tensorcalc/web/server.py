@@ -75,6 +75,7 @@ def make_server(host: str = "127.0.0.1", port: int = 8000, *, app: WebApp | None
     server_class = _Server6 if ":" in host.strip("[]") else _Server
     server = server_class((host.strip("[]"), port), handler)
     server.set_app(app)
+    app.pool  # noqa: B018 - start (and warm) the workers now, not on the first request
     return server
 
 
@@ -124,7 +125,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, open_browser: bool = Fal
         print(f"warning: listening on {host}: anyone who can reach this machine can use the "
               "page (there is no authentication)", file=sys.stderr)
     print(f"tensorcalc: serving the matrix calculus page at {url}  (Ctrl+C to stop)", flush=True)
-    app.pool  # noqa: B018 - start the workers now, not on the first request
     if open_browser:
         webbrowser.open(url)
     previous = _stop_on_signals()

@@ -90,6 +90,14 @@ def _serve_tasks() -> None:
     for name, target in tasks.items():
         module, _, func = target.partition(":")
         resolved[name] = getattr(importlib.import_module(module), func)
+    warm = json.loads(os.environ.get("TENSORCALC_WEB_WARMUP") or "null")
+    if warm:
+        # One throw-away task before reporting ready: the first real request would otherwise
+        # pay for lazy imports and first-call caches (a cold derive took ~30x a warm one).
+        try:
+            resolved[warm[0]](warm[1])
+        except Exception:  # noqa: BLE001 - a failed warm-up only means a slower first request
+            pass
     _send(out, {"ready": True})
     for line in sys.stdin:
         message = json.loads(line)
@@ -126,9 +134,11 @@ def _send(stream, message: dict) -> None:
 
 
 class _Worker:
-    def __init__(self, tasks: Mapping[str, str], memory_limit: int | None):
+    def __init__(self, tasks: Mapping[str, str], memory_limit: int | None,
+                 warm_up: tuple[str, object] | None = None):
         env = dict(os.environ)
         env["TENSORCALC_WEB_TASKS"] = json.dumps(dict(tasks))
+        env["TENSORCALC_WEB_WARMUP"] = json.dumps(list(warm_up) if warm_up else None)
         env["TENSORCALC_WEB_MEMORY"] = str(memory_limit or 0)
         # One request per process needs no BLAS thread pool, and each pool thread reserves
         # address space that would count against the memory cap on a many-core machine.
@@ -204,14 +214,27 @@ class WorkerPool:
     :class:`TaskTimeout` when it overran (the worker is killed and a fresh one started in the
     background), :class:`PoolBusy` when no worker frees up within ``queue_timeout`` seconds,
     and :class:`TaskCrashed` when the worker dies.
+
+    ``slow``: names of the tasks that may run long (the numerical check). At most ``size −
+    reserved`` of them run at once, so ``reserved`` workers stay free for the quick tasks: a
+    derivation never waits behind two checks. (Per-client fairness cannot do this on loopback,
+    where every client has the same address.) ``warm_up``: a ``(task, payload)`` each worker
+    runs once before it reports ready, so the first real request finds warm caches.
     """
 
     def __init__(self, tasks: Mapping[str, str], *, size: int = 2, queue_timeout: float = 10.0,
-                 start_timeout: float = 60.0, memory_limit: int | None = None):
+                 start_timeout: float = 60.0, memory_limit: int | None = None,
+                 slow: frozenset[str] | set[str] = frozenset(), reserved: int = 1,
+                 warm_up: tuple[str, object] | None = None):
         if size < 1:
             raise ValueError("a worker pool needs at least one worker")
         self.tasks = dict(tasks)
         self.size = size
+        self.slow = frozenset(slow)
+        # With one worker there is nothing to reserve: slow tasks may still use it.
+        self.reserved = max(0, min(reserved, size - 1)) if self.slow else 0
+        self._slow_slots = threading.BoundedSemaphore(size - self.reserved)
+        self.warm_up_task = warm_up
         self.queue_timeout = queue_timeout
         self.start_timeout = start_timeout
         self.memory_limit = memory_limit
@@ -226,7 +249,7 @@ class WorkerPool:
                 self._idle.put(worker)
 
     def _spawn(self) -> _Worker | None:
-        worker = _Worker(self.tasks, self.memory_limit)
+        worker = _Worker(self.tasks, self.memory_limit, self.warm_up_task)
         with self._lock:  # registered at once, so that close() also stops a starting worker
             if self._closed:
                 worker.kill()
@@ -273,9 +296,8 @@ class WorkerPool:
             workers = list(self._all)
         return sum(1 for w in workers if w.ready and w.alive())
 
-    def _take(self) -> _Worker:
+    def _take(self, deadline: float) -> _Worker:
         """An idle worker that is still alive; dead ones found on the way are replaced."""
-        deadline = time.monotonic() + self.queue_timeout
         while True:
             try:
                 worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -289,7 +311,19 @@ class WorkerPool:
     def run(self, name: str, payload: object, timeout: float) -> object:
         if name not in self.tasks:
             raise KeyError(f"unknown task {name!r}")
-        worker = self._take()
+        deadline = time.monotonic() + self.queue_timeout
+        if name not in self.slow:
+            return self._run_on(self._take(deadline), name, payload, timeout)
+        # A slow task first takes one of the slots that leave the reserved workers alone.
+        if not self._slow_slots.acquire(timeout=self.queue_timeout):
+            raise PoolBusy(f"{self.size - self.reserved} worker(s) may run {name!r} at once "
+                           "and all are busy; try again in a moment")
+        try:
+            return self._run_on(self._take(deadline), name, payload, timeout)
+        finally:
+            self._slow_slots.release()
+
+    def _run_on(self, worker: _Worker, name: str, payload: object, timeout: float) -> object:
         if not worker.wait_ready(self.start_timeout):
             self._replace(worker)
             raise TaskCrashed("a worker process failed to start")

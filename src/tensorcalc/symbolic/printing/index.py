@@ -31,6 +31,7 @@ from tensorcalc.symbolic.expr import (
 from tensorcalc.symbolic.shapes import as_matrix, is_matrix, is_scalar
 
 from .latex import latex_number
+from .mathml import paren
 from .precedence import ATOM, precedence
 from .text import format_number
 
@@ -232,7 +233,7 @@ def to_index_mathml(d, display: str = "block") -> str:
     def factor(e: Expr, labels: tuple) -> str:
         inner = e.mathml(display=display)[len(f'<math display="{display}">'): -len("</math>")]
         if not isinstance(e, Var):
-            inner = f"<mrow><mo>(</mo>{inner}<mo>)</mo></mrow>"
+            inner = paren(inner)  # fences that stretch only around a fraction
         return sub(inner, labels)
 
     num = sub(f"<mi>{escape(_name(d))}</mi>", out_idx)

@@ -51,7 +51,11 @@ from .text import format_number, negated, split_product
 
 INVISIBLE_TIMES = "<mo>&#x2062;</mo>"
 APPLY = "<mo>&#x2061;</mo>"
-TOP = "<mo>&#x22A4;</mo>"
+# Operators inside a superscript carry no spacing of their own: the dictionary's spacing for ⊤
+# (a relation) and − (binary) is what made X^{−⊤} read "X − ⊤" and y^{∘2} read "y ° 2".
+TOP = '<mo lspace="0" rspace="0">&#x22A4;</mo>'
+SUP_MINUS = '<mo form="prefix" lspace="0" rspace="0">&#x2212;</mo>'
+HADAMARD_POW = '<mo lspace="0" rspace="0">&#x2218;</mo>'
 
 
 def to_mathml(e: Expr, display: str = "block") -> str:
@@ -76,8 +80,16 @@ def row(*parts: str) -> str:
     return "<mrow>" + "".join(parts) + "</mrow>"
 
 
+def fence(symbol: str, inside: str) -> str:
+    """A fence that grows only around a fraction or a square root. MathML stretches fences to
+    any tall content by default (a superscript, a subscript), which drew parentheses much
+    taller than the letters they enclose."""
+    stretchy = "true" if "<mfrac" in inside or "<msqrt" in inside else "false"
+    return f'<mo stretchy="{stretchy}">{escape(symbol)}</mo>'
+
+
 def paren(s: str) -> str:
-    return row(mo("("), s, mo(")"))
+    return row(fence("(", s), s, fence(")", s))
 
 
 def _wrap(e: Expr, need: int) -> str:
@@ -192,7 +204,7 @@ def mathml_transpose(e: Transpose) -> str:
     """``inv(X)'`` prints as X with superscript −⊤."""
     a = e.args[0]
     if isinstance(a, Inv):
-        return msup(_sup_base(a.args[0]), row(mo("\u2212"), TOP))
+        return msup(_sup_base(a.args[0]), row(SUP_MINUS, TOP))
     s = _m(a)
     if precedence(a) < POSTFIX or isinstance(a, Pow | MatPow | Transpose):
         s = paren(s)
@@ -203,9 +215,9 @@ def mathml_transpose(e: Transpose) -> str:
 def mathml_pow(e: Pow) -> str:
     if e.exponent == Fraction(1, 2):
         return f"<msqrt>{_m(e.args[0])}</msqrt>"
-    exp = mn(e.exponent) if e.exponent >= 0 else row(mo("\u2212"), mn(-e.exponent))
+    exp = mn(e.exponent) if e.exponent >= 0 else row(SUP_MINUS, mn(-e.exponent))
     if not is_scalar(e.shape):
-        exp = row(mo("\u2218"), exp)
+        exp = row(HADAMARD_POW, exp)  # the Hadamard power y^{∘2}
     return msup(_sup_base(e.args[0]), exp)
 
 
@@ -216,7 +228,7 @@ def mathml_matpow(e: MatPow) -> str:
 
 @_m.register
 def mathml_inv(e: Inv) -> str:
-    return msup(_sup_base(e.args[0]), row(mo("\u2212"), mn(1)))
+    return msup(_sup_base(e.args[0]), row(SUP_MINUS, mn(1)))
 
 
 @_m.register
@@ -225,7 +237,8 @@ def mathml_func(e: Func) -> str:
     if e.name == "sqrt":
         return f"<msqrt>{_m(a)}</msqrt>"
     if e.name == "abs":
-        return row(mo("|"), _m(a), mo("|"))
+        inner = _m(a)
+        return row(fence("|", inner), inner, fence("|", inner))
     name = "\u03c3" if e.name == "sigmoid" else e.name
     return row(mi(name), APPLY, paren(_m(a)))
 
@@ -243,7 +256,8 @@ def mathml_unary(e: Unary) -> str:
     if isinstance(e, Norm1 | Norm2):
         sub = "1" if isinstance(e, Norm1) else ("F" if is_matrix(a.shape) else "2")
         sub_ml = mn(sub) if sub.isdigit() else mi(sub)
-        return f"<msub>{row(mo('‖'), _m(a), mo('‖'))}{sub_ml}</msub>"
+        inner = _m(a)
+        return f"<msub>{row(fence('‖', inner), inner, fence('‖', inner))}{sub_ml}</msub>"
     return row(mi(_UNARY[type(e)]), APPLY, paren(_m(a)))
 
 

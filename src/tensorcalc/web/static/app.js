@@ -15,6 +15,9 @@ const state = {
   seq: 0,             // answers to superseded requests are dropped
   chainSeq: 0,
   controller: null,
+  // True once the user picks "with respect to" (or a shared URL names it). Until then the
+  // server's default is used, so a new expression gets its own default, not the last one's.
+  wrtChosen: false,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -71,6 +74,14 @@ function mathNode(tag, ...children) {
   return el;
 }
 
+// An operator with fixed attributes, as the printer writes them: fences that do not stretch to
+// a superscript, and no operator spacing inside one.
+function moFixed(text, attrs) {
+  const el = mathNode("mo", text);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
+  return el;
+}
+
 // The left-hand side the printer leaves to us: ∂f/∂x, ∂²f/∂x∂xᵀ, or ∂ vec f/∂ vec X.
 function leftHandSide(data) {
   const wrt = mathNode("mi", data.wrt);
@@ -83,8 +94,9 @@ function leftHandSide(data) {
     : mathNode("mrow", d(), ...v(), mathNode("mi", "f"));
   const bottom = data.order === 2
     ? mathNode("mrow", d(), ...v(), wrt, d(), mathNode("msup", vec
-      ? mathNode("mrow", mathNode("mo", "("), ...v(), mathNode("mi", data.wrt), mathNode("mo", ")"))
-      : mathNode("mi", data.wrt), mathNode("mo", "⊤")))
+      ? mathNode("mrow", moFixed("(", { stretchy: "false" }), ...v(), mathNode("mi", data.wrt),
+        moFixed(")", { stretchy: "false" }))
+      : mathNode("mi", data.wrt), moFixed("⊤", { lspace: "0", rspace: "0" })))
     : mathNode("mrow", d(), ...v(), wrt);
   return [mathNode("mfrac", top, bottom), mathNode("mo", "=")];
 }
@@ -157,7 +169,7 @@ function syncLayoutControl() {
 function formState() {
   return {
     expression: $("expr").value,
-    wrt: $("wrt").value || null,
+    wrt: (state.wrtChosen && $("wrt").value) || null,
     layout: $("layout").value,
     order: document.querySelector("input[name=order]:checked").value === "2" ? 2 : 1,
     shapes: $("shapes").value,
@@ -210,6 +222,7 @@ async function derive(retry = true) {
   if (data.variables) fillWrt(data.variables, data.wrt);
   if (status !== 200 && data.error && data.error.code === "unknown_variable" && retry) {
     // The expression changed and no longer holds the chosen variable: let the server pick.
+    state.wrtChosen = false;
     $("wrt").replaceChildren();
     fillWrt(data.variables || [], null);
     $("wrt").value = "";
@@ -230,11 +243,9 @@ async function derive(retry = true) {
     return;
   }
   setStatus("");
-  // The server picks a variable when none was chosen; reflect that in the URL too.
-  if (data.wrt && data.wrt !== request.wrt) {
-    request.wrt = data.wrt;
-    writeHash();
-  }
+  // The server picks a variable when none was chosen; the check must use the same one. The URL
+  // names it only when the user chose it, so a shared link keeps following the default.
+  if (data.wrt) request.wrt = data.wrt;
   state.lastDerive = { request, data };
   showResult(data);
 }
@@ -266,16 +277,20 @@ async function checkNumerically() {
   const out = $("check-out");
   out.textContent = "checking…";
   out.className = "check-out busy";
-  const { status, data } = await post("/api/check", state.lastDerive.request).catch(() => ({
+  const derived = state.lastDerive;
+  const { status, data } = await post("/api/check", derived.request).catch(() => ({
     status: 0, data: { error: { message: "the server is not answering" } },
   }));
+  if (state.lastDerive !== derived) return;  // a newer derivation replaced the one checked
   if (status !== 200) {
     out.textContent = (data.error && data.error.message) || `HTTP ${status}`;
     out.className = "check-out bad";
     return;
   }
   const err = data.max_error === null ? "n/a" : data.max_error.toExponential(2);
-  out.textContent = `${data.ok ? "✓ agrees with finite differences" : "✗ disagrees"}: ` +
+  // Name the reference the server really used (the autodiff engine, or finite differences).
+  const reference = data.reference || "the numerical reference";
+  out.textContent = `${data.ok ? "✓ agrees with" : "✗ disagrees with"} ${reference}: ` +
     `max error ${err}`;
   out.title = data.report;
   out.className = "check-out " + (data.ok ? "good" : "bad");
@@ -321,6 +336,7 @@ async function loadExamples() {
       $("expr").value = ex.expression;
       $("wrt").replaceChildren();
       fillWrt([{ name: ex.wrt, shape: { text: "…" } }], ex.wrt);
+      state.wrtChosen = false;  // each example's wrt is the server's default for it
       derive();
     });
     return button;
@@ -444,6 +460,7 @@ function readHash() {
   if (params.has("widths")) $("widths").value = params.get("widths");
   if (params.has("expr")) $("expr").value = params.get("expr");
   const wrt = params.get("wrt");
+  state.wrtChosen = Boolean(wrt);
   if (wrt) fillWrt([{ name: wrt, shape: { text: "…" } }], wrt);
   $("layout").value = ["denominator", "gradient"].includes(params.get("layout"))
     ? params.get("layout") : "numerator";
@@ -471,7 +488,7 @@ function init() {
   const later = debounce(() => derive(), DEBOUNCE_MS);
   $("expr").addEventListener("input", later);
   $("shapes").addEventListener("input", later);
-  $("wrt").addEventListener("change", () => derive());
+  $("wrt").addEventListener("change", () => { state.wrtChosen = true; derive(); });
   $("layout").addEventListener("change", () => derive());
   for (const radio of document.querySelectorAll("input[name=order]")) {
     radio.addEventListener("change", () => { syncLayoutControl(); derive(); });
