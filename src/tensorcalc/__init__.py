@@ -8,6 +8,7 @@ symbolic matrix calculus (:mod:`tensorcalc.symbolic`).
 from . import numpy  # noqa: F401  (installs array behaviour on tracers)
 from .accumulate import chain_cost
 from .api import grad, jvp, linear_map, linearize, trace, value_and_grad, vjp
+from .checkpoint import checkpoint, checkpoint_name, checkpoint_policies, remat
 from .compile import jit
 from .core import (
     ConcretizationError,
@@ -35,6 +36,7 @@ __all__ = [
     "ConcretizationError", "CustomRuleError", "DifferentiationTypeError", "GradientCheckError",
     "MissingRuleError", "NonScalarOutputError", "NotDifferentiableError", "Program",
     "ShapeDtype", "ShapeError", "Sym", "TensorcalcError", "chain_cost", "check_grads",
+    "checkpoint", "checkpoint_name", "checkpoint_policies", "remat",
     "custom_jvp", "custom_vjp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacobian_plan",
     "jacrev", "jit", "jvp", "linear_map", "linearize", "register_pytree_node", "stop_gradient",
     "trace", "tree_flatten", "tree_map", "tree_unflatten", "value_and_grad", "vjp", "vmap",
