@@ -159,3 +159,27 @@ def test_checkpointed_long_scan_cuts_the_peak():
     for ck in ("sqrt", "revolve"):
         got = _peak(tc.grad(lambda w, ck=ck: loss(w, ck)), w)
         assert got <= 0.15 * plain, (ck, got, plain)
+
+
+def test_dots_saveable_does_not_recompute_the_products():
+    from tensorcalc.ops.products import matmul_p
+
+    calls = []
+    impl = matmul_p.impl
+
+    def counting(*a, **k):
+        calls.append(1)
+        return impl(*a, **k)
+
+    def count(policy):
+        calls.clear()
+        matmul_p.impl = counting
+        try:
+            tc.grad(lambda x: tnp.sum(tc.checkpoint(lambda x: tnp.sin(W @ x) * x,
+                                                    policy)(x)))(X)
+        finally:
+            matmul_p.impl = impl
+        return len(calls)
+
+    # Forward W x, then (no policy) W x again in the recompute; the transpose's Wᵀ ȳ.
+    assert count(tc.checkpoint_policies.dots_saveable) == count(None) - 1
