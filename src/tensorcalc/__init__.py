@@ -20,6 +20,8 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("chain_cost",), "accumulate"),
     **dict.fromkeys(("grad", "jvp", "linear_map", "linearize", "trace", "value_and_grad", "vjp"),
                     "api"),
+    **dict.fromkeys(("checkpoint", "checkpoint_name", "checkpoint_policies", "remat"),
+                    "checkpointing"),
     **dict.fromkeys(("jit",), "compile"),
     **dict.fromkeys(("ConcretizationError", "DifferentiationTypeError", "MissingRuleError",
                      "NonScalarOutputError", "NotDifferentiableError", "Program", "ShapeDtype",
@@ -33,14 +35,16 @@ _EXPORTS: dict[str, str] = {
 
 # subpackages reachable as attributes (``tc.numpy.sin``) without importing them first
 _SUBMODULES = frozenset((
-    "accumulate", "api", "compile", "core", "custom", "explain", "extend", "interpreters",
-    "jacobians", "lax", "nn", "numpy", "ops", "scipy", "symbolic", "testing", "transforms",
+    "accumulate", "api", "checkpointing", "compile", "core", "custom", "explain", "extend",
+    "interpreters", "jacobians", "lax", "nn", "numpy", "ops", "scipy", "symbolic", "testing",
+    "transforms",
 ))
 
 __all__ = [
     "ConcretizationError", "CustomRuleError", "DifferentiationTypeError", "GradientCheckError",
     "MissingRuleError", "NonScalarOutputError", "NotDifferentiableError", "Program",
     "ShapeDtype", "ShapeError", "Sym", "TensorcalcError", "chain_cost", "check_grads",
+    "checkpoint", "checkpoint_name", "checkpoint_policies", "remat",
     "custom_jvp", "custom_vjp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacobian_plan",
     "jacrev", "jit", "jvp", "linear_map", "linearize", "register_pytree_node", "stop_gradient",
     "trace", "tree_flatten", "tree_map", "tree_unflatten", "value_and_grad", "vjp", "vmap",
@@ -66,6 +70,7 @@ def __dir__() -> list[str]:
 if _typing.TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ imports them
     from .accumulate import chain_cost
     from .api import grad, jvp, linear_map, linearize, trace, value_and_grad, vjp
+    from .checkpointing import checkpoint, checkpoint_name, checkpoint_policies, remat
     from .compile import jit
     from .core import (
         ConcretizationError,

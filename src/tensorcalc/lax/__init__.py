@@ -2,7 +2,9 @@
 
 - ``scan``, ``fori_loop`` (concrete bounds) and ``map``: loops with a static trip count, one
   ``scan`` primitive whatever the trip count (:mod:`tensorcalc.lax.scan`), differentiable in
-  both modes to any order, batched by ``vmap`` and compiled to a Python ``for`` by ``jit``.
+  both modes to any order, batched by ``vmap`` and compiled to a Python ``for`` by ``jit``;
+  ``scan(…, checkpoint=…)`` recomputes instead of storing for long loops
+  (:mod:`tensorcalc.lax.scan_checkpoint`).
 - ``cond`` and ``switch``: a concrete predicate calls the branch; a traced one is one ``cond``
   equation over the staged branches (:mod:`tensorcalc.lax.cond`), differentiable, batched
   (a batched predicate selects per example) and compiled to ``if``/``elif``.

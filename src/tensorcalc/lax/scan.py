@@ -288,9 +288,18 @@ def _length(xs_leaves: list[Any], length: int | None) -> int:
 
 
 def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
-         length: int | None = None, reverse: bool = False) -> tuple[Any, Any]:
+         length: int | None = None, reverse: bool = False,
+         checkpoint: Any = None) -> tuple[Any, Any]:
     """``(carry, ys)`` of the loop ``carry, y = f(carry, x)`` over the leading axis of ``xs``
-    (JAX's ``lax.scan``); ``ys`` stacks the ``y`` along a new leading axis."""
+    (JAX's ``lax.scan``); ``ys`` stacks the ``y`` along a new leading axis.
+
+    ``checkpoint`` trades recomputation for memory in reverse mode
+    (:mod:`tensorcalc.lax.scan_checkpoint`): ``None`` stores every step's residuals (memory
+    ``O(T)`` steps); ``"steps"`` stores one carry per step and recomputes each step's
+    residuals (one extra forward); ``"sqrt"`` stores ``O(√T)`` carries at one extra forward;
+    an int ``d`` nests ``d`` levels, ``O(d·T^(1/d))`` carries at ``d − 1`` extra forwards;
+    ``"revolve"`` takes ``d = ⌈log₈ T⌉``: ``O(log T)`` snapshots at an ``O(log T)`` recompute
+    factor. Values and derivatives are the same whatever the schedule."""
     init_leaves, carry_tree = tree_flatten(init)
     xs_leaves, x_tree = tree_flatten(xs)
     n = _length(xs_leaves, length)
@@ -298,6 +307,10 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
     if n > 0 and trace_depth() == 0 and not any(
             isinstance(v, Tracer) for v in init_leaves + xs_leaves):
         return _scan_eager(f, init, xs_leaves, x_tree, n, reverse, init_avals, carry_tree)
+    if checkpoint is not None and n > 0:
+        from .scan_checkpoint import checkpointed_scan
+
+        return checkpointed_scan(f, init, xs_leaves, x_tree, n, bool(reverse), checkpoint)
     store: dict[str, Any] = {}
     nc = len(init_leaves)
 
