@@ -103,3 +103,13 @@ def test_grad_results_are_writable_arrays():
     g = tc.grad(lambda x: tnp.sum(x))(np.ones(3))
     g -= 1.0
     np.testing.assert_array_equal(g, np.zeros(3))
+
+
+def test_integer_and_boolean_sums_stage_with_numpys_dtype():
+    # The shape rule of reduce_sum once probed NumPy with a 0-d stand-in, which has no axis 0.
+    x = np.array([1.0, -2.0, 3.0])
+    for f in (lambda v: tnp.sum(v > 0), lambda v: tnp.sum(tnp.astype(v > 0, np.int64)),
+              lambda v: tnp.sum(tnp.astype(v > 0, np.uint8), axis=0)):
+        got = tc.jit(f)(x)
+        want = f(x)
+        assert got == want and np.asarray(got).dtype == np.asarray(want).dtype

@@ -46,7 +46,6 @@ from ..interpreters.batch import (
 )
 from ..interpreters.forward import defjvp_rule
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
-from ._base import probe_dtype
 
 # --- reshape -------------------------------------------------------------------------------
 
@@ -202,7 +201,9 @@ def broadcast_to(x: Any, shape: Any) -> Any:
 
 def _sum_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
     shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
-    dtype = probe_dtype(_sum_impl, (ShapedArray((1,) * x.ndim, x.dtype),), axes=axes) \
+    # NumPy sums booleans and small integers in the platform integer: ask it, on a stand-in of
+    # the right rank (probe_dtype's stand-ins are 0-d, which have no axes to sum over).
+    dtype = np.sum(np.ones((1,) * x.ndim, x.dtype), axis=axes).dtype \
         if x.dtype.kind in "biu" else x.dtype
     return ShapedArray(shape, dtype)
 
