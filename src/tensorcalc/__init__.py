@@ -51,6 +51,8 @@ __all__ = [
 ]
 
 
+# The root keeps its own copy of core/lazy.py's loader: `import tensorcalc` loads nothing but
+# this file, not even tensorcalc.core.
 def __getattr__(name: str) -> _typing.Any:
     module = _EXPORTS.get(name)
     if module is not None:

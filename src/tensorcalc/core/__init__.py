@@ -5,8 +5,9 @@ the ops or the NumPy namespace.
 The names are imported on first use (PEP 562), so a module that needs only ``core.errors`` (the
 symbolic engine's errors subclass them) does not import NumPy."""
 
-import importlib as _importlib
 import typing as _typing
+
+from .lazy import lazy_attributes as _lazy_attributes
 
 _EXPORTS: dict[str, str] = {
     "new_trace": "context", "Zero": "zeros",
@@ -29,17 +30,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> _typing.Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), _EXPORTS, __all__)
 
 
 if _typing.TYPE_CHECKING:

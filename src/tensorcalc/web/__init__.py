@@ -11,8 +11,9 @@ The names are imported on first use (PEP 562): the CLI reads ``options`` and the
 ``worker`` without loading the HTTP server.
 """
 
-import importlib as _importlib
 import typing as _typing
+
+from ..core.lazy import lazy_attributes as _lazy_attributes
 
 _EXPORTS = {
     "EXAMPLES": "app", "WebApp": "app", "Limits": "validate", "add_serve_arguments": "options",
@@ -25,17 +26,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> _typing.Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_attributes(__name__, globals(), _EXPORTS, __all__)
 
 
 if _typing.TYPE_CHECKING:
