@@ -31,13 +31,13 @@ from typing import Any
 
 from .core.context import trace_depth
 from .core.ir import Literal, Program
-from .core.primitive import Primitive, Tracer, bind, get_aval, new_trace
+from .core.primitive import Primitive, Tracer, bind, get_aval
 from .core.shapes import ShapedArray, is_inexact_dtype
 from .core.tree import tree_flatten, tree_map, tree_unflatten
 from .core.zeros import Zero, instantiate
 from .interpreters.batch import defbatch, defvectorized, is_batched, moveaxis, vmap_flat
 from .interpreters.evaluate import eval_program
-from .interpreters.forward import JVPTrace, JVPTracer, add_tangents, defjvp_rule
+from .interpreters.forward import JVPTracer, add_tangents, defjvp_rule, jvp_flat
 from .interpreters.linearize import linearize_flat
 from .interpreters.stage import StageTracer, stage_flat
 from .interpreters.transpose import backward_pass, deflinear, deftranspose
@@ -155,24 +155,6 @@ def _known(eq: Any, vals: list[Any], value: Any, top: Any) -> Any:
                 t = eq.primitive.bind(*primals[:i], v.tangent, *primals[i + 1:], **eq.params)
             t_out = add_tangents(t_out, t)
     return value if type(t_out) is Zero else JVPTracer(top, value, t_out)
-
-
-def jvp_flat(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any],
-             tangents: Sequence[Any]) -> tuple[list[Any], list[Any]]:
-    """``fun(primals)`` and its tangents (``Zero`` / ``None`` tangents stay out)."""
-    with new_trace(JVPTrace) as trace:
-        args = [p if t is None or type(t) is Zero else JVPTracer(trace, p, t)
-                for p, t in zip(primals, tangents, strict=True)]
-        outs = fun(args)
-        ps, ts = [], []
-        for o in outs:
-            if type(o) is JVPTracer and o._trace is trace:
-                ps.append(o.primal)
-                ts.append(o.tangent)
-            else:
-                ps.append(o)
-                ts.append(Zero(None))
-    return ps, ts
 
 
 # --- the primitives ------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from .core.primitive import Primitive, Tracer, bind, get_aval
 from .core.shapes import ShapedArray, shape_str
 from .core.tree import tree_flatten, tree_map, tree_unflatten
 from .core.zeros import Zero, instantiate
-from .interpreters.batch import defbatch, defvectorized, vmap_flat
+from .interpreters.batch import defbatch, defvectorized, moveaxis, vmap_flat
 from .interpreters.forward import defjvp_rule, defjvp_zero
 from .interpreters.stage import stage_flat
 from .interpreters.transpose import deftranspose
@@ -124,8 +124,6 @@ def _batched(fun: Callable[[list[Any]], list[Any]], dims: Sequence[int | None]
 
 
 def _to_front(args: Sequence[Any], dims: Sequence[int | None]) -> tuple[list[Any], list[Any]]:
-    from .interpreters.batch import moveaxis
-
     moved = [a if d is None else moveaxis(a, d, 0) for a, d in zip(args, dims, strict=True)]
     return moved, [None if d is None else 0 for d in dims]
 

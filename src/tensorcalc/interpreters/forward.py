@@ -12,11 +12,12 @@ and any derivative order follows by nesting.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..core.context import new_trace
 from ..core.errors import MissingRuleError
 from ..core.ir import Equation, Literal, Var
 from ..core.primitive import Primitive, Trace, Tracer, bind, get_aval
@@ -333,3 +334,23 @@ class JVPTrace(Trace):
         if type(t) is Zero:
             return ans
         return JVPTracer(self, ans, t)
+
+
+def jvp_flat(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any],
+             tangents: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """``fun(primals)`` and its tangents, for ``fun`` of a flat list returning a flat list (an
+    argument whose tangent is ``None`` or ``Zero`` is not differentiated; an output that does
+    not depend on the differentiated ones gets the tangent ``Zero``)."""
+    with new_trace(JVPTrace) as trace:
+        args = [p if t is None or type(t) is Zero else JVPTracer(trace, p, t)
+                for p, t in zip(primals, tangents, strict=True)]
+        outs = fun(args)
+        ps, ts = [], []
+        for o in outs:
+            if type(o) is JVPTracer and o._trace is trace:
+                ps.append(o.primal)
+                ts.append(o.tangent)
+            else:
+                ps.append(o)
+                ts.append(Zero(None))
+    return ps, ts

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..compile.codegen import STATEMENTS, compile_program
 from ..compile.passes import optimize
-from ..core.context import new_trace, trace_depth
+from ..core.context import trace_depth
 from ..core.errors import TensorcalcError
 from ..core.ir import Program
 from ..core.primitive import Primitive, Tracer, bind, get_aval
@@ -31,7 +31,7 @@ from ..core.tree import tree_flatten, tree_unflatten
 from ..core.zeros import Zero, instantiate
 from ..interpreters.batch import bdim_to_front, common_size, defbatch, moveaxis, vmap_flat
 from ..interpreters.evaluate import eval_program
-from ..interpreters.forward import JVPTrace, JVPTracer, defjvp_rule
+from ..interpreters.forward import defjvp_rule, jvp_flat
 from ..interpreters.stage import stage_flat
 from ..interpreters.transpose import deftranspose
 from .programs import close_over
@@ -74,17 +74,8 @@ def _jvp_program(body: Program, nk: int, mask: Sequence[bool]) -> Program:
 
     def both(ins: list[Any]) -> list[Any]:
         primals, ts = ins[:n], dict(zip(t_idx, ins[n:], strict=True))
-        with new_trace(JVPTrace) as trace:
-            args = [JVPTracer(trace, p, ts[i]) if i in ts else p for i, p in enumerate(primals)]
-            outs = eval_program(body, args)
-            prim, tan = [], []
-            for o in outs:
-                if type(o) is JVPTracer and o._trace is trace:
-                    prim.append(o.primal)
-                    tan.append(o.tangent)
-                else:
-                    prim.append(o)
-                    tan.append(Zero(None))
+        prim, tan = jvp_flat(lambda xs: eval_program(body, xs), primals,
+                             [ts.get(i) for i in range(n)])
         return prim + [instantiate(tan[i - nk], prim[i - nk]) for i in carry_t]
 
     avals = [_plain(a) for a in body.in_avals] + [_plain(body.in_avals[i]) for i in t_idx]
