@@ -42,6 +42,8 @@ from .interpreters.linearize import linearize_flat
 from .interpreters.stage import StageTracer, stage_flat
 from .interpreters.transpose import backward_pass, deflinear, deftranspose
 from .lax.programs import close_over
+from .ops.einsum import einsum_p
+from .ops.products import matmul_p
 
 
 def _plain(aval: ShapedArray) -> ShapedArray:
@@ -63,7 +65,7 @@ class Policy:
         return self.name
 
 
-_MULTILINEAR = ("matmul", "einsum")
+_MULTILINEAR = frozenset({matmul_p, einsum_p})  # keyed by the primitives, never their names
 
 
 def _save_names(*names: str) -> Policy:
@@ -74,7 +76,7 @@ def _save_names(*names: str) -> Policy:
 
 checkpoint_policies = SimpleNamespace(
     nothing_saveable=None,
-    dots_saveable=Policy("dots_saveable", lambda eq: eq.primitive.name in _MULTILINEAR),
+    dots_saveable=Policy("dots_saveable", lambda eq: eq.primitive in _MULTILINEAR),
     save_only_these_names=_save_names,
 )
 
