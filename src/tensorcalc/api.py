@@ -30,12 +30,11 @@ from .api_util import (
 )
 from .core.errors import DifferentiationTypeError, NonScalarOutputError, ShapeError
 from .core.ir import Program
-from .core.primitive import get_aval, new_trace
+from .core.primitive import get_aval
 from .core.shapes import ShapedArray, aval_of, shape_str
 from .core.tree import tree_flatten, tree_unflatten
-from .core.zeros import Zero
 from .interpreters.evaluate import eval_program
-from .interpreters.forward import JVPTrace, JVPTracer
+from .interpreters.forward import jvp_flat
 from .interpreters.linearize import LinearMap, linearize_flat
 from .interpreters.stage import stage_flat
 from .interpreters.transpose import backward_pass, check_cotangent
@@ -179,19 +178,11 @@ def _jvp_once(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequenc
                              f"primal has shape {shape_str(get_aval(p).shape)}")
     store: dict[str, Any] = {}
     flat = flat_fun(fun, p_tree, has_aux, store)
-    with new_trace(JVPTrace) as trace:
-        args = [JVPTracer(trace, p, t) if np.issubdtype(dtype_of(p), np.inexact) else p
-                for p, t in zip(p_leaves, t_leaves, strict=True)]
-        outs = flat(args)
-        out_p, out_t = [], []
-        for o in outs:
-            if type(o) is JVPTracer and o._trace is trace:
-                out_p.append(o.primal)
-                out_t.append(fit_cotangent(o.tangent, o.primal))
-            else:
-                out_p.append(o)
-                out_t.append(fit_cotangent(Zero(None), o))
-        aux = lower_aux(store["aux"]) if has_aux else None
+    out_p, out_t = jvp_flat(flat, p_leaves,
+                            [t if np.issubdtype(dtype_of(p), np.inexact) else None
+                             for p, t in zip(p_leaves, t_leaves, strict=True)])
+    out_t = [fit_cotangent(t, p) for t, p in zip(out_t, out_p, strict=True)]
+    aux = lower_aux(store["aux"]) if has_aux else None
     out_tree = store["out_tree"]
     res = (tree_unflatten(out_tree, out_p), tree_unflatten(out_tree, out_t))
     return res + (aux,) if has_aux else res
