@@ -15,41 +15,28 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as _np
-from numpy import (  # noqa: F401  (creation functions, dtypes and constants are NumPy's)
+from numpy import (  # noqa: F401  (constants and index helpers are NumPy's)
     arange,
-    bool_,
-    complex64,
-    complex128,
     e,
     empty,
-    empty_like,
+    euler_gamma,
     eye,
-    finfo,
-    float16,
-    float32,
-    float64,
-    full,
-    full_like,
     identity,
-    iinfo,
+    index_exp,
     inf,
-    int8,
-    int16,
-    int32,
-    int64,
-    linspace,
+    mgrid,
     nan,
-    ndarray,
     newaxis,
+    ogrid,
     ones,
-    ones_like,
     pi,
-    uint8,
+    s_,
+    tri,
     zeros,
-    zeros_like,
 )
 
 from ..core.primitive import Tracer
+from ..ops.bessel import i0  # noqa: F401
 from ..ops.elementwise import (  # noqa: F401
     abs,
     absolute,
@@ -89,42 +76,20 @@ from ..ops.structural import (  # noqa: F401
     transpose,
 )
 from ..ops.structural import convert as astype  # noqa: F401
-from . import _methods, linalg  # noqa: F401
+from . import _coverage, _kinds, _methods, fft, linalg  # noqa: F401
+from ._calculus import *  # noqa: F401,F403
+from ._compose import *  # noqa: F401,F403
+from ._construct import *  # noqa: F401,F403
+from ._index_tricks import *  # noqa: F401,F403
+from ._logic import *  # noqa: F401,F403
+from ._poly import *  # noqa: F401,F403
 from ._products import *  # noqa: F401,F403
 from ._shape import *  # noqa: F401,F403
+from ._stats import *  # noqa: F401,F403
 from ._ufuncs import *  # noqa: F401,F403
 
 _methods.install()
 dtype = _np.dtype
-
-
-def asarray(a: Any, dtype: Any = None) -> Any:
-    """``numpy.asarray``; a traced value is returned as it is (converted if ``dtype``)."""
-    if isinstance(a, Tracer):
-        return a if dtype is None else astype(a, dtype)
-    return _np.asarray(a, dtype=dtype)
-
-
-def array(a: Any, dtype: Any = None, copy: bool = True) -> Any:
-    """``numpy.array``; a traced value is returned as it is (values are immutable)."""
-    if isinstance(a, Tracer):
-        return a if dtype is None else astype(a, dtype)
-    if isinstance(a, (list, tuple)) and any(isinstance(v, Tracer) for v in _flat(a)):
-        raise TypeError(
-            "tnp.array of a list containing traced values is not supported yet; use "
-            "tnp.stack / tnp.concatenate")
-    return _np.array(a, dtype=dtype, copy=copy)
-
-
-def _flat(a: Any) -> list[Any]:
-    out, stack = [], [a]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (list, tuple)):
-            stack.extend(x)
-        else:
-            out.append(x)
-    return out
 
 
 def shape(a: Any) -> tuple[Any, ...]:
@@ -179,12 +144,13 @@ def at(x: Any) -> _methods.AtIndexer:
 
 
 _methods.install_namespace_methods(globals())
+_kinds.complete_namespace(globals(), linalg, fft)
 
 
 def __getattr__(name: str) -> Any:
     if hasattr(_np, name):
         raise AttributeError(
-            f"tensorcalc.numpy.{name} is not provided (yet), so it is not differentiable "
-            f"through tensorcalc. Use numpy.{name} on values that are not being "
-            "differentiated, or build it from tensorcalc.numpy operations.")
+            f"tensorcalc.numpy.{name} is not provided, so it is not differentiable through "
+            f"tensorcalc. Use numpy.{name} on values that are not being differentiated, or "
+            "build it from tensorcalc.numpy operations.")
     raise AttributeError(f"module 'tensorcalc.numpy' has no attribute {name!r}")

@@ -14,40 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import NotDifferentiableError
+from ..core.errors import ConcretizationError, NotDifferentiableError
 from ..core.primitive import Tracer
+from ..ops import binary, products, reductions, structural, unary
 from ..ops import elementwise as ew
-from ..ops import products, reductions, structural
-
-
-class _AtRef:
-    __slots__ = ("x", "idx")
-
-    def __init__(self, x: Any, idx: Any) -> None:
-        self.x, self.idx = x, idx
-
-    def set(self, v: Any) -> Any:
-        """A copy of the array with ``x[idx] = v``."""
-        return structural.index_set(self.x, self.idx, v)
-
-    def add(self, v: Any) -> Any:
-        """A copy of the array with ``x[idx] += v`` (repeated indices accumulate)."""
-        return structural.index_add(self.x, self.idx, v)
-
-    def get(self) -> Any:
-        return structural.getitem(self.x, self.idx)
-
-
-class AtIndexer:
-    """``x.at[idx].set(v)`` / ``.add(v)``: functional index updates (JAX style)."""
-
-    __slots__ = ("x",)
-
-    def __init__(self, x: Any) -> None:
-        self.x = x
-
-    def __getitem__(self, idx: Any) -> _AtRef:
-        return _AtRef(self.x, idx)
+from ._at import AtIndexer
 
 
 def _swap(f: Any) -> Any:
@@ -142,7 +113,87 @@ def install() -> None:
     T.ravel = T.flatten = lambda self: structural.reshape(self, (-1,))
     T.squeeze = lambda self, axis=None: _squeeze(self, axis)
     T.copy = lambda self: self
-    T.item = T.__float__  # would drop the derivative: raises ConcretizationError
+    T.__mod__, T.__rmod__ = binary.mod, _swap(binary.mod)
+    T.__floordiv__, T.__rfloordiv__ = unary.floor_divide, _swap(unary.floor_divide)
+    T.__divmod__, T.__rdivmod__ = _divmod, _swap(_divmod)
+    _install_bitwise(T)
+    _install_concretization(T)
+
+
+def _divmod(x: Any, y: Any) -> tuple[Any, Any]:
+    return unary.floor_divide(x, y), binary.mod(x, y)
+
+
+def _install_bitwise(T: Any) -> None:
+    from . import _logic
+
+    for name, fn in (("and", _logic.bitwise_and), ("or", _logic.bitwise_or),
+                     ("xor", _logic.bitwise_xor)):
+        setattr(T, f"__{name}__", fn)
+        setattr(T, f"__r{name}__", _swap(fn))
+    T.__invert__ = _logic.invert
+
+    def shift(name: str) -> Any:
+        def op(self: Any, other: Any) -> Any:
+            from ._kinds import primal_of
+
+            return getattr(np, name)(primal_of(self, name), primal_of(other, name))
+
+        op.__name__ = name
+        return op
+
+    T.__lshift__, T.__rlshift__ = shift("left_shift"), _swap(shift("left_shift"))
+    T.__rshift__, T.__rrshift__ = shift("right_shift"), _swap(shift("right_shift"))
+
+
+# What each conversion is, in the words of the error message.
+_CONVERSIONS = {
+    "__int__": "int() of a traced value",
+    "__float__": "float() of a traced value (also writing it into a NumPy array element)",
+    "__complex__": "complex() of a traced value",
+    "item": "x.item() of a traced value",
+    "tolist": "x.tolist() of a traced value",
+}
+
+
+def _conversion_error(what: str) -> ConcretizationError:
+    return ConcretizationError(
+        f"{what} would silently drop its derivative (or, inside tc.jit / tc.vmap, needs a "
+        "value that does not exist yet). Keep it as an array and use tensorcalc.numpy "
+        "operations; convert the result outside the transformed function; write into "
+        "arrays with x.at[idx].set(v) instead of assignment into a NumPy array.")
+
+
+def _install_concretization(T: Any) -> None:
+    for attr, what in _CONVERSIONS.items():
+        def raise_it(self: Any, *args: Any, _what: str = what) -> Any:
+            raise _conversion_error(_what)
+
+        raise_it.__name__ = attr
+        setattr(T, attr, raise_it)
+    T.__bool__ = _bool
+    T.__index__ = _index
+
+
+def _bool(self: Any) -> bool:
+    try:
+        return bool(self.concrete_value())
+    except ConcretizationError as err:
+        raise ConcretizationError(
+            f"bool() of a traced value (Python `if`, `while`, `and`, `or`, `not` or `assert` "
+            f"on it): {err}") from None
+
+
+def _index(self: Any) -> int:
+    if self.dtype.kind not in "iu":
+        raise TypeError(f"only integer values can be used as an index or size, got a traced "
+                        f"{self.dtype} value")
+    try:
+        return int(self.concrete_value())
+    except ConcretizationError as err:
+        raise ConcretizationError(
+            f"a traced integer was used as an index or a size (x[i], range(i), "
+            f"numpy.zeros(i), operator.index): {err}") from None
 
 
 # ndarray methods that are the tnp function of the same name with the array first; bound
