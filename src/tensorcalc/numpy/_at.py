@@ -103,7 +103,7 @@ class _AtRef:
         flat = reshape(self.x, (-1,))
         out = take(flat, np.maximum(lab, 0)) if lab.size else getitem(flat, lab)
         if mode == "fill" and (lab < 0).any():
-            dt = np.dtype(getattr(self.x, "dtype", np.asarray(self.x).dtype))
+            dt = _dtype(self.x)
             fill = fill_value if fill_value is not None else (
                 np.nan if dt.kind in "fc" else (np.iinfo(dt).min if dt.kind in "iu" else True))
             out = ew.where(lab < 0, fill, out)
@@ -189,10 +189,13 @@ class _AtRef:
         return reshape(flat, shape)
 
 
+def _dtype(x: Any) -> np.dtype:
+    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+
+
 def _cast(v: Any, like: Any) -> Any:
-    dt = np.dtype(getattr(like, "dtype", np.asarray(like).dtype))
-    vd = np.dtype(getattr(v, "dtype", np.asarray(v).dtype))
-    return v if vd == dt else convert(v, dt)
+    dt = _dtype(like)
+    return v if _dtype(v) == dt else convert(v, dt)
 
 
 class AtIndexer:

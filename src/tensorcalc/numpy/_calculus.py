@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from ..ops import binary, unary
 from ..ops import elementwise as ew
 from ..ops import reductions as red
-from ..ops import unary
 from ..ops.indexing import take
 from ..ops.products import matmul
 from ..ops.shape import concatenate
@@ -213,8 +213,8 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
             raise ValueError("period must be a non-zero value")
         period = abs(period)
         left = right = None
-        x = ew.mod(x, period)
-        xp = ew.mod(xp, period)
+        x = binary.mod(x, period)
+        xp = binary.mod(xp, period)
         order = np.argsort(np.asarray(primal_of(xp, "interp")))
         xp, fp = take(xp, order), take(fp, order)
         xp = concatenate([ew.subtract(xp[-1:], period), xp, ew.add(xp[0:1], period)])

@@ -274,7 +274,11 @@ def _flat_update(a: Any, flat_idx: np.ndarray, vals: Any) -> Any:
 def place(arr: Any, mask: Any, vals: Any, *, inplace: bool = True) -> Any:
     """``numpy.place``; on traced values use ``inplace=False`` (returns the new array)."""
     if _plain(arr, mask, vals) or (inplace and not isinstance(arr, Tracer)):
-        return np.place(arr, mask, vals)
+        if inplace:
+            return np.place(arr, mask, vals)
+        arr = np.array(arr, copy=True)
+        np.place(arr, mask, vals)
+        return arr
     if inplace:
         raise _inplace_error("place")
     m = np.asarray(_concrete(mask, "place"), dtype=bool)
@@ -284,7 +288,11 @@ def place(arr: Any, mask: Any, vals: Any, *, inplace: bool = True) -> Any:
 def put(a: Any, ind: Any, v: Any, mode: str = "raise", *, inplace: bool = True) -> Any:
     """``numpy.put``; on traced values use ``inplace=False`` (returns the new array)."""
     if _plain(a, ind, v) or (inplace and not isinstance(a, Tracer)):
-        return np.put(a, ind, v, mode=mode)
+        if inplace:
+            return np.put(a, ind, v, mode=mode)
+        a = np.array(a, copy=True)
+        np.put(a, ind, v, mode=mode)
+        return a
     if inplace:
         raise _inplace_error("put")
     size = int(np.prod(asarray(a).shape, dtype=np.int64))
@@ -302,7 +310,11 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: Any, *,
                    inplace: bool = True) -> Any:
     """``numpy.put_along_axis``; on traced values use ``inplace=False``."""
     if _plain(arr, indices, values) or (inplace and not isinstance(arr, Tracer)):
-        return np.put_along_axis(arr, indices, values, axis)
+        if inplace:
+            return np.put_along_axis(arr, indices, values, axis)
+        arr = np.array(arr, copy=True)
+        np.put_along_axis(arr, indices, values, axis)
+        return arr
     if inplace:
         raise _inplace_error("put_along_axis")
     a = asarray(arr)
@@ -323,7 +335,11 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: Any, *,
 def fill_diagonal(a: Any, val: Any, wrap: bool = False, *, inplace: bool = True) -> Any:
     """``numpy.fill_diagonal``; on traced values use ``inplace=False``."""
     if _plain(a, val) or (inplace and not isinstance(a, Tracer)):
-        return np.fill_diagonal(a, val, wrap)
+        if inplace:
+            return np.fill_diagonal(a, val, wrap)
+        a = np.array(a, copy=True)
+        np.fill_diagonal(a, val, wrap)
+        return a
     if inplace:
         raise _inplace_error("fill_diagonal")
     x = asarray(a)

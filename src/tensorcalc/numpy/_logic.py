@@ -39,7 +39,7 @@ def any(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,  # no
         return np.any(a, axis=axis, out=out, keepdims=keepdims, where=where)
     nz = ew.not_equal(asarray(a), 0)
     if where is not True:
-        nz = ew.logical_and(nz, where)
+        nz = unary.logical_and(nz, where)
     return ew.greater(red.sum(nz, axis=axis, keepdims=keepdims), 0)
 
 
@@ -50,7 +50,7 @@ def all(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,  # no
         return np.all(a, axis=axis, out=out, keepdims=keepdims, where=where)
     z = ew.equal(asarray(a), 0)
     if where is not True:
-        z = ew.logical_and(z, where)
+        z = unary.logical_and(z, where)
     return ew.equal(red.sum(z, axis=axis, keepdims=keepdims), 0)
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from ..core.primitive import Tracer
 from ..ops import elementwise as ew
 from ..ops import reductions as red
+from ..ops import unary
 from ..ops.indexing import sort, take_along_axis
 from ..ops.shape import concatenate, moveaxis
 from ..ops.structural import convert, reshape, transpose
@@ -72,9 +73,12 @@ def _positions(h: np.ndarray, n: Any, method: str) -> tuple[np.ndarray, np.ndarr
     elif method == "nearest":
         lo = hi = np.around(h)
         frac = 0.0
+    elif method == "midpoint":
+        hi = np.ceil(h)
+        frac = 0.5
     else:
         hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
-        frac = 0.5 if method == "midpoint" else None
+        frac = None
     return lo.astype(np.intp), np.asarray(hi).astype(np.intp), frac
 
 
@@ -116,7 +120,7 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
     if ignore_nan:
         out = ew.where(n == 0, np.nan, out)
     else:
-        has_nan = red.sum(ew.isnan(flat), axis=-1, keepdims=True) > 0
+        has_nan = red.sum(unary.isnan(flat), axis=-1, keepdims=True) > 0
         out = ew.where(has_nan, np.nan, out)
     return _finish(out, q_val.shape, tuple(a.shape), axes, keepdims)
 
@@ -196,7 +200,7 @@ def _no_weights(weights: Any, name: str) -> None:
 
 def _masked(a: Any, fill: float) -> Any:
     a = asarray(a)
-    return ew.where(ew.isnan(a), fill, a)
+    return ew.where(unary.isnan(a), fill, a)
 
 
 def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> Any:
@@ -218,7 +222,7 @@ def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, **
 
 
 def _all_nan(a: Any, axis: Any, keepdims: bool) -> Any:
-    valid = red.sum(ew.logical_not(ew.isnan(a)), axis=axis, keepdims=keepdims)
+    valid = red.sum(unary.logical_not(unary.isnan(a)), axis=axis, keepdims=keepdims)
     return ew.equal(valid, 0)
 
 
@@ -250,7 +254,7 @@ def nanvar(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: f
     if _plain(a):
         return np.nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, **kw)
     a = asarray(a)
-    valid = ew.logical_not(ew.isnan(a))
+    valid = unary.logical_not(unary.isnan(a))
     n = red.sum(convert(valid, np.float64), axis=axis, keepdims=True)
     mu = ew.divide(red.sum(_masked(a, 0.0), axis=axis, keepdims=True), n)
     dev = ew.where(valid, ew.subtract(a, mu), 0.0)

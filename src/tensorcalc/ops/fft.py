@@ -90,7 +90,9 @@ def _hermitian_weights(n: int, m: int) -> np.ndarray:
 def _fft_transpose(ct: Any, x: Any, *, kind: str, axes: tuple[int, ...], n_last: int
                    ) -> tuple[Any]:
     if kind in ("fft", "ifft"):
-        return (bind(fft_p, ct, kind=kind, axes=axes, n_last=0),)
+        out = bind(fft_p, ct, kind=kind, axes=axes, n_last=0)
+        # a real operand's cotangent is the real part (the transpose of real -> complex)
+        return (out if x.aval.dtype.kind == "c" else convert(out, x.aval.dtype),)
     last = axes[-1]
     if kind == "rfft":
         n = x.aval.shape[last]
