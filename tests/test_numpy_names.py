@@ -34,7 +34,7 @@ def test_quantile_methods_match_numpy():
     x = np.random.default_rng(0).standard_normal((4, 7))
     for method in ("linear", "lower", "higher", "nearest", "midpoint"):
         for q in (0.0, 0.25, 0.5, 0.9, 1.0):
-            got = tc.jvp(lambda v: tnp.quantile(v, q, axis=1, method=method), (x,),
+            got = tc.jvp(lambda v, q=q, method=method: tnp.quantile(v, q, axis=1, method=method), (x,),
                          (np.zeros_like(x),))[0]
             np.testing.assert_allclose(got, np.quantile(x, q, axis=1, method=method))
 
@@ -168,12 +168,13 @@ def test_fft_matches_numpy_for_all_norms():
     x = np.random.default_rng(1).standard_normal((4, 6))
     for norm in (None, "ortho", "forward"):
         for name in ("fft", "ifft", "rfft", "fftn", "ifftn", "rfftn", "ihfft"):
-            got = tc.jvp(lambda v: getattr(tnp.fft, name)(v, norm=norm), (x,),
+            got = tc.jvp(lambda v, name=name, norm=norm: getattr(tnp.fft, name)(v, norm=norm), (x,),
                          (np.zeros_like(x),))[0]
             np.testing.assert_allclose(got, getattr(np.fft, name)(x, norm=norm), atol=1e-12)
         c = np.fft.rfft(x)
         for name in ("irfft", "hfft", "irfftn"):
-            got = tc.jvp(lambda v: getattr(tnp.fft, name)(tnp.fft.rfft(v), norm=norm), (x,),
+            got = tc.jvp(lambda v, name=name, norm=norm: getattr(tnp.fft, name)(
+                tnp.fft.rfft(v), norm=norm), (x,),
                          (np.zeros_like(x),))[0]
             np.testing.assert_allclose(got, getattr(np.fft, name)(c, norm=norm), atol=1e-12)
 

@@ -148,7 +148,8 @@ _add("choose", lambda a, b: tnp.choose(np.array([[0, 1], [1, 0]]), [a, b]), _n((
 _add("rollaxis_permute_mT", lambda x: tnp.rollaxis(x, 2) + tnp.permute_dims(x, (2, 0, 1))
      + tnp.matrix_transpose(tnp.moveaxis(x, 2, 0)).transpose(0, 2, 1), _n((2, 3, 4)))
 _add("row_stack_concat_unstack", lambda a, b: tnp.row_stack([a, b])
-     + tnp.concat([b, a], axis=0).reshape(2, 3) + tnp.stack(tnp.unstack(tnp.stack([a, b]))), _n((3,), (3,)))
+     + tnp.concat([b, a], axis=0).reshape(2, 3) + tnp.stack(tnp.unstack(tnp.stack([a, b]))),
+     _n((3,), (3,)))
 _add("broadcast_arrays_0d", lambda a, b: tnp.broadcast_arrays(a, b)[0] * b, _n((), (2, 3)))
 _add("meshgrid", lambda x, y: tnp.meshgrid(x, y)[0] * tnp.meshgrid(x, y, indexing="ij")[1].T,
      _n((3,), (2,)))
@@ -208,7 +209,8 @@ _add("fftshift", lambda x: tnp.fft.fftshift(x) * tnp.fft.ifftshift(x, axes=0), _
 
 # --- .at[] updates -------------------------------------------------------------------------------
 
-_add("at_multiply_repeated", lambda x, v: tnp.at(x)[np.array([0, 2, 0])].multiply(v), _n((4,), (3,)))
+_add("at_multiply_repeated", lambda x, v: tnp.at(x)[np.array([0, 2, 0])].multiply(v),
+     _n((4,), (3,)))
 _add("at_divide_power", lambda x, v: tnp.at(tnp.at(x)[1:].divide(v))[0].power(3.0),
      lambda rng: (rng.uniform(0.5, 2.0, 3), rng.uniform(0.5, 2.0, 2)))
 _add("at_min_max", lambda x, v: tnp.at(tnp.at(x)[:, 0].min(v))[0, :].max(v[0]),
