@@ -37,7 +37,7 @@ _EXPORTS: dict[str, str] = {
 _SUBMODULES = frozenset((
     "accumulate", "api", "checkpointing", "compile", "core", "custom", "explain", "extend",
     "interpreters", "jacobians", "lax", "nn", "numpy", "ops", "scipy", "symbolic", "testing",
-    "transforms",
+    "transforms", "tree_util",
 ))
 
 __all__ = [

@@ -93,7 +93,9 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
     def value_and_grad_once(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), "grad")
-        args = tuple(as_value(a) for a in args)
+        # only differentiated arguments become arrays: a function, a string or None passed
+        # in another position reaches ``fun`` untouched (JAX's ``grad(apply, 1)(f, x)``)
+        args = tuple(as_value(a) if i in nums else a for i, a in enumerate(args))
         dyn = tuple(args[i] for i in nums)
         dyn_leaves, dyn_tree = tree_flatten(dyn)
         check_differentiable(dyn_leaves, "grad", nums, holomorphic)

@@ -181,7 +181,7 @@ def _linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
                    has_aux: bool, fname: str) -> tuple[Linearized, Any, Any, Any]:
     """Evaluate and linearize ``fun`` w.r.t. ``args[argnums]``; check dtypes and outputs."""
     nums = normalize_argnums(argnums, len(args), fname)
-    args = tuple(as_value(a) for a in args)
+    args = tuple(as_value(a) if i in nums else a for i, a in enumerate(args))
     dyn = tuple(args[i] for i in nums)
     dyn_leaves, dyn_tree = tree_flatten(dyn)
     check_differentiable(dyn_leaves, fname, nums, False)

@@ -19,6 +19,7 @@ it runs ``f`` directly, so every transformation composes with it.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,6 +44,7 @@ class Compiled:
                  out_tree: Any, name: str) -> None:
         self.program, self.fn, self.source, self.out_tree = program, fn, source, out_tree
         self.name = name
+        self.fixed: frozenset[int] = frozenset()  # argument leaves passed through unchanged
         self.strong_zeros = _holds_strong_zeros(program)
         self._checked: Callable[..., Any] | None = None
 
@@ -76,52 +78,78 @@ def _holds_strong_zeros(program: Program) -> bool:
     return False
 
 
+def _is_static_leaf(x: Any) -> bool:
+    """Leaves that are not arrays — functions, strings, other objects — are passed to the
+    function as they are and key the cache by their value (JAX would need them static)."""
+    return not isinstance(x, (np.ndarray, np.generic, float, int, complex, bool, Tracer,
+                              list, tuple)) and (callable(x) or isinstance(x, (str, bytes))
+                                                 or not hasattr(x, "__array__"))
+
+
 class Jitted:
     """A function compiled per input signature. ``.source()`` shows the generated code and
     ``.program()`` the optimized Program of the most recent signature."""
 
-    def __init__(self, fun: Callable[..., Any], static_argnums: Sequence[int] = ()) -> None:
+    def __init__(self, fun: Callable[..., Any], static_argnums: Sequence[int] = (),
+                 static_argnames: Sequence[str] = ()) -> None:
         self.fun = fun
-        self.static_argnums = tuple(static_argnums)
+        nums, names = set(static_argnums), set(static_argnames)
+        params = _positional_names(fun)
+        # JAX's rule: a static argument is static whether it is passed by position or name.
+        nums |= {params.index(n) for n in names if n in params}
+        names |= {params[i] for i in nums if 0 <= i < len(params)}
+        self.static_argnums = tuple(sorted(nums))
+        self.static_argnames = frozenset(names)
         self.cache: dict[Any, Compiled] = {}
         self._last: Compiled | None = None
         self.__name__ = f"jit({getattr(fun, '__name__', 'f')})"
         self.__doc__ = getattr(fun, "__doc__", None)
 
-    def _split(self, args: tuple[Any, ...]) -> tuple[list[Any], tuple[Any, ...]]:
+    def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
+               ) -> tuple[Any, tuple[Any, ...]]:
+        """The traced part ``(positional, keyword)`` and the hashable static part."""
         nargs = len(args)
-        static = tuple(i % nargs for i in self.static_argnums) if nargs else ()
-        for i in self.static_argnums:
-            if not -nargs <= i < nargs:
-                raise TypeError(f"jit: static_argnums={self.static_argnums} is out of range "
-                                f"for a call with {nargs} positional arguments")
+        static = tuple(i % nargs for i in self.static_argnums if -nargs <= i < nargs)
         dyn = [a for i, a in enumerate(args) if i not in static]
-        stat = tuple((i, args[i]) for i in static)
+        dyn_kw = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        stat = (tuple((i, args[i]) for i in static),
+                tuple(sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames)))
         try:
             hash(stat)
         except TypeError:
             raise TypeError("jit: static arguments must be hashable (ints, strings, tuples); "
                             "pass arrays as ordinary (traced) arguments") from None
-        return dyn, stat
+        return (dyn, dyn_kw), stat
 
-    def compile(self, *args: Any) -> Compiled:
-        dyn, stat = self._split(args)
+    def compile(self, *args: Any, **kwargs: Any) -> Compiled:
+        dyn, stat = self._split(args, kwargs)
         leaves, in_tree = tree_flatten(dyn)
+        fixed = {k: x for k, x in enumerate(leaves) if _is_static_leaf(x)}
         leaves = [x if isinstance(x, (np.ndarray, float, int, complex, bool, np.generic))
-                  else np.asarray(x) for x in leaves]
+                  else np.asarray(x) for k, x in enumerate(leaves) if k not in fixed]
         avals = [aval_of(x) for x in leaves]
-        key = (in_tree, tuple((a.shape, a.dtype, a.weak_type) for a in avals), stat)
+        try:
+            fixed_key: Any = tuple(fixed.items())
+            hash(fixed_key)
+        except TypeError:
+            fixed_key = tuple((k, id(v)) for k, v in fixed.items())
+        key = (in_tree, tuple((a.shape, a.dtype, a.weak_type) for a in avals), stat, fixed_key)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
         store: dict[str, Any] = {}
-        static = dict(stat)
+        (static_pos, static_kw) = stat
+        static = dict(static_pos)
+        n_all = len(static) + len(dyn[0])
 
         def flat(vals: list[Any]) -> list[Any]:
-            dyn_args = iter(tree_unflatten(in_tree, vals))
-            full = [static[i] if i in static else next(dyn_args)
-                    for i in range(len(static) + len(dyn))]
-            out = self.fun(*full)
+            it = iter(vals)
+            all_leaves = [fixed[k] if k in fixed else next(it)
+                          for k in range(len(fixed) + len(vals))]
+            dyn_args, dyn_kw = tree_unflatten(in_tree, all_leaves)
+            pos = iter(dyn_args)
+            full = [static[i] if i in static else next(pos) for i in range(n_all)]
+            out = self.fun(*full, **dyn_kw, **dict(static_kw))
             out_leaves, store["out_tree"] = tree_flatten(out)
             return out_leaves
 
@@ -132,36 +160,46 @@ class Jitted:
         name = _identifier(self.__name__)
         fn, source = compile_program(prog, name=name, plain_strong_zeros=True)
         compiled = Compiled(prog, fn, source, store["out_tree"], name)
+        compiled.fixed = frozenset(fixed)
         self.cache[key] = compiled
         return compiled
 
-    def __call__(self, *args: Any) -> Any:
-        dyn, _ = self._split(args)
-        for x in tree_flatten(dyn)[0]:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        dyn, _ = self._split(args, kwargs)
+        leaves = tree_flatten(dyn)[0]
+        for x in leaves:
             if isinstance(x, np.ma.MaskedArray):
                 raise masked_array_error(x, "jit: an argument")
-        if any(isinstance(x, Tracer) for x in tree_flatten(dyn)[0]):
-            return self.fun(*args)  # being transformed: run the function itself
-        compiled = self.compile(*args)
+        if any(isinstance(x, Tracer) for x in leaves):
+            return self.fun(*args, **kwargs)  # being transformed: run the function itself
+        compiled = self.compile(*args, **kwargs)
         self._last = compiled
-        leaves = tree_flatten(dyn)[0]
-        outs = list(compiled.run(leaves))
+        outs = list(compiled.run([x for k, x in enumerate(leaves) if k not in compiled.fixed]))
         return tree_unflatten(compiled.out_tree, outs)
 
-    def source(self, *args: Any) -> str:
+    def source(self, *args: Any, **kwargs: Any) -> str:
         """Generated source for ``args``' signature (or the most recent call's)."""
-        return self._pick(args).source
+        return self._pick(args, kwargs).source
 
-    def program(self, *args: Any) -> Program:
+    def program(self, *args: Any, **kwargs: Any) -> Program:
         """Optimized program for ``args``' signature (or the most recent call's)."""
-        return self._pick(args).program
+        return self._pick(args, kwargs).program
 
-    def _pick(self, args: tuple[Any, ...]) -> Compiled:
-        if args:
-            return self.compile(*args)
+    def _pick(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Compiled:
+        if args or kwargs:
+            return self.compile(*args, **kwargs)
         if self._last is None:
             raise ValueError("jit: call the function (or pass example arguments) first")
         return self._last
+
+
+def _positional_names(fun: Callable[..., Any]) -> list[str]:
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        return []
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in sig.parameters.values() if p.kind in kinds]
 
 
 def _identifier(name: str) -> str:
@@ -169,8 +207,12 @@ def _identifier(name: str) -> str:
     return out if out and not out[0].isdigit() else f"f_{out}"
 
 
-def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitted:
+def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Sequence[str] = ()) -> Jitted:
     """Compile ``fun`` to straight-line NumPy code per input signature (shapes, dtypes and
-    the values of ``static_argnums``). Composes with every transformation."""
+    the values of ``static_argnums``/``static_argnames``). Keyword arguments are traced like
+    positional ones; leaves that are not arrays (functions, strings) pass through as they are
+    and key the cache by value. Composes with every transformation."""
     nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
-    return Jitted(fun, nums)
+    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    return Jitted(fun, nums, names)

@@ -67,14 +67,16 @@ class TreeDef:
 _LEAF = TreeDef(None, None, (), 1)
 
 
-def tree_flatten(tree: Any) -> tuple[list[Any], TreeDef]:
-    """Leaves in order and the tree structure."""
+def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None
+                 ) -> tuple[list[Any], TreeDef]:
+    """Leaves in order and the tree structure; ``is_leaf(x)`` true makes ``x`` a leaf even
+    when it is a container."""
     leaves: list[Any] = []
     # Iterative post-order: frames of (node, kind, aux, children, built child defs).
     stack: list[list[Any]] = []
 
     def open_node(x: Any) -> TreeDef | None:
-        kind = _node_kind(x)
+        kind = None if is_leaf is not None and is_leaf(x) else _node_kind(x)
         if kind is None:
             leaves.append(x)
             return _LEAF
@@ -136,15 +138,36 @@ def tree_unflatten(treedef: TreeDef, leaves: Iterable[Any]) -> Any:
     return result[0]
 
 
-def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
-    leaves, d = tree_flatten(tree)
-    others = [tree_flatten(r)[0] for r in rest]
+def tree_map(f: Callable[..., Any], tree: Any, *rest: Any,
+             is_leaf: Callable[[Any], bool] | None = None) -> Any:
+    """``f`` applied leaf by leaf; ``rest`` are trees of the same structure as ``tree`` (or
+    with ``tree``'s leaves as prefixes, as in JAX: a leaf of ``tree`` takes the whole subtree
+    of each other tree at that place)."""
+    leaves, d = tree_flatten(tree, is_leaf)
+    others = [_flatten_up_to(d, r) for r in rest]
     return tree_unflatten(d, [f(*xs) for xs in zip(leaves, *others, strict=True)])
 
 
-def tree_leaves(tree: Any) -> list[Any]:
-    return tree_flatten(tree)[0]
+def _flatten_up_to(d: TreeDef, other: Any) -> list[Any]:
+    """``other``'s subtrees at the leaves of structure ``d``."""
+    out: list[Any] = []
+    stack: list[tuple[TreeDef, Any]] = [(d, other)]
+    while stack:
+        node, sub = stack.pop()
+        if node.kind is None:
+            out.append(sub)
+            continue
+        children, _ = tree_flatten(sub, lambda x, s=sub: x is not s)
+        if len(children) != len(node.children):
+            raise ValueError(f"tree_map: a tree has structure {tree_structure(sub)} where "
+                             f"{node} was expected")
+        stack.extend(reversed(list(zip(node.children, children, strict=True))))
+    return out
 
 
-def tree_structure(tree: Any) -> TreeDef:
-    return tree_flatten(tree)[1]
+def tree_leaves(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> list[Any]:
+    return tree_flatten(tree, is_leaf)[0]
+
+
+def tree_structure(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> TreeDef:
+    return tree_flatten(tree, is_leaf)[1]
