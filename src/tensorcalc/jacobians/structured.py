@@ -263,6 +263,10 @@ def local_jacobians(program: Program) -> dict[tuple[Any, Any], L.Local]:
     for eq in program.equations:
         if eq.primitive.multiple_results:
             raise NotStructured(f"{eq.primitive.name} has several results")
+        if any(isinstance(v, Var) and v.aval.dtype.kind == "c" for v in (*eq.inputs, *eq.outputs)):
+            # A real part (complex -> real convert, irfft) is not complex-linear, so complex
+            # local Jacobians would not compose by matrix products: use sweeps instead.
+            raise NotStructured(f"{eq.primitive.name} has complex values")
         w = eq.outputs[0]
         for i, a in enumerate(eq.inputs):
             if not isinstance(a, Var):
