@@ -15,37 +15,13 @@ import tensorcalc.numpy as tnp
 from tensorcalc.numpy import _coverage as cov
 from tensorcalc.numpy._kinds import is_numpys_own
 
-
-def numpy_public_callables() -> list[str]:
-    """The public callables (functions and classes) of numpy, numpy.linalg and numpy.fft,
-    without exception classes."""
-    out = []
-    for prefix, mod in (("", np), ("linalg.", np.linalg), ("fft.", np.fft)):
-        for name in dir(mod):
-            if name.startswith("_"):
-                continue
-            obj = getattr(mod, name)
-            if not callable(obj):
-                continue
-            if isinstance(obj, type) and issubclass(obj, BaseException):
-                continue
-            out.append(prefix + name)
-    return sorted(out)
+numpy_public_callables = cov.numpy_public_callables
 
 
 def _resolve(full: str):
     prefix, _, name = full.rpartition(".")
     space = {"": tnp, "linalg": tnp.linalg, "fft": tnp.fft}[prefix]
     return getattr(space, name)
-
-
-def coverage_counts() -> dict[str, int]:
-    names = numpy_public_callables()
-    counts = {"differentiable": 0, "constant": 0, "pass-through": 0}
-    for n in names:
-        counts[cov.kind_of(n)] += 1
-    counts["total"] = len(names)
-    return counts
 
 
 def test_every_numpy_callable_is_in_exactly_one_list():
@@ -143,3 +119,37 @@ def test_avals_only_and_like_constants_work_under_jit_and_vmap():
 def test_value_constants_under_jit_name_the_function():
     with pytest.raises(tc.ConcretizationError, match=r"tensorcalc\.numpy\.unique"):
         tc.jit(lambda x: tnp.unique(x))(np.ones(3))
+
+
+def _load_tool():
+    import importlib.util as iu
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "numpy_coverage_doc.py"
+    spec = iu.spec_from_file_location("numpy_coverage_doc", path)
+    mod = iu.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod, path.parents[1]
+
+
+def test_conventions_doc_is_generated_from_the_lists():
+    tool, root = _load_tool()
+    text = (root / "docs" / "conventions.md").read_text(encoding="utf-8")
+    assert cov.BEGIN in text, "run python tools/numpy_coverage_doc.py"
+    if f"NumPy {np.__version__}:" not in text:
+        pytest.skip(f"docs/conventions.md was generated with another NumPy than {np.__version__}")
+    assert tool.updated(text) == text, (
+        "docs/conventions.md's NumPy table is out of date: run python tools/numpy_coverage_doc.py")
+
+
+def test_readme_states_the_measured_coverage():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    if f"NumPy {np.__version__} " not in readme:
+        pytest.skip(f"README.md states the figure for another NumPy than {np.__version__}")
+    assert cov.coverage_sentence() in readme
+    counts = cov.coverage_counts()
+    assert counts["total"] == len(numpy_public_callables())
+    assert counts["differentiable"] + counts["constant"] + counts["pass-through"] == \
+        counts["total"]
