@@ -18,6 +18,12 @@ B = 3
 KNOWN_GAPS = {
     "sort_via_argsort": "x[argsort(x)] indexes by a batched index array: needs a batched "
                         "gather primitive (take_along_axis)",
+    **dict.fromkeys(
+        ("np_quantile_traced_q", "np_nanmedian", "np_nanpercentile", "np_nanquantile",
+         "np_interp", "np_interp_xp", "np_unwrap", "np_polydiv", "np_resize_compress_extract",
+         "np_trim_zeros", "np_place_put_fill_diag", "np_vectorize"),
+        "reads positions, a mask or a branch from the values (a constant in eager grad; "
+        "vmap has one value per example): ConcretizationError, by design"),
 }
 
 

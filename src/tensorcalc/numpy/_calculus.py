@@ -129,7 +129,7 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
         axis if isinstance(axis, (tuple, list)) else (axis,))]
     if not varargs:
         spacing = [1.0] * len(axes)
-    elif len(varargs) == 1 and np.ndim(primal_of(varargs[0], "gradient")) == 0:
+    elif len(varargs) == 1 and _ndim(varargs[0]) == 0:
         spacing = [varargs[0]] * len(axes)
     elif len(varargs) == len(axes):
         spacing = list(varargs)
@@ -139,6 +139,11 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
         raise ValueError("'edge_order' greater than 2 not supported")
     outs = [_gradient_axis(f, ax, h, edge_order) for ax, h in zip(axes, spacing, strict=True)]
     return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _ndim(h: Any) -> int:
+    return len(h.shape) if has_tracer(h) and not isinstance(h, (list, tuple)) else np.ndim(
+        primal_of(h, "gradient"))
 
 
 def _gradient_axis(f: Any, ax: int, h: Any, edge_order: int) -> Any:
@@ -154,7 +159,7 @@ def _gradient_axis(f: Any, ax: int, h: Any, edge_order: int) -> Any:
     def along(v: Any) -> Any:  # a 1-D array laid along axis ``ax``
         return reshape(v, tuple(-1 if i == ax else 1 for i in range(nd)))
 
-    uniform = np.ndim(primal_of(h, "gradient")) == 0
+    uniform = _ndim(h) == 0
     if uniform:
         h = asarray(h)
         inner = ew.divide(ew.subtract(at(slice(2, None)), at(slice(None, -2))),

@@ -58,6 +58,8 @@ def _lookup(name: str, module: str) -> Any:
     ns: Any = tnp
     if module.endswith("linalg"):
         ns = getattr(tnp, "linalg", None)
+    elif module.endswith("fft"):
+        ns = getattr(tnp, "fft", None)
     fn = getattr(ns, name, None) if ns is not None else None
     if fn is None or getattr(fn, "__module__", "").startswith("numpy"):
         raise NotDifferentiableError(
