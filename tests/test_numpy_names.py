@@ -190,3 +190,57 @@ def test_fft_under_jit_and_vmap():
     want = np.fft.irfft(np.fft.rfft(x) * np.exp(-np.arange(5.0)))
     np.testing.assert_allclose(tc.jit(f)(x), want, atol=1e-12)
     np.testing.assert_allclose(tc.vmap(f)(x), want, atol=1e-12)
+
+
+_A = np.random.default_rng(3).standard_normal(5)
+_V = np.random.default_rng(4).standard_normal(7)
+_M = np.random.default_rng(5).standard_normal((3, 4))
+
+EDGE_CASES = {
+    # name: (tensorcalc form, NumPy form, arguments) — run on traced values, compared to NumPy
+    "correlate_longer_v": (lambda a, v: tnp.correlate(a, v, "full"),
+                           lambda a, v: np.correlate(a, v, "full"), (_A, _V)),
+    "correlate_same": (lambda a, v: tnp.correlate(a, v, "same"),
+                       lambda a, v: np.correlate(a, v, "same"), (_A, _V)),
+    "convolve_same_longer_v": (lambda a, v: tnp.convolve(a, v, "same"),
+                               lambda a, v: np.convolve(a, v, "same"), (_A, _V)),
+    "r_trans1d": (lambda a: tnp.r_["0,2,0", a, a], lambda a: np.r_["0,2,0", a, a], (_A,)),
+    "r_linspace": (lambda a: tnp.r_[a, 0:1:4j], lambda a: np.r_[a, 0:1:4j], (_A,)),
+    "block_3_levels": (lambda m: tnp.block([[[m, m]], [[m, m]]]),
+                       lambda m: np.block([[[m, m]], [[m, m]]]), (_M,)),
+    "insert_columns": (lambda m: tnp.insert(m, [1, 2], [[1.0], [2.0], [3.0]], axis=1),
+                       lambda m: np.insert(m, [1, 2], [[1.0], [2.0], [3.0]], axis=1), (_M,)),
+    "delete_slice": (lambda m: tnp.delete(m, slice(0, 3, 2), axis=1),
+                     lambda m: np.delete(m, slice(0, 3, 2), axis=1), (_M,)),
+    "quantile_keepdims": (lambda m: tnp.quantile(m, [0.2, 0.7], axis=1, keepdims=True),
+                          lambda m: np.quantile(m, [0.2, 0.7], axis=1, keepdims=True), (_M,)),
+    "searchsorted_sorter": (lambda v: tnp.searchsorted(v, _A, sorter=np.argsort(v)),
+                            lambda v: np.searchsorted(v, _A, sorter=np.argsort(v)), (_V,)),
+    "digitize_decreasing": (lambda x: tnp.digitize(x, np.array([2.0, 0.5, -1.0])),
+                            lambda x: np.digitize(x, np.array([2.0, 0.5, -1.0])), (_A,)),
+    "gradient_coords_edge2": (
+        lambda m: tnp.gradient(m, np.array([0, 0.3, 1.0, 1.7]), axis=1, edge_order=2),
+        lambda m: np.gradient(m, np.array([0, 0.3, 1.0, 1.7]), axis=1, edge_order=2), (_M,)),
+    "interp_period": (
+        lambda x: tnp.interp(x, np.array([0.1, 1.0, 2.5]), np.array([1.0, 3.0, -1.0]),
+                             period=3.0),
+        lambda x: np.interp(x, np.array([0.1, 1.0, 2.5]), np.array([1.0, 3.0, -1.0]),
+                            period=3.0), (_A,)),
+    "polyfit_weights": (lambda x: tnp.polyfit(x, np.sin(x), 2, w=np.arange(1.0, 6.0)),
+                        lambda x: np.polyfit(x, np.sin(x), 2, w=np.arange(1.0, 6.0)), (_A,)),
+    "hfft_n": (lambda a: tnp.fft.hfft(tnp.fft.rfft(a), 9),
+               lambda a: np.fft.hfft(np.fft.rfft(a), 9), (_A,)),
+    "irfft2_axes": (lambda m: tnp.fft.irfft2(tnp.fft.rfft2(m, axes=(1, 0)), axes=(1, 0), s=(4, 3)),
+                    lambda m: np.fft.irfft2(np.fft.rfft2(m, axes=(1, 0)), axes=(1, 0),
+                                            s=(4, 3)), (_M,)),
+    "choose_clip": (lambda m: tnp.choose(np.array([0, 3, 1, 2]), [m[0], m[1], m[2]], mode="clip"),
+                    lambda m: np.choose(np.array([0, 3, 1, 2]), [m[0], m[1], m[2]], mode="clip"),
+                    (_M,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_compositions_match_numpy_on_edge_cases(name):
+    ours, theirs, args = EDGE_CASES[name]
+    got = tc.jvp(ours, args, _zeros_like_tree(args))[0]
+    np.testing.assert_allclose(got, theirs(*args), atol=1e-12)

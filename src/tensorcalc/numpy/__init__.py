@@ -3,11 +3,15 @@
 ``import tensorcalc.numpy as tnp`` and write NumPy code with ``tnp`` in place of ``np``. On plain
 arrays every function calls NumPy directly (no tracing cost); on values being transformed by
 ``grad``, ``jvp``, ``vmap``, ``trace`` or ``jit`` it records or differentiates the operation.
-Array creation functions (``zeros``, ``arange``, …) and constants are NumPy's own.
 
-A NumPy function that is not provided raises ``AttributeError`` here, and
-:class:`~tensorcalc.core.errors.NotDifferentiableError` when NumPy's own function is applied to a
-traced value, rather than silently treating the value as a constant.
+Every public callable of NumPy (and of ``numpy.linalg`` and ``numpy.fft``) is here, with one of
+three kinds listed in ``_coverage.py`` and documented in docs/conventions.md: differentiable;
+constant on traced values (booleans, indices, counts, dtypes, ``*_like``: computed and returned
+as constants); or pass-through (NumPy's function, raising
+:class:`~tensorcalc.core.errors.NotDifferentiableError` naming the function and the argument when
+a traced value reaches it). NumPy's own functions applied to a tracer (``np.sin(x)``) are routed
+here through NumPy's dispatch protocols. Lists holding traced values are arrays
+(``tnp.array([x0, x1])``, ``tnp.mean([a, b])``).
 """
 
 from __future__ import annotations

@@ -419,11 +419,7 @@ def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
         from . import conj
 
         v = conj(v)
-    swapped = v.shape[0] > a.shape[0]
-    out = convolve(a, v[::-1], mode)
-    if swapped and mode != "same":
-        out = out[::-1]
-    return out
+    return convolve(a, v[::-1], mode)
 
 
 __all__ = ["convolve", "correlate", "cumulative_prod", "cumulative_sum", "diff", "divmod",

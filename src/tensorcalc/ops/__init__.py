@@ -16,15 +16,19 @@ products       matmul and NumPy's other products (dot, tensordot, kron, cross, �
 einsum         the general contraction
 linalg/        inverses and determinants, decompositions, least squares
 special        scipy.special: expit, logit, erf, gammaln, softmax, logsumexp, …
+fft            the discrete Fourier transforms (one linear primitive)
+bessel         the modified Bessel functions Iₙ (numpy.i0)
 =============  ====================================================================
 """
 
 from ..interpreters.batch import register_batch_ops
 from ..interpreters.forward import register_tangent_ops
 from . import (  # noqa: F401  (registers every primitive's rules)
+    bessel,
     binary,
     einsum,
     elementwise,
+    fft,
     indexing,
     linalg,
     products,
