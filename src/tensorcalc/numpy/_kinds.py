@@ -196,7 +196,7 @@ def complete_namespace(ns: dict[str, Any], linalg: Any, fft: Any) -> None:
         if name in table:
             return
         obj = getattr(np_mod, name)
-        table[name] = obj if isinstance(obj, type) else make(name, obj)
+        table[name] = obj if isinstance(obj, type) else make(full, obj)
 
     for full in cov.CONSTANT:
         install(full, lambda n, f: (on_avals if n in cov.AVALS_ONLY else on_primal)(n, f))
