@@ -110,3 +110,9 @@ def test_register_dataclass_rejects_a_plain_class():
 
     with pytest.raises(TypeError, match="not a dataclass"):
         tree_util.register_dataclass(Plain)
+
+
+def test_vmap_passes_a_function_argument_through():
+    out = tc.vmap(lambda f, x, how: f(x) if how == "f" else x, in_axes=(None, 0, None))(
+        tnp.exp, np.zeros((2, 3)), "f")
+    np.testing.assert_allclose(out, np.ones((2, 3)))

@@ -101,7 +101,8 @@ def vmap(fun: Callable[..., Any], in_axes: AxisSpec = 0, out_axes: AxisSpec = 0,
                         f"{in_axes!r}")
 
     def vmapped(*args: Any) -> Any:
-        args = tuple(as_value(a) for a in args)
+        # a function or a string (in_axes None) reaches ``fun`` as it is
+        args = tuple(a if callable(a) or isinstance(a, str) else as_value(a) for a in args)
         spec = in_axes
         if isinstance(spec, list):
             spec = tuple(spec)
