@@ -21,7 +21,8 @@ KNOWN_GAPS = {
     **dict.fromkeys(
         ("np_quantile_traced_q", "np_nanmedian", "np_nanpercentile", "np_nanquantile",
          "np_interp", "np_interp_xp", "np_unwrap", "np_polydiv", "np_resize_compress_extract",
-         "np_trim_zeros", "np_place_put_fill_diag", "np_vectorize"),
+         "np_trim_zeros", "np_place_put_fill_diag", "np_vectorize",
+         "np_scalar_polyval_interp", "np_scalar_quantile_of_0d_q"),
         "reads positions, a mask or a branch from the values (a constant in eager grad; "
         "vmap has one value per example): ConcretizationError, by design"),
 }

@@ -221,3 +221,17 @@ _add("at_modes", lambda x, v: tnp.at(x)[np.array([1, 5, -1])].set(v, mode="drop"
      + tnp.at(x)[np.array([0, 9])].get(mode="fill", fill_value=0.0).sum(), _n((3,), (3,)))
 _add("at_add_clip", lambda x, v: tnp.at(x)[np.array([4, -5, 1])].add(v, mode="clip"),
      _n((3,), (3,)))
+
+# --- empty and 0-d operands --------------------------------------------------------------------
+
+_add("empty_append_insert", lambda e, x: tnp.append(e, x) * tnp.insert(e, 0, x[0]).sum(),
+     _n((0,), (2,)))
+_add("empty_diff_cumulative", lambda x, e: tnp.diff(x).sum() + tnp.cumulative_sum(e).sum()
+     + tnp.ediff1d(x[:1]).sum() + x[0], _n((1,), (0,)))
+_add("empty_vecdot_matvec", lambda a, b: tnp.vecdot(a, b) + tnp.matvec(
+    tnp.ones((2, 0)), b[0]), _n((2, 0), (2, 0)))
+_add("empty_block_r_", lambda e, x: tnp.r_[e, x] * tnp.block([e, x]), _n((0,), (3,)))
+_add("scalar_polyval_interp", lambda p, x: tnp.polyval(p, x) + tnp.interp(
+    x, np.array([-3.0, 3.0]), p[:2]), lambda rng: (rng.standard_normal(3), np.array(0.4)))
+_add("scalar_quantile_of_0d_q", lambda x, q: tnp.quantile(x, q), lambda rng: (
+    _distinct((4,))(rng)[0], np.array(0.6)))
