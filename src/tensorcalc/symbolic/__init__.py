@@ -44,3 +44,4 @@ def __dir__() -> list[str]:
 
 if _typing.TYPE_CHECKING:
     from .numeric import CheckReport
+from . import language_rules as _language_rules  # noqa: E402, F401 (registers rules)
