@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from ._printable import Displayable
 from .calculus import Recorder, differential, substitute, transpose_linear, vec_jacobian
 from .errors import UnsupportedExpression
 from .expr import Const, Diag, DiagEmbed, Differential, Expr, Var, Zero, zero_like
@@ -59,7 +60,7 @@ def _as_vector_shape(shape: tuple) -> tuple:
 
 
 @dataclass(eq=False)
-class Derivative:
+class Derivative(Displayable):
     """A symbolic derivative. ``expr`` is the result; see the module doc for layouts and forms."""
 
     expr: Expr
@@ -134,9 +135,10 @@ class Derivative:
 
     def steps(self, format: str = "text") -> str:
         """The derivation: differentials, trace trick, identification (format "text"/"latex")."""
-        from .steps import derivation
+        from .steps import Steps, derivation
 
-        return derivation(self, format=format)
+        text = derivation(self, format=format)
+        return Steps(text, self) if format == "text" else text  # Steps: shows as LaTeX in Jupyter
 
     # ------------------------------------------------------------------------ numerics
     def numpy_source(self, with_value: bool = True, name: str | None = None) -> str:
