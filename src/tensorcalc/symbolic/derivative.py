@@ -147,6 +147,14 @@ class Derivative(Displayable):
 
         return derivative_source(self, with_value=with_value, name=name)
 
+    def source(self, target: str = "numpy", with_value: bool = True, name: str | None = None
+               ) -> str:
+        """The generated function for ``target``: "numpy", "torch" or "jax" (see
+        ``printing/backends.py``); the NumPy text is that of ``numpy_source``."""
+        from .printing.backends import translate
+
+        return translate(self.numpy_source(with_value=with_value, name=name), target)
+
     def compile(self, with_value: bool = True):
         """The generated source as a callable (exec of our own generated code only)."""
         key = bool(with_value)

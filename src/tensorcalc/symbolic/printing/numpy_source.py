@@ -422,7 +422,7 @@ def numpy_logsumexp(e: LogSumExp, em: _Emitter) -> str:
 
 @_code.register
 def numpy_vec(e: Vec, em: _Emitter) -> str:
-    return f"{em.code(e.args[0])}.reshape(-1, order='F')"
+    return f"{em.code(e.args[0])}.T.reshape(-1)"  # column-major; the same text in torch, jax
 
 
 def _as2d(code: str, shape: tuple) -> str:
