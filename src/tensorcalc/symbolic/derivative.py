@@ -188,7 +188,9 @@ class Derivative(Displayable):
 
     def check(self, trials: int = 3, seed: int = 0, rtol: float = 1e-5, atol: float = 1e-6,
               method: str = "auto"):
-        """Compare with tensorcalc's numeric Jacobian (central differences as a fallback)."""
+        """Compare with tensorcalc's numeric Jacobian (central differences as a fallback);
+        ``method="generated"`` compares with central differences of the generated NumPy code
+        of the function instead, ``"central-difference"`` with those of the expression."""
         from .numeric import check_derivative
 
         return check_derivative(self, trials=trials, seed=seed, rtol=rtol, atol=atol,
