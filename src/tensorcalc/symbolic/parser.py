@@ -457,9 +457,14 @@ def parse(text: str | Expr, shapes: dict | None = None, *, strict_shapes: bool =
             if strict_shapes:
                 _no_unused(state)
             final = _resolved_dims(raw, _name_dims(raw, state))
-        return _rebuild_resolved(raw, final)
+        out = _rebuild_resolved(raw, final)
     finally:
         _state.reset(token)
+    if "expect" in text:  # E[f(x)], x ~ N(m, S): closed forms (gaussian.py)
+        from .gaussian import expand_expectations
+
+        out = expand_expectations(out)
+    return out
 
 
 def _no_unused(state: _State) -> None:
