@@ -60,6 +60,10 @@ _TORCH_HELPERS = {
         "    a = _t(a)\n    a = a.permute(*reversed(range(a.ndim))).reshape(shape[::-1])\n"
         "    return a.permute(*reversed(range(len(shape))))\n"),
     "_softmax": "def _softmax(z):\n    return torch.softmax(z, dim=0)\n",
+    "_extremum_weights": (
+        "def _extremum_weights(a, largest):\n"
+        "    hit = (a == (torch.max(a) if largest else torch.min(a))).to(a.dtype)\n"
+        "    return hit / torch.sum(hit)\n"),
     "_logsumexp": "def _logsumexp(z):\n    return torch.logsumexp(z.reshape(-1), dim=0)\n",
     "_softmax_axis": "def _softmax_axis(z, axis):\n    return torch.softmax(z, dim=axis)\n",
     "_logsumexp_axis": ("def _logsumexp_axis(z, axis):\n"
