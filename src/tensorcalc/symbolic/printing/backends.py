@@ -36,11 +36,11 @@ _TORCH.update({"maximum": "_maximum", "minimum": "_minimum", "logaddexp": "_loga
 _SHIMS = ("_maximum", "_minimum", "_logaddexp", "_heaviside", "_kron")
 
 _TORCH_HELPERS = {
-    "_maximum": "def _maximum(a, b):\n    return torch.maximum(_t(a), _t(b))\n",
-    "_minimum": "def _minimum(a, b):\n    return torch.minimum(_t(a), _t(b))\n",
-    "_logaddexp": "def _logaddexp(a, b):\n    return torch.logaddexp(_t(a), _t(b))\n",
-    "_heaviside": "def _heaviside(a, at0):\n    return torch.heaviside(_t(a), _t(at0))\n",
-    "_t": "def _t(a):\n    return torch.as_tensor(a, dtype=torch.float64)\n",
+    "_maximum": "def _maximum(a, b):\n    return torch.maximum(_f64(a), _f64(b))\n",
+    "_minimum": "def _minimum(a, b):\n    return torch.minimum(_f64(a), _f64(b))\n",
+    "_logaddexp": "def _logaddexp(a, b):\n    return torch.logaddexp(_f64(a), _f64(b))\n",
+    "_heaviside": "def _heaviside(a, at0):\n    return torch.heaviside(_f64(a), _f64(at0))\n",
+    "_f64": "def _f64(a):\n    return torch.as_tensor(a, dtype=torch.float64)\n",
     "_kron": ("def _kron(a, b):\n    # torch.kron needs contiguous operands (it views them)\n"
               "    return torch.kron(a.contiguous(), b.contiguous())\n"),
     "_commutation": (
@@ -57,7 +57,7 @@ _TORCH_HELPERS = {
         "    out[torch.arange(n), torch.arange(n) * (n + 1)] = d\n    return out\n"),
     "_reshape_f": (
         "def _reshape_f(a, shape):\n    # column-major (Fortran-order) reshape\n"
-        "    a = _t(a)\n    a = a.permute(*reversed(range(a.ndim))).reshape(shape[::-1])\n"
+        "    a = _f64(a)\n    a = a.permute(*reversed(range(a.ndim))).reshape(shape[::-1])\n"
         "    return a.permute(*reversed(range(len(shape))))\n"),
     "_softmax": "def _softmax(z):\n    return torch.softmax(z, dim=0)\n",
     "_extremum_weights": (
@@ -166,12 +166,12 @@ def translate(source: str, target: str) -> str:
         helpers, head = _JAX_HELPERS, "import jax\nimport jax.numpy as jnp\nimport numpy as np"
     table = _TORCH if target == "torch" else _JAX
     parts = [helpers[n] if n in helpers else _rename(HELPERS[n], table, target) for n in used]
-    if target == "torch":  # the shims the translated text calls, and their converter _t
+    if target == "torch":  # the shims the translated text calls, and their converter _f64
         text = main + "".join(parts)
         shims = [n for n in _SHIMS if f"{n}(" in text and _TORCH_HELPERS[n] not in parts]
         parts += [_TORCH_HELPERS[n] for n in shims]
-        if any("_t(" in p for p in parts):
-            parts.insert(0, _TORCH_HELPERS["_t"])
+        if any("_f64(" in p for p in parts):
+            parts.insert(0, _TORCH_HELPERS["_f64"])
     return "\n\n".join([head + "\n"] + parts + [main])
 
 

@@ -476,7 +476,7 @@ def function_source(name: str, params: list[Var], bodies: list[tuple[str, Expr]]
     need = set().union(*(_dims_of(e) for _, e in bodies)) | (extra_dims or set())
     head = [f"def {name}({', '.join(py[p.name] for p in params)}):", f'    """{doc}"""']
     bound: set = set()
-    checks: list[str] = []  # shape checks after every dimension is bound (x' * vec(X))
+    checks: list[str] = []  # shape checks that need a later argument's dims (x' * vec(X))
     for p in params:
         pn = py[p.name]
         if p.structure == "integer":  # an index or an exponent: a Python int
@@ -493,8 +493,10 @@ def function_source(name: str, params: list[Var], bodies: list[tuple[str, Expr]]
                 bound.add(d)
         if shape:
             want = _shape_text(shape)
-            checks.append(f"    assert {pn}.shape == {shape_code(shape)}, "
-                          f"f\"{p.name}: expected shape {want}, got {{{pn}.shape}}\"")
+            line = (f"    assert {pn}.shape == {shape_code(shape)}, "
+                    f"f\"{p.name}: expected shape {want}, got {{{pn}.shape}}\"")
+            late = {q for d in shape for q in str(d).split("·") if not q.isdigit()} - bound
+            (checks if late else head).append(line)
     free = sorted(need - bound)  # sizes no argument carries (``sum(vector(1))``): ask for them
     if free:
         head[0] = head[0][:-2] + (", " if params else "") + "*, " + ", ".join(
