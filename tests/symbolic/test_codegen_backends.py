@@ -106,3 +106,12 @@ def test_check_against_the_generated_code_finds_a_wrong_derivative():
         wrong.check(method="generated")
     with pytest.raises(ValueError, match="method must be"):
         d.check(method="symbolic")
+
+
+@pytest.mark.parametrize("target, head", [("torch", "import torch"), ("jax", "import jax")])
+def test_cli_prints_torch_and_jax_functions(target, head):
+    from tests.cli._run import run_cli
+
+    res = run_cli("derive", "sum(softplus(A * x))", "--wrt", "x", "--format", target)
+    assert res.returncode == 0 and res.stdout.startswith(head)
+    assert "def f_and_df(A, x):" in res.stdout
