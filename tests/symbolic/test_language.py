@@ -34,6 +34,14 @@ def softmax(z, axis):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def frechet(a, e):
+    """L(a, e) from its integral, ∫₀¹ e^{sa} e e^{(1-s)a} ds (Gauss–Legendre, 20 nodes)."""
+    s, w = np.polynomial.legendre.leggauss(20)
+    s, w = (s + 1) / 2, w / 2
+    return sum(wi * scipy_linalg.expm(si * a) @ e @ scipy_linalg.expm((1 - si) * a)
+               for si, wi in zip(s, w, strict=True))
+
+
 def vec(m):
     return m.reshape(-1, order="F")
 
@@ -82,6 +90,8 @@ CASES = [
     ("tr(B * expm(A))", "A", {}, lambda e: np.trace(e["B"] @ scipy_linalg.expm(e["A"]))),
     ("expm(A)", "A", {}, lambda e: scipy_linalg.expm(e["A"])),
     ("expm(A) * x", "x", {"x": 3}, lambda e: scipy_linalg.expm(e["A"]) @ e["x"]),
+    ("tr(B' * expm_frechet(A, D))", "D", {"D": (3, 3)},
+     lambda e: np.trace(e["B"].T @ frechet(e["A"], e["D"]))),
     ("softmax(X, 1)", "X", {}, lambda e: softmax(e["X"], 1)),
     ("softmax(X, 0)", "X", {}, lambda e: softmax(e["X"], 0)),
     ("sum(softmax(X, 0) .* Y)", "X", {}, lambda e: np.sum(softmax(e["X"], 0) * e["Y"])),

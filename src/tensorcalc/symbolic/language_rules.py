@@ -35,6 +35,7 @@ from .expr import (
     MatPow,
     Mul,
     Sum,
+    Trace,
     Transpose,
     Var,
     Vec,
@@ -65,7 +66,7 @@ from .language import (
     selector,
     unvec,
 )
-from .shapes import as_matrix, is_matrix, is_row, is_scalar, is_vector
+from .shapes import as_matrix, is_matrix, is_row, is_scalar
 
 
 def _no_integer_dependence(e: Expr, d, what: str) -> None:
@@ -318,7 +319,7 @@ def adjoint_of_kron(L: Kron, dx: Var, cot: Expr, out: list) -> None:
     ro, co = as_matrix(other.shape)
     rf, cf = as_matrix(f.shape)
     if s is not None and ro == co and rf == cf and is_matrix(f.shape):
-        tr_other = other if is_scalar(other.shape) else _trace(other)
+        tr_other = other if is_scalar(other.shape) else Trace(other)
         push_adjoint(f, dx, mul(s, tr_other, Identity(rf)), out)
         return
     s = _scalar_ones(cot)
@@ -326,16 +327,12 @@ def adjoint_of_kron(L: Kron, dx: Var, cot: Expr, out: list) -> None:
         total = other if is_scalar(other.shape) else Sum(other)
         push_adjoint(f, dx, mul(s, total, Fill(1, f.shape)), out)
         return
-    u = Differential(Var("u_", f.shape), "u_")  # a stand-in for f: read off vec's Jacobian
+    # a placeholder for f (distinct from every variable): vec(A ⊗ u) = W vec(u), so the
+    # cotangent of f is unvec(Wᵀ vec(C))
+    u = Differential(Var("u_", f.shape), "u_")
     jac = vec_jacobian(Kron(u, b) if first else Kron(a, u), u)
     g = unvec(mul(transpose(jac), _vec_of(cot)), f.shape)
     push_adjoint(f, dx, g, out)
-
-
-def _trace(m: Expr) -> Expr:
-    from .expr import Trace
-
-    return Trace(m)
 
 
 # --------------------------------------------------------------------------------- vec form
@@ -373,4 +370,4 @@ def vec_of_unvec(L: Unvec, dx: Var) -> Expr | None:
     return vec_jacobian(L.args[0], dx)
 
 
-__all__ = ["transpose_linear", "is_vector"]
+__all__ = ["adjoint_of_index", "adjoint_of_kron", "index_rule", "transpose_linear"]

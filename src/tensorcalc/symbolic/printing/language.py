@@ -153,9 +153,9 @@ def latex_power_expr(e: Expr) -> str:
 
 @L._l.register
 def latex_power_series(e: PowerSeries) -> str:
-    x, k, d = (L.to_latex(a) for a in e.args)
+    _, k, d = (L.to_latex(a) for a in e.args)
     xb = L._sup_base(e.args[0])
-    return rf"\sum_{{r=0}}^{{{k}-1}} {xb}^{{r}} \, {d} \, {xb}^{{{k}-1-r}}" if x else ""
+    return rf"\sum_{{r=0}}^{{{k}-1}} {xb}^{{r}} \, {d} \, {xb}^{{{k}-1-r}}"
 
 
 @L._l.register
@@ -197,7 +197,7 @@ def _ml_item(e: Index, spec: tuple) -> str:
     if spec == ALL:
         return M.mo(":")
     if spec[0] == "sym":
-        return M.to_mathml(e.symbol(spec))[len('<math display="block">'):-len("</math>")]
+        return M._m(e.symbol(spec))
     return M.mn(_item(e, spec)) if spec[0] == "at" else M.mi(_item(e, spec))
 
 
@@ -241,12 +241,12 @@ def mathml_power_expr(e: Expr) -> str:
 
 @M._m.register
 def mathml_power_series(e: PowerSeries) -> str:
-    x, k, d = (M._m(a) for a in e.args)
+    _, k, d = (M._m(a) for a in e.args)
     xb = M._sup_base(e.args[0])
     lim = f"<munderover>{M.mo('∑')}{M.row(M.mi('r'), M.mo('='), M.mn(0))}" \
           f"{M.row(k, M.mo('−'), M.mn(1))}</munderover>"
     tail = M.row(k, M.mo("−"), M.mn(1), M.mo("−"), M.mi("r"))
-    return M.row(lim, M.msup(xb, M.mi("r")), d, M.msup(xb, tail)) if x else ""
+    return M.row(lim, M.msup(xb, M.mi("r")), d, M.msup(xb, tail))
 
 
 @M._m.register
