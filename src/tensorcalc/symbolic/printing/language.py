@@ -85,8 +85,9 @@ def text_matpow_sym(e: MatPowSym) -> str:
 
 @T._t.register
 def text_power_series(e: PowerSeries) -> str:
-    x, k, d = (T.to_text(a) for a in e.args)
-    return f"sum(({x}) ^ r * {d} * ({x}) ^ ({k} - 1 - r), r = 0..{k}-1)"
+    x = T._wrap(e.args[0], POW + 1)
+    k, d = T.to_text(e.args[1]), T._wrap(e.args[2], POW)
+    return f"sum({x} ^ r * {d} * {x} ^ ({k} - 1 - r), r = 0..{k}-1)"
 
 
 @T._t.register
