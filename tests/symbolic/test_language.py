@@ -161,6 +161,7 @@ def test_printed_results_parse_back_to_an_equal_expression(text, wrt, extra):
     ("max(x)", "x", "maxweights(x)"),
     ("min(X)", "X", "minweights(X)"),
     ("sum(max(x, y))", "x", "(sign(x - y) + vector(1)) / 2"),
+    ("sum(max(x, 0))", "x", "(sign(x) + vector(1)) / 2"),
     ("sum(softplus(x))", "x", "sigmoid(x)"),
     ("sum(arctan(x))", "x", "(x .^ 2 + vector(1)) .^ -1"),
     ("sum(sinh(x))", "x", "cosh(x)"),

@@ -536,7 +536,8 @@ class Softmax(Unary):
 
     def out_shape(self, s: tuple) -> tuple:
         if not is_vector(s):
-            raise ShapeError(f"softmax: needs a vector, got {describe(s)}")
+            raise ShapeError(f"softmax: needs a vector, got {describe(s)}; for a matrix write "
+                             "softmax(X, 0) (each column) or softmax(X, 1) (each row)")
         return s
 
 

@@ -91,7 +91,9 @@ def index_rule(e: Index, d) -> tuple:
 def maximum_rule(e: Maximum, d) -> tuple:
     a, b = e.args
     da, db = d(a), d(b)
-    s = Func("sign", add(a, neg(b)))
+    # max(x, 0) is parsed as max(x, vector(0)): compare with x itself, not x − vector(0)
+    gap = a if _zero_fill(b) else neg(b) if _zero_fill(a) else add(a, neg(b))
+    s = Func("sign", gap)
     if e.kind == "min":
         s = neg(s)
     half = Const(Fraction(1, 2))
@@ -99,6 +101,10 @@ def maximum_rule(e: Maximum, d) -> tuple:
     wb = mul(half, add(one_like(a.shape), neg(s)))
     return e.kind, sum_nonzero([hadamard(wa, da) if da is not None else None,
                                 hadamard(wb, db) if db is not None else None])
+
+
+def _zero_fill(e: Expr) -> bool:
+    return isinstance(e, Fill) and e.value == 0
 
 
 @differential_rule.register
