@@ -93,3 +93,28 @@ def test_jacobian_plan_shows_an_html_table():
             f"<td style='text-align:right'>{plan.elimination_costs[chosen]:,}</td></tr>") in html
     assert html.count("<tr style='font-weight:bold'>") == 1
     assert "<code>b:f64[3] = " in html and "diagonal 3x3" in html
+
+
+@pytest.mark.parametrize("text", [
+    "X[i, :]", "eye[:, i]' * x", "max(x, y)", "min(X)", "softmax(X, 1)", "logsumexp(X, 0)",
+    "x .^ a", "X ^ k", "expm(A)", "expm_frechet(A, B)", "kron(A, B)", "maxweights(x)",
+    "dexpm(A)", "arcsin(x) .* softplus(x)",
+])
+def test_mathml_of_the_new_forms_is_well_formed(text):
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(ts.parse(text).mathml())
+    assert root.tag == "math"
+    assert all(el.get("mathvariant") in (None, "normal") for el in root.iter())  # MathML Core
+
+
+def test_mathml_of_steps_program_and_derivatives_is_well_formed():
+    import xml.etree.ElementTree as ET
+
+    for d in (ts.derivative("tr(X ^ k)", "X"), ts.derivative("tr(B * expm(A))", "A"),
+              ts.derivative("x' * vec(X)", "X")):
+        ET.fromstring(d.mathml())
+        ET.fromstring(d.differential.mathml())
+    prog = tc.trace(lambda x: tnp.sum(tnp.sin(x) * x), np.ones(3))
+    root = ET.fromstring(shown(prog)["application/mathml+xml"])
+    assert all(el.get("mathvariant") in (None, "normal") for el in root.iter())

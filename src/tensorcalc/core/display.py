@@ -67,7 +67,7 @@ def program_mathml(prog: Program) -> str:
     def tr(*cells: str) -> str:
         return '<mtr><mtd columnalign="left">' + "".join(cells) + "</mtd></mtr>"
 
-    out = [tr("<mi mathvariant='bold'>program</mi>", "<mo>(</mo>",
+    out = [tr("<mtext>program</mtext>", "<mo>(</mo>",
               "<mo>,</mo>".join(mtext(i) for i in inputs), "<mo>)</mo>")]
     for res, prim, params, args in rows:
         op = f"<mi>{escape(prim)}</mi>"
@@ -75,7 +75,7 @@ def program_mathml(prog: Program) -> str:
             op = f"<msub>{op}{mtext(params)}</msub>"
         out.append(tr("<mspace width='1em'/>", mtext(res), "<mo>=</mo>", op, "<mo>(</mo>",
                       mtext(args), "<mo>)</mo>"))
-    out.append(tr("<mspace width='1em'/>", "<mi mathvariant='bold'>return</mi>",
+    out.append(tr("<mspace width='1em'/>", "<mtext>return</mtext>",
                   mtext(", ".join(outs))))
     return '<math display="block"><mtable>' + "".join(out) + "</mtable></math>"
 
