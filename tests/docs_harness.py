@@ -51,7 +51,7 @@ import traceback
 from dataclasses import dataclass
 
 OPTIONAL = {"scipy", "sklearn", "matplotlib", "tqdm", "selenium", "torch", "jax", "autograd",
-            "hypothesis", "threadpoolctl"}
+            "hypothesis", "threadpoolctl", "IPython"}
 CHEAP_COMMANDS = {"derive", "plan", "explain"}
 SKIP_MARK = re.compile(r"<!--\s*docs-test:\s*skip\s*(.*?)\s*-->")
 TINY = 1e-9  # rounding noise: a doc number below this matches any number below it

@@ -127,8 +127,8 @@ def cmd_derive(args: argparse.Namespace) -> int:
         out.write(d.latex() + "\n")
     elif fmt == "mathml":
         out.write(d.mathml() + "\n")
-    else:
-        out.write(d.numpy_source())
+    else:  # numpy, torch or jax: the generated function
+        out.write(d.numpy_source() if fmt == "numpy" else d.source(fmt))
     if args.steps:
         _write_steps(d, fmt)
     if args.check:
@@ -372,8 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="numerator: out.shape + in.shape (default); denominator: in.shape + "
                         "out.shape; gradient: shaped like VAR (scalar EXPR)")
     p.add_argument("--hessian", action="store_true", help="second derivative of a scalar EXPR")
-    p.add_argument("--format", choices=("text", "latex", "mathml", "numpy"), default="text",
-                   help="output format (default text)")
+    p.add_argument("--format", choices=("text", "latex", "mathml", "numpy", "torch", "jax"),
+                   default="text", help="output format (default text); numpy, torch and jax "
+                                        "print a standalone function")
     p.add_argument("--steps", action="store_true", help="print the derivation steps")
     p.add_argument("--check", action="store_true",
                    help="check the result numerically (exit 1 if it disagrees)")

@@ -7,7 +7,7 @@ and a (scalar).
 
 from hypothesis import strategies as st
 
-FUNCS = ["sin", "cos", "tanh", "sigmoid"]
+FUNCS = ["sin", "cos", "tanh", "sigmoid", "arctan", "sinh", "softplus", "arcsinh"]
 
 
 def _leaf(kind):
@@ -28,11 +28,13 @@ def expr(draw, kind, depth=3):
         "s": [lambda: f"({s()} + {s()})", lambda: f"({s()} * {s()})", lambda: f"({v()})' * {v()}",
               lambda: f"sum({v()})", lambda: f"tr({m()})", lambda: f"{f}({s()})",
               lambda: f"({v()})' * {m()} * {v()}", lambda: f"logsumexp({v()})",
-              lambda: f"norm2({v()})", lambda: f"({s()}) ^ 2"],
+              lambda: f"norm2({v()})", lambda: f"({s()}) ^ 2", lambda: f"({v()})[1]",
+              lambda: f"({m()})[0, 1]"],
         "v": [lambda: f"({v()} + {v()})", lambda: f"{m()} * {v()}", lambda: f"{s()} * {v()}",
               lambda: f"({v()} .* {v()})", lambda: f"{f}({v()})", lambda: f"softmax({v()})",
               lambda: f"({m()})' * {v()}", lambda: f"({v()} - {v()})",
-              lambda: f"({v()}) .^ 2", lambda: f"{v()} ./ exp({v()})"],
+              lambda: f"({v()}) .^ 2", lambda: f"{v()} ./ exp({v()})", lambda: f"({m()})[:, 0]",
+              lambda: f"(({m()})[1, :])'"],
         "m": [lambda: f"({m()} + {m()})", lambda: f"{m()} * {m()}", lambda: f"({m()})'",
               lambda: f"{s()} * {m()}", lambda: f"{v()} * ({v()})'", lambda: f"diag({v()})",
               lambda: f"({m()} .* {m()})", lambda: f"{f}({m()})"],

@@ -128,6 +128,17 @@ class Program:
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(str(self))
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter display: text, LaTeX, MathML and HTML (``core/display.py``)."""
+        from .display import program_mimebundle
+
+        return program_mimebundle(self, include, exclude)
+
+    def _repr_latex_(self) -> str:
+        from .display import program_latex
+
+        return "$" + program_latex(self) + "$"
+
 
 def _names() -> Iterator[str]:
     for n in itertools.count(1):

@@ -16,6 +16,7 @@ counts and the choice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from ..accumulate import local as L
@@ -85,6 +86,15 @@ class JacobianPlan:
 
     def __repr__(self) -> str:
         return f"<JacobianPlan {self.choice}: {self.out_size}x{self.in_size}>"
+
+    def _repr_html_(self) -> str:
+        return plan_html(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter display: the text form and an HTML table of the costs and the steps."""
+        bundle = {"text/plain": str(self), "text/html": plan_html(self)}
+        return {k: v for k, v in bundle.items()
+                if (include is None or k in include) and (exclude is None or k not in exclude)}
 
 
 def _live_equations(program: Program) -> list[Equation]:
@@ -183,3 +193,29 @@ def _describe_steps(prog: Program, locals_: dict[Any, L.Local]) -> list[tuple[st
                 jacs.append(f"d/d(arg {i}): {jac.describe()} {jac.rows}x{jac.cols}")
         steps.append((text[k + 1].strip(), jacs))
     return steps
+
+
+def plan_html(plan: JacobianPlan) -> str:
+    """An HTML table: one row per strategy with its multiplications (the chosen one in bold),
+    the reason, and the local Jacobian of each step of the linearized program."""
+    rows = []
+    for kind, costs in (("sweeps", plan.sweep_costs), ("elimination", plan.elimination_costs)):
+        for name, c in costs.items():
+            pick = (kind == "elimination" and plan.choice == "structured"
+                    and name == plan.order_name) or (kind == "sweeps" and plan.choice == name)
+            cells = f"<td>{escape(name)} {kind}</td><td style='text-align:right'>{c:,}</td>"
+            style = " style='font-weight:bold'" if pick else ""
+            rows.append(f"<tr{style}>{cells}</tr>")
+    what = plan.choice + (f" ({plan.order_name} order)" if plan.order_name else "")
+    out = [f"<table><caption>Jacobian plan: {plan.out_size} outputs &times; {plan.in_size} "
+           "inputs</caption><thead><tr><th>strategy</th><th>multiplications</th></tr></thead>",
+           "<tbody>" + "".join(rows) + "</tbody>",
+           f"<tfoot><tr><td colspan='2'>chosen: {escape(what)} &mdash; {escape(plan.reason)}"
+           "</td></tr></tfoot></table>"]
+    if plan.steps:
+        steps = "".join(f"<tr><td><code>{escape(text)}</code></td><td>"
+                        + "<br>".join(escape(j) for j in jacs) + "</td></tr>"
+                        for text, jacs in plan.steps)
+        out.append("<table><thead><tr><th>step (linearized program)</th>"
+                   f"<th>local Jacobians</th></tr></thead><tbody>{steps}</tbody></table>")
+    return "\n".join(out)

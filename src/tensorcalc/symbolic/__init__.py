@@ -20,13 +20,14 @@ from .errors import (
     UnsupportedSyntax,
 )
 from .expr import Expr, Var
+from .gaussian import expectation
 from .parser import MAX_DEPTH, MAX_LENGTH, parse
 from .simplify import simplify
 
 __all__ = [
     "LAYOUTS", "MAX_DEPTH", "MAX_LENGTH", "CheckReport", "Derivative", "DerivativeMismatch",
     "Expr", "ParseError", "ShapeError", "UnsupportedExpression", "UnsupportedSyntax", "Var",
-    "derivative", "hessian", "parse", "simplify",
+    "derivative", "expectation", "hessian", "parse", "simplify",
 ]
 
 
@@ -44,3 +45,4 @@ def __dir__() -> list[str]:
 
 if _typing.TYPE_CHECKING:
     from .numeric import CheckReport
+from . import language_rules as _language_rules  # noqa: E402, F401 (registers rules)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from ._printable import Displayable
 from .calculus import Recorder, differential, substitute, transpose_linear, vec_jacobian
 from .errors import UnsupportedExpression
 from .expr import Const, Diag, DiagEmbed, Differential, Expr, Var, Zero, zero_like
@@ -59,7 +60,7 @@ def _as_vector_shape(shape: tuple) -> tuple:
 
 
 @dataclass(eq=False)
-class Derivative:
+class Derivative(Displayable):
     """A symbolic derivative. ``expr`` is the result; see the module doc for layouts and forms."""
 
     expr: Expr
@@ -134,9 +135,10 @@ class Derivative:
 
     def steps(self, format: str = "text") -> str:
         """The derivation: differentials, trace trick, identification (format "text"/"latex")."""
-        from .steps import derivation
+        from .steps import Steps, derivation
 
-        return derivation(self, format=format)
+        text = derivation(self, format=format)
+        return Steps(text, self) if format == "text" else text  # Steps: shows as LaTeX in Jupyter
 
     # ------------------------------------------------------------------------ numerics
     def numpy_source(self, with_value: bool = True, name: str | None = None) -> str:
@@ -144,6 +146,14 @@ class Derivative:
         from .printing.numpy_source import derivative_source
 
         return derivative_source(self, with_value=with_value, name=name)
+
+    def source(self, target: str = "numpy", with_value: bool = True, name: str | None = None
+               ) -> str:
+        """The generated function for ``target``: "numpy", "torch" or "jax" (see
+        ``printing/backends.py``); the NumPy text is that of ``numpy_source``."""
+        from .printing.backends import translate
+
+        return translate(self.numpy_source(with_value=with_value, name=name), target)
 
     def compile(self, with_value: bool = True):
         """The generated source as a callable (exec of our own generated code only)."""
@@ -178,7 +188,9 @@ class Derivative:
 
     def check(self, trials: int = 3, seed: int = 0, rtol: float = 1e-5, atol: float = 1e-6,
               method: str = "auto"):
-        """Compare with tensorcalc's numeric Jacobian (central differences as a fallback)."""
+        """Compare with tensorcalc's numeric Jacobian (central differences as a fallback);
+        ``method="generated"`` compares with central differences of the generated NumPy code
+        of the function instead, ``"central-difference"`` with those of the expression."""
         from .numeric import check_derivative
 
         return check_derivative(self, trials=trials, seed=seed, rtol=rtol, atol=atol,

@@ -2,7 +2,9 @@
 
 For an elementwise f, d f(u) = f'(u) ⊙ du, so each rule returns f'(u) as an expression (or None
 when f' vanishes almost everywhere). Conventions are the package's: relu'(0) = 0 (hence the step
-function with step(0) = 0), abs'(0) = sign(0) = 0.
+function with step(0) = 0), abs'(0) = sign(0) = 0. softplus(u) = log(1 + eᵘ) has σ(u) as
+derivative; the inverse trigonometric and hyperbolic functions have the usual algebraic ones,
+arcsin' = 1/√(1 − u²), arctan' = 1/(1 + u²), arccosh' = 1/√(u² − 1), arctanh' = 1/(1 − u²).
 """
 
 from __future__ import annotations
@@ -57,6 +59,48 @@ def _sigmoid(u: Expr, fu: Expr) -> Expr:
     return hadamard(fu, add(one_like(u.shape), neg(fu)))  # σ (1 − σ)
 
 
+def _softplus(u: Expr, fu: Expr) -> Expr:
+    return Func("sigmoid", u)  # log(1 + eᵘ)' = σ(u)
+
+
+def _sinh(u: Expr, fu: Expr) -> Expr:
+    return Func("cosh", u)
+
+
+def _cosh(u: Expr, fu: Expr) -> Expr:
+    return Func("sinh", u)
+
+
+def _one_minus_square(u: Expr, sign: int = -1) -> Expr:
+    """1 − u² (sign −1) or 1 + u² (sign +1)."""
+    sq = Pow(u, 2)
+    return add(one_like(u.shape), sq if sign > 0 else neg(sq))
+
+
+def _arcsin(u: Expr, fu: Expr) -> Expr:
+    return Pow(_one_minus_square(u), Fraction(-1, 2))  # 1 / √(1 − u²)
+
+
+def _arccos(u: Expr, fu: Expr) -> Expr:
+    return neg(Pow(_one_minus_square(u), Fraction(-1, 2)))
+
+
+def _arctan(u: Expr, fu: Expr) -> Expr:
+    return Pow(_one_minus_square(u, +1), -1)  # 1 / (1 + u²)
+
+
+def _arcsinh(u: Expr, fu: Expr) -> Expr:
+    return Pow(_one_minus_square(u, +1), Fraction(-1, 2))  # 1 / √(1 + u²)
+
+
+def _arccosh(u: Expr, fu: Expr) -> Expr:
+    return Pow(add(Pow(u, 2), neg(one_like(u.shape))), Fraction(-1, 2))  # 1 / √(u² − 1)
+
+
+def _arctanh(u: Expr, fu: Expr) -> Expr:
+    return Pow(_one_minus_square(u), -1)  # 1 / (1 − u²)
+
+
 def _zero(u: Expr, fu: Expr) -> None:
     return None  # sign and step are piecewise constant
 
@@ -74,6 +118,15 @@ DERIVATIVES: dict[str, Callable[[Expr, Expr], Expr | None]] = {
     "sigmoid": _sigmoid,
     "sign": _zero,
     "step": _zero,
+    "softplus": _softplus,
+    "sinh": _sinh,
+    "cosh": _cosh,
+    "arcsin": _arcsin,
+    "arccos": _arccos,
+    "arctan": _arctan,
+    "arcsinh": _arcsinh,
+    "arccosh": _arccosh,
+    "arctanh": _arctanh,
 }
 
 

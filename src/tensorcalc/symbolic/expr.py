@@ -42,8 +42,9 @@ Number = int | Fraction | float
 #: Heaviside step (step(0) = 0), which we need to print the derivative of relu.
 ELEMENTWISE = (
     "exp", "log", "sin", "cos", "tan", "tanh", "sqrt", "abs", "sign", "relu", "sigmoid", "step",
+    "softplus", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
 )
-STRUCTURES = (None, "symmetric", "diagonal")
+STRUCTURES = (None, "symmetric", "diagonal")  # and "integer" for scalars: see Var
 
 
 def number(v: object) -> Number:
@@ -139,11 +140,18 @@ class Expr(Printable):
 
 
 class Var(Expr):
-    """A variable; ``structure`` is None, "symmetric" or "diagonal" (square matrices only)."""
+    """A variable; ``structure`` is None, "symmetric" or "diagonal" (square matrices only), or
+    "integer" (scalars only)."""
 
     __slots__ = ("name", "structure")
 
     def __init__(self, name: str, shape: tuple, structure: str | None = None):
+        if structure == "integer":
+            if len(shape):
+                raise ShapeError(f"{name}: an integer variable must be a scalar")
+            self.name, self.structure = name, structure
+            self._setup((), ())
+            return
         if structure not in STRUCTURES:
             raise ValueError(f"unknown structure {structure!r}; use one of {STRUCTURES[1:]}")
         self.name = name
@@ -528,7 +536,8 @@ class Softmax(Unary):
 
     def out_shape(self, s: tuple) -> tuple:
         if not is_vector(s):
-            raise ShapeError(f"softmax: needs a vector, got {describe(s)}")
+            raise ShapeError(f"softmax: needs a vector, got {describe(s)}; for a matrix write "
+                             "softmax(X, 0) (each column) or softmax(X, 1) (each row)")
         return s
 
 

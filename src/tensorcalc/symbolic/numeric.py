@@ -11,7 +11,9 @@ with an independent reference:
 * ``"engine"``: ``tensorcalc.jacobian`` (numerator layout, nested for higher orders) applied to
   the original function built from ``tensorcalc.numpy`` ops;
 * ``"central-difference"``: central differences of the function one order down, used when the
-  engine is missing or lacks an op (reported in ``report.method`` and ``report.note``).
+  engine is missing or lacks an op (reported in ``report.method`` and ``report.note``);
+* ``"generated"``: central differences of the generated NumPy code for the function one order
+  down (``Derivative.compile``), which checks the code a user copies as well.
 """
 
 from __future__ import annotations
@@ -302,6 +304,8 @@ def _func(name: str, a, xp):
         return xp.multiply(0.5, xp.add(1.0, xp.tanh(xp.multiply(0.5, a))))
     if name == "step":
         return xp.where(np.asarray(a) > 0, 1.0, 0.0)
+    if name == "softplus":
+        return xp.logaddexp(0.0, a)
     return getattr(xp, name)(a)
 
 
@@ -442,6 +446,28 @@ def _central_reference(d, env: dict, dims: dict) -> np.ndarray:
     return _to_layout(_project(ref, d), d, dims)
 
 
+def _generated_reference(d, env: dict, dims: dict) -> np.ndarray:
+    """Central differences of the generated NumPy code for the function (``d.compile``'s
+    value), so that the check covers the code users copy, not only the expression."""
+    from .printing.numpy_source import derivative_parameters
+
+    fn = d.compile(with_value=True)
+    code = fn.__code__
+    params = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    names = derivative_parameters(d, with_value=True)
+    name = d.wrt.name
+
+    def value(x):
+        local = dict(env)
+        local[name] = x
+        args = {p: dims[p[4:]] if p.startswith("dim_") and p not in names else local[names[p]]
+                for p in params}
+        return np.asarray(fn(**args)[0], dtype=float)
+
+    ref = central_jacobian(value, env[name])
+    return _to_layout(_project(ref, d), d, dims)
+
+
 def _engine_reference(d, env: dict, dims: dict) -> np.ndarray:
     import tensorcalc
     import tensorcalc.numpy as tnp
@@ -477,14 +503,18 @@ def check_derivative(d, trials: int = 3, seed: int = 0, rtol: float = 1e-5,
     """See ``Derivative.check``; raises ``DerivativeMismatch`` when the check fails."""
     variables = d.base.free_vars
     dims = bind_dims(sorted(variables, key=lambda v: str(d.base).find(v.name)), extra=d.base)
+    if method not in ("auto", "engine", "central-difference", "generated"):
+        raise ValueError(f"check: method must be 'auto', 'engine', 'central-difference' or "
+                         f"'generated', got {method!r}")
     errors: list = []
-    used = "engine" if method in ("auto", "engine") else "central-difference"
+    used = "engine" if method in ("auto", "engine") else method
     note = ""
     rng = np.random.default_rng(seed)
     for _ in range(trials):
         env = None
         for positive in (False, True):
             env = random_inputs(variables, dims, rng, positive)
+            env.update(integer_values(d.base, dims))
             with np.errstate(all="ignore"):
                 val = np.asarray(evaluate_expr(d.base, env, dims), dtype=float)
             if np.all(np.isfinite(val)):
@@ -504,16 +534,17 @@ def check_derivative(d, trials: int = 3, seed: int = 0, rtol: float = 1e-5,
                 note = ("numeric engine unavailable for this expression "
                         f"({type(err).__name__}: {err})")
         if ref is None:
-            ref = _central_reference(d, env, dims)
+            ref = (_generated_reference if used == "generated" else _central_reference)(
+                d, env, dims)
         if got.shape != ref.shape:
             raise DerivativeMismatch(
                 f"shape mismatch: symbolic {got.shape} vs numeric {ref.shape}", None)
         abs_err = float(np.max(np.abs(got - ref))) if got.size else 0.0
         scale = max(1.0, float(np.max(np.abs(ref))) if ref.size else 1.0)
         errors.append((abs_err, abs_err / scale))
-    if used == "central-difference" and d.parent is not None:
+    if used in ("central-difference", "generated") and d.parent is not None:
         parent_report = d.parent.check(trials=trials, seed=seed, rtol=rtol, atol=atol,
-                                       method="central-difference")
+                                       method=used)
         errors.extend(parent_report.errors)
         note = (note + "; " if note else "") + "each order checked against the one below"
     max_abs = max(e[0] for e in errors)
@@ -525,3 +556,6 @@ def check_derivative(d, trials: int = 3, seed: int = 0, rtol: float = 1e-5,
         raise DerivativeMismatch(f"derivative of {d.of} w.r.t. {d.wrt.name} disagrees: {report}",
                                  report)
     return report
+
+
+from .numeric_language import integer_values  # noqa: E402 (registers the wider language)

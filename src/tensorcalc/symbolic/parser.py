@@ -19,6 +19,7 @@ from importlib import resources
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from . import language_calls
 from .errors import ParseError, ShapeError, UnsupportedSyntax
 from .expr import (
     ELEMENTWISE,
@@ -41,12 +42,13 @@ from .expr import (
     number,
     transpose,
 )
-from .shapes import Hole, describe, is_matrix, is_scalar, resolve, same_dim, unifying
+from .shapes import Hole, describe, dim_mul, is_matrix, is_scalar, resolve, same_dim, unifying
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 64
 DIM_NAMES = ("n", "m", "k", "p", "q", "r", "s", "t", "u", "v", "w", "l")
-FUNCTIONS = tuple(sorted(set(ELEMENTWISE) | set(UNARY_BY_NAME) | {"vector", "matrix"}))
+FUNCTIONS = tuple(sorted(set(ELEMENTWISE) | set(UNARY_BY_NAME) | {"vector", "matrix"}
+                         | set(language_calls.CALLS)))
 STRUCTURE_WORDS = ("symmetric", "diagonal")
 # Names the numeric evaluator cannot take as variables: its values are keyword arguments of a
 # method (``self``) next to the ``dim_<n>`` sizes of dimensions no variable carries.
@@ -61,6 +63,7 @@ _TOKEN_WORDS = {
     "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "DOTSTAR": "'.*'",
     "DOTSLASH": "'./'", "CARET": "'^'", "DOTCARET": "'.^'", "QUOTE": "\"'\" (transpose)",
     "LPAR": "'('", "RPAR": "')'", "NUMBER": "a number", "NAME": "a name", "$END": "end of input",
+    "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "COLON": "':'",
 }
 
 
@@ -71,6 +74,7 @@ class _State:
         self.text = text
         self.shapes = dict(shapes or {})
         self.vars: dict[str, Var] = {}
+        self.first: dict[str, int] = {}  # where each variable first occurs (a column offset)
 
 
 _state: contextvars.ContextVar[_State] = contextvars.ContextVar("tensorcalc_symbolic_parse")
@@ -118,7 +122,11 @@ class _Builder(Transformer):
         try:
             return _checked(fn(*args), tok)
         except ShapeError as err:
-            raise _fail(err.message, tok, ShapeError) from None
+            msg = err.message
+            if "?" in msg:  # a product of dimensions not known yet (kron, vec)
+                msg = re.sub(r"[?][0-9]+(·[?][0-9]+)*", "?", msg) + (
+                    "; declare the operands' shapes, e.g. shapes={'A': ('n', 'n')}")
+            raise _fail(msg, tok, ShapeError) from None
 
     def add(self, c):
         return self._op(add, c[1], c[0], c[2])
@@ -153,7 +161,9 @@ class _Builder(Transformer):
         base, tok, ex = c
         p = const_value(ex)
         if p is None:
-            raise _fail("^: the exponent must be a number", tok, UnsupportedSyntax)
+            integer = not is_scalar(base.shape)
+            ex = language_calls.exponent(ex, _retyped(ex, tok, integer), integer, _fail, tok)
+            return self._op(language_calls.symbolic_power, tok, base, ex)
         if is_scalar(base.shape):
             return self._op(Pow, tok, base, p)
         if not is_matrix(base.shape):
@@ -177,8 +187,33 @@ class _Builder(Transformer):
         base, tok, ex = c
         p = const_value(ex)
         if p is None:
-            raise _fail(".^: the exponent must be a number", tok, UnsupportedSyntax)
+            ex = language_calls.exponent(ex, _retyped(ex, tok, False), False, _fail, tok)
+            return self._op(language_calls.elementwise_power, tok, base, ex)
         return self._op(Pow, tok, base, p)
+
+    def index(self, c):
+        base, tok, items, _ = c
+        specs = [spec for spec, _sym in items]
+        symbols = [sym for _spec, sym in items if sym is not None]
+        return self._op(language_calls.index, tok, base, specs, symbols)
+
+    def index_list(self, c):
+        return [item for item in c if not (isinstance(item, Token) and item.type == "COMMA")]
+
+    def at_number(self, c):
+        return (("at", _index_number(c[0])), None)
+
+    def at_name(self, c):
+        return (("sym", None), _index_symbol(str(c[0]), c[0]))
+
+    def every(self, c):
+        return (language_calls.ALL, None)
+
+    def span(self, c):
+        return (("span", _index_number(c[0]), _index_number(c[2])), None)
+
+    def arguments(self, c):
+        return [a for a in c if not (isinstance(a, Token) and a.type == "COMMA")]
 
     def transpose(self, c):
         return self._op(transpose, c[1], c[0])
@@ -203,8 +238,16 @@ class _Builder(Transformer):
         return _variable(word, tok)
 
     def call(self, c):
-        tok, _, arg, _ = c
+        tok, _, args, _ = c
         word = str(tok)
+        if word in language_calls.CALLS and (len(args) > 1 or word not in UNARY_BY_NAME):
+            try:
+                return self._op(lambda *a: language_calls.call(word, list(a)), tok, *args)
+            except language_calls.CallError as err:
+                raise _fail(str(err), tok, UnsupportedSyntax) from None
+        if len(args) != 1:
+            raise _fail(f"{word} takes one argument, got {len(args)}", tok, UnsupportedSyntax)
+        arg = args[0]
         if word in ("vector", "matrix"):
             shape = (Hole(),) if word == "vector" else (Hole(), Hole())
             if not is_scalar(arg.shape):
@@ -238,6 +281,8 @@ def _misspelt(word: str) -> str | None:
 
 def _declared(name: str, spec: object, tok: object) -> tuple[tuple, str | None]:
     """Shape and structure from a ``shapes={name: spec}`` entry."""
+    if spec == "integer":
+        return (), "integer"
     if isinstance(spec, str):
         if spec in STRUCTURE_WORDS:
             d = Hole()
@@ -281,17 +326,69 @@ def _variable(word: str, tok: object) -> Var:
         other = f"{word}1" if word in RESERVED_NAMES else word.replace("_", "", 1)
         raise _fail(f"{word!r} is reserved for the numeric evaluator (self and dim_...); "
                     f"rename the variable, e.g. {other}", tok)
+    exponent = _exponent_kind(st.text, getattr(tok, "start_pos", 0))
     if word in st.shapes:
         shape, structure = _declared(word, st.shapes[word], tok)
+    elif exponent is not None:  # first written in an exponent: X^(k - 1), x .^ (p + 1)
+        shape, structure = (), exponent
     else:
         first = word[0]
         shape = () if "a" <= first <= "g" else (Hole(),) if first.islower() else (Hole(), Hole())
         structure = None
     try:
-        v = Var(word, shape, structure)
+        v = Var(word, shape, structure or None)
     except ShapeError as err:
         raise _fail(err.message, tok, ShapeError) from None
     st.vars[word] = v
+    st.first[word] = getattr(tok, "start_pos", -1)
+    return v
+
+
+def _exponent_kind(text: str, pos: int) -> str | None:
+    """"integer" after ``^`` or ``^(``, "" (a real scalar) after ``.^``; else None."""
+    j = pos - 1
+    while j >= 0 and text[j] in " \t(":
+        j -= 1
+    if j < 0 or text[j] != "^":
+        return None
+    return "" if j and text[j - 1] == "." else "integer"
+
+
+def _index_number(tok: Token) -> int:
+    text = str(tok)
+    if not text.isdigit():
+        raise _fail(f"[]: the index {text} must be a non-negative integer (indices are 0-based)",
+                    tok, UnsupportedSyntax)
+    return int(text)
+
+
+def _index_symbol(word: str, tok: Token) -> Var:
+    """The integer index symbol ``word`` (a name inside brackets)."""
+    st = _state.get()
+    v = st.vars.get(word)
+    if v is None:
+        if word in st.shapes and _declared(word, st.shapes[word], tok) != ((), "integer"):
+            raise _fail(f"[]: {word} is declared {st.shapes[word]!r} but used as an index; "
+                        "declare it 'integer'", tok, ShapeError)
+        v = language_calls.integer_symbol(word)
+        st.vars[word] = v
+        st.first[word] = tok.start_pos
+    elif v.structure != "integer":
+        raise _fail(f"[]: {word} is a {describe(v.shape)} variable, not an integer index; "
+                    "use another name for the index", tok, ShapeError)
+    return v
+
+
+def _retyped(ex: Expr, caret: Token, integer: bool) -> Expr:
+    """A name first written in this exponent is a scalar (an integer for a matrix power),
+    whatever its first letter says: ``X^k``, ``x .^ p``."""
+    st = _state.get()
+    if not isinstance(ex, Var) or ex.name in st.shapes:
+        return ex
+    if st.first.get(ex.name, -1) <= caret.start_pos or ex.structure == "integer":
+        return ex
+    v = language_calls.integer_symbol(ex.name) if integer else Var(ex.name, ())
+    st.vars[ex.name] = v
     return v
 
 
@@ -360,9 +457,14 @@ def parse(text: str | Expr, shapes: dict | None = None, *, strict_shapes: bool =
             if strict_shapes:
                 _no_unused(state)
             final = _resolved_dims(raw, _name_dims(raw, state))
-        return _rebuild_resolved(raw, final)
+        out = _rebuild_resolved(raw, final)
     finally:
         _state.reset(token)
+    if "expect" in text:  # E[f(x)], x ~ N(m, S): closed forms (gaussian.py)
+        from .gaussian import expand_expectations
+
+        out = expand_expectations(out)
+    return out
 
 
 def _no_unused(state: _State) -> None:
@@ -420,10 +522,20 @@ def _resolved_dims(e: Expr, ctx: dict) -> dict:
     """Final value of every dimension object in the tree (call while still unifying)."""
     names = ctx["names"]
     final: dict = {}
+    holes: dict[str, Hole] = {}
     for node in _walk(e):
         for d in _leaf_dims(node):
             r = ctx["resolve"](d) if isinstance(d, Hole) else d
             final[d] = names.get(r, r)
+            if isinstance(d, Hole):
+                holes[repr(d)] = d
+    for d, r in final.items():  # x' * vec(X): x's length is the product of X's dimensions
+        if isinstance(r, str) and "?" in r:
+            out: object = 1
+            for part in r.split("·"):
+                got = final.get(holes[part], part) if part in holes else part
+                out = dim_mul(out, int(got) if isinstance(got, str) and got.isdigit() else got)
+            final[d] = out
     return final
 
 

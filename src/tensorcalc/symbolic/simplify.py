@@ -181,6 +181,10 @@ def _pair_rule(f: Expr, g: Expr, merge_powers: bool = True) -> list[Expr] | None
         is_vector(f.args[0].shape)
     ):
         return [s_transpose(s_had(g.args[0], f.args[0]))]
+    # c𝟏 (d𝟏)ᵀ = cd 𝟏 (an outer product of constant vectors; added with the wider language)
+    if isinstance(f, Fill) and is_vector(f.shape) and isinstance(g, Transpose) and isinstance(
+            g.args[0], Fill) and is_vector(g.args[0].shape):
+        return [Fill(number(f.value * g.args[0].value), (f.shape[0], g.args[0].shape[0]))]
     # 𝟏ᵀ v = sum(v)
     if (
         isinstance(f, Transpose) and isinstance(f.args[0], Fill) and f.args[0].value == 1

@@ -216,3 +216,28 @@ def _jacobian(out: _Lines, d, name: str) -> None:
         out.eq(lhs, rhs)
     if is_vector(d.of.shape) and d.parent is not None and is_vector(x.shape):
         out.text("This is the Hessian: the Jacobian of the gradient.")
+
+
+class Steps(str):
+    """The text of a derivation that a notebook shows as LaTeX (``align*``); a plain ``str``
+    everywhere else."""
+
+
+    def __new__(cls, text: str, derivative) -> Steps:
+        out = super().__new__(cls, text)
+        out._derivative = derivative
+        return out
+
+    def latex(self) -> str:
+        return derivation(self._derivative, format="latex")
+
+    def _repr_latex_(self) -> str:
+        return self.latex()
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        bundle = {"text/plain": str(self), "text/latex": self.latex()}
+        return {k: v for k, v in bundle.items()
+                if (include is None or k in include) and (exclude is None or k not in exclude)}
+
+    def _repr_pretty_(self, p, cycle: bool) -> None:
+        p.text(str(self))

@@ -9,3 +9,5 @@ from .mathml import to_mathml
 from .text import to_text
 
 __all__ = ["to_latex", "to_mathml", "to_text"]
+
+from . import language as _language  # noqa: E402, F401 (registers the wider language's rules)

@@ -55,7 +55,8 @@ GREEK = {
 }
 _FUNC = {
     "exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
-    "tanh": r"\tanh", "sigmoid": r"\sigma",
+    "tanh": r"\tanh", "sigmoid": r"\sigma", "sinh": r"\sinh", "cosh": r"\cosh",
+    "arcsin": r"\arcsin", "arccos": r"\arccos", "arctan": r"\arctan",
 }
 
 

@@ -338,7 +338,8 @@ def numpy_matpow(e: MatPow, em: _Emitter) -> str:
     return f"np.linalg.matrix_power({em.code(e.args[0])}, {e.k})"
 
 
-_FUNCS = {"exp", "log", "sin", "cos", "tan", "tanh", "sqrt", "abs", "sign"}
+_FUNCS = {"exp", "log", "sin", "cos", "tan", "tanh", "sqrt", "abs", "sign", "sinh", "cosh",
+          "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh"}
 
 
 @_code.register
@@ -358,6 +359,8 @@ def numpy_func(e: Func, em: _Emitter) -> str:
         return f"(0.5 * (1.0 + np.tanh(0.5 * {a})))"
     if e.name == "step":
         return f"np.heaviside({a}, 0.0)"
+    if e.name == "softplus":
+        return f"np.logaddexp(0.0, {a})"
     raise TypeError(f"no NumPy rule for {e.name}")
 
 
@@ -419,7 +422,7 @@ def numpy_logsumexp(e: LogSumExp, em: _Emitter) -> str:
 
 @_code.register
 def numpy_vec(e: Vec, em: _Emitter) -> str:
-    return f"{em.code(e.args[0])}.reshape(-1, order='F')"
+    return f"{em.code(e.args[0])}.T.reshape(-1)"  # column-major; the same text in torch, jax
 
 
 def _as2d(code: str, shape: tuple) -> str:
@@ -473,25 +476,33 @@ def function_source(name: str, params: list[Var], bodies: list[tuple[str, Expr]]
     need = set().union(*(_dims_of(e) for _, e in bodies)) | (extra_dims or set())
     head = [f"def {name}({', '.join(py[p.name] for p in params)}):", f'    """{doc}"""']
     bound: set = set()
+    checks: list[str] = []  # shape checks that need a later argument's dims (x' * vec(X))
     for p in params:
         pn = py[p.name]
+        if p.structure == "integer":  # an index or an exponent: a Python int
+            head.append(f"    {pn} = int({pn})")
+            continue
         head.append(f"    {pn} = np.asarray({pn}, dtype=float)")
         shape = (p.shape[1],) if is_row(p.shape) else p.shape
         axes = f"{len(shape)} {'axis' if len(shape) == 1 else 'axes'}"
         head.append(f"    assert {pn}.ndim == {len(shape)}, "
                     f"f\"{p.name} must have {axes}, got shape {{{pn}.shape}}\"")
         for axis, d in enumerate(shape):
-            if isinstance(d, str) and d not in bound:
+            if isinstance(d, str) and "·" not in d and d not in bound:  # m·n: checked below
                 head.append(f"    _{d} = {pn}.shape[{axis}]")
                 bound.add(d)
         if shape:
-            head.append(f"    assert {pn}.shape == {shape_code(shape)}, "
-                        f"f\"{p.name}: expected shape {_shape_text(shape)}, got {{{pn}.shape}}\"")
+            want = _shape_text(shape)
+            line = (f"    assert {pn}.shape == {shape_code(shape)}, "
+                    f"f\"{p.name}: expected shape {want}, got {{{pn}.shape}}\"")
+            late = {q for d in shape for q in str(d).split("·") if not q.isdigit()} - bound
+            (checks if late else head).append(line)
     free = sorted(need - bound)  # sizes no argument carries (``sum(vector(1))``): ask for them
     if free:
         head[0] = head[0][:-2] + (", " if params else "") + "*, " + ", ".join(
             f"dim_{d}" for d in free) + "):"
         head += [f"    _{d} = int(dim_{d})" for d in free]
+    head += checks
     body = [f"    {line}" for line in em.lines]
     body += [f"    {out} = {code}" for out, code in results]
     body += [f"    {line}" for line in (epilogue or [])]
@@ -580,3 +591,6 @@ def compile_source(source: str, name: str):
     namespace: dict = {"np": np, "__name__": "tensorcalc_generated"}
     exec(compile(source, f"<tensorcalc:{name}>", "exec"), namespace)  # noqa: S102 (our code)
     return namespace[name]
+
+
+from . import numpy_language as _numpy_language  # noqa: E402, F401 (the wider language)
