@@ -25,7 +25,7 @@ def test_gradient_layout_needs_a_scalar():
     with pytest.raises(ValueError, match="scalar function"):
         ts.derivative("A * x", "x", layout="gradient")
     with pytest.raises(ValueError, match="layout must be"):
-        ts.derivative("A * x", "x", layout="mixed")
+        ts.derivative("A * x", "x", layout="sideways")
 
 
 def test_scalar_function_layouts_agree():

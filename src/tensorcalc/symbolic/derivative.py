@@ -32,7 +32,7 @@ from .simplify import s_add, s_mul, s_transpose, s_unary, simplify
 if TYPE_CHECKING:
     import numpy as np  # imported where it is used: parsing and deriving do not need NumPy
 
-LAYOUTS = ("numerator", "denominator", "gradient")
+LAYOUTS = ("numerator", "denominator", "gradient", "mixed")
 CONVENTIONS = ("frobenius", "cookbook")
 
 
@@ -56,6 +56,13 @@ def _placeholder(x: Var, f: Expr) -> Var:
 
 def _as_vector_shape(shape: tuple) -> tuple:
     return (shape[1],) if is_row(shape) else shape
+
+
+def layout_shape(layout: str, out: tuple, inn: tuple) -> tuple:
+    """out.shape + in.shape (numerator, mixed, gradient), in.shape + out.shape (denominator)."""
+    if layout == "denominator":
+        return tuple(inn) + tuple(out)
+    return tuple(out) + tuple(inn)
 
 
 @dataclass(eq=False)
@@ -91,15 +98,16 @@ class Derivative:
 
     @property
     def out_shape(self) -> tuple:
+        """Tensor shape of the function differentiated at this stage: the previous stage's
+        derivative tensor (in its layout) for a nested derivative, never its vec-form matrix."""
+        if self.parent is not None:
+            return self.parent.shape
         return _as_vector_shape(self.of.shape)
 
     @property
     def shape(self) -> tuple:
         """Shape of the derivative array in its layout (symbolic dims unless declared)."""
-        out, inn = self.out_shape, self.wrt.shape
-        if self.layout == "denominator":
-            return tuple(inn) + tuple(out)
-        return tuple(out) + tuple(inn)
+        return layout_shape(self.layout, self.out_shape, self.wrt.shape)
 
     def __str__(self) -> str:
         if self.form == "index":
@@ -214,17 +222,21 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
     raw = differential(fx, x, dx, rec)
     L = simplify(raw) if raw is not None else zero_like(fx.shape)
 
+    parent_matrix = parent is None or parent.form == "matrix"
+
     def make(expr: Expr, form: str, unstructured: Expr | None = None) -> Derivative:
         return Derivative(expr=expr, of=fx, wrt=x, layout=layout, form=form, differential=L,
                           dvar=dx, parent=parent, symmetric_convention=symmetric_convention,
                           unstructured=unstructured, record=rec)
 
-    if layout == "gradient" and not is_scalar(fx.shape):
+    out_shape = parent.shape if parent is not None else _as_vector_shape(fx.shape)
+    base_scalar = is_scalar((parent.base if parent is not None else fx).shape)
+    if layout == "gradient" and not (is_scalar(out_shape) or base_scalar):
         raise ValueError(
             f"layout='gradient' needs a scalar function, but {fx} is "
             f"{'a vector' if is_vector(fx.shape) else 'a matrix'}; use layout='numerator' "
             "(Jacobian) or 'denominator'")
-    if is_scalar(fx.shape):
+    if is_scalar(out_shape):
         if is_scalar(x.shape):
             g = substitute(L, dx, Const(1))
             return make(simplify(g), "matrix")
@@ -234,13 +246,15 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
             return make(G, "matrix")
         return make(_structured(G, x, symmetric_convention), "matrix", unstructured=G)
     if is_scalar(x.shape):  # derivative of an array with respect to a scalar: out.shape
-        return make(simplify(substitute(L, dx, Const(1))), "matrix")
+        E = simplify(substitute(L, dx, Const(1)))
+        # a nested stage whose tensor has more axes than its vec-form matrix stays in vec form
+        return make(E, "matrix" if len(out_shape) <= 2 and parent_matrix else "vec")
     J = vec_jacobian(L, dx)
     J = simplify(J) if J is not None else None
     if J is None or isinstance(J, Zero) or isinstance(J, Const) and J.value == 0:
         # an exact zero, shaped like the Jacobian it stands for (size(F) × size(X))
-        J = zero_like(from_matrix(size(_as_vector_shape(fx.shape)), size(x.shape)))
-    vector_case = (is_vector(fx.shape) or is_row(fx.shape)) and is_vector(x.shape)
+        J = zero_like(from_matrix(size(out_shape), size(x.shape)))
+    vector_case = len(out_shape) == 1 and is_vector(x.shape)
     if layout == "denominator":
         J = s_transpose(J)
     form = "matrix" if vector_case else "vec"

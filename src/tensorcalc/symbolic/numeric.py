@@ -433,10 +433,13 @@ def central_jacobian(fn, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
 def _central_reference(d, env: dict, dims: dict) -> np.ndarray:
     name = d.wrt.name
 
+    out = concrete(d.out_shape, dims)
+
     def fn(value):
         local = dict(env)
         local[name] = value
-        return evaluate_expr(d.of, local, dims)
+        # a nested stage differentiates the previous derivative tensor, not its vec-form matrix
+        return np.reshape(np.asarray(evaluate_expr(d.of, local, dims)), out, order="F")
 
     ref = central_jacobian(fn, env[name])
     return _to_layout(_project(ref, d), d, dims)

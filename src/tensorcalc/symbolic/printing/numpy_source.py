@@ -529,6 +529,10 @@ def derivative_source(d, with_value: bool = True, name: str | None = None) -> st
     bodies, params, dims = _derivative_parts(d, with_value)
     layout_shape = d.shape
     epilogue = []
+    if with_value and d.parent is not None and d.parent.form != "matrix":
+        # the value is the previous derivative: its tensor, not its vec-form matrix
+        epilogue.append(f"_value = np.asarray(_value).reshape({shape_code(d.out_shape)}"
+                        ", order='F')")
     if d.form in ("vec", "index"):
         epilogue.append(f"_deriv = np.asarray(_deriv).reshape({shape_code(layout_shape)}"
                         ", order='F')")
