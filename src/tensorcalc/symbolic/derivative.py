@@ -23,8 +23,9 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from .calculus import Recorder, differential, substitute, transpose_linear, vec_jacobian
+from .canonical import coef_and_core, is_zero
 from .errors import UnsupportedExpression
-from .expr import Const, Diag, DiagEmbed, Differential, Expr, Var, Zero, zero_like
+from .expr import Const, Diag, DiagEmbed, Differential, Expr, Identity, Var, Zero, zero_like
 from .parser import parse
 from .shapes import from_matrix, is_row, is_scalar, is_vector, size, transpose_shape
 from .simplify import s_add, s_mul, s_transpose, s_unary, simplify
@@ -114,7 +115,8 @@ class Derivative:
             from .printing.index import to_index_text
 
             return to_index_text(self)
-        return str(self.expr)
+        sized = _sized_text(self)
+        return sized if sized is not None else str(self.expr)
 
     def index_notation(self, format: str = "text") -> str:
         """The derivative tensor in index notation (any order; "text", "latex", "mathml")."""
@@ -131,6 +133,8 @@ class Derivative:
     def latex(self) -> str:
         if self.form == "index":
             return self.index_notation("latex")
+        if is_zero(self.expr) and self.shape:
+            return r"\mathbf{0}_{" + r" \times ".join(map(str, self.shape)) + "}"
         return self.expr.latex()
 
     def mathml(self, display: str = "block") -> str:
@@ -257,10 +261,37 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
     vector_case = len(out_shape) == 1 and is_vector(x.shape)
     if layout == "denominator":
         J = s_transpose(J)
-    form = "matrix" if vector_case else "vec"
-    if form == "vec" and _has(J, DiagEmbed):
-        form = "index"  # vec form would need a non-standard selector matrix: show indices
-    return make(J, form)
+    d = make(J, "matrix" if vector_case else "vec")
+    if d.form == "vec":
+        d.form = _display_form(d)
+    return d
+
+
+def _display_form(d: Derivative) -> str:
+    """"index" when the vec form needs a non-standard selector (vec(diag(v)) = E v) or when the
+    index notation is shorter; "vec" otherwise (and when index notation is unavailable)."""
+    from .printing.index import AUTO_TERMS, TooManyTerms, to_index_text
+
+    selector = _has(d.expr, DiagEmbed)
+    vec_text = str(d.expr)
+    if not selector and len(vec_text) < 24:
+        return "vec"  # kron(B', A), commutation(n, m): nothing shorter exists
+    try:
+        rhs = to_index_text(d, limit=AUTO_TERMS).split(" = ", 1)[1]
+    except (UnsupportedExpression, TooManyTerms):
+        return "vec"
+    return "index" if selector or len(rhs) < len(vec_text) else "vec"
+
+
+def _sized_text(d: Derivative) -> str | None:
+    """A zero tensor prints as zeros(shape) and a vec-form identity as eye(size), so that
+    neither reads as a bare 0 or eye whose size the reader cannot know."""
+    if is_zero(d.expr) and d.shape:
+        return f"zeros({', '.join(map(str, d.shape))})"
+    c, core = coef_and_core(d.expr)
+    if d.form == "vec" and isinstance(core, Identity):
+        return str(d.expr).replace("eye", f"eye({core.n})")
+    return None
 
 
 def _has(e: Expr, cls: type) -> bool:
