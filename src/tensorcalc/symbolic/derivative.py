@@ -151,6 +151,15 @@ class Derivative:
         return derivation(self, format=format)
 
     # ------------------------------------------------------------------------ numerics
+    @property
+    def numeric_expr(self) -> Expr:
+        """``expr`` as evaluated: det(M)·M⁻¹ goes through adj(M), exact at singular M too."""
+        if "numeric" not in self._compiled:
+            from .adjugate import through_adjugate
+
+            self._compiled["numeric"] = through_adjugate(self.expr)
+        return self._compiled["numeric"]
+
     def numpy_source(self, with_value: bool = True, name: str | None = None) -> str:
         """Standalone Python source computing (value, derivative) or just the derivative."""
         from .printing.numpy_source import derivative_source

@@ -246,7 +246,18 @@ def eval_inv(n: Inv, args: list, s: _Scope):
 
 @_eval_node.register
 def eval_adj(n: Adj, args: list, s: _Scope):
+    if s.xp is np and is_matrix(n.args[0].shape):
+        return adjugate(args[0])
     return s.xp.multiply(s.xp.linalg.det(args[0]), s.xp.linalg.inv(args[0]))
+
+
+def adjugate(a: np.ndarray) -> np.ndarray:
+    """adj(A) through the SVD A = U S Vᵀ: det(U) det(V) V diag(Π_{j≠i} s_j) Uᵀ, no inverse, so
+    exact at singular A as well."""
+    u, s, vt = np.linalg.svd(np.asarray(a, dtype=float))
+    left = np.concatenate(([1.0], np.cumprod(s[:-1])))
+    right = np.concatenate((np.cumprod(s[::-1][:-1])[::-1], [1.0]))
+    return np.linalg.det(u) * np.linalg.det(vt) * (vt.T * (left * right)) @ u.T
 
 
 @_eval_node.register
