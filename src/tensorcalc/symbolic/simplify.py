@@ -22,6 +22,8 @@ Normal form, per node (smart constructors ``s_*``):
 from __future__ import annotations
 
 import itertools
+import math
+from fractions import Fraction
 from functools import singledispatch
 
 from .canonical import (
@@ -291,9 +293,13 @@ def s_pow(a: Expr, p: object) -> Expr:
     if isinstance(a, Const) and isinstance(p, int) and abs(p) <= 16:
         if a.value == 0 and p < 0:
             return Pow(a, p)
-        return Const(number(a.value**p)) if abs(a.value) < 10**6 else Pow(a, p)
+        if abs(a.value) >= 10**6:
+            return Pow(a, p)
+        exact = a.value if isinstance(a.value, float) else Fraction(a.value)
+        return Const(number(exact**p))  # 6⁻¹ = 1/6 exactly, not 0.1666…
     if isinstance(a, Fill) and isinstance(p, int) and abs(p) <= 16 and a.value != 0:
-        return Fill(number(a.value**p), a.shape)
+        exact = a.value if isinstance(a.value, float) else Fraction(a.value)
+        return Fill(number(exact**p), a.shape)
     if isinstance(a, Pow) and isinstance(p, int):
         return s_pow(a.args[0], number(a.exponent * p))
     if isinstance(a, Func) and a.name == "sqrt" and p == 2:
@@ -418,7 +424,54 @@ def s_add(*terms: Expr, expand: bool = True) -> Expr:
             alt = _assemble(_factor(collected) if len(collected) > 1 else collected, shape)
             if node_count(alt) < node_count(best):
                 best = alt
+    if isinstance(best, Add):
+        pulled = _pull_common_scalars(list(best.args))
+        if pulled is not None and node_count(pulled) < node_count(best):
+            best = pulled
     return best
+
+
+def _rational_gcd(values: list) -> object:
+    """The largest rational g with every value an integer multiple of g (signs ignored)."""
+    num, den = 0, 1
+    for v in values:
+        q = Fraction(v)
+        num = math.gcd(num, q.numerator)
+        den = den * q.denominator // math.gcd(den, q.denominator)
+    return number(Fraction(num, den))
+
+
+def _pull_common_scalars(terms: list[Expr]) -> Expr | None:
+    """c s (A + B): the common numeric factor and the scalar factors every term shares, pulled
+    out of the sum (x/3 + y/3 = (x + y)/3, a x + a y = a (x + y)); None when there are none."""
+    parts = []
+    for t in terms:
+        c, core = coef_and_core(t)
+        if isinstance(c, float):
+            return None  # inexact coefficients are not factored
+        sc, ch = split_term(core)
+        parts.append((c, [f for f in sc if not isinstance(f, Const)], ch))
+    common = list(parts[0][1])
+    for _, sc, _ in parts[1:]:
+        rest = list(sc)
+        keep = []
+        for f in common:
+            if f in rest:
+                rest.remove(f)
+                keep.append(f)
+        common = keep
+    g = _rational_gcd([c for c, _, _ in parts])
+    if all(c < 0 for c, _, _ in parts):  # type: ignore[operator]
+        g = number(-g)  # type: ignore[operator]
+    if g == 1 and not common:
+        return None
+    inner = []
+    for c, sc, ch in parts:
+        rest = list(sc)
+        for f in common:
+            rest.remove(f)
+        inner.append(s_mul(Const(number(Fraction(c) / Fraction(g))), *rest, *ch))
+    return s_mul(Const(g), *common, s_add(*inner, expand=False))
 
 
 # ------------------------------------------------------------------------------ other nodes
