@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from .calculus import Recorder, differential, substitute, transpose_linear, vec_jacobian
-from .canonical import coef_and_core, is_zero
+from .canonical import coef_and_core, is_zero, recognise_closed_forms
 from .errors import UnsupportedExpression
 from .expr import Const, Diag, DiagEmbed, Differential, Expr, Identity, Var, Zero, zero_like
 from .parser import parse
@@ -224,6 +224,8 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
         raise ValueError(f"symmetric_convention must be one of {CONVENTIONS}")
     parent = f if isinstance(f, Derivative) else None
     fx = parse(f, shapes)
+    if parent is None:
+        fx = recognise_closed_forms(fx)  # written-out sigmoid, softmax, logsumexp
     if isinstance(wrt, Var):
         x = wrt
     elif parent is not None and all(v.name != wrt for v in fx.free_vars):
