@@ -426,7 +426,7 @@ def s_add(*terms: Expr, expand: bool = True) -> Expr:
                 best = alt
     if isinstance(best, Add):
         pulled = _pull_common_scalars(list(best.args))
-        if pulled is not None and node_count(pulled) < node_count(best):
+        if pulled is not None and node_count(pulled) <= node_count(best):
             best = pulled
     return best
 
