@@ -57,6 +57,7 @@ from .expr import (
     Transpose,
     Unary,
     Var,
+    Vec,
     Zero,
     hadamard,
     mul,
@@ -64,7 +65,7 @@ from .expr import (
     one_like,
     zero_like,
 )
-from .shapes import as_matrix, dim_mul, is_matrix, is_scalar, is_vector
+from .shapes import as_matrix, dim_mul, is_matrix, is_row, is_scalar, is_vector
 
 MAX_EXPANSION = 32  # distributing products of sums beyond this many terms is not worth it
 
@@ -100,7 +101,7 @@ def s_transpose(a: Expr) -> Expr:
     if isinstance(a, Hadamard) and is_matrix(a.shape):  # vectors keep (u ⊙ v)ᵀ: reads better
         return s_had(*(s_transpose(t) for t in a.args))
     if isinstance(a, Kron):
-        return Kron(s_transpose(a.args[0]), s_transpose(a.args[1]))
+        return s_kron(s_transpose(a.args[0]), s_transpose(a.args[1]))
     if isinstance(a, Inv) and s_transpose(a.args[0]) == a.args[0]:
         return a  # the inverse of a symmetric matrix (Xᵀ C X with C symmetric) is symmetric
     return Transpose(a)
@@ -193,6 +194,18 @@ def _pair_rule(f: Expr, g: Expr, merge_powers: bool = True) -> list[Expr] | None
         merged = s_had(u, g)
         if node_count(merged) < node_count(u) + node_count(g) - 1:
             return [s_unary(Sum, merged)]
+    # (P ⊗ Q) vec(M) = vec(Q M Pᵀ) and vec(M)ᵀ (P ⊗ Q) = vec(Qᵀ M P)ᵀ: kron(xᵀ, I) vec(M) = M x,
+    # vec(M)ᵀ kron(x, I) = (M x)ᵀ, vec(I)ᵀ kron(I, B) = vec(Bᵀ)ᵀ
+    if isinstance(f, Kron) and isinstance(g, Vec):
+        P, Q = f.args
+        M = g.args[0]
+        if as_matrix(M.shape) == (as_matrix(Q.shape)[1], as_matrix(P.shape)[1]):
+            return [s_unary(Vec, s_mul(Q, M, s_transpose(P)))]
+    if isinstance(g, Kron) and isinstance(f, Transpose) and isinstance(f.args[0], Vec):
+        P, Q = g.args
+        M = f.args[0].args[0]
+        if as_matrix(M.shape) == (as_matrix(Q.shape)[0], as_matrix(P.shape)[0]):
+            return [s_transpose(s_unary(Vec, s_mul(s_transpose(Q), M, P)))]
     if not merge_powers:
         return None
     # X X = X², X^a X^b = X^(a+b)
@@ -512,6 +525,10 @@ def s_kron(a: Expr, b: Expr) -> Expr:
             return s_mul(*f.scalars, s_kron(*pair))
     if is_zero(a) or is_zero(b):
         return Zero(Kron(a, b).shape)
+    if is_vector(a.shape) and is_vector(b.shape):
+        return s_unary(Vec, s_mul(b, s_transpose(a)))  # b ⊗ a = vec(a bᵀ) (here a ⊗ b)
+    if is_row(a.shape) and is_row(b.shape):  # bᵀ ⊗ aᵀ = vec(a bᵀ)ᵀ
+        return s_transpose(s_kron(s_transpose(a), s_transpose(b)))
     return Kron(a, b)
 
 

@@ -297,7 +297,7 @@ def _split(t: Term) -> tuple[object, list]:
             coef = coef * f.value  # type: ignore[operator]
         else:
             rest.append(_normal(f, ix))
-    return coef, rest
+    return coef, sorted(rest, key=lambda p: bool(p[1]))  # scalar factors first
 
 
 def _factor_text(e: Expr, labels: tuple) -> str:
