@@ -25,9 +25,21 @@ from typing import TYPE_CHECKING
 from .calculus import Recorder, differential, substitute, transpose_linear, vec_jacobian
 from .canonical import coef_and_core, is_zero, recognise_closed_forms
 from .errors import UnsupportedExpression
-from .expr import Const, Diag, DiagEmbed, Differential, Expr, Identity, Var, Zero, zero_like
+from .expr import (
+    Commutation,
+    Const,
+    Diag,
+    DiagEmbed,
+    Differential,
+    Expr,
+    Identity,
+    Var,
+    Vec,
+    Zero,
+    zero_like,
+)
 from .parser import parse
-from .shapes import from_matrix, is_row, is_scalar, is_vector, size, transpose_shape
+from .shapes import dim_mul, from_matrix, is_row, is_scalar, is_vector, size, transpose_shape
 from .simplify import s_add, s_mul, s_transpose, s_unary, simplify
 
 if TYPE_CHECKING:
@@ -269,6 +281,8 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
     if J is None or isinstance(J, Zero) or isinstance(J, Const) and J.value == 0:
         # an exact zero, shaped like the Jacobian it stands for (size(F) × size(X))
         J = zero_like(from_matrix(size(out_shape), size(x.shape)))
+    elif x.structure is not None:  # only structured directions dX count (see _projection)
+        J = simplify(s_mul(J, _projection(x, symmetric_convention)))
     vector_case = len(out_shape) == 1 and is_vector(x.shape)
     if layout == "denominator":
         J = s_transpose(J)
@@ -323,6 +337,26 @@ def _structured(G: Expr, x: Var, convention: str) -> Expr:
     if convention == "frobenius":
         return s_mul(Const(Fraction(1, 2)), s_add(G, Gt))
     return s_add(G, Gt, s_mul(Const(-1), s_unary(Diag, s_unary(Diag, G))))
+
+
+def _projection(x: Var, convention: str) -> Expr:
+    """P with J_structured = J P for J = ∂vec F/∂vec X taken over independent entries.
+
+    symmetric, "frobenius": P = (I + K)/2, the orthogonal projection onto symmetric dX (the
+    derivative as a map on symmetric matrices, matching the gradient (G + Gᵀ)/2);
+    symmetric, "cookbook": P = I + K − diag(vec I), the partials with respect to the independent
+    entries s_kl = X_kl = X_lk (matching G + Gᵀ − G∘I);
+    diagonal: P = diag(vec I), only the diagonal entries vary.
+    """
+    n = x.shape[0]
+    eye = Identity(dim_mul(n, n))
+    select = s_unary(Diag, s_unary(Vec, Identity(n)))
+    if x.structure == "diagonal":
+        return select
+    K = Commutation(n, n)
+    if convention == "frobenius":
+        return s_mul(Const(Fraction(1, 2)), s_add(eye, K))
+    return s_add(eye, K, s_mul(Const(-1), select))
 
 
 def hessian(f: str | Expr, wrt: str | Var, shapes: dict | None = None,

@@ -416,15 +416,18 @@ def _to_layout(ref: np.ndarray, d, dims: dict) -> np.ndarray:
 
 
 def _project(G: np.ndarray, d) -> np.ndarray:
-    """Apply the symmetric/diagonal convention to a numeric unstructured gradient."""
+    """Apply the symmetric/diagonal convention to the last two (input) axes of a numeric
+    numerator-layout derivative taken over independent entries."""
     s = d.wrt.structure
-    if s is None or not is_scalar(d.of.shape):
+    if s is None:
         return G
+    eye = np.eye(G.shape[-1])
+    Gt = np.swapaxes(G, -1, -2)
     if s == "diagonal":
-        return np.diag(np.diag(G))
+        return G * eye
     if d.symmetric_convention == "frobenius":
-        return (G + G.T) / 2
-    return G + G.T - np.diag(np.diag(G))
+        return (G + Gt) / 2
+    return G + Gt - G * eye
 
 
 def central_jacobian(fn, x: np.ndarray, h: float = 1e-5) -> np.ndarray:

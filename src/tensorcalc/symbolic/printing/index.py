@@ -19,6 +19,7 @@ This is the display when the vec/Kronecker form would need a non-standard symbol
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from html import escape
 
 from tensorcalc.symbolic.errors import UnsupportedExpression
@@ -227,6 +228,31 @@ def _stages(d) -> list:
     return stages[::-1]
 
 
+def _structured(terms: list[Term], x: Var, labels: tuple, convention: str) -> list[Term]:
+    """Restrict the stage of a structured variable to its directions (derivative._projection):
+    symmetric "frobenius" T ↦ (T[a,b] + T[b,a])/2, "cookbook" T ↦ T[a,b] + T[b,a] − δ[a,b] T[a,b],
+    diagonal T ↦ δ[a,b] T[a,b]."""
+    if x.structure is None:
+        return terms
+    a, b = labels
+
+    def swapped(t: Term) -> Term:
+        def sw(ix: tuple) -> tuple:
+            return tuple(b if i == a else a if i == b else i for i in ix)
+
+        return Term([(f, sw(ix)) for f, ix in t.factors], [sw(d) for d in t.deltas], t.sums)
+
+    def scaled(t: Term, c: object, delta: bool = False) -> Term:
+        return Term([(Const(c), ())] + t.factors, t.deltas + ([(a, b)] if delta else []), t.sums)
+
+    if x.structure == "diagonal":
+        return [_contract(Term(t.factors, t.deltas + [(a, b)], t.sums)) for t in terms]
+    if convention == "frobenius":
+        half = Fraction(1, 2)
+        return [scaled(u, half) for t in terms for u in (t, swapped(t))]
+    return [u for t in terms for u in (t, swapped(t), scaled(t, -1, delta=True))]
+
+
 def chain_terms(d, limit: int | None = None) -> tuple[list[Term], tuple, list[tuple]]:
     """Index terms of the whole derivative chain ending at ``d``; also the output labels and
     each stage's (variable, labels). Raises ``TooManyTerms`` above ``limit`` terms."""
@@ -241,6 +267,7 @@ def chain_terms(d, limit: int | None = None) -> tuple[list[Term], tuple, list[tu
     wrt_labels = [(first.wrt, _labels(first.wrt.shape, free))]
     ix = _Indexer(first.dvar, wrt_labels[0][1])
     terms = [_contract(t) for t in ix.terms(first.differential, out_idx)]
+    terms = _collect(_structured(terms, first.wrt, wrt_labels[0][1], first.symmetric_convention))
     counter = ix.counter
     for stage in stages[1:]:
         x = stage.wrt
@@ -265,7 +292,7 @@ def chain_terms(d, limit: int | None = None) -> tuple[list[Term], tuple, list[tu
                 counter = ix.counter
                 if limit is not None and len(new) > limit:
                     raise TooManyTerms
-        terms = _collect(new)
+        terms = _collect(_structured(new, x, labels, stage.symmetric_convention))
     if limit is not None and len(terms) > limit:
         raise TooManyTerms
     return terms, out_idx, wrt_labels
