@@ -439,9 +439,15 @@ def s_add(*terms: Expr, expand: bool = True) -> Expr:
                 best = alt
     if isinstance(best, Add):
         pulled = _pull_common_scalars(list(best.args))
-        if pulled is not None and node_count(pulled) <= node_count(best):
-            best = pulled
+        if pulled is not None and (node_count(pulled) < node_count(best) or (
+                node_count(pulled) == node_count(best) and not _equal_coefs(best))):
+            best = pulled  # strictly smaller, or as small with one coefficient pulled out whole
     return best
+
+
+def _equal_coefs(e: Add) -> int:
+    """0 when the terms' coefficients agree up to sign (2 A + 2 B), else 1."""
+    return int(len({abs(coef_and_core(t)[0]) for t in e.args}) > 1)  # type: ignore[arg-type]
 
 
 def _rational_gcd(values: list) -> object:
