@@ -6,14 +6,22 @@ Layouts (stated on every result as ``d.layout``), for f: R^(in.shape) → R^(out
   dy = J dx for vectors.
 * ``denominator``: shape ``in.shape + out.shape`` (the transpose of the above for vectors).
 * ``gradient``: scalar f only; the shape of X, (∂f/∂X)_ij = ∂f/∂X_ij (Matrix Cookbook).
+* ``mixed``: matrixcalculus.org's "contraction along the last axes", f(X + dX) ≈ f(X) + T·dX;
+  in this shape convention the same arrays as ``numerator``, under the site's name.
 
-For scalar f all three coincide. Results are in *matrix form* (``d.form == "matrix"``) when the
-derivative is a scalar, vector or matrix. Derivatives of order three and four (a matrix by a
-matrix, say) are given in *vec form*: ``d.expr`` is J with vec(dF) = J vec(dX) (column-major vec,
-``d.form == "vec"``); ``evaluate`` reshapes it into the tensor of the stated layout. When the vec
-form would need a non-standard selector matrix (vec(diag(v)) = E v), the result is *printed* in
-index notation instead (``d.form == "index"``, e.g. dF[i,j]/dx[k] = δ[i,k] δ[i,j] exp(x)[i]);
-``d.index_notation()`` gives that notation for any vec or index result.
+For scalar f they coincide. A nested derivative (``derivative(d, x)``) differentiates the
+*tensor* of ``d`` in ``d``'s layout, never its vec-form matrix, so shapes stack:
+out + X₁ + X₂ + … (numerator, mixed; gradient for a scalar f at order 0) and … + X₂ + X₁ + out
+(denominator).
+
+Results are in *matrix form* (``d.form == "matrix"``) when the derivative is a scalar, vector or
+matrix. Tensors of order three and more are computed in *vec form*: ``d.expr`` is J with
+vec(dF) = J vec(dX) (column-major vec, ``d.form == "vec"``); ``evaluate`` reshapes it into the
+tensor of the stated layout. They are *printed* in index notation (``d.form == "index"``, e.g.
+d^3 f/dx[i]dx[j]dx[k] = δ[i,j] δ[i,k] exp(x)[i]) when the vec form would need a non-standard
+selector matrix (vec(diag(v)) = E v) or the index notation is shorter; ``d.index_notation()``
+gives that notation for any result. ``d.numeric_expr`` is ``expr`` as evaluated (det(M)·M⁻¹
+through adj(M), see ``adjugate``).
 """
 
 from __future__ import annotations
