@@ -231,6 +231,13 @@ def test_written_out_logistic_loss():
     np.testing.assert_allclose(d.evaluate(X=X, y=y, w=w), central(loss, w), rtol=1e-6)
 
 
+def test_softplus_form_of_the_logistic_loss():
+    # log(1 + exp(-Xw)) plus the label term: 1 - sigmoid(-Xw) = sigmoid(Xw) in the gradient
+    d = ts.derivative("sum(log(vector(1) + exp(-X*w))) - (vector(1)-y)'*(-X*w)", "w")
+    assert str(d) == "X' * (sigmoid(X * w) - y)"
+    d.check(method="central-difference")
+
+
 def test_written_out_cross_entropy():
     d = ts.derivative("-y'*log(exp(W*x) / sum(exp(W*x)))", "W")
     assert str(d) == "(sum(y) * softmax(W * x) - y) * x'"

@@ -181,3 +181,19 @@ def recognise_closed_forms(e: Expr) -> Expr:
         new = node if args == node.args else node.rebuild(args)
         memo[node] = _recognise_node(new)
     return memo[e]
+
+
+def sigmoid_complement(terms: list[Expr]) -> list[Expr]:
+    """1 − σ(−z) = σ(z) among the terms of a sum (a negation less to read)."""
+    for n, t in enumerate(terms):
+        c, core = coef_and_core(t)
+        if c != -1 or not (isinstance(core, Func) and core.name == "sigmoid"):
+            continue
+        z = core.args[0]
+        if not (isinstance(z, Mul) and isinstance(z.args[0], Const) and z.args[0].value < 0):
+            continue
+        ones = [i for i, u in enumerate(terms) if _is_one(u) and u.shape == t.shape]
+        if ones:
+            rest = [u for i, u in enumerate(terms) if i not in (n, ones[0])]
+            return sigmoid_complement(rest + [Func("sigmoid", _negated(z))])
+    return terms

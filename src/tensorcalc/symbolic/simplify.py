@@ -32,6 +32,7 @@ from .canonical import (
     key,
     node_count,
     order_terms,
+    sigmoid_complement,
     sigmoid_rule,
     softmax_rule,
     split_term,
@@ -425,7 +426,7 @@ def s_add(*terms: Expr, expand: bool = True) -> Expr:
         flat.extend(t.args if isinstance(t, Add) else (t,))
     shape = flat[0].shape
     Add(*flat) if len(flat) > 1 else None  # shape check
-    flat = [t for t in flat if not is_zero(t)]
+    flat = sigmoid_complement([t for t in flat if not is_zero(t)])
     plain = _collect(flat)
     best = _assemble(_factor(plain) if len(plain) > 1 else plain, shape)
     if expand and len(plain) > 1:
