@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tensorcalc.symbolic as ts
-from tensorcalc.symbolic.numeric import evaluate_expr
+from tensorcalc.symbolic.numeric import bind_dims, evaluate_expr
 from tensorcalc.symbolic.printing.index import chain_terms
 
 
@@ -343,3 +343,49 @@ def test_diagonal_hessian():
     for i in range(3):  # f = Σ_i A_ii d_i², so H[i,i,i,i] = 2 A_ii and every other entry is 0
         want[i, i, i, i] = 2 * A[i, i]
     np.testing.assert_allclose(H, want, atol=1e-12)
+
+
+# ------------------------------------------------------------------------ round trips
+
+def _dims_from(e, env):
+    dims = {}
+    for v in e.free_vars:
+        shape = (v.shape[1],) if len(v.shape) == 2 and v.shape[0] == 1 else v.shape
+        for d, n in zip(shape, np.shape(env[v.name]), strict=True):
+            dims[d] = n
+    return dims
+
+
+def _round_trip_cases():
+    from tensorcalc.symbolic.cookbook import IDENTITIES, VECTORS
+
+    cases = [(text, wrt, VECTORS) for _, text, wrt in IDENTITIES]
+    cases += [(LOGISTIC, "w", {}), ("-y'*log(exp(W*x) / sum(exp(W*x)))", "W", {}),
+              ("log(x'*A*x)", "x", {}), ("x'*x/6 + a*x'*y", "x", {}),
+              ("det(A*X*B)", "X", {"A": ("n", "n"), "B": ("n", "n")})]
+    return cases
+
+
+@pytest.mark.parametrize("text, wrt, shapes", _round_trip_cases(),
+                         ids=[f"{c[1]}:{c[0][:30]}" for c in _round_trip_cases()])
+def test_matrix_forms_parse_back_to_equal_expressions(text, wrt, shapes):
+    d = ts.derivative(text, wrt, shapes=shapes)
+    assert d.form == "matrix"
+    rng = np.random.default_rng(11)
+    f = ts.parse(text, shapes)
+    dims = bind_dims(sorted(f.free_vars, key=lambda v: text.find(v.name)))  # tall first
+    env = {}
+    for v in f.free_vars:
+        shape = tuple(dims.get(x, x) for x in v.shape)
+        a = rng.uniform(0.2, 1.0, shape)
+        if len(shape) == 2 and shape[0] == shape[1]:
+            a = a + shape[0] * np.eye(shape[0])
+            a = (a + a.T) / 2 if v.structure == "symmetric" else a
+        env[v.name] = a
+    back = ts.parse(str(d), {k: v for k, v in shapes.items() if k in str(d)} or None)
+    want = np.asarray(d.evaluate(**env), dtype=float)
+    sizes = _dims_from(back, env)
+    for x, n in zip(back.shape, np.shape(want), strict=False):  # a bare eye's size
+        sizes.setdefault(x, n)
+    got = np.asarray(evaluate_expr(back, env, sizes), dtype=float)
+    np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-9, atol=1e-12)
