@@ -175,6 +175,16 @@ def test_adjugate_is_differentiated_without_the_inverse(n):
     np.testing.assert_allclose(value, cofactor_adjugate(X), atol=1e-12)
 
 
+@pytest.mark.parametrize("n", [2, 3])
+def test_hessian_of_det_evaluates_at_singular_matrices(n):
+    h = ts.hessian("det(X)", "X", shapes={"X": (n, n)})
+    rng = np.random.default_rng(12)
+    X = np.outer(rng.standard_normal(n), rng.standard_normal(n))  # rank one
+    H = h.evaluate(X=X)
+    ref = central(lambda v: central(np.linalg.det, v, 1e-5), X, 1e-5)
+    np.testing.assert_allclose(H, ref, atol=1e-6)
+
+
 # ---------------------------------------------------- clean Hessians, parse back (item 4)
 
 @pytest.mark.parametrize("text, printed, fn, hess", [

@@ -246,6 +246,10 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
     fx = parse(f, shapes)
     if parent is None:
         fx = recognise_closed_forms(fx)  # written-out sigmoid, softmax, logsumexp
+    else:
+        # differentiate det(M)·M⁻¹ as adj(M): the same function, and for a size-2 or -3 M the
+        # adjugate's differential has no inverse, so a Hessian of det is valid at singular M
+        fx = parent.numeric_expr
     if isinstance(wrt, Var):
         x = wrt
     elif parent is not None and all(v.name != wrt for v in fx.free_vars):
