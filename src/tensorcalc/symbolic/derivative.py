@@ -317,6 +317,8 @@ def _display_form(d: Derivative) -> str:
         rhs = to_index_text(d, limit=AUTO_TERMS).split(" = ", 1)[1]
     except (UnsupportedExpression, TooManyTerms):
         return "vec"
+    if any(word in rhs for word in ("kron(", "commutation(", "diag_embed(")):
+        return "vec"  # a vec-form symbol with indices would read worse than the vec form itself
     return "index" if selector or len(rhs) < len(vec_text) else "vec"
 
 
