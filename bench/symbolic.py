@@ -2,6 +2,8 @@
 
 1. Derive + simplify every Matrix Cookbook identity of the test oracle (cold caches each run):
    median milliseconds, target < 50 ms each.
+1b. Derivatives of order 1-4 of the order/shape matrix expressions (issue 18): the whole nested
+   chain, printed in its display form; target < 1 s each, the slowest reported.
 2. Compiled closed-form Hessians against the hand-written NumPy closed form and against
    ``torch.func.hessian`` (when torch imports), all in the same process:
    * f = x'Ax at n = 2048: the symbolic Hessian is A + A' and never reads x;
@@ -78,6 +80,40 @@ def bench_quadratic_hessian(n: int, repeat: int) -> dict:
     return out
 
 
+#: The order/shape matrix of tests/symbolic/test_orders.py (issue 18): each is differentiated
+#: again and again; the time of order k is the whole chain 1..k, cold caches.
+ORDER_CASES = [
+    ("(x'*x)^2", "x"), ("x*x'", "x"), ("tanh(A*x)", "x"), ("sum(exp(x))", "x"),
+    ("x'*A*x", "x"), ("tr(X^3)", "X"), ("C*X*B", "X"), ("tanh(W*x)", "W"), ("inv(X)", "X"),
+    ("logdet(X)", "X"), ("det(X)", "X"), ("exp(x'*A*x)", "x"), ("log(x'*A*x)", "x"),
+    ("softmax(x)", "x"),
+]
+ORDER_TARGET_S = 1.0
+
+
+def bench_orders(top: int, repeat: int) -> list[tuple[str, int, float]]:
+    rows = []
+    for text, wrt in ORDER_CASES:
+        for k in range(1, top + 1):
+            def run(text=text, wrt=wrt, k=k):
+                _clear_caches()
+                d = text
+                for _ in range(k):
+                    d = ts.derivative(d, wrt, steps=False)
+                return str(d)  # the display form (index notation is chosen when shorter)
+
+            cpu = []
+
+            def timed(run=run, cpu=cpu):
+                c0 = time.process_time()
+                run()
+                cpu.append(time.process_time() - c0)
+
+            wall = median_seconds(timed, repeat, warmup=0)
+            rows.append((f"d^{k}/d{wrt}^{k} {text}", k, wall, statistics.median(cpu)))
+    return rows
+
+
 LOGISTIC = "sum(log(exp(-y .* (X*w)) + vector(1)))"
 
 
@@ -144,6 +180,19 @@ def main(argv: list[str]) -> None:
     times = [t * 1e3 for *_, t in rows]
     print(f"  median {statistics.median(times):.2f} ms, max {max(times):.2f} ms, "
           f"{sum(t < TARGET_MS for t in times)}/{len(times)} under target")
+    orders = bench_orders(top=4, repeat=1 if quick else 3)
+    print(f"\nDerivatives of order 1-4 (whole chain, median of {1 if quick else 3}, cold caches), "
+          f"target < {ORDER_TARGET_S:.0f} s:")
+    print("  (wall time; CPU time of this process in brackets: on a shared machine the wall time"
+          " includes waiting for a core)")
+    for name, k, t, c in orders:
+        if k == 4 or t >= ORDER_TARGET_S:
+            flag = "" if t < ORDER_TARGET_S else "   <-- over target"
+            print(f"  {name:<36} {t * 1e3:9.1f} ms  [{c * 1e3:7.1f} ms CPU]{flag}")
+    worst = max(orders, key=lambda r: r[2])
+    print(f"  slowest: {worst[0]} {worst[2] * 1e3:.1f} ms wall, {worst[3] * 1e3:.1f} ms CPU; "
+          f"{sum(t < ORDER_TARGET_S for _, _, t, _ in orders)}/{len(orders)} under target "
+          f"(wall), {sum(c < ORDER_TARGET_S for *_, c in orders)}/{len(orders)} (CPU)")
     n = 512 if quick else 2048
     _report(f"Hessian of x'Ax, n = {n} (compiled symbolic vs closed form vs torch.func)",
             bench_quadratic_hessian(n, repeat=5 if quick else 20))

@@ -63,7 +63,7 @@ CASES = [
     (125, "tr(inv(X'*C*X)*A)", "X", {"C": "symmetric"},
      "-C * X * inv(X' * C * X) * (A + A') * inv(X' * C * X)"),
     (126, "tr(inv(X'*C*X)*(X'*B*X))", "X", {"C": "symmetric", "B": "symmetric"},
-     "(2 * B - 2 * C * X * inv(X' * C * X) * X' * B) * X * inv(X' * C * X)"),
+     "2 * (B - C * X * inv(X' * C * X) * X' * B) * X * inv(X' * C * X)"),
     (129, "norm2(x-a)", "x", V, "(x - a) / norm2(x - a)"),
     (130, "(x-a)/norm2(x-a)", "x", V,
      "eye / norm2(x - a) - (x - a) * (x - a)' / norm2(x - a) ^ 3"),

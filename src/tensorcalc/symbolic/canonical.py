@@ -13,7 +13,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .expr import Add, Const, Expr, Fill, Func, Identity, Mul, Pow, Softmax, Sum, Transpose, Zero
+from .expr import (
+    Add,
+    Const,
+    Expr,
+    Fill,
+    Func,
+    Hadamard,
+    Identity,
+    LogSumExp,
+    Mul,
+    Pow,
+    Softmax,
+    Sum,
+    Transpose,
+    Zero,
+    hadamard,
+    mul,
+)
 from .shapes import is_scalar, is_vector
 
 
@@ -92,3 +109,91 @@ def sigmoid_rule(arrays: list[Expr]) -> list[Expr]:
                 rest = [a for a in arrays if a is not f and a != denom]
                 return rest + [Func("sigmoid", f.args[0])]
     return arrays
+
+
+# ------------------------------------------------------- closed forms written out by hand
+
+
+def _negated(z: Expr) -> Expr:
+    """−z without a double minus: −(−X w) = X w."""
+    if isinstance(z, Mul) and isinstance(z.args[0], Const) and z.args[0].value < 0:
+        c = -z.args[0].value
+        rest = z.args[1:]
+        body = rest[0] if len(rest) == 1 else Mul(*rest)
+        return body if c == 1 else Mul(Const(c), *rest)
+    return mul(Const(-1), z)
+
+
+def _is_one(e: Expr) -> bool:
+    return isinstance(e, Const | Fill) and e.value == 1
+
+
+def _sigmoid_of_reciprocal(base: Expr) -> Expr | None:
+    """1 / (1 + exp(−z)) = σ(z) and 1 / (1 + exp(z)) = σ(−z)."""
+    if not (isinstance(base, Add) and len(base.args) == 2):
+        return None
+    ones = [t for t in base.args if _is_one(t)]
+    exps = [t for t in base.args if isinstance(t, Func) and t.name == "exp"]
+    if len(ones) != 1 or len(exps) != 1:
+        return None
+    return Func("sigmoid", _negated(exps[0].args[0]))
+
+
+def _recognise_node(e: Expr) -> Expr:
+    if isinstance(e, Pow) and e.exponent == -1:
+        s = _sigmoid_of_reciprocal(e.args[0])
+        if s is not None:
+            return s
+    if isinstance(e, Hadamard) and any(_is_one(a) for a in e.args):
+        rest = [a for a in e.args if not _is_one(a)]
+        return hadamard(*rest) if rest else e
+    if isinstance(e, Mul):
+        args = [a for a in e.args if not (isinstance(a, Const) and a.value == 1)]
+        if len(args) < len(e.args):
+            e = mul(*args)
+        if isinstance(e, Mul):
+            found = softmax_rule(list(e.scalars), list(e.chain))
+            if found is not None:
+                return mul(*found[0], *found[1])
+    if isinstance(e, Func) and e.name == "log":
+        a = e.args[0]
+        if isinstance(a, Sum) and isinstance(a.args[0], Func) and a.args[0].name == "exp":
+            return LogSumExp(a.args[0].args[0])
+    return e
+
+
+def recognise_closed_forms(e: Expr) -> Expr:
+    """Name the closed forms a user wrote out, before differentiating: 1 ⊘ (1 + exp(−z)) = σ(z),
+    exp(u) / sum(exp(u)) = softmax(u) (also inside products), log(sum(exp(u))) = logsumexp(u).
+    Their derivatives then come out in the named form: X'*(sigmoid(X*w) - y) for the written-out
+    logistic loss, (sum(y)*softmax(W*x) - y)*x' for the written-out cross-entropy."""
+    memo: dict[Expr, Expr] = {}
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:  # iterative post-order
+        node, ready = stack.pop()
+        if node in memo:
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if a not in memo)
+            continue
+        args = tuple(memo[a] for a in node.args)
+        new = node if args == node.args else node.rebuild(args)
+        memo[node] = _recognise_node(new)
+    return memo[e]
+
+
+def sigmoid_complement(terms: list[Expr]) -> list[Expr]:
+    """1 − σ(−z) = σ(z) among the terms of a sum (a negation less to read)."""
+    for n, t in enumerate(terms):
+        c, core = coef_and_core(t)
+        if c != -1 or not (isinstance(core, Func) and core.name == "sigmoid"):
+            continue
+        z = core.args[0]
+        if not (isinstance(z, Mul) and isinstance(z.args[0], Const) and z.args[0].value < 0):
+            continue
+        ones = [i for i, u in enumerate(terms) if _is_one(u) and u.shape == t.shape]
+        if ones:
+            rest = [u for i, u in enumerate(terms) if i not in (n, ones[0])]
+            return sigmoid_complement(rest + [Func("sigmoid", _negated(z))])
+    return terms

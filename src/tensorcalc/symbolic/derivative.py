@@ -6,14 +6,22 @@ Layouts (stated on every result as ``d.layout``), for f: R^(in.shape) → R^(out
   dy = J dx for vectors.
 * ``denominator``: shape ``in.shape + out.shape`` (the transpose of the above for vectors).
 * ``gradient``: scalar f only; the shape of X, (∂f/∂X)_ij = ∂f/∂X_ij (Matrix Cookbook).
+* ``mixed``: matrixcalculus.org's "contraction along the last axes", f(X + dX) ≈ f(X) + T·dX;
+  in this shape convention the same arrays as ``numerator``, under the site's name.
 
-For scalar f all three coincide. Results are in *matrix form* (``d.form == "matrix"``) when the
-derivative is a scalar, vector or matrix. Derivatives of order three and four (a matrix by a
-matrix, say) are given in *vec form*: ``d.expr`` is J with vec(dF) = J vec(dX) (column-major vec,
-``d.form == "vec"``); ``evaluate`` reshapes it into the tensor of the stated layout. When the vec
-form would need a non-standard selector matrix (vec(diag(v)) = E v), the result is *printed* in
-index notation instead (``d.form == "index"``, e.g. dF[i,j]/dx[k] = δ[i,k] δ[i,j] exp(x)[i]);
-``d.index_notation()`` gives that notation for any vec or index result.
+For scalar f they coincide. A nested derivative (``derivative(d, x)``) differentiates the
+*tensor* of ``d`` in ``d``'s layout, never its vec-form matrix, so shapes stack:
+out + X₁ + X₂ + … (numerator, mixed; gradient for a scalar f at order 0) and … + X₂ + X₁ + out
+(denominator).
+
+Results are in *matrix form* (``d.form == "matrix"``) when the derivative is a scalar, vector or
+matrix. Tensors of order three and more are computed in *vec form*: ``d.expr`` is J with
+vec(dF) = J vec(dX) (column-major vec, ``d.form == "vec"``); ``evaluate`` reshapes it into the
+tensor of the stated layout. They are *printed* in index notation (``d.form == "index"``, e.g.
+d^3 f/dx[i]dx[j]dx[k] = δ[i,j] δ[i,k] exp(x)[i]) when the vec form would need a non-standard
+selector matrix (vec(diag(v)) = E v) or the index notation is shorter; ``d.index_notation()``
+gives that notation for any result. ``d.numeric_expr`` is ``expr`` as evaluated (det(M)·M⁻¹
+through adj(M), see ``adjugate``).
 """
 
 from __future__ import annotations
@@ -24,16 +32,29 @@ from typing import TYPE_CHECKING
 
 from ._printable import Displayable
 from .calculus import Recorder, differential, substitute, transpose_linear, vec_jacobian
+from .canonical import coef_and_core, is_zero, recognise_closed_forms
 from .errors import UnsupportedExpression
-from .expr import Const, Diag, DiagEmbed, Differential, Expr, Var, Zero, zero_like
+from .expr import (
+    Commutation,
+    Const,
+    Diag,
+    DiagEmbed,
+    Differential,
+    Expr,
+    Identity,
+    Var,
+    Vec,
+    Zero,
+    zero_like,
+)
 from .parser import parse
-from .shapes import from_matrix, is_row, is_scalar, is_vector, size, transpose_shape
+from .shapes import dim_mul, from_matrix, is_row, is_scalar, is_vector, size, transpose_shape
 from .simplify import s_add, s_mul, s_transpose, s_unary, simplify
 
 if TYPE_CHECKING:
     import numpy as np  # imported where it is used: parsing and deriving do not need NumPy
 
-LAYOUTS = ("numerator", "denominator", "gradient")
+LAYOUTS = ("numerator", "denominator", "gradient", "mixed")
 CONVENTIONS = ("frobenius", "cookbook")
 
 
@@ -57,6 +78,13 @@ def _placeholder(x: Var, f: Expr) -> Var:
 
 def _as_vector_shape(shape: tuple) -> tuple:
     return (shape[1],) if is_row(shape) else shape
+
+
+def layout_shape(layout: str, out: tuple, inn: tuple) -> tuple:
+    """out.shape + in.shape (numerator, mixed, gradient), in.shape + out.shape (denominator)."""
+    if layout == "denominator":
+        return tuple(inn) + tuple(out)
+    return tuple(out) + tuple(inn)
 
 
 @dataclass(eq=False)
@@ -92,22 +120,24 @@ class Derivative(Displayable):
 
     @property
     def out_shape(self) -> tuple:
+        """Tensor shape of the function differentiated at this stage: the previous stage's
+        derivative tensor (in its layout) for a nested derivative, never its vec-form matrix."""
+        if self.parent is not None:
+            return self.parent.shape
         return _as_vector_shape(self.of.shape)
 
     @property
     def shape(self) -> tuple:
         """Shape of the derivative array in its layout (symbolic dims unless declared)."""
-        out, inn = self.out_shape, self.wrt.shape
-        if self.layout == "denominator":
-            return tuple(inn) + tuple(out)
-        return tuple(out) + tuple(inn)
+        return layout_shape(self.layout, self.out_shape, self.wrt.shape)
 
     def __str__(self) -> str:
         if self.form == "index":
             from .printing.index import to_index_text
 
             return to_index_text(self)
-        return str(self.expr)
+        sized = _sized_text(self)
+        return sized if sized is not None else str(self.expr)
 
     def index_notation(self, format: str = "text") -> str:
         """The derivative tensor in index notation (any order; "text", "latex", "mathml")."""
@@ -124,6 +154,8 @@ class Derivative(Displayable):
     def latex(self) -> str:
         if self.form == "index":
             return self.index_notation("latex")
+        if is_zero(self.expr) and self.shape:
+            return r"\mathbf{0}_{" + r" \times ".join(map(str, self.shape)) + "}"
         return self.expr.latex()
 
     def mathml(self, display: str = "block") -> str:
@@ -141,6 +173,15 @@ class Derivative(Displayable):
         return Steps(text, self) if format == "text" else text  # Steps: shows as LaTeX in Jupyter
 
     # ------------------------------------------------------------------------ numerics
+    @property
+    def numeric_expr(self) -> Expr:
+        """``expr`` as evaluated: det(M)·M⁻¹ goes through adj(M), exact at singular M too."""
+        if "numeric" not in self._compiled:
+            from .adjugate import through_adjugate
+
+            self._compiled["numeric"] = through_adjugate(self.expr)
+        return self._compiled["numeric"]
+
     def numpy_source(self, with_value: bool = True, name: str | None = None) -> str:
         """Standalone Python source computing (value, derivative) or just the derivative."""
         from .printing.numpy_source import derivative_source
@@ -215,6 +256,12 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
         raise ValueError(f"symmetric_convention must be one of {CONVENTIONS}")
     parent = f if isinstance(f, Derivative) else None
     fx = parse(f, shapes)
+    if parent is None:
+        fx = recognise_closed_forms(fx)  # written-out sigmoid, softmax, logsumexp
+    else:
+        # differentiate det(M)·M⁻¹ as adj(M): the same function, and for a size-2 or -3 M the
+        # adjugate's differential has no inverse, so a Hessian of det is valid at singular M
+        fx = parent.numeric_expr
     if isinstance(wrt, Var):
         x = wrt
     elif parent is not None and all(v.name != wrt for v in fx.free_vars):
@@ -226,17 +273,21 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
     raw = differential(fx, x, dx, rec)
     L = simplify(raw) if raw is not None else zero_like(fx.shape)
 
+    parent_matrix = parent is None or parent.form == "matrix"
+
     def make(expr: Expr, form: str, unstructured: Expr | None = None) -> Derivative:
         return Derivative(expr=expr, of=fx, wrt=x, layout=layout, form=form, differential=L,
                           dvar=dx, parent=parent, symmetric_convention=symmetric_convention,
                           unstructured=unstructured, record=rec)
 
-    if layout == "gradient" and not is_scalar(fx.shape):
+    out_shape = parent.shape if parent is not None else _as_vector_shape(fx.shape)
+    base_scalar = is_scalar((parent.base if parent is not None else fx).shape)
+    if layout == "gradient" and not (is_scalar(out_shape) or base_scalar):
         raise ValueError(
             f"layout='gradient' needs a scalar function, but {fx} is "
             f"{'a vector' if is_vector(fx.shape) else 'a matrix'}; use layout='numerator' "
             "(Jacobian) or 'denominator'")
-    if is_scalar(fx.shape):
+    if is_scalar(out_shape):
         if is_scalar(x.shape):
             g = substitute(L, dx, Const(1))
             return make(simplify(g), "matrix")
@@ -246,19 +297,52 @@ def derivative(f: str | Expr | Derivative, wrt: str | Var, layout: str = "numera
             return make(G, "matrix")
         return make(_structured(G, x, symmetric_convention), "matrix", unstructured=G)
     if is_scalar(x.shape):  # derivative of an array with respect to a scalar: out.shape
-        return make(simplify(substitute(L, dx, Const(1))), "matrix")
+        E = simplify(substitute(L, dx, Const(1)))
+        # a nested stage whose tensor has more axes than its vec-form matrix stays in vec form
+        return make(E, "matrix" if len(out_shape) <= 2 and parent_matrix else "vec")
     J = vec_jacobian(L, dx)
     J = simplify(J) if J is not None else None
     if J is None or isinstance(J, Zero) or isinstance(J, Const) and J.value == 0:
         # an exact zero, shaped like the Jacobian it stands for (size(F) × size(X))
-        J = zero_like(from_matrix(size(_as_vector_shape(fx.shape)), size(x.shape)))
-    vector_case = (is_vector(fx.shape) or is_row(fx.shape)) and is_vector(x.shape)
+        J = zero_like(from_matrix(size(out_shape), size(x.shape)))
+    elif x.structure is not None:  # only structured directions dX count (see _projection)
+        J = simplify(s_mul(J, _projection(x, symmetric_convention)))
+    vector_case = len(out_shape) == 1 and is_vector(x.shape)
     if layout == "denominator":
         J = s_transpose(J)
-    form = "matrix" if vector_case else "vec"
-    if form == "vec" and _has(J, DiagEmbed):
-        form = "index"  # vec form would need a non-standard selector matrix: show indices
-    return make(J, form)
+    d = make(J, "matrix" if vector_case else "vec")
+    if d.form == "vec":
+        d.form = _display_form(d)
+    return d
+
+
+def _display_form(d: Derivative) -> str:
+    """"index" when the vec form needs a non-standard selector (vec(diag(v)) = E v) or when the
+    index notation is shorter; "vec" otherwise (and when index notation is unavailable)."""
+    from .printing.index import AUTO_TERMS, TooManyTerms, to_index_text
+
+    selector = _has(d.expr, DiagEmbed)
+    vec_text = str(d.expr)
+    if not selector and len(vec_text) < 24:
+        return "vec"  # kron(B', A), commutation(n, m): nothing shorter exists
+    try:
+        rhs = to_index_text(d, limit=AUTO_TERMS).split(" = ", 1)[1]
+    except (UnsupportedExpression, TooManyTerms):
+        return "vec"
+    if any(word in rhs for word in ("kron(", "commutation(", "diag_embed(")):
+        return "vec"  # a vec-form symbol with indices would read worse than the vec form itself
+    return "index" if selector or len(rhs) < len(vec_text) else "vec"
+
+
+def _sized_text(d: Derivative) -> str | None:
+    """A zero tensor prints as zeros(shape) and a vec-form identity as eye(size), so that
+    neither reads as a bare 0 or eye whose size the reader cannot know."""
+    if is_zero(d.expr) and d.shape:
+        return f"zeros({', '.join(map(str, d.shape))})"
+    c, core = coef_and_core(d.expr)
+    if d.form == "vec" and isinstance(core, Identity):
+        return str(d.expr).replace("eye", f"eye({core.n})")
+    return None
 
 
 def _has(e: Expr, cls: type) -> bool:
@@ -279,6 +363,26 @@ def _structured(G: Expr, x: Var, convention: str) -> Expr:
     if convention == "frobenius":
         return s_mul(Const(Fraction(1, 2)), s_add(G, Gt))
     return s_add(G, Gt, s_mul(Const(-1), s_unary(Diag, s_unary(Diag, G))))
+
+
+def _projection(x: Var, convention: str) -> Expr:
+    """P with J_structured = J P for J = ∂vec F/∂vec X taken over independent entries.
+
+    symmetric, "frobenius": P = (I + K)/2, the orthogonal projection onto symmetric dX (the
+    derivative as a map on symmetric matrices, matching the gradient (G + Gᵀ)/2);
+    symmetric, "cookbook": P = I + K − diag(vec I), the partials with respect to the independent
+    entries s_kl = X_kl = X_lk (matching G + Gᵀ − G∘I);
+    diagonal: P = diag(vec I), only the diagonal entries vary.
+    """
+    n = x.shape[0]
+    eye = Identity(dim_mul(n, n))
+    select = s_unary(Diag, s_unary(Vec, Identity(n)))
+    if x.structure == "diagonal":
+        return select
+    K = Commutation(n, n)
+    if convention == "frobenius":
+        return s_mul(Const(Fraction(1, 2)), s_add(eye, K))
+    return s_add(eye, K, s_mul(Const(-1), select))
 
 
 def hessian(f: str | Expr, wrt: str | Var, shapes: dict | None = None,

@@ -29,6 +29,7 @@ from .expr import (
     Expr,
     Func,
     Hadamard,
+    Identity,
     Inv,
     Kron,
     LogDet,
@@ -176,10 +177,27 @@ def inverse_rule(e: Inv, d: D) -> Result:
 
 @differential_rule.register
 def adjugate_rule(e: Adj, d: D) -> Result:
+    """Of known size 2 or 3, adj is a polynomial in X (Cayley–Hamilton), and so is its
+    differential, valid at singular X as well:
+
+        n = 2:  adj X = tr(X) I − X,                      d adj = tr(dX) I − dX;
+        n = 3:  adj X = X² − tr(X) X + ½(tr(X)² − tr(X²)) I,
+                d adj = dX X + X dX − tr(dX) X − tr(X) dX + (tr(X) tr(dX) − tr(X dX)) I.
+
+    Otherwise adj X = det(X) X⁻¹ with the determinant (42) and inverse (40) rules; that form
+    divides by det X, so the generated code refuses a numerically singular X."""
     a, da = _inner(e, d)
     if da is None:
         return "adjugate", None
-    # adj X = det(X) X⁻¹: product of the determinant rule (42) and the inverse rule (40)
+    n = a.shape[0]
+    eye = Identity(n)
+    if n == 2:
+        return "adjugate", add(mul(Trace(da), eye), neg(da))
+    if n == 3:
+        tr_a, tr_da = Trace(a), Trace(da)
+        scalar = add(mul(tr_a, tr_da), neg(Trace(mul(a, da))))
+        return "adjugate", add(mul(da, a), mul(a, da), neg(mul(tr_da, a)), neg(mul(tr_a, da)),
+                               mul(scalar, eye))
     return "adjugate", add(mul(Det(a), Trace(mul(Inv(a), da)), Inv(a)),
                            neg(mul(Det(a), Inv(a), da, Inv(a))))
 

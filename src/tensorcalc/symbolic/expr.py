@@ -329,7 +329,8 @@ class Mul(Expr):
                     f"*: cannot multiply {describe(left.shape)} by {describe(right.shape)}"
                     + (" (transpose the first vector: x' * y)" if is_vector(left.shape) else "")
                 )
-            same_dim(cols, rows, f"*: {describe(left.shape)} times {describe(right.shape)}")
+            if cols != rows:  # equal dims need no check (and no message built: a hot path)
+                same_dim(cols, rows, f"*: {describe(left.shape)} times {describe(right.shape)}")
         if chain:
             shape = from_matrix(as_matrix(chain[0].shape)[0], as_matrix(chain[-1].shape)[1])
         else:

@@ -248,7 +248,18 @@ def eval_inv(n: Inv, args: list, s: _Scope):
 
 @_eval_node.register
 def eval_adj(n: Adj, args: list, s: _Scope):
+    if s.xp is np and is_matrix(n.args[0].shape):
+        return adjugate(args[0])
     return s.xp.multiply(s.xp.linalg.det(args[0]), s.xp.linalg.inv(args[0]))
+
+
+def adjugate(a: np.ndarray) -> np.ndarray:
+    """adj(A) through the SVD A = U S Vᵀ: det(U) det(V) V diag(Π_{j≠i} s_j) Uᵀ, no inverse, so
+    exact at singular A as well."""
+    u, s, vt = np.linalg.svd(np.asarray(a, dtype=float))
+    left = np.concatenate(([1.0], np.cumprod(s[:-1])))
+    right = np.concatenate((np.cumprod(s[::-1][:-1])[::-1], [1.0]))
+    return np.linalg.det(u) * np.linalg.det(vt) * (vt.T * (left * right)) @ u.T
 
 
 @_eval_node.register
@@ -409,15 +420,18 @@ def _to_layout(ref: np.ndarray, d, dims: dict) -> np.ndarray:
 
 
 def _project(G: np.ndarray, d) -> np.ndarray:
-    """Apply the symmetric/diagonal convention to a numeric unstructured gradient."""
+    """Apply the symmetric/diagonal convention to the last two (input) axes of a numeric
+    numerator-layout derivative taken over independent entries."""
     s = d.wrt.structure
-    if s is None or not is_scalar(d.of.shape):
+    if s is None:
         return G
+    eye = np.eye(G.shape[-1])
+    Gt = np.swapaxes(G, -1, -2)
     if s == "diagonal":
-        return np.diag(np.diag(G))
+        return G * eye
     if d.symmetric_convention == "frobenius":
-        return (G + G.T) / 2
-    return G + G.T - np.diag(np.diag(G))
+        return (G + Gt) / 2
+    return G + Gt - G * eye
 
 
 def central_jacobian(fn, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
@@ -437,10 +451,13 @@ def central_jacobian(fn, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
 def _central_reference(d, env: dict, dims: dict) -> np.ndarray:
     name = d.wrt.name
 
+    out = concrete(d.out_shape, dims)
+
     def fn(value):
         local = dict(env)
         local[name] = value
-        return evaluate_expr(d.of, local, dims)
+        # a nested stage differentiates the previous derivative tensor, not its vec-form matrix
+        return np.reshape(np.asarray(evaluate_expr(d.of, local, dims)), out, order="F")
 
     ref = central_jacobian(fn, env[name])
     return _to_layout(_project(ref, d), d, dims)

@@ -22,6 +22,8 @@ Normal form, per node (smart constructors ``s_*``):
 from __future__ import annotations
 
 import itertools
+import math
+from fractions import Fraction
 from functools import singledispatch
 
 from .canonical import (
@@ -30,6 +32,7 @@ from .canonical import (
     key,
     node_count,
     order_terms,
+    sigmoid_complement,
     sigmoid_rule,
     softmax_rule,
     split_term,
@@ -40,7 +43,6 @@ from .expr import (
     Adj,
     Commutation,
     Const,
-    Det,
     Diag,
     Expr,
     Fill,
@@ -49,12 +51,10 @@ from .expr import (
     Identity,
     Inv,
     Kron,
-    LogDet,
     MatPow,
     Mul,
     Pow,
     Sum,
-    Trace,
     Transpose,
     Unary,
     Var,
@@ -66,7 +66,7 @@ from .expr import (
     one_like,
     zero_like,
 )
-from .shapes import as_matrix, dim_mul, is_matrix, is_scalar, is_vector
+from .shapes import as_matrix, dim_mul, is_matrix, is_row, is_scalar, is_vector
 
 MAX_EXPANSION = 32  # distributing products of sums beyond this many terms is not worth it
 
@@ -102,7 +102,7 @@ def s_transpose(a: Expr) -> Expr:
     if isinstance(a, Hadamard) and is_matrix(a.shape):  # vectors keep (u ⊙ v)ᵀ: reads better
         return s_had(*(s_transpose(t) for t in a.args))
     if isinstance(a, Kron):
-        return Kron(s_transpose(a.args[0]), s_transpose(a.args[1]))
+        return s_kron(s_transpose(a.args[0]), s_transpose(a.args[1]))
     if isinstance(a, Inv) and s_transpose(a.args[0]) == a.args[0]:
         return a  # the inverse of a symmetric matrix (Xᵀ C X with C symmetric) is symmetric
     return Transpose(a)
@@ -199,6 +199,18 @@ def _pair_rule(f: Expr, g: Expr, merge_powers: bool = True) -> list[Expr] | None
         merged = s_had(u, g)
         if node_count(merged) < node_count(u) + node_count(g) - 1:
             return [s_unary(Sum, merged)]
+    # (P ⊗ Q) vec(M) = vec(Q M Pᵀ) and vec(M)ᵀ (P ⊗ Q) = vec(Qᵀ M P)ᵀ: kron(xᵀ, I) vec(M) = M x,
+    # vec(M)ᵀ kron(x, I) = (M x)ᵀ, vec(I)ᵀ kron(I, B) = vec(Bᵀ)ᵀ
+    if isinstance(f, Kron) and isinstance(g, Vec):
+        P, Q = f.args
+        M = g.args[0]
+        if as_matrix(M.shape) == (as_matrix(Q.shape)[1], as_matrix(P.shape)[1]):
+            return [s_unary(Vec, s_mul(Q, M, s_transpose(P)))]
+    if isinstance(g, Kron) and isinstance(f, Transpose) and isinstance(f.args[0], Vec):
+        P, Q = g.args
+        M = f.args[0].args[0]
+        if as_matrix(M.shape) == (as_matrix(Q.shape)[0], as_matrix(P.shape)[0]):
+            return [s_transpose(s_unary(Vec, s_mul(s_transpose(Q), M, P)))]
     if not merge_powers:
         return None
     # X X = X², X^a X^b = X^(a+b)
@@ -299,9 +311,13 @@ def s_pow(a: Expr, p: object) -> Expr:
     if isinstance(a, Const) and isinstance(p, int) and abs(p) <= 16:
         if a.value == 0 and p < 0:
             return Pow(a, p)
-        return Const(number(a.value**p)) if abs(a.value) < 10**6 else Pow(a, p)
+        if abs(a.value) >= 10**6:
+            return Pow(a, p)
+        exact = a.value if isinstance(a.value, float) else Fraction(a.value)
+        return Const(number(exact**p))  # 6⁻¹ = 1/6 exactly, not 0.1666…
     if isinstance(a, Fill) and isinstance(p, int) and abs(p) <= 16 and a.value != 0:
-        return Fill(number(a.value**p), a.shape)
+        exact = a.value if isinstance(a.value, float) else Fraction(a.value)
+        return Fill(number(exact**p), a.shape)
     if isinstance(a, Pow) and isinstance(p, int):
         return s_pow(a.args[0], number(a.exponent * p))
     if isinstance(a, Func) and a.name == "sqrt" and p == 2:
@@ -414,7 +430,7 @@ def s_add(*terms: Expr, expand: bool = True) -> Expr:
         flat.extend(t.args if isinstance(t, Add) else (t,))
     shape = flat[0].shape
     Add(*flat) if len(flat) > 1 else None  # shape check
-    flat = [t for t in flat if not is_zero(t)]
+    flat = sigmoid_complement([t for t in flat if not is_zero(t)])
     plain = _collect(flat)
     best = _assemble(_factor(plain) if len(plain) > 1 else plain, shape)
     if expand and len(plain) > 1:
@@ -426,7 +442,60 @@ def s_add(*terms: Expr, expand: bool = True) -> Expr:
             alt = _assemble(_factor(collected) if len(collected) > 1 else collected, shape)
             if node_count(alt) < node_count(best):
                 best = alt
+    if isinstance(best, Add):
+        pulled = _pull_common_scalars(list(best.args))
+        if pulled is not None and (node_count(pulled) < node_count(best) or (
+                node_count(pulled) == node_count(best) and not _equal_coefs(best))):
+            best = pulled  # strictly smaller, or as small with one coefficient pulled out whole
     return best
+
+
+def _equal_coefs(e: Add) -> int:
+    """0 when the terms' coefficients agree up to sign (2 A + 2 B), else 1."""
+    return int(len({abs(coef_and_core(t)[0]) for t in e.args}) > 1)  # type: ignore[arg-type]
+
+
+def _rational_gcd(values: list) -> object:
+    """The largest rational g with every value an integer multiple of g (signs ignored)."""
+    num, den = 0, 1
+    for v in values:
+        q = Fraction(v)
+        num = math.gcd(num, q.numerator)
+        den = den * q.denominator // math.gcd(den, q.denominator)
+    return number(Fraction(num, den))
+
+
+def _pull_common_scalars(terms: list[Expr]) -> Expr | None:
+    """c s (A + B): the common numeric factor and the scalar factors every term shares, pulled
+    out of the sum (x/3 + y/3 = (x + y)/3, a x + a y = a (x + y)); None when there are none."""
+    parts = []
+    for t in terms:
+        c, core = coef_and_core(t)
+        if isinstance(c, float):
+            return None  # inexact coefficients are not factored
+        sc, ch = split_term(core)
+        parts.append((c, [f for f in sc if not isinstance(f, Const)], ch))
+    common = list(parts[0][1])
+    for _, sc, _ in parts[1:]:
+        rest = list(sc)
+        keep = []
+        for f in common:
+            if f in rest:
+                rest.remove(f)
+                keep.append(f)
+        common = keep
+    g = _rational_gcd([c for c, _, _ in parts])
+    if all(c < 0 for c, _, _ in parts):  # type: ignore[operator]
+        g = number(-g)  # type: ignore[operator]
+    if g == 1 and not common:
+        return None
+    inner = []
+    for c, sc, ch in parts:
+        rest = list(sc)
+        for f in common:
+            rest.remove(f)
+        inner.append(s_mul(Const(number(Fraction(c) / Fraction(g))), *rest, *ch))
+    return s_mul(Const(g), *common, s_add(*inner, expand=False))
 
 
 # ------------------------------------------------------------------------------ other nodes
@@ -441,81 +510,6 @@ def s_unary(cls: type, a: Expr) -> Expr:
 @singledispatch
 def unary_rewrite(cls: type, a: Expr) -> Expr | None:
     """The rewrite of ``cls(a)``, or None to keep it; dispatched on the class ``cls`` itself."""
-    return None
-
-
-@unary_rewrite.register(Sum)
-def simplify_sum(cls: type, a: Expr) -> Expr | None:
-    if is_scalar(a.shape):
-        return a
-    if is_zero(a):
-        return Const(0)
-    return None
-
-
-@unary_rewrite.register(Trace)
-def simplify_trace(cls: type, a: Expr) -> Expr | None:
-    if is_scalar(a.shape):
-        return a
-    if is_zero(a):
-        return Const(0)
-    if isinstance(a, Identity) and isinstance(a.n, int):
-        return Const(a.n)
-    if isinstance(a, Transpose):
-        return s_unary(Trace, a.args[0])
-    return None
-
-
-@unary_rewrite.register(Inv)
-def simplify_inv(cls: type, a: Expr) -> Expr | None:
-    if isinstance(a, Mul) and a.chain and all(
-        is_matrix(f.shape) and f.shape[0] == f.shape[1] for f in a.chain
-    ):
-        # (c A B)⁻¹ = c⁻¹ B⁻¹ A⁻¹: valid because square factors of an invertible product
-        # are invertible themselves (det AB = det A det B)
-        return s_mul(*(s_pow(c, -1) for c in a.scalars),
-                     *(s_unary(Inv, f) for f in reversed(a.chain)))
-    if isinstance(a, MatPow):
-        return MatPow(s_unary(Inv, a.args[0]), a.k)  # (X^k)⁻¹ = (X⁻¹)^k
-    if isinstance(a, Inv):
-        return a.args[0]
-    if isinstance(a, Identity):
-        return a
-    if isinstance(a, Transpose):
-        return s_transpose(Inv(a.args[0]))
-    return None
-
-
-@unary_rewrite.register(Det)
-@unary_rewrite.register(LogDet)
-def simplify_det(cls: type, a: Expr) -> Expr | None:
-    """det and log det of a scalar, of I and of a transpose."""
-    if is_scalar(a.shape):
-        return a if cls is Det else Func("log", a)
-    if isinstance(a, Identity):
-        return Const(1 if cls is Det else 0)
-    if isinstance(a, Transpose):
-        return s_unary(cls, a.args[0])
-    return None
-
-
-@unary_rewrite.register(Diag)
-def simplify_diag(cls: type, a: Expr) -> Expr | None:
-    if isinstance(a, Diag) and is_vector(a.args[0].shape):
-        return a.args[0]
-    if isinstance(a, Fill) and is_vector(a.shape) and a.value == 1:
-        return Identity(a.shape[0])
-    if is_zero(a):
-        return Zero(Diag(a).shape)
-    return None
-
-
-@unary_rewrite.register(Vec)
-def simplify_vec(cls: type, a: Expr) -> Expr | None:
-    if isinstance(a, Mul) and a.scalars:  # vec(c M) = c vec(M)
-        return s_mul(*a.scalars, s_unary(Vec, s_mul(*a.chain)))
-    if not is_matrix(a.shape):
-        return a if is_vector(a.shape) else s_transpose(a)
     return None
 
 
@@ -542,6 +536,10 @@ def s_kron(a: Expr, b: Expr) -> Expr:
             return s_mul(*f.scalars, s_kron(*pair))
     if is_zero(a) or is_zero(b):
         return Zero(Kron(a, b).shape)
+    if is_vector(a.shape) and is_vector(b.shape):
+        return s_unary(Vec, s_mul(b, s_transpose(a)))  # b ⊗ a = vec(a bᵀ) (here a ⊗ b)
+    if is_row(a.shape) and is_row(b.shape):  # bᵀ ⊗ aᵀ = vec(a bᵀ)ᵀ
+        return s_transpose(s_kron(s_transpose(a), s_transpose(b)))
     return Kron(a, b)
 
 
@@ -598,3 +596,7 @@ def _simplify_once(e: Expr, memo: dict) -> Expr:
         out = _rebuild(e, tuple(_simplify_once(a, memo) for a in e.args))
     memo[e] = out
     return out
+
+
+# The rewrites of the named one-argument operations register themselves with unary_rewrite.
+from . import simplify_unary  # noqa: E402, F401

@@ -209,8 +209,8 @@ def _jacobian(out: _Lines, d, name: str) -> None:
         out.text(f"Step 3. Numerator layout (Jacobian), {what}shape {shape}:")
         out.eq("J", out.show(d.expr))
     if d.form == "index":
-        out.text("In index notation (the vec form above needs the selector E with "
-                 "vec(diag(v)) = E v):")
+        out.text("In index notation (shorter than the vec form above, or free of its selector "
+                 "E with vec(diag(v)) = E v):")
         text = d.index_notation("latex" if out.fmt == "latex" else "text")
         lhs, rhs = text.split(" = ", 1)
         out.eq(lhs, rhs)

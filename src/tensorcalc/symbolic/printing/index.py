@@ -7,12 +7,19 @@ product: a summed index between neighbours; ⊙: shared indices; ᵀ: swapped; t
 diag(v)_ij = δ_ij v_i), and deltas against summed indices are contracted away. What remains is a
 sum of products such as A[i,k] B[l,j] (the derivative of A X B) or δ[i,j] δ[i,k] exp(x)[i].
 
-This is the fallback display when the vec/Kronecker form would need a non-standard symbol.
+Higher orders are built stage by stage on these terms, never on the vec-form matrices: the
+derivative of a term with respect to the next variable is the product rule over its factors,
+and each factor f[labels] contributes the index terms of its own differential df (again linear
+in the new dX) at those labels. So Jacobians of Jacobians need no Kronecker or commutation
+symbol here, and the factors stay subexpressions of the function (A, tanh(A*x), inv(X), ...).
+
+This is the display when the vec/Kronecker form would need a non-standard symbol or is longer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from html import escape
 
 from tensorcalc.symbolic.errors import UnsupportedExpression
@@ -35,9 +42,16 @@ from .mathml import paren
 from .precedence import ATOM, precedence
 from .text import format_number
 
-OUT_NAMES = ("i", "j")
-IN_NAMES = ("k", "l")
-SUM_NAMES = tuple("pqrstuvwabcdefgh") + tuple(f"s{i}" for i in range(1, 100))
+#: Free indices in order: the output's axes, then each stage's variable axes.
+FREE_NAMES = ("i", "j", "k", "l", "m", "n", "o", "a", "b", "c", "d", "e", "f", "g", "h")
+SUM_NAMES = tuple("pqrstuvw") + tuple(f"s{i}" for i in range(1, 400))
+#: Above this many terms the index notation is not offered as the display (it stays available
+#: through ``index_notation()``, which has no cap).
+AUTO_TERMS = 64
+
+
+class TooManyTerms(Exception):
+    """The index notation would exceed the requested number of terms."""
 
 
 @dataclass
@@ -58,10 +72,10 @@ def _axes(shape: tuple) -> int:
 
 
 class _Indexer:
-    def __init__(self, dx: Var, in_idx: tuple):
+    def __init__(self, dx: Var, in_idx: tuple, counter: int = 0):
         self.dx = dx
         self.in_idx = in_idx
-        self.counter = 0
+        self.counter = counter
 
     def fresh(self) -> str:
         name = SUM_NAMES[self.counter]
@@ -144,10 +158,151 @@ def _contract(t: Term) -> Term:
     return t
 
 
+def _labels(shape: tuple, free: list) -> tuple:
+    n = _axes(shape)
+    out, free[:] = tuple(free[:n]), free[n:]
+    return out
+
+
+def _key(t: Term) -> tuple:
+    """Terms equal up to the order of their factors and deltas share a key."""
+    coef, rest = _split(t)
+    factors = sorted(f"{e}{ix}" for e, ix in rest)
+    deltas = sorted(tuple(sorted(d)) for d in t.deltas)
+    return (tuple(factors), tuple(deltas), tuple(sorted(t.sums)))
+
+
+def _merge_elementwise(t: Term) -> Term:
+    """Factors of one shape carrying the same labels multiply elementwise: u[i] v[i] = (u ⊙ v)[i]
+    (and u[i] u[i] = (u .^ 2)[i])."""
+    from tensorcalc.symbolic.simplify import s_had
+
+    groups: dict[tuple, list] = {}
+    order: list = []
+    for f, ix in t.factors:
+        if not isinstance(f, Const) and len(set(ix)) == len(ix) == len(f.shape) and ix:
+            g, gix = _normal(f, ix)
+            if len(gix) == len(g.shape):
+                keyed = (gix, g.shape)
+                if keyed not in groups:
+                    groups[keyed] = []
+                    order.append(keyed)
+                groups[keyed].append(g)
+                continue
+        order.append((f, ix))
+    factors = []
+    for item in order:
+        if isinstance(item[0], Expr):
+            factors.append(item)
+        else:
+            fs = groups[item]
+            factors.append((fs[0] if len(fs) == 1 else s_had(*fs), item[0]))
+    return Term(factors, t.deltas, t.sums)
+
+
+def _collect(terms: list[Term]) -> list[Term]:
+    """Add up terms that differ only in the order of their factors."""
+    groups: dict[tuple, list] = {}
+    terms = [_merge_elementwise(t) for t in terms]
+    for t in terms:
+        coef, _ = _split(t)
+        k = _key(t)
+        if k in groups:
+            groups[k][0] = groups[k][0] + coef  # type: ignore[operator]
+        else:
+            groups[k] = [coef, t]
+    out = []
+    for coef, t in groups.values():
+        if coef == 0:
+            continue
+        rest = [(f, ix) for f, ix in t.factors if not isinstance(f, Const)]
+        out.append(Term(([(Const(coef), ())] if coef != 1 else []) + rest, t.deltas, t.sums))
+    return out
+
+
+def _stages(d) -> list:
+    stages = []
+    while d is not None:
+        stages.append(d)
+        d = d.parent
+    return stages[::-1]
+
+
+def _structured(terms: list[Term], x: Var, labels: tuple, convention: str) -> list[Term]:
+    """Restrict the stage of a structured variable to its directions (derivative._projection):
+    symmetric "frobenius" T ↦ (T[a,b] + T[b,a])/2, "cookbook" T ↦ T[a,b] + T[b,a] − δ[a,b] T[a,b],
+    diagonal T ↦ δ[a,b] T[a,b]."""
+    if x.structure is None:
+        return terms
+    a, b = labels
+
+    def swapped(t: Term) -> Term:
+        def sw(ix: tuple) -> tuple:
+            return tuple(b if i == a else a if i == b else i for i in ix)
+
+        return Term([(f, sw(ix)) for f, ix in t.factors], [sw(d) for d in t.deltas], t.sums)
+
+    def scaled(t: Term, c: object, delta: bool = False) -> Term:
+        return Term([(Const(c), ())] + t.factors, t.deltas + ([(a, b)] if delta else []), t.sums)
+
+    if x.structure == "diagonal":
+        return [_contract(Term(t.factors, t.deltas + [(a, b)], t.sums)) for t in terms]
+    if convention == "frobenius":
+        half = Fraction(1, 2)
+        return [scaled(u, half) for t in terms for u in (t, swapped(t))]
+    return [u for t in terms for u in (t, swapped(t), scaled(t, -1, delta=True))]
+
+
+def chain_terms(d, limit: int | None = None) -> tuple[list[Term], tuple, list[tuple]]:
+    """Index terms of the whole derivative chain ending at ``d``; also the output labels and
+    each stage's (variable, labels). Raises ``TooManyTerms`` above ``limit`` terms."""
+    from tensorcalc.symbolic.calculus import differential
+    from tensorcalc.symbolic.derivative import _placeholder
+    from tensorcalc.symbolic.simplify import simplify
+
+    stages = _stages(d)
+    first = stages[0]
+    free = list(FREE_NAMES)
+    out_idx = _labels(first.out_shape, free)
+    wrt_labels = [(first.wrt, _labels(first.wrt.shape, free))]
+    ix = _Indexer(first.dvar, wrt_labels[0][1])
+    terms = [_contract(t) for t in ix.terms(first.differential, out_idx)]
+    terms = _collect(_structured(terms, first.wrt, wrt_labels[0][1], first.symmetric_convention))
+    counter = ix.counter
+    for stage in stages[1:]:
+        x = stage.wrt
+        labels = _labels(x.shape, free)
+        wrt_labels.append((x, labels))
+        dx = _placeholder(x, first.base)
+        memo: dict = {}
+        new: list[Term] = []
+        for t in terms:
+            for n, (f, flabels) in enumerate(t.factors):
+                if not f.depends_on(x):
+                    continue
+                if f not in memo:
+                    raw = differential(f, x, dx)
+                    memo[f] = None if raw is None else simplify(raw)
+                if memo[f] is None:
+                    continue
+                ix = _Indexer(dx, labels, counter)
+                rest = Term(t.factors[:n] + t.factors[n + 1 :], t.deltas, t.sums)
+                for piece in ix.terms(memo[f], flabels):
+                    new.append(_contract(rest.times(piece)))
+                counter = ix.counter
+                if limit is not None and len(new) > limit:
+                    raise TooManyTerms
+        terms = _collect(_structured(new, x, labels, stage.symmetric_convention))
+    if limit is not None and len(terms) > limit:
+        raise TooManyTerms
+    return terms, out_idx, wrt_labels
+
+
 def index_terms(L: Expr, dx: Var, out_shape: tuple) -> tuple[list[Term], tuple, tuple]:
     """Terms of T[out, in] from the differential L; also the out and in index labels."""
-    out_idx = OUT_NAMES[: _axes(out_shape)]
-    in_idx = IN_NAMES[: _axes(dx.shape)]
+    free = list(FREE_NAMES)
+    out_idx = _labels(out_shape, free)
+    in_idx = _labels(dx.shape, free)
     ix = _Indexer(dx, in_idx)
     return [_contract(t) for t in ix.terms(L, out_idx)], out_idx, in_idx
 
@@ -169,7 +324,7 @@ def _split(t: Term) -> tuple[object, list]:
             coef = coef * f.value  # type: ignore[operator]
         else:
             rest.append(_normal(f, ix))
-    return coef, rest
+    return coef, sorted(rest, key=lambda p: bool(p[1]))  # scalar factors first
 
 
 def _factor_text(e: Expr, labels: tuple) -> str:
@@ -195,9 +350,18 @@ def _join(coef: object, pieces: list[str], sep: str, fmt) -> str:
     return fmt(coef) + sep + body
 
 
-def to_index_text(d) -> str:
-    terms, out_idx, in_idx = index_terms(d.differential, d.dvar, d.out_shape)
-    lhs = f"d{_name(d)}[{','.join(out_idx)}]/d{d.wrt.name}[{','.join(in_idx)}]"
+def _order_prefix(k: int, fmt: str) -> str:
+    if k == 1:
+        return "d" if fmt == "text" else "\\partial "
+    return f"d^{k} " if fmt == "text" else rf"\partial^{{{k}}} "
+
+
+def to_index_text(d, limit: int | None = None) -> str:
+    terms, out_idx, wrt = chain_terms(d, limit)
+    k = len(wrt)
+    out = f"[{','.join(out_idx)}]" if out_idx else ""
+    den = "".join(f"d{x.name}[{','.join(ix)}]" for x, ix in wrt)
+    lhs = f"{_order_prefix(k, 'text')}{_name(d)}{out}/{den}"
     parts = []
     for t in terms:
         coef, factors = _split(t)
@@ -208,9 +372,11 @@ def to_index_text(d) -> str:
 
 
 def to_index_latex(d) -> str:
-    terms, out_idx, in_idx = index_terms(d.differential, d.dvar, d.out_shape)
-    lhs = (rf"\frac{{\partial {_name(d)}_{{{''.join(out_idx)}}}}}"
-           rf"{{\partial {d.wrt.latex()}_{{{''.join(in_idx)}}}}}")
+    terms, out_idx, wrt = chain_terms(d)
+    k = len(wrt)
+    out = f"_{{{''.join(out_idx)}}}" if out_idx else ""
+    den = r"\,".join(rf"\partial {x.latex()}_{{{''.join(ix)}}}" for x, ix in wrt)
+    lhs = rf"\frac{{{_order_prefix(k, 'latex')}{_name(d)}{out}}}{{{den}}}"
     parts = []
     for t in terms:
         coef, factors = _split(t)
@@ -222,7 +388,7 @@ def to_index_latex(d) -> str:
 
 
 def to_index_mathml(d, display: str = "block") -> str:
-    terms, out_idx, in_idx = index_terms(d.differential, d.dvar, d.out_shape)
+    terms, out_idx, wrt = chain_terms(d)
 
     def sub(base: str, labels: tuple) -> str:
         if not labels:
@@ -236,9 +402,11 @@ def to_index_mathml(d, display: str = "block") -> str:
             inner = paren(inner)  # fences that stretch only around a fraction
         return sub(inner, labels)
 
+    k = len(wrt)
+    d_op = "<mo>∂</mo>" if k == 1 else f"<msup><mo>∂</mo><mn>{k}</mn></msup>"
     num = sub(f"<mi>{escape(_name(d))}</mi>", out_idx)
-    den = sub(f"<mi>{escape(d.wrt.name)}</mi>", in_idx)
-    lhs = f"<mfrac><mrow><mo>∂</mo>{num}</mrow><mrow><mo>∂</mo>{den}</mrow></mfrac>"
+    den = "".join(f"<mo>∂</mo>{sub(f'<mi>{escape(x.name)}</mi>', ix)}" for x, ix in wrt)
+    lhs = f"<mfrac><mrow>{d_op}{num}</mrow><mrow>{den}</mrow></mfrac>"
     parts = []
     for t in terms:
         coef, factors = _split(t)
@@ -252,4 +420,5 @@ def to_index_mathml(d, display: str = "block") -> str:
 
 
 def _name(d) -> str:
-    return "F" if len(d.out_shape) == 2 else "y" if len(d.out_shape) == 1 else "f"
+    out = _stages(d)[0].out_shape
+    return "F" if len(out) == 2 else "y" if len(out) == 1 else "f"

@@ -1,6 +1,7 @@
 """Helper functions the generated NumPy source defines when it uses them (numerically stable
-softmax and log-sum-exp, the commutation and diagonal-embedding matrices, and the guard that
-refuses a numerically singular matrix where a formula divides by its determinant)."""
+softmax and log-sum-exp, the adjugate through the SVD, the commutation and diagonal-embedding
+matrices, and the guard that refuses a numerically singular matrix where a formula divides by
+its determinant)."""
 
 HELPERS = {
     "_softmax": (
@@ -27,6 +28,16 @@ HELPERS = {
         "    # at column i * (n + 1), the position of M[i, i] in vec(M)\n"
         "    n = d.shape[0]\n    out = np.zeros((n, n * n))\n"
         "    out[np.arange(n), np.arange(n) * (n + 1)] = d\n    return out\n"
+    ),
+    "_adjugate": (
+        "def _adjugate(a):\n"
+        "    # adj(A) = det(U) det(V) V diag(prod_{j != i} s_j) U' from A = U S V': no inverse,\n"
+        "    # so it is exact at singular matrices too (where det(A) inv(A) is 0 * inf)\n"
+        "    u, s, vt = np.linalg.svd(a)\n"
+        "    left = np.concatenate(([1.0], np.cumprod(s[:-1])))\n"
+        "    right = np.concatenate((np.cumprod(s[::-1][:-1])[::-1], [1.0]))\n"
+        "    sign = np.linalg.det(u) * np.linalg.det(vt)\n"
+        "    return sign * (vt.T * (left * right)) @ u.T\n"
     ),
     "_nonsingular": (
         "def _nonsingular(a, what):\n"
