@@ -71,7 +71,7 @@ def test_expectations_can_be_differentiated():
     d = ts.derivative("expect(x' * A * x, x, m, S)", "m")
     assert str(d) == "(A + A') * m"
     g = ts.derivative("expect(x' * A * x, x, m, S)", "S", shapes={"S": ("n", "n")})
-    assert str(g) == "A / 2 + A' / 2"
+    assert str(g) == "(A + A') / 2"
 
 
 def test_non_polynomials_and_bad_shapes_are_refused():

@@ -175,7 +175,7 @@ def test_printed_results_parse_back_to_an_equal_expression(text, wrt, extra):
     ("tr(kron(A, X))", "X", "tr(A) * eye"),
     ("sum(kron(A, X))", "X", "sum(A) * matrix(1)"),
     ("sum(logsumexp(X, 0))", "X", "softmax(X, 0)"),
-    ("x' * kron(y, z)", "y", "kron(eye, z') * x"),
+    ("x' * kron(y, z)", "y", "unvec(x, m, n)' * z"),
 ])
 def test_printed_forms(text, wrt, printed):
     shapes = {"A": ("n", "n"), "X": ("m", "m")} if "kron(A" in text else None

@@ -81,6 +81,13 @@ _TORCH_HELPERS = {
         "    top = torch.cat([torch.kron(e, a.contiguous()), i], 1)\n"
         "    bottom = torch.cat([z, torch.kron(at, e)], 1)\n"
         "    return torch.linalg.matrix_exp(torch.cat([top, bottom], 0))[:n * n, n * n:]\n"),
+    "_adjugate": (
+        "def _adjugate(a):\n    # adj(A) from the SVD A = U S V', exact at singular A (no inverse)\n"
+        "    u, s, vt = torch.linalg.svd(_f64(a))\n    one = torch.ones(1, dtype=s.dtype)\n"
+        "    left = torch.cat([one, torch.cumprod(s[:-1], 0)])\n"
+        "    right = torch.cat([torch.cumprod(s.flip(0)[:-1], 0).flip(0), one])\n"
+        "    sign = torch.linalg.det(u) * torch.linalg.det(vt)\n"
+        "    return sign * (vt.T * (left * right)) @ u.T\n"),
     "_nonsingular": (
         "def _nonsingular(a, what):\n    c = float(torch.linalg.cond(a))\n"
         "    if not c * torch.finfo(torch.float64).eps <= 1e-6:\n"
@@ -109,6 +116,13 @@ _JAX_HELPERS = {
     "_diag_rows": (
         "def _diag_rows(d):\n    n = d.shape[0]\n"
         "    return jnp.zeros((n, n * n)).at[jnp.arange(n), jnp.arange(n) * (n + 1)].set(d)\n"),
+    "_adjugate": (
+        "def _adjugate(a):\n    # adj(A) from the SVD A = U S V', exact at singular A (no inverse)\n"
+        "    u, s, vt = jnp.linalg.svd(a)\n    one = jnp.ones(1, dtype=s.dtype)\n"
+        "    left = jnp.concatenate([one, jnp.cumprod(s[:-1])])\n"
+        "    right = jnp.concatenate([jnp.cumprod(s[::-1][:-1])[::-1], one])\n"
+        "    sign = jnp.linalg.det(u) * jnp.linalg.det(vt)\n"
+        "    return sign * (vt.T * (left * right)) @ u.T\n"),
     "_expm": "def _expm(a):\n    return jax.scipy.linalg.expm(a)\n",
     "_expm_frechet": ("def _expm_frechet(a, e):\n"
                       "    return jax.scipy.linalg.expm_frechet(a, e, compute_expm=False)\n"),
