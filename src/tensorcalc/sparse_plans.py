@@ -13,7 +13,9 @@ A plan stays valid while the linearized program has the same equations (the patt
 structural, so it holds at every such point); when a call sees a different program (another
 branch of ``tnp.where`` is not different, but another Python branch or other indices is), the
 plan re-detects and re-colours, and counts it in ``plan.replans``. ``jit(plan)`` or
-``jit(jacobian(f, sparse=True))`` compiles the sweeps and the recovery into one NumPy function.
+``jit(jacobian(f, sparse=True))`` compiles the sweeps and the recovery into one NumPy function;
+a plan does that itself from its second call on (``plan.use_jit = False`` turns it off; a
+function that ``jit`` cannot trace stays eager, and then the signature check above applies).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ import numpy as np
 
 from .api import grad
 from .api_util import linearize_for, retry_with_strong_zeros
+from .compile import jit
+from .core.errors import TensorcalcError
+from .core.primitive import Tracer
+from .core.tree import tree_flatten
 from .jacobians.pattern import live_equations, require_scipy
 from .jacobians.sparse import (
     FORMATS,
@@ -84,6 +90,9 @@ class SparseJacobianPlan:
         self.core: SparseCore | None = None
         self.replans = -1  # the first detection is not a re-plan
         self.timings: dict[str, float] = {}
+        self.use_jit = True
+        self.calls = 0
+        self._jitted: Any = None
         self.mults_per_sweep = 0
         self.__name__ = f"{fname}({getattr(fun, '__name__', 'f')})"
 
@@ -110,15 +119,32 @@ class SparseJacobianPlan:
         self._ensure(lin)
         return self
 
-    def __call__(self, *args: Any) -> Any:
-        def once() -> tuple[Any, Any]:
-            lin, aux = self._linearize(args)
-            core = self._ensure(lin)
-            return compressed_values(core, lin), aux
+    def _values(self, *args: Any) -> tuple[Any, Any]:
+        """The structural nonzeros (CSR order) at ``args``, and the auxiliary data."""
+        lin, aux = self._linearize(args)
+        core = self._ensure(lin)
+        return compressed_values(core, lin), aux
 
-        values, aux = retry_with_strong_zeros(once)
+    def __call__(self, *args: Any) -> Any:
+        values, aux = self._evaluate(args)
         out = make_result(self.core, values, self.format)
         return (out, aux) if self.has_aux else out
+
+    def _evaluate(self, args: tuple[Any, ...]) -> tuple[Any, Any]:
+        """From the second call on (the pattern is known), the sweeps and the gather run as
+        one compiled function (``jit``: the linear program's constants fold into a few NumPy
+        calls). A function ``jit`` cannot trace (Python control flow on values) stays eager;
+        so does a call made inside another transformation."""
+        self.calls += 1
+        traced = any(isinstance(x, Tracer) for x in tree_flatten(args)[0])
+        if self.use_jit and self.core is not None and self.calls > 1 and not traced:
+            if self._jitted is None:
+                self._jitted = jit(self._values)
+            try:
+                return self._jitted(*args)
+            except (TensorcalcError, TypeError):
+                self.use_jit = False  # the eager path below raises again if it is real
+        return retry_with_strong_zeros(lambda: self._values(*args))
 
     # --- what the plan knows --------------------------------------------------------------
 
@@ -177,7 +203,7 @@ class SparseJacobianPlan:
             lines.append("  dense blocks: none (every primitive has a sparsity rule)")
         lines.append("  colourings (sweeps):")
         for name, c in core.alternatives.items():
-            lines.append(f"    {name:<28}{c:>8,}")
+            lines.append(f"    {name:<30}{c}")
         ordering = getattr(core.coloring, "ordering", "")
         how = f", {ordering} order" if ordering else ""
         lines.append(f"  chosen: {core.coloring.mode} colouring{how}: {core.jvps} "

@@ -148,7 +148,10 @@ def _greedy(p: _Pattern, ordering: str) -> np.ndarray:
 
 
 def _best_columns(p: _Pattern, orderings: tuple[str, ...] = ORDERINGS) -> tuple[np.ndarray, str]:
-    if p.shape[1] == 0 or p.row_counts.max(initial=0) <= 1:
+    """The fewest colours over ``orderings``; stops early at the lower bound (the largest row
+    count), which no colouring can beat."""
+    bound = int(p.row_counts.max(initial=0))
+    if p.shape[1] == 0 or bound <= 1:
         # At most one nonzero per row: no two columns share a row, one colour suffices.
         return np.zeros(p.shape[1], np.int64), "trivial"
     best, name = None, ""
@@ -156,6 +159,8 @@ def _best_columns(p: _Pattern, orderings: tuple[str, ...] = ORDERINGS) -> tuple[
         colors = _greedy(p, o)
         if best is None or colors.max() < best.max():
             best, name = colors, o
+        if best.max() + 1 <= bound:
+            break
     return best, name
 
 
@@ -288,6 +293,11 @@ def _split(p: _Pattern, reverse: np.ndarray) -> Coloring:
     rows, _ = _best_columns(p.rows(reverse).T)
     row_colors = np.where(reverse, rows, -1)
     return Coloring("bidirectional", cols, p.shape, row_colors, np.flatnonzero(reverse), o)
+
+
+def has_dense_rows(p: _Pattern) -> bool:
+    """Whether some rows are far denser than the median (bidirectional splits may pay)."""
+    return bool(_thresholds(p.row_counts))
 
 
 def _bidirectional(p: _Pattern, best: Coloring | None) -> Coloring | None:

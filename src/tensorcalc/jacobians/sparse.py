@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..accumulate.coloring import Coloring, as_pattern, color_jacobian
+from ..accumulate.coloring import Coloring, as_pattern, color_jacobian, has_dense_rows
 from ..accumulate.coloring_symmetric import (
     StarColoring,
     column_colors_of,
@@ -64,7 +64,7 @@ class SparseCore:
     row_seeds: np.ndarray | None  # (c_r, m)
     signature: tuple[Any, ...]
     memory_budget: int
-    alternatives: dict[str, int] = field(default_factory=dict)
+    alternatives: dict[str, str] = field(default_factory=dict)
 
     @property
     def nnz(self) -> int:
@@ -111,28 +111,31 @@ def _seeds_of(colors: np.ndarray, c: int) -> np.ndarray:
     return seeds
 
 
-def _jacobian_coloring(pattern: Any, lin: Linearized) -> tuple[Coloring, dict[str, int]]:
+def _jacobian_coloring(pattern: Any, lin: Linearized) -> tuple[Coloring, dict[str, str]]:
     """The colouring with the fewest sweeps (rows only when the program can only be pulled
-    back: a ``custom_vjp`` rule)."""
+    back: a ``custom_vjp`` rule). A side is skipped when its lower bound (the largest row
+    count for columns, column count for rows) cannot beat the best found."""
     if any(eq.primitive.transpose_only for eq in live_equations(lin.program)):
         c = color_jacobian(pattern, "row")
-        return c, {"row (VJPs)": c.sweeps}
+        return c, {"row (VJPs)": str(c.sweeps)}
     p = as_pattern(pattern)
-    col = color_jacobian(p, "column") if p.row_counts.max(initial=0) < p.shape[1] else None
-    row = color_jacobian(p, "row") if p.col_counts.max(initial=0) < p.shape[0] else None
-    best = min((c for c in (col, row) if c is not None), key=lambda c: c.sweeps, default=None)
-    alt = {}
-    if col is not None:
-        alt["column (JVPs)"] = col.sweeps
-    if row is not None:
-        alt["row (VJPs)"] = row.sweeps
-    if best is None or best.sweeps > 2:
+    sides = sorted([(int(p.row_counts.max(initial=0)), 0, "column"),
+                    (int(p.col_counts.max(initial=0)), 1, "row")])
+    best, alt = None, {}
+    for bound, _, side in sides:
+        label = f"{side} ({'JVPs' if side == 'column' else 'VJPs'})"
+        if best is not None and bound >= best.sweeps:
+            alt[label] = f"skipped (needs >= {bound})"
+            continue
+        c = color_jacobian(p, side)
+        alt[label] = str(c.sweeps)
+        if best is None or c.sweeps < best.sweeps:
+            best = c
+    if has_dense_rows(p) and best.sweeps > 3:
         bi = color_jacobian(p, "bidirectional")
-        alt["bidirectional"] = bi.sweeps
-        if best is None or bi.sweeps < best.sweeps:
+        alt["bidirectional (JVPs + VJPs)"] = f"{bi.sweeps} = {bi.jvps} + {bi.vjps}"
+        if bi.sweeps < best.sweeps:
             best = bi
-    if best is None:  # an empty pattern
-        best = color_jacobian(p, "column")
     return best, alt
 
 
@@ -160,8 +163,8 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseC
     if kind == "hessian":
         sym = symmetrize(pattern)
         coloring = star_coloring(sym)
-        alternatives = {"star (HVPs)": coloring.sweeps,
-                        "column (HVPs, no symmetry)": column_colors_of(sym)}
+        alternatives = {"star (HVPs)": str(coloring.sweeps),
+                        "column (HVPs, no symmetry)": str(column_colors_of(sym))}
         indptr, indices = sym.row_ptr, sym.row_cols
         gather = hessian_gather(sym, coloring.colors)
         col_seeds, row_seeds = _seeds_of(coloring.colors, coloring.n_colors), None
@@ -177,6 +180,8 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseC
         else:
             col_seeds = _seeds_of(coloring.colors, coloring.n_colors)
             row_seeds = _seeds_of(coloring.row_colors, coloring.n_row_colors)
+    index = np.int32 if max(m, n, indices.size) < 2**31 - 1 else np.int64  # scipy's choice
+    indptr, indices = indptr.astype(index), indices.astype(index)
     core = SparseCore(kind, (m, n), report, coloring, indptr, indices, gather, col_seeds,
                       row_seeds, program_signature(lin), budget, alternatives)
     _check_result_memory(core, lin)
