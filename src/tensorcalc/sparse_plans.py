@@ -206,9 +206,12 @@ class SparseJacobianPlan:
             lines.append(f"    {name:<30}{c}")
         ordering = getattr(core.coloring, "ordering", "")
         how = f", {ordering} order" if ordering else ""
-        lines.append(f"  chosen: {core.coloring.mode} colouring{how}: {core.jvps} "
-                     f"{'HVPs' if self.kind == 'hessian' else 'JVPs'} + {core.vjps} VJPs = "
-                     f"{core.jvps + core.vjps} sweeps (dense: {min(m, n):,})")
+        if self.kind == "hessian":
+            counts = f"{core.jvps} Hessian-vector products"
+        else:
+            counts = f"{core.jvps} JVPs + {core.vjps} VJPs = {core.jvps + core.vjps} sweeps"
+        lines.append(f"  chosen: {core.coloring.mode} colouring{how}: {counts} "
+                     f"(dense: {min(m, n):,})")
         per = self.mults_per_sweep
         lines.append(f"  expected multiplications: {core.jvps + core.vjps} x {per:,} = "
                      f"{(core.jvps + core.vjps) * per:,} per evaluation "

@@ -199,6 +199,11 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
     return out
 
 
+#: Below this many inner-loop steps the Python loops are used even when numba is installed:
+#: importing numba and loading its cached machine code costs more than the work itself.
+SMALL_WORK = 200_000
+
+
 def backend() -> str:
     """``"numba"`` when the compiled loops are used, else ``"python"``."""
     if os.environ.get("TENSORCALC_COLORING", "").lower() == "python":
@@ -209,8 +214,11 @@ def backend() -> str:
     return "numba" if _compiled else "python"
 
 
-def kernel(name: str) -> Callable[..., Any]:
-    """The loop ``name``, compiled when numba is available."""
+def kernel(name: str, work: int | None = None) -> Callable[..., Any]:
+    """The loop ``name``, compiled when numba is available and the ``work`` (inner-loop
+    steps, when known) is large enough to pay for it."""
+    if work is not None and work < SMALL_WORK and not _compiled:
+        return _PYTHON[name]
     if backend() == "numba":
         return _compiled[name]  # type: ignore[index]
     return _PYTHON[name]

@@ -132,10 +132,8 @@ def _order(p: _Pattern, ordering: str) -> np.ndarray:
     if ordering == "natural":
         return np.arange(n, dtype=np.int64)
     args = (deg, p.col_ptr, p.col_rows, p.row_ptr, p.row_cols, n)
-    if ordering == "smallest_last":
-        return kernel("smallest_last")(*args)
-    if ordering == "incidence_degree":
-        return kernel("incidence_degree")(*args)
+    if ordering in ("smallest_last", "incidence_degree"):
+        return kernel(ordering, _work(p))(*args)
     raise ValueError(f"ordering must be one of {ORDERINGS + ('natural',)}, got {ordering!r}")
 
 
@@ -144,7 +142,13 @@ def _greedy(p: _Pattern, ordering: str) -> np.ndarray:
     if n == 0:
         return np.zeros(0, np.int64)
     order = _order(p, ordering)
-    return kernel("greedy_d2")(order, p.col_ptr, p.col_rows, p.row_ptr, p.row_cols, n)
+    return kernel("greedy_d2", _work(p))(order, p.col_ptr, p.col_rows, p.row_ptr, p.row_cols, n)
+
+
+def _work(p: _Pattern) -> int:
+    """Inner-loop steps of a distance-2 sweep: every row is scanned once per entry in it."""
+    counts = p.row_counts
+    return int(np.dot(counts, counts))
 
 
 def _best_columns(p: _Pattern, orderings: tuple[str, ...] = ORDERINGS) -> tuple[np.ndarray, str]:

@@ -122,6 +122,10 @@ def _jacobian_coloring(pattern: Any, lin: Linearized) -> tuple[Coloring, dict[st
     sides = sorted([(int(p.row_counts.max(initial=0)), 0, "column"),
                     (int(p.col_counts.max(initial=0)), 1, "row")])
     best, alt = None, {}
+    if has_dense_rows(p) and sides[0][0] > 3:
+        # Dense rows: a split is likely the winner; try it first so that hopeless one-sided
+        # colourings (an arrowhead's n colours) are skipped by their lower bounds.
+        best = color_jacobian(p, "bidirectional")
     for bound, _, side in sides:
         label = f"{side} ({'JVPs' if side == 'column' else 'VJPs'})"
         if best is not None and bound >= best.sweeps:
@@ -131,11 +135,8 @@ def _jacobian_coloring(pattern: Any, lin: Linearized) -> tuple[Coloring, dict[st
         alt[label] = str(c.sweeps)
         if best is None or c.sweeps < best.sweeps:
             best = c
-    if has_dense_rows(p) and best.sweeps > 3:
-        bi = color_jacobian(p, "bidirectional")
-        alt["bidirectional (JVPs + VJPs)"] = f"{bi.sweeps} = {bi.jvps} + {bi.vjps}"
-        if bi.sweeps < best.sweeps:
-            best = bi
+    if best.mode == "bidirectional":
+        alt["bidirectional (JVPs + VJPs)"] = f"{best.sweeps} = {best.jvps} + {best.vjps}"
     return best, alt
 
 
