@@ -35,7 +35,7 @@ from ..core.primitive import Tracer
 from ..core.tree import register_pytree_node
 from ..interpreters.batch import vmap_flat
 from ..ops.shape import concatenate
-from ..ops.structural import broadcast_to, getitem, reshape, transpose
+from ..ops.structural import broadcast_to, getitem, reshape
 from .pattern import PatternReport, detect_pattern, live_equations, require_scipy
 from .sweeps import (
     DEFAULT_MEMORY_BUDGET,
@@ -59,7 +59,7 @@ class SparseCore:
     coloring: Coloring | StarColoring
     indptr: np.ndarray
     indices: np.ndarray
-    gather: np.ndarray  # flat positions in [J S (m×c) ravelled, S_rᵀ J (c_r×n) ravelled]
+    gather: np.ndarray  # flat positions in [(J S)ᵀ (c×m) ravelled, S_rᵀ J (c_r×n) ravelled]
     col_seeds: np.ndarray | None  # (c, n)
     row_seeds: np.ndarray | None  # (c_r, m)
     signature: tuple[Any, ...]
@@ -141,17 +141,19 @@ def _jacobian_coloring(pattern: Any, lin: Linearized) -> tuple[Coloring, dict[st
 
 
 def _jacobian_gather(pattern: Any, coloring: Coloring) -> np.ndarray:
-    m, _ = pattern.shape
+    """Flat positions of the nonzeros (CSR order) in ``[(J S)ᵀ, S_rᵀ J]`` ravelled: the sweeps
+    come out colour-major, ``(c, m)`` and ``(c_r, n)``, and are read in place."""
+    m, n = pattern.shape
     rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(pattern.indptr))
     cols = pattern.indices.astype(np.int64)
-    c = coloring.n_colors if coloring.mode != "row" else 0
     if coloring.mode == "row":
-        return coloring.colors[rows] * pattern.shape[1] + cols
-    fwd = rows * c + coloring.colors[cols]
+        return coloring.colors[rows] * n + cols
+    fwd = coloring.colors[cols] * m + rows
     if coloring.mode == "column":
         return fwd
+    c = coloring.n_colors
     rc = coloring.row_colors[rows]
-    return np.where(rc >= 0, m * c + np.maximum(rc, 0) * pattern.shape[1] + cols, fwd)
+    return np.where(rc >= 0, m * c + np.maximum(rc, 0) * n + cols, fwd)
 
 
 def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseCore:
@@ -167,7 +169,9 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseC
         alternatives = {"star (HVPs)": str(coloring.sweeps),
                         "column (HVPs, no symmetry)": str(column_colors_of(sym))}
         indptr, indices = sym.row_ptr, sym.row_cols
-        gather = hessian_gather(sym, coloring.colors)
+        key = hessian_gather(sym, coloring.colors)  # i·c + colour in B = H S (n × c)
+        c = max(coloring.n_colors, 1)
+        gather = (key % c) * n + key // c  # the same entry of Bᵀ, as the sweeps give it
         col_seeds, row_seeds = _seeds_of(coloring.colors, coloring.n_colors), None
     else:
         coloring, alternatives = _jacobian_coloring(pattern, lin)
@@ -246,9 +250,8 @@ def compressed_values(core: SparseCore, lin: Linearized) -> Any:
     if core.col_seeds is not None:
         chunk = _chunks(core.jvps, per, core.memory_budget, nested)
         b = _sweep(_fwd_fun(lin.program), core.col_seeds, lin.in_sizes, lin.in_avals,
-                   lin.out_sizes, chunk)  # (c, m) = (J S)ᵀ
-        # J S laid out (m, c), row-major: entry (i, colour) at i·c + colour.
-        pieces.append(reshape(transpose(b, (1, 0)), (m * core.jvps,)))
+                   lin.out_sizes, chunk)  # (c, m) = (J S)ᵀ: entry (i, colour) at colour·m + i
+        pieces.append(reshape(b, (m * core.jvps,)))
     if core.row_seeds is not None:
         chunk = _chunks(core.vjps, per, core.memory_budget, nested)
         b = _sweep(_rev_fun(lin.program), core.row_seeds, lin.out_sizes, lin.out_avals,
