@@ -37,6 +37,7 @@ from scipy.optimize._numdiff import approx_derivative, group_columns  # noqa: E4
 
 import tensorcalc as tc  # noqa: E402
 import tensorcalc.numpy as tnp  # noqa: E402
+from tensorcalc.accumulate import _kernels  # noqa: E402
 
 try:
     import casadi as ca
@@ -267,7 +268,7 @@ def run(name, problem, size, kind, args, rng):
 
 def _jax_dense(f_np, x, repeat):
     g = jax.jit(jax.jacfwd(_as_jax(f_np)))
-    return median(lambda: g(x).block_until_ready(), max(3, repeat // 2))
+    return median(lambda: g(x).block_until_ready(), 2, warmup=1)  # seconds per call
 
 
 def _as_jax(f_np):
@@ -317,8 +318,10 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     t, _ = once(lambda: (tc.sparse_jacobian_plan(lambda x: x[1:] * x[:-1], np.ones(8)),
                          tc.sparse_hessian_plan(lambda x: tnp.sum(x[1:] * x[:-1]), np.ones(8))))
-    print(f"warm-up (imports, numba kernels from their cache): {t:.2f} s; colouring backend: "
-          f"{tc.accumulate._kernels.backend()}; sparsejac: not installed, skipped")
+    t_numba, backend = once(_kernels.warm)
+    print(f"warm-up: imports and tracing {t:.2f} s; numba import + cached colouring loops "
+          f"{t_numba:.2f} s (backend: {backend}; paid once per process, not in the first-call "
+          "figures below); sparsejac: not installed, skipped")
     sides = [int(s) for s in args.sizes.split(",") if s]
     todo = [(f"poisson {s}x{s}", poisson(s), s * s, "jacobian") for s in sides]
     todo += [("banded, long-range", banded(100_000), 100_000, "jacobian"),

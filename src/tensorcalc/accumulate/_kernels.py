@@ -214,6 +214,19 @@ def backend() -> str:
     return "numba" if _compiled else "python"
 
 
+def warm() -> str:
+    """Load (or compile) every numba loop now rather than inside the first large colouring;
+    returns the backend. Costs the numba import plus the cache reads, once per process."""
+    if backend() == "numba":
+        i = np.arange(3, dtype=np.int64)
+        ptr = np.arange(4, dtype=np.int64)
+        _compiled["greedy_d2"](i, ptr, i, ptr, i, 3)  # type: ignore[index]
+        _compiled["smallest_last"](np.ones(3, np.int64), ptr, i, ptr, i, 3)  # type: ignore
+        _compiled["incidence_degree"](np.ones(3, np.int64), ptr, i, ptr, i, 3)  # type: ignore
+        _compiled["star_greedy"](i, ptr, i, 3)  # type: ignore[index]
+    return backend()
+
+
 def kernel(name: str, work: int | None = None) -> Callable[..., Any]:
     """The loop ``name``, compiled when numba is available and the ``work`` (inner-loop
     steps, when known) is large enough to pay for it."""

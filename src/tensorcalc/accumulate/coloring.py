@@ -87,6 +87,9 @@ def _from_coo(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> _Pa
     m, n = shape
     rows = np.asarray(rows, np.int64)
     cols = np.asarray(cols, np.int64)
+    if _sp is not None:  # scipy's COO -> CSR/CSC conversions are O(nnz), no sort by key
+        return _from_scipy(_sp.csr_matrix((np.ones(rows.size, bool), (rows, cols)),
+                                          shape=shape))
     key = np.unique(rows * n + cols) if rows.size else np.zeros(0, np.int64)
     r, c = (key // n, key % n) if n else (key, key)
     row_ptr = np.zeros(m + 1, np.int64)
@@ -97,6 +100,20 @@ def _from_coo(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> _Pa
     return _Pattern((m, n), row_ptr, c, col_ptr, r[by_col])
 
 
+def _from_scipy(csr) -> _Pattern:
+    csr.sum_duplicates()  # canonical: sorted column indices, no repeats
+    csc = csr.tocsc()
+    csc.sort_indices()
+    return _Pattern(csr.shape, csr.indptr.astype(np.int64), csr.indices.astype(np.int64),
+                    csc.indptr.astype(np.int64), csc.indices.astype(np.int64))
+
+
+def to_scipy(p: _Pattern):
+    """The Boolean scipy CSR matrix of a pattern (shares no arrays with it)."""
+    return _sp.csr_matrix((np.ones(p.row_cols.size, bool), p.row_cols.copy(), p.row_ptr.copy()),
+                          shape=p.shape)
+
+
 def as_pattern(pattern) -> _Pattern:
     """A :class:`_Pattern` from a Boolean/number array or any scipy.sparse matrix (its stored
     entries are the pattern, explicit zeros included)."""
@@ -105,12 +122,7 @@ def as_pattern(pattern) -> _Pattern:
     if _sp is not None and _sp.issparse(pattern):
         if pattern.ndim != 2:
             raise ValueError(f"a Jacobian sparsity pattern is 2-D, got shape {pattern.shape}")
-        csr = _sp.csr_matrix(pattern, copy=True)
-        csr.sum_duplicates()  # canonical: sorted column indices, no repeats
-        csc = csr.tocsc()
-        csc.sort_indices()
-        return _Pattern(csr.shape, csr.indptr.astype(np.int64), csr.indices.astype(np.int64),
-                        csc.indptr.astype(np.int64), csc.indices.astype(np.int64))
+        return _from_scipy(_sp.csr_matrix(pattern, copy=True))
     pat = np.asarray(pattern)
     if pat.ndim != 2:
         raise ValueError(f"a Jacobian sparsity pattern is 2-D, got shape {pat.shape}")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import kernel
-from .coloring import _from_coo, _Pattern, as_pattern, column_coloring
+from .coloring import _from_coo, _Pattern, as_pattern, column_coloring, to_scipy
 
 __all__ = ["StarColoring", "star_coloring", "is_star_coloring", "recover_hessian",
            "symmetrize"]
@@ -41,6 +41,8 @@ STAR_ORDERINGS = ("largest_first", "smallest_last", "natural")
 def symmetrize(pattern) -> _Pattern:
     """``P ∪ Pᵀ`` of a square pattern (the detected Hessian pattern may be one-sided where a
     program computes ``H[i, j]`` and ``H[j, i]`` along different paths)."""
+    if _sp is not None and isinstance(pattern, _Pattern):
+        pattern = to_scipy(pattern)
     if _sp is not None and _sp.issparse(pattern):
         if pattern.shape[0] != pattern.shape[1]:
             raise ValueError(f"a Hessian pattern is square, got shape {pattern.shape}")
@@ -112,10 +114,12 @@ class StarColoring:
                 f"{self.sweeps} Hessian-vector products")
 
 
-def star_coloring(pattern, ordering: str | None = None) -> StarColoring:
+def star_coloring(pattern, ordering: str | None = None, symmetric: bool = False
+                  ) -> StarColoring:
     """Greedy star colouring of the symmetric pattern ``pattern ∪ patternᵀ`` (best of
-    :data:`STAR_ORDERINGS`, or the one ``ordering`` named)."""
-    p = symmetrize(pattern)
+    :data:`STAR_ORDERINGS`, or the one ``ordering`` named; ``symmetric=True``: the pattern is
+    already symmetric)."""
+    p = as_pattern(pattern) if symmetric else symmetrize(pattern)
     n = p.shape[0]
     best, name = None, ""
     for o in (STAR_ORDERINGS if ordering is None else (ordering,)):
