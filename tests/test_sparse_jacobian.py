@@ -46,6 +46,8 @@ CASES = [
     (lambda x: tnp.broadcast_to(x[:, None], (4, 3)) * tnp.arange(3.0), (4,)),
     (lambda x: tnp.max(x.reshape(3, 4), axis=0) + tnp.prod(x.reshape(3, 4), axis=1).sum(), (12,)),
     (lambda x: tnp.take_along_axis(x.reshape(2, 3), np.array([[2, 0], [1, 1]]), axis=1), (6,)),
+    (lambda x: tnp.einsum("ij,jk->ik", C[:, :4], tnp.sin(x).reshape(4, 3)).ravel(), (12,)),
+    (lambda x: tnp.einsum("bj,jk,bk->b", x.reshape(3, 4), C[:4, :5], C[:3, 5:10]), (12,)),
 ]
 
 
