@@ -290,3 +290,33 @@ def test_property_random_programs(ops, seed):
     np.testing.assert_array_equal(pat, true)
     np.testing.assert_allclose(jacobian(f, sparse=True)(x).toarray(), dense, rtol=1e-10,
                                atol=1e-12)
+
+
+def test_plain_python_colouring_loops_end_to_end(monkeypatch, rng):
+    from tensorcalc.accumulate import _kernels
+
+    monkeypatch.setenv("TENSORCALC_COLORING", "python")  # as if numba were not installed
+    assert _kernels.backend() == "python"
+    n = 100  # 10⁴ columns: more work than SMALL_WORK, so numba would be used otherwise
+
+    def residual(u):
+        U = u.reshape(n, n)
+        P = tnp.pad(U, 1)
+        return (P[:-2, 1:-1] + P[2:, 1:-1] + P[1:-1, :-2] + P[1:-1, 2:] - U ** 3).reshape(-1)
+
+    x = rng.standard_normal(n * n)
+    plan = tc.sparse_jacobian_plan(residual, x)
+    assert plan.sweeps == 5
+    J = plan(x)
+    np.testing.assert_allclose(J.diagonal(), -3 * x ** 2)
+    assert J.nnz == 5 * n * n - 4 * n
+
+
+def test_pydata_format_needs_its_package(rng):
+    try:
+        import sparse  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="pip install sparse"):
+            jacobian(tnp.sin, sparse=True, format="pydata")(rng.standard_normal(3))
+    else:  # pragma: no cover - only where the optional package is installed
+        assert jacobian(tnp.sin, sparse=True, format="pydata")(rng.standard_normal(3)).nnz == 3
