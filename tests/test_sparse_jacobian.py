@@ -320,3 +320,12 @@ def test_pydata_format_needs_its_package(rng):
             jacobian(tnp.sin, sparse=True, format="pydata")(rng.standard_normal(3))
     else:  # pragma: no cover - only where the optional package is installed
         assert jacobian(tnp.sin, sparse=True, format="pydata")(rng.standard_normal(3)).nnz == 3
+
+
+def test_colours_are_swept_in_chunks_under_a_tight_budget(rng):
+    f = lambda x: tnp.ravel(tnp.outer(x, tnp.sin(x)))  # noqa: E731  60 colours
+    x = rng.standard_normal(60)
+    plan = tc.sparse_jacobian_plan(f, x, memory_budget=250_000)
+    plan.use_jit = False  # the eager path is the one that chunks
+    assert plan.sweeps == 60
+    np.testing.assert_allclose(plan(x).toarray(), _dense(f, x), atol=1e-14)

@@ -194,12 +194,14 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseC
 
 
 def _check_result_memory(core: SparseCore, lin: Linearized) -> None:
+    """The result and at least one sweep at a time must fit the budget."""
     m, n = core.shape
-    nbytes = core.nnz * 16 + (core.jvps * m + core.vjps * n) * 8
+    one = max(bytes_per_sweep_vector(lin.program), (m if core.jvps else n) * 8)
+    nbytes = core.nnz * 16 + (one if core.jvps + core.vjps else 0)
     if nbytes > core.memory_budget:
         raise MemoryError(
-            f"sparse {core.kind}: {core.nnz:,} nonzeros and {core.jvps + core.vjps} compressed "
-            f"sweeps of a {m}x{n} matrix need {nbytes / 2**20:.1f} MiB, more than "
+            f"sparse {core.kind}: the {core.nnz:,} nonzeros of a {m}x{n} matrix and one "
+            f"compressed sweep need {nbytes / 2**20:.1f} MiB, more than "
             f"memory_budget={core.memory_budget} bytes; raise memory_budget.")
 
 
@@ -210,12 +212,6 @@ def _split_leaves(seeds: np.ndarray, sizes: list[int], avals: list[Any]) -> list
         out.append(seeds[:, off:off + size].astype(dt, copy=False).reshape((-1, *av.shape)))
         off += size
     return out
-
-
-def _chunks(total: int, per_vector: int, budget: int, nested: bool) -> int:
-    if nested or total == 0:
-        return max(total, 1)
-    return max(1, min(total, budget // max(per_vector, 1)))
 
 
 def _sweep(fun: Any, seeds: np.ndarray, sizes: list[int], avals: list[Any],
@@ -242,25 +238,41 @@ def _batched(o: Any, k: int, size: int) -> Any:
 
 def compressed_values(core: SparseCore, lin: Linearized) -> Any:
     """The structural nonzeros (CSR order) of the Jacobian/Hessian of ``lin``: the sweeps and
-    the gather. Traced operations when ``lin`` belongs to an outer transformation (``jit``)."""
-    nested = is_nested(lin)
-    per = bytes_per_sweep_vector(lin.program)
-    pieces = []
+    the gather. Traced operations when ``lin`` belongs to an outer transformation (``jit``):
+    then all colours go in one batch; otherwise the colours go in chunks that fit the memory
+    budget, each chunk's entries read out before the next is computed."""
     m, n = core.shape
-    if core.col_seeds is not None:
-        chunk = _chunks(core.jvps, per, core.memory_budget, nested)
-        b = _sweep(_fwd_fun(lin.program), core.col_seeds, lin.in_sizes, lin.in_avals,
-                   lin.out_sizes, chunk)  # (c, m) = (J S)ᵀ: entry (i, colour) at colour·m + i
-        pieces.append(reshape(b, (m * core.jvps,)))
-    if core.row_seeds is not None:
-        chunk = _chunks(core.vjps, per, core.memory_budget, nested)
-        b = _sweep(_rev_fun(lin.program), core.row_seeds, lin.out_sizes, lin.out_avals,
-                   lin.in_sizes, chunk)  # (c_r, n) = S_rᵀ J
-        pieces.append(reshape(b, (core.vjps * n,)))
-    if not pieces:
+    sides = []  # (linear function, seeds, seed sizes/avals, result sizes, width)
+    if core.col_seeds is not None:  # (c, m) = (J S)ᵀ: entry (i, colour) at colour·m + i
+        sides.append((_fwd_fun(lin.program), core.col_seeds, lin.in_sizes, lin.in_avals,
+                      lin.out_sizes, m))
+    if core.row_seeds is not None:  # (c_r, n) = S_rᵀ J
+        sides.append((_rev_fun(lin.program), core.row_seeds, lin.out_sizes, lin.out_avals,
+                      lin.in_sizes, n))
+    if not sides:
         return np.zeros(0)
-    flat = pieces[0] if len(pieces) == 1 else concatenate(pieces, axis=0)
-    return getitem(flat, (core.gather,))
+    if is_nested(lin):
+        pieces = [reshape(_sweep(fun, seeds, sizes, avals, outs, seeds.shape[0]), (-1,))
+                  for fun, seeds, sizes, avals, outs, _ in sides]
+        flat = pieces[0] if len(pieces) == 1 else concatenate(pieces, axis=0)
+        return getitem(flat, (core.gather,))
+    per = bytes_per_sweep_vector(lin.program)
+    room = core.memory_budget - core.nnz * 16
+    values = None
+    base = 0
+    for fun, seeds, sizes, avals, outs, width in sides:
+        c = seeds.shape[0]
+        chunk = max(1, min(c, room // max(per, width * 8, 1)))
+        for lo in range(0, c, chunk):
+            hi = min(lo + chunk, c)
+            b = np.asarray(_sweep(fun, seeds[lo:hi], sizes, avals, outs, hi - lo)).reshape(-1)
+            if values is None:
+                values = np.empty(core.nnz, b.dtype)
+            start = base + lo * width
+            sel = (core.gather >= start) & (core.gather < base + hi * width)
+            values[sel] = b[core.gather[sel] - start]
+        base += c * width
+    return values
 
 
 # --- results: scipy matrices, and a pytree so that jit can return them -----------------------
