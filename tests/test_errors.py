@@ -177,7 +177,11 @@ def test_dense_jacobian_over_memory_budget_suggests_sparse():
     x = np.ones(100)
     with pytest.raises(MemoryError, match=r"10000 × 100 .*memory_budget=100000 .*sparse=True"):
         tc.jacobian(f, memory_budget=100_000)(x)
-    assert tc.jacobian(f, memory_budget=100_000, sparse=True)(x).shape == (10000, 100)
+    # the sparse result (19,900 nonzeros) fits a budget the dense one (8 MB) does not; the
+    # budget bounds the sparse patterns and result too, so a smaller one raises, never densifies
+    assert tc.jacobian(f, memory_budget=1_000_000, sparse=True)(x).shape == (10000, 100)
+    with pytest.raises(MemoryError, match="memory_budget=100000"):
+        tc.jacobian(f, memory_budget=100_000, sparse=True)(x)
     assert tc.jacobian(f, memory_budget=9_000_000)(x).shape == (10000, 100)
 
 

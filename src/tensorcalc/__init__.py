@@ -28,6 +28,8 @@ _EXPORTS: dict[str, str] = {
                      "ShapeError", "Sym", "TensorcalcError", "register_pytree_node",
                      "tree_flatten", "tree_map", "tree_unflatten"), "core"),
     **dict.fromkeys(("CustomRuleError", "custom_jvp", "custom_vjp", "stop_gradient"), "custom"),
+    **dict.fromkeys(("SparseHessianPlan", "SparseJacobianPlan", "sparse_hessian_plan",
+                     "sparse_jacobian_plan"), "sparse_plans"),
     **dict.fromkeys(("GradientCheckError", "check_grads"), "testing"),
     **dict.fromkeys(("hessian", "hvp", "jacfwd", "jacobian", "jacobian_plan", "jacrev", "vmap"),
                     "transforms"),
@@ -36,8 +38,8 @@ _EXPORTS: dict[str, str] = {
 # subpackages reachable as attributes (``tc.numpy.sin``) without importing them first
 _SUBMODULES = frozenset((
     "accumulate", "api", "checkpointing", "compile", "core", "custom", "explain", "extend",
-    "interpreters", "jacobians", "lax", "nn", "numpy", "ops", "scipy", "symbolic", "testing",
-    "transforms", "tree_util",
+    "interpreters", "jacobians", "lax", "nn", "numpy", "ops", "scipy", "sparse_plans", "symbolic",
+    "testing", "transforms", "tree_util",
 ))
 
 __all__ = [
@@ -46,7 +48,9 @@ __all__ = [
     "ShapeDtype", "ShapeError", "Sym", "TensorcalcError", "chain_cost", "check_grads",
     "checkpoint", "checkpoint_name", "checkpoint_policies", "remat",
     "custom_jvp", "custom_vjp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacobian_plan",
-    "jacrev", "jit", "jvp", "linear_map", "linearize", "register_pytree_node", "stop_gradient",
+    "jacrev", "jit", "jvp", "linear_map", "linearize", "register_pytree_node",
+    "SparseHessianPlan", "SparseJacobianPlan", "sparse_hessian_plan", "sparse_jacobian_plan",
+    "stop_gradient",
     "trace", "tree_flatten", "tree_map", "tree_unflatten", "value_and_grad", "vjp", "vmap",
 ]
 
@@ -91,5 +95,11 @@ if _typing.TYPE_CHECKING:  # for type checkers and editors; at run time __getatt
         tree_unflatten,
     )
     from .custom import CustomRuleError, custom_jvp, custom_vjp, stop_gradient
+    from .sparse_plans import (
+        SparseHessianPlan,
+        SparseJacobianPlan,
+        sparse_hessian_plan,
+        sparse_jacobian_plan,
+    )
     from .testing import GradientCheckError, check_grads
     from .transforms import hessian, hvp, jacfwd, jacobian, jacobian_plan, jacrev, vmap

@@ -48,6 +48,8 @@ from .core.shapes import ShapedArray
 from .core.tree import tree_flatten, tree_unflatten
 from .core.zeros import instantiate
 from .interpreters.forward import JVPTracer
+from .interpreters.linearize import linearize_flat
+from .jacobians.sweeps import Linearized
 from .numpy import _methods  # noqa: F401  (the package gives tracers their array behaviour)
 
 # --- strong zeros: the one rerun ------------------------------------------------------------
@@ -303,3 +305,28 @@ def fit_cotangent(ct: Any, like: Any) -> Any:
     elif not ct.flags.writeable:  # a broadcast view (e.g. the gradient of a sum): own it
         ct = ct.copy()
     return ct
+
+
+def linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
+                   has_aux: bool, fname: str) -> tuple[Linearized, Any, Any, Any]:
+    """Evaluate and linearize ``fun`` w.r.t. ``args[argnums]``; check dtypes and outputs."""
+    nums = normalize_argnums(argnums, len(args), fname)
+    args = tuple(as_value(a) if i in nums else a for i, a in enumerate(args))
+    dyn = tuple(args[i] for i in nums)
+    dyn_leaves, dyn_tree = tree_flatten(dyn)
+    check_differentiable(dyn_leaves, fname, nums, False)
+
+    store: dict[str, Any] = {}
+    # The linear map is consumed inside the transformation (it returns arrays, not closures).
+    outs, lmap = linearize_flat(flat_fun(partial_fun(fun, args, nums), dyn_tree, has_aux, store),
+                                dyn_leaves, escapes=False)
+    for o in outs:
+        dt = get_aval(o).dtype
+        if not np.issubdtype(dt, np.floating):
+            raise DifferentiationTypeError(
+                f"{fname}: the function returned an output of dtype {dt} and shape "
+                f"{get_aval(o).shape}; Jacobians are taken of floating-point outputs. Convert "
+                "it with .astype(float), or return it as auxiliary data (has_aux=True).")
+    lin = Linearized(lmap.program, lmap.in_avals, lmap.out_avals, outs)
+    aux = lower_aux(store["aux"]) if has_aux else None
+    return lin, dyn_tree, store["out_tree"], aux

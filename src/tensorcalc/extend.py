@@ -21,6 +21,9 @@ word                declares
 ``defbroadcasting`` vmap of an n-ary elementwise primitive with NumPy broadcasting
 ``defbatch``        a general batching rule ``rule(args, dims, **params) -> (out, out_dim)``
 ``defbatch_gufunc`` vmap of a primitive with leading loop axes (NumPy gufunc style)
+``defsparsity``     its Jacobian sparsity rule ``rule(query) -> SAME | Gather | Pairs | DENSE``
+                    (``defsparsity_elementwise``, ``defsparsity_gather`` for the common cases;
+                    without one, sparse Jacobians take that equation's block as dense)
 ==================  ===========================================================================
 
 Rules are written with ``tensorcalc.numpy`` operations, so they are differentiable in turn and
@@ -40,6 +43,16 @@ from .interpreters.batch import (
     defvectorized,
 )
 from .interpreters.forward import defjvp, defjvp_diag, defjvp_rule, defjvp_zero
+from .interpreters.sparsity import (
+    DENSE,
+    SAME,
+    Gather,
+    Pairs,
+    SparsityQuery,
+    defsparsity,
+    defsparsity_elementwise,
+    defsparsity_gather,
+)
 from .interpreters.transpose import (
     UndefinedPrimal,
     defbilinear,
@@ -52,9 +65,11 @@ from .ops.strong_zero import div_sz, mul_sz
 from .ops.structural import unbroadcast
 
 __all__ = [
-    "Primitive", "ShapedArray", "Tracer", "UndefinedPrimal", "Zero", "bind", "binary_op",
+    "DENSE", "Gather", "Pairs", "Primitive", "SAME", "ShapedArray", "SparsityQuery", "Tracer",
+    "UndefinedPrimal", "Zero", "bind", "binary_op",
     "defbatch", "defbatch_gufunc", "defbilinear", "defbroadcasting", "defjvp", "defjvp_diag",
-    "defjvp_rule", "defjvp_zero", "deflinear", "deftranspose", "defvectorized", "div_sz",
+    "defjvp_rule", "defjvp_zero", "deflinear", "defsparsity", "defsparsity_elementwise",
+    "defsparsity_gather", "deftranspose", "defvectorized", "div_sz",
     "elementwise", "get_aval", "instantiate", "is_undefined", "mul_sz", "unary_op",
     "unbroadcast",
 ]

@@ -27,24 +27,18 @@ from .api import grad, jvp
 from .api_util import (
     as_value,
     check_array_outputs,
-    check_differentiable,
-    flat_fun,
-    lower_aux,
-    normalize_argnums,
-    partial_fun,
+    linearize_for,
     retry_with_strong_zeros,
 )
-from .core.errors import DifferentiationTypeError, NonScalarOutputError, ShapeError
+from .core.errors import NonScalarOutputError, ShapeError
 from .core.primitive import get_aval
 from .core.tree import tree_flatten, tree_unflatten
 from .interpreters.batch import vmap_flat
-from .interpreters.linearize import linearize_flat
 from .jacobians.driver import compute_blocks
 from .jacobians.plan import JacobianPlan, make_plan
-from .jacobians.sparse import sparse_jacobian
-from .jacobians.structured import NotStructured
 from .jacobians.sweeps import DEFAULT_MEMORY_BUDGET, Linearized
 from .ops.structural import transpose as _tnp_transpose
+from .sparse_plans import SparseHessianPlan, SparseJacobianPlan
 
 AxisSpec = Any
 
@@ -178,29 +172,7 @@ def _check_options(fname: str, layout: str, mode: str, chunk_size: Any,
     return mode
 
 
-def _linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
-                   has_aux: bool, fname: str) -> tuple[Linearized, Any, Any, Any]:
-    """Evaluate and linearize ``fun`` w.r.t. ``args[argnums]``; check dtypes and outputs."""
-    nums = normalize_argnums(argnums, len(args), fname)
-    args = tuple(as_value(a) if i in nums else a for i, a in enumerate(args))
-    dyn = tuple(args[i] for i in nums)
-    dyn_leaves, dyn_tree = tree_flatten(dyn)
-    check_differentiable(dyn_leaves, fname, nums, False)
-
-    store: dict[str, Any] = {}
-    # The linear map is consumed inside the transformation (it returns arrays, not closures).
-    outs, lmap = linearize_flat(flat_fun(partial_fun(fun, args, nums), dyn_tree, has_aux, store),
-                                dyn_leaves, escapes=False)
-    for o in outs:
-        dt = get_aval(o).dtype
-        if not np.issubdtype(dt, np.floating):
-            raise DifferentiationTypeError(
-                f"{fname}: the function returned an output of dtype {dt} and shape "
-                f"{get_aval(o).shape}; Jacobians are taken of floating-point outputs. Convert "
-                "it with .astype(float), or return it as auxiliary data (has_aux=True).")
-    lin = Linearized(lmap.program, lmap.in_avals, lmap.out_avals, outs)
-    aux = lower_aux(store["aux"]) if has_aux else None
-    return lin, dyn_tree, store["out_tree"], aux
+_linearize_for = linearize_for  # the name tests and older callers use
 
 
 def _apply_layout(block: Any, out_nd: int, in_nd: int, layout: str) -> Any:
@@ -232,20 +204,17 @@ def _assemble(blocks: list[list[Any]], lin: Linearized, dyn_tree: Any, out_tree:
 
 def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str,
                    chunk_size: int | None, has_aux: bool, memory_budget: int | None,
-                   fname: str, sparse: Any = False) -> Callable[..., Any]:
+                   fname: str, sparse: Any = False, format: str = "csr") -> Callable[..., Any]:
     mode = _check_options(fname, layout, mode, chunk_size, memory_budget)
-    if sparse not in (False, True, "scipy", "dense"):
-        raise ValueError(f"{fname}: sparse={sparse!r} must be False, True / 'scipy' (a "
-                         "scipy.sparse matrix) or 'dense' (an array found by colouring)")
+    if sparse:
+        return _sparse_impl(SparseJacobianPlan, fun, argnums, layout, has_aux, memory_budget,
+                            fname, sparse, format)
 
     def jacobian_f(*args: Any) -> Any:
         return retry_with_strong_zeros(lambda: jacobian_once(*args))
 
     def jacobian_once(*args: Any) -> Any:
         lin, dyn_tree, out_tree, aux = _linearize_for(fun, args, argnums, has_aux, fname)
-        if sparse:
-            jac = _sparse_result(lin, sparse, mode, chunk_size, memory_budget)
-            return (jac, aux) if has_aux else jac
         _check_dense_size(lin, memory_budget, fname)
         blocks = compute_blocks(lin, mode, chunk_size, memory_budget)
         jac = _assemble(blocks, lin, dyn_tree, out_tree, argnums, layout, fname)
@@ -253,6 +222,22 @@ def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str
 
     jacobian_f.__name__ = f"{fname}({getattr(fun, '__name__', 'f')})"
     return jacobian_f
+
+
+def _sparse_impl(plan_cls: type, fun: Callable[..., Any], argnums: Any, layout: str,
+                 has_aux: bool, memory_budget: int | None, fname: str, sparse: Any,
+                 format: str) -> Any:
+    """``sparse=True``: a plan that detects and colours at its first call and re-uses that
+    while the program keeps its equations (so a Newton loop pays detection once)."""
+    if sparse not in (True, "scipy", "dense"):
+        raise ValueError(f"{fname}: sparse={sparse!r} must be False, True / 'scipy' (a "
+                         "scipy.sparse matrix) or 'dense' (an array found by colouring)")
+    if layout != "numerator":
+        raise ValueError(f"{fname}: sparse=True gives the flattened M x N matrix in numerator "
+                         f"layout; layout={layout!r} is not supported with it (transpose the "
+                         "result: .T)")
+    return plan_cls(fun, argnums, has_aux, "dense" if sparse == "dense" else format,
+                    memory_budget, fname)
 
 
 def _check_dense_size(lin: Linearized, memory_budget: int | None, fname: str) -> None:
@@ -271,23 +256,10 @@ def _check_dense_size(lin: Linearized, memory_budget: int | None, fname: str) ->
             "(tc.jvp / tc.vjp) if you only need its action, or raise memory_budget.")
 
 
-def _sparse_result(lin: Linearized, sparse: Any, mode: str, chunk_size: int | None,
-                   memory_budget: int | None) -> Any:
-    """The flattened ``M × N`` Jacobian by pattern detection and colouring; without scipy
-    (or for a program the pattern detector cannot read) a dense ``M × N`` array by sweeps."""
-    try:
-        return sparse_jacobian(lin, dense=(sparse == "dense"))
-    except NotStructured:
-        blocks = compute_blocks(lin, mode, chunk_size, memory_budget)
-        rows = [np.concatenate([np.asarray(b).reshape(m, -1) for b in row], axis=1)
-                for row, m in zip(blocks, lin.out_sizes, strict=True)]
-        return np.concatenate(rows, axis=0)
-
-
 def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
              layout: str = "numerator", chunk_size: int | None = None, has_aux: bool = False,
-             memory_budget: int | None = None, sparse: bool | str = False
-             ) -> Callable[..., Any]:
+             memory_budget: int | None = None, sparse: bool | str = False,
+             format: str = "csr") -> Callable[..., Any]:
     """Return a function computing the Jacobian of ``fun`` w.r.t. ``args[argnums]``.
 
     Layout ``"numerator"`` (default): each block has shape ``out.shape + in.shape``;
@@ -302,13 +274,16 @@ def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: st
     per sweep (peak memory ∝ chunk_size); without it sweeps are chunked to fit
     ``memory_budget`` bytes (1 GiB by default).
 
-    ``sparse=True`` detects the sparsity pattern from the program, colours it and makes one
-    sweep per colour; the result is the flattened ``M × N`` Jacobian (all output leaves by all
-    input leaves, numerator layout) as a ``scipy.sparse`` CSR matrix (``sparse="dense"``: a
-    dense array; without scipy a dense array by plain sweeps).
+    ``sparse=True`` detects the structural sparsity pattern from the program (O(nnz), the ops'
+    sparsity rules), colours it (column, row or bidirectional) and makes one sweep per colour;
+    the result is the flattened ``M × N`` Jacobian (all output leaves by all input leaves,
+    numerator layout) as a ``scipy.sparse`` matrix in ``format`` (``"csr"``, ``"csc"``,
+    ``"coo"``, ``"dense"``, ``"pydata"``), every structural nonzero kept. The returned function
+    is a :class:`~tensorcalc.sparse_plans.SparseJacobianPlan`: later calls reuse the pattern and
+    colouring. Without SciPy it raises ImportError (never a silent dense result).
     """
     return _jacobian_impl(fun, argnums, mode, layout, chunk_size, has_aux, memory_budget,
-                          "jacobian", sparse)
+                          "jacobian", sparse, format)
 
 
 def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
@@ -331,10 +306,19 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
 
 
 def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
-            chunk_size: int | None = None, has_aux: bool = False) -> Callable[..., Any]:
+            chunk_size: int | None = None, has_aux: bool = False, sparse: bool | str = False,
+            format: str = "csr", memory_budget: int | None = None) -> Callable[..., Any]:
     """Hessian of a scalar function: the Jacobian of its gradient, shape ``in.shape + in.shape``
     (symmetric, so numerator and denominator layouts agree). The gradient's linearization is
-    planned like any linear program: for ``xᵀAx`` it is assembled as ``A + Aᵀ`` directly."""
+    planned like any linear program: for ``xᵀAx`` it is assembled as ``A + Aᵀ`` directly.
+
+    ``sparse=True``: the ``N × N`` Hessian over all differentiated entries as a ``format``
+    scipy matrix — pattern of the linearized gradient, star colouring, one Hessian-vector
+    product (forward over reverse) per colour, symmetric recovery
+    (:class:`~tensorcalc.sparse_plans.SparseHessianPlan`)."""
+    if sparse:
+        return _sparse_impl(SparseHessianPlan, fun, argnums, "numerator", has_aux,
+                            memory_budget, "hessian", sparse, format)
     grad_fun = grad(fun, argnums, has_aux=has_aux)
     inner = jacobian(grad_fun, argnums, mode=mode, chunk_size=chunk_size, has_aux=has_aux)
 

@@ -12,7 +12,10 @@ these structures is :mod:`tensorcalc.jacobians`' job.
 * :mod:`.graph`, :mod:`.eliminate` — linearized DAGs, vertex elimination, forward, reverse,
   Markowitz and exact orders; ``eliminate_values`` runs an order on edge values (structured
   ``Local`` values in :mod:`tensorcalc.jacobians`);
-* :mod:`.coloring` — partial distance-2 colouring, seed matrices, sparse Jacobian recovery.
+* :mod:`.coloring` — partial distance-2 colourings (three orderings) and bidirectional splits on
+  CSR/CSC patterns, seed matrices, sparse Jacobian recovery; :mod:`.coloring_symmetric` — star
+  colouring and symmetric (Hessian) recovery; the loops are in :mod:`._kernels` (numba when
+  installed).
 
 :func:`accumulate` is the dense test oracle: it runs an order with plain NumPy matmuls on dense
 edge arrays, so the structured executor and the cost counts can be checked against it.
@@ -36,6 +39,12 @@ from .coloring import (
     recover_jacobian,
     row_coloring,
     seed_matrix,
+)
+from .coloring_symmetric import (
+    StarColoring,
+    is_star_coloring,
+    recover_hessian,
+    star_coloring,
 )
 from .eliminate import (
     EliminationReport,
@@ -109,4 +118,8 @@ __all__ = [
     "recover_jacobian",
     "row_coloring",
     "seed_matrix",
+    "StarColoring",
+    "is_star_coloring",
+    "recover_hessian",
+    "star_coloring",
 ]

@@ -3,15 +3,23 @@
 If columns ``j`` and ``k`` of an ``m × n`` Jacobian ``J`` never share a nonzero row
 (*structurally orthogonal*), one forward sweep with the seed ``e_j + e_k`` yields both columns
 at once. Grouping columns into such groups is a *partial distance-2 colouring* of the column
-vertices of the bipartite row/column graph: two columns need different colours iff they are at
-distance 2 (share a row). With the seed matrix ``S`` (``n × c``, ``S[j, colour(j)] = 1``) the
-compressed product ``B = J S`` costs ``c`` JVPs, and every nonzero is read back directly:
-``J[i, j] = B[i, colour(j)]``. Row colouring is the same on ``Jᵀ``: ``B = Sᵀ J`` costs ``c``
-VJPs and ``J[i, j] = B[colour(i), j]``.
+vertices of the bipartite row/column graph. With the seed ``S`` (``n × c``,
+``S[j, colour(j)] = 1``) the compressed product ``B = J S`` costs ``c`` JVPs and every nonzero is
+read back directly: ``J[i, j] = B[i, colour(j)]``. Rows are coloured the same way on ``Jᵀ``:
+``B = Sᵀ J`` costs ``c`` VJPs and ``J[i, j] = B[colour(i), j]``.
 
-At least ``max_i nnz(row i)`` column colours are needed (those columns pairwise share a row);
-finding the minimum is NP-hard (Coleman & Moré 1983), so we colour greedily in largest-first
-order and keep the cheaper of the row and column colourings.
+At least ``max_i nnz(row i)`` column colours are needed; the minimum is NP-hard (Coleman & Moré
+1983), so columns are coloured greedily in a few orders — largest-first, smallest-last and
+incidence-degree (ColPack's) — and the fewest colours win. All work is on CSR/CSC index arrays:
+``O(Σᵢ nnz(row i)²)`` time, ``O(nnz)`` memory, no dense pattern.
+
+*Bidirectional* (``mode="bidirectional"``): a dense row forces ``n`` column colours and a dense
+column ``m`` row colours; an arrowhead has both. Splitting the nonzeros helps: the rows of a set
+``R`` (the dense ones) are recovered from VJPs — a row colouring of ``J[R, :]`` — and all other
+rows from JVPs — a column colouring of ``J[R̄, :]`` (or the same with the roles of rows and
+columns swapped). ``c_col + c_row`` sweeps in all, 3 for an arrowhead. This is a direct
+bipartition in the spirit of Coleman–Verma's bicolouring, not their star bicolouring. Symmetric
+(Hessian) colourings are in :mod:`.coloring_symmetric`.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._kernels import kernel
 
 __all__ = [
     "Coloring",
@@ -28,87 +38,212 @@ __all__ = [
     "seed_matrix",
     "is_valid_coloring",
     "recover_jacobian",
+    "ORDERINGS",
 ]
 
-try:  # scipy is optional: with it, patterns may be sparse and results come back sparse
+try:  # scipy is optional for the colouring API: dense Boolean patterns work without it
     import scipy.sparse as _sp
 except ImportError:  # pragma: no cover - exercised only without scipy
     _sp = None
 
+#: Vertex orderings tried by the greedy colourings.
+ORDERINGS = ("largest_first", "smallest_last", "incidence_degree")
 
-def _pattern(pattern) -> np.ndarray:
-    """A dense boolean pattern from a bool/number array or a scipy sparse matrix."""
+
+class _Pattern:
+    """A Boolean ``m × n`` pattern as CSR and CSC index arrays (int64)."""
+
+    def __init__(self, shape: tuple[int, int], row_ptr: np.ndarray, row_cols: np.ndarray,
+                 col_ptr: np.ndarray, col_rows: np.ndarray) -> None:
+        self.shape = shape
+        self.row_ptr, self.row_cols = row_ptr, row_cols
+        self.col_ptr, self.col_rows = col_ptr, col_rows
+
+    @property
+    def T(self) -> _Pattern:
+        m, n = self.shape
+        return _Pattern((n, m), self.col_ptr, self.col_rows, self.row_ptr, self.row_cols)
+
+    @property
+    def row_counts(self) -> np.ndarray:
+        return np.diff(self.row_ptr)
+
+    @property
+    def col_counts(self) -> np.ndarray:
+        return np.diff(self.col_ptr)
+
+    def rows(self, keep: np.ndarray) -> _Pattern:
+        """The pattern with only the rows where ``keep`` is True (others emptied)."""
+        m, n = self.shape
+        rows = np.repeat(np.arange(m), self.row_counts)
+        mask = keep[rows]
+        return _from_coo(rows[mask], self.row_cols[mask], (m, n))
+
+    def cols(self, keep: np.ndarray) -> _Pattern:
+        return self.T.rows(keep).T
+
+
+def _from_coo(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> _Pattern:
+    m, n = shape
+    rows = np.asarray(rows, np.int64)
+    cols = np.asarray(cols, np.int64)
+    if _sp is not None:  # scipy's COO -> CSR/CSC conversions are O(nnz), no sort by key
+        return _from_scipy(_sp.csr_matrix((np.ones(rows.size, bool), (rows, cols)),
+                                          shape=shape))
+    key = np.unique(rows * n + cols) if rows.size else np.zeros(0, np.int64)
+    r, c = (key // n, key % n) if n else (key, key)
+    row_ptr = np.zeros(m + 1, np.int64)
+    np.cumsum(np.bincount(r, minlength=m), out=row_ptr[1:])
+    by_col = np.lexsort((r, c))
+    col_ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(c, minlength=n), out=col_ptr[1:])
+    return _Pattern((m, n), row_ptr, c, col_ptr, r[by_col])
+
+
+def _from_scipy(csr) -> _Pattern:
+    csr.sum_duplicates()  # canonical: sorted column indices, no repeats
+    csc = csr.tocsc()
+    csc.sort_indices()
+    return _Pattern(csr.shape, csr.indptr.astype(np.int64), csr.indices.astype(np.int64),
+                    csc.indptr.astype(np.int64), csc.indices.astype(np.int64))
+
+
+def to_scipy(p: _Pattern):
+    """The Boolean scipy CSR matrix of a pattern (shares no arrays with it)."""
+    return _sp.csr_matrix((np.ones(p.row_cols.size, bool), p.row_cols.copy(), p.row_ptr.copy()),
+                          shape=p.shape)
+
+
+def as_pattern(pattern) -> _Pattern:
+    """A :class:`_Pattern` from a Boolean/number array or any scipy.sparse matrix (its stored
+    entries are the pattern, explicit zeros included)."""
+    if isinstance(pattern, _Pattern):
+        return pattern
     if _sp is not None and _sp.issparse(pattern):
-        pattern = pattern.toarray()
+        if pattern.ndim != 2:
+            raise ValueError(f"a Jacobian sparsity pattern is 2-D, got shape {pattern.shape}")
+        return _from_scipy(_sp.csr_matrix(pattern, copy=True))
     pat = np.asarray(pattern)
     if pat.ndim != 2:
         raise ValueError(f"a Jacobian sparsity pattern is 2-D, got shape {pat.shape}")
-    return pat != 0
+    r, c = np.nonzero(pat)
+    return _from_coo(r, c, pat.shape)
 
 
-def _greedy_distance2(pat: np.ndarray) -> np.ndarray:
-    """Greedy partial distance-2 colouring of the columns of ``pat`` (largest first)."""
-    m, n = pat.shape
-    rows_of = [np.flatnonzero(pat[:, j]) for j in range(n)]
-    cols_of = [np.flatnonzero(pat[i, :]) for i in range(m)]
-    colors = np.full(n, -1, dtype=np.int64)
-    # Largest-first: columns with most nonzeros have the most conflicts; colour them early.
-    order = sorted(range(n), key=lambda j: (-len(rows_of[j]), j))
-    forbidden = np.full(n + 1, -1, dtype=np.int64)  # forbidden[c] == j: colour c taken near j
-    for j in order:
-        for i in rows_of[j]:
-            neighbour_colors = colors[cols_of[i]]
-            forbidden[neighbour_colors[neighbour_colors >= 0]] = j
-        c = 0
-        while forbidden[c] == j:
-            c += 1
-        colors[j] = c
-    return colors
+def _d2_degrees(p: _Pattern) -> np.ndarray:
+    """Distance-2 degree of each column, counted with multiplicity: ``Σ_{i ∋ j} (nnz(i) − 1)``."""
+    per_entry = p.row_counts[p.col_rows] - 1
+    return np.add.reduceat(np.append(per_entry, 0), p.col_ptr[:-1]) * (p.col_counts > 0)
 
 
-def column_coloring(pattern) -> np.ndarray:
-    """Colour per column such that same-coloured columns share no row."""
-    return _greedy_distance2(_pattern(pattern))
+def _order(p: _Pattern, ordering: str) -> np.ndarray:
+    n = p.shape[1]
+    deg = _d2_degrees(p).astype(np.int64)
+    if ordering == "largest_first":
+        return np.argsort(-deg, kind="stable")
+    if ordering == "natural":
+        return np.arange(n, dtype=np.int64)
+    args = (deg, p.col_ptr, p.col_rows, p.row_ptr, p.row_cols, n)
+    if ordering in ("smallest_last", "incidence_degree"):
+        return kernel(ordering, _work(p))(*args)
+    raise ValueError(f"ordering must be one of {ORDERINGS + ('natural',)}, got {ordering!r}")
 
 
-def row_coloring(pattern) -> np.ndarray:
+def _greedy(p: _Pattern, ordering: str) -> np.ndarray:
+    n = p.shape[1]
+    if n == 0:
+        return np.zeros(0, np.int64)
+    order = _order(p, ordering)
+    return kernel("greedy_d2", _work(p))(order, p.col_ptr, p.col_rows, p.row_ptr, p.row_cols, n)
+
+
+def _work(p: _Pattern) -> int:
+    """Inner-loop steps of a distance-2 sweep: every row is scanned once per entry in it."""
+    counts = p.row_counts
+    return int(np.dot(counts, counts))
+
+
+def _best_columns(p: _Pattern, orderings: tuple[str, ...] = ORDERINGS) -> tuple[np.ndarray, str]:
+    """The fewest colours over ``orderings``; stops early at the lower bound (the largest row
+    count), which no colouring can beat."""
+    bound = int(p.row_counts.max(initial=0))
+    if p.shape[1] == 0 or bound <= 1:
+        # At most one nonzero per row: no two columns share a row, one colour suffices.
+        return np.zeros(p.shape[1], np.int64), "trivial"
+    best, name = None, ""
+    for o in orderings:
+        colors = _greedy(p, o)
+        if best is None or colors.max() < best.max():
+            best, name = colors, o
+        if best.max() + 1 <= bound:
+            break
+    return best, name
+
+
+def column_coloring(pattern, ordering: str | None = None) -> np.ndarray:
+    """Colour per column such that same-coloured columns share no row (best of
+    :data:`ORDERINGS`, or the one ``ordering`` named)."""
+    p = as_pattern(pattern)
+    return _best_columns(p, ORDERINGS if ordering is None else (ordering,))[0]
+
+
+def row_coloring(pattern, ordering: str | None = None) -> np.ndarray:
     """Colour per row such that same-coloured rows share no column."""
-    return _greedy_distance2(_pattern(pattern).T)
+    p = as_pattern(pattern).T
+    return _best_columns(p, ORDERINGS if ordering is None else (ordering,))[0]
 
 
 def is_valid_coloring(pattern, colors, mode: str = "column") -> bool:
     """True when no two same-coloured columns (rows for ``mode="row"``) share a row (column)."""
-    pat = _pattern(pattern)
+    p = as_pattern(pattern)
     if mode == "row":
-        pat = pat.T
+        p = p.T
     elif mode != "column":
         raise ValueError(f"mode must be 'column' or 'row', got {mode!r}")
     colors = np.asarray(colors)
-    if colors.shape != (pat.shape[1],) or (colors < 0).any():
+    if colors.shape != (p.shape[1],) or (colors < 0).any():
         return False
-    for i in range(pat.shape[0]):
-        used = colors[pat[i]]
-        if len(np.unique(used)) != len(used):
-            return False
-    return True
+    rows = np.repeat(np.arange(p.shape[0]), p.row_counts)
+    key = rows * (int(colors.max(initial=0)) + 1) + colors[p.row_cols]
+    return np.unique(key).size == key.size
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Coloring:
-    """A compression plan: ``mode`` 'column' (JVPs) or 'row' (VJPs) and one colour per index."""
+    """A compression plan. ``mode``: ``"column"`` (``colors`` per column, JVPs), ``"row"``
+    (per row, VJPs) or ``"bidirectional"`` (``colors`` per column for the rows outside
+    ``reverse_rows``, ``row_colors`` per row for those inside: JVPs + VJPs)."""
 
     mode: str
     colors: np.ndarray
     shape: tuple[int, int]
+    row_colors: np.ndarray | None = None
+    reverse_rows: np.ndarray | None = None
+    ordering: str = ""
 
     @property
     def n_colors(self) -> int:
-        return int(self.colors.max()) + 1 if self.colors.size else 0
+        return int(self.colors.max(initial=-1)) + 1
+
+    @property
+    def n_row_colors(self) -> int:
+        if self.row_colors is None:
+            return 0
+        used = self.row_colors[self.row_colors >= 0]
+        return int(used.max()) + 1 if used.size else 0
 
     @property
     def sweeps(self) -> int:
-        """JVPs (column mode) or VJPs (row mode) needed for the compressed product."""
-        return self.n_colors
+        """JVPs + VJPs needed for the compressed products."""
+        return self.n_colors + self.n_row_colors
+
+    @property
+    def jvps(self) -> int:
+        return self.n_colors if self.mode in ("column", "bidirectional") else 0
+
+    @property
+    def vjps(self) -> int:
+        return self.n_colors if self.mode == "row" else self.n_row_colors
 
     def seed(self) -> np.ndarray:
         """``S`` with ``S[k, colour(k)] = 1``; compute ``J @ S`` (column) or ``S.T @ J`` (row)."""
@@ -118,70 +253,152 @@ class Coloring:
         """The compressed product from an explicit ``J`` (for tests; real use runs sweeps)."""
         jac = jacobian.toarray() if _sp is not None and _sp.issparse(jacobian) else jacobian
         jac = np.asarray(jac)
+        if self.mode == "bidirectional":
+            raise ValueError("a bidirectional colouring has two compressed products: "
+                             "J @ seed() and row_seed().T @ J")
         return jac @ self.seed() if self.mode == "column" else self.seed().T @ jac
 
+    def row_seed(self) -> np.ndarray:
+        """The row seed of a bidirectional colouring (rows outside ``reverse_rows`` are 0)."""
+        if self.row_colors is None:
+            raise ValueError(f"a {self.mode} colouring has no row seed")
+        return seed_matrix(self.row_colors, self.n_row_colors)
+
     def __str__(self) -> str:
+        m, n = self.shape
+        if self.mode == "bidirectional":
+            return (f"bidirectional colouring of a {m}x{n} pattern: {self.n_colors} JVPs + "
+                    f"{self.n_row_colors} VJPs = {self.sweeps} sweeps")
         kind = "JVPs" if self.mode == "column" else "VJPs"
-        return (
-            f"{self.mode} colouring of a {self.shape[0]}x{self.shape[1]} pattern: "
-            f"{self.n_colors} colours = {self.sweeps} {kind}"
-        )
+        return (f"{self.mode} colouring of a {m}x{n} pattern: "
+                f"{self.n_colors} colours = {self.sweeps} {kind}")
 
 
 def seed_matrix(colors, n_colors: int | None = None) -> np.ndarray:
-    """The 0/1 seed ``S`` (``len(colors) × n_colors``) with ``S[k, colors[k]] = 1``."""
+    """The 0/1 seed ``S`` (``len(colors) × n_colors``) with ``S[k, colors[k]] = 1``
+    (entries with a negative colour get a zero row)."""
     colors = np.asarray(colors, dtype=np.int64)
     if n_colors is None:
         n_colors = int(colors.max()) + 1 if colors.size else 0
     seed = np.zeros((colors.size, n_colors))
-    seed[np.arange(colors.size), colors] = 1.0
+    k = np.flatnonzero(colors >= 0)
+    seed[k, colors[k]] = 1.0
     return seed
 
 
+def _one_sided(p: _Pattern, mode: str) -> Coloring:
+    colors, o = _best_columns(p if mode == "column" else p.T)
+    return Coloring(mode, colors, p.shape, ordering=o)
+
+
+def _thresholds(counts: np.ndarray, limit: int = 3) -> list[int]:
+    """Candidate cut-offs for "dense" rows: the largest few distinct counts well above the
+    median count."""
+    if counts.size == 0:
+        return []
+    med = float(np.median(counts))
+    levels = np.unique(counts[counts > max(2.0 * med, med + 2)])[::-1]
+    return [int(v) for v in levels[:limit]]
+
+
+def _split(p: _Pattern, reverse: np.ndarray) -> Coloring:
+    """Rows in ``reverse`` by VJPs, the others by JVPs."""
+    cols, o = _best_columns(p.rows(~reverse))
+    if reverse.all():  # no row is left to the JVPs
+        cols = np.full(p.shape[1], -1, np.int64)
+    rows, _ = _best_columns(p.rows(reverse).T)
+    row_colors = np.where(reverse, rows, -1)
+    return Coloring("bidirectional", cols, p.shape, row_colors, np.flatnonzero(reverse), o)
+
+
+def has_dense_rows(p: _Pattern) -> bool:
+    """Whether some rows are far denser than the median (bidirectional splits may pay)."""
+    return bool(_thresholds(p.row_counts))
+
+
+def _bidirectional(p: _Pattern, best: Coloring | None) -> Coloring | None:
+    for cut in _thresholds(p.row_counts):
+        c = _split(p, p.row_counts >= cut)
+        if best is None or c.sweeps < best.sweeps:
+            best = c
+    return best
+
+
 def color_jacobian(pattern, mode: str = "auto") -> Coloring:
-    """Colour the pattern by columns, rows, or (``"auto"``) whichever needs fewer colours.
+    """Colour the pattern by columns, rows, both (``"bidirectional"``), or (``"auto"``) the
+    cheapest of column and row colourings. ``"best"`` also tries bidirectional splits.
 
-    Ties in ``auto`` go to columns (forward sweeps keep no tape).
+    Ties go to columns (forward sweeps keep no tape). A side whose lower bound (the largest
+    row / column count) cannot beat the best found is skipped.
     """
-    pat = _pattern(pattern)
-    if mode not in ("auto", "column", "row"):
-        raise ValueError(f"mode must be 'auto', 'column' or 'row', got {mode!r}")
-    candidates = []
-    if mode in ("auto", "column"):
-        candidates.append(Coloring("column", _greedy_distance2(pat), pat.shape))
-    if mode in ("auto", "row"):
-        candidates.append(Coloring("row", _greedy_distance2(pat.T), pat.shape))
-    return min(candidates, key=lambda c: c.n_colors)
+    if mode not in ("auto", "best", "column", "row", "bidirectional"):
+        raise ValueError(f"mode must be 'auto', 'best', 'column', 'row' or 'bidirectional', "
+                         f"got {mode!r}")
+    p = as_pattern(pattern)
+    if mode in ("column", "row"):
+        return _one_sided(p, mode)
+    if mode == "bidirectional":
+        return _bidirectional(p, None) or _split(p, np.zeros(p.shape[0], bool))
+    best = None
+    bounds = sorted([(int(p.row_counts.max(initial=0)), 0, "column"),
+                     (int(p.col_counts.max(initial=0)), 1, "row")])
+    if mode == "best":  # a cheap split first, so that hopeless one-sided colourings are skipped
+        best = _bidirectional(p, None)
+    for bound, _, side in bounds:
+        if best is not None and bound >= best.sweeps and mode == "best":
+            continue
+        c = _one_sided(p, side)
+        if best is None or c.sweeps < best.sweeps or (
+                c.sweeps == best.sweeps and c.mode == "column"):
+            best = c
+    return best
 
 
-def recover_jacobian(pattern, coloring: Coloring, compressed, dense: bool | None = None):
-    """Rebuild ``J`` from the compressed product ``J S`` (column) or ``Sᵀ J`` (row).
+def recover_jacobian(pattern, coloring: Coloring, compressed, dense: bool | None = None,
+                     row_compressed=None):
+    """Rebuild ``J`` from the compressed products ``J S`` (column), ``Sᵀ J`` (row), or both
+    (bidirectional: ``compressed = J S``, ``row_compressed = S_rᵀ J``).
 
-    Returns a ``scipy.sparse.csr_matrix`` when scipy is importable (unless ``dense=True``),
-    else a dense ndarray; layout is numerator (rows = outputs, columns = inputs).
+    Returns a ``scipy.sparse.csr_matrix`` holding every structural entry of ``pattern`` (zeros
+    included) when scipy is importable (unless ``dense=True``), else a dense ndarray;
+    layout is numerator (rows = outputs, columns = inputs).
     """
-    pat = _pattern(pattern)
-    if pat.shape != coloring.shape:
-        raise ValueError(f"pattern shape {pat.shape} differs from the colouring's {coloring.shape}")
+    p = as_pattern(pattern)
+    if p.shape != coloring.shape:
+        raise ValueError(f"pattern shape {p.shape} differs from the colouring's {coloring.shape}")
     compressed = np.asarray(compressed)
-    rows, cols = np.nonzero(pat)
-    if coloring.mode == "column":
-        expected = (pat.shape[0], coloring.n_colors)
-        values = compressed[rows, coloring.colors[cols]] if rows.size else np.zeros(0)
+    rows = np.repeat(np.arange(p.shape[0]), p.row_counts)
+    cols = p.row_cols
+    m, n = p.shape
+    if coloring.mode == "row":
+        expected = (coloring.n_colors, n)
     else:
-        expected = (coloring.n_colors, pat.shape[1])
-        values = compressed[coloring.colors[rows], cols] if rows.size else np.zeros(0)
+        expected = (m, coloring.n_colors)
     if compressed.shape != expected:
         raise ValueError(
             f"compressed product has shape {compressed.shape}; a {coloring.mode} colouring "
-            f"with {coloring.n_colors} colours gives {expected}"
-        )
+            f"with {coloring.n_colors} colours gives {expected}")
+    if coloring.mode == "column":
+        values = compressed[rows, coloring.colors[cols]]
+    elif coloring.mode == "row":
+        values = compressed[coloring.colors[rows], cols]
+    else:
+        rc = np.asarray(row_compressed)
+        if rc.shape != (coloring.n_row_colors, n):
+            raise ValueError(f"row_compressed has shape {rc.shape}; expected "
+                             f"{(coloring.n_row_colors, n)}")
+        by_row = coloring.row_colors[rows] >= 0
+        values = np.empty(rows.size, np.result_type(compressed, rc))
+        values[by_row] = rc[coloring.row_colors[rows[by_row]], cols[by_row]]
+        fwd = ~by_row
+        values[fwd] = compressed[rows[fwd], coloring.colors[cols[fwd]]]
     if dense is None:
         dense = _sp is None
     if dense:
-        out = np.zeros(pat.shape, dtype=compressed.dtype)
+        out = np.zeros(p.shape, dtype=compressed.dtype)
         out[rows, cols] = values
         return out
     if _sp is None:
-        raise ImportError("dense=False needs scipy; install scipy or pass dense=True")
-    return _sp.csr_matrix((values, (rows, cols)), shape=pat.shape)
+        raise ImportError("dense=False needs scipy; install it with `pip install scipy` or "
+                          "pass dense=True")
+    return _sp.csr_matrix((values, cols.copy(), p.row_ptr.copy()), shape=p.shape)

@@ -9,6 +9,7 @@ knows programs, primitives and interpreters:
   primitive objects), the planner's graph, and structured vertex elimination;
 * :mod:`.plan` — forward/reverse sweeps vs elimination orders, costed and explained;
 * :mod:`.sweeps` — batched forward and reverse sweeps (basis tangents / cotangents);
-* :mod:`.sparse` — sparsity pattern from the program, colouring, one sweep per colour;
+* :mod:`.pattern` — the structural sparsity pattern, O(nnz), from the ops' sparsity rules;
+* :mod:`.sparse` — colouring, compressed sweeps and recovery for sparse Jacobians/Hessians;
 * :mod:`.driver` — ``compute_blocks``, the dispatcher ``jacobian(mode=...)`` calls.
 """

@@ -29,7 +29,8 @@ from ..accumulate.eliminate import (
     reverse_order,
 )
 from ..accumulate.graph import LinearizedGraph
-from ..core.ir import Equation, Program, Var, format_program
+from ..core.ir import Program, Var, format_program
+from .pattern import live_equations
 from .structured import NotStructured, build_graph, local_jacobians
 from .sweeps import Linearized
 
@@ -97,18 +98,6 @@ class JacobianPlan:
                 if (include is None or k in include) and (exclude is None or k not in exclude)}
 
 
-def _live_equations(program: Program) -> list[Equation]:
-    """Equations whose result reaches an output (a reverse walk over the program)."""
-    live = {id(a) for a in program.outputs if isinstance(a, Var)}
-    keep = []
-    for eq in reversed(program.equations):
-        if any(id(v) in live for v in eq.outputs):
-            keep.append(eq)
-            live.update(id(a) for a in eq.inputs if isinstance(a, Var))
-    keep.reverse()
-    return keep
-
-
 def _chain_order(graph: LinearizedGraph) -> tuple[int, list[Any]] | None:
     """For a chain ``x → v₁ → … → y``: the DP-optimal bracketing as an elimination order."""
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
@@ -151,7 +140,7 @@ def _sweep_costs(lin: Linearized, locals_: dict[Any, L.Local] | None) -> dict[st
 def make_plan(lin: Linearized) -> JacobianPlan:
     """Plan the Jacobian of a linearization (see the module docstring)."""
     n, m = sum(lin.in_sizes), sum(lin.out_sizes)
-    live = _live_equations(lin.program)
+    live = live_equations(lin.program)
     prog = Program(lin.program.inputs, live, lin.program.outputs)
     try:
         if len(live) > STRUCTURED_LIMIT:

@@ -1,121 +1,339 @@
-"""Sparse Jacobians: detect the pattern from the program, colour it, one sweep per colour.
+"""Sparse Jacobians and Hessians: detect the pattern, colour it, one sweep per colour.
 
-Pattern: the boolean pattern of ``∂v/∂x`` is propagated through the linear program in
-equation order, ``pat(w) = ∨_u pat(∂w/∂u) · pat(u)`` with the structured local Jacobians of
-:mod:`.structured` (a diagonal keeps a pattern, a dense block fills it). This is exact up to
-numerical cancellation, which only makes the pattern larger, never wrong.
+1. *Pattern* — :func:`~tensorcalc.jacobians.pattern.detect_pattern` pushes Boolean CSR
+   patterns through the linearized program with the ops' sparsity rules, ``O(nnz)``.
+2. *Colouring* — Jacobians: the cheapest of column (JVPs), row (VJPs) and bidirectional
+   colourings (:mod:`tensorcalc.accumulate.coloring`); Hessians (the Jacobian of the gradient,
+   symmetric): a star colouring (:mod:`tensorcalc.accumulate.coloring_symmetric`).
+3. *Sweeps* — the linear program is evaluated on the ``c`` seed vectors at once (a batched
+   JVP ``J S``; for Hessians the linearized gradient, i.e. forward-over-reverse Hessian-vector
+   products ``H S``) and/or transposed on the row seeds (``S_rᵀ J``).
+4. *Recovery* — each structural nonzero is one entry of the compressed products: a gather with
+   a precomputed index (the values come out in CSR order, so the result is
+   ``csr_matrix((values, indices, indptr))`` with the detected pattern, zeros included).
 
-Compression (Curtis–Powell–Reid): columns that share no row get one colour; one forward sweep
-with the seed ``Σ_{j ∈ colour} e_j`` gives all their entries, read back as
-``J[i, j] = (J S)[i, colour(j)]``. Rows are coloured the same way for reverse sweeps;
-:func:`tensorcalc.accumulate.color_jacobian` keeps the cheaper. A pattern with at most one
-nonzero per row (diagonal, selections) needs one colour and is coloured without search.
+The gather is written with ``tensorcalc.numpy`` operations, so under ``jit`` the sweeps and the
+recovery are staged into one program; the pattern and colouring are found while tracing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..accumulate import local as L
-from ..accumulate.coloring import Coloring, color_jacobian
-from ..accumulate.structure import Diagonal, Identity, Permutation, ScaledIdentity, Sparse
-from ..core.ir import Program, Var
+from ..accumulate.coloring import Coloring, as_pattern, color_jacobian, has_dense_rows
+from ..accumulate.coloring_symmetric import (
+    StarColoring,
+    hessian_gather,
+    star_coloring,
+    symmetrize,
+)
+from ..core.primitive import Tracer
+from ..core.tree import register_pytree_node
 from ..interpreters.batch import vmap_flat
-from .plan import _live_equations
-from .structured import NotStructured, local_jacobians
-from .sweeps import Linearized, _fwd_fun, _rev_fun
+from ..ops.shape import concatenate
+from ..ops.structural import broadcast_to, getitem, reshape
+from .pattern import PatternReport, detect_pattern, live_equations, require_scipy
+from .sweeps import (
+    DEFAULT_MEMORY_BUDGET,
+    Linearized,
+    _fwd_fun,
+    _rev_fun,
+    bytes_per_sweep_vector,
+    is_nested,
+)
 
-try:
-    import scipy.sparse as sp
-except ImportError:  # pragma: no cover - exercised only without scipy
-    sp = None
-
-#: Dense patterns up to this many entries are coloured by the general greedy algorithm.
-COLORING_LIMIT = 1 << 24
-
-
-def _pattern_of(jac: L.Local) -> Any:
-    s = jac.structure
-    if isinstance(s, Identity | ScaledIdentity | Diagonal):
-        return sp.identity(jac.rows, dtype=bool, format="csr")
-    if isinstance(s, Permutation):
-        return sp.csr_matrix((np.ones(jac.rows, bool), (np.arange(jac.rows), jac.data)),
-                             shape=(jac.rows, jac.cols))
-    if isinstance(s, Sparse):
-        return jac.data.astype(bool)
-    return sp.csr_matrix(L.to_array(jac) != 0)
+FORMATS = ("csr", "csc", "coo", "dense", "pydata")
 
 
-def sparsity_pattern(lin: Linearized) -> Any:
-    """The ``M × N`` boolean pattern (scipy CSR) of the flattened Jacobian."""
-    if sp is None:
-        raise NotStructured("sparsity detection needs scipy")
-    prog = lin.program
-    live = _live_equations(prog)
-    locals_ = local_jacobians(Program(prog.inputs, live, prog.outputs))
-    n_total = sum(lin.in_sizes)
-    pats: dict[int, Any] = {}
-    off = 0
-    for v, n in zip(prog.inputs, lin.in_sizes, strict=True):
-        pats[id(v)] = sp.csr_matrix((np.ones(n, bool), (np.arange(n), np.arange(off, off + n))),
-                                    shape=(n, n_total))
-        off += n
-    for eq in live:
-        w = eq.outputs[0]
-        acc = None
-        for a in eq.inputs:
-            if isinstance(a, Var) and id(a) in pats:
-                term = (_pattern_of(locals_[(a, w)]) @ pats[id(a)]).astype(bool)
-                acc = term if acc is None else (acc + term).astype(bool)
-        if acc is not None:
-            pats[id(w)] = acc.tocsr()
-    rows = []
-    for atom, m in zip(prog.outputs, lin.out_sizes, strict=True):
-        p = pats.get(id(atom)) if isinstance(atom, Var) else None
-        rows.append(p if p is not None else sp.csr_matrix((m, n_total), dtype=bool))
-    return sp.vstack(rows, format="csr")
+@dataclass
+class SparseCore:
+    """What a sparse plan computes once: pattern, colouring, seeds and the gather index."""
+
+    kind: str  # "jacobian" or "hessian"
+    shape: tuple[int, int]
+    report: PatternReport
+    coloring: Coloring | StarColoring
+    indptr: np.ndarray
+    indices: np.ndarray
+    gather: np.ndarray  # flat positions in [(J S)ᵀ (c×m) ravelled, S_rᵀ J (c_r×n) ravelled]
+    col_seeds: np.ndarray | None  # (c, n)
+    row_seeds: np.ndarray | None  # (c_r, m)
+    signature: tuple[Any, ...]
+    memory_budget: int
+    alternatives: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indices.size)
+
+    @property
+    def jvps(self) -> int:
+        return 0 if self.col_seeds is None else self.col_seeds.shape[0]
+
+    @property
+    def vjps(self) -> int:
+        return 0 if self.row_seeds is None else self.row_seeds.shape[0]
 
 
-def _color(pattern: Any) -> Coloring:
+def program_signature(lin: Linearized) -> tuple[Any, ...]:
+    """The live equations' primitives, shapes and (hashed) parameters: two linearizations
+    with one signature have one structural pattern."""
+    sig = []
+    for eq in live_equations(lin.program):
+        params = tuple(sorted((k, _freeze(v)) for k, v in eq.params.items()))
+        sig.append((eq.primitive, tuple(tuple(a.aval.shape) for a in eq.inputs),
+                    tuple(type(a).__name__ for a in eq.inputs), params))
+    return tuple(sig)
+
+
+def _freeze(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return ("array", v.shape, str(v.dtype), hash(v.tobytes()))
+    if isinstance(v, (tuple, list)):
+        return tuple(_freeze(x) for x in v)
+    if isinstance(v, slice):
+        return ("slice", v.start, v.stop, v.step)
+    try:
+        hash(v)
+    except TypeError:
+        return ("id", id(v))
+    return v
+
+
+def _seeds_of(colors: np.ndarray, c: int) -> np.ndarray:
+    seeds = np.zeros((c, colors.size))
+    k = np.flatnonzero(colors >= 0)
+    seeds[colors[k], k] = 1.0
+    return seeds
+
+
+def _jacobian_coloring(pattern: Any, lin: Linearized) -> tuple[Coloring, dict[str, str]]:
+    """The colouring with the fewest sweeps (rows only when the program can only be pulled
+    back: a ``custom_vjp`` rule). A side is skipped when its lower bound (the largest row
+    count for columns, column count for rows) cannot beat the best found."""
+    if any(eq.primitive.transpose_only for eq in live_equations(lin.program)):
+        c = color_jacobian(pattern, "row")
+        return c, {"row (VJPs)": str(c.sweeps)}
+    p = as_pattern(pattern)
+    sides = sorted([(int(p.row_counts.max(initial=0)), 0, "column"),
+                    (int(p.col_counts.max(initial=0)), 1, "row")])
+    best, alt = None, {}
+    if has_dense_rows(p) and sides[0][0] > 3:
+        # Dense rows: a split is likely the winner; try it first so that hopeless one-sided
+        # colourings (an arrowhead's n colours) are skipped by their lower bounds.
+        best = color_jacobian(p, "bidirectional")
+    for bound, _, side in sides:
+        label = f"{side} ({'JVPs' if side == 'column' else 'VJPs'})"
+        if best is not None and bound >= best.sweeps:
+            alt[label] = f"skipped (needs >= {bound})"
+            continue
+        c = color_jacobian(p, side)
+        alt[label] = str(c.sweeps)
+        if best is None or c.sweeps < best.sweeps:
+            best = c
+    if best.mode == "bidirectional":
+        alt["bidirectional (JVPs + VJPs)"] = f"{best.sweeps} = {best.jvps} + {best.vjps}"
+    return best, alt
+
+
+def _jacobian_gather(pattern: Any, coloring: Coloring) -> np.ndarray:
+    """Flat positions of the nonzeros (CSR order) in ``[(J S)ᵀ, S_rᵀ J]`` ravelled: the sweeps
+    come out colour-major, ``(c, m)`` and ``(c_r, n)``, and are read in place."""
     m, n = pattern.shape
-    if pattern.nnz == 0 or np.all(np.diff(pattern.indptr) <= 1):
-        # At most one nonzero per row: no two columns share a row, one colour suffices.
-        return Coloring("column", np.zeros(n, np.int64), (m, n))
-    if m * n > COLORING_LIMIT:
-        raise NotStructured(f"a {m}x{n} pattern is too large for the greedy colouring")
-    return color_jacobian(pattern.toarray())
-
-
-def sparse_jacobian(lin: Linearized, dense: bool = False) -> Any:
-    """The flattened ``M × N`` Jacobian (numerator layout) as scipy CSR (or dense)."""
-    pattern = sparsity_pattern(lin)
-    coloring = _color(pattern)
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(pattern.indptr))
+    cols = pattern.indices.astype(np.int64)
+    if coloring.mode == "row":
+        return coloring.colors[rows] * n + cols
+    fwd = coloring.colors[cols] * m + rows
+    if coloring.mode == "column":
+        return fwd
     c = coloring.n_colors
-    if coloring.mode == "column":
-        seeds = _seeds(coloring.colors, c, lin.in_sizes, lin.in_avals)
-        outs = vmap_flat(_fwd_fun(lin.program), seeds, [0] * len(seeds), -1)
-        compressed = np.concatenate([np.asarray(o).reshape(-1, c) for o in outs], axis=0)
-    else:
-        seeds = _seeds(coloring.colors, c, lin.out_sizes, lin.out_avals)
-        outs = vmap_flat(_rev_fun(lin.program), seeds, [0] * len(seeds), 0)
-        compressed = np.concatenate([np.asarray(o).reshape(c, -1) for o in outs], axis=1)
-    rows, cols = pattern.nonzero()
-    if coloring.mode == "column":
-        vals = compressed[rows, coloring.colors[cols]]
-    else:
-        vals = compressed[coloring.colors[rows], cols]
-    out = sp.csr_matrix((vals, (rows, cols)), shape=pattern.shape)
-    return out.toarray() if dense else out
+    rc = coloring.row_colors[rows]
+    return np.where(rc >= 0, m * c + np.maximum(rc, 0) * n + cols, fwd)
 
 
-def _seeds(colors: np.ndarray, c: int, sizes: list[int], avals: list[Any]) -> list[Any]:
-    total = sum(sizes)
-    seed = np.zeros((c, total))
-    seed[colors, np.arange(total)] = 1.0
+def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseCore:
+    """Detect, colour and index once (see the module docstring)."""
+    require_scipy()
+    budget = DEFAULT_MEMORY_BUDGET if memory_budget is None else int(memory_budget)
+    report = detect_pattern(lin, budget)
+    pattern = report.pattern
+    m, n = pattern.shape
+    if kind == "hessian":
+        sym = symmetrize(pattern)
+        coloring = star_coloring(sym, symmetric=True)
+        bound = int(sym.row_counts.max(initial=0))
+        alternatives = {"star (HVPs)": str(coloring.sweeps),
+                        "column (HVPs, no symmetry)": f"needs >= {bound}"}
+        indptr, indices = sym.row_ptr, sym.row_cols
+        key = hessian_gather(sym, coloring.colors)  # i·c + colour in B = H S (n × c)
+        c = max(coloring.n_colors, 1)
+        gather = (key % c) * n + key // c  # the same entry of Bᵀ, as the sweeps give it
+        col_seeds, row_seeds = _seeds_of(coloring.colors, coloring.n_colors), None
+    else:
+        coloring, alternatives = _jacobian_coloring(pattern, lin)
+        indptr, indices = pattern.indptr.astype(np.int64), pattern.indices.astype(np.int64)
+        gather = _jacobian_gather(pattern, coloring)
+        col_seeds = row_seeds = None
+        if coloring.mode == "column":
+            col_seeds = _seeds_of(coloring.colors, coloring.n_colors)
+        elif coloring.mode == "row":
+            row_seeds = _seeds_of(coloring.colors, coloring.n_colors)
+        else:
+            col_seeds = _seeds_of(coloring.colors, coloring.n_colors)
+            row_seeds = _seeds_of(coloring.row_colors, coloring.n_row_colors)
+    index = np.int32 if max(m, n, indices.size) < 2**31 - 1 else np.int64  # scipy's choice
+    indptr, indices = indptr.astype(index), indices.astype(index)
+    core = SparseCore(kind, (m, n), report, coloring, indptr, indices, gather, col_seeds,
+                      row_seeds, program_signature(lin), budget, alternatives)
+    _check_result_memory(core, lin)
+    return core
+
+
+def _check_result_memory(core: SparseCore, lin: Linearized) -> None:
+    """The result and at least one sweep at a time must fit the budget."""
+    m, n = core.shape
+    one = max(bytes_per_sweep_vector(lin.program), (m if core.jvps else n) * 8)
+    nbytes = core.nnz * 16 + (one if core.jvps + core.vjps else 0)
+    if nbytes > core.memory_budget:
+        raise MemoryError(
+            f"sparse {core.kind}: the {core.nnz:,} nonzeros of a {m}x{n} matrix and one "
+            f"compressed sweep need {nbytes / 2**20:.1f} MiB, more than "
+            f"memory_budget={core.memory_budget} bytes; raise memory_budget.")
+
+
+def _split_leaves(seeds: np.ndarray, sizes: list[int], avals: list[Any]) -> list[np.ndarray]:
     out, off = [], 0
-    for n, av in zip(sizes, avals, strict=True):
-        out.append(seed[:, off:off + n].reshape((c, *av.shape)))
-        off += n
+    for size, av in zip(sizes, avals, strict=True):
+        dt = av.dtype if np.issubdtype(av.dtype, np.inexact) else np.float64
+        out.append(seeds[:, off:off + size].astype(dt, copy=False).reshape((-1, *av.shape)))
+        off += size
     return out
+
+
+def _sweep(fun: Any, seeds: np.ndarray, sizes: list[int], avals: list[Any],
+           out_sizes: list[int], chunk: int) -> Any:
+    """``fun`` on every seed (rows of ``seeds``), ``chunk`` at a time; the results flattened
+    to ``(c, Σ out_sizes)`` — the transposed compressed product."""
+    parts = []
+    for lo in range(0, seeds.shape[0], chunk):
+        leaves = _split_leaves(seeds[lo:lo + chunk], sizes, avals)
+        outs = vmap_flat(fun, leaves, [0] * len(leaves), 0)
+        k = leaves[0].shape[0] if leaves else 0
+        flat = [reshape(_batched(o, k, s), (k, s)) for o, s in zip(outs, out_sizes, strict=True)]
+        parts.append(flat[0] if len(flat) == 1 else concatenate(flat, axis=1))
+    return parts[0] if len(parts) == 1 else concatenate(parts, axis=0)
+
+
+def _batched(o: Any, k: int, size: int) -> Any:
+    """An output that does not depend on the seeds comes back unbatched: give it the axis."""
+    shape = tuple(np.shape(o)) if not isinstance(o, Tracer) else tuple(o.shape)
+    if int(np.prod(shape, dtype=np.int64)) == k * size and (shape[:1] == (k,) or size == 0):
+        return o
+    return broadcast_to(reshape(o, (1, size)), (k, size))
+
+
+def compressed_values(core: SparseCore, lin: Linearized) -> Any:
+    """The structural nonzeros (CSR order) of the Jacobian/Hessian of ``lin``: the sweeps and
+    the gather. Traced operations when ``lin`` belongs to an outer transformation (``jit``):
+    then all colours go in one batch; otherwise the colours go in chunks that fit the memory
+    budget, each chunk's entries read out before the next is computed."""
+    m, n = core.shape
+    sides = []  # (linear function, seeds, seed sizes/avals, result sizes, width)
+    if core.col_seeds is not None:  # (c, m) = (J S)ᵀ: entry (i, colour) at colour·m + i
+        sides.append((_fwd_fun(lin.program), core.col_seeds, lin.in_sizes, lin.in_avals,
+                      lin.out_sizes, m))
+    if core.row_seeds is not None:  # (c_r, n) = S_rᵀ J
+        sides.append((_rev_fun(lin.program), core.row_seeds, lin.out_sizes, lin.out_avals,
+                      lin.in_sizes, n))
+    if not sides:
+        return np.zeros(0)
+    if is_nested(lin):
+        pieces = [reshape(_sweep(fun, seeds, sizes, avals, outs, seeds.shape[0]), (-1,))
+                  for fun, seeds, sizes, avals, outs, _ in sides]
+        flat = pieces[0] if len(pieces) == 1 else concatenate(pieces, axis=0)
+        return getitem(flat, (core.gather,))
+    per = bytes_per_sweep_vector(lin.program)
+    room = core.memory_budget - core.nnz * 16
+    values = None
+    base = 0
+    for fun, seeds, sizes, avals, outs, width in sides:
+        c = seeds.shape[0]
+        chunk = max(1, min(c, room // max(per, width * 8, 1)))
+        for lo in range(0, c, chunk):
+            hi = min(lo + chunk, c)
+            b = np.asarray(_sweep(fun, seeds[lo:hi], sizes, avals, outs, hi - lo)).reshape(-1)
+            if values is None:
+                values = np.empty(core.nnz, b.dtype)
+            start = base + lo * width
+            sel = (core.gather >= start) & (core.gather < base + hi * width)
+            values[sel] = b[core.gather[sel] - start]
+        base += c * width
+    return values
+
+
+# --- results: scipy matrices, and a pytree so that jit can return them -----------------------
+
+
+class _Structure:
+    """The index arrays of a result (compared by identity: one per plan)."""
+
+    def __init__(self, fmt: str, indptr: np.ndarray, indices: np.ndarray,
+                 shape: tuple[int, int]) -> None:
+        self.fmt, self.indptr, self.indices, self.shape = fmt, indptr, indices, shape
+
+    def build(self, values: Any) -> Any:
+        sp = require_scipy()
+        values = np.asarray(values)
+        mat = sp.csr_matrix((values, self.indices.copy(), self.indptr.copy()), shape=self.shape)
+        return to_format(mat, self.fmt)
+
+
+class SparseResult:
+    """A sparse matrix whose values are still traced (inside ``jit``): a pytree whose one leaf
+    is the values; rebuilt as a scipy matrix when the values are arrays."""
+
+    def __init__(self, structure: _Structure, values: Any) -> None:
+        self.structure, self.values = structure, values
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.structure.shape
+
+
+def _unflatten_result(structure: _Structure, leaves: list[Any]) -> Any:
+    (values,) = leaves
+    if isinstance(values, Tracer):
+        return SparseResult(structure, values)
+    return structure.build(values)
+
+
+register_pytree_node(SparseResult, lambda r: ([r.values], r.structure), _unflatten_result)
+
+
+def make_result(core: SparseCore, values: Any, fmt: str) -> Any:
+    structure = _Structure(fmt, core.indptr, core.indices, core.shape)
+    return _unflatten_result(structure, [values])
+
+
+def to_format(mat: Any, fmt: str) -> Any:
+    """``mat`` (scipy CSR) as ``fmt``; structural zeros are kept in every format."""
+    if fmt == "csr":
+        return mat
+    if fmt == "csc":
+        return mat.tocsc()
+    if fmt == "coo":
+        return mat.tocoo()
+    if fmt == "dense":
+        return mat.toarray()
+    if fmt == "pydata":
+        try:
+            import sparse as pydata_sparse  # noqa: PLC0415 - an optional extra
+        except ImportError:
+            raise ImportError("format='pydata' needs the `sparse` package: "
+                              "pip install sparse") from None
+        return pydata_sparse.COO.from_scipy_sparse(mat)
+    raise ValueError(f"format={fmt!r} must be one of {FORMATS}")

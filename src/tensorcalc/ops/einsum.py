@@ -46,6 +46,7 @@ from ..core.zeros import Zero
 from ..interpreters.batch import defbatch
 from ..interpreters.batch import moveaxis as _bmove
 from ..interpreters.forward import add_tangents, defjvp_rule, fit_tangent
+from ..interpreters.sparsity import DENSE, Pairs, SparsityQuery, defsparsity
 from ..interpreters.transpose import deftranspose, is_undefined
 from .indexing import diagonal
 from .structural import broadcast_to, convert, reduce_sum, reshape, transpose
@@ -258,6 +259,46 @@ def _einsum_batch(args: Sequence[Any], dims: Sequence[Any], *, subscripts: str, 
 defjvp_rule(einsum_p, _einsum_jvp)
 deftranspose(einsum_p, _einsum_transpose)
 defbatch(einsum_p, _einsum_batch)
+
+#: Largest index space (product of the sizes of the output's and the operand's labels) the
+#: einsum sparsity rule enumerates; beyond it the block is taken as dense (and reported).
+EINSUM_PATTERN_LIMIT = 1 << 26
+
+
+def _einsum_sparsity(q: SparsityQuery) -> Any:
+    """Linear in operand ``k`` with the others constant: ``w[o]`` reads ``u[v]`` when some
+    assignment of the summed labels makes every constant factor nonzero. The product of the
+    constants' nonzero masks over the labels of ``o`` and ``v`` is that pattern (no
+    cancellation: the masks are nonnegative)."""
+    ins, out = _split_spec(q.params["subscripts"])
+    var = ins[q.k]
+    others = [i for i in range(len(ins)) if i != q.k]
+    consts = [q.const(i) for i in others]
+    if any(c is None for c in consts):
+        return DENSE  # a traced constant (under jit): its zeros are unknown
+    size = {c: d for term, av in zip(ins, q.in_avals, strict=True)
+            for c, d in zip(term, av.shape, strict=True)}
+    labels = "".join(dict.fromkeys(out + var))
+    if int(np.prod([size[c] for c in labels], dtype=np.int64)) > EINSUM_PATTERN_LIMIT:
+        return DENSE
+    terms = [ins[i] for i in others]
+    present = "".join(c for c in labels if any(c in t for t in terms))
+    masks = [(c != 0).astype(np.float64) for c in consts]
+    hit = np.einsum(",".join(terms) + "->" + present, *masks) > 0 if terms else np.ones((), bool)
+    hit = np.broadcast_to(hit.reshape([size[c] if c in present else 1 for c in labels]),
+                          [size[c] for c in labels])
+    where = np.nonzero(hit)
+
+    def flat(term: str) -> np.ndarray:
+        if not term:
+            return np.zeros(where[0].size if where else 1, np.int64)
+        return np.ravel_multi_index([where[labels.index(c)] for c in term],
+                                    [size[c] for c in term]).astype(np.int64)
+
+    return Pairs(flat(out), flat(var))
+
+
+defsparsity(einsum_p, _einsum_sparsity)
 
 
 # --- the public einsum: NumPy's subscript language -----------------------------------------

@@ -25,6 +25,7 @@ from ..interpreters.forward import (
     defjvp_scalar,
     defjvp_zero,
 )
+from ..interpreters.sparsity import defsparsity_elementwise
 from ..interpreters.transpose import defbilinear, deftranspose, is_undefined
 from ._base import probe_dtype
 from .strong_zero import div_sz, mul_sz
@@ -45,8 +46,11 @@ def _elementwise_abstract(name: str, impl: Callable[..., Any]) -> Callable[..., 
 
 
 def elementwise(name: str, impl: Callable[..., Any], **kw: Any) -> Primitive:
-    """A primitive applied entrywise with broadcasting; its shape rule is NumPy's."""
-    return Primitive(name, impl, _elementwise_abstract(name, impl), **kw)
+    """A primitive applied entrywise with broadcasting; its shape rule is NumPy's and its
+    sparsity rule the identity pattern (entry ``k`` of the result reads entry ``k``)."""
+    prim = Primitive(name, impl, _elementwise_abstract(name, impl), **kw)
+    defsparsity_elementwise(prim)
+    return prim
 
 
 def unary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any], Any]:

@@ -38,6 +38,14 @@ from ..core.zeros import Zero
 from ..interpreters.batch import defbatch
 from ..interpreters.batch import moveaxis as _bmove
 from ..interpreters.forward import defjvp, defjvp_rule, defjvp_zero
+from ..interpreters.sparsity import (
+    DENSE,
+    Pairs,
+    SparsityQuery,
+    defsparsity,
+    defsparsity_gather,
+    positions,
+)
 from ..interpreters.transpose import deftranspose, is_undefined
 from .elementwise import where
 from .reductions import sum as _sum
@@ -175,6 +183,7 @@ defjvp(take_along_p, lambda t, ans, x, idx, *, axis: bind(take_along_p, t, idx, 
        None)
 deftranspose(take_along_p, _take_along_transpose)
 defbatch(take_along_p, _take_along_batch)
+defsparsity_gather(take_along_p)
 
 
 def _scatter_jvp(t: Any, ans: Any, v: Any, idx: Any, *, axis: int, shape: Any) -> Any:
@@ -184,6 +193,20 @@ def _scatter_jvp(t: Any, ans: Any, v: Any, idx: Any, *, axis: int, shape: Any) -
 defjvp(scatter_add_along_p, _scatter_jvp, None)
 deftranspose(scatter_add_along_p, _scatter_transpose)
 defbatch(scatter_add_along_p, _scatter_batch)
+
+
+def _scatter_sparsity(q: SparsityQuery) -> Any:
+    """Entry ``t`` of the values is added at its target along ``axis`` (repeats accumulate)."""
+    idx = q.const(1)
+    if idx is None:
+        return DENSE
+    shape = q.params["shape"]
+    target = positions(shape)[_fancy(tuple(shape), idx, q.params["axis"])]
+    src = np.broadcast_to(positions(q.operand.shape), target.shape)
+    return Pairs(np.ravel(target), np.ravel(src))
+
+
+defsparsity(scatter_add_along_p, _scatter_sparsity)
 
 
 def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:

@@ -36,6 +36,7 @@ from ..core.primitive import Primitive, Tracer, bind, get_aval
 from ..core.shapes import ShapedArray, broadcast_shapes, normalize_axes, shape_str
 from ..interpreters.batch import common_size, defbatch, pad_after_batch
 from ..interpreters.batch import moveaxis as _bmove
+from ..interpreters.sparsity import DENSE, Pairs, SparsityQuery, defsparsity, positions
 from ..interpreters.transpose import defbilinear
 from .einsum import LETTERS, contract
 from .elementwise import multiply, subtract
@@ -70,6 +71,37 @@ def matmul(a: Any, b: Any) -> Any:
     if isinstance(a, Tracer) or isinstance(b, Tracer):
         return bind(matmul_p, a, b)
     return np.matmul(a, b)
+
+
+def _matmul_sparsity(q: SparsityQuery) -> Any:
+    """``w = C u`` or ``w = u C`` with a constant ``C``: the pattern of ``C`` (kron'd with the
+    identity over the other axis), pair by pair: ``w[…, i, j]`` reads ``u[…, l, j]`` where
+    ``C[…, i, l] ≠ 0`` (``C u``) or ``u[…, i, l]`` where ``C[…, l, j] ≠ 0`` (``u C``)."""
+    c = q.const(1 - q.k)
+    if c is None:  # a traced constant (under jit): its zeros are unknown
+        return DENSE
+    u = q.operand
+    nz = c != 0
+    if q.k == 1:
+        nz = nz if nz.ndim >= 2 else nz[None, :]
+        u2 = tuple(u.shape) if u.ndim >= 2 else (*u.shape, 1)
+    else:
+        nz = nz if nz.ndim >= 2 else nz[:, None]
+        u2 = tuple(u.shape) if u.ndim >= 2 else (1, *u.shape)
+    batch = broadcast_shapes(nz.shape[:-2], u2[:-2], op="matmul sparsity")
+    cols_of = np.broadcast_to(positions(u.shape).reshape(u2), batch + u2[-2:])
+    m, r = (nz.shape[-2], u2[-1]) if q.k == 1 else (u2[-2], nz.shape[-1])
+    rows_of = positions(q.out.shape).reshape(batch + (m, r))
+    hit = np.nonzero(np.broadcast_to(nz, batch + nz.shape[-2:]))
+    b = hit[:-2]
+    if q.k == 1:  # (b, i, l): w[b, i, :] reads u[b, l, :]
+        rows, cols = rows_of[(*b, hit[-2])], cols_of[(*b, hit[-1])]
+    else:  # (b, l, j): w[b, :, j] reads u[b, :, l]
+        rows, cols = rows_of[(*b, slice(None), hit[-1])], cols_of[(*b, slice(None), hit[-2])]
+    return Pairs(np.ravel(rows), np.ravel(cols))
+
+
+defsparsity(matmul_p, _matmul_sparsity)
 
 
 def _expand(x: Any, axis: int) -> Any:

@@ -37,6 +37,7 @@ from ..core.shapes import ShapedArray, normalize_axes, shape_str
 from ..core.zeros import Zero
 from ..interpreters.batch import bdim_to_front, defbatch, logical_axis
 from ..interpreters.forward import defjvp_rule, defjvp_zero
+from ..interpreters.sparsity import Pairs, SparsityQuery, defsparsity, positions
 from ..interpreters.transpose import deflinear
 from .elementwise import add, divide, equal, multiply, sqrt, subtract, where
 from .strong_zero import mul_sz
@@ -48,6 +49,7 @@ from .structural import (
     index_set,
     reduce_sum,
     reduce_sum_p,
+    reduction_sparsity,
     reshape,
     transpose,
 )
@@ -68,6 +70,8 @@ reduce_max_p = Primitive("reduce_max", lambda x, *, axes: np.max(x, axis=axes),
                          _extremum_abstract("max"))
 reduce_min_p = Primitive("reduce_min", lambda x, *, axes: np.min(x, axis=axes),
                          _extremum_abstract("min"))
+defsparsity(reduce_max_p, reduction_sparsity)
+defsparsity(reduce_min_p, reduction_sparsity)
 
 
 def _keep(v: Any, shape: tuple[Any, ...], axes: tuple[int, ...]) -> Any:
@@ -201,6 +205,16 @@ deflinear(cumsum_p, _cumsum_transpose)
 defbatch(cumsum_p, _cumulative_batch(cumsum_p))
 
 
+def cumulative_sparsity(q: SparsityQuery) -> Pairs:
+    """Entry ``i`` along ``axis`` reads entries ``0 … i`` of its lane (lower triangular)."""
+    lanes = np.moveaxis(positions(q.operand.shape), q.params["axis"], -1)
+    i, j = np.tril_indices(lanes.shape[-1])
+    return Pairs(np.ravel(lanes[..., i]), np.ravel(lanes[..., j]))
+
+
+defsparsity(cumsum_p, cumulative_sparsity)
+
+
 def _cumulative(prim: Primitive, np_fn: Any, a: Any, axis: Any, dtype: Any, name: str) -> Any:
     if not isinstance(a, Tracer):
         return np_fn(a, axis=axis, dtype=dtype)
@@ -244,6 +258,7 @@ def _cumprod_jvp(primals: list[Any], tangents: list[Any], *, axis: int) -> tuple
 
 defjvp_rule(cumprod_p, _cumprod_jvp)
 defbatch(cumprod_p, _cumulative_batch(cumprod_p))
+defsparsity(cumprod_p, cumulative_sparsity)
 
 
 def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
@@ -263,6 +278,7 @@ def _prod_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
 
 reduce_prod_p = Primitive("reduce_prod", lambda x, *, axes: np.prod(x, axis=axes),
                           _prod_abstract)
+defsparsity(reduce_prod_p, reduction_sparsity)
 
 
 def _prod_of_others(x: Any, axes: tuple[int, ...]) -> Any:

@@ -34,6 +34,13 @@ from ..core.zeros import Zero, instantiate
 from ..interpreters.batch import bdim_to_front, common_size, defbatch
 from ..interpreters.batch import moveaxis as _bmove
 from ..interpreters.forward import defjvp_rule
+from ..interpreters.sparsity import (
+    Gather,
+    SparsityQuery,
+    defsparsity,
+    defsparsity_gather,
+    positions,
+)
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
 from .elementwise import multiply
 from .structural import broadcast_to, convert, getitem, index_add, reshape, transpose
@@ -99,6 +106,7 @@ def _concatenate_batch(args: Sequence[Any], dims: Sequence[Any], *, axis: int) -
 
 deflinear(concatenate_p, _concatenate_transpose)
 defbatch(concatenate_p, _concatenate_batch)
+defsparsity_gather(concatenate_p)
 
 
 def concatenate(arrays: Sequence[Any], axis: Any = 0, out: Any = None, dtype: Any = None,
@@ -166,6 +174,15 @@ def _split_batch(args: Sequence[Any], dims: Sequence[Any], *, sizes: Any, axis: 
 defjvp_rule(split_p, _split_jvp)
 deftranspose(split_p, _split_transpose)
 defbatch(split_p, _split_batch)
+
+
+def _split_sparsity(q: SparsityQuery) -> list[Gather]:
+    """Each piece copies its block of the operand."""
+    pieces = _split_impl(positions(q.operand.shape), **q.params)
+    return [Gather(np.ascontiguousarray(p).ravel()) for p in pieces]
+
+
+defsparsity(split_p, _split_sparsity)
 
 
 def split_sizes(x: Any, sizes: tuple[int, ...], axis: int) -> list[Any]:
@@ -260,6 +277,7 @@ def _roll_batch(args: Sequence[Any], dims: Sequence[Any], *, shifts: Any, axes: 
 
 deflinear(roll_p, _roll_transpose)
 defbatch(roll_p, _roll_batch)
+defsparsity_gather(roll_p)
 
 
 def roll(a: Any, shift: Any, axis: Any = None) -> Any:

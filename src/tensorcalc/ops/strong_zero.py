@@ -44,6 +44,7 @@ from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting
 from ..interpreters.forward import defjvp
+from ..interpreters.sparsity import defsparsity_elementwise
 from ..interpreters.transpose import defbilinear, deftranspose, is_undefined
 from ._base import probe_dtype
 from .structural import unbroadcast
@@ -135,6 +136,7 @@ def _mul_sz_transpose_direct(ct: Any, eq: Any) -> Any:
 defbilinear(mul_sz_p, _mul_sz_ct_t, _mul_sz_ct_f, lhs_jvp=_mul_sz_jvp_t, rhs_jvp=_mul_sz_jvp_f,
             direct=_mul_sz_transpose_direct)
 defbroadcasting(mul_sz_p)
+defsparsity_elementwise(mul_sz_p)
 
 # --- div_sz: t / f with a strong zero in t (linear in t only) -------------------------------
 
@@ -164,3 +166,4 @@ def _div_sz_transpose(ct: Any, t: Any, f: Any) -> tuple[Any, None]:
 defjvp(div_sz_p, _div_sz_jvp_t, _div_sz_jvp_f)
 deftranspose(div_sz_p, _div_sz_transpose)
 defbroadcasting(div_sz_p)
+defsparsity_elementwise(div_sz_p)

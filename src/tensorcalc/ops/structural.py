@@ -45,6 +45,15 @@ from ..interpreters.batch import (
     pad_after_batch,
 )
 from ..interpreters.forward import defjvp_rule
+from ..interpreters.sparsity import (
+    SAME,
+    Pairs,
+    SparsityQuery,
+    broadcast_factor,
+    defsparsity,
+    defsparsity_gather,
+    positions,
+)
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
 
 # --- reshape -------------------------------------------------------------------------------
@@ -77,6 +86,7 @@ def _reshape_batch(args: Any, dims: Any, *, new_shape: Any) -> tuple[Any, int]:
 
 
 defbatch(reshape_p, _reshape_batch)
+defsparsity(reshape_p, lambda q: SAME)  # row-major: the flat layout does not change
 
 
 def _resolve_shape(shape: Any, old: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -136,6 +146,7 @@ def _transpose_batch(args: Any, dims: Any, *, perm: tuple[int, ...]) -> tuple[An
 
 
 defbatch(transpose_p, _transpose_batch)
+defsparsity_gather(transpose_p)
 
 
 def transpose(x: Any, axes: Any = None) -> Any:
@@ -187,6 +198,7 @@ def _broadcast_batch(args: Any, dims: Any, *, shape: Any) -> tuple[Any, int]:
 
 
 defbatch(broadcast_to_p, _broadcast_batch)
+defsparsity(broadcast_to_p, lambda q: broadcast_factor(q.operand, q.out.shape))
 
 
 def broadcast_to(x: Any, shape: Any) -> Any:
@@ -239,6 +251,18 @@ def batch_reduction(prim: Primitive) -> Any:
 defbatch(reduce_sum_p, batch_reduction(reduce_sum_p))
 
 
+def reduction_sparsity(q: SparsityQuery) -> Pairs:
+    """Each output entry reads the operand entries that agree with it off the reduced axes
+    (``reduce_sum``; also the pattern of max, min and prod over ``axes``)."""
+    shape, axes = q.operand.shape, q.params["axes"]
+    kept = tuple(1 if a in axes else d for a, d in enumerate(shape))
+    dst = np.broadcast_to(positions(kept), tuple(shape)).ravel()
+    return Pairs(dst, np.arange(dst.size, dtype=np.int64))
+
+
+defsparsity(reduce_sum_p, reduction_sparsity)
+
+
 def reduce_sum(x: Any, axes: tuple[int, ...]) -> Any:
     if not axes:
         return x
@@ -286,6 +310,7 @@ def _convert_transpose(ct: Any, x: Any, *, dtype: np.dtype) -> tuple[Any]:
 
 defjvp_rule(convert_p, _convert_jvp)
 deftranspose(convert_p, _convert_transpose)
+defsparsity(convert_p, lambda q: SAME)
 defvectorized(convert_p)
 
 
@@ -379,6 +404,7 @@ def _getitem_batch(args: Any, dims: Any, *, idx: tuple[Any, ...]) -> tuple[Any, 
 
 
 defbatch(getitem_p, _getitem_batch)
+defsparsity_gather(getitem_p)
 
 
 def _is_basic(idx: tuple[Any, ...]) -> bool:
@@ -459,6 +485,19 @@ def batch_index_update(prim: Primitive) -> Any:
 defbatch(index_add_p, batch_index_update(index_add_p))
 
 
+def _index_add_sparsity(q: SparsityQuery) -> Any:
+    """``x.at[idx].add(v)``: the identity in ``x``; ``v``'s entries are added at the targets
+    (repeated indices add several entries into one)."""
+    if q.k == 0:
+        return SAME
+    target = positions(q.out.shape)[q.params["idx"]]
+    src = np.broadcast_to(positions(q.operand.shape), target.shape)
+    return Pairs(np.ravel(target), np.ravel(src))
+
+
+defsparsity(index_add_p, _index_add_sparsity)
+
+
 def _index_set_impl(x: Any, v: Any, *, idx: tuple[Any, ...]) -> Any:
     out = np.array(x, dtype=np.result_type(x, v), copy=True)
     out[idx] = v
@@ -494,6 +533,7 @@ def _index_set_transpose(ct: Any, x: Any, v: Any, *, idx: Any) -> tuple[Any, Any
 defjvp_rule(index_set_p, _index_update_jvp(index_set_p))
 deftranspose(index_set_p, _index_set_transpose)
 defbatch(index_set_p, batch_index_update(index_set_p))
+defsparsity_gather(index_set_p)  # the last write wins, as in the implementation
 
 
 def normalize_index(idx: Any) -> tuple[Any, ...]:

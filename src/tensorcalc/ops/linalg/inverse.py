@@ -31,6 +31,7 @@ from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
 from ...core.zeros import Zero
 from ...interpreters.batch import common_size, defbatch, defbatch_gufunc, moveaxis, pad_after_batch
 from ...interpreters.forward import defjvp, defjvp_rule
+from ...interpreters.sparsity import defsparsity, dense_rule
 from ...interpreters.transpose import deftranspose, is_undefined
 from ..elementwise import multiply, negative
 from ..products import matmul
@@ -109,6 +110,7 @@ def _solve_abstract(a: ShapedArray, b: ShapedArray, *, vector: bool) -> ShapedAr
 
 
 solve_p = Primitive("solve", _solve_impl, _solve_abstract)  # linear in b
+defsparsity(solve_p, dense_rule)  # A⁻¹ b: the inverse of a sparse matrix fills in
 
 
 def _solve_jvp_a(t: Any, ans: Any, a: Any, b: Any, *, vector: bool) -> Any:

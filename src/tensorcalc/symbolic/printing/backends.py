@@ -82,7 +82,7 @@ _TORCH_HELPERS = {
         "    bottom = torch.cat([z, torch.kron(at, e)], 1)\n"
         "    return torch.linalg.matrix_exp(torch.cat([top, bottom], 0))[:n * n, n * n:]\n"),
     "_adjugate": (
-        "def _adjugate(a):\n    # adj(A) from the SVD A = U S V', exact at singular A (no inverse)\n"
+        "def _adjugate(a):\n    # adj(A) from the SVD A = U S V': exact at singular A\n"
         "    u, s, vt = torch.linalg.svd(_f64(a))\n    one = torch.ones(1, dtype=s.dtype)\n"
         "    left = torch.cat([one, torch.cumprod(s[:-1], 0)])\n"
         "    right = torch.cat([torch.cumprod(s.flip(0)[:-1], 0).flip(0), one])\n"
@@ -117,7 +117,7 @@ _JAX_HELPERS = {
         "def _diag_rows(d):\n    n = d.shape[0]\n"
         "    return jnp.zeros((n, n * n)).at[jnp.arange(n), jnp.arange(n) * (n + 1)].set(d)\n"),
     "_adjugate": (
-        "def _adjugate(a):\n    # adj(A) from the SVD A = U S V', exact at singular A (no inverse)\n"
+        "def _adjugate(a):\n    # adj(A) from the SVD A = U S V': exact at singular A\n"
         "    u, s, vt = jnp.linalg.svd(a)\n    one = jnp.ones(1, dtype=s.dtype)\n"
         "    left = jnp.concatenate([one, jnp.cumprod(s[:-1])])\n"
         "    right = jnp.concatenate([jnp.cumprod(s[::-1][:-1])[::-1], one])\n"
