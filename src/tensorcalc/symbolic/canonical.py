@@ -11,6 +11,8 @@ turn expanded derivatives back into named closed forms:
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from functools import lru_cache
 
 from .expr import (
@@ -30,6 +32,7 @@ from .expr import (
     Zero,
     hadamard,
     mul,
+    number,
 )
 from .shapes import is_scalar, is_vector
 
@@ -197,3 +200,13 @@ def sigmoid_complement(terms: list[Expr]) -> list[Expr]:
             rest = [u for i, u in enumerate(terms) if i not in (n, ones[0])]
             return sigmoid_complement(rest + [Func("sigmoid", _negated(z))])
     return terms
+
+
+def rational_gcd(values: list) -> object:
+    """The largest rational g with every value an integer multiple of g (signs ignored)."""
+    num, den = 0, 1
+    for v in values:
+        q = Fraction(v)
+        num = math.gcd(num, q.numerator)
+        den = den * q.denominator // math.gcd(den, q.denominator)
+    return number(Fraction(num, den))

@@ -22,7 +22,6 @@ Normal form, per node (smart constructors ``s_*``):
 from __future__ import annotations
 
 import itertools
-import math
 from fractions import Fraction
 from functools import singledispatch
 
@@ -32,6 +31,7 @@ from .canonical import (
     key,
     node_count,
     order_terms,
+    rational_gcd,
     sigmoid_complement,
     sigmoid_rule,
     softmax_rule,
@@ -455,16 +455,6 @@ def _equal_coefs(e: Add) -> int:
     return int(len({abs(coef_and_core(t)[0]) for t in e.args}) > 1)  # type: ignore[arg-type]
 
 
-def _rational_gcd(values: list) -> object:
-    """The largest rational g with every value an integer multiple of g (signs ignored)."""
-    num, den = 0, 1
-    for v in values:
-        q = Fraction(v)
-        num = math.gcd(num, q.numerator)
-        den = den * q.denominator // math.gcd(den, q.denominator)
-    return number(Fraction(num, den))
-
-
 def _pull_common_scalars(terms: list[Expr]) -> Expr | None:
     """c s (A + B): the common numeric factor and the scalar factors every term shares, pulled
     out of the sum (x/3 + y/3 = (x + y)/3, a x + a y = a (x + y)); None when there are none."""
@@ -484,7 +474,7 @@ def _pull_common_scalars(terms: list[Expr]) -> Expr | None:
                 rest.remove(f)
                 keep.append(f)
         common = keep
-    g = _rational_gcd([c for c, _, _ in parts])
+    g = rational_gcd([c for c, _, _ in parts])
     if all(c < 0 for c, _, _ in parts):  # type: ignore[operator]
         g = number(-g)  # type: ignore[operator]
     if g == 1 and not common:

@@ -9,6 +9,7 @@ needs SciPy.
 
 from __future__ import annotations
 
+from tensorcalc.symbolic.expr import Kron, Vec
 from tensorcalc.symbolic.language import (
     ALL,
     Expectation,
@@ -26,6 +27,7 @@ from tensorcalc.symbolic.language import (
     SoftmaxAxis,
     Unvec,
 )
+from tensorcalc.symbolic.shapes import is_row, is_vector
 
 from .numpy_helpers import HELPERS
 from .numpy_source import _code, _Emitter, dim_code
@@ -160,3 +162,26 @@ def numpy_unvec(e: Unvec, em: _Emitter) -> str:
 @_code.register
 def numpy_expectation(e: Expectation, em: _Emitter) -> str:
     raise TypeError(f"{e} was not expanded; build expectations with parse()")
+
+
+# ------------------------------------------------------------- Kronecker products and vec
+
+@_code.register
+def numpy_vec(e: Vec, em: _Emitter) -> str:
+    return f"{em.code(e.args[0])}.T.reshape(-1)"  # column-major; the same text in torch, jax
+
+
+def _as2d(code: str, shape: tuple) -> str:
+    if is_vector(shape):
+        return f"{code}[:, None]"
+    if is_row(shape):
+        return f"{code}[None, :]"
+    return code
+
+
+@_code.register
+def numpy_kron(e: Kron, em: _Emitter) -> str:
+    """Vectors enter ``np.kron`` as columns or rows; a vector result is flattened back."""
+    a, b = e.args
+    out = f"np.kron({_as2d(em.code(a), a.shape)}, {_as2d(em.code(b), b.shape)})"
+    return f"{out}.reshape(-1)" if is_vector(e.shape) or is_row(e.shape) else out

@@ -30,7 +30,6 @@ from tensorcalc.symbolic.expr import (
     Hadamard,
     Identity,
     Inv,
-    Kron,
     LogDet,
     LogSumExp,
     MatPow,
@@ -417,27 +416,6 @@ def numpy_softmax(e: Softmax, em: _Emitter) -> str:
 @_code.register
 def numpy_logsumexp(e: LogSumExp, em: _Emitter) -> str:
     return f"{em.helper('_logsumexp')}({em.code(e.args[0])})"
-
-
-@_code.register
-def numpy_vec(e: Vec, em: _Emitter) -> str:
-    return f"{em.code(e.args[0])}.T.reshape(-1)"  # column-major; the same text in torch, jax
-
-
-def _as2d(code: str, shape: tuple) -> str:
-    if is_vector(shape):
-        return f"{code}[:, None]"
-    if is_row(shape):
-        return f"{code}[None, :]"
-    return code
-
-
-@_code.register
-def numpy_kron(e: Kron, em: _Emitter) -> str:
-    """Vectors enter ``np.kron`` as columns or rows; a vector result is flattened back."""
-    a, b = e.args
-    out = f"np.kron({_as2d(em.code(a), a.shape)}, {_as2d(em.code(b), b.shape)})"
-    return f"{out}.reshape(-1)" if is_vector(e.shape) or is_row(e.shape) else out
 
 
 # ------------------------------------------------------------------------------- functions
