@@ -190,16 +190,19 @@ def dtype_of(x: Any) -> np.dtype:
 
 
 def check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...],
-                         holomorphic: bool) -> None:
-    """Raise unless every leaf is floating point (or complex, with ``holomorphic=True``)."""
+                         holomorphic: bool, allow_complex: bool = False) -> None:
+    """Raise unless every leaf is floating point (or complex, with ``holomorphic=True``, or
+    with ``allow_complex``: reverse mode of a real-valued function, whose gradient in a
+    complex ``z`` is ``∂f/∂x − i ∂f/∂y`` as in JAX; docs/conventions.md)."""
     for leaf in leaves:
         dt = dtype_of(leaf)
         if np.issubdtype(dt, np.complexfloating):
-            if not holomorphic:
+            if not holomorphic and not allow_complex:
                 raise DifferentiationTypeError(
-                    f"{fname}: an argument in argnums={argnums} has complex dtype {dt}. "
-                    f"Pass holomorphic=True if the function is holomorphic (complex-analytic); "
-                    "otherwise split it into real and imaginary parts.")
+                    f"{fname}: an argument in argnums={argnums} has complex dtype {dt}; "
+                    f"{fname} needs real inputs unless holomorphic=True (pass it if the "
+                    "function is complex-analytic). For a real-valued function of complex "
+                    "inputs use tc.grad or tc.jacrev (reverse mode), or tc.jvp directly.")
         elif holomorphic:
             # As JAX: holomorphic=True promises a complex-analytic function of complex inputs;
             # a real input cannot be checked against that promise, so it is refused.
@@ -299,6 +302,8 @@ def fit_cotangent(ct: Any, like: Any) -> Any:
         return ct
     ct = np.asarray(ct)
     if np.issubdtype(dt, np.inexact) and ct.dtype != dt:
+        if ct.dtype.kind == "c" and dt.kind != "c":
+            ct = ct.real  # a real primal's cotangent is the real part (the pairing Re Σ a b)
         ct = ct.astype(dt)
     elif not ct.flags.writeable:  # a broadcast view (e.g. the gradient of a sum): own it
         ct = ct.copy()

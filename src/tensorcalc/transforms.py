@@ -178,13 +178,19 @@ def _check_options(fname: str, layout: str, mode: str, chunk_size: Any,
 
 
 def _linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
-                   has_aux: bool, fname: str) -> tuple[Linearized, Any, Any, Any]:
-    """Evaluate and linearize ``fun`` w.r.t. ``args[argnums]``; check dtypes and outputs."""
+                   has_aux: bool, fname: str, holomorphic: bool = False,
+                   mode: str = "auto") -> tuple[Linearized, Any, Any, Any]:
+    """Evaluate and linearize ``fun`` w.r.t. ``args[argnums]``; check dtypes and outputs.
+
+    Complex inputs need ``holomorphic=True`` (the Jacobian is then the complex matrix of the
+    ℂ-linear map ``ż ↦ f′(z) ż``), except in reverse mode for real outputs: each row is then
+    the gradient ``∂fᵢ/∂x − i ∂fᵢ/∂y`` of a real output (JAX's jacrev)."""
     nums = normalize_argnums(argnums, len(args), fname)
     args = tuple(as_value(a) for a in args)
     dyn = tuple(args[i] for i in nums)
     dyn_leaves, dyn_tree = tree_flatten(dyn)
-    check_differentiable(dyn_leaves, fname, nums, False)
+    check_differentiable(dyn_leaves, fname, nums, holomorphic,
+                         allow_complex=mode in ("auto", "reverse"))
 
     store: dict[str, Any] = {}
     # The linear map is consumed inside the transformation (it returns arrays, not closures).
@@ -192,7 +198,15 @@ def _linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
                                 dyn_leaves, escapes=False)
     for o in outs:
         dt = get_aval(o).dtype
-        if not np.issubdtype(dt, np.floating):
+        if holomorphic != np.issubdtype(dt, np.complexfloating):
+            raise DifferentiationTypeError(
+                f"{fname}: the function returned an output of dtype {dt}; "
+                + ("holomorphic=True needs complex outputs (a real-valued function of a "
+                   "complex variable is not holomorphic: drop holomorphic=True and use "
+                   "jacrev)" if holomorphic else
+                   "a complex output needs holomorphic=True (if the function is "
+                   "complex-analytic), or tc.vjp / tc.jvp directly"))
+        if not np.issubdtype(dt, np.inexact):
             raise DifferentiationTypeError(
                 f"{fname}: the function returned an output of dtype {dt} and shape "
                 f"{get_aval(o).shape}; Jacobians are taken of floating-point outputs. Convert "
@@ -231,7 +245,8 @@ def _assemble(blocks: list[list[Any]], lin: Linearized, dyn_tree: Any, out_tree:
 
 def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str,
                    chunk_size: int | None, has_aux: bool, memory_budget: int | None,
-                   fname: str, sparse: Any = False) -> Callable[..., Any]:
+                   fname: str, sparse: Any = False, holomorphic: bool = False
+                   ) -> Callable[..., Any]:
     mode = _check_options(fname, layout, mode, chunk_size, memory_budget)
     if sparse not in (False, True, "scipy", "dense"):
         raise ValueError(f"{fname}: sparse={sparse!r} must be False, True / 'scipy' (a "
@@ -241,12 +256,23 @@ def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str
         return retry_with_strong_zeros(lambda: jacobian_once(*args))
 
     def jacobian_once(*args: Any) -> Any:
-        lin, dyn_tree, out_tree, aux = _linearize_for(fun, args, argnums, has_aux, fname)
+        lin, dyn_tree, out_tree, aux = _linearize_for(fun, args, argnums, has_aux, fname,
+                                                      holomorphic, mode)
+        how = mode
+        if any(a.dtype.kind == "c" for a in lin.in_avals + lin.out_avals) and mode in (
+                "auto", "structured"):
+            # Sweeps only: the structured local Jacobians are real-matrix machinery, and a
+            # non-holomorphic map (conj, Re) is no complex matrix at all.
+            how = "reverse" if not holomorphic or sum(lin.out_sizes) <= sum(lin.in_sizes) \
+                else "forward"
         if sparse:
+            if how != mode:
+                raise DifferentiationTypeError(
+                    f"{fname}: sparse=True is for real Jacobians; drop it for complex values")
             jac = _sparse_result(lin, sparse, mode, chunk_size, memory_budget)
             return (jac, aux) if has_aux else jac
         _check_dense_size(lin, memory_budget, fname)
-        blocks = compute_blocks(lin, mode, chunk_size, memory_budget)
+        blocks = compute_blocks(lin, how, chunk_size, memory_budget)
         jac = _assemble(blocks, lin, dyn_tree, out_tree, argnums, layout, fname)
         return (jac, aux) if has_aux else jac
 
@@ -285,8 +311,8 @@ def _sparse_result(lin: Linearized, sparse: Any, mode: str, chunk_size: int | No
 
 def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
              layout: str = "numerator", chunk_size: int | None = None, has_aux: bool = False,
-             memory_budget: int | None = None, sparse: bool | str = False
-             ) -> Callable[..., Any]:
+             memory_budget: int | None = None, sparse: bool | str = False,
+             holomorphic: bool = False) -> Callable[..., Any]:
     """Return a function computing the Jacobian of ``fun`` w.r.t. ``args[argnums]``.
 
     Layout ``"numerator"`` (default): each block has shape ``out.shape + in.shape``;
@@ -305,39 +331,54 @@ def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: st
     sweep per colour; the result is the flattened ``M × N`` Jacobian (all output leaves by all
     input leaves, numerator layout) as a ``scipy.sparse`` CSR matrix (``sparse="dense"``: a
     dense array; without scipy a dense array by plain sweeps).
+
+    ``holomorphic=True``: complex inputs and outputs, the complex Jacobian ``f′(z)``. Without it
+    complex inputs are allowed in reverse mode for real outputs (rows ``∂fᵢ/∂x − i ∂fᵢ/∂y``).
     """
     return _jacobian_impl(fun, argnums, mode, layout, chunk_size, has_aux, memory_budget,
-                          "jacobian", sparse)
+                          "jacobian", sparse, holomorphic)
 
 
 def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
            layout: str = "numerator", chunk_size: int | None = None, has_aux: bool = False,
-           memory_budget: int | None = None) -> Callable[..., Any]:
-    """Forward-mode Jacobian (one batched sweep per chunk of input basis vectors); the layout
-    and pytree conventions are those of :func:`jacobian`."""
+           memory_budget: int | None = None, holomorphic: bool = False) -> Callable[..., Any]:
+    """Forward-mode Jacobian (one batched sweep per chunk of input basis vectors); the layout,
+    pytree and ``holomorphic`` conventions are those of :func:`jacobian`."""
     return _jacobian_impl(fun, argnums, "forward", layout, chunk_size, has_aux, memory_budget,
-                          "jacfwd")
+                          "jacfwd", holomorphic=holomorphic)
 
 
 def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
            layout: str = "numerator", chunk_size: int | None = None, has_aux: bool = False,
-           memory_budget: int | None = None) -> Callable[..., Any]:
+           memory_budget: int | None = None, holomorphic: bool = False) -> Callable[..., Any]:
     """Reverse-mode Jacobian (one batched transposed sweep per chunk of output basis vectors,
     the primal evaluated once); the layout and pytree conventions are those of :func:`jacobian`.
     """
     return _jacobian_impl(fun, argnums, "reverse", layout, chunk_size, has_aux, memory_budget,
-                          "jacrev")
+                          "jacrev", holomorphic=holomorphic)
 
 
 def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
-            chunk_size: int | None = None, has_aux: bool = False) -> Callable[..., Any]:
+            chunk_size: int | None = None, has_aux: bool = False, holomorphic: bool = False
+            ) -> Callable[..., Any]:
     """Hessian of a scalar function: the Jacobian of its gradient, shape ``in.shape + in.shape``
     (symmetric, so numerator and denominator layouts agree). The gradient's linearization is
-    planned like any linear program: for ``xᵀAx`` it is assembled as ``A + Aᵀ`` directly."""
-    grad_fun = grad(fun, argnums, has_aux=has_aux)
-    inner = jacobian(grad_fun, argnums, mode=mode, chunk_size=chunk_size, has_aux=has_aux)
+    planned like any linear program: for ``xᵀAx`` it is assembled as ``A + Aᵀ`` directly.
+    ``holomorphic=True``: ``f″(z)`` of a complex-analytic ``f`` of complex inputs."""
+    grad_fun = grad(fun, argnums, has_aux=has_aux, holomorphic=holomorphic)
+    inner = jacobian(grad_fun, argnums, mode=mode, chunk_size=chunk_size, has_aux=has_aux,
+                     holomorphic=holomorphic)
 
     def hessian_f(*args: Any) -> Any:
+        if not holomorphic:
+            nums = normalize_argnums(argnums, len(args), "hessian")
+            leaves = tree_flatten(tuple(as_value(args[i]) for i in nums))[0]
+            if any(get_aval(x).dtype.kind == "c" for x in leaves):
+                raise DifferentiationTypeError(
+                    "hessian: an argument has a complex dtype; the Hessian of a real "
+                    "function of complex inputs is not a complex matrix. Pass "
+                    "holomorphic=True for a complex-analytic function, or take the Hessian "
+                    "in the real and imaginary parts (hessian of f(x + 1j*y) in (x, y)).")
         return inner(*args)
 
     hessian_f.__name__ = f"hessian({getattr(fun, '__name__', 'f')})"

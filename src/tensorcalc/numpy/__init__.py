@@ -90,6 +90,7 @@ from ..ops.structural import (  # noqa: F401
 )
 from ..ops.structural import convert as astype  # noqa: F401
 from . import _methods, linalg  # noqa: F401
+from ._complex import *  # noqa: F401,F403  (real, imag, conj, angle: np-complex)
 from ._products import *  # noqa: F401,F403
 from ._shape import *  # noqa: F401,F403
 from ._ufuncs import *  # noqa: F401,F403

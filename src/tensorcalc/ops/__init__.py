@@ -16,6 +16,7 @@ products       matmul and NumPy's other products (dot, tensordot, kron, cross, â
 einsum         the general contraction
 linalg/        inverses and determinants, decompositions, least squares
 special        scipy.special: expit, logit, erf, gammaln, softmax, logsumexp, â€¦
+complex_ops    real, imag, conj, abs and angle of complex values
 =============  ====================================================================
 """
 
@@ -23,6 +24,7 @@ from ..interpreters.batch import register_batch_ops
 from ..interpreters.forward import register_tangent_ops
 from . import (  # noqa: F401  (registers every primitive's rules)
     binary,
+    complex_ops,
     einsum,
     elementwise,
     indexing,
