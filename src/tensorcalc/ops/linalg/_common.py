@@ -162,9 +162,10 @@ def sym_from_triangle(x: Any, lower: bool) -> Any:
 
 
 def symmetrized(x: Any) -> Any:
-    """``(x + xᴴ) / 2`` (``xᵀ`` for real ``x``): what ``cholesky``/``eigh``/``eigvalsh`` factor by default. Exact for
-    a symmetric ``x`` (``(v + v) / 2 == v`` in floating point), so the value is NumPy's there,
-    and the derivative is then symmetric, as in JAX and PyTorch (docs/conventions.md)."""
+    """``(x + xᴴ) / 2`` (``xᵀ`` for real ``x``): what ``cholesky``/``eigh``/``eigvalsh``
+    factor by default. Exact for a symmetric ``x`` (``(v + v) / 2 == v`` in floating point),
+    so the value is NumPy's there, and the derivative is then symmetric, as in JAX and
+    PyTorch (docs/conventions.md)."""
     if not isinstance(x, Tracer):
         x = np.asarray(x)
         return (x + np.swapaxes(x, -1, -2).conj()) / 2
