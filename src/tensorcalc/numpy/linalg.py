@@ -47,8 +47,10 @@ from ..ops.reductions import min as _min
 from ..ops.reductions import sum as _sum
 from ..ops.structural import convert, reshape, transpose
 from ..ops.structural import swapaxes as _swapaxes
+from ._linalg_more import EigResult, eig, eigvals, tensorinv, tensorsolve  # noqa: F401
 
 __all__ = [
+    "EigResult", "eig", "eigvals", "tensorinv", "tensorsolve",  # np-complex
     "EighResult", "LinAlgError", "LinAlgShapeError", "QRResult", "SVDResult", "SlogdetResult",
     "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq",
     "matmul", "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot",
@@ -411,5 +413,5 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(
             f"tensorcalc.numpy.linalg.{name} is not provided (yet), so it is not "
             f"differentiable through tensorcalc. Use numpy.linalg.{name} on values that are not "
-            "being differentiated (eig/eigvals: use eigh for symmetric matrices).")
+            "being differentiated.")
     raise AttributeError(f"module 'tensorcalc.numpy.linalg' has no attribute {name!r}")
