@@ -89,7 +89,7 @@ from ..ops.structural import (  # noqa: F401
     transpose,
 )
 from ..ops.structural import convert as astype  # noqa: F401
-from . import _methods, linalg  # noqa: F401
+from . import _methods, array_api, linalg  # noqa: F401  (array_api: tracers' __array_namespace__)
 from ._complex import *  # noqa: F401,F403  (real, imag, conj, angle: np-complex)
 from ._products import *  # noqa: F401,F403
 from ._shape import *  # noqa: F401,F403
