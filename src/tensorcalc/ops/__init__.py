@@ -16,6 +16,7 @@ products       matmul and NumPy's other products (dot, tensordot, kron, cross, �
 einsum         the general contraction
 linalg/        inverses and determinants, decompositions, least squares
 special        scipy.special: expit, logit, erf, gammaln, softmax, logsumexp, …
+special_more   scipy.special: gamma, beta, ndtr, ndtri, Bessel i0/i1, entropies, zeta, …
 complex_ops    real, imag, conj, abs and angle of complex values
 =============  ====================================================================
 """
@@ -33,6 +34,7 @@ from . import (  # noqa: F401  (registers every primitive's rules)
     reductions,
     shape,
     special,
+    special_more,
     strong_zero,
     structural,
     unary,
