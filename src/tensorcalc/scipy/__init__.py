@@ -1,8 +1,9 @@
-"""SciPy-compatible namespaces: ``tensorcalc.scipy.special``, ``.sparse.linalg`` and
-``.integrate``."""
+"""SciPy-compatible namespaces: ``tensorcalc.scipy.special``, ``.stats``, ``.linalg``,
+``.signal``, ``.fft``, ``.sparse.linalg`` and ``.integrate``."""
 
 from . import (
     integrate,  # noqa: F401
     sparse,  # noqa: F401
     special,  # noqa: F401
+    stats,  # noqa: F401
 )
