@@ -3,6 +3,7 @@
 
 from . import (
     integrate,  # noqa: F401
+    linalg,  # noqa: F401
     sparse,  # noqa: F401
     special,  # noqa: F401
     stats,  # noqa: F401
