@@ -18,6 +18,7 @@ linalg/        inverses and determinants, decompositions, least squares
 special        scipy.special: expit, logit, erf, gammaln, softmax, logsumexp, …
 special_more   scipy.special: gamma, beta, ndtr, ndtri, Bessel i0/i1, entropies, zeta, …
 complex_ops    real, imag, conj, abs and angle of complex values
+convolution    N-d full convolution (scipy.signal.convolve / correlate)
 =============  ====================================================================
 """
 
@@ -26,6 +27,7 @@ from ..interpreters.forward import register_tangent_ops
 from . import (  # noqa: F401  (registers every primitive's rules)
     binary,
     complex_ops,
+    convolution,
     einsum,
     elementwise,
     indexing,
