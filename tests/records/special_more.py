@@ -6,6 +6,8 @@ include 0-d, empty and broadcasting. Their values come from SciPy (a test depend
 
 from __future__ import annotations
 
+import numpy as np
+
 import tensorcalc.scipy.special as tsp
 
 from . import OpRecord
@@ -75,3 +77,27 @@ for shape in [(), (3,)]:
         OpRecord(f"sp_boxcox1p{shape}", tsp.boxcox1p,
                  lambda rng, s=shape: (rng.uniform(0.1, 2.0, s), rng.uniform(-1.0, 1.0, s))),
     ]
+
+MORE = [
+    ("spence", tsp.spence, _u(0.3, 2.0), "spence"),
+    ("expn", lambda x: tsp.expn(np.array(2), x), _u(0.3, 2.0), "expn"),
+    ("expn0", lambda x: tsp.expn(0, x), _u(0.3, 2.0), "expn"),
+    ("si", lambda x: tsp.sici(x)[0], _n(2.0), "sici_si"),
+    ("ci", lambda x: tsp.sici(x)[1], _u(0.3, 3.0), "sici_ci"),
+    ("fresnel", tsp.fresnel, _n(), "fresnel_s"),
+    ("owens_t_h", lambda h: tsp.owens_t(h, 0.7), _n(), "owens_t"),
+    ("hyp1f1", lambda x: tsp.hyp1f1(1.5, 2.5, x), _n(), "hyp1f1"),
+    ("hyp2f1", lambda x: tsp.hyp2f1(0.5, 1.5, 2.5, x), _u(-0.5, 0.8), "hyp2f1"),
+    ("comb", lambda k: tsp.comb(6.5, k), _u(0.5, 5.0), "gammaln"),
+]
+for name, fn, make, prim in MORE:
+    for shape in SHAPES:
+        RECORDS.append(OpRecord(f"sp_{name}{shape}", fn, make(shape), primitives=(prim,)))
+
+RECORDS += [
+    OpRecord("sp_owens_t", tsp.owens_t,
+             lambda rng: (rng.standard_normal(3), rng.uniform(0.2, 1.5, 3)),
+             primitives=("owens_t",)),
+    OpRecord("sp_wofz", tsp.wofz, lambda rng: (rng.standard_normal(3) + 1j * rng.uniform(
+        0.1, 1.0, 3),), primitives=("wofz",)),
+]

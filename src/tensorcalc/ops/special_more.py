@@ -46,29 +46,35 @@ from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import defjvp_diag, defjvp_zero
 from .elementwise import (
     add,
+    cos,
     divide,
     elementwise,
     equal,
     exp,
+    greater_equal,
     less,
+    less_equal,
     log,
+    maximum,
     multiply,
     negative,
     power,
     sign,
+    sin,
     subtract,
     where,
 )
-from .special import digamma, expit, gammaln
-from .unary import expm1, log1p
+from .special import digamma, erf, expit, gammaln
+from .unary import expm1, log1p, logical_and
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
 _SQRT_PI_2 = math.sqrt(math.pi) / 2
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
 
-def _scipy_impl(name: str) -> Any:
-    """``scipy.special.<name>``, imported on first use with a clear error without SciPy."""
+def _scipy_impl(name: str, part: int | None = None) -> Any:
+    """``scipy.special.<name>`` (its result ``part`` for functions with several), imported on
+    first use with a clear error without SciPy."""
 
     def impl(*args: Any) -> Any:
         try:
@@ -76,14 +82,16 @@ def _scipy_impl(name: str) -> Any:
         except ImportError:
             raise ImportError(f"tensorcalc.scipy.special.{name} computes its values with SciPy; "
                               "install scipy (pip install scipy)") from None
-        return getattr(sc, name)(*args)
+        out = getattr(sc, name)(*args)
+        return out if part is None else out[part]
 
     impl.__name__ = f"{name}_impl"
     return impl
 
 
-def _define(name: str, nargs: int, prim_name: str | None = None) -> tuple[Primitive, Any]:
-    impl = _scipy_impl(name)
+def _define(name: str, nargs: int, prim_name: str | None = None, part: int | None = None
+            ) -> tuple[Primitive, Any]:
+    impl = _scipy_impl(name, part)
     prim = elementwise(prim_name or name, impl)
     (defvectorized if nargs == 1 else defbroadcasting)(prim)
 
@@ -236,6 +244,95 @@ def _betainc_factor_x(ans: Any, a: Any, b: Any, x: Any) -> Any:
 
 defjvp_diag(betainc_p, _refuse("betainc", "a"), _refuse("betainc", "b"), _betainc_factor_x)
 
+# --- more of jax.scipy.special: spence, expn, sici, fresnel, owens_t, hypergeometric, wofz --------
+
+spence_p, spence = _define("spence", 1)
+defjvp_diag(spence_p, lambda ans, z: divide(log(z), subtract(1.0, z)))
+
+expn_p, expn = _define("expn", 2)
+
+
+def _expn_factor_x(ans: Any, n: Any, x: Any) -> Any:
+    # E_n′ = −E_{n−1}; E_0(x) = e^(−x)/x has E_0′ = −e^(−x)(x + 1)/x².
+    e0 = negative(divide(multiply(exp(negative(x)), add(x, 1.0)), multiply(x, x)))
+    return where(equal(n, 0), e0, negative(expn(maximum(subtract(n, 1), 0), x)))
+
+
+defjvp_diag(expn_p, _refuse("expn", "n"), _expn_factor_x)
+
+_si_p, _si = _define("sici", 1, "sici_si", part=0)
+_ci_p, _ci = _define("sici", 1, "sici_ci", part=1)
+defjvp_diag(_si_p, lambda ans, x: _safe_over_x(sin(x), x, 1.0))
+defjvp_diag(_ci_p, lambda ans, x: divide(cos(x), x))
+
+
+def sici(x: Any) -> tuple[Any, Any]:
+    """``scipy.special.sici``: the sine and cosine integrals ``(Si(x), Ci(x))``."""
+    return _si(x), _ci(x)
+
+
+_fs_p, _fs = _define("fresnel", 1, "fresnel_s", part=0)
+_fc_p, _fc = _define("fresnel", 1, "fresnel_c", part=1)
+defjvp_diag(_fs_p, lambda ans, x: sin(multiply(math.pi / 2, multiply(x, x))))
+defjvp_diag(_fc_p, lambda ans, x: cos(multiply(math.pi / 2, multiply(x, x))))
+
+
+def fresnel(x: Any) -> tuple[Any, Any]:
+    """``scipy.special.fresnel``: the Fresnel integrals ``(S(x), C(x))``."""
+    return _fs(x), _fc(x)
+
+
+owens_t_p, owens_t = _define("owens_t", 2)
+
+
+def _owens_t_factor_h(ans: Any, h: Any, a: Any) -> Any:
+    return multiply(multiply(-0.5, divide(exp(multiply(-0.5, multiply(h, h))), _SQRT_2PI)),
+                    erf(divide(multiply(a, h), math.sqrt(2.0))))
+
+
+def _owens_t_factor_a(ans: Any, h: Any, a: Any) -> Any:
+    one_a2 = add(1.0, multiply(a, a))
+    return divide(exp(multiply(-0.5, multiply(multiply(h, h), one_a2))),
+                  multiply(2 * math.pi, one_a2))
+
+
+defjvp_diag(owens_t_p, _owens_t_factor_h, _owens_t_factor_a)
+
+hyp1f1_p, hyp1f1 = _define("hyp1f1", 3)
+defjvp_diag(hyp1f1_p, _refuse("hyp1f1", "a"), _refuse("hyp1f1", "b"),
+            lambda ans, a, b, x: multiply(divide(a, b), hyp1f1(add(a, 1.0), add(b, 1.0), x)))
+
+hyp2f1_p, hyp2f1 = _define("hyp2f1", 4)
+defjvp_diag(hyp2f1_p, _refuse("hyp2f1", "a"), _refuse("hyp2f1", "b"), _refuse("hyp2f1", "c"),
+            lambda ans, a, b, c, x: multiply(divide(multiply(a, b), c), hyp2f1(
+                add(a, 1.0), add(b, 1.0), add(c, 1.0), x)))
+
+wofz_p, wofz = _define("wofz", 1)
+defjvp_diag(wofz_p, lambda ans, z: add(multiply(multiply(-2.0, z), ans), _TWO_OVER_SQRT_PI * 1j))
+
+
+def comb(n: Any, k: Any, exact: bool = False) -> Any:
+    """``scipy.special.comb`` (``exact=False``): ``Γ(n+1) / (Γ(k+1) Γ(n−k+1))``, 0 outside
+    ``0 ≤ k ≤ n``."""
+    if not (isinstance(n, Tracer) or isinstance(k, Tracer)):
+        import scipy.special as sc
+
+        return sc.comb(n, k, exact=exact)
+    if exact:
+        raise NotDifferentiableError("comb(exact=True) returns integers; use exact=False")
+    inside = logical_and(greater_equal(k, 0), less_equal(k, n))
+    val = exp(subtract(subtract(gammaln(add(n, 1.0)), gammaln(add(k, 1.0))),
+                       gammaln(add(subtract(n, k), 1.0))))
+    return where(inside, val, 0.0)
+
+
+def bernoulli(n: int) -> Any:
+    """``scipy.special.bernoulli``: the Bernoulli numbers ``B₀ … Bₙ`` (constants)."""
+    if isinstance(n, Tracer):
+        raise NotDifferentiableError("bernoulli(n): n must be a Python integer")
+    return _scipy_impl("bernoulli")(n)
+
+
 # --- composites ----------------------------------------------------------------------------------
 
 
@@ -253,7 +350,9 @@ def multigammaln(a: Any, d: int) -> Any:
 def factorial(n: Any, exact: bool = False) -> Any:
     """``scipy.special.factorial`` (``exact=False``): ``Γ(n + 1)``, 0 for negative ``n``."""
     if not isinstance(n, Tracer):
-        return _scipy_impl("factorial")(n, exact)
+        import scipy.special as sc
+
+        return sc.factorial(n, exact=exact)
     if exact:
         raise NotDifferentiableError("factorial(exact=True) returns integers; use exact=False "
                                      "for a differentiable Γ(n + 1)")

@@ -26,11 +26,13 @@ from ..ops.special import (
     xlogy,
 )
 from ..ops.special_more import (
+    bernoulli,
     beta,
     betainc,
     betaln,
     boxcox,
     boxcox1p,
+    comb,
     dawsn,
     entr,
     erfcinv,
@@ -38,11 +40,15 @@ from ..ops.special_more import (
     erfinv,
     exp1,
     expi,
+    expn,
     factorial,
+    fresnel,
     gamma,
     gammainc,
     gammaincc,
     gammasgn,
+    hyp1f1,
+    hyp2f1,
     i0,
     i0e,
     i1,
@@ -53,17 +59,23 @@ from ..ops.special_more import (
     multigammaln,
     ndtr,
     ndtri,
+    owens_t,
     poch,
     rel_entr,
+    sici,
+    spence,
+    wofz,
     zeta,
 )
 
 loggamma = gammaln  # for real arguments (scipy's loggamma is the complex log-gamma)
 
 __all__ = [
-    "beta", "betainc", "betaln", "boxcox", "boxcox1p", "dawsn", "digamma", "entr", "erf", "erfc",
-    "erfcinv", "erfcx", "erfinv", "exp1", "expi", "expit", "factorial", "gamma", "gammainc",
-    "gammaincc", "gammaln", "gammasgn", "i0", "i0e", "i1", "i1e", "kl_div", "log_expit",
-    "log_ndtr", "log_softmax", "loggamma", "logit", "logsumexp", "multigammaln", "ndtr",
-    "ndtri", "poch", "polygamma", "psi", "rel_entr", "softmax", "xlog1py", "xlogy", "zeta",
+    "bernoulli", "beta", "betainc", "betaln", "boxcox", "boxcox1p", "comb", "dawsn", "digamma",
+    "entr", "erf", "erfc", "erfcinv", "erfcx", "erfinv", "exp1", "expi", "expit", "expn",
+    "factorial", "fresnel", "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "hyp1f1",
+    "hyp2f1", "i0", "i0e", "i1", "i1e", "kl_div", "log_expit", "log_ndtr", "log_softmax",
+    "loggamma", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "owens_t", "poch",
+    "polygamma", "psi", "rel_entr", "sici", "softmax", "spence", "wofz", "xlog1py", "xlogy",
+    "zeta",
 ]
