@@ -35,7 +35,7 @@ from ..interpreters.batch import defvectorized
 from ..interpreters.forward import defjvp
 from ..interpreters.transpose import deflinear
 from .binary import arctan2
-from .elementwise import divide, equal, multiply, where
+from .elementwise import absolute, divide, equal, multiply, where
 from .structural import convert
 
 
@@ -154,5 +154,7 @@ def angle(z: Any, deg: bool = False) -> Any:
         a = arctan2(imag(z), real(z))
     else:
         x = z if z.dtype.kind in "fc" else convert(z, np.float64)
-        a = arctan2(multiply(x, 0.0), x)  # 0 or π, with a zero derivative
+        # 0 or π with a zero derivative; +0 (not x · 0, which is −0 for x < 0) as NumPy's
+        # arctan2(0, x) gives π for negative x.
+        a = arctan2(multiply(absolute(x), 0.0), x)
     return multiply(a, 180.0 / np.pi) if deg else a
