@@ -20,10 +20,12 @@ CONTINUOUS = [
     ("norm", Z, (0.3, 1.7)), ("t", Z, (3.5, 0.3, 1.7)), ("gamma", Z, (2.5, -0.4, 1.3)),
     ("beta", U, (2.5, 1.5)), ("expon", Z, (0.1, 1.3)), ("laplace", Z, (0.1, 1.3)),
     ("logistic", Z, (0.1, 1.3)), ("cauchy", Z, (0.1, 1.3)), ("uniform", Z, (-1.0, 2.5)),
-    ("chi2", POS, (3.0,)),
+    ("chi2", POS, (3.0,)), ("pareto", Z + 2, (2.5, 0.1, 1.2)), ("gumbel_r", Z, (0.3, 1.5)),
+    ("gumbel_l", Z, (0.3, 1.5)), ("truncnorm", Z, (-1.0, 1.5, 0.2, 1.3)),
+    ("gennorm", Z, (1.5, 0.2, 1.3)),
 ]
 DISCRETE = [("poisson", K, (2.3,)), ("bernoulli", np.array([0.0, 1, 2, -1, 0.5]), (0.3,)),
-            ("binom", K, (6, 0.3)), ("geom", K, (0.3,))]
+            ("binom", K, (6, 0.3)), ("geom", K, (0.3,)), ("nbinom", K, (3.5, 0.4))]
 
 
 @pytest.mark.parametrize("name,x,params", CONTINUOUS, ids=[c[0] for c in CONTINUOUS])
@@ -48,6 +50,25 @@ def test_discrete_values_match_scipy(name, k, params, method):
 def test_ppf_matches_scipy(name):
     np.testing.assert_allclose(getattr(ts, name).ppf(U, 0.3, 2.0),
                                getattr(ss, name).ppf(U, 0.3, 2.0), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name,x,params,methods", [
+    ("vonmises", Z, (2.0, 0.1), ("logpdf", "pdf")),
+    ("betabinom", K, (6, 2.5, 1.5), ("logpmf", "pmf"))])
+def test_density_only_values_match_scipy(name, x, params, methods):
+    for method in methods:
+        with np.errstate(divide="ignore"):
+            want = getattr(getattr(ss, name), method)(x, *params)
+        np.testing.assert_allclose(getattr(getattr(ts, name), method)(x, *params), want,
+                                   rtol=1e-9, atol=1e-12)
+
+
+def test_multinomial_values_match_scipy():
+    x = np.array([[1.0, 2, 3], [0, 6, 0], [1, 1, 1.5], [1, 1, 1]])
+    p = np.array([0.2, 0.5, 0.3])
+    with np.errstate(divide="ignore"):
+        want = ss.multinomial.logpmf(x, 6, p)
+    np.testing.assert_allclose(ts.multinomial.logpmf(x, 6, p), want, rtol=1e-10)
 
 
 def test_multivariate_values_match_scipy():
@@ -88,6 +109,22 @@ GRADS = {
     "binom.logpmf": (lambda p: ts.binom.logpmf(K[:4], 6, p), (0.3,)),
     "binom.cdf": (lambda p: ts.binom.cdf(K[:4], 6, p), (0.3,)),
     "geom.logpmf": (lambda p: ts.geom.logpmf(K[1:4], p), (0.3,)),
+    "pareto.logpdf": (lambda x, b, s: ts.pareto.logpdf(x, b, 0.0, s), (POS + 1.5, 2.5, 1.2)),
+    "pareto.cdf": (lambda x, b: ts.pareto.cdf(x, b), (POS + 1.0, 2.5)),
+    "gumbel_r.logpdf": (lambda x, m, s: ts.gumbel_r.logpdf(x, m, s), (Z, 0.3, 1.5)),
+    "gumbel_l.cdf": (lambda x, m, s: ts.gumbel_l.cdf(x, m, s), (Z, 0.3, 1.5)),
+    "truncnorm.logpdf": (lambda x, a, b, m: ts.truncnorm.logpdf(x, a, b, m),
+                         (np.clip(Z, -0.9, 1.4), -1.0, 1.5, 0.0)),
+    "truncnorm.cdf": (lambda x, a, b: ts.truncnorm.cdf(x, a, b),
+                      (np.clip(Z, -0.9, 1.4), -1.0, 1.5)),
+    "vonmises.logpdf": (lambda x, k, m: ts.vonmises.logpdf(x, k, m), (Z / 3, 2.0, 0.1)),
+    "gennorm.logpdf": (lambda x, b: ts.gennorm.logpdf(x, b), (Z + 0.05, 1.5)),
+    "gennorm.cdf": (lambda x: ts.gennorm.cdf(x, 1.5), (Z + 0.05,)),
+    "nbinom.logpmf": (lambda n, p: ts.nbinom.logpmf(K[:4], n, p), (3.5, 0.4)),
+    "nbinom.cdf": (lambda p: ts.nbinom.cdf(K[:4], 3.5, p), (0.4,)),
+    "betabinom.logpmf": (lambda a, b: ts.betabinom.logpmf(K[:4], 6, a, b), (2.5, 1.5)),
+    "multinomial.logpmf": (lambda p: ts.multinomial.logpmf(np.array([1.0, 2, 3]), 6, p),
+                           (np.array([0.2, 0.5, 0.3]),)),
     "mvn.logpdf": (lambda x, m, c: ts.multivariate_normal.logpdf(x, m, c),
                    (RNG.standard_normal((4, 3)), RNG.standard_normal(3),
                     np.eye(3) * 2 + 0.3)),

@@ -12,9 +12,11 @@ shape parameters they pass as ``a``/``b``: those derivatives raise
 
 ========================  =========================================================
 continuous                ``norm``, ``t``, ``gamma``, ``beta``, ``expon``, ``laplace``,
-                          ``logistic``, ``cauchy``, ``uniform``, ``chi2``
-multivariate              ``multivariate_normal``, ``dirichlet``
-discrete                  ``poisson``, ``bernoulli``, ``binom``, ``geom``
+                          ``logistic``, ``cauchy``, ``uniform``, ``chi2``, ``pareto``,
+                          ``gumbel_r``, ``gumbel_l``, ``truncnorm``, ``vonmises``, ``gennorm``
+multivariate              ``multivariate_normal``, ``dirichlet``, ``multinomial``
+discrete                  ``poisson``, ``bernoulli``, ``binom``, ``geom``, ``nbinom``,
+                          ``betabinom``
 ========================  =========================================================
 """
 
@@ -24,14 +26,22 @@ from ._continuous import (
     chi2,
     expon,
     gamma,
+    gennorm,
+    gumbel_l,
+    gumbel_r,
     laplace,
     logistic,
     norm,
+    pareto,
     t,
+    truncnorm,
     uniform,
+    vonmises,
 )
-from ._discrete import bernoulli, binom, geom, poisson
+from ._discrete import bernoulli, betabinom, binom, geom, multinomial, nbinom, poisson
 from ._multivariate import dirichlet, multivariate_normal
 
-__all__ = ["bernoulli", "beta", "binom", "cauchy", "chi2", "dirichlet", "expon", "gamma", "geom",
-           "laplace", "logistic", "multivariate_normal", "norm", "poisson", "t", "uniform"]
+__all__ = ["bernoulli", "beta", "betabinom", "binom", "cauchy", "chi2", "dirichlet", "expon",
+           "gamma", "gennorm", "geom", "gumbel_l", "gumbel_r", "laplace", "logistic",
+           "multinomial", "multivariate_normal", "nbinom", "norm", "pareto", "poisson", "t",
+           "truncnorm", "uniform", "vonmises"]

@@ -9,7 +9,9 @@
 - ``beta(a, b)``: ``log f = (a−1) log z + (b−1) log(1−z) − log B(a, b)`` on ``[0, 1]``;
   ``cdf = I(z; a, b)``.
 - ``expon``, ``laplace``, ``logistic``, ``cauchy``, ``uniform``; ``chi2(df)`` is
-  ``gamma(df/2, scale=2)``.
+  ``gamma(df/2, scale=2)``; ``pareto``, ``gumbel_r``, ``gumbel_l``, ``truncnorm`` (the mass
+  ``Φ(b) − Φ(a)`` taken in logs), ``vonmises`` (``I₀(κ) = i0e(κ) e^κ``, no overflow) and
+  ``gennorm`` (``cdf`` through ``Q(1/β, |z|^β)``).
 """
 
 from __future__ import annotations
@@ -229,6 +231,107 @@ class _Chi2(_Continuous):
         return gamma.sf(x, 0.5 * df, loc, 2.0 * scale)
 
 
+
+
+class _Pareto(_Continuous):
+    name = "pareto"
+
+    def logpdf(self, x: Any, b: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        z = _z(x, loc, scale)
+        ok = z >= 1
+        zs = tnp.where(ok, z, 1.0)
+        return _on(ok, tnp.log(b) - (b + 1.0) * tnp.log(zs) - tnp.log(scale), -np.inf)
+
+    def cdf(self, x: Any, b: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        z = tnp.maximum(_z(x, loc, scale), 1.0)
+        return -tnp.expm1(-b * tnp.log(z))
+
+    def sf(self, x: Any, b: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        return tnp.exp(-b * tnp.log(tnp.maximum(_z(x, loc, scale), 1.0)))
+
+
+class _GumbelR(_Continuous):
+    name = "gumbel_r"
+
+    def logpdf(self, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        z = _z(x, loc, scale)
+        return -z - tnp.exp(-z) - tnp.log(scale)
+
+    def cdf(self, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        return tnp.exp(-tnp.exp(-_z(x, loc, scale)))
+
+    def logcdf(self, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        return -tnp.exp(-_z(x, loc, scale))
+
+    def sf(self, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        return -tnp.expm1(-tnp.exp(-_z(x, loc, scale)))
+
+
+class _GumbelL(_Continuous):
+    name = "gumbel_l"
+
+    def logpdf(self, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        z = _z(x, loc, scale)
+        return z - tnp.exp(z) - tnp.log(scale)
+
+    def cdf(self, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        return -tnp.expm1(-tnp.exp(_z(x, loc, scale)))
+
+    def sf(self, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        return tnp.exp(-tnp.exp(_z(x, loc, scale)))
+
+    def logsf(self, x: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        return -tnp.exp(_z(x, loc, scale))
+
+
+class _Truncnorm(_Continuous):
+    name = "truncnorm"
+
+    def _log_mass(self, a: Any, b: Any) -> Any:
+        # log(Φ(b) − Φ(a)) = log Φ(b) + log(1 − e^(log Φ(a) − log Φ(b)))
+        la, lb = sp.log_ndtr(a), sp.log_ndtr(b)
+        return lb + tnp.log1p(-tnp.exp(la - lb))
+
+    def logpdf(self, x: Any, a: Any, b: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        z = _z(x, loc, scale)
+        ok = tnp.logical_and(z >= a, z <= b)
+        val = -0.5 * z * z - _LOG_SQRT_2PI - self._log_mass(a, b) - tnp.log(scale)
+        return _on(ok, val, -np.inf)
+
+    def cdf(self, x: Any, a: Any, b: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        z = tnp.clip(_z(x, loc, scale), a, b)
+        return (sp.ndtr(z) - sp.ndtr(a)) / tnp.exp(self._log_mass(a, b))
+
+
+class _Vonmises(_Continuous):
+    name = "vonmises"
+
+    def logpdf(self, x: Any, kappa: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        z = _z(x, loc, scale)
+        # log(2π I₀(κ)) with I₀(κ) = i0e(κ) e^κ (no overflow for large κ)
+        log_norm = math.log(2 * math.pi) + tnp.log(sp.i0e(kappa)) + kappa
+        return kappa * (tnp.cos(z) - 1.0) + kappa - log_norm - tnp.log(scale)
+
+    def cdf(self, x: Any, *args: Any, **kw: Any) -> Any:
+        raise NotImplementedError("vonmises.cdf is not provided (it has no closed form)")
+
+
+class _Gennorm(_Continuous):
+    name = "gennorm"
+
+    def logpdf(self, x: Any, beta: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        z = tnp.abs(_z(x, loc, scale))
+        return (tnp.log(beta) - math.log(2.0) - sp.gammaln(1.0 / beta) - z ** beta
+                - tnp.log(scale))
+
+    def cdf(self, x: Any, beta: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        z = _z(x, loc, scale)
+        half = 0.5 * sp.gammaincc(1.0 / beta, tnp.abs(z) ** beta)
+        return tnp.where(z < 0, half, 1.0 - half)
+
+
 norm, t, gamma, beta = _Norm(), _T(), _Gamma(), _Beta()
 expon, laplace, logistic, cauchy = _Expon(), _Laplace(), _Logistic(), _Cauchy()
 uniform, chi2 = _Uniform(), _Chi2()
+pareto, gumbel_r, gumbel_l, truncnorm = _Pareto(), _GumbelR(), _GumbelL(), _Truncnorm()
+vonmises, gennorm = _Vonmises(), _Gennorm()
