@@ -42,6 +42,10 @@ LOSSES = {
     "svdvals": lambda z: tnp.sum(LA.svd(z, compute_uv=False) ** 3),
     "qr_r": lambda z: tnp.sum(tnp.real(LA.qr(z)[1]) * tnp.imag(LA.qr(z)[1])),
     "cholesky": lambda z: tnp.sum(tnp.abs(LA.cholesky(z @ tnp.conj(z).T + np.eye(2))) ** 2),
+    "var": lambda z: tnp.var(z) + tnp.std(z[0]),
+    "norm_fro": lambda z: LA.norm(z),
+    "norm_nuc": lambda z: LA.norm(z, "nuc"),
+    "norm_2": lambda z: LA.norm(z, 2) + LA.norm(z[:, 0], 3),
 }
 
 
@@ -72,6 +76,10 @@ def test_real_loss_of_complex_matches_jax(name):
         "eigvals": lambda z: jnp.sum(jnp.abs(jnp.linalg.eigvals(z)) ** 2),
         "eigvalsh": lambda z: jnp.sum(jnp.linalg.eigvalsh(z @ jnp.conj(z).T) ** 3),
         "svdvals": lambda z: jnp.sum(jnp.linalg.svd(z, compute_uv=False) ** 3),
+        "var": lambda z: jnp.var(z) + jnp.std(z[0]),
+        "norm_fro": lambda z: jnp.linalg.norm(z),
+        "norm_nuc": lambda z: jnp.linalg.norm(z, "nuc"),
+        "norm_2": lambda z: jnp.linalg.norm(z, 2) + jnp.linalg.norm(z[:, 0], 3),
     }
     np.testing.assert_allclose(tc.grad(LOSSES[name])(Z), np.asarray(jax.grad(jfuns[name])(Z)),
                                rtol=1e-8, atol=1e-10)

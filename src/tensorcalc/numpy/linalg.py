@@ -281,9 +281,11 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     counts non-zeros and has zero derivative; ties in ``±inf`` / ``±1`` / ``±2`` share it."""
     if not isinstance(x, Tracer):
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
-    check_real("norm", x)
     x = _float(x)
     nd = x.ndim
+    if x.dtype.kind == "c" and not (ord in (2, -2, "nuc") and (nd == 2 or (
+            axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) == 2))):
+        x = _abs(x)  # entrywise norms of complex x are those of |x| (a real function of x)
     if axis is None:
         if ord is None:
             axes: tuple[int, ...] = tuple(range(nd))
