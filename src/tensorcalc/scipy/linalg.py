@@ -1,7 +1,8 @@
 """``tensorcalc.scipy.linalg``: SciPy's linear algebra, differentiable.
 
 Primitives (:mod:`tensorcalc.ops.linalg.matrix_functions`): ``expm`` with its Fréchet
-derivative ``expm_frechet``, ``sqrtm``, ``lu_factor``/``lu_solve``. Composites here:
+derivative (``expm_frechet`` returns ``(expm(A), L(A, E))`` as SciPy's does), ``sqrtm``,
+``lu_factor``/``lu_solve``. Composites here:
 
 - ``solve_triangular(a, b, trans, lower, unit_diagonal)``: the solve with the triangle of ``a``
   SciPy reads (the other triangle gets a zero derivative; ``unit_diagonal`` takes the diagonal
@@ -9,7 +10,8 @@ derivative ``expm_frechet``, ``sqrtm``, ``lu_factor``/``lu_solve``. Composites h
 - ``cho_factor(a, lower)`` returns ``(c, lower)`` with the Cholesky factor in its triangle and
   zeros in the other (SciPy leaves arbitrary values there); ``cho_solve((c, lower), b)`` solves
   ``A x = b`` with ``A = L Lᴴ`` (``lower``) or ``Uᴴ U``.
-- ``block_diag(*arrs)``: linear placement of the blocks.
+- ``block_diag(*arrs)``: linear placement of the blocks; ``toeplitz``, ``circulant`` and
+  ``hankel`` gather their entries from the vectors with constant index arrays.
 
 ``inv``, ``solve``, ``det``, ``cholesky`` (upper by default, as in SciPy), ``eigh``, ``eigvalsh``,
 ``svd``, ``qr``, ``pinv`` and ``lstsq`` are tensorcalc.numpy.linalg's.
@@ -27,15 +29,70 @@ from ..ops.complex_ops import conj
 from ..ops.elementwise import add, multiply
 from ..ops.linalg._common import mask, mT, place
 from ..ops.linalg.inverse import solve as _solve
-from ..ops.linalg.matrix_functions import expm, expm_frechet, lu_factor, lu_solve, sqrtm
+from ..ops.linalg.matrix_functions import expm, lu_factor, lu_solve, sqrtm
+from ..ops.linalg.matrix_functions import expm_frechet as _frechet
+from ..ops.shape import concatenate
 from ..ops.structural import convert, reshape
 
-__all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "det", "eigh", "eigvalsh", "expm",
-           "expm_frechet", "inv", "lstsq", "lu_factor", "lu_solve", "pinv", "qr", "solve",
-           "solve_triangular", "sqrtm", "svd"]
+__all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "circulant", "det", "eigh",
+           "eigvalsh", "expm", "expm_frechet", "hankel", "inv", "lstsq", "lu_factor", "lu_solve",
+           "pinv", "qr", "solve", "solve_triangular", "sqrtm", "svd", "toeplitz"]
 
 inv, det, pinv, lstsq = _la.inv, _la.det, _la.pinv, _la.lstsq
 eigvalsh = _la.eigvalsh
+
+
+def expm_frechet(A: Any, E: Any, method: Any = None, compute_expm: bool = True,  # noqa: N803
+                 check_finite: bool = True) -> Any:
+    """``scipy.linalg.expm_frechet``: ``(expm(A), L(A, E))``, or ``L(A, E)`` alone with
+    ``compute_expm=False``; ``L`` is differentiable in ``A`` and ``E`` to any order."""
+    frechet = _frechet(A, E)
+    return (expm(A), frechet) if compute_expm else frechet
+
+
+def _vector(x: Any) -> Any:
+    return reshape(x, (-1,)) if isinstance(x, Tracer) else np.ravel(x)
+
+
+def _gather(vals: Any, idx: np.ndarray) -> Any:
+    return vals[idx] if isinstance(vals, Tracer) else np.asarray(vals)[idx]
+
+
+def toeplitz(c: Any, r: Any = None) -> Any:
+    """``scipy.linalg.toeplitz``: ``T[i, j] = c[i − j]`` for ``i ≥ j``, ``r[j − i]`` above
+    (``r`` defaults to ``conj(c)``; ``r[0]`` is ignored)."""
+    c = _vector(c)
+    r = conj(c) if r is None else _vector(r)
+    m, n = c.shape[0], r.shape[0]
+    vals = _concat([_gather(c, np.arange(m - 1, -1, -1)), _gather(r, np.arange(1, n))])
+    i, j = np.indices((m, n))
+    return _gather(vals, m - 1 - i + j)
+
+
+def circulant(c: Any) -> Any:
+    """``scipy.linalg.circulant``: ``C[i, j] = c[(i − j) mod n]``."""
+    c = _vector(c)
+    n = c.shape[0]
+    i, j = np.indices((n, n))
+    return _gather(c, (i - j) % n)
+
+
+def hankel(c: Any, r: Any = None) -> Any:
+    """``scipy.linalg.hankel``: ``H[i, j] = c[i + j]`` while ``i + j < m``, then
+    ``r[i + j − m + 1]`` (``r`` defaults to zeros; ``r[0]`` is ignored)."""
+    c = _vector(c)
+    m = c.shape[0]
+    r = np.zeros(m, np.result_type(c.dtype)) if r is None else _vector(r)
+    n = r.shape[0]
+    vals = _concat([c, _gather(r, np.arange(1, n))])
+    i, j = np.indices((m, n))
+    return _gather(vals, i + j)
+
+
+def _concat(parts: list[Any]) -> Any:
+    if any(isinstance(p, Tracer) for p in parts):
+        return concatenate(parts)
+    return np.concatenate(parts)
 
 
 def solve(a: Any, b: Any, assume_a: str = "gen", lower: bool = False) -> Any:
