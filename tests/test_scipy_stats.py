@@ -54,6 +54,7 @@ def test_ppf_matches_scipy(name):
 
 @pytest.mark.parametrize("name,x,params,methods", [
     ("vonmises", Z, (2.0, 0.1), ("logpdf", "pdf")),
+    ("wrapcauchy", Z + 2.0, (0.4, 0.1), ("logpdf", "pdf")),
     ("betabinom", K, (6, 2.5, 1.5), ("logpmf", "pmf"))])
 def test_density_only_values_match_scipy(name, x, params, methods):
     for method in methods:
@@ -61,6 +62,12 @@ def test_density_only_values_match_scipy(name, x, params, methods):
             want = getattr(getattr(ss, name), method)(x, *params)
         np.testing.assert_allclose(getattr(getattr(ts, name), method)(x, *params), want,
                                    rtol=1e-9, atol=1e-12)
+
+
+def test_sem_matches_scipy():
+    a = RNG.standard_normal((4, 3))
+    for axis in (0, 1, None):
+        np.testing.assert_allclose(ts.sem(a, axis=axis), ss.sem(a, axis=axis), rtol=1e-12)
 
 
 def test_multinomial_values_match_scipy():
@@ -118,6 +125,8 @@ GRADS = {
     "truncnorm.cdf": (lambda x, a, b: ts.truncnorm.cdf(x, a, b),
                       (np.clip(Z, -0.9, 1.4), -1.0, 1.5)),
     "vonmises.logpdf": (lambda x, k, m: ts.vonmises.logpdf(x, k, m), (Z / 3, 2.0, 0.1)),
+    "wrapcauchy.logpdf": (lambda x, c: ts.wrapcauchy.logpdf(x, c), (POS, 0.4)),
+    "sem": (lambda a: ts.sem(a, axis=None), (RNG.standard_normal((2, 3)),)),
     "gennorm.logpdf": (lambda x, b: ts.gennorm.logpdf(x, b), (Z + 0.05, 1.5)),
     "gennorm.cdf": (lambda x: ts.gennorm.cdf(x, 1.5), (Z + 0.05,)),
     "nbinom.logpmf": (lambda n, p: ts.nbinom.logpmf(K[:4], n, p), (3.5, 0.4)),

@@ -6,6 +6,10 @@ with the dot-product identity ``⟨u, J v⟩ = ⟨Jᵀ u, v⟩`` for random ``u`
 comes from forward mode (or the central difference when forward mode is not being checked).
 For ``order > 1`` the same checks are applied to the functions ``x ↦ J(x) v`` and
 ``x ↦ J(x)ᵀ u``, which covers every mixed second derivative in both modes.
+
+Complex inputs move in complex directions ``v`` and the pairing is ``Re Σ aᵢ bᵢ`` (no
+conjugation): a jvp of complex values is ℝ-linear (``conj``, ``Re``), and that is the pairing in
+which reverse mode is its transpose (JAX's convention, docs/conventions.md).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ shape parameters they pass as ``a``/``b``: those derivatives raise
 ========================  =========================================================
 continuous                ``norm``, ``t``, ``gamma``, ``beta``, ``expon``, ``laplace``,
                           ``logistic``, ``cauchy``, ``uniform``, ``chi2``, ``pareto``,
-                          ``gumbel_r``, ``gumbel_l``, ``truncnorm``, ``vonmises``, ``gennorm``
+                          ``gumbel_r``, ``gumbel_l``, ``truncnorm``, ``vonmises``, ``gennorm``,
+                          ``wrapcauchy``; the statistic ``sem``
 multivariate              ``multivariate_normal``, ``dirichlet``, ``multinomial``
 discrete                  ``poisson``, ``bernoulli``, ``binom``, ``geom``, ``nbinom``,
                           ``betabinom``
@@ -33,10 +34,12 @@ from ._continuous import (
     logistic,
     norm,
     pareto,
+    sem,
     t,
     truncnorm,
     uniform,
     vonmises,
+    wrapcauchy,
 )
 from ._discrete import bernoulli, betabinom, binom, geom, multinomial, nbinom, poisson
 from ._multivariate import dirichlet, multivariate_normal
@@ -44,4 +47,4 @@ from ._multivariate import dirichlet, multivariate_normal
 __all__ = ["bernoulli", "beta", "betabinom", "binom", "cauchy", "chi2", "dirichlet", "expon",
            "gamma", "gennorm", "geom", "gumbel_l", "gumbel_r", "laplace", "logistic",
            "multinomial", "multivariate_normal", "nbinom", "norm", "pareto", "poisson", "t",
-           "truncnorm", "uniform", "vonmises"]
+           "sem", "truncnorm", "uniform", "vonmises", "wrapcauchy"]

@@ -11,7 +11,7 @@
 - ``expon``, ``laplace``, ``logistic``, ``cauchy``, ``uniform``; ``chi2(df)`` is
   ``gamma(df/2, scale=2)``; ``pareto``, ``gumbel_r``, ``gumbel_l``, ``truncnorm`` (the mass
   ``Φ(b) − Φ(a)`` taken in logs), ``vonmises`` (``I₀(κ) = i0e(κ) e^κ``, no overflow) and
-  ``gennorm`` (``cdf`` through ``Q(1/β, |z|^β)``).
+  ``gennorm`` (``cdf`` through ``Q(1/β, |z|^β)``), ``wrapcauchy`` (density only); ``sem``.
 """
 
 from __future__ import annotations
@@ -330,8 +330,31 @@ class _Gennorm(_Continuous):
         return tnp.where(z < 0, half, 1.0 - half)
 
 
+class _Wrapcauchy(_Continuous):
+    name = "wrapcauchy"
+
+    def logpdf(self, x: Any, c: Any, loc: Any = 0.0, scale: Any = 1.0) -> Any:
+        z = _z(x, loc, scale)
+        ok = tnp.logical_and(z >= 0, z <= 2 * math.pi)
+        val = (tnp.log1p(-c * c) - math.log(2 * math.pi)
+               - tnp.log(1.0 + c * c - 2.0 * c * tnp.cos(z)) - tnp.log(scale))
+        return _on(ok, val, -np.inf)
+
+    def cdf(self, x: Any, *args: Any, **kw: Any) -> Any:
+        raise NotImplementedError("wrapcauchy.cdf is not provided")
+
+
+def sem(a: Any, axis: Any = 0, ddof: int = 1) -> Any:
+    """``scipy.stats.sem``: the standard error of the mean, ``std(a, ddof) / √n``."""
+    a = tnp.asarray(a)
+    if axis is None:
+        a, axis = tnp.reshape(a, (-1,)), 0
+    n = a.shape[axis]
+    return tnp.std(a, axis=axis, ddof=ddof) / math.sqrt(n)
+
+
 norm, t, gamma, beta = _Norm(), _T(), _Gamma(), _Beta()
 expon, laplace, logistic, cauchy = _Expon(), _Laplace(), _Logistic(), _Cauchy()
 uniform, chi2 = _Uniform(), _Chi2()
 pareto, gumbel_r, gumbel_l, truncnorm = _Pareto(), _GumbelR(), _GumbelL(), _Truncnorm()
-vonmises, gennorm = _Vonmises(), _Gennorm()
+vonmises, gennorm, wrapcauchy = _Vonmises(), _Gennorm(), _Wrapcauchy()
