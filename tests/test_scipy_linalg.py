@@ -96,3 +96,15 @@ def test_structured_matrix_constructors(name, args):
     np.testing.assert_allclose(tc.jit(fn)(*args), getattr(sl, name)(*args))
     np.testing.assert_allclose(fn(*args), getattr(sl, name)(*args))
     tc.check_grads(fn, args, order=2, modes=("fwd", "rev"))
+
+
+def test_solve_sylvester_and_polar():
+    a, b = M[:3, :3], M[:2, :2]
+    q = RNG.standard_normal((3, 2))
+    np.testing.assert_allclose(tc.jit(tsl.solve_sylvester)(a, b, q), sl.solve_sylvester(a, b, q),
+                               rtol=1e-10)
+    x = RNG.standard_normal((4, 3))
+    for side in ("right", "left"):
+        for got, want in zip(tc.jit(lambda a, s=side: tsl.polar(a, s))(x), sl.polar(x, side),
+                             strict=True):
+            np.testing.assert_allclose(got, want, atol=1e-12)

@@ -1,6 +1,7 @@
 """Op records for tensorcalc.scipy.linalg (issue 17, item 6): expm (and through it
-expm_frechet), sqrtm (and sylvester), lu_factor and lu_solve, solve_triangular, cho_solve and
-block_diag, on single matrices, stacks and 1×1 / empty edge cases."""
+expm_frechet), sqrtm (and sylvester), solve_sylvester, lu_factor and lu_solve,
+solve_triangular, cho_solve, polar and block_diag, on single matrices, stacks and 1×1 / empty
+edge cases."""
 
 from __future__ import annotations
 
@@ -62,6 +63,21 @@ RECORDS: list[OpRecord] = [
              lambda rng: _spd(3)(rng) + (rng.standard_normal(3),)),
     OpRecord("cho_solve_lower", lambda s, b: tsl.cho_solve(tsl.cho_factor(s, lower=True), b),
              lambda rng: _spd(3)(rng) + (rng.standard_normal((3, 2)),)),
+    OpRecord("solve_sylvester", tsl.solve_sylvester,
+             lambda rng: (_inv(3)(rng)[0], _inv(2)(rng)[0], rng.standard_normal((3, 2))),
+             primitives=("solve_sylvester",)),
+    OpRecord("solve_sylvester_stack", tsl.solve_sylvester,
+             lambda rng: (rng.standard_normal((2, 2, 2)) + 3 * np.eye(2), _inv(2)(rng)[0],
+                          rng.standard_normal((2, 2)))),
+    OpRecord("expm_frechet_stack_a", lambda a, e: tsl.expm_frechet(a, e, compute_expm=False),
+             lambda rng: _small((2, 3, 3))(rng) + (rng.standard_normal((3, 3)),)),
+    OpRecord("sylvester_stack_x", lambda s: tsl.sqrtm(s) @ np.ones((2, 2)), _spd(2, (3,))),
+    OpRecord("lu_solve_stack_lu", lambda a, b: tsl.lu_solve(tsl.lu_factor(a), b),
+             lambda rng: (rng.standard_normal((2, 3, 3)) + 3 * np.eye(3),
+                          rng.standard_normal(3))),
+    OpRecord("polar", tsl.polar, lambda rng: (rng.standard_normal((4, 3)),)),
+    OpRecord("polar_left", lambda a: tsl.polar(a, "left"),
+             lambda rng: (rng.standard_normal((3, 3)),)),
     OpRecord("block_diag", tsl.block_diag,
              lambda rng: (rng.standard_normal((2, 2)), rng.standard_normal(3), 2.0,
                           rng.standard_normal((0, 2)))),

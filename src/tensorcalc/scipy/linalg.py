@@ -29,14 +29,15 @@ from ..ops.complex_ops import conj
 from ..ops.elementwise import add, multiply
 from ..ops.linalg._common import mask, mT, place
 from ..ops.linalg.inverse import solve as _solve
-from ..ops.linalg.matrix_functions import expm, lu_factor, lu_solve, sqrtm
+from ..ops.linalg.matrix_functions import expm, lu_factor, lu_solve, solve_sylvester, sqrtm
 from ..ops.linalg.matrix_functions import expm_frechet as _frechet
 from ..ops.shape import concatenate
 from ..ops.structural import convert, reshape
 
 __all__ = ["block_diag", "cho_factor", "cho_solve", "cholesky", "circulant", "det", "eigh",
            "eigvalsh", "expm", "expm_frechet", "hankel", "inv", "lstsq", "lu_factor", "lu_solve",
-           "pinv", "qr", "solve", "solve_triangular", "sqrtm", "svd", "toeplitz"]
+           "pinv", "polar", "qr", "solve", "solve_sylvester", "solve_triangular", "sqrtm", "svd",
+           "toeplitz"]
 
 inv, det, pinv, lstsq = _la.inv, _la.det, _la.pinv, _la.lstsq
 eigvalsh = _la.eigvalsh
@@ -48,6 +49,24 @@ def expm_frechet(A: Any, E: Any, method: Any = None, compute_expm: bool = True, 
     ``compute_expm=False``; ``L`` is differentiable in ``A`` and ``E`` to any order."""
     frechet = _frechet(A, E)
     return (expm(A), frechet) if compute_expm else frechet
+
+
+def polar(a: Any, side: str = "right") -> tuple[Any, Any]:
+    """``scipy.linalg.polar``: ``a = u p`` (``side='right'``) or ``p u`` (``'left'``) with ``u``
+    unitary and ``p`` positive semidefinite, from the SVD (its derivative needs distinct
+    singular values)."""
+    if side not in ("right", "left"):
+        raise ValueError(f"polar: side must be 'right' or 'left', got {side!r}")
+    if not isinstance(a, Tracer):
+        import scipy.linalg as sl
+
+        return sl.polar(a, side=side)
+    w, s, vh = _la.svd(a, full_matrices=False)
+    u = w @ vh
+    if side == "right":
+        v = conj(mT(vh))
+        return u, (v * s[None, :]) @ vh
+    return u, (w * s[None, :]) @ conj(mT(w))
 
 
 def _vector(x: Any) -> Any:

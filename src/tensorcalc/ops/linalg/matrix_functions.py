@@ -11,6 +11,8 @@ through a Sylvester equation, and ``lu_factor``/``lu_solve`` (values from ``scip
   ``S_X(Y) = X Y + Y X``, a primitive ``sylvester(X, C)`` linear in ``C`` (transpose
   ``S_{Xᵀ}⁻¹``; in ``X``: ``−S_X⁻¹(Ẋ Y + Y Ẋ)``). ``Ẋ`` exists when no two eigenvalues of ``X``
   sum to zero (true for the principal root of a matrix with no eigenvalues on ``(−∞, 0]``).
+- ``solve_sylvester(A, B, Q)``: ``A X + X B = Q``, linear in ``Q`` (transpose: the equation
+  with ``Aᵀ, Bᵀ``); ``Ẋ = S⁻¹(−Ȧ X − X Ḃ)``.
 - ``lu_factor``: ``P A = L U`` packed as ``L − I + U``, with LAPACK's pivots. With
   ``X = U A⁻¹ Ȧ U⁻¹`` (equal to ``L⁻¹ P Ȧ U⁻¹``, no permutation needed):
   ``L̇ = L stril(X)`` and ``U̇ = triu(X) U``. Square matrices.
@@ -26,14 +28,14 @@ from typing import Any
 import numpy as np
 
 from ...core.primitive import Primitive, Tracer, bind
-from ...core.shapes import ShapedArray
+from ...core.shapes import ShapedArray, broadcast_shapes
 from ...core.zeros import Zero
 from ...interpreters.batch import common_size, defbatch, defbatch_gufunc, moveaxis, pad_after_batch
 from ...interpreters.forward import defjvp, defjvp_rule
 from ...interpreters.transpose import deftranspose, is_undefined
 from ..elementwise import add, multiply, negative
 from ..products import matmul
-from ..structural import getitem
+from ..structural import getitem, unbroadcast
 from ._common import (
     check_matrix,
     concat_last,
@@ -57,11 +59,20 @@ def _sl() -> Any:
     return sl
 
 
+def _batched_shape(op: str, core: tuple[Any, ...], *avals: ShapedArray, cores: tuple[int, ...]
+                   ) -> tuple[Any, ...]:
+    """Broadcast leading (loop) axes of the operands, then the result's ``core`` axes."""
+    loops = [tuple(a.shape)[:len(a.shape) - c] for a, c in zip(avals, cores, strict=True)]
+    return broadcast_shapes(*loops, op=f"{op} (batch axes)") + tuple(core)
+
+
 def _same_abstract(op: str) -> Any:
     def abstract_eval(a: ShapedArray, *rest: ShapedArray, **params: Any) -> ShapedArray:
         check_matrix(op, a)
         dt = np.result_type(float_dtype(op, a.dtype), *(r.dtype for r in rest))
-        return ShapedArray(rest[-1].shape if rest else a.shape, dt)
+        last = rest[-1] if rest else a
+        shape = _batched_shape(op, tuple(last.shape)[-2:], a, *rest, cores=(2,) * (1 + len(rest)))
+        return ShapedArray(shape, dt)
 
     abstract_eval.__name__ = f"{op}_abstract_eval"
     return abstract_eval
@@ -126,7 +137,7 @@ def _frechet_jvp_e(t: Any, ans: Any, a: Any, e: Any) -> Any:
 def _frechet_transpose(ct: Any, a: Any, e: Any) -> tuple[None, Any]:
     if is_undefined(a):
         raise TypeError("expm_frechet is linear in its second argument only")
-    return None, expm_frechet(mT(a), ct)
+    return None, unbroadcast(expm_frechet(mT(a), ct), e.aval)
 
 
 defjvp(expm_p, lambda t, ans, a: expm_frechet(a, t))
@@ -170,7 +181,7 @@ def _sylvester_jvp_c(t: Any, ans: Any, x: Any, c: Any) -> Any:
 def _sylvester_transpose(ct: Any, x: Any, c: Any) -> tuple[None, Any]:
     if is_undefined(x):
         raise TypeError("sylvester is linear in its right-hand side only")
-    return None, bind(sylvester_p, mT(x), ct)
+    return None, unbroadcast(bind(sylvester_p, mT(x), ct), c.aval)
 
 
 defjvp(sqrtm_p, lambda t, ans, a: bind(sylvester_p, ans, t))
@@ -186,6 +197,54 @@ def sqrtm(a: Any) -> Any:
     if not isinstance(a, Tracer):
         return _sqrtm_impl(a)
     return bind(sqrtm_p, a)
+
+
+# --- the general Sylvester equation A X + X B = Q ---------------------------------------------
+
+
+def _solve_sylvester_impl(a: Any, b: Any, q: Any) -> Any:
+    return _loop(lambda aa, bb, qq: _sl().solve_sylvester(aa, bb, qq), a, b, q)
+
+
+def _solve_sylvester_abstract(a: ShapedArray, b: ShapedArray, q: ShapedArray) -> ShapedArray:
+    check_matrix("solve_sylvester", a)
+    check_matrix("solve_sylvester", b)
+    shape = _batched_shape("solve_sylvester", tuple(q.shape)[-2:], a, b, q, cores=(2, 2, 2))
+    return ShapedArray(shape, np.result_type(float_dtype("solve_sylvester", a.dtype), b.dtype,
+                                             q.dtype))
+
+
+solve_sylvester_p = Primitive("solve_sylvester", _solve_sylvester_impl, _solve_sylvester_abstract)
+
+
+def _solve_sylvester_jvp_a(t: Any, ans: Any, a: Any, b: Any, q: Any) -> Any:
+    return negative(bind(solve_sylvester_p, a, b, matmul(t, ans)))
+
+
+def _solve_sylvester_jvp_b(t: Any, ans: Any, a: Any, b: Any, q: Any) -> Any:
+    return negative(bind(solve_sylvester_p, a, b, matmul(ans, t)))
+
+
+def _solve_sylvester_jvp_q(t: Any, ans: Any, a: Any, b: Any, q: Any) -> Any:
+    return bind(solve_sylvester_p, a, b, t)
+
+
+def _solve_sylvester_transpose(ct: Any, a: Any, b: Any, q: Any) -> tuple[None, None, Any]:
+    if is_undefined(a) or is_undefined(b):
+        raise TypeError("solve_sylvester is linear in its right-hand side only")
+    return None, None, unbroadcast(bind(solve_sylvester_p, mT(a), mT(b), ct), q.aval)
+
+
+defjvp(solve_sylvester_p, _solve_sylvester_jvp_a, _solve_sylvester_jvp_b, _solve_sylvester_jvp_q)
+deftranspose(solve_sylvester_p, _solve_sylvester_transpose)
+defbatch_gufunc(solve_sylvester_p, (2, 2, 2))
+
+
+def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
+    """``scipy.linalg.solve_sylvester``: ``X`` with ``A X + X B = Q``."""
+    if not any(isinstance(v, Tracer) for v in (a, b, q)):
+        return _solve_sylvester_impl(a, b, q)
+    return bind(solve_sylvester_p, a, b, q)
 
 
 # --- LU -----------------------------------------------------------------------------------------
@@ -253,7 +312,10 @@ def _lu_solve_impl(lu: Any, piv: Any, b: Any, *, trans: int, vector: bool) -> An
 def _lu_solve_abstract(lu: ShapedArray, piv: ShapedArray, b: ShapedArray, *, trans: int,
                        vector: bool) -> ShapedArray:
     check_matrix("lu_solve", lu)
-    return ShapedArray(b.shape, np.result_type(lu.dtype, float_dtype("lu_solve", b.dtype)))
+    core = 1 if vector else 2
+    shape = _batched_shape("lu_solve", tuple(b.shape)[len(b.shape) - core:], lu, b,
+                           cores=(2, core))
+    return ShapedArray(shape, np.result_type(lu.dtype, float_dtype("lu_solve", b.dtype)))
 
 
 lu_solve_p = Primitive("lu_solve", _lu_solve_impl, _lu_solve_abstract)
@@ -289,7 +351,8 @@ def _lu_solve_transpose(ct: Any, lu: Any, piv: Any, b: Any, *, trans: int, vecto
                         ) -> tuple[None, None, Any]:
     if is_undefined(lu):
         raise TypeError("lu_solve is linear in its right-hand side only")
-    return None, None, bind(lu_solve_p, lu, piv, ct, trans=1 - trans, vector=vector)
+    return None, None, unbroadcast(bind(lu_solve_p, lu, piv, ct, trans=1 - trans,
+                                        vector=vector), b.aval)
 
 
 def _lu_solve_batch(args: Any, dims: Any, *, trans: int, vector: bool) -> tuple[Any, int]:
