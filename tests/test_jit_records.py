@@ -35,7 +35,8 @@ def _scalarised(rec, args):
 
     def scalar(*a):
         leaves, _ = tree_flatten(rec.fn(*a))
-        return sum(tnp.sum(x * w) for x, w in zip(leaves, weights, strict=True))
+        # The real part: a complex output (eig, the complex records) still gives a real loss.
+        return sum(tnp.sum(tnp.real(x * w)) for x, w in zip(leaves, weights, strict=True))
 
     return scalar
 

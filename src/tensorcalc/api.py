@@ -82,8 +82,11 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
                    has_aux: bool = False, holomorphic: bool = False) -> Callable[..., Any]:
     """Return a function computing ``(fun(*args), ∇fun(*args))``.
 
-    ``fun`` must return a real scalar. The gradient has the shape of the differentiated
-    argument (gradient layout); with a tuple ``argnums`` a tuple of gradients is returned.
+    ``fun`` must return a real scalar (a complex one with ``holomorphic=True``). The gradient
+    has the shape of the differentiated argument (gradient layout); with a tuple ``argnums`` a
+    tuple of gradients is returned. For a real ``fun`` of a complex ``z`` it is
+    ``∂f/∂x − i ∂f/∂y`` (JAX's convention, docs/conventions.md); with ``holomorphic=True``
+    it is ``f′(z)``.
     With ``has_aux=True`` ``fun`` returns ``(value, aux)`` and the result is
     ``((value, aux), gradient)``.
     """
@@ -98,7 +101,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
         args = tuple(as_value(a) if i in nums else a for i, a in enumerate(args))
         dyn = tuple(args[i] for i in nums)
         dyn_leaves, dyn_tree = tree_flatten(dyn)
-        check_differentiable(dyn_leaves, "grad", nums, holomorphic)
+        check_differentiable(dyn_leaves, "grad", nums, holomorphic, allow_complex=True)
 
         store: dict[str, Any] = {}
         outs, lin = linearize_flat(

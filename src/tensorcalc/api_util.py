@@ -192,16 +192,19 @@ def dtype_of(x: Any) -> np.dtype:
 
 
 def check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...],
-                         holomorphic: bool) -> None:
-    """Raise unless every leaf is floating point (or complex, with ``holomorphic=True``)."""
+                         holomorphic: bool, allow_complex: bool = False) -> None:
+    """Raise unless every leaf is floating point (or complex, with ``holomorphic=True``, or
+    with ``allow_complex``: reverse mode of a real-valued function, whose gradient in a
+    complex ``z`` is ``∂f/∂x − i ∂f/∂y`` as in JAX; docs/conventions.md)."""
     for leaf in leaves:
         dt = dtype_of(leaf)
         if np.issubdtype(dt, np.complexfloating):
-            if not holomorphic:
+            if not holomorphic and not allow_complex:
                 raise DifferentiationTypeError(
-                    f"{fname}: an argument in argnums={argnums} has complex dtype {dt}. "
-                    f"Pass holomorphic=True if the function is holomorphic (complex-analytic); "
-                    "otherwise split it into real and imaginary parts.")
+                    f"{fname}: an argument in argnums={argnums} has complex dtype {dt}; "
+                    f"{fname} needs real inputs unless holomorphic=True (pass it if the "
+                    "function is complex-analytic). For a real-valued function of complex "
+                    "inputs use tc.grad or tc.jacrev (reverse mode), or tc.jvp directly.")
         elif holomorphic:
             # As JAX: holomorphic=True promises a complex-analytic function of complex inputs;
             # a real input cannot be checked against that promise, so it is refused.
@@ -301,6 +304,8 @@ def fit_cotangent(ct: Any, like: Any) -> Any:
         return ct
     ct = np.asarray(ct)
     if np.issubdtype(dt, np.inexact) and ct.dtype != dt:
+        if ct.dtype.kind == "c" and dt.kind != "c":
+            ct = ct.real  # a real primal's cotangent is the real part (the pairing Re Σ a b)
         ct = ct.astype(dt)
     elif not ct.flags.writeable:  # a broadcast view (e.g. the gradient of a sum): own it
         ct = ct.copy()
@@ -308,13 +313,19 @@ def fit_cotangent(ct: Any, like: Any) -> Any:
 
 
 def linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
-                   has_aux: bool, fname: str) -> tuple[Linearized, Any, Any, Any]:
-    """Evaluate and linearize ``fun`` w.r.t. ``args[argnums]``; check dtypes and outputs."""
+                   has_aux: bool, fname: str, holomorphic: bool = False,
+                   mode: str = "auto") -> tuple[Linearized, Any, Any, Any]:
+    """Evaluate and linearize ``fun`` w.r.t. ``args[argnums]``; check dtypes and outputs.
+
+    Complex inputs need ``holomorphic=True`` (the Jacobian is then the complex matrix of the
+    ℂ-linear map ``ż ↦ f′(z) ż``), except in reverse mode for real outputs: each row is then
+    the gradient ``∂fᵢ/∂x − i ∂fᵢ/∂y`` of a real output (JAX's jacrev)."""
     nums = normalize_argnums(argnums, len(args), fname)
     args = tuple(as_value(a) if i in nums else a for i, a in enumerate(args))
     dyn = tuple(args[i] for i in nums)
     dyn_leaves, dyn_tree = tree_flatten(dyn)
-    check_differentiable(dyn_leaves, fname, nums, False)
+    check_differentiable(dyn_leaves, fname, nums, holomorphic,
+                         allow_complex=mode in ("auto", "reverse"))
 
     store: dict[str, Any] = {}
     # The linear map is consumed inside the transformation (it returns arrays, not closures).
@@ -322,7 +333,15 @@ def linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
                                 dyn_leaves, escapes=False)
     for o in outs:
         dt = get_aval(o).dtype
-        if not np.issubdtype(dt, np.floating):
+        if holomorphic != np.issubdtype(dt, np.complexfloating):
+            raise DifferentiationTypeError(
+                f"{fname}: the function returned an output of dtype {dt}; "
+                + ("holomorphic=True needs complex outputs (a real-valued function of a "
+                   "complex variable is not holomorphic: drop holomorphic=True and use "
+                   "jacrev)" if holomorphic else
+                   "a complex output needs holomorphic=True (if the function is "
+                   "complex-analytic), or tc.vjp / tc.jvp directly"))
+        if not np.issubdtype(dt, np.inexact):
             raise DifferentiationTypeError(
                 f"{fname}: the function returned an output of dtype {dt} and shape "
                 f"{get_aval(o).shape}; Jacobians are taken of floating-point outputs. Convert "

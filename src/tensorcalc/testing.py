@@ -6,6 +6,10 @@ with the dot-product identity ``⟨u, J v⟩ = ⟨Jᵀ u, v⟩`` for random ``u`
 comes from forward mode (or the central difference when forward mode is not being checked).
 For ``order > 1`` the same checks are applied to the functions ``x ↦ J(x) v`` and
 ``x ↦ J(x)ᵀ u``, which covers every mixed second derivative in both modes.
+
+Complex inputs move in complex directions ``v`` and the pairing is ``Re Σ aᵢ bᵢ`` (no
+conjugation): a jvp of complex values is ℝ-linear (``conj``, ``Re``), and that is the pairing in
+which reverse mode is its transpose (JAX's convention, docs/conventions.md).
 """
 
 from __future__ import annotations
@@ -54,13 +58,15 @@ def _tols(leaves: Sequence[Any]) -> tuple[float, float, float]:
     return worst
 
 
-def _dot(a: Sequence[Any], b: Sequence[Any]) -> complex:
-    """``Σ aᵢ bᵢ`` over all leaves, without conjugation: the pairing in which a vjp is the
-    transpose of a jvp (for holomorphic functions too, as in JAX)."""
+def _dot(a: Sequence[Any], b: Sequence[Any]) -> float:
+    """``Re Σ aᵢ bᵢ`` over all leaves, without conjugation: the pairing in which a vjp is the
+    transpose of a jvp (as in JAX). A jvp of complex values is only ℝ-linear in general
+    (``conj``, ``Re``), so the identity holds for the real part; for a holomorphic function
+    the imaginary part follows (it is the real part for the direction ``i v``)."""
     total = 0.0
     for x, y in zip(a, b, strict=True):
-        total += np.sum(np.asarray(x, np.complex128) * np.asarray(y, np.complex128))
-    return total
+        total += np.sum(np.asarray(x, np.complex128) * np.asarray(y, np.complex128)).real
+    return float(total)
 
 
 def _compare(name: str, got: Sequence[Any], want: Sequence[Any], atol: float, rtol: float

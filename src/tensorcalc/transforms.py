@@ -28,9 +28,10 @@ from .api_util import (
     as_value,
     check_array_outputs,
     linearize_for,
+    normalize_argnums,
     retry_with_strong_zeros,
 )
-from .core.errors import NonScalarOutputError, ShapeError
+from .core.errors import DifferentiationTypeError, NonScalarOutputError, ShapeError
 from .core.primitive import get_aval
 from .core.tree import tree_flatten, tree_unflatten
 from .interpreters.batch import vmap_flat
@@ -204,7 +205,8 @@ def _assemble(blocks: list[list[Any]], lin: Linearized, dyn_tree: Any, out_tree:
 
 def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str,
                    chunk_size: int | None, has_aux: bool, memory_budget: int | None,
-                   fname: str, sparse: Any = False, format: str = "csr") -> Callable[..., Any]:
+                   fname: str, sparse: Any = False, format: str = "csr",
+                   holomorphic: bool = False) -> Callable[..., Any]:
     mode = _check_options(fname, layout, mode, chunk_size, memory_budget)
     if sparse:
         return _sparse_impl(SparseJacobianPlan, fun, argnums, layout, has_aux, memory_budget,
@@ -214,9 +216,17 @@ def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str
         return retry_with_strong_zeros(lambda: jacobian_once(*args))
 
     def jacobian_once(*args: Any) -> Any:
-        lin, dyn_tree, out_tree, aux = _linearize_for(fun, args, argnums, has_aux, fname)
+        lin, dyn_tree, out_tree, aux = _linearize_for(fun, args, argnums, has_aux, fname,
+                                                      holomorphic, mode)
+        how = mode
+        if any(a.dtype.kind == "c" for a in lin.in_avals + lin.out_avals) and mode in (
+                "auto", "structured"):
+            # Sweeps only: the structured local Jacobians are real-matrix machinery, and a
+            # non-holomorphic map (conj, Re) is no complex matrix at all.
+            how = "reverse" if not holomorphic or sum(lin.out_sizes) <= sum(lin.in_sizes) \
+                else "forward"
         _check_dense_size(lin, memory_budget, fname)
-        blocks = compute_blocks(lin, mode, chunk_size, memory_budget)
+        blocks = compute_blocks(lin, how, chunk_size, memory_budget)
         jac = _assemble(blocks, lin, dyn_tree, out_tree, argnums, layout, fname)
         return (jac, aux) if has_aux else jac
 
@@ -259,7 +269,7 @@ def _check_dense_size(lin: Linearized, memory_budget: int | None, fname: str) ->
 def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
              layout: str = "numerator", chunk_size: int | None = None, has_aux: bool = False,
              memory_budget: int | None = None, sparse: bool | str = False,
-             format: str = "csr") -> Callable[..., Any]:
+             format: str = "csr", holomorphic: bool = False) -> Callable[..., Any]:
     """Return a function computing the Jacobian of ``fun`` w.r.t. ``args[argnums]``.
 
     Layout ``"numerator"`` (default): each block has shape ``out.shape + in.shape``;
@@ -281,48 +291,66 @@ def jacobian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: st
     ``"coo"``, ``"dense"``, ``"pydata"``), every structural nonzero kept. The returned function
     is a :class:`~tensorcalc.sparse_plans.SparseJacobianPlan`: later calls reuse the pattern and
     colouring. Without SciPy it raises ImportError (never a silent dense result).
+
+    ``holomorphic=True``: complex inputs and outputs, the complex Jacobian ``f′(z)``. Without it
+    complex inputs are allowed in reverse mode for real outputs (rows ``∂fᵢ/∂x − i ∂fᵢ/∂y``).
     """
     return _jacobian_impl(fun, argnums, mode, layout, chunk_size, has_aux, memory_budget,
-                          "jacobian", sparse, format)
+                          "jacobian", sparse, format, holomorphic)
 
 
 def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
            layout: str = "numerator", chunk_size: int | None = None, has_aux: bool = False,
-           memory_budget: int | None = None) -> Callable[..., Any]:
-    """Forward-mode Jacobian (one batched sweep per chunk of input basis vectors); the layout
-    and pytree conventions are those of :func:`jacobian`."""
+           memory_budget: int | None = None, holomorphic: bool = False) -> Callable[..., Any]:
+    """Forward-mode Jacobian (one batched sweep per chunk of input basis vectors); the layout,
+    pytree and ``holomorphic`` conventions are those of :func:`jacobian`."""
     return _jacobian_impl(fun, argnums, "forward", layout, chunk_size, has_aux, memory_budget,
-                          "jacfwd")
+                          "jacfwd", holomorphic=holomorphic)
 
 
 def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
            layout: str = "numerator", chunk_size: int | None = None, has_aux: bool = False,
-           memory_budget: int | None = None) -> Callable[..., Any]:
+           memory_budget: int | None = None, holomorphic: bool = False) -> Callable[..., Any]:
     """Reverse-mode Jacobian (one batched transposed sweep per chunk of output basis vectors,
     the primal evaluated once); the layout and pytree conventions are those of :func:`jacobian`.
     """
     return _jacobian_impl(fun, argnums, "reverse", layout, chunk_size, has_aux, memory_budget,
-                          "jacrev")
+                          "jacrev", holomorphic=holomorphic)
 
 
 def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
             chunk_size: int | None = None, has_aux: bool = False, sparse: bool | str = False,
-            format: str = "csr", memory_budget: int | None = None) -> Callable[..., Any]:
+            format: str = "csr", memory_budget: int | None = None,
+            holomorphic: bool = False) -> Callable[..., Any]:
     """Hessian of a scalar function: the Jacobian of its gradient, shape ``in.shape + in.shape``
     (symmetric, so numerator and denominator layouts agree). The gradient's linearization is
     planned like any linear program: for ``xᵀAx`` it is assembled as ``A + Aᵀ`` directly.
+    ``holomorphic=True``: ``f″(z)`` of a complex-analytic ``f`` of complex inputs.
 
     ``sparse=True``: the ``N × N`` Hessian over all differentiated entries as a ``format``
     scipy matrix — pattern of the linearized gradient, star colouring, one Hessian-vector
     product (forward over reverse) per colour, symmetric recovery
     (:class:`~tensorcalc.sparse_plans.SparseHessianPlan`)."""
     if sparse:
+        if holomorphic:
+            raise ValueError("hessian: sparse=True is for real Hessians; drop holomorphic=True "
+                             "or sparse=True")
         return _sparse_impl(SparseHessianPlan, fun, argnums, "numerator", has_aux,
                             memory_budget, "hessian", sparse, format)
-    grad_fun = grad(fun, argnums, has_aux=has_aux)
-    inner = jacobian(grad_fun, argnums, mode=mode, chunk_size=chunk_size, has_aux=has_aux)
+    grad_fun = grad(fun, argnums, has_aux=has_aux, holomorphic=holomorphic)
+    inner = jacobian(grad_fun, argnums, mode=mode, chunk_size=chunk_size, has_aux=has_aux,
+                     holomorphic=holomorphic)
 
     def hessian_f(*args: Any) -> Any:
+        if not holomorphic:
+            nums = normalize_argnums(argnums, len(args), "hessian")
+            leaves = tree_flatten(tuple(as_value(args[i]) for i in nums))[0]
+            if any(get_aval(x).dtype.kind == "c" for x in leaves):
+                raise DifferentiationTypeError(
+                    "hessian: an argument has a complex dtype; the Hessian of a real "
+                    "function of complex inputs is not a complex matrix. Pass "
+                    "holomorphic=True for a complex-analytic function, or take the Hessian "
+                    "in the real and imaginary parts (hessian of f(x + 1j*y) in (x, y)).")
         return inner(*args)
 
     hessian_f.__name__ = f"hessian({getattr(fun, '__name__', 'f')})"

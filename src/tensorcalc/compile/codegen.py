@@ -57,6 +57,8 @@ def _getitem_source(args: list[str], params: dict[str, Any], const: Const) -> st
 
 
 def _convert_source(args: list[str], params: dict[str, Any], const: Const) -> str:
+    if np.dtype(params["dtype"]).kind != "c":  # complex -> real keeps the real part, silently
+        return f"np.real(np.asarray({args[0]})).astype({const(params['dtype'])})"
     return f"np.asarray({args[0]}).astype({const(params['dtype'])})"
 
 

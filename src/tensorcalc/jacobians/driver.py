@@ -22,6 +22,12 @@ def compute_blocks(lin: Linearized, mode: str, chunk_size: int | None,
         if any(eq.primitive.transpose_only for eq in lin.program.equations):
             # A custom_vjp rule can only be pulled back: no structure to read, no forward.
             mode = "reverse"
+        elif any(v.aval.dtype.kind == "c" for eq in lin.program.equations
+                 for v in eq.outputs):
+            # Complex intermediates: Re, Im and conj are ℝ-linear, not complex matrices, so
+            # the structured product of local Jacobians would be wrong; sweeps are exact.
+            n, m = sum(lin.in_sizes), sum(lin.out_sizes)
+            mode = "forward" if n <= m else "reverse"
         elif is_nested(lin):
             # Constants that are values of an outer transformation have no numbers to
             # multiply: sweep (forward when N <= M) with traced operations instead.

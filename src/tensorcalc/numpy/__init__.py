@@ -80,8 +80,9 @@ from ..ops.structural import (  # noqa: F401
     transpose,
 )
 from ..ops.structural import convert as astype  # noqa: F401
-from . import _coverage, _kinds, _methods, fft, linalg  # noqa: F401
+from . import _coverage, _kinds, _methods, array_api, fft, linalg  # noqa: F401
 from ._calculus import *  # noqa: F401,F403
+from ._complex import *  # noqa: F401,F403  (real, imag, conj, angle)
 from ._compose import *  # noqa: F401,F403
 from ._construct import *  # noqa: F401,F403
 from ._index_tricks import *  # noqa: F401,F403

@@ -47,8 +47,10 @@ from ..ops.reductions import min as _min
 from ..ops.reductions import sum as _sum
 from ..ops.structural import convert, reshape, transpose
 from ..ops.structural import swapaxes as _swapaxes
+from ._linalg_more import EigResult, eig, eigvals, tensorinv, tensorsolve  # noqa: F401
 
 __all__ = [
+    "EigResult", "eig", "eigvals", "tensorinv", "tensorsolve",  # np-complex
     "EighResult", "LinAlgError", "LinAlgShapeError", "QRResult", "SVDResult", "SlogdetResult",
     "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq",
     "matmul", "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "multi_dot",
@@ -279,9 +281,11 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     counts non-zeros and has zero derivative; ties in ``±inf`` / ``±1`` / ``±2`` share it."""
     if not isinstance(x, Tracer):
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
-    check_real("norm", x)
     x = _float(x)
     nd = x.ndim
+    if x.dtype.kind == "c" and not (ord in (2, -2, "nuc") and (nd == 2 or (
+            axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) == 2))):
+        x = _abs(x)  # entrywise norms of complex x are those of |x| (a real function of x)
     if axis is None:
         if ord is None:
             axes: tuple[int, ...] = tuple(range(nd))
@@ -411,5 +415,5 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(
             f"tensorcalc.numpy.linalg.{name} is not provided (yet), so it is not "
             f"differentiable through tensorcalc. Use numpy.linalg.{name} on values that are not "
-            "being differentiated (eig/eigvals: use eigh for symmetric matrices).")
+            "being differentiated.")
     raise AttributeError(f"module 'tensorcalc.numpy.linalg' has no attribute {name!r}")

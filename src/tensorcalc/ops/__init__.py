@@ -18,6 +18,9 @@ linalg/        inverses and determinants, decompositions, least squares
 special        scipy.special: expit, logit, erf, gammaln, softmax, logsumexp, …
 fft            the discrete Fourier transforms (one linear primitive)
 bessel         the modified Bessel functions Iₙ (numpy.i0)
+special_more   scipy.special: gamma, beta, ndtr, ndtri, Bessel i0/i1, entropies, zeta, …
+complex_ops    real, imag, conj, abs and angle of complex values
+convolution    N-d full convolution (scipy.signal.convolve / correlate)
 =============  ====================================================================
 """
 
@@ -26,6 +29,8 @@ from ..interpreters.forward import register_tangent_ops
 from . import (  # noqa: F401  (registers every primitive's rules)
     bessel,
     binary,
+    complex_ops,
+    convolution,
     einsum,
     elementwise,
     fft,
@@ -35,6 +40,7 @@ from . import (  # noqa: F401  (registers every primitive's rules)
     reductions,
     shape,
     special,
+    special_more,
     strong_zero,
     structural,
     unary,

@@ -250,9 +250,23 @@ defjvp_zero(sign_p)
 defvectorized(sign_p)
 
 abs_p = elementwise("abs", np.abs)
-absolute = abs = unary_op(abs_p, np.abs)  # noqa: A001  (NumPy's name)
-defjvp_diag(abs_p, lambda ans, x: sign(x))  # abs'(0) = sign(0) = 0
+defjvp_diag(abs_p, lambda ans, x: sign(x))  # abs'(0) = sign(0) = 0 (real x only)
 defvectorized(abs_p)
+
+
+def absolute(x: Any) -> Any:
+    """``numpy.abs``, differentiable (primitive ``abs``; ``abs_c`` for complex values, whose
+    derivative is not the elementwise product ``sign(z) ż``: see ops/complex_ops.py)."""
+    if not isinstance(x, Tracer):
+        return np.abs(x)
+    if x.dtype.kind == "c":
+        from .complex_ops import abs_complex  # complex_ops builds on this module
+
+        return abs_complex(x)
+    return bind(abs_p, x)
+
+
+abs = absolute  # noqa: A001  (NumPy's name)
 
 
 def _tie_weight(x: Any, y: Any, ans: Any, first_wins: Callable[..., Any]) -> Any:

@@ -294,9 +294,9 @@ def vdot(a: Any, b: Any) -> Any:
     if not _traced(a, b):
         return np.vdot(a, b)
     if np.issubdtype(get_aval(a).dtype, np.complexfloating):
-        raise NotImplementedError(
-            "vdot: complex arrays cannot be differentiated yet (there is no conjugate "
-            "primitive); differentiate the real and imaginary parts separately")
+        from .complex_ops import conj  # complex_ops builds on the elementwise ops
+
+        a = conj(a)
     fa, fb = reshape(a, (-1,)), reshape(b, (-1,))
     if _shape(fa) != _shape(fb):
         raise ShapeError(f"vdot: the operands must have the same number of elements, got "

@@ -422,16 +422,18 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: floa
     if out is not None or kwargs:
         raise TypeError("var: out=, where= and mean= are not supported for values being "
                         "differentiated")
-    if a.dtype.kind == "c":
-        raise NotImplementedError("var of a complex value being differentiated is not "
-                                  "supported (it is not holomorphic); split real and imaginary "
-                                  "parts")
     if correction is not None:
         ddof = correction
     a = _floating(convert(a, dtype) if dtype is not None else a)
     axes = normalize_axes(axis, a.ndim, "var")
     centered = subtract(a, mean(a, axis=axes, keepdims=True))
-    ss = _sum(multiply(centered, centered), axis=axes, keepdims=keepdims)
+    if a.dtype.kind == "c":  # Σ |x − mean|², real as in NumPy (a real function of complex x)
+        from .complex_ops import conj, real  # complex_ops sits above the elementwise ops
+
+        sq = real(multiply(centered, conj(centered)))
+    else:
+        sq = multiply(centered, centered)
+    ss = _sum(sq, axis=axes, keepdims=keepdims)
     return divide(ss, float(_count(a.shape, axes) - ddof))
 
 

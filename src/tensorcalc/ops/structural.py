@@ -288,7 +288,10 @@ def unbroadcast(ct: Any, aval: ShapedArray) -> Any:
 
 
 def _convert_impl(x: Any, *, dtype: np.dtype) -> Any:
-    return np.asarray(x).astype(dtype, copy=False)
+    x = np.asarray(x)
+    if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+        x = x.real  # what astype does, without its ComplexWarning (the transpose of x + 0i)
+    return x.astype(dtype, copy=False)
 
 
 convert_p = Primitive(
@@ -318,7 +321,8 @@ def convert(x: Any, dtype: Any) -> Any:
     """``x.astype(dtype)``."""
     dtype = np.dtype(dtype)
     if not isinstance(x, Tracer):
-        return np.asarray(x).astype(dtype)
+        return _convert_impl(x, dtype=dtype) if np.iscomplexobj(x) else \
+            np.asarray(x).astype(dtype)
     if x.dtype == dtype:
         return x
     return bind(convert_p, x, dtype=dtype)

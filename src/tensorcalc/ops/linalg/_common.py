@@ -15,6 +15,7 @@ import numpy as np
 from ...core.errors import ShapeError
 from ...core.primitive import Tracer, get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
+from ..complex_ops import conj, real
 from ..elementwise import add, divide, multiply, subtract, where
 from ..products import matmul
 from ..structural import getitem, index_add, reshape, swapaxes
@@ -99,6 +100,23 @@ def mT(x: Any) -> Any:  # noqa: N802  (NumPy 2's name for the matrix transpose)
     return swapaxes(x, -1, -2)
 
 
+def mH(x: Any) -> Any:  # noqa: N802  (the conjugate transpose)
+    """``xᴴ``: swap the last two axes and conjugate (``xᵀ`` for real ``x``). Rules use it where
+    the math has a unitary factor or a Hermitian matrix; transposes of linear maps stay ``mT``
+    (reverse mode pairs with ``Re Σ a b``, ops/complex_ops.py)."""
+    return conj(mT(x)) if dtype_of(x).kind == "c" else mT(x)
+
+
+def real_dtype(dt: np.dtype) -> np.dtype:
+    """The real dtype of a complex one (eigenvalues of a Hermitian matrix, singular values)."""
+    return np.dtype(np.finfo(dt).dtype) if dt.kind == "c" else dt
+
+
+def real_part(x: Any) -> Any:
+    """``Re x`` (``x`` itself when real)."""
+    return real(x) if dtype_of(x).kind == "c" else x
+
+
 def col(x: Any) -> Any:
     """``x[..., None]``: a stack of vectors as a stack of one-column matrices."""
     return reshape(x, shape_of(x) + (1,))
@@ -134,19 +152,24 @@ def sym_from_triangle(x: Any, lower: bool) -> Any:
     """The symmetric matrix NumPy sees when it reads only one triangle of ``x``:
     ``tril(x) + tril(x, −1)ᵀ`` (or the ``triu`` version). Linear in ``x``."""
     n, dt = shape_of(x)[-1], dtype_of(x)
-    keep = mask(n, dt, "tril" if lower else "triu")
     strict = mask(n, dt, "stril" if lower else "striu")
+    if dt.kind == "c":
+        # Hermitian: LAPACK reads the real part of the diagonal and conjugates the triangle.
+        off = multiply(x, strict)
+        return add(add(off, mH(off)), multiply(real(x), mask(n, real_dtype(dt), "eye")))
+    keep = mask(n, dt, "tril" if lower else "triu")
     return add(multiply(x, keep), mT(multiply(x, strict)))
 
 
 def symmetrized(x: Any) -> Any:
-    """``(x + xᵀ) / 2``: what ``cholesky``/``eigh``/``eigvalsh`` factor by default. Exact for
-    a symmetric ``x`` (``(v + v) / 2 == v`` in floating point), so the value is NumPy's there,
-    and the derivative is then symmetric, as in JAX and PyTorch (docs/conventions.md)."""
+    """``(x + xᴴ) / 2`` (``xᵀ`` for real ``x``): what ``cholesky``/``eigh``/``eigvalsh``
+    factor by default. Exact for a symmetric ``x`` (``(v + v) / 2 == v`` in floating point),
+    so the value is NumPy's there, and the derivative is then symmetric, as in JAX and
+    PyTorch (docs/conventions.md)."""
     if not isinstance(x, Tracer):
         x = np.asarray(x)
-        return (x + np.swapaxes(x, -1, -2)) / 2
-    return multiply(add(x, mT(x)), 0.5)
+        return (x + np.swapaxes(x, -1, -2).conj()) / 2
+    return multiply(add(x, mH(x)), 0.5)
 
 
 def place(x: Any, shape: tuple[Any, ...], idx: tuple[Any, ...]) -> Any:

@@ -22,6 +22,14 @@ only defined up to a rotation that LAPACK picks. tensorcalc differentiates the c
 without rotating it inside itself (``Q₂ᵀ Q̇₂ = 0``), i.e. ``Q̇₂ = −Q₁ (Q̇₁ᵀ Q₂)``. Every quantity
 that does not depend on that arbitrary rotation (``Q₂ Q₂ᵀ``, norms, reconstructions) gets its
 exact derivative; for one extra column the basis is unique up to sign and this is exact.
+
+**Complex matrices**: ``ᵀ`` becomes ``ᴴ`` wherever a factor is unitary or a matrix Hermitian
+(``P = Vᴴ Ṡ V``, ``λ̇ = Re diag P``; ``X = Qᴴ Ȧ R⁻¹`` with ``Ω`` anti-Hermitian and
+``diag Ω = i Im diag X``, since LAPACK's ``R`` has a real diagonal; ``P = Uᴴ Ȧ V``,
+``ṡ = Re diag P``, and ``U̇`` gets ``i Im(Pᵢᵢ)/sᵢ`` on the diagonal of ``Uᴴ U̇``). Each
+eigenvector or singular pair has a free phase ``e^{iφ}``; the derivative fixes it by
+``Im diag(Vᴴ V̇) = 0``, as JAX does, so only phase-invariant functions of the vectors
+(``|v|``, ``V f(Λ) Vᴴ``, ``U S Vᴴ``) have derivatives that match finite differences.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from ...core.shapes import ShapedArray
 from ...core.zeros import Zero
 from ...interpreters.batch import defbatch_gufunc
 from ...interpreters.forward import defjvp_rule
+from ..complex_ops import imag
 from ..elementwise import add, divide, multiply, negative, subtract
 from ..products import matmul
 from ..structural import getitem
@@ -43,7 +52,6 @@ from ._common import (
     LinAlgError,
     call_numpy,
     check_matrix,
-    check_real,
     col,
     concat_last,
     concat_rows,
@@ -51,7 +59,10 @@ from ._common import (
     float_dtype,
     gap_inverse,
     mask,
+    mH,
     mT,
+    real_dtype,
+    real_part,
     row,
     shape_of,
     sym_from_triangle,
@@ -90,7 +101,7 @@ def _eigh_impl(a: Any, *, UPLO: str, eigvals_only: bool) -> list[Any]:  # noqa: 
 def _eigh_abstract(a: ShapedArray, *, UPLO: str, eigvals_only: bool) -> list[ShapedArray]:  # noqa: N803
     check_matrix("eigh", a)
     dt = float_dtype("eigh", a.dtype)
-    w = ShapedArray(a.shape[:-1], dt)
+    w = ShapedArray(a.shape[:-1], real_dtype(dt))
     return [w] if eigvals_only else [w, ShapedArray(a.shape, dt)]
 
 
@@ -104,8 +115,8 @@ def _eigh_jvp(primals: list[Any], tangents: list[Any], *, UPLO: str,  # noqa: N8
     ans = [w] if eigvals_only else [w, v]
     if type(t) is Zero:
         return ans, [Zero(None)] * len(ans)
-    p = matmul(mT(v), matmul(sym_from_triangle(t, lower=UPLO == "L"), v))
-    dw = diag_part(p)
+    p = matmul(mH(v), matmul(sym_from_triangle(t, lower=UPLO == "L"), v))
+    dw = real_part(diag_part(p))
     if eigvals_only:
         return ans, [dw]
     # Repeated eigenvalues make V̇ inf/NaN (it does not exist there); that is computed even
@@ -131,7 +142,6 @@ def eigh(a: Any, UPLO: str = "L", symmetrize_input: bool = True) -> tuple[Any, A
         a = symmetrized(a)
     if not isinstance(a, Tracer):
         return tuple(call_numpy("eigh", np.linalg.eigh, a, UPLO=uplo))  # type: ignore[return-value]
-    check_real("eigh", a)
     w, v = bind(eigh_p, a, UPLO=uplo, eigvals_only=False)
     return w, v
 
@@ -145,7 +155,6 @@ def eigvalsh(a: Any, UPLO: str = "L", symmetrize_input: bool = True) -> Any:  # 
         a = symmetrized(a)
     if not isinstance(a, Tracer):
         return call_numpy("eigvalsh", np.linalg.eigvalsh, a, UPLO=uplo)
-    check_real("eigvalsh", a)
     return bind(eigh_p, a, UPLO=uplo, eigvals_only=True)[0]
 
 
@@ -176,9 +185,13 @@ def _qr_tall_tangent(q: Any, r: Any, t: Any) -> tuple[Any, Any]:
     except LinAlgError as e:
         raise LinAlgError(f"qr (derivative): R is singular, so A does not have full column "
                           f"rank and Q is not differentiable there ({e})") from None
-    x = matmul(mT(q), dar)                               # Qᵀ Ȧ R⁻¹
-    low = multiply(x, mask(shape_of(x)[-1], x.dtype, "stril"))
-    omega = subtract(low, mT(low))                       # Qᵀ Q̇ (antisymmetric)
+    x = matmul(mH(q), dar)                               # Qᴴ Ȧ R⁻¹
+    n = shape_of(x)[-1]
+    low = multiply(x, mask(n, real_dtype(x.dtype), "stril"))
+    omega = subtract(low, mH(low))                       # Qᴴ Q̇ (anti-Hermitian)
+    if x.dtype.kind == "c":
+        # LAPACK's R has a real diagonal, so diag(Ṙ R⁻¹) is real and diag(Qᴴ Q̇) = i Im diag X.
+        omega = add(omega, multiply(imag(x), mask(n, real_dtype(x.dtype), "eye") * 1j))
     dq = add(matmul(q, subtract(omega, x)), dar)
     dr = matmul(subtract(x, omega), r)
     return dq, dr
@@ -191,7 +204,7 @@ def _qr_reduced_tangent(a: Any, q: Any, r: Any, t: Any) -> tuple[Any, Any]:
     # Wide: A = Q [R₁ R₂] where Q, R₁ is the QR of the leading square block.
     left, right = (Ellipsis, slice(None), slice(0, m)), (Ellipsis, slice(None), slice(m, None))
     dq, dr1 = _qr_tall_tangent(q, getitem(r, left), getitem(t, left))
-    dr2 = add(matmul(mT(dq), getitem(a, right)), matmul(mT(q), getitem(t, right)))
+    dr2 = add(matmul(mH(dq), getitem(a, right)), matmul(mH(q), getitem(t, right)))
     return dq, concat_last(dr1, dr2)
 
 
@@ -207,7 +220,7 @@ def _qr_jvp(primals: list[Any], tangents: list[Any], *, mode: str
         q1 = getitem(q, (Ellipsis, slice(None), slice(0, n)))
         q2 = getitem(q, (Ellipsis, slice(None), slice(n, None)))
         dq1, dr1 = _qr_tall_tangent(q1, getitem(r, (Ellipsis, slice(0, n), slice(None))), t)
-        dq = concat_last(dq1, negative(matmul(q1, matmul(mT(dq1), q2))))
+        dq = concat_last(dq1, negative(matmul(q1, matmul(mH(dq1), q2))))
         dr = concat_rows(dr1, m - n)
     else:
         dq, dr = _qr_reduced_tangent(a, q, r, t)
@@ -228,7 +241,6 @@ def qr(a: Any, mode: str = "reduced") -> Any:
                          "'raw'")
     if not isinstance(a, Tracer):
         return call_numpy("qr", np.linalg.qr, a, mode=mode)
-    check_real("qr", a)
     if mode == "raw":
         raise NotImplementedError("qr: mode='raw' (Householder reflectors) is not "
                                   "differentiable; use mode='reduced' or 'complete'")
@@ -251,7 +263,7 @@ def _svd_abstract(a: ShapedArray, *, full_matrices: bool, compute_uv: bool
     dt = float_dtype("svd", a.dtype)
     *batch, m, n = a.shape
     k = _min_dim("svd", m, n)
-    s = ShapedArray((*batch, k), dt)
+    s = ShapedArray((*batch, k), real_dtype(dt))
     if not compute_uv:
         return [s]
     ku, kv = (m, n) if full_matrices else (k, k)
@@ -264,7 +276,7 @@ svd_p = Primitive("svd", _svd_impl, _svd_abstract, multiple_results=True)
 def _complete(d1: Any, b1: Any, b2: Any) -> Any:
     """``[Ḃ₁, Ḃ₂]`` with ``Ḃ₂ = −B₁ (Ḃ₁ᵀ B₂)``: the complement follows ``B₁`` without rotating
     within itself (see the module docstring)."""
-    return concat_last(d1, negative(matmul(b1, matmul(mT(d1), b2))))
+    return concat_last(d1, negative(matmul(b1, matmul(mH(d1), b2))))
 
 
 def _svd_jvp(primals: list[Any], tangents: list[Any], *, full_matrices: bool,
@@ -277,18 +289,18 @@ def _svd_jvp(primals: list[Any], tangents: list[Any], *, full_matrices: bool,
     m, n = shape_of(a)[-2:]
     k = min(m, n)
     first_k = (Ellipsis, slice(None), slice(0, k))
-    v = mT(vh)
+    v = mH(vh)
     u1 = getitem(u, first_k) if full_matrices and m > k else u
     v1 = getitem(v, first_k) if full_matrices and n > k else v
-    p = matmul(mT(u1), matmul(t, v1))
-    ds = diag_part(p)
+    p = matmul(mH(u1), matmul(t, v1))
+    ds = real_part(diag_part(p))
     if not compute_uv:
         return ans, [ds]
     # Repeated (or, for m ≠ n, zero) singular values make U̇, V̇ inf/NaN: they do not exist
     # there. Only warnings are silenced (ṡ may be all the caller uses); values are kept.
     with np.errstate(divide="ignore", invalid="ignore"):
         du, dv = _svd_vector_tangents(t, p, u, s, v, u1, v1, full_matrices)
-    return ans, [du, ds, mT(dv)]
+    return ans, [du, ds, mH(dv)]
 
 
 def _svd_vector_tangents(t: Any, p: Any, u: Any, s: Any, v: Any, u1: Any, v1: Any,
@@ -296,15 +308,20 @@ def _svd_vector_tangents(t: Any, p: Any, u: Any, s: Any, v: Any, u1: Any, v1: An
     m, n = shape_of(t)[-2:]
     k = min(m, n)
     f = gap_inverse(multiply(s, s))                      # 1/(s_j² − s_i²)
-    s_i, s_j, pt = col(s), row(s), mT(p)
+    s_i, s_j, pt = col(s), row(s), mH(p)
     du = matmul(u1, multiply(f, add(multiply(p, s_j), multiply(pt, s_i))))
     dv = matmul(v1, multiply(f, add(multiply(p, s_i), multiply(pt, s_j))))
-    if m > k:  # the part of U̇ outside span(U): (I − U Uᵀ) Ȧ V S⁻¹
+    if p.dtype.kind == "c":
+        # The phase of each singular pair is free; U̇ takes i Im(Pᵢᵢ)/sᵢ on the diagonal of
+        # Uᴴ U̇ (and V̇ none), which is JAX's choice and keeps U S Vᴴ exact.
+        eye = mask(k, real_dtype(p.dtype), "eye")
+        du = add(du, matmul(u1, multiply(multiply(imag(p), eye * 1j), divide(1.0, s_j))))
+    if m > k:  # the part of U̇ outside span(U): (I − U Uᴴ) Ȧ V S⁻¹
         av = matmul(t, v1)
-        du = add(du, divide(subtract(av, matmul(u1, matmul(mT(u1), av))), s_j))
+        du = add(du, divide(subtract(av, matmul(u1, matmul(mH(u1), av))), s_j))
     if n > k:
-        atu = matmul(mT(t), u1)
-        dv = add(dv, divide(subtract(atu, matmul(v1, matmul(mT(v1), atu))), s_j))
+        atu = matmul(mH(t), u1)
+        dv = add(dv, divide(subtract(atu, matmul(v1, matmul(mH(v1), atu))), s_j))
     if full_matrices and m > k:
         du = _complete(du, u1, getitem(u, (Ellipsis, slice(None), slice(k, None))))
     if full_matrices and n > k:
@@ -325,7 +342,6 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     if not isinstance(a, Tracer):
         return call_numpy("svd", np.linalg.svd, a, full_matrices=full_matrices,
                           compute_uv=compute_uv, hermitian=hermitian)
-    check_real("svd", a)
     if hermitian:
         if compute_uv:
             raise NotImplementedError(

@@ -12,9 +12,13 @@ The math (``Ẋ`` is the tangent, ``X⁻ᵀ = (X⁻¹)ᵀ``):
   ``b̄ = A⁻ᵀ x̄`` (summed over broadcast batch axes).
 - ``det``:      ``d det X = det X · tr(X⁻¹ Ẋ) = det X · ⟨X⁻ᵀ, Ẋ⟩`` (Jacobi's formula).
 - ``slogdet``:  ``d log|det X| = ⟨X⁻ᵀ, Ẋ⟩``; the sign is piecewise constant (zero tangent).
-- ``cholesky``: ``A = L Lᵀ``, ``L̇ = L Φ(L⁻¹ Ṡ L⁻ᵀ)`` with ``Φ`` the lower triangle with the
+  For complex ``X`` with ``τ = tr(X⁻¹ Ẋ)``: ``d log|det X| = Re τ`` and ``ṡign = sign · i Im τ``.
+- ``cholesky``: ``A = L Lᴴ``, ``L̇ = L Φ(L⁻¹ Ṡ L⁻ᴴ)`` with ``Φ`` the lower triangle with the
   diagonal halved. NumPy reads only one triangle of ``A``, so ``Ṡ`` is the symmetric matrix
-  built from that triangle of ``Ȧ`` (``tril(Ȧ) + tril(Ȧ, −1)ᵀ``); ``upper=True`` returns ``Lᵀ``.
+  built from that triangle of ``Ȧ`` (``tril(Ȧ) + tril(Ȧ, −1)ᴴ``); ``upper=True`` returns ``Lᴴ``.
+
+The rules hold for complex matrices (``ᴴ`` is ``ᵀ`` for real ones); inverses, solves and
+determinants are holomorphic.
 
 Singular inputs raise NumPy's ``LinAlgError`` with the operator and shape named; a derivative
 that needs an inverse that does not exist raises too, never returns a wrong number.
@@ -33,6 +37,7 @@ from ...interpreters.batch import common_size, defbatch, defbatch_gufunc, moveax
 from ...interpreters.forward import defjvp, defjvp_rule
 from ...interpreters.sparsity import defsparsity, dense_rule
 from ...interpreters.transpose import deftranspose, is_undefined
+from ..complex_ops import imag, real
 from ..elementwise import multiply, negative
 from ..products import matmul
 from ..reductions import sum as reduce_sum
@@ -42,12 +47,13 @@ from ._common import (
     LinAlgShapeError,
     call_numpy,
     check_matrix,
-    check_real,
     dtype_of,
     float_dtype,
     mask,
     matvec,
+    mH,
     mT,
+    real_dtype,
     shape_of,
     sym_from_triangle,
     symmetrized,
@@ -77,7 +83,6 @@ def inv(a: Any) -> Any:
     check_matrix("inv", a)
     if not isinstance(a, Tracer):
         return call_numpy("inv", np.linalg.inv, a)
-    check_real("inv", a)
     return bind(inv_p, a)
 
 
@@ -156,7 +161,6 @@ def solve(a: Any, b: Any) -> Any:
     _solve_shapes(a_shape, shape_of(b), vector)
     if not (isinstance(a, Tracer) or isinstance(b, Tracer)):
         return call_numpy("solve", np.linalg.solve, a, b)
-    check_real("solve", a, b)
     return bind(solve_p, a, b, vector=vector)
 
 
@@ -200,14 +204,13 @@ def det(a: Any) -> Any:
     check_matrix("det", a)
     if not isinstance(a, Tracer):
         return call_numpy("det", np.linalg.det, a)
-    check_real("det", a)
     return bind(det_p, a)
 
 
 def _slogdet_abstract(x: ShapedArray) -> list[ShapedArray]:
     check_matrix("slogdet", x)
     dt = float_dtype("slogdet", x.dtype)
-    return [ShapedArray(x.shape[:-2], dt), ShapedArray(x.shape[:-2], dt)]
+    return [ShapedArray(x.shape[:-2], dt), ShapedArray(x.shape[:-2], real_dtype(dt))]
 
 
 slogdet_p = Primitive("slogdet", lambda x: list(call_numpy("slogdet", np.linalg.slogdet, x)),
@@ -220,7 +223,10 @@ def _slogdet_jvp(primals: list[Any], tangents: list[Any]) -> tuple[list[Any], li
     if type(t) is Zero:
         return [sign, logdet], [Zero(None), Zero(None)]
     dlog = reduce_sum(multiply(inv_transpose("slogdet", x), t), axis=(-2, -1))
-    return [sign, logdet], [Zero(None), dlog]  # the sign is piecewise constant
+    if dtype_of(x).kind == "c":
+        # d log det = tr(X⁻¹ Ẋ) = d log|det| + i d arg(det): the sign e^{iθ} moves with θ.
+        return [sign, logdet], [multiply(sign, multiply(imag(dlog), 1j)), real(dlog)]
+    return [sign, logdet], [Zero(None), dlog]  # the real sign is piecewise constant
 
 
 defjvp_rule(slogdet_p, _slogdet_jvp)
@@ -232,7 +238,6 @@ def slogdet(a: Any) -> tuple[Any, Any]:
     check_matrix("slogdet", a)
     if not isinstance(a, Tracer):
         return tuple(call_numpy("slogdet", np.linalg.slogdet, a))  # type: ignore[return-value]
-    check_real("slogdet", a)
     sign, logdet = bind(slogdet_p, a)
     return sign, logdet
 
@@ -251,12 +256,12 @@ cholesky_p = Primitive(
 
 
 def _cholesky_jvp(t: Any, ans: Any, x: Any, *, upper: bool) -> Any:
-    lower = mT(ans) if upper else ans
+    lower = mH(ans) if upper else ans
     s = sym_from_triangle(t, lower=not upper)
     y = solve_matrix(lower, s)                 # L⁻¹ Ṡ
-    z = mT(solve_matrix(lower, mT(y)))         # L⁻¹ Ṡ L⁻ᵀ (symmetric)
-    dl = matmul(lower, multiply(z, mask(shape_of(t)[-1], dtype_of(z), "phi")))
-    return mT(dl) if upper else dl
+    z = mH(solve_matrix(lower, mH(y)))         # L⁻¹ Ṡ L⁻ᴴ (Hermitian)
+    dl = matmul(lower, multiply(z, mask(shape_of(t)[-1], real_dtype(dtype_of(z)), "phi")))
+    return mH(dl) if upper else dl
 
 
 defjvp(cholesky_p, _cholesky_jvp)
@@ -274,5 +279,4 @@ def cholesky(a: Any, /, *, upper: bool = False, symmetrize_input: bool = True) -
         a = symmetrized(a)
     if not isinstance(a, Tracer):
         return call_numpy("cholesky", np.linalg.cholesky, a, upper=upper)
-    check_real("cholesky", a)
     return bind(cholesky_p, a, upper=bool(upper))
