@@ -116,7 +116,7 @@ COMPLEX_PENDING = frozenset(_names("""
     sort_complex roots real_if_close
 """))
 
-_COMPLEX_HINT = ("complex results are not differentiable here yet; compute the complex part "
+_COMPLEX_HINT = ("the roots and sorting of complex values have no derivative rule; compute them "
                  "outside the transformed function")
 
 HINTS: dict[str, str] = {
