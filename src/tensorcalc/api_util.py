@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .core import backend
 from .core.context import strong_zero_checks, strong_zeros_enforced
 from .core.errors import DifferentiationTypeError
 from .core.primitive import Tracer, get_aval
@@ -65,7 +66,28 @@ def may_hold_nan(values: Any) -> bool:
                     return True
         elif isinstance(x, (float, complex, np.inexact)) and x != x:
             return True
+        elif backend.is_foreign(x) and foreign_may_hold_nan(x):
+            return True
     return False
+
+
+def foreign_may_hold_nan(x: Any) -> bool:
+    """The strong-zero policy on arrays of other libraries (docs/backends.md):
+
+    * lazy arrays (Dask): reading a value would compute the graph, so the answer is always
+      "maybe", and the transformation returns its strong-zero rerun, which is one more graph
+      built (``where`` masks instead of plain products) and still nothing computed;
+    * arrays without data (torch ``meta``): no, nothing can be read;
+    * eager arrays on any device (torch, CuPy, array_api_strict): one reduction and one
+      device-to-host read of a boolean per result array of the transformation."""
+    if backend.numpy_dtype(x.dtype).kind not in "fc":
+        return False
+    if type(x).__module__.startswith("dask"):
+        return True
+    if str(backend.device(x)) == "meta":
+        return False
+    xp = backend.namespace(x)
+    return bool(xp.any(xp.isnan(x)))
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -223,12 +245,22 @@ def masked_array_error(x: Any, what: str) -> TypeError:
         "neutral value, or the data and the mask separately (tnp.where(mask, 0.0, x)).")
 
 
-def as_value(x: Any) -> Any:
-    """Leaves of the argument pytrees: numbers and arrays stay, other array-likes convert."""
+def as_value(x: Any, op: str = "tensorcalc") -> Any:
+    """Leaves of the argument pytrees: numbers and arrays stay, other array-likes convert.
+    Give it all the arguments of one call at once (a tuple) so that arrays of two libraries
+    among them are refused (``op`` names the caller in that error)."""
     leaves, tree = tree_flatten(x)
+    foreign = False
     for v in leaves:
         if isinstance(v, np.ma.MaskedArray):
             raise masked_array_error(v, "an argument")
+        if type(v) is not np.ndarray and backend.is_foreign(v):
+            foreign = True
+    if foreign:
+        # Arrays of another library stay as they are (array type in = array type out); one
+        # call takes one library on one device.
+        backend.check_same_backend(leaves, op)
+        return x
     ok = (Tracer, np.ndarray, np.generic, float, int, complex, bool, ShapedArray)
     return tree_unflatten(tree, [v if isinstance(v, ok) else np.asarray(v) for v in leaves])
 
@@ -253,7 +285,8 @@ def check_array_outputs(leaves: list[Any], op: str = "",
                         what: str = "differentiable outputs") -> None:
     """Raise unless every output leaf is an array or a number (``op`` names the caller)."""
     for o in leaves:
-        if not isinstance(o, (Tracer, np.ndarray, np.generic, float, int, complex)):
+        if not isinstance(o, (Tracer, np.ndarray, np.generic, float, int, complex)) \
+                and not backend.is_foreign(o):
             raise TypeError(f"{op + ': ' if op else ''}the function returned a "
                             f"{type(o).__name__}, not an array; {what} must be arrays or "
                             "numbers (in tuples, lists, dicts)")
@@ -297,9 +330,23 @@ def fit_cotangent(ct: Any, like: Any) -> Any:
     dt = dtype_of(like)
     if isinstance(ct, Tracer):
         return ct
+    if backend.is_foreign(like):
+        return _fit_foreign(ct, like, dt)
     ct = np.asarray(ct)
     if np.issubdtype(dt, np.inexact) and ct.dtype != dt:
         ct = ct.astype(dt)
     elif not ct.flags.writeable:  # a broadcast view (e.g. the gradient of a sum): own it
         ct = ct.copy()
+    return ct
+
+
+def _fit_foreign(ct: Any, like: Any, dt: np.dtype) -> Any:
+    """A cotangent on the primal's library and device (a zero made by NumPy moves there)."""
+    xp = backend.namespace(like)
+    if not backend.is_foreign(ct):
+        ct = xp.asarray(ct, device=backend.device(like))
+        if tuple(ct.shape) != tuple(like.shape):
+            ct = xp.broadcast_to(ct, tuple(like.shape))
+    if np.issubdtype(dt, np.inexact) and backend.numpy_dtype(ct.dtype) != dt:
+        ct = xp.astype(ct, backend.xp_dtype(xp, dt))
     return ct

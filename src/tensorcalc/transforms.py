@@ -101,7 +101,7 @@ def vmap(fun: Callable[..., Any], in_axes: AxisSpec = 0, out_axes: AxisSpec = 0,
                         f"{in_axes!r}")
 
     def vmapped(*args: Any) -> Any:
-        args = tuple(as_value(a) for a in args)
+        args = as_value(tuple(args), "vmap")
         spec = in_axes
         if isinstance(spec, list):
             spec = tuple(spec)
@@ -181,7 +181,7 @@ def _linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
                    has_aux: bool, fname: str) -> tuple[Linearized, Any, Any, Any]:
     """Evaluate and linearize ``fun`` w.r.t. ``args[argnums]``; check dtypes and outputs."""
     nums = normalize_argnums(argnums, len(args), fname)
-    args = tuple(as_value(a) for a in args)
+    args = as_value(tuple(args), fname)
     dyn = tuple(args[i] for i in nums)
     dyn_leaves, dyn_tree = tree_flatten(dyn)
     check_differentiable(dyn_leaves, fname, nums, False)

@@ -49,7 +49,8 @@ from numpy import (  # noqa: F401  (creation functions, dtypes and constants are
     zeros_like,
 )
 
-from ..core.primitive import Tracer
+from ..core.primitive import get_aval
+from ..ops._base import needs_bind
 from ..ops.elementwise import (  # noqa: F401
     abs,
     absolute,
@@ -100,16 +101,16 @@ dtype = _np.dtype
 
 def asarray(a: Any, dtype: Any = None) -> Any:
     """``numpy.asarray``; a traced value is returned as it is (converted if ``dtype``)."""
-    if isinstance(a, Tracer):
+    if needs_bind(a):
         return a if dtype is None else astype(a, dtype)
     return _np.asarray(a, dtype=dtype)
 
 
 def array(a: Any, dtype: Any = None, copy: bool = True) -> Any:
     """``numpy.array``; a traced value is returned as it is (values are immutable)."""
-    if isinstance(a, Tracer):
+    if needs_bind(a):
         return a if dtype is None else astype(a, dtype)
-    if isinstance(a, (list, tuple)) and any(isinstance(v, Tracer) for v in _flat(a)):
+    if isinstance(a, (list, tuple)) and any(needs_bind(v) for v in _flat(a)):
         raise TypeError(
             "tnp.array of a list containing traced values is not supported yet; use "
             "tnp.stack / tnp.concatenate")
@@ -128,20 +129,20 @@ def _flat(a: Any) -> list[Any]:
 
 
 def shape(a: Any) -> tuple[Any, ...]:
-    return a.shape if isinstance(a, Tracer) else _np.shape(a)
+    return a.shape if needs_bind(a) else _np.shape(a)
 
 
 def ndim(a: Any) -> int:
-    return a.ndim if isinstance(a, Tracer) else _np.ndim(a)
+    return a.ndim if needs_bind(a) else _np.ndim(a)
 
 
 def size(a: Any) -> Any:
-    return a.size if isinstance(a, Tracer) else _np.size(a)
+    return get_aval(a).size if needs_bind(a) else _np.size(a)
 
 
 def expand_dims(a: Any, axis: Any) -> Any:
     """``numpy.expand_dims`` (a reshape)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return _np.expand_dims(a, axis)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     nd = a.ndim + len(axes)
@@ -152,7 +153,7 @@ def expand_dims(a: Any, axis: Any) -> Any:
 
 def squeeze(a: Any, axis: Any = None) -> Any:
     """``numpy.squeeze`` (a reshape)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return _np.squeeze(a, axis)
     if axis is None:
         axes = tuple(i for i, d in enumerate(a.shape) if d == 1)
@@ -170,7 +171,7 @@ def ravel(a: Any) -> Any:
 
 def square(x: Any) -> Any:
     """``numpy.square``."""
-    return multiply(x, x) if isinstance(x, Tracer) else _np.square(x)
+    return multiply(x, x) if needs_bind(x) else _np.square(x)
 
 
 def at(x: Any) -> _methods.AtIndexer:

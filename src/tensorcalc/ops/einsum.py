@@ -40,13 +40,14 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, is_concrete, is_inexact_dtype, shape_str
 from ..core.zeros import Zero
 from ..interpreters.batch import defbatch
 from ..interpreters.batch import moveaxis as _bmove
 from ..interpreters.forward import add_tangents, defjvp_rule, fit_tangent
 from ..interpreters.transpose import deftranspose, is_undefined
+from ._base import needs_bind
 from .indexing import diagonal
 from .structural import broadcast_to, convert, reduce_sum, reshape, transpose
 
@@ -405,7 +406,7 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, dtype: Any = 
     Differentiable in every operand to any order; the contraction order comes from
     opt_einsum (``optimize`` is accepted for NumPy compatibility: traced operands are always
     contracted along a planned path)."""
-    if not any(isinstance(x, Tracer) for x in operands):
+    if not any(needs_bind(x) for x in operands):
         return np.einsum(*operands, out=out, optimize=optimize, dtype=dtype, order=order,
                          casting=casting)
     if out is not None:

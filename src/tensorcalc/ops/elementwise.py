@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Primitive, Tracer, bind
+from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import (
@@ -26,7 +26,7 @@ from ..interpreters.forward import (
     defjvp_zero,
 )
 from ..interpreters.transpose import defbilinear, deftranspose, is_undefined
-from ._base import probe_dtype
+from ._base import needs_bind, probe_dtype
 from .strong_zero import div_sz, mul_sz
 from .structural import unbroadcast
 
@@ -51,7 +51,7 @@ def elementwise(name: str, impl: Callable[..., Any], **kw: Any) -> Primitive:
 
 def unary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any], Any]:
     def op(x: Any) -> Any:
-        if isinstance(x, Tracer):
+        if needs_bind(x):
             return bind(prim, x)
         return np_fn(x)
 
@@ -62,7 +62,7 @@ def unary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any], Any]
 
 def binary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any, Any], Any]:
     def op(x: Any, y: Any) -> Any:
-        if isinstance(x, Tracer) or isinstance(y, Tracer):
+        if needs_bind(x) or needs_bind(y):
             return bind(prim, x, y)
         return np_fn(x, y)
 
@@ -314,10 +314,10 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     The derivative flows only through the branch taken at each entry (the one-argument form
     ``where(condition)`` returns indices and is not differentiable)."""
     if x is None and y is None:
-        if isinstance(condition, Tracer):
+        if needs_bind(condition):
             return np.nonzero(condition.concrete_value())
         return np.nonzero(condition)
-    if isinstance(condition, Tracer) or isinstance(x, Tracer) or isinstance(y, Tracer):
+    if needs_bind(condition) or needs_bind(x) or needs_bind(y):
         return bind(select_p, condition, x, y)
     return np.where(condition, x, y)
 

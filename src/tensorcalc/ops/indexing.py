@@ -32,13 +32,14 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, normalize_axes, shape_str
 from ..core.zeros import Zero
 from ..interpreters.batch import defbatch
 from ..interpreters.batch import moveaxis as _bmove
 from ..interpreters.forward import defjvp, defjvp_rule, defjvp_zero
 from ..interpreters.transpose import deftranspose, is_undefined
+from ._base import needs_bind
 from .elementwise import where
 from .reductions import sum as _sum
 from .shape import moveaxis
@@ -188,9 +189,9 @@ defbatch(scatter_add_along_p, _scatter_batch)
 
 def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
     """``numpy.take_along_axis``; the indices may be traced (``argsort`` of a traced value)."""
-    if not isinstance(arr, Tracer) and not isinstance(indices, Tracer):
+    if not needs_bind(arr) and not needs_bind(indices):
         return np.take_along_axis(np.asarray(arr), np.asarray(indices), axis)
-    if not isinstance(indices, Tracer):
+    if not needs_bind(indices):
         indices = np.asarray(indices)
     if axis is None:
         if get_aval(indices).ndim != 1:
@@ -207,7 +208,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
 
     ``mode='raise'`` checks the bounds and names the axis, its size and the shape;
     ``'wrap'`` and ``'clip'`` map out-of-range indices as NumPy does."""
-    if not isinstance(a, Tracer) and not isinstance(indices, Tracer):
+    if not needs_bind(a) and not needs_bind(indices):
         return np.take(a, indices, axis=axis, out=out, mode=mode)
     if out is not None:
         raise TypeError("take: out= is not supported for values being differentiated")
@@ -216,7 +217,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     shape = tuple(get_aval(a).shape)
     axis = _axis(axis, len(shape), "take")
     n = shape[axis]
-    if isinstance(indices, Tracer):
+    if needs_bind(indices):
         if mode != "raise":
             raise NotImplementedError("take: traced indices support mode='raise' only")
         return _take_traced(a, indices, axis)
@@ -304,7 +305,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
          ) -> Any:
     """``numpy.sort``. The derivative follows the sorting permutation; equal entries keep
     their order (a stable sort), so every ``kind`` gives the same values and derivative."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.sort(a, axis=axis, kind=kind, order=order, stable=stable)
     a, axis = _sort_args(a, axis, kind, order, "sort")
     return bind(sort_p, a, axis=axis)
@@ -313,7 +314,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
 def argsort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None
             ) -> Any:
     """``numpy.argsort`` (always stable for traced values); integer output, no derivative."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.argsort(a, axis=axis, kind=kind, order=order, stable=stable)
     a, axis = _sort_args(a, axis, kind, order, "argsort")
     return bind(argsort_p, a, axis=axis)
@@ -331,7 +332,7 @@ def _diag_index(n1: int, n2: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
 
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
     """``numpy.diagonal``: the diagonal of the ``(axis1, axis2)`` planes as the last axis."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.diagonal(a, offset, axis1, axis2)
     if a.ndim < 2:
         raise ValueError(f"diagonal: the array must be at least 2-D, got shape "
@@ -346,7 +347,7 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
 def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
           out: Any = None) -> Any:
     """``numpy.trace``: the sum of ``diagonal(a, offset, axis1, axis2)``."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.trace(a, offset, axis1, axis2, dtype=dtype, out=out)
     if out is not None:
         raise TypeError("trace: out= is not supported for values being differentiated")
@@ -356,7 +357,7 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
 def diag(v: Any, k: int = 0) -> Any:
     """``numpy.diag``: the ``k``-th diagonal of a 2-D array, or a 2-D array with a 1-D ``v``
     on its ``k``-th diagonal (the transpose of each is the other)."""
-    if not isinstance(v, Tracer):
+    if not needs_bind(v):
         return np.diag(v, k)
     if v.ndim == 2:
         return diagonal(v, k)
@@ -368,7 +369,7 @@ def diag(v: Any, k: int = 0) -> Any:
 
 
 def _triangle(m: Any, k: int, lower: bool, op: str) -> Any:
-    if not isinstance(m, Tracer):
+    if not needs_bind(m):
         return (np.tril if lower else np.triu)(m, k)
     if m.ndim == 0:
         raise ValueError(f"{op}: input must be at least 1-D")
@@ -398,7 +399,7 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
     if len(condlist) != len(choicelist):
         raise ValueError(f"select: list of cases ({len(condlist)}) must be same length as list "
                          f"of conditions ({len(choicelist)})")
-    if not any(isinstance(x, Tracer) for x in [*condlist, *choicelist, default]):
+    if not any(needs_bind(x) for x in [*condlist, *choicelist, default]):
         return np.select(condlist, choicelist, default)
     if not condlist:
         raise ValueError("select with an empty condition list is not possible")

@@ -32,12 +32,13 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, normalize_axes, shape_str
 from ..core.zeros import Zero
 from ..interpreters.batch import bdim_to_front, defbatch, logical_axis
 from ..interpreters.forward import defjvp_rule, defjvp_zero
 from ..interpreters.transpose import deflinear
+from ._base import needs_bind
 from .elementwise import add, divide, equal, multiply, sqrt, subtract, where
 from .strong_zero import mul_sz
 from .structural import (
@@ -97,7 +98,7 @@ defbatch(reduce_min_p, batch_reduction(reduce_min_p))
 
 
 def _reduce(prim: Primitive, np_fn: Any, x: Any, axis: Any, keepdims: bool, name: str) -> Any:
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np_fn(x, axis=axis, keepdims=keepdims)
     axes = normalize_axes(axis, x.ndim, name)
     out = bind(prim, x, axes=axes) if axes else x
@@ -106,7 +107,7 @@ def _reduce(prim: Primitive, np_fn: Any, x: Any, axis: Any, keepdims: bool, name
 
 def sum(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """``numpy.sum``."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
     if dtype is not None:
         x = convert(x, dtype)
@@ -115,7 +116,7 @@ def sum(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> 
 
 def mean(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
     """``numpy.mean``: the sum divided by the number of entries reduced."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.mean(x, axis=axis, dtype=dtype, keepdims=keepdims)
     axes = normalize_axes(axis, x.ndim, "mean")
     n = 1
@@ -202,7 +203,7 @@ defbatch(cumsum_p, _cumulative_batch(cumsum_p))
 
 
 def _cumulative(prim: Primitive, np_fn: Any, a: Any, axis: Any, dtype: Any, name: str) -> Any:
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np_fn(a, axis=axis, dtype=dtype)
     if dtype is not None:
         a = convert(a, dtype)
@@ -300,7 +301,7 @@ defbatch(reduce_prod_p, batch_reduction(reduce_prod_p))
 def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
          **kwargs: Any) -> Any:
     """``numpy.prod``; its derivative is exact when entries are zero (no division)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
     if out is not None or kwargs:
         raise TypeError("prod: out=, initial= and where= are not supported for values being "
@@ -363,7 +364,7 @@ for _p in (argmax_p, argmin_p):
 
 
 def _arg(prim: Primitive, np_fn: Any, a: Any, axis: Any, out: Any, keepdims: bool) -> Any:
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np_fn(a, axis=axis, out=out, keepdims=keepdims)
     if out is not None:
         raise TypeError(f"{prim.name}: out= is not supported for values being differentiated")
@@ -398,7 +399,7 @@ def _floating(a: Any) -> Any:
 def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
         keepdims: bool = False, *, correction: Any = None, **kwargs: Any) -> Any:
     """``numpy.var``: ``Σ (x − mean)² / (n − ddof)`` (``correction`` is NumPy 2's ``ddof``)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         if correction is not None:
             kwargs["correction"] = correction
         return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
@@ -422,7 +423,7 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: floa
 def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
         keepdims: bool = False, *, correction: Any = None, **kwargs: Any) -> Any:
     """``numpy.std``: ``√var``; where ``var`` is exactly 0 the derivative is 0 (convention)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         if correction is not None:
             kwargs["correction"] = correction
         return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
@@ -435,7 +436,7 @@ def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: floa
 
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
     """``numpy.ptp``: ``max − min`` (ties share the derivative equally, as in max and min)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.ptp(a, axis=axis, out=out, keepdims=keepdims)
     return subtract(_max(a, axis=axis, keepdims=keepdims), _min(a, axis=axis, keepdims=keepdims))
 
@@ -445,10 +446,10 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     """``numpy.average``: ``Σ w·a / Σ w`` (the plain mean without weights); with
     ``returned=True`` also ``Σ w`` broadcast to the result's shape. Weights are differentiable.
     """
-    if not (isinstance(a, Tracer) or isinstance(weights, Tracer)):
+    if not (needs_bind(a) or needs_bind(weights)):
         return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
     a_aval = get_aval(a)
-    a = _floating(a) if isinstance(a, Tracer) else np.asarray(a, np.result_type(a, 1.0))
+    a = _floating(a) if needs_bind(a) else np.asarray(a, np.result_type(a, 1.0))
     axes = normalize_axes(axis, a_aval.ndim, "average")
     if weights is None:
         avg = mean(a, axis=axes, keepdims=keepdims)
@@ -480,7 +481,7 @@ def _weights_like(w: Any, shape: tuple[Any, ...], axis: Any, axes: tuple[int, ..
 def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
            keepdims: bool = False) -> Any:
     """``numpy.nansum``: NaN entries count as 0 and get derivative 0."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
     return _sum(where(isnan(a), 0.0, a), axis=axis, dtype=dtype, keepdims=keepdims)
 
@@ -488,7 +489,7 @@ def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
 def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
             keepdims: bool = False) -> Any:
     """``numpy.nanmean``: the mean of the non-NaN entries (NaN where there are none)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
     a = _floating(a)
     count = _sum(convert(logical_not(isnan(a)), a.dtype), axis=axis, keepdims=keepdims)

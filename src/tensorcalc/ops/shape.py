@@ -28,19 +28,20 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, normalize_axes, shape_str
 from ..core.zeros import Zero, instantiate
 from ..interpreters.batch import bdim_to_front, common_size, defbatch
 from ..interpreters.batch import moveaxis as _bmove
 from ..interpreters.forward import defjvp_rule
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
+from ._base import needs_bind
 from .elementwise import multiply
 from .structural import broadcast_to, convert, getitem, index_add, reshape, transpose
 
 
 def _any_tracer(xs: Sequence[Any]) -> bool:
-    return any(isinstance(x, Tracer) for x in xs)
+    return any(needs_bind(x) for x in xs)
 
 
 def _axis(axis: Any, ndim: int, op: str) -> int:
@@ -203,7 +204,7 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
 
 
 def _split(ary: Any, ios: Any, axis: int, equal: bool, op: str) -> list[Any]:
-    if not isinstance(ary, Tracer):
+    if not needs_bind(ary):
         return getattr(np, op)(ary, ios, axis=axis)
     axis = _axis(axis, ary.ndim, op)
     n = ary.shape[axis]
@@ -265,7 +266,7 @@ defbatch(roll_p, _roll_batch)
 def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     """``numpy.roll``: shift entries cyclically along the axes (the flattened array if
     ``axis`` is None)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.roll(a, shift, axis)
     if axis is None:
         return reshape(roll(reshape(a, (-1,)), shift, 0), a.shape)
@@ -288,7 +289,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
 
 def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     """``numpy.moveaxis`` (a ``transpose``)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.moveaxis(a, source, destination)
     src = [_axis(s, a.ndim, "moveaxis") for s in np.atleast_1d(source).tolist()]
     dst = [_axis(d, a.ndim, "moveaxis") for d in np.atleast_1d(destination).tolist()]
@@ -387,7 +388,7 @@ def column_stack(tup: Sequence[Any]) -> Any:
 
 def flip(m: Any, axis: Any = None) -> Any:
     """``numpy.flip``: reverse the order of entries along the axes (a reversed slice)."""
-    if not isinstance(m, Tracer):
+    if not needs_bind(m):
         return np.flip(m, axis)
     axes = normalize_axes(axis, m.ndim, "flip")
     if not axes:
@@ -413,7 +414,7 @@ def flipud(m: Any) -> Any:
 def rot90(m: Any, k: int = 1, axes: Sequence[int] = (0, 1)) -> Any:
     """``numpy.rot90``: rotate by 90° ``k`` times in the plane of ``axes`` (flips and a
     transpose)."""
-    if not isinstance(m, Tracer):
+    if not needs_bind(m):
         return np.rot90(m, k, axes)
     if len(axes) != 2:
         raise ValueError("rot90: len(axes) must be 2")
@@ -435,7 +436,7 @@ def rot90(m: Any, k: int = 1, axes: Sequence[int] = (0, 1)) -> Any:
 def tile(A: Any, reps: Any) -> Any:  # noqa: N803  (NumPy's name)
     """``numpy.tile``: ``broadcast_to`` over interleaved unit axes, then a reshape, so the
     transpose sums the copies."""
-    if not isinstance(A, Tracer):
+    if not needs_bind(A):
         return np.tile(A, reps)
     reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
     shape = tuple(A.shape)
@@ -451,9 +452,9 @@ def tile(A: Any, reps: Any) -> Any:  # noqa: N803  (NumPy's name)
 def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
     """``numpy.repeat``: a scalar count is a broadcast + reshape; per-element counts are an
     integer-array ``getitem`` (transpose: the cotangents of the copies are summed)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.repeat(a, repeats, axis)
-    if isinstance(repeats, Tracer):
+    if needs_bind(repeats):
         raise TypeError("repeat: the repeat counts must be concrete (they set the output shape)")
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
@@ -504,7 +505,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     the same slice of the cotangent). The other modes copy entries: along each padded axis the
     result is ``x[idx]`` with ``idx = numpy.pad(arange(n), widths, mode)``, so the cotangent of
     a copied entry is added back to its source."""
-    if not isinstance(array, Tracer) and not isinstance(kwargs.get("constant_values"), Tracer):
+    if not needs_bind(array) and not needs_bind(kwargs.get("constant_values")):
         return np.pad(array, pad_width, mode, **kwargs)
     x = array
     aval = get_aval(x)
@@ -516,14 +517,14 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
                             "mode='constant'")
         c = kwargs.get("constant_values", 0)
         zeros = np.zeros(aval.shape, aval.dtype)
-        if isinstance(c, Tracer):
+        if needs_bind(c):
             if c.ndim != 0:
                 raise TypeError("pad: a traced constant_values must be a scalar")
             frame = multiply(np.pad(zeros, w, constant_values=1), c)
         else:
             frame = np.pad(zeros, w, constant_values=c)
         inner = tuple(slice(int(lo), int(lo + d)) for d, (lo, _) in zip(aval.shape, w, strict=True))
-        if not isinstance(x, Tracer):
+        if not needs_bind(x):
             x = np.asarray(x, dtype=np.result_type(aval.dtype, get_aval(frame).dtype))
         return index_add(frame, inner, x)
     if mode not in _INDEX_MODES:

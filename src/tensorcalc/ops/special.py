@@ -31,11 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, normalize_axes
 from ..core.zeros import Zero
 from ..interpreters.batch import defbatch, defbroadcasting, defvectorized, logical_axis
 from ..interpreters.forward import defjvp_diag, defjvp_rule
+from ._base import needs_bind
 from .elementwise import (
     absolute,
     add,
@@ -174,7 +175,7 @@ def _gauss(x: Any, c: float) -> Any:
 
 def _special_unary(prim: Primitive, impl: Any, name: str, doc: str) -> Any:
     def op(x: Any) -> Any:
-        if isinstance(x, Tracer):
+        if needs_bind(x):
             return bind(prim, x)
         return impl(x)
 
@@ -205,10 +206,10 @@ defvectorized(polygamma_p)
 
 def polygamma(n: Any, x: Any) -> Any:
     """``scipy.special.polygamma``: the ``n``-th derivative of the digamma function ψ."""
-    if isinstance(n, Tracer) or int(n) != n or n < 0:
+    if needs_bind(n) or int(n) != n or n < 0:
         raise TypeError(f"polygamma: the order n must be a non-negative Python integer, got {n!r}"
                         " (derivatives are taken with respect to x only)")
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return _polygamma_impl(x, n=int(n))
     return bind(polygamma_p, x, n=int(n))
 
@@ -249,7 +250,7 @@ defvectorized(expit_p)
 
 def logit(p: Any) -> Any:
     """``scipy.special.logit``: ``log(p / (1 − p))``, the inverse of ``expit``."""
-    if not isinstance(p, Tracer):
+    if not needs_bind(p):
         sp = _sp()
         if sp:
             return sp.logit(p)
@@ -295,14 +296,14 @@ defjvp_diag(xlog1py_p, lambda ans, x, y: log1p(y), _xlog1py_factor_y)
 
 def xlogy(x: Any, y: Any) -> Any:
     """``scipy.special.xlogy``: ``x · log(y)``, 0 where ``x = 0``."""
-    if isinstance(x, Tracer) or isinstance(y, Tracer):
+    if needs_bind(x) or needs_bind(y):
         return bind(xlogy_p, x, y)
     return _xlogy_impl(x, y)
 
 
 def xlog1py(x: Any, y: Any) -> Any:
     """``scipy.special.xlog1py``: ``x · log1p(y)``, 0 where ``x = 0``."""
-    if isinstance(x, Tracer) or isinstance(y, Tracer):
+    if needs_bind(x) or needs_bind(y):
         return bind(xlog1py_p, x, y)
     return _xlog1py_impl(x, y)
 
@@ -434,7 +435,7 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
     Where every entry is −∞ the result is −∞ and the derivative is 0."""
     if b is None and not return_sign:
         axes = _axes_of(a, axis, "logsumexp")
-        if not isinstance(a, Tracer):
+        if not needs_bind(a):
             out = _logsumexp_impl(a, axes=axes)
         else:
             out = bind(logsumexp_p, a, axes=axes) if axes else add(a, 0.0)
@@ -468,7 +469,7 @@ def _logsumexp_weighted(a: Any, axis: Any, b: Any, keepdims: bool, return_sign: 
 def softmax(x: Any, axis: Any = None) -> Any:
     """``scipy.special.softmax``: ``eˣ / Σ eˣ`` over ``axis`` (all axes by default)."""
     axes = _axes_of(x, axis, "softmax")
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return _softmax_impl(x, axes=axes)
     return bind(softmax_p, x, axes=axes)
 
@@ -476,6 +477,6 @@ def softmax(x: Any, axis: Any = None) -> Any:
 def log_softmax(x: Any, axis: Any = None) -> Any:
     """``scipy.special.log_softmax``: ``x − logsumexp(x)`` over ``axis``, computed stably."""
     axes = _axes_of(x, axis, "log_softmax")
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return _log_softmax_impl(x, axes=axes)
     return bind(log_softmax_p, x, axes=axes)

@@ -44,9 +44,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Tracer, bind
+from ..core.primitive import bind
 from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import defjvp_diag, defjvp_zero
+from ._base import needs_bind
 from .elementwise import (
     absolute,
     add,
@@ -209,7 +210,7 @@ defjvp_diag(sinc_p, _sinc_factor)
 
 def sinc(x: Any) -> Any:
     """``numpy.sinc``: ``sin(πx)/(πx)``, 1 at 0; differentiable to any order, also at 0."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.sinc(x)
     return bind(sinc_p, x, k=0)
 
@@ -219,7 +220,7 @@ def sinc(x: Any) -> Any:
 
 def fabs(x: Any) -> Any:
     """``numpy.fabs``: ``abs`` computed in floating point (``fabs′(0) = 0``, like ``abs``)."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.fabs(x)
     if x.dtype.kind in "biu":
         x = convert(x, np.float64)
@@ -228,7 +229,7 @@ def fabs(x: Any) -> Any:
 
 def positive(x: Any) -> Any:
     """``numpy.positive`` (``+x``): the identity."""
-    return x if isinstance(x, Tracer) else np.positive(x)
+    return x if needs_bind(x) else np.positive(x)
 
 
 _DEG = math.pi / 180.0  # the constant NumPy's deg2rad multiplies by
@@ -236,12 +237,12 @@ _DEG = math.pi / 180.0  # the constant NumPy's deg2rad multiplies by
 
 def deg2rad(x: Any) -> Any:
     """``numpy.deg2rad``: ``x · π/180``."""
-    return multiply(x, _DEG) if isinstance(x, Tracer) else np.deg2rad(x)
+    return multiply(x, _DEG) if needs_bind(x) else np.deg2rad(x)
 
 
 def rad2deg(x: Any) -> Any:
     """``numpy.rad2deg``: ``x · 180/π``."""
-    return multiply(x, 180.0 / math.pi) if isinstance(x, Tracer) else np.rad2deg(x)
+    return multiply(x, 180.0 / math.pi) if needs_bind(x) else np.rad2deg(x)
 
 
 radians = deg2rad  # NumPy's aliases
@@ -279,7 +280,7 @@ defvectorized(round_p)
 
 def round(a: Any, decimals: int = 0, out: Any = None) -> Any:  # noqa: A001  (NumPy's name)
     """``numpy.round`` (half to even); derivative zero almost everywhere."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.round(a, decimals, out=out)
     if out is not None:
         raise TypeError("round: out= is not supported for values being differentiated")
@@ -304,13 +305,13 @@ floor_divide_p, floor_divide = _nondiff_binary("floor_divide", np.floor_divide)
 
 def isposinf(x: Any) -> Any:
     """``numpy.isposinf``."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.isposinf(x)
     return logical_and(isinf(x), greater(x, 0))
 
 
 def isneginf(x: Any) -> Any:
     """``numpy.isneginf``."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.isneginf(x)
     return logical_and(isinf(x), less(x, 0))

@@ -31,11 +31,12 @@ from typing import Any
 import numpy as np
 
 from ...core.errors import ShapeError
-from ...core.primitive import Primitive, Tracer, bind
+from ...core.primitive import Primitive, bind
 from ...core.shapes import ShapedArray
 from ...core.zeros import Zero
 from ...interpreters.batch import defbatch_gufunc
 from ...interpreters.forward import defjvp_rule
+from .._base import needs_bind
 from ..elementwise import add, divide, multiply, negative, subtract
 from ..products import matmul
 from ..structural import getitem
@@ -129,7 +130,7 @@ def eigh(a: Any, UPLO: str = "L", symmetrize_input: bool = True) -> tuple[Any, A
     uplo = _check_uplo("eigh", UPLO)
     if symmetrize_input:
         a = symmetrized(a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return tuple(call_numpy("eigh", np.linalg.eigh, a, UPLO=uplo))  # type: ignore[return-value]
     check_real("eigh", a)
     w, v = bind(eigh_p, a, UPLO=uplo, eigvals_only=False)
@@ -143,7 +144,7 @@ def eigvalsh(a: Any, UPLO: str = "L", symmetrize_input: bool = True) -> Any:  # 
     uplo = _check_uplo("eigvalsh", UPLO)
     if symmetrize_input:
         a = symmetrized(a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("eigvalsh", np.linalg.eigvalsh, a, UPLO=uplo)
     check_real("eigvalsh", a)
     return bind(eigh_p, a, UPLO=uplo, eigvals_only=True)[0]
@@ -226,7 +227,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     if mode not in ("reduced", "complete", "r", "raw"):
         raise ValueError(f"qr: unrecognized mode {mode!r}; use 'reduced', 'complete', 'r' or "
                          "'raw'")
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("qr", np.linalg.qr, a, mode=mode)
     check_real("qr", a)
     if mode == "raw":
@@ -322,7 +323,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     vector derivatives need distinct singular values; for ``full_matrices=True`` see the module
     docstring on completed bases. ``hermitian=True`` is differentiable for values only."""
     check_matrix("svd", a, square=hermitian)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("svd", np.linalg.svd, a, full_matrices=full_matrices,
                           compute_uv=compute_uv, hermitian=hermitian)
     check_real("svd", a)

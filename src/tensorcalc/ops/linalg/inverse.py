@@ -26,12 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from ...core.primitive import Primitive, Tracer, bind, get_aval
+from ...core.primitive import Primitive, bind, get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
 from ...core.zeros import Zero
 from ...interpreters.batch import common_size, defbatch, defbatch_gufunc, moveaxis, pad_after_batch
 from ...interpreters.forward import defjvp, defjvp_rule
 from ...interpreters.transpose import deftranspose, is_undefined
+from .._base import needs_bind
 from ..elementwise import multiply, negative
 from ..products import matmul
 from ..reductions import sum as reduce_sum
@@ -74,7 +75,7 @@ defbatch_gufunc(inv_p, (2,))
 def inv(a: Any) -> Any:
     """``numpy.linalg.inv`` (stacks allowed); singular matrices raise ``LinAlgError``."""
     check_matrix("inv", a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("inv", np.linalg.inv, a)
     check_real("inv", a)
     return bind(inv_p, a)
@@ -152,7 +153,7 @@ def solve(a: Any, b: Any) -> Any:
     a_shape = check_matrix("solve", a)
     vector = len(shape_of(b)) == 1
     _solve_shapes(a_shape, shape_of(b), vector)
-    if not (isinstance(a, Tracer) or isinstance(b, Tracer)):
+    if not (needs_bind(a) or needs_bind(b)):
         return call_numpy("solve", np.linalg.solve, a, b)
     check_real("solve", a, b)
     return bind(solve_p, a, b, vector=vector)
@@ -196,7 +197,7 @@ defbatch_gufunc(det_p, (2,))
 def det(a: Any) -> Any:
     """``numpy.linalg.det``; differentiable at invertible matrices (Jacobi's formula)."""
     check_matrix("det", a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("det", np.linalg.det, a)
     check_real("det", a)
     return bind(det_p, a)
@@ -228,7 +229,7 @@ defbatch_gufunc(slogdet_p, (2,), n_out=2)
 def slogdet(a: Any) -> tuple[Any, Any]:
     """``numpy.linalg.slogdet`` as ``(sign, logabsdet)``; only ``logabsdet`` has a derivative."""
     check_matrix("slogdet", a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return tuple(call_numpy("slogdet", np.linalg.slogdet, a))  # type: ignore[return-value]
     check_real("slogdet", a)
     sign, logdet = bind(slogdet_p, a)
@@ -270,7 +271,7 @@ def cholesky(a: Any, /, *, upper: bool = False, symmetrize_input: bool = True) -
     check_matrix("cholesky", a)
     if symmetrize_input:
         a = symmetrized(a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("cholesky", np.linalg.cholesky, a, upper=upper)
     check_real("cholesky", a)
     return bind(cholesky_p, a, upper=bool(upper))

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from ...core.primitive import Primitive, Tracer, bind, get_aval
+from ...core.primitive import Primitive, bind, get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
 from ...core.zeros import Zero
 from ...interpreters.batch import BatchTracer, defbatch, defbatch_gufunc
 from ...interpreters.forward import defjvp, defjvp_rule
+from .._base import needs_bind
 from ..elementwise import add, multiply, negative, subtract
 from ..products import matmul
 from ..reductions import sum as reduce_sum
@@ -81,7 +82,7 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kw: Any) -> Any:
     """``numpy.linalg.pinv``. Its derivative assumes the rank of ``a`` does not change nearby
     (the pseudo-inverse jumps where it does)."""
     check_matrix("pinv", a, square=False)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("pinv", np.linalg.pinv, a, rcond=rcond, hermitian=hermitian, **kw)
     check_real("pinv", a)
     if kw:
@@ -168,7 +169,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, int, Any]:
     differentiable (``x = A⁺ b``, assuming the rank does not change nearby); ``rank`` is an int.
     """
     _lstsq_check(shape_of(a), shape_of(b))
-    if not (isinstance(a, Tracer) or isinstance(b, Tracer)):
+    if not (needs_bind(a) or needs_bind(b)):
         return call_numpy("lstsq", np.linalg.lstsq, a, b, rcond=rcond)
     check_real("lstsq", a, b)
     rc = _lstsq_rcond(shape_of(a), float_dtype("lstsq", dtype_of(a)), rcond)
@@ -189,7 +190,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, int, Any]:
 def _stacked_value(x: Any) -> np.ndarray:
     """The concrete numbers behind ``x``: its value, or under ``vmap`` every example's value
     (batch axes first). Staged values (``trace``/``jit``) have none and raise."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.asarray(x)
     if isinstance(x, BatchTracer):
         inner = x.val
