@@ -295,3 +295,41 @@ def index_for(xp: Any, idx: tuple[Any, ...], x: Any) -> tuple[Any, ...]:
         return idx
     dev = device(x)
     return tuple(xp.asarray(i, device=dev) if type(i) is np.ndarray else i for i in idx)
+
+
+def defxp_neutral(prim: Any) -> None:
+    """``prim``'s impl only evaluates sub-programs (through ``bind``) or passes values on, so
+    it is its own backend-neutral implementation."""
+    impl = prim.impl
+
+    def neutral(xp: Any, *args: Any, **params: Any) -> Any:
+        return impl(*args, **params)
+
+    neutral.__name__ = f"{prim.name}_xp"
+    prim.xp_impl = neutral
+
+
+def linalg_of(xp: Any, name: str, prim: Any) -> Callable[..., Any]:
+    """``xp.linalg.<name>``, or the NumPy-only error when the backend has no such function."""
+    fn = getattr(getattr(xp, "linalg", None), name, None)
+    if fn is None:
+        raise BackendError(f"{prim.name}: {backend_name(xp)} has no linalg.{name} (the "
+                           "array-API linalg extension is optional); use NumPy, torch or CuPy")
+    return fn
+
+
+def scipy_special(xp: Any, name: str, prim: Any) -> Callable[..., Any]:
+    """``scipy.special.<name>`` where SciPy runs it on ``xp``'s arrays (``SCIPY_ARRAY_API=1``);
+    otherwise the NumPy-only error (SciPy would silently convert to NumPy)."""
+    try:
+        import scipy.special as sp
+        from scipy._lib._array_api import SCIPY_ARRAY_API  # noqa: PLC0415
+    except ImportError:
+        SCIPY_ARRAY_API = False  # noqa: N806
+    if not SCIPY_ARRAY_API:
+        raise BackendError(
+            f"{prim.name} (scipy.special.{name}) runs on NumPy arrays only unless SciPy's "
+            f"array-API support is on; it got {backend_name(xp)} arrays. Set the environment "
+            "variable SCIPY_ARRAY_API=1 before importing SciPy (torch, CuPy and Dask are "
+            "supported there), or convert the input to NumPy explicitly.")
+    return getattr(sp, name)

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..compile.codegen import STATEMENTS, compile_program
 from ..compile.passes import optimize
+from ..core.backend import defxp
 from ..core.context import trace_depth
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind, get_aval
@@ -58,7 +59,7 @@ def _plain(aval: ShapedArray) -> ShapedArray:
 
 
 def _scan_impl(*args: Any, body: Any, length: int, reverse: bool, num_consts: int,
-               num_carry: int) -> list[Any]:
+               num_carry: int, xp: Any = None) -> list[Any]:
     consts, carry, xs = _split3(args, num_consts, num_carry)
     ys: list[list[Any]] = [[] for _ in body.outputs[num_carry:]]
     steps = range(length - 1, -1, -1) if reverse else range(length)
@@ -67,6 +68,8 @@ def _scan_impl(*args: Any, body: Any, length: int, reverse: bool, num_consts: in
         carry = outs[:num_carry]
         for acc, y in zip(ys, outs[num_carry:], strict=True):
             acc.append(y)
+    if xp is not None:
+        return carry + [xp.stack(acc[::-1] if reverse else acc) for acc in ys]
     return carry + _stack(ys, body.out_avals[num_carry:], length, reverse)
 
 
@@ -92,6 +95,9 @@ def _scan_abstract(*avals: ShapedArray, body: Any, length: int, reverse: bool,
 
 #: ``carry, ys = scan[body, length, reverse, num_consts, num_carry](*consts, *init, *xs)``.
 scan_p = Primitive("scan", _scan_impl, _scan_abstract, multiple_results=True)
+# On other backends the per-step outputs are stacked with xp.stack (a scan of length 0 has
+# no outputs to take the library from, so it never gets here).
+defxp(scan_p, lambda xp, *args, **params: _scan_impl(*args, **params, xp=xp))
 
 
 def _scan_jvp(primals: list[Any], tangents: list[Any], *, body: Any, length: int,

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray, shape_str
@@ -58,6 +59,7 @@ def _softplus_impl(x: Any) -> Any:
 
 
 softplus_p = Primitive("nn.softplus", _softplus_impl, _unary_abstract(_softplus_impl))
+defxp(softplus_p, lambda xp, x: xp.logaddexp(x, xp.zeros_like(x)))
 defjvp(softplus_p, lambda t, ans, x: ew.multiply(t, expit(x)))
 defvectorized(softplus_p)
 
@@ -97,6 +99,15 @@ def _xent_abstract(logits: ShapedArray, labels: ShapedArray) -> ShapedArray:
 
 
 softmax_xent_p = Primitive("nn.softmax_cross_entropy", _xent_impl, _xent_abstract)
+
+
+@defxp(softmax_xent_p)
+def _xent_xp(xp: Any, logits: Any, labels: Any) -> Any:
+    m = xp.max(logits, axis=-1, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    lse = m + xp.log(xp.sum(xp.exp(logits - m), axis=-1, keepdims=True))
+    terms = labels * (lse - logits)
+    return xp.sum(xp.where(labels != 0, terms, xp.zeros_like(terms)), axis=-1)
 
 
 def _xent_jvp(primals: list[Any], tangents: list[Any]) -> tuple[Any, Any]:

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import BackendError, backend_name, defxp
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, is_concrete, is_inexact_dtype, shape_str
@@ -159,6 +160,14 @@ def _einsum_impl(*operands: Any, subscripts: str, path: tuple[tuple[int, ...], .
     return res.astype(dtype, copy=False)
 
 
+def _einsum_xp(xp: Any, *operands: Any, subscripts: str, path: Any) -> Any:
+    fn = getattr(xp, "einsum", None)  # not in the standard; torch, CuPy and Dask have one
+    if fn is None:
+        raise BackendError(f"einsum: {backend_name(xp)} has no einsum; write the contraction "
+                           "with tnp.matmul / tnp.tensordot, or use NumPy, torch, CuPy or Dask")
+    return fn(subscripts, *operands)
+
+
 def _einsum_abstract(*xs: ShapedArray, subscripts: str, path: Any) -> ShapedArray:
     ins, out = _split_spec(subscripts)
     if len(ins) != len(xs):
@@ -178,6 +187,7 @@ def _einsum_abstract(*xs: ShapedArray, subscripts: str, path: Any) -> ShapedArra
 
 
 einsum_p = Primitive("einsum", _einsum_impl, _einsum_abstract)
+defxp(einsum_p, _einsum_xp)
 
 
 def contract(operands: Sequence[Any], terms: Sequence[str], out: str) -> Any:

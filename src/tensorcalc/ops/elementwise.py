@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp
 from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting, defvectorized
@@ -306,6 +307,7 @@ for _p in (lt_p, le_p, gt_p, ge_p, eq_p, ne_p):
 # --- select (where) -------------------------------------------------------------------------
 
 select_p = elementwise("select", np.where)
+defxp(select_p, lambda xp, c, x, y: xp.where(c, x, y))
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:

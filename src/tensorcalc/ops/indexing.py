@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp, device
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, normalize_axes, shape_str
@@ -113,6 +114,15 @@ def _take_along_abstract(x: ShapedArray, idx: ShapedArray, *, axis: int) -> Shap
 take_along_p = Primitive("take_along_axis", _take_along_impl, _take_along_abstract)
 
 
+@defxp(take_along_p)
+def _take_along_xp(xp: Any, x: Any, idx: Any, *, axis: int) -> Any:
+    shape = tuple(max(a, b) if i != axis else b
+                  for i, (a, b) in enumerate(zip(x.shape, idx.shape, strict=True)))
+    idx = xp.broadcast_to(idx, shape)
+    x = xp.broadcast_to(x, tuple(d if i == axis else shape[i] for i, d in enumerate(x.shape)))
+    return xp.take_along_axis(x, idx, axis=axis)
+
+
 def _scatter_impl(v: Any, idx: Any, *, axis: int, shape: tuple[int, ...]) -> Any:
     v = np.asarray(v)
     out = np.zeros(shape, v.dtype)
@@ -134,6 +144,19 @@ def _scatter_abstract(v: ShapedArray, idx: ShapedArray, *, axis: int, shape: Any
 
 
 scatter_add_along_p = Primitive("scatter_add_along", _scatter_impl, _scatter_abstract)
+
+
+@defxp(scatter_add_along_p)
+def _scatter_xp(xp: Any, v: Any, idx: Any, *, axis: int, shape: tuple[int, ...]) -> Any:
+    # Σ over the indexed axis of one-hot(idx) ⊙ v: repeated indices accumulate, on every
+    # backend, at the cost of a (target size × index size) comparison along that axis.
+    n = shape[axis]
+    idx = xp.broadcast_to(idx, tuple(v.shape))
+    grid = xp.reshape(xp.arange(n, device=device(v)), (n,) + (1,) * (v.ndim - axis))
+    hit = xp.expand_dims(idx, axis=axis) == grid
+    out = xp.sum(xp.where(hit, xp.expand_dims(v, axis=axis), xp.zeros_like(v[None])),
+                 axis=axis + 1)
+    return xp.broadcast_to(out, shape)
 
 
 def _take_along_transpose(ct: Any, x: Any, idx: Any, *, axis: int) -> tuple[Any, None]:
@@ -263,10 +286,12 @@ def _argsort_impl(x: Any, *, axis: int) -> Any:
 
 argsort_p = Primitive("argsort", _argsort_impl,
                       lambda x, *, axis: ShapedArray(x.shape, np.dtype(np.intp)))
+defxp(argsort_p, lambda xp, x, *, axis: xp.argsort(x, axis=axis, stable=True))
 defjvp_zero(argsort_p)
 
 sort_p = Primitive("sort", lambda x, *, axis: np.sort(x, axis=axis, kind="stable"),
                    lambda x, *, axis: x)
+defxp(sort_p, lambda xp, x, *, axis: xp.sort(x, axis=axis, stable=True))
 
 
 def _sort_jvp(primals: list[Any], tangents: list[Any], *, axis: int) -> Any:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, normalize_axes, shape_str
@@ -69,6 +70,8 @@ reduce_max_p = Primitive("reduce_max", lambda x, *, axes: np.max(x, axis=axes),
                          _extremum_abstract("max"))
 reduce_min_p = Primitive("reduce_min", lambda x, *, axes: np.min(x, axis=axes),
                          _extremum_abstract("min"))
+defxp(reduce_max_p, lambda xp, x, *, axes: xp.max(x, axis=axes))
+defxp(reduce_min_p, lambda xp, x, *, axes: xp.min(x, axis=axes))
 
 
 def _keep(v: Any, shape: tuple[Any, ...], axes: tuple[int, ...]) -> Any:
@@ -184,6 +187,7 @@ def _cumsum_abstract(x: ShapedArray, *, axis: int) -> ShapedArray:
 
 
 cumsum_p = Primitive("cumsum", lambda x, *, axis: np.cumsum(x, axis=axis), _cumsum_abstract)
+defxp(cumsum_p, lambda xp, x, *, axis: xp.cumulative_sum(x, axis=axis))
 
 
 def _cumsum_transpose(ct: Any, x: Any, *, axis: int) -> tuple[Any]:
@@ -228,6 +232,12 @@ cumprod_p = Primitive("cumprod", lambda x, *, axis: np.cumprod(x, axis=axis),
                       lambda x, *, axis: ShapedArray(x.shape, _acc_dtype(np.cumprod, x.dtype)))
 
 
+@defxp(cumprod_p)
+def _cumprod_xp(xp: Any, x: Any, *, axis: int) -> Any:
+    fn = getattr(xp, "cumulative_prod", None) or xp.cumprod  # 2024.12 name, older alias
+    return fn(x, axis=axis)
+
+
 def _cumprod_jvp(primals: list[Any], tangents: list[Any], *, axis: int) -> tuple[Any, Any]:
     (x,), (t,) = primals, tangents
     ans = bind(cumprod_p, x, axis=axis)
@@ -264,6 +274,7 @@ def _prod_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
 
 reduce_prod_p = Primitive("reduce_prod", lambda x, *, axes: np.prod(x, axis=axes),
                           _prod_abstract)
+defxp(reduce_prod_p, lambda xp, x, *, axes: xp.prod(x, axis=axes))
 
 
 def _prod_of_others(x: Any, axes: tuple[int, ...]) -> Any:
@@ -358,6 +369,8 @@ argmax_p = Primitive("argmax", lambda x, *, axis, keepdims: np.argmax(x, axis, k
                      _arg_abstract("argmax"))
 argmin_p = Primitive("argmin", lambda x, *, axis, keepdims: np.argmin(x, axis, keepdims=keepdims),
                      _arg_abstract("argmin"))
+defxp(argmax_p, lambda xp, x, *, axis, keepdims: xp.argmax(x, axis=axis, keepdims=keepdims))
+defxp(argmin_p, lambda xp, x, *, axis, keepdims: xp.argmin(x, axis=axis, keepdims=keepdims))
 for _p in (argmax_p, argmin_p):
     defjvp_zero(_p)
     defbatch(_p, _arg_batch(_p))

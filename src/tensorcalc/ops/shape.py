@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, normalize_axes, shape_str
@@ -76,6 +77,7 @@ def _concatenate_abstract(*xs: ShapedArray, axis: int) -> ShapedArray:
 
 concatenate_p = Primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
                           _concatenate_abstract)
+defxp(concatenate_p, lambda xp, *xs, axis: xp.concat(list(xs), axis=axis))
 
 
 def _concatenate_transpose(ct: Any, *xs: Any, axis: int) -> list[Any]:
@@ -144,6 +146,13 @@ def _split_impl(x: Any, *, sizes: tuple[int, ...], axis: int) -> list[Any]:
 
 
 split_p = Primitive("split", _split_impl, _split_abstract, multiple_results=True)
+
+
+@defxp(split_p)
+def _split_xp(xp: Any, x: Any, *, sizes: tuple[int, ...], axis: int) -> list[Any]:
+    ends = np.cumsum(sizes).tolist()
+    head = (slice(None),) * (axis % x.ndim)
+    return [x[(*head, slice(e - s, e))] for s, e in zip(sizes, ends, strict=True)]
 
 
 def _split_jvp(primals: list[Any], tangents: list[Any], *, sizes: Any, axis: int) -> Any:
@@ -248,6 +257,7 @@ def _roll_abstract(x: ShapedArray, *, shifts: tuple[int, ...], axes: tuple[int, 
 
 roll_p = Primitive("roll", lambda x, *, shifts, axes: np.roll(x, shifts, axes),
                    _roll_abstract)
+defxp(roll_p, lambda xp, x, *, shifts, axes: xp.roll(x, shift=shifts, axis=axes))
 
 
 def _roll_transpose(ct: Any, x: Any, *, shifts: Any, axes: Any) -> tuple[Any]:

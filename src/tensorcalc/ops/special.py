@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp, scipy_special
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, normalize_axes
 from ..core.zeros import Zero
@@ -185,12 +186,14 @@ def _special_unary(prim: Primitive, impl: Any, name: str, doc: str) -> Any:
 
 
 erf_p = elementwise("erf", _erf_impl)
+defxp(erf_p, lambda xp, x: scipy_special(xp, "erf", erf_p)(x))
 erf = _special_unary(erf_p, _erf_impl, "erf", "the error function")
 defjvp_diag(erf_p, lambda ans, x: _gauss(x, _TWO_OVER_SQRT_PI))
 
 defvectorized(erf_p)
 
 erfc_p = elementwise("erfc", _erfc_impl)
+defxp(erfc_p, lambda xp, x: scipy_special(xp, "erfc", erfc_p)(x))
 erfc = _special_unary(erfc_p, _erfc_impl, "erfc", "1 − erf(x)")
 defjvp_diag(erfc_p, lambda ans, x: _gauss(x, -_TWO_OVER_SQRT_PI))
 
@@ -199,6 +202,7 @@ defvectorized(erfc_p)
 # --- polygamma, gammaln ----------------------------------------------------------------------
 
 polygamma_p = elementwise("polygamma", _polygamma_impl)
+defxp(polygamma_p, lambda xp, x, *, n: scipy_special(xp, "polygamma", polygamma_p)(n, x))
 defjvp_diag(polygamma_p, lambda ans, x, *, n: bind(polygamma_p, x, n=n + 1))
 
 defvectorized(polygamma_p)
@@ -222,6 +226,7 @@ def digamma(x: Any) -> Any:
 psi = digamma
 
 gammaln_p = elementwise("gammaln", _gammaln_impl)
+defxp(gammaln_p, lambda xp, x: scipy_special(xp, "gammaln", gammaln_p)(x))
 gammaln = _special_unary(gammaln_p, _gammaln_impl, "gammaln", "log |Γ(x)|")
 defjvp_diag(gammaln_p, lambda ans, x: digamma(x))
 
@@ -243,6 +248,12 @@ def _expit_impl(x: Any) -> Any:
 
 
 expit_p = elementwise("expit", _expit_impl)
+
+
+@defxp(expit_p)
+def _expit_xp(xp: Any, x: Any) -> Any:
+    e = xp.exp(-xp.abs(x))  # never overflows (as _expit_impl)
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 expit = _special_unary(expit_p, _expit_impl, "expit", "the logistic sigmoid 1/(1 + e⁻ˣ)")
 defjvp_diag(expit_p, lambda ans, x: multiply(ans, expit(negative(x))))
 defvectorized(expit_p)
@@ -278,6 +289,19 @@ _xlog1py_impl = _x_times(np.log1p)
 
 xlogy_p = elementwise("xlogy", _xlogy_impl)
 xlog1py_p = elementwise("xlog1py", _xlog1py_impl)
+
+
+def _x_times_xp(fn_name: str) -> Any:
+    def x_times_xp(xp: Any, x: Any, y: Any) -> Any:
+        r = x * getattr(xp, fn_name)(y)
+        return xp.where((x == 0) & ~xp.isnan(y), xp.zeros_like(r), r)
+
+    x_times_xp.__name__ = f"x{fn_name}_xp"
+    return x_times_xp
+
+
+defxp(xlogy_p, _x_times_xp("log"))
+defxp(xlog1py_p, _x_times_xp("log1p"))
 defbroadcasting(xlogy_p)
 defbroadcasting(xlog1py_p)
 
@@ -363,6 +387,30 @@ def _same_shape_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArra
 logsumexp_p = Primitive("logsumexp", _logsumexp_impl, _reduction_abstract)
 softmax_p = Primitive("softmax", _softmax_impl, _same_shape_abstract)
 log_softmax_p = Primitive("log_softmax", _log_softmax_impl, _same_shape_abstract)
+
+
+def _xp_shift(xp: Any, x: Any, axes: tuple[int, ...]) -> Any:
+    m = xp.max(x, axis=axes, keepdims=True)
+    return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+
+
+def _logsumexp_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    m = _xp_shift(xp, x, axes)
+    return xp.squeeze(xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m, axis=axes)
+
+
+def _softmax_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    e = xp.exp(x - xp.max(x, axis=axes, keepdims=True))
+    return e / xp.sum(e, axis=axes, keepdims=True)
+
+
+def _log_softmax_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    return x - xp.reshape(_logsumexp_xp(xp, x, axes=axes), _keep_shape(tuple(x.shape), axes))
+
+
+defxp(logsumexp_p, _logsumexp_xp)
+defxp(softmax_p, _softmax_xp)
+defxp(log_softmax_p, _log_softmax_xp)
 
 
 def _alive(x: Any, axes: tuple[int, ...]) -> Any:

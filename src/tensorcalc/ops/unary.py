@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import BackendError, backend_name, defxp
 from ..core.primitive import bind
 from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import defjvp_diag, defjvp_zero
@@ -198,6 +199,20 @@ def _sinc_impl(x: Any, *, k: int) -> Any:
 
 
 sinc_p = elementwise("sinc", _sinc_impl)
+
+
+@defxp(sinc_p)
+def _sinc_xp(xp: Any, x: Any, *, k: int) -> Any:
+    if k > 1:
+        raise BackendError(f"sinc: derivatives of order {k} > 1 run on NumPy arrays only; got "
+                           f"{backend_name(xp)} arrays")
+    u = x * math.pi
+    safe = xp.where(x == 0, xp.ones_like(u), u)
+    if k == 0:
+        return xp.where(x == 0, xp.ones_like(u), xp.sin(safe) / safe)
+    # d/dx sin(u)/u = π (u cos u − sin u) / u², 0 at 0
+    d = math.pi * (safe * xp.cos(safe) - xp.sin(safe)) / (safe * safe)
+    return xp.where(x == 0, xp.zeros_like(u), d)
 defvectorized(sinc_p)
 
 
@@ -274,6 +289,8 @@ def _round_impl(x: Any, *, decimals: int) -> Any:
 
 
 round_p = elementwise("round", _round_impl)
+defxp(round_p, lambda xp, x, *, decimals: xp.round(x * 10.0 ** decimals) / 10.0 ** decimals
+      if decimals else xp.round(x))
 defjvp_zero(round_p)
 defvectorized(round_p)
 

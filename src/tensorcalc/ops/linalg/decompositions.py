@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.backend import defxp, linalg_of
 from ...core.errors import ShapeError
 from ...core.primitive import Primitive, bind
 from ...core.shapes import ShapedArray
@@ -88,6 +89,14 @@ def _eigh_impl(a: Any, *, UPLO: str, eigvals_only: bool) -> list[Any]:  # noqa: 
     return list(call_numpy("eigh", np.linalg.eigh, a, UPLO=UPLO))
 
 
+def _eigh_xp(xp: Any, a: Any, *, UPLO: str, eigvals_only: bool) -> list[Any]:  # noqa: N803
+    if UPLO == "U":  # the standard's eigh reads the lower triangle
+        a = xp.matrix_transpose(a)
+    if eigvals_only:
+        return [linalg_of(xp, "eigvalsh", eigh_p)(a)]
+    return list(linalg_of(xp, "eigh", eigh_p)(a))
+
+
 def _eigh_abstract(a: ShapedArray, *, UPLO: str, eigvals_only: bool) -> list[ShapedArray]:  # noqa: N803
     check_matrix("eigh", a)
     dt = float_dtype("eigh", a.dtype)
@@ -96,6 +105,7 @@ def _eigh_abstract(a: ShapedArray, *, UPLO: str, eigvals_only: bool) -> list[Sha
 
 
 eigh_p = Primitive("eigh", _eigh_impl, _eigh_abstract, multiple_results=True)
+defxp(eigh_p, _eigh_xp)
 
 
 def _eigh_jvp(primals: list[Any], tangents: list[Any], *, UPLO: str,  # noqa: N803
@@ -158,6 +168,11 @@ def _qr_impl(a: Any, *, mode: str) -> list[Any]:
     return [res] if mode == "r" else list(res)
 
 
+def _qr_xp(xp: Any, a: Any, *, mode: str) -> list[Any]:
+    res = linalg_of(xp, "qr", qr_p)(a, mode="reduced" if mode == "r" else mode)
+    return [res[1]] if mode == "r" else list(res)
+
+
 def _qr_abstract(a: ShapedArray, *, mode: str) -> list[ShapedArray]:
     check_matrix("qr", a, square=False)
     dt = float_dtype("qr", a.dtype)
@@ -168,6 +183,7 @@ def _qr_abstract(a: ShapedArray, *, mode: str) -> list[ShapedArray]:
 
 
 qr_p = Primitive("qr", _qr_impl, _qr_abstract, multiple_results=True)
+defxp(qr_p, _qr_xp)
 
 
 def _qr_tall_tangent(q: Any, r: Any, t: Any) -> tuple[Any, Any]:
@@ -246,6 +262,12 @@ def _svd_impl(a: Any, *, full_matrices: bool, compute_uv: bool) -> list[Any]:
     return list(call_numpy("svd", np.linalg.svd, a, full_matrices=full_matrices))
 
 
+def _svd_xp(xp: Any, a: Any, *, full_matrices: bool, compute_uv: bool) -> list[Any]:
+    if not compute_uv:
+        return [linalg_of(xp, "svdvals", svd_p)(a)]
+    return list(linalg_of(xp, "svd", svd_p)(a, full_matrices=full_matrices))
+
+
 def _svd_abstract(a: ShapedArray, *, full_matrices: bool, compute_uv: bool
                   ) -> list[ShapedArray]:
     check_matrix("svd", a, square=False)
@@ -260,6 +282,7 @@ def _svd_abstract(a: ShapedArray, *, full_matrices: bool, compute_uv: bool
 
 
 svd_p = Primitive("svd", _svd_impl, _svd_abstract, multiple_results=True)
+defxp(svd_p, _svd_xp)
 
 
 def _complete(d1: Any, b1: Any, b2: Any) -> Any:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.backend import defxp, linalg_of
 from ...core.primitive import Primitive, bind, get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
 from ...core.zeros import Zero
@@ -62,6 +63,7 @@ def _inv_abstract(x: ShapedArray) -> ShapedArray:
 
 
 inv_p = Primitive("inv", lambda x: call_numpy("inv", np.linalg.inv, x), _inv_abstract)
+defxp(inv_p, lambda xp, x: linalg_of(xp, "inv", inv_p)(x))
 
 
 def _inv_jvp(t: Any, ans: Any, x: Any) -> Any:
@@ -90,6 +92,11 @@ def _solve_impl(a: Any, b: Any, *, vector: bool) -> Any:
     return call_numpy("solve", np.linalg.solve, a, b)
 
 
+def _solve_xp(xp: Any, a: Any, b: Any, *, vector: bool) -> Any:
+    solve = linalg_of(xp, "solve", solve_p)
+    return solve(a, b[..., None])[..., 0] if vector else solve(a, b)
+
+
 def _solve_shapes(a: tuple[Any, ...], b: tuple[Any, ...], vector: bool) -> tuple[Any, ...]:
     n = a[-1]
     if a[-2:] != (n, n) or (vector and b[-1:] != (n,)) or (
@@ -110,6 +117,7 @@ def _solve_abstract(a: ShapedArray, b: ShapedArray, *, vector: bool) -> ShapedAr
 
 
 solve_p = Primitive("solve", _solve_impl, _solve_abstract)  # linear in b
+defxp(solve_p, _solve_xp)
 
 
 def _solve_jvp_a(t: Any, ans: Any, a: Any, b: Any, *, vector: bool) -> Any:
@@ -173,6 +181,7 @@ def _det_abstract(x: ShapedArray) -> ShapedArray:
 
 
 det_p = Primitive("det", lambda x: call_numpy("det", np.linalg.det, x), _det_abstract)
+defxp(det_p, lambda xp, x: linalg_of(xp, "det", det_p)(x))
 
 
 def inv_transpose(op: str, x: Any) -> Any:
@@ -211,6 +220,7 @@ def _slogdet_abstract(x: ShapedArray) -> list[ShapedArray]:
 
 slogdet_p = Primitive("slogdet", lambda x: list(call_numpy("slogdet", np.linalg.slogdet, x)),
                       _slogdet_abstract, multiple_results=True)
+defxp(slogdet_p, lambda xp, x: list(linalg_of(xp, "slogdet", slogdet_p)(x)))
 
 
 def _slogdet_jvp(primals: list[Any], tangents: list[Any]) -> tuple[list[Any], list[Any]]:
@@ -247,6 +257,8 @@ def _cholesky_abstract(x: ShapedArray, *, upper: bool) -> ShapedArray:
 cholesky_p = Primitive(
     "cholesky", lambda x, *, upper: call_numpy("cholesky", np.linalg.cholesky, x, upper=upper),
     _cholesky_abstract)
+defxp(cholesky_p,
+      lambda xp, x, *, upper: linalg_of(xp, "cholesky", cholesky_p)(x, upper=upper))
 
 
 def _cholesky_jvp(t: Any, ans: Any, x: Any, *, upper: bool) -> Any:

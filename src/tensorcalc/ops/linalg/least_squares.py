@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.backend import defxp, linalg_of
 from ...core.primitive import Primitive, bind, get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
 from ...core.zeros import Zero
@@ -54,6 +55,7 @@ def _pinv_abstract(x: ShapedArray, *, rcond: Any, hermitian: bool) -> ShapedArra
 
 
 pinv_p = Primitive("pinv", _pinv_impl, _pinv_abstract)
+defxp(pinv_p, lambda xp, a, *, rcond, hermitian: linalg_of(xp, "pinv", pinv_p)(a, rtol=rcond))
 
 
 def pinv_tangent(a: Any, p: Any, t: Any) -> Any:
@@ -125,6 +127,13 @@ def _lstsq_impl(a: Any, b: Any, *, rcond: float, vector: bool) -> Any:
     return out
 
 
+def _lstsq_xp(xp: Any, a: Any, b: Any, *, rcond: float, vector: bool) -> Any:
+    # The standard has no lstsq: the minimum-norm solution is A⁺ b, A⁺ by SVD (pinv) with
+    # NumPy's cutoff (rcond relative to the largest singular value).
+    p = linalg_of(xp, "pinv", lstsq_p)(a, rtol=rcond)
+    return (p @ b[..., None])[..., 0] if vector else p @ b
+
+
 def _lstsq_abstract(a: ShapedArray, b: ShapedArray, *, rcond: float, vector: bool
                     ) -> ShapedArray:
     core = 1 if vector else 2
@@ -136,6 +145,7 @@ def _lstsq_abstract(a: ShapedArray, b: ShapedArray, *, rcond: float, vector: boo
 
 
 lstsq_p = Primitive("lstsq", _lstsq_impl, _lstsq_abstract)
+defxp(lstsq_p, _lstsq_xp)
 
 
 def _lstsq_jvp(primals: list[Any], tangents: list[Any], *, rcond: float, vector: bool
