@@ -297,6 +297,67 @@ def index_for(xp: Any, idx: tuple[Any, ...], x: Any) -> tuple[Any, ...]:
     return tuple(xp.asarray(i, device=dev) if type(i) is np.ndarray else i for i in idx)
 
 
+def _axes_of(idx: tuple[Any, ...], ndim: int) -> list[int | None]:
+    """The array axis each index entry reads (``None`` for ``None`` and ``...``)."""
+    used = sum(np.ndim(i) if isinstance(i, np.ndarray) and i.dtype == bool else 1
+               for i in idx if i is not None and i is not Ellipsis)
+    out: list[int | None] = []
+    axis = 0
+    for i in idx:
+        if i is None:
+            out.append(None)
+        elif i is Ellipsis:
+            out.append(None)
+            axis += ndim - used
+        else:
+            out.append(axis)
+            axis += np.ndim(i) if isinstance(i, np.ndarray) and i.dtype == bool else 1
+    return out
+
+
+def _is_basic(idx: tuple[Any, ...]) -> bool:
+    """Ints, forward slices and ``...``: an index every backend takes and that cannot repeat."""
+    return all(i is Ellipsis or isinstance(i, (int, np.integer))
+               or (isinstance(i, slice) and (i.step is None or i.step > 0)) for i in idx)
+
+
+def _full(idx: tuple[Any, ...], ndim: int) -> tuple[Any, ...]:
+    # array_api_strict wants every axis indexed (or an explicit trailing ...).
+    if Ellipsis in idx or sum(i is not None for i in idx) >= ndim:
+        return idx
+    return (*idx, Ellipsis)
+
+
+def getitem(xp: Any, x: Any, idx: tuple[Any, ...]) -> Any:
+    """``x[idx]`` on a foreign array, with NumPy's semantics for any static index.
+
+    Torch takes NumPy indexing as it is, except slices with a negative step (they become a
+    flip and a positive step). Other backends get basic indices directly; an index with arrays
+    (or ``None``) is resolved on the host into flat positions and read with ``xp.take``, since
+    the standard (and Dask) allow only restricted integer-array indexing."""
+    arrays = any(isinstance(i, np.ndarray) or is_foreign(i) for i in idx)
+    if not _is_torch(xp) and arrays:
+        shape = tuple(int(d) for d in x.shape)
+        target = np.arange(math.prod(shape)).reshape(shape)[idx]
+        flat = xp.take(xp.reshape(x, (-1,)), _on(xp, np.ascontiguousarray(target.reshape(-1)),
+                                                 x), axis=0)
+        return xp.reshape(flat, target.shape)
+    if not _is_torch(xp):
+        return x[_full(idx, x.ndim)]
+    if any(type(i) is slice and i.step is not None and i.step < 0 for i in idx):
+        idx = list(idx)
+        for k, axis in enumerate(_axes_of(tuple(idx), x.ndim)):
+            i = idx[k]
+            if type(i) is slice and i.step is not None and i.step < 0:
+                n = int(x.shape[axis])
+                r = range(*i.indices(n))
+                x = xp.flip(x, axis=axis)
+                start = n - 1 - r[0] if len(r) else 0
+                idx[k] = slice(start, start + len(r) * -i.step, -i.step)
+        idx = tuple(idx)
+    return x[index_for(xp, idx, x)]
+
+
 def defxp_neutral(prim: Any) -> None:
     """``prim``'s impl only evaluates sub-programs (through ``bind``) or passes values on, so
     it is its own backend-neutral implementation."""
@@ -333,3 +394,72 @@ def scipy_special(xp: Any, name: str, prim: Any) -> Callable[..., Any]:
             "variable SCIPY_ARRAY_API=1 before importing SciPy (torch, CuPy and Dask are "
             "supported there), or convert the input to NumPy explicitly.")
     return getattr(sp, name)
+
+
+def _is_torch(xp: Any) -> bool:
+    return backend_name(xp) == "torch"
+
+
+def _on(xp: Any, a: np.ndarray, like: Any) -> Any:
+    """A NumPy index array where ``like`` lives (Dask takes NumPy indices as they are)."""
+    return a if backend_name(xp).startswith("dask") else xp.asarray(a, device=device(like))
+
+
+def index_update(xp: Any, x: Any, idx: tuple[Any, ...], v: Any, *, add: bool) -> Any:
+    """``x`` with ``v`` added (``add``) or written at ``x[idx]`` for a static index (NumPy
+    arrays, slices, ints), as NumPy's ``np.add.at`` / ``x[idx] = v``: repeated indices
+    accumulate, or the last write wins. Basic indices cannot repeat and use
+    ``array_api_extra.at``; advanced ones are resolved on the host to flat positions, then
+    applied with torch's ``index_add``/``index_copy``, with a 0/1 matrix product (small arrays,
+    any backend, even those without fancy ``__setitem__``) or in rounds of distinct positions
+    (backends with fancy ``__setitem__``: Dask, CuPy)."""
+    import array_api_extra as xpx
+
+    if not hasattr(v, "dtype"):  # a Python number
+        v = xp.asarray(v, dtype=xp.result_type(x, v), device=device(x))
+    dt = xp.result_type(x, v)
+    x = xp.astype(x, dt) if x.dtype != dt else x
+    v = xp.astype(v, dt) if v.dtype != dt else v
+    if _is_basic(idx):
+        at = xpx.at(x, idx)
+        return at.add(v, copy=True, xp=xp) if add else at.set(v, copy=True, xp=xp)
+    shape = tuple(int(d) for d in x.shape)
+    target = np.arange(math.prod(shape)).reshape(shape)[idx]
+    pos = np.ascontiguousarray(target.reshape(-1))
+    vals = xp.reshape(xp.broadcast_to(v, target.shape), (-1,))
+    order = np.argsort(pos, kind="stable")
+    sorted_pos = pos[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_pos)) + 1] if pos.size else np.r_[0]
+    sizes = np.diff(np.r_[starts, pos.size])
+    rank = np.empty_like(order)
+    rank[order] = np.arange(pos.size) - np.repeat(starts, sizes)
+    if not add:  # the last write of each position wins: keep only those
+        last = np.zeros(pos.size, bool)
+        last[order[starts + sizes - 1]] = True
+        keep = np.flatnonzero(last)
+        vals = xp.take(vals, _on(xp, keep, x), axis=0)
+        pos, rank = pos[keep], np.zeros(keep.size, rank.dtype)
+    flat = xp.reshape(x, (-1,))
+    dev = device(x)
+    n = int(flat.shape[0])
+    if _is_torch(xp):
+        p = xp.asarray(pos, device=dev)
+        out = flat.index_add(0, p, vals) if add else flat.index_copy(0, p, vals)
+    elif n * pos.size <= 1 << 22:
+        onehot = np.zeros((n, pos.size), numpy_dtype(dt))
+        onehot[pos, np.arange(pos.size)] = 1
+        placed = xp.matmul(xp.asarray(onehot, device=dev), vals)
+        if add:
+            out = flat + placed
+        else:
+            hit = np.zeros(n, bool)
+            hit[pos] = True
+            out = xp.where(xp.asarray(hit, device=dev), placed, flat)
+    else:
+        out = flat
+        for r in range(int(rank.max()) + 1 if pos.size else 0):
+            sel = np.flatnonzero(rank == r)
+            part = xp.take(vals, _on(xp, sel, x), axis=0)
+            at = xpx.at(out, _on(xp, pos[sel], x))
+            out = at.add(part, copy=True, xp=xp) if add else at.set(part, copy=True, xp=xp)
+    return xp.reshape(out, shape)

@@ -35,7 +35,7 @@ import tensorcalc.numpy as tnp
 from ..core.errors import ShapeError
 from ..core.primitive import get_aval
 from ..ops import special
-from ..ops._base import needs_bind
+from ..ops._base import dtype_of, needs_bind
 from ._primitives import softmax_xent, softplus
 
 __all__ = [
@@ -118,8 +118,8 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> Any:
     """``labels[..., None] == arange(num_classes)`` as floats; labels must be integers in range."""
     if not needs_bind(labels):
         labels = np.asarray(labels)
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise TypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
+        if not np.issubdtype(dtype_of(labels), np.integer):
+            raise TypeError(f"one_hot: labels must be integers, got dtype {dtype_of(labels)}")
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
             raise ValueError(
                 f"one_hot: labels must lie in [0, {num_classes}) for {num_classes} classes; got "
@@ -184,7 +184,7 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, *,
         raise ShapeError(
             f"binary_cross_entropy_with_logits: targets of shape {tuple(tnp.shape(targets))} "
             f"do not match logits of shape {tuple(tnp.shape(logits))}")
-    return _reduce(softplus(logits) - targets * logits, reduction,
+    return _reduce(tnp.subtract(softplus(logits), tnp.multiply(targets, logits)), reduction,
                    "binary_cross_entropy_with_logits")
 
 

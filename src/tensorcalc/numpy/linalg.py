@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..ops._base import needs_bind
+from ..core.backend import device, is_foreign, namespace
+from ..ops._base import dtype_of, needs_bind
 from ..ops.elementwise import abs as _abs
 from ..ops.elementwise import divide, equal, multiply, not_equal, power, sqrt, where
 from ..ops.indexing import diagonal as _diagonal
@@ -131,7 +132,9 @@ def matrix_power(a: Any, n: int) -> Any:
     shape = check_matrix("matrix_power", a)
     check_real("matrix_power", a)
     if n == 0:  # the identity does not depend on a
-        eye = np.eye(shape[-1], dtype=a.dtype if a.dtype.kind in "fc" else np.float64)
+        eye = np.eye(shape[-1], dtype=dtype_of(a) if dtype_of(a).kind in "fc" else np.float64)
+        if is_foreign(a):  # the identity on the input's library and device
+            return namespace(a).asarray(np.broadcast_to(eye, shape).copy(), device=device(a))
         return np.broadcast_to(eye, shape).copy()
     if n < 0:
         a, n = inv(a), -n
@@ -233,7 +236,7 @@ def _safe_abs_pow(x: Any, p: float) -> Any:
 
 
 def _float(x: Any) -> Any:
-    return x if x.dtype.kind in "fc" else convert(x, np.float64)
+    return x if dtype_of(x).kind in "fc" else convert(x, np.float64)
 
 
 def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...]) -> Any:  # noqa: A002
@@ -246,7 +249,7 @@ def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...]) -> Any:  # noqa: A002
     if ord == -np.inf:
         return _min(_abs(x), axis=axes)
     if ord == 0:  # the number of non-zero entries: piecewise constant
-        return _sum(convert(not_equal(x, 0), x.dtype), axis=axes)
+        return _sum(convert(not_equal(x, 0), dtype_of(x)), axis=axes)
     if ord == 1:
         return _sum(_abs(x), axis=axes)
     p = float(ord)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.backend import is_foreign
+from ..core.backend import is_foreign, numpy_dtype
 from ..core.primitive import Tracer
 from ..core.shapes import ShapedArray
 
@@ -48,6 +48,12 @@ def needs_bind(x: Any) -> bool:
     if type(x) is np.ndarray:
         return False
     return isinstance(x, Tracer) or is_foreign(x)
+
+
+def dtype_of(x: Any) -> np.dtype:
+    """``x.dtype`` as a NumPy dtype, also for arrays of other libraries (``torch.float32``)."""
+    d = x.dtype
+    return d if isinstance(d, np.dtype) else numpy_dtype(d)
 
 
 def any_tracer(*args: Any) -> bool:

@@ -32,7 +32,7 @@ import numpy as np
 from ..core.primitive import get_aval
 from ..interpreters.batch import defbroadcasting
 from ..interpreters.forward import defjvp_diag
-from ._base import needs_bind
+from ._base import dtype_of, needs_bind
 from .elementwise import (
     add,
     binary_op,
@@ -146,7 +146,7 @@ def _nan_ignoring_weight(v: Any, w: Any, ans: Any, beats: Any) -> Any:
     v_ok = logical_not(isnan(v))
     wins = logical_or(beats(v, w), logical_and(isnan(w), v_ok))
     weight = where(wins, 1.0, where(equal(v, w), 0.5, 0.0))
-    dt = ans.dtype if ans.dtype.kind in "fc" else np.dtype(np.float64)
+    dt = dtype_of(ans) if dtype_of(ans).kind in "fc" else np.dtype(np.float64)
     return convert(weight, dt)
 
 

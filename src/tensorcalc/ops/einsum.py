@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.backend import BackendError, backend_name, defxp
+from ..core.backend import defxp
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, is_concrete, is_inexact_dtype, shape_str
@@ -102,18 +102,19 @@ def contraction_path(subscripts: str, shapes: Sequence[Sequence[Any]]
 # --- evaluation ----------------------------------------------------------------------------
 
 
-def _sum_unneeded(x: np.ndarray, labels: str, needed: set[str]) -> tuple[np.ndarray, str]:
+def _sum_unneeded(x: np.ndarray, labels: str, needed: set[str], xp: Any = np
+                  ) -> tuple[np.ndarray, str]:
     drop = tuple(i for i, c in enumerate(labels) if c not in needed)
     if not drop:
         return x, labels
-    return np.sum(x, axis=drop), "".join(c for c in labels if c in needed)
+    return xp.sum(x, axis=drop), "".join(c for c in labels if c in needed)
 
 
-def _contract_pair(a: np.ndarray, la: str, b: np.ndarray, lb: str, keep: set[str]
-                   ) -> tuple[np.ndarray, str]:
+def _contract_pair(a: np.ndarray, la: str, b: np.ndarray, lb: str, keep: set[str],
+                   xp: Any = np) -> tuple[np.ndarray, str]:
     """``a[la] · b[lb]`` summed over shared labels not in ``keep``, as one batched matmul."""
-    a, la = _sum_unneeded(a, la, keep | set(lb))
-    b, lb = _sum_unneeded(b, lb, keep | set(la))
+    a, la = _sum_unneeded(a, la, keep | set(lb), xp)
+    b, lb = _sum_unneeded(b, lb, keep | set(la), xp)
     batch = [c for c in la if c in lb and c in keep]
     contr = [c for c in la if c in lb and c not in keep]
     fa = [c for c in la if c not in lb]
@@ -123,20 +124,21 @@ def _contract_pair(a: np.ndarray, la: str, b: np.ndarray, lb: str, keep: set[str
     def prod(cs: list[str]) -> int:
         return int(np.prod([size[c] for c in cs], dtype=np.int64))
 
-    at = np.transpose(a, [la.index(c) for c in batch + fa + contr])
-    bt = np.transpose(b, [lb.index(c) for c in batch + contr + fb])
+    at = xp.permute_dims(a, tuple(la.index(c) for c in batch + fa + contr))
+    bt = xp.permute_dims(b, tuple(lb.index(c) for c in batch + contr + fb))
     nb, nfa, nfb, nc = prod(batch), prod(fa), prod(fb), prod(contr)
     if nb == 1:
-        r = np.matmul(at.reshape(nfa, nc), bt.reshape(nc, nfb))
+        r = xp.matmul(xp.reshape(at, (nfa, nc)), xp.reshape(bt, (nc, nfb)))
     else:
-        r = np.matmul(at.reshape(nb, nfa, nc), bt.reshape(nb, nc, nfb))
+        r = xp.matmul(xp.reshape(at, (nb, nfa, nc)), xp.reshape(bt, (nb, nc, nfb)))
     labels = batch + fa + fb
-    return r.reshape([size[c] for c in labels]), "".join(labels)
+    return xp.reshape(r, tuple(size[c] for c in labels)), "".join(labels)
 
 
-def _einsum_impl(*operands: Any, subscripts: str, path: tuple[tuple[int, ...], ...]) -> Any:
+def _einsum_impl(*operands: Any, subscripts: str, path: tuple[tuple[int, ...], ...],
+                 xp: Any = np) -> Any:
     ins, out = _split_spec(subscripts)
-    ops = [np.asarray(x) for x in operands]
+    ops = [np.asarray(x) for x in operands] if xp is np else list(operands)
     labels = list(ins)
     for step in path:
         picked = sorted(step, reverse=True)
@@ -145,27 +147,27 @@ def _einsum_impl(*operands: Any, subscripts: str, path: tuple[tuple[int, ...], .
         x, lx = group[0]
         for k in range(1, len(group)):
             later = rest.union(*(lab for _, lab in group[k + 1:]))
-            x, lx = _contract_pair(x, lx, group[k][0], group[k][1], later)
+            x, lx = _contract_pair(x, lx, group[k][0], group[k][1], later, xp)
         if len(group) == 1:
-            x, lx = _sum_unneeded(x, lx, rest)
+            x, lx = _sum_unneeded(x, lx, rest, xp)
         ops.append(x)
         labels.append(lx)
     while len(ops) > 1:  # a path that stops early: finish left to right
         b, lb = ops.pop(1), labels.pop(1)
         ops[0], labels[0] = _contract_pair(ops[0], labels[0], b, lb,
-                                           set(out).union(*labels[1:]))
-    x, lx = _sum_unneeded(ops[0], labels[0], set(out))
-    res = np.transpose(x, [lx.index(c) for c in out])
+                                           set(out).union(*labels[1:]), xp)
+    x, lx = _sum_unneeded(ops[0], labels[0], set(out), xp)
+    res = xp.permute_dims(x, tuple(lx.index(c) for c in out))
+    if xp is not np:
+        return res
     dtype = np.result_type(*operands) if operands else res.dtype
     return res.astype(dtype, copy=False)
 
 
 def _einsum_xp(xp: Any, *operands: Any, subscripts: str, path: Any) -> Any:
-    fn = getattr(xp, "einsum", None)  # not in the standard; torch, CuPy and Dask have one
-    if fn is None:
-        raise BackendError(f"einsum: {backend_name(xp)} has no einsum; write the contraction "
-                           "with tnp.matmul / tnp.tensordot, or use NumPy, torch, CuPy or Dask")
-    return fn(subscripts, *operands)
+    # The same pairwise contractions as on NumPy (transpose, reshape, batched matmul), in
+    # standard functions: einsum itself is not in the standard.
+    return _einsum_impl(*operands, subscripts=subscripts, path=path, xp=xp)
 
 
 def _einsum_abstract(*xs: ShapedArray, subscripts: str, path: Any) -> ShapedArray:

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.backend import defxp
-from ..core.primitive import Primitive, bind
+from ..core.backend import defxp, device
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import (
@@ -254,7 +254,8 @@ defvectorized(abs_p)
 
 def _tie_weight(x: Any, y: Any, ans: Any, first_wins: Callable[..., Any]) -> Any:
     """Weight of ``x`` in max/min: 1 where it wins, 0 where it loses, 1/2 on a tie."""
-    dtype = ans.dtype if np.issubdtype(ans.dtype, np.inexact) else np.float64
+    dtype = get_aval(ans).dtype
+    dtype = dtype if np.issubdtype(dtype, np.inexact) else np.float64
     w = where(first_wins(x, y), 1.0, where(equal(x, y), 0.5, 0.0))
     return w.astype(dtype) if isinstance(w, np.ndarray) else w
 
@@ -307,7 +308,13 @@ for _p in (lt_p, le_p, gt_p, ge_p, eq_p, ne_p):
 # --- select (where) -------------------------------------------------------------------------
 
 select_p = elementwise("select", np.where)
-defxp(select_p, lambda xp, c, x, y: xp.where(c, x, y))
+
+
+@defxp(select_p)
+def _select_xp(xp: Any, c: Any, x: Any, y: Any) -> Any:
+    if not hasattr(x, "dtype") and not hasattr(y, "dtype"):  # where() needs one array
+        x = xp.asarray(x, device=device(c))
+    return xp.where(c, x, y)
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:

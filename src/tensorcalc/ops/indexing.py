@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.backend import defxp, device
+from ..core.backend import backend_name, defxp, device
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, normalize_axes, shape_str
@@ -40,7 +40,7 @@ from ..interpreters.batch import defbatch
 from ..interpreters.batch import moveaxis as _bmove
 from ..interpreters.forward import defjvp, defjvp_rule, defjvp_zero
 from ..interpreters.transpose import deftranspose, is_undefined
-from ._base import needs_bind
+from ._base import dtype_of, needs_bind
 from .elementwise import where
 from .reductions import sum as _sum
 from .shape import moveaxis
@@ -148,14 +148,17 @@ scatter_add_along_p = Primitive("scatter_add_along", _scatter_impl, _scatter_abs
 
 @defxp(scatter_add_along_p)
 def _scatter_xp(xp: Any, v: Any, idx: Any, *, axis: int, shape: tuple[int, ...]) -> Any:
-    # Σ over the indexed axis of one-hot(idx) ⊙ v: repeated indices accumulate, on every
-    # backend, at the cost of a (target size × index size) comparison along that axis.
-    n = shape[axis]
     idx = xp.broadcast_to(idx, tuple(v.shape))
-    grid = xp.reshape(xp.arange(n, device=device(v)), (n,) + (1,) * (v.ndim - axis))
+    if backend_name(xp) == "torch":  # native, repeated indices accumulate
+        return xp.zeros(shape, dtype=v.dtype, device=device(v)).scatter_add(axis, idx, v)
+    # Elsewhere: out[…, j, …] = Σᵢ [idx[…, i, …] = j] · v[…, i, …], a comparison of the target
+    # axis against the index axis (memory: their product), exact for repeated indices.
+    n = shape[axis]
+    grid = xp.reshape(xp.arange(n, device=device(v)), (1,) * axis + (n, 1) + (1,) * (
+        v.ndim - axis - 1))
     hit = xp.expand_dims(idx, axis=axis) == grid
-    out = xp.sum(xp.where(hit, xp.expand_dims(v, axis=axis), xp.zeros_like(v[None])),
-                 axis=axis + 1)
+    vv = xp.expand_dims(v, axis=axis)
+    out = xp.sum(xp.where(hit, vv, xp.zeros_like(vv)), axis=axis + 1)
     return xp.broadcast_to(out, shape)
 
 
@@ -390,7 +393,7 @@ def diag(v: Any, k: int = 0) -> Any:
         raise ValueError(f"diag: input must be 1-D or 2-D, got shape {shape_str(v.shape)}")
     n = v.shape[0] + abs(int(k))
     rows, cols = _diag_index(n, n, int(k))
-    return index_add(np.zeros((n, n), v.dtype), (rows, cols), v)
+    return index_add(np.zeros((n, n), dtype_of(v)), (rows, cols), v)
 
 
 def _triangle(m: Any, k: int, lower: bool, op: str) -> Any:
@@ -401,7 +404,7 @@ def _triangle(m: Any, k: int, lower: bool, op: str) -> Any:
     n1, n2 = (m.shape[-2:] if m.ndim >= 2 else (m.shape[0], m.shape[0]))
     mask = np.tri(n1, n2, k, dtype=bool) if lower else ~np.tri(n1, n2, k - 1, dtype=bool)
     # where, not a product with the mask: inf or nan above the triangle must not leak in.
-    return where(mask, m, np.zeros((), m.dtype))
+    return where(mask, m, np.zeros((), dtype_of(m)))
 
 
 def tril(m: Any, k: int = 0) -> Any:

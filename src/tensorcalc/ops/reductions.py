@@ -39,7 +39,7 @@ from ..core.zeros import Zero
 from ..interpreters.batch import bdim_to_front, defbatch, logical_axis
 from ..interpreters.forward import defjvp_rule, defjvp_zero
 from ..interpreters.transpose import deflinear
-from ._base import needs_bind
+from ._base import dtype_of, needs_bind
 from .elementwise import add, divide, equal, multiply, sqrt, subtract, where
 from .strong_zero import mul_sz
 from .structural import (
@@ -85,7 +85,7 @@ def _extremum_jvp(prim: Primitive) -> Any:
         if type(t) is Zero:
             return ans, Zero(None)
         shape = x.shape
-        mask = convert(equal(x, _keep(ans, shape, axes)), ans.dtype)
+        mask = convert(equal(x, _keep(ans, shape, axes)), dtype_of(ans))
         count = reduce_sum(mask, axes)
         weight = divide(mask, _keep(count, shape, axes))  # ties share equally
         return ans, reduce_sum(multiply(t, weight), axes)
@@ -126,7 +126,7 @@ def mean(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) ->
     for a in axes:
         n *= x.shape[a]
     s = sum(x, axis=axes, dtype=dtype, keepdims=keepdims)
-    if s.dtype.kind in "biu":
+    if get_aval(s).dtype.kind in "biu":
         s = convert(s, np.float64)
     return divide(s, n)
 
@@ -406,7 +406,7 @@ def _count(shape: tuple[Any, ...], axes: tuple[int, ...]) -> int:
 
 
 def _floating(a: Any) -> Any:
-    return convert(a, np.float64) if a.dtype.kind in "biu" else a
+    return convert(a, np.float64) if dtype_of(a).kind in "biu" else a
 
 
 def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
@@ -420,7 +420,7 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: floa
     if out is not None or kwargs:
         raise TypeError("var: out=, where= and mean= are not supported for values being "
                         "differentiated")
-    if a.dtype.kind == "c":
+    if dtype_of(a).kind == "c":
         raise NotImplementedError("var of a complex value being differentiated is not "
                                   "supported (it is not holomorphic); split real and imaginary "
                                   "parts")
@@ -505,5 +505,5 @@ def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
     if not needs_bind(a):
         return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
     a = _floating(a)
-    count = _sum(convert(logical_not(isnan(a)), a.dtype), axis=axis, keepdims=keepdims)
+    count = _sum(convert(logical_not(isnan(a)), dtype_of(a)), axis=axis, keepdims=keepdims)
     return divide(nansum(a, axis=axis, dtype=dtype, keepdims=keepdims), count)

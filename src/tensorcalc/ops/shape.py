@@ -152,7 +152,7 @@ split_p = Primitive("split", _split_impl, _split_abstract, multiple_results=True
 def _split_xp(xp: Any, x: Any, *, sizes: tuple[int, ...], axis: int) -> list[Any]:
     ends = np.cumsum(sizes).tolist()
     head = (slice(None),) * (axis % x.ndim)
-    return [x[(*head, slice(e - s, e))] for s, e in zip(sizes, ends, strict=True)]
+    return [x[(*head, slice(e - s, e), ...)] for s, e in zip(sizes, ends, strict=True)]
 
 
 def _split_jvp(primals: list[Any], tangents: list[Any], *, sizes: Any, axis: int) -> Any:

@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ..core.backend import defxp, index_for, xp_dtype
+from ..core.backend import defxp, numpy_dtype, xp_dtype
+from ..core.backend import getitem as backend_getitem
+from ..core.backend import index_update as backend_index_update
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import (
@@ -47,7 +49,7 @@ from ..interpreters.batch import (
 )
 from ..interpreters.forward import defjvp_rule
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
-from ._base import needs_bind
+from ._base import dtype_of, needs_bind
 
 # --- reshape -------------------------------------------------------------------------------
 
@@ -298,10 +300,10 @@ defvectorized(convert_p)
 
 def convert(x: Any, dtype: Any) -> Any:
     """``x.astype(dtype)``."""
-    dtype = np.dtype(dtype)
+    dtype = np.dtype(dtype) if isinstance(dtype, (np.dtype, type, str)) else numpy_dtype(dtype)
     if not needs_bind(x):
         return np.asarray(x).astype(dtype)
-    if x.dtype == dtype:
+    if dtype_of(x) == dtype:
         return x
     return bind(convert_p, x, dtype=dtype)
 
@@ -353,7 +355,7 @@ def _getitem_abstract(x: ShapedArray, *, idx: tuple[Any, ...]) -> ShapedArray:
 
 
 getitem_p = Primitive("getitem", lambda x, *, idx: x[idx], _getitem_abstract)
-defxp(getitem_p, lambda xp, x, *, idx: x[index_for(xp, idx, x)])
+defxp(getitem_p, lambda xp, x, *, idx: backend_getitem(xp, x, idx))
 
 
 def _getitem_transpose(ct: Any, x: Any, *, idx: tuple[Any, ...]) -> tuple[Any]:
@@ -412,11 +414,7 @@ def _index_update_abstract(x: ShapedArray, v: ShapedArray, *, idx: Any) -> Shape
 index_add_p = Primitive("index_add", _index_add_impl, _index_update_abstract)
 
 
-@defxp(index_add_p)
-def _index_add_xp(xp: Any, x: Any, v: Any, *, idx: tuple[Any, ...]) -> Any:
-    import array_api_extra as xpx  # functional index updates on every backend
-
-    return xpx.at(x, index_for(xp, idx, x)).add(v, copy=True, xp=xp)
+defxp(index_add_p, lambda xp, x, v, *, idx: backend_index_update(xp, x, idx, v, add=True))
 
 
 def _index_add_transpose(ct: Any, x: Any, v: Any, *, idx: Any) -> tuple[Any, Any]:
@@ -483,11 +481,7 @@ def _index_set_impl(x: Any, v: Any, *, idx: tuple[Any, ...]) -> Any:
 index_set_p = Primitive("index_set", _index_set_impl, _index_update_abstract)
 
 
-@defxp(index_set_p)
-def _index_set_xp(xp: Any, x: Any, v: Any, *, idx: tuple[Any, ...]) -> Any:
-    import array_api_extra as xpx
-
-    return xpx.at(x, index_for(xp, idx, x)).set(v, copy=True, xp=xp)
+defxp(index_set_p, lambda xp, x, v, *, idx: backend_index_update(xp, x, idx, v, add=False))
 
 
 def _last_write_mask(shape: tuple[Any, ...], idx: tuple[Any, ...]) -> Any:

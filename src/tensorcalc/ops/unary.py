@@ -48,7 +48,7 @@ from ..core.backend import BackendError, backend_name, defxp
 from ..core.primitive import bind
 from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import defjvp_diag, defjvp_zero
-from ._base import needs_bind
+from ._base import dtype_of, needs_bind
 from .elementwise import (
     absolute,
     add,
@@ -237,7 +237,7 @@ def fabs(x: Any) -> Any:
     """``numpy.fabs``: ``abs`` computed in floating point (``fabs′(0) = 0``, like ``abs``)."""
     if not needs_bind(x):
         return np.fabs(x)
-    if x.dtype.kind in "biu":
+    if dtype_of(x).kind in "biu":
         x = convert(x, np.float64)
     return absolute(x)
 

@@ -37,7 +37,7 @@ from ...core.shapes import ShapedArray
 from ...core.zeros import Zero
 from ...interpreters.batch import defbatch_gufunc
 from ...interpreters.forward import defjvp_rule
-from .._base import needs_bind
+from .._base import dtype_of, needs_bind
 from ..elementwise import add, divide, multiply, negative, subtract
 from ..products import matmul
 from ..structural import getitem
@@ -194,7 +194,7 @@ def _qr_tall_tangent(q: Any, r: Any, t: Any) -> tuple[Any, Any]:
         raise LinAlgError(f"qr (derivative): R is singular, so A does not have full column "
                           f"rank and Q is not differentiable there ({e})") from None
     x = matmul(mT(q), dar)                               # Qᵀ Ȧ R⁻¹
-    low = multiply(x, mask(shape_of(x)[-1], x.dtype, "stril"))
+    low = multiply(x, mask(shape_of(x)[-1], dtype_of(x), "stril"))
     omega = subtract(low, mT(low))                       # Qᵀ Q̇ (antisymmetric)
     dq = add(matmul(q, subtract(omega, x)), dar)
     dr = matmul(subtract(x, omega), r)

@@ -257,8 +257,14 @@ def _cholesky_abstract(x: ShapedArray, *, upper: bool) -> ShapedArray:
 cholesky_p = Primitive(
     "cholesky", lambda x, *, upper: call_numpy("cholesky", np.linalg.cholesky, x, upper=upper),
     _cholesky_abstract)
-defxp(cholesky_p,
-      lambda xp, x, *, upper: linalg_of(xp, "cholesky", cholesky_p)(x, upper=upper))
+
+
+@defxp(cholesky_p)
+def _cholesky_xp(xp: Any, x: Any, *, upper: bool) -> Any:
+    # upper: NumPy reads the upper triangle and returns U = Lᵀ of Aᵀ's (lower) factor; not
+    # every backend takes upper=.
+    chol = linalg_of(xp, "cholesky", cholesky_p)
+    return xp.matrix_transpose(chol(xp.matrix_transpose(x))) if upper else chol(x)
 
 
 def _cholesky_jvp(t: Any, ans: Any, x: Any, *, upper: bool) -> Any:

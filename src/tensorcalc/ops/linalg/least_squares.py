@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ...core.backend import defxp, linalg_of
+from ...core.backend import defxp, is_foreign, linalg_of, namespace, numpy_dtype
 from ...core.primitive import Primitive, bind, get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
 from ...core.zeros import Zero
@@ -55,7 +55,20 @@ def _pinv_abstract(x: ShapedArray, *, rcond: Any, hermitian: bool) -> ShapedArra
 
 
 pinv_p = Primitive("pinv", _pinv_impl, _pinv_abstract)
-defxp(pinv_p, lambda xp, a, *, rcond, hermitian: linalg_of(xp, "pinv", pinv_p)(a, rtol=rcond))
+
+
+@defxp(pinv_p)
+def _pinv_xp(xp: Any, a: Any, *, rcond: Any, hermitian: bool) -> Any:
+    if rcond is None:  # NumPy's default cutoff
+        rcond = max(a.shape[-2:]) * float(np.finfo(numpy_dtype(a.dtype)).eps)
+    if not hermitian:
+        return linalg_of(xp, "pinv", pinv_p)(a, rtol=rcond)
+    # As NumPy with hermitian=True: A = V diag(w) Vᵀ from the lower triangle, A⁺ inverts the
+    # eigenvalues above rcond · max|w| and drops the others.
+    w, v = linalg_of(xp, "eigh", pinv_p)(a)
+    big = xp.abs(w) > rcond * xp.max(xp.abs(w), axis=-1, keepdims=True)
+    winv = xp.where(big, 1 / xp.where(big, w, xp.ones_like(w)), xp.zeros_like(w))
+    return (v * winv[..., None, :]) @ xp.matrix_transpose(v)
 
 
 def pinv_tangent(a: Any, p: Any, t: Any) -> Any:
@@ -202,6 +215,8 @@ def _stacked_value(x: Any) -> np.ndarray:
     (batch axes first). Staged values (``trace``/``jit``) have none and raise."""
     if not needs_bind(x):
         return np.asarray(x)
+    if is_foreign(x):
+        return x  # read on its own device by _rank
     if isinstance(x, BatchTracer):
         inner = x.val
         v = _stacked_value(inner)
@@ -218,10 +233,18 @@ def _rank(op: str, a: Any, rcond: float) -> int:
     decides the shape of ``residuals``, so it must be known while tracing (as in NumPy)."""
     v = _stacked_value(a)
     m, n = v.shape[-2:]
-    s = np.linalg.svd(v.reshape((-1, m, n)), compute_uv=False)
-    if s.shape[-1] == 0:
-        return 0
-    ranks = np.sum(s > rcond * s[:, :1], axis=-1)
+    if is_foreign(v):  # on its device; the ranks (a few ints) are read back: one sync
+        xp = namespace(v)
+        s = linalg_of(xp, "svdvals", lstsq_p)(xp.reshape(v, (-1, m, n)))
+        if s.shape[-1] == 0:
+            return 0
+        r = xp.sum(xp.astype(s > rcond * s[:, :1], xp.int64), axis=-1)
+        ranks = np.array([int(r[i]) for i in range(int(r.shape[0]))])
+    else:
+        s = np.linalg.svd(v.reshape((-1, m, n)), compute_uv=False)
+        if s.shape[-1] == 0:
+            return 0
+        ranks = np.sum(s > rcond * s[:, :1], axis=-1)
     if np.any(ranks != ranks[0]):
         raise LinAlgError(
             f"{op}: under vmap the examples have different ranks {sorted(set(ranks.tolist()))}, "
