@@ -34,6 +34,8 @@ from .api_util import (
     partial_fun,
     retry_with_strong_zeros,
 )
+from .backend_jacobian import foreign_blocks
+from .core import backend
 from .core.errors import DifferentiationTypeError, NonScalarOutputError, ShapeError
 from .core.primitive import get_aval
 from .core.tree import tree_flatten, tree_unflatten
@@ -205,6 +207,8 @@ def _linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
 def _apply_layout(block: Any, out_nd: int, in_nd: int, layout: str) -> Any:
     if layout == "denominator" and out_nd and in_nd:
         perm = tuple(range(out_nd, out_nd + in_nd)) + tuple(range(out_nd))
+        if backend.is_foreign(block):
+            return backend.namespace(block).permute_dims(block, perm)
         return np.transpose(block, perm) if isinstance(block, np.ndarray) else \
             _tnp_transpose(block, perm)
     return block
@@ -243,10 +247,19 @@ def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str
     def jacobian_once(*args: Any) -> Any:
         lin, dyn_tree, out_tree, aux = _linearize_for(fun, args, argnums, has_aux, fname)
         if sparse:
+            if backend.any_foreign(tree_flatten(args)[0]):
+                raise backend.BackendError(
+                    f"{fname}(sparse=...): sparse Jacobians (pattern, colouring, recovery into "
+                    "scipy.sparse) run on NumPy arrays only for now; pass NumPy arrays, or "
+                    "drop sparse= for a dense Jacobian on this backend")
             jac = _sparse_result(lin, sparse, mode, chunk_size, memory_budget)
             return (jac, aux) if has_aux else jac
         _check_dense_size(lin, memory_budget, fname)
-        blocks = compute_blocks(lin, mode, chunk_size, memory_budget)
+        leaves = tree_flatten(args)[0]
+        if backend.any_foreign(leaves):  # computed on the inputs' library and device
+            blocks = foreign_blocks(lin, leaves, mode)
+        else:
+            blocks = compute_blocks(lin, mode, chunk_size, memory_budget)
         jac = _assemble(blocks, lin, dyn_tree, out_tree, argnums, layout, fname)
         return (jac, aux) if has_aux else jac
 
