@@ -178,6 +178,10 @@ def to_backend(v: Any, xp: Any, dev: Any) -> Any:
     if type(v) is np.ndarray:
         if v.ndim == 0:
             return _scalar_of(v)
+        if v.size > 4096 and v.dtype.kind in "biufc" and not v.any():
+            # A zero a rule instantiated (a symbolic zero made concrete): made on the device,
+            # not shipped there (on Dask it would be embedded in the graph).
+            return xp.zeros(v.shape, dtype=xp_dtype(xp, v.dtype), device=dev)
         # A read-only constant (one the staging guard locked) is copied: torch cannot share it.
         return xp.asarray(v, device=dev, copy=None if v.flags.writeable else True)
     if isinstance(v, np.generic):

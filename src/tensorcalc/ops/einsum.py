@@ -124,8 +124,9 @@ def _contract_pair(a: np.ndarray, la: str, b: np.ndarray, lb: str, keep: set[str
     def prod(cs: list[str]) -> int:
         return int(np.prod([size[c] for c in cs], dtype=np.int64))
 
-    at = xp.permute_dims(a, tuple(la.index(c) for c in batch + fa + contr))
-    bt = xp.permute_dims(b, tuple(lb.index(c) for c in batch + contr + fb))
+    perm = np.transpose if xp is np else xp.permute_dims  # NumPy < 2 has no permute_dims
+    at = perm(a, tuple(la.index(c) for c in batch + fa + contr))
+    bt = perm(b, tuple(lb.index(c) for c in batch + contr + fb))
     nb, nfa, nfb, nc = prod(batch), prod(fa), prod(fb), prod(contr)
     if nb == 1:
         r = xp.matmul(xp.reshape(at, (nfa, nc)), xp.reshape(bt, (nc, nfb)))
@@ -157,7 +158,7 @@ def _einsum_impl(*operands: Any, subscripts: str, path: tuple[tuple[int, ...], .
         ops[0], labels[0] = _contract_pair(ops[0], labels[0], b, lb,
                                            set(out).union(*labels[1:]), xp)
     x, lx = _sum_unneeded(ops[0], labels[0], set(out), xp)
-    res = xp.permute_dims(x, tuple(lx.index(c) for c in out))
+    res = (np.transpose if xp is np else xp.permute_dims)(x, tuple(lx.index(c) for c in out))
     if xp is not np:
         return res
     dtype = np.result_type(*operands) if operands else res.dtype
