@@ -178,6 +178,11 @@ def to_backend(v: Any, xp: Any, dev: Any) -> Any:
     if type(v) is np.ndarray:
         if v.ndim == 0:
             return _scalar_of(v)
+        if v.size > 1 and 0 in v.strides:
+            # A broadcast view (a cotangent spread over an axis): only its distinct entries
+            # move, and the library broadcasts them again.
+            core = v[tuple(slice(0, 1) if st == 0 else slice(None) for st in v.strides)]
+            return xp.broadcast_to(xp.asarray(np.ascontiguousarray(core), device=dev), v.shape)
         if v.size > 4096 and v.dtype.kind in "biufc" and not v.any():
             # A zero a rule instantiated (a symbolic zero made concrete): made on the device,
             # not shipped there (on Dask it would be embedded in the graph).
@@ -425,7 +430,7 @@ def index_update(xp: Any, x: Any, idx: tuple[Any, ...], v: Any, *, add: bool) ->
     x = xp.astype(x, dt) if x.dtype != dt else x
     v = xp.astype(v, dt) if v.dtype != dt else v
     if _is_basic(idx):
-        at = xpx.at(x, idx)
+        at = xpx.at(x, _full(idx, x.ndim))
         return at.add(v, copy=True, xp=xp) if add else at.set(v, copy=True, xp=xp)
     shape = tuple(int(d) for d in x.shape)
     target = np.arange(math.prod(shape)).reshape(shape)[idx]
