@@ -61,6 +61,15 @@ def _inline(value: Any) -> bool:
     return False
 
 
+def _standard_name(prim: Primitive, xp: Any) -> str | None:
+    """The standard function a ufunc primitive is, when ``xp`` has it (else None)."""
+    uf = prim.impl
+    if not isinstance(uf, np.ufunc) or uf in backend.UFUNC_COMPOSITES:
+        return None
+    name = backend.UFUNC_ALIASES.get(uf, uf.__name__)
+    return name if name and hasattr(xp, name) else None
+
+
 def generate_xp_source(prog: Program, xp: Any, dev: Any, name: str = "compiled",
                        plain_strong_zeros: bool = False) -> tuple[str, dict[str, Any]]:
     """``(source, globals)`` of a function computing ``prog`` on ``xp`` arrays on ``dev``."""
@@ -103,6 +112,8 @@ def generate_xp_source(prog: Program, xp: Any, dev: Any, name: str = "compiled",
             expr = template(ins, eq.params, const)
         elif plain_strong_zeros and prim in PLAIN:
             expr = f"xp.{PLAIN[prim]}({', '.join(ins)})"
+        elif _standard_name(prim, xp) and not eq.params:
+            expr = f"xp.{_standard_name(prim, xp)}({', '.join(ins)})"
         else:
             impl = prim.xp_impl
             if impl is None:
