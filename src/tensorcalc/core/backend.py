@@ -182,13 +182,13 @@ def to_backend(v: Any, xp: Any, dev: Any) -> Any:
             # A broadcast view (a cotangent spread over an axis): only its distinct entries
             # move, and the library broadcasts them again.
             core = v[tuple(slice(0, 1) if st == 0 else slice(None) for st in v.strides)]
-            return xp.broadcast_to(xp.asarray(np.ascontiguousarray(core), device=dev), v.shape)
+            return xp.broadcast_to(xp.asarray(np.array(core), device=dev), v.shape)
         if v.size > 4096 and v.dtype.kind in "biufc" and not v.any():
             # A zero a rule instantiated (a symbolic zero made concrete): made on the device,
             # not shipped there (on Dask it would be embedded in the graph).
             return xp.zeros(v.shape, dtype=xp_dtype(xp, v.dtype), device=dev)
         # A read-only constant (one the staging guard locked) is copied: torch cannot share it.
-        return xp.asarray(v, device=dev, copy=None if v.flags.writeable else True)
+        return xp.asarray(v if v.flags.writeable else v.copy(), device=dev)
     if isinstance(v, np.generic):
         return _scalar_of(v)
     return v
