@@ -51,6 +51,7 @@ import traceback
 from dataclasses import dataclass
 
 OPTIONAL = {"scipy", "sklearn", "matplotlib", "tqdm", "selenium", "torch", "jax", "autograd",
+            "dask", "distributed", "array_api_strict", "cupy",
             "hypothesis", "threadpoolctl", "IPython"}
 CHEAP_COMMANDS = {"derive", "plan", "explain"}
 SKIP_MARK = re.compile(r"<!--\s*docs-test:\s*skip\s*(.*?)\s*-->")

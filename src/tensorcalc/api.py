@@ -19,6 +19,7 @@ import numpy as np
 
 from .api_util import (
     as_value,
+    as_values_at,
     check_differentiable,
     dtype_of,
     fit_cotangent,
@@ -47,7 +48,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     ``Jᵀ ȳ``, one per primal, each shaped like its primal. Integer and boolean primals are
     treated as constants; their cotangent is ``None``.
     """
-    primals = tuple(as_value(p) for p in primals)
+    primals = as_value(tuple(primals), "vjp")
     leaves, in_tree = tree_flatten(primals)
     mask = [np.issubdtype(dtype_of(x), np.inexact) for x in leaves]
     store: dict[str, Any] = {}
@@ -98,7 +99,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
         nums = normalize_argnums(argnums, len(args), "grad")
         # only differentiated arguments become arrays: a function, a string or None passed
         # in another position reaches ``fun`` untouched (JAX's ``grad(apply, 1)(f, x)``)
-        args = tuple(as_value(a) if i in nums else a for i, a in enumerate(args))
+        args = as_values_at(args, nums, "grad")
         dyn = tuple(args[i] for i in nums)
         dyn_leaves, dyn_tree = tree_flatten(dyn)
         check_differentiable(dyn_leaves, "grad", nums, holomorphic, allow_complex=True)
@@ -171,8 +172,8 @@ def jvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
 
 def _jvp_once(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
               has_aux: bool) -> Any:
-    primals = tuple(as_value(p) for p in primals)
-    tangents = tuple(as_value(t) for t in tangents)
+    primals = as_value(tuple(primals), "jvp")
+    tangents = as_value(tuple(tangents), "jvp")
     p_leaves, p_tree = tree_flatten(primals)
     t_leaves, t_tree = tree_flatten(tangents)
     if p_tree != t_tree:
@@ -196,7 +197,7 @@ def _jvp_once(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequenc
 def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
     """Return ``(fun(*primals), f_lin)`` where ``f_lin(*tangents) = J · tangents`` reuses the
     linearization (the primal work is done once). ``f_lin.program`` is the linear Program."""
-    primals = tuple(as_value(p) for p in primals)
+    primals = as_value(tuple(primals), "linearize")
     leaves, in_tree = tree_flatten(primals)
     store: dict[str, Any] = {}
     outs, lin = linearize_flat(flat_fun(fun, in_tree, False, store), leaves)
@@ -227,7 +228,7 @@ def trace(fun: Callable[..., Any], *args: Any) -> Program:
     Arguments may be arrays or abstract values ``tc.ShapeDtype(("n", "n"))`` with symbolic
     dimensions. The program's inputs are the flattened argument leaves in order.
     """
-    args = tuple(as_value(a) for a in args)
+    args = as_value(tuple(args), "trace")
     leaves, in_tree = tree_flatten(args)
     avals = [x if isinstance(x, ShapedArray) else aval_of(x) for x in leaves]
     avals = [ShapedArray(a.shape, a.dtype) for a in avals]
@@ -237,5 +238,5 @@ def trace(fun: Callable[..., Any], *args: Any) -> Program:
 
 def linear_map(fun: Callable[..., Any], *primals: Any) -> LinearMap:
     """The staged linear map of ``fun`` at ``primals`` (flattened inputs and outputs)."""
-    leaves, in_tree = tree_flatten(tuple(as_value(p) for p in primals))
+    leaves, in_tree = tree_flatten(as_value(tuple(primals)))
     return linearize_flat(flat_fun(fun, in_tree, False, {}), leaves)[1]

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .core import backend
 from .core.context import strong_zero_checks, strong_zeros_enforced
 from .core.errors import DifferentiationTypeError
 from .core.primitive import Tracer, get_aval
@@ -67,7 +68,28 @@ def may_hold_nan(values: Any) -> bool:
                     return True
         elif isinstance(x, (float, complex, np.inexact)) and x != x:
             return True
+        elif backend.is_foreign(x) and foreign_may_hold_nan(x):
+            return True
     return False
+
+
+def foreign_may_hold_nan(x: Any) -> bool:
+    """The strong-zero policy on arrays of other libraries (docs/backends.md):
+
+    * lazy arrays (Dask): reading a value would compute the graph, so the answer is always
+      "maybe", and the transformation returns its strong-zero rerun, which is one more graph
+      built (``where`` masks instead of plain products) and still nothing computed;
+    * arrays without data (torch ``meta``): no, nothing can be read;
+    * eager arrays on any device (torch, CuPy, array_api_strict): one reduction and one
+      device-to-host read of a boolean per result array of the transformation."""
+    if backend.numpy_dtype(x.dtype).kind not in "fc":
+        return False
+    if type(x).__module__.startswith("dask"):
+        return True
+    if str(backend.device(x)) == "meta":
+        return False
+    xp = backend.namespace(x)
+    return bool(xp.any(xp.isnan(x)))
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -228,14 +250,35 @@ def masked_array_error(x: Any, what: str) -> TypeError:
         "neutral value, or the data and the mask separately (tnp.where(mask, 0.0, x)).")
 
 
-def as_value(x: Any) -> Any:
-    """Leaves of the argument pytrees: numbers and arrays stay, other array-likes convert."""
+def as_value(x: Any, op: str = "tensorcalc") -> Any:
+    """Leaves of the argument pytrees: numbers and arrays stay, other array-likes convert.
+    Give it all the arguments of one call at once (a tuple) so that arrays of two libraries
+    among them are refused (``op`` names the caller in that error)."""
     leaves, tree = tree_flatten(x)
+    foreign = False
     for v in leaves:
         if isinstance(v, np.ma.MaskedArray):
             raise masked_array_error(v, "an argument")
+        if type(v) is not np.ndarray and backend.is_foreign(v):
+            foreign = True
+    if foreign:
+        # Arrays of another library stay as they are (array type in = array type out); one
+        # call takes one library on one device.
+        backend.check_same_backend(leaves, op)
+        return x
     ok = (Tracer, np.ndarray, np.generic, float, int, complex, bool, ShapedArray)
     return tree_unflatten(tree, [v if isinstance(v, ok) else np.asarray(v) for v in leaves])
+
+
+def as_values_at(args: Sequence[Any], nums: Sequence[int], op: str) -> tuple[Any, ...]:
+    """``as_value`` of ``args[i]`` for ``i`` in ``nums``, all at once (so two array libraries
+    among them are refused); the other arguments reach the function untouched (a function, a
+    string or None in a position that is not differentiated, as in JAX)."""
+    picked = as_value(tuple(args[i] for i in nums), op)
+    out = list(args)
+    for i, v in zip(nums, picked, strict=True):
+        out[i] = v
+    return tuple(out)
 
 
 def partial_fun(fun: Callable[..., Any], args: Sequence[Any], nums: Sequence[int],
@@ -258,7 +301,8 @@ def check_array_outputs(leaves: list[Any], op: str = "",
                         what: str = "differentiable outputs") -> None:
     """Raise unless every output leaf is an array or a number (``op`` names the caller)."""
     for o in leaves:
-        if not isinstance(o, (Tracer, np.ndarray, np.generic, float, int, complex)):
+        if not isinstance(o, (Tracer, np.ndarray, np.generic, float, int, complex)) \
+                and not backend.is_foreign(o):
             raise TypeError(f"{op + ': ' if op else ''}the function returned a "
                             f"{type(o).__name__}, not an array; {what} must be arrays or "
                             "numbers (in tuples, lists, dicts)")
@@ -302,6 +346,8 @@ def fit_cotangent(ct: Any, like: Any) -> Any:
     dt = dtype_of(like)
     if isinstance(ct, Tracer):
         return ct
+    if backend.is_foreign(like):
+        return _fit_foreign(ct, like, dt)
     ct = np.asarray(ct)
     if np.issubdtype(dt, np.inexact) and ct.dtype != dt:
         if ct.dtype.kind == "c" and dt.kind != "c":
@@ -321,7 +367,7 @@ def linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
     ℂ-linear map ``ż ↦ f′(z) ż``), except in reverse mode for real outputs: each row is then
     the gradient ``∂fᵢ/∂x − i ∂fᵢ/∂y`` of a real output (JAX's jacrev)."""
     nums = normalize_argnums(argnums, len(args), fname)
-    args = tuple(as_value(a) if i in nums else a for i, a in enumerate(args))
+    args = as_values_at(args, nums, fname)
     dyn = tuple(args[i] for i in nums)
     dyn_leaves, dyn_tree = tree_flatten(dyn)
     check_differentiable(dyn_leaves, fname, nums, holomorphic,
@@ -349,3 +395,15 @@ def linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
     lin = Linearized(lmap.program, lmap.in_avals, lmap.out_avals, outs)
     aux = lower_aux(store["aux"]) if has_aux else None
     return lin, dyn_tree, store["out_tree"], aux
+
+
+def _fit_foreign(ct: Any, like: Any, dt: np.dtype) -> Any:
+    """A cotangent on the primal's library and device (a zero made by NumPy moves there)."""
+    xp = backend.namespace(like)
+    if not backend.is_foreign(ct):
+        ct = xp.asarray(ct, device=backend.device(like))
+        if tuple(ct.shape) != tuple(like.shape):
+            ct = xp.broadcast_to(ct, tuple(like.shape))
+    if np.issubdtype(dt, np.inexact) and backend.numpy_dtype(ct.dtype) != dt:
+        ct = xp.astype(ct, backend.xp_dtype(xp, dt))
+    return ct

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
 
+from .core.backend import defxp_neutral
 from .core.context import trace_depth
 from .core.ir import Literal, Program
 from .core.primitive import Primitive, Tracer, bind, get_aval
@@ -83,6 +84,7 @@ checkpoint_policies = SimpleNamespace(
 # --- checkpoint_name -----------------------------------------------------------------------
 
 checkpoint_name_p = Primitive("checkpoint_name", lambda x, name: x, lambda x, name: x)
+defxp_neutral(checkpoint_name_p)  # the identity on any backend
 deflinear(checkpoint_name_p, lambda ct, x, name: [ct])
 defvectorized(checkpoint_name_p)
 
@@ -175,6 +177,7 @@ def _ckpt_abstract(*avals: ShapedArray, body: Program, policy: Policy | None
 
 #: ``outs = checkpoint[body, policy](*ins)``: the block, recomputed in the backward pass.
 checkpoint_p = Primitive("checkpoint", _ckpt_impl, _ckpt_abstract, multiple_results=True)
+defxp_neutral(checkpoint_p)  # its impl runs sub-programs through bind
 
 
 def _lin_impl(*args: Any, body: Program, policy: Policy | None, live: tuple[bool, ...],
@@ -203,6 +206,7 @@ def _lin_abstract(*avals: ShapedArray, body: Program, policy: Policy | None,
 #: ``ṫ_out = checkpoint_lin[body, …](*primal_ins, *saved, *live tangents)``: linear in the
 #: tangents; its transpose recomputes the block's linearization from ``primal_ins``.
 checkpoint_lin_p = Primitive("checkpoint_lin", _lin_impl, _lin_abstract, multiple_results=True)
+defxp_neutral(checkpoint_lin_p)  # its impl runs sub-programs through bind
 
 
 def _ckpt_jvp(primals: list[Any], tangents: list[Any], *, body: Program,

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .core.backend import defxp_neutral
 from .core.errors import ShapeError, TensorcalcError
 from .core.primitive import Primitive, Tracer, bind, get_aval
 from .core.shapes import ShapedArray, shape_str
@@ -48,6 +49,7 @@ class CustomRuleError(TensorcalcError, TypeError):
 # --- stop_gradient -----------------------------------------------------------------------------
 
 stop_gradient_p = Primitive("stop_gradient", lambda x: x, lambda x: x)
+defxp_neutral(stop_gradient_p)  # the identity on any backend
 defjvp_zero(stop_gradient_p)
 defvectorized(stop_gradient_p)
 
@@ -133,6 +135,7 @@ def _to_front(args: Sequence[Any], dims: Sequence[int | None]) -> tuple[list[Any
 custom_jvp_call_p = Primitive("custom_jvp_call", lambda *xs, call: call.fun(list(xs)),
                               lambda *avals, call: _out_avals(call, avals),
                               multiple_results=True)
+defxp_neutral(custom_jvp_call_p)  # its impl runs sub-programs through bind
 
 
 def _custom_jvp_rule(primals: list[Any], tangents: list[Any], *, call: _Call
@@ -228,6 +231,7 @@ class custom_jvp:  # noqa: N801  (JAX's name)
 custom_vjp_call_p = Primitive("custom_vjp_call", lambda *xs, call: call.fun(list(xs)),
                               lambda *avals, call: _out_avals(call, avals),
                               multiple_results=True)
+defxp_neutral(custom_vjp_call_p)  # its impl runs sub-programs through bind
 
 
 def _forward_mode_error(name: str) -> CustomRuleError:
@@ -250,6 +254,7 @@ def _bwd_abstract(*avals: ShapedArray, call: _Call, n_res: int,
 #: ``ẏ = J ẋ`` for a custom_vjp function inside a linearized program: residuals first, then
 #: the tangents. Only its transpose exists (``bwd``); applying it forward raises.
 custom_vjp_bwd_p = Primitive("custom_vjp_bwd", _bwd_impl, _bwd_abstract, multiple_results=True)
+defxp_neutral(custom_vjp_bwd_p)  # its impl runs sub-programs through bind
 custom_vjp_bwd_p.transpose_only = True  # Jacobians through it are taken by reverse sweeps
 
 

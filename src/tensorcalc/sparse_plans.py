@@ -29,6 +29,7 @@ import numpy as np
 from .api import grad
 from .api_util import linearize_for, retry_with_strong_zeros
 from .compile import jit
+from .core import backend
 from .core.errors import TensorcalcError
 from .core.primitive import Tracer
 from .core.tree import tree_flatten
@@ -100,6 +101,11 @@ class SparseJacobianPlan:
         return self.fun
 
     def _linearize(self, args: tuple[Any, ...]) -> tuple[Linearized, Any]:
+        if backend.any_foreign(tree_flatten(args)[0]):
+            raise backend.BackendError(
+                f"{self.fname}(sparse=...): sparse Jacobians and Hessians (pattern, colouring, "
+                "recovery into scipy.sparse) run on NumPy arrays only for now; pass NumPy "
+                "arrays, or drop sparse= for a dense result on this backend")
         lin, _, _, aux = linearize_for(self._target(), args, self.argnums, self.has_aux,
                                        self.fname)
         return lin, aux

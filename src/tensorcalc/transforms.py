@@ -26,11 +26,14 @@ import numpy as np
 from .api import grad, jvp
 from .api_util import (
     as_value,
+    as_values_at,
     check_array_outputs,
     linearize_for,
     normalize_argnums,
     retry_with_strong_zeros,
 )
+from .backend_jacobian import foreign_blocks
+from .core import backend
 from .core.errors import DifferentiationTypeError, NonScalarOutputError, ShapeError
 from .core.primitive import get_aval
 from .core.tree import tree_flatten, tree_unflatten
@@ -97,7 +100,8 @@ def vmap(fun: Callable[..., Any], in_axes: AxisSpec = 0, out_axes: AxisSpec = 0,
 
     def vmapped(*args: Any) -> Any:
         # a function or a string (in_axes None) reaches ``fun`` as it is
-        args = tuple(a if callable(a) or isinstance(a, str) else as_value(a) for a in args)
+        arrays = [i for i, a in enumerate(args) if not (callable(a) or isinstance(a, str))]
+        args = as_values_at(args, arrays, "vmap")
         spec = in_axes
         if isinstance(spec, list):
             spec = tuple(spec)
@@ -179,6 +183,8 @@ _linearize_for = linearize_for  # the name tests and older callers use
 def _apply_layout(block: Any, out_nd: int, in_nd: int, layout: str) -> Any:
     if layout == "denominator" and out_nd and in_nd:
         perm = tuple(range(out_nd, out_nd + in_nd)) + tuple(range(out_nd))
+        if backend.is_foreign(block):
+            return backend.namespace(block).permute_dims(block, perm)
         return np.transpose(block, perm) if isinstance(block, np.ndarray) else \
             _tnp_transpose(block, perm)
     return block
@@ -226,7 +232,11 @@ def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str
             how = "reverse" if not holomorphic or sum(lin.out_sizes) <= sum(lin.in_sizes) \
                 else "forward"
         _check_dense_size(lin, memory_budget, fname)
-        blocks = compute_blocks(lin, how, chunk_size, memory_budget)
+        leaves = tree_flatten(args)[0]
+        if backend.any_foreign(leaves):  # computed on the inputs' library and device
+            blocks = foreign_blocks(lin, leaves, how)
+        else:
+            blocks = compute_blocks(lin, how, chunk_size, memory_budget)
         jac = _assemble(blocks, lin, dyn_tree, out_tree, argnums, layout, fname)
         return (jac, aux) if has_aux else jac
 

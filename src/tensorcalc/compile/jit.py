@@ -15,6 +15,10 @@ function runs them as plain ``np.multiply``/``np.true_divide`` — in place, no 
 when an output contains a NaN runs the checked version of the same program instead.
 When a jitted function is itself being transformed (``grad(jit(f))``, ``jacobian(jit(f))``)
 it runs ``f`` directly, so every transformation composes with it.
+
+Arrays of other libraries (torch, CuPy, Dask, array_api_strict) compile to source against
+their array-API namespace (:mod:`tensorcalc.compile.xp_codegen`); the signature then includes
+the library and the device, so one jitted function serves each backend with its own code.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..api_util import masked_array_error, report_fp_warnings, retry_with_strong_zeros
+from ..core import backend
 from ..core.ir import Program
 from ..core.primitive import Tracer
 from ..core.shapes import ShapedArray, aval_of
@@ -34,6 +39,7 @@ from ..interpreters.stage import stage_flat
 from .buffers import PLAIN_STRONG_ZERO
 from .codegen import compile_program
 from .passes import optimize
+from .xp_codegen import compile_xp_program
 
 
 class Compiled:
@@ -41,12 +47,14 @@ class Compiled:
     with strong-zero products, the checked variant used when the fast one yields a NaN)."""
 
     def __init__(self, program: Program, fn: Callable[..., Any], source: str,
-                 out_tree: Any, name: str) -> None:
+                 out_tree: Any, name: str,
+                 checked: Callable[[], Callable[..., Any]] | None = None) -> None:
         self.program, self.fn, self.source, self.out_tree = program, fn, source, out_tree
         self.name = name
         self.fixed: frozenset[int] = frozenset()  # argument leaves passed through unchanged
         self.strong_zeros = _holds_strong_zeros(program)
         self._checked: Callable[..., Any] | None = None
+        self._make_checked = checked
 
     def run(self, leaves: list[Any]) -> Any:
         if not self.strong_zeros:
@@ -58,7 +66,8 @@ class Compiled:
 
     def _checked_fn(self) -> Callable[..., Any]:
         if self._checked is None:
-            self._checked = compile_program(self.program, self.name)[0]
+            self._checked = (self._make_checked() if self._make_checked is not None
+                             else compile_program(self.program, self.name)[0])
         return self._checked
 
 
@@ -125,15 +134,22 @@ class Jitted:
         dyn, stat = self._split(args, kwargs)
         leaves, in_tree = tree_flatten(dyn)
         fixed = {k: x for k, x in enumerate(leaves) if _is_static_leaf(x)}
+        xp = dev = None
+        if any(backend.is_foreign(x) for x in leaves):
+            backend.check_same_backend(leaves, "jit")
+            xp, first = backend.namespace_and_first(leaves, "jit")
+            dev = backend.device(first)
         leaves = [x if isinstance(x, (np.ndarray, float, int, complex, bool, np.generic))
-                  else np.asarray(x) for k, x in enumerate(leaves) if k not in fixed]
+                  or backend.is_foreign(x) else np.asarray(x)
+                  for k, x in enumerate(leaves) if k not in fixed]
         avals = [aval_of(x) for x in leaves]
         try:
             fixed_key: Any = tuple(fixed.items())
             hash(fixed_key)
         except TypeError:
             fixed_key = tuple((k, id(v)) for k, v in fixed.items())
-        key = (in_tree, tuple((a.shape, a.dtype, a.weak_type) for a in avals), stat, fixed_key)
+        key = (in_tree, tuple((a.shape, a.dtype, a.weak_type) for a in avals), stat, fixed_key,
+               None if xp is None else (backend.backend_name(xp), str(dev)))
         hit = self.cache.get(key)
         if hit is not None:
             return hit
@@ -158,8 +174,13 @@ class Jitted:
         in_avals = [ShapedArray(a.shape, a.dtype) for a in avals]
         prog = optimize(stage_flat(flat, in_avals))
         name = _identifier(self.__name__)
-        fn, source = compile_program(prog, name=name, plain_strong_zeros=True)
-        compiled = Compiled(prog, fn, source, store["out_tree"], name)
+        if xp is not None:
+            fn, source = compile_xp_program(prog, xp, dev, name, plain_strong_zeros=True)
+            compiled = Compiled(prog, fn, source, store["out_tree"], name,
+                                lambda: compile_xp_program(prog, xp, dev, name)[0])
+        else:
+            fn, source = compile_program(prog, name=name, plain_strong_zeros=True)
+            compiled = Compiled(prog, fn, source, store["out_tree"], name)
         compiled.fixed = frozenset(fixed)
         self.cache[key] = compiled
         return compiled

@@ -8,7 +8,9 @@ Transformations are *traces* (the stack of active ones is per thread and per asy
 :mod:`tensorcalc.core.context`). Each active transformation has a level; a value being transformed
 at that level is a :class:`Tracer` of that trace. ``bind`` looks at the arguments, finds the
 highest-level trace among them and lets it process the primitive; with no tracer among the
-arguments it calls the NumPy implementation directly, so untransformed code pays nothing.
+arguments it calls the NumPy implementation directly, so untransformed code pays nothing; on
+arrays of another library (torch, CuPy, Dask, any array-API array) it calls the primitive's
+backend-neutral ``xp_impl`` instead (:mod:`tensorcalc.core.backend`).
 Because the level is taken from the data, nested transformations never confuse their
 perturbations: ``grad(lambda x: x * grad(lambda y: x * y)(1.0))`` keeps the inner and outer
 derivatives apart.
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .backend import apply_foreign, foreign_aval, is_foreign
 from .context import new_trace  # noqa: F401  (re-exported: core.primitive.new_trace)
 from .errors import ConcretizationError, LeakedTracerError, TensorcalcError
 from .shapes import ShapedArray, aval_of
@@ -35,6 +38,9 @@ class Primitive:
     cleared by ``defjvp_zero`` (comparisons, sign, floor: a zero derivative everywhere).
     ``transpose_only`` marks a linear primitive that can be transposed but not applied forward
     (the backward rule of a ``custom_vjp`` function): Jacobians through it use reverse sweeps.
+    ``xp_impl(xp, *args, **params)`` is the implementation on arrays of any array-API
+    namespace ``xp`` (declared with ``core.backend.defxp``; ufuncs get theirs from the
+    standard's names, others without one are NumPy-only).
     """
 
     registry: dict[str, Primitive] = {}
@@ -56,6 +62,7 @@ class Primitive:
         self.linear = False
         self.differentiable = True
         self.transpose_only = False
+        self.xp_impl: Callable[..., Any] | None = None
         Primitive.registry[name] = self
 
     def bind(self, *args: Any, **params: Any) -> Any:
@@ -159,14 +166,18 @@ class Tracer:
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     """Apply ``prim`` to ``args``: NumPy directly, or the top trace among the arguments."""
     top: Trace | None = None
-    masked = False
+    masked = foreign = False
     for a in args:
+        if type(a) is np.ndarray:
+            continue
         if isinstance(a, Tracer):
             t = a._trace
             if top is None or t.level > top.level:
                 top = t
         elif isinstance(a, np.ma.MaskedArray):
             masked = True
+        elif is_foreign(a):
+            foreign = True
     if masked and top is not None:
         # A closed-over masked constant: the traced program would drop its mask.
         raise TypeError(
@@ -174,6 +185,8 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             "transformations ignore masks, so masked entries would silently count. Use "
             "x.filled(value), or tnp.where(mask, neutral, x.data).")
     if top is None:
+        if foreign:
+            return apply_foreign(prim, args, params)
         try:
             return prim.impl(*args, **params)
         except (ValueError, IndexError, TypeError) as err:
@@ -206,4 +219,6 @@ def get_aval(x: Any) -> ShapedArray:
         return ShapedArray(x.shape, x.dtype)
     if isinstance(x, Tracer):
         return x.aval
+    if is_foreign(x):
+        return foreign_aval(x)
     return aval_of(x)

@@ -199,6 +199,10 @@ def aval_of(x: object) -> ShapedArray:
         return ShapedArray(x.shape, x.dtype)
     if isinstance(x, (bool, int, float, complex)):
         return ShapedArray((), np.asarray(x).dtype, weak_type=True)
+    from .backend import foreign_aval, is_foreign
+
+    if is_foreign(x):
+        return foreign_aval(x)
     a = np.asarray(x)
     return ShapedArray(a.shape, a.dtype)
 

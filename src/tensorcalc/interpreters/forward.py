@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import numpy_dtype
 from ..core.context import new_trace
 from ..core.errors import MissingRuleError
 from ..core.ir import Equation, Literal, Var
@@ -71,9 +72,13 @@ def fit_tangent(t: Any, ans: Any) -> Any:
     if t_shape != a_shape:
         t = tangent_ops.broadcast_to(t, a_shape)
     a_dtype = getattr(ans, "dtype", None)
-    if a_dtype is not None and getattr(t, "dtype", a_dtype) != a_dtype \
-            and is_inexact_dtype(a_dtype):
-        t = tangent_ops.convert(t, a_dtype)
+    t_dtype = getattr(t, "dtype", a_dtype)
+    if a_dtype is not None and t_dtype is not a_dtype:
+        if type(a_dtype) is not type(t_dtype) or not isinstance(a_dtype, np.dtype):
+            # an array of another library: compare the dtypes by name (core/backend.py)
+            a_dtype, t_dtype = numpy_dtype(a_dtype), numpy_dtype(t_dtype)
+        if t_dtype != a_dtype and is_inexact_dtype(a_dtype):
+            t = tangent_ops.convert(t, a_dtype)
     return t
 
 

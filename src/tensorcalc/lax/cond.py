@@ -25,6 +25,7 @@ import numpy as np
 
 from ..compile.codegen import STATEMENTS, compile_program
 from ..compile.passes import optimize
+from ..core.backend import defxp_neutral
 from ..core.errors import ShapeError
 from ..core.ir import Literal, Program, Var
 from ..core.primitive import Primitive, Tracer, bind, get_aval
@@ -65,6 +66,7 @@ def _cond_abstract(index: ShapedArray, *ops: ShapedArray, branches: tuple[Progra
 
 #: ``outs = cond[branches](index, *operands)``: ``branches[clip(index)](*operands)``.
 cond_p = Primitive("cond", _cond_impl, _cond_abstract, multiple_results=True)
+defxp_neutral(cond_p)  # its impl runs sub-programs through bind
 
 
 def _widen(prog: Program, inputs: list[Var | None], in_avals: Sequence[ShapedArray],

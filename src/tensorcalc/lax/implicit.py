@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp_neutral
 from ..core.context import trace_depth
 from ..core.errors import ShapeError
 from ..core.ir import Program
@@ -85,6 +86,7 @@ def _ls_abstract(*avals: ShapedArray, matvec: Program, solve: Program, tsolve: P
 #: ``x = custom_linear_solve[matvec, solve, tsolve](*matvec_consts, *solve_consts,
 #: *tsolve_consts, *b)``: linear in ``b``.
 linear_solve_p = Primitive("custom_linear_solve", _ls_impl, _ls_abstract, multiple_results=True)
+defxp_neutral(linear_solve_p)  # its impl runs sub-programs through bind
 
 
 def _jvp_in(prog: Program, vals: list[Any], tans: dict[int, Any]) -> list[Any] | None:

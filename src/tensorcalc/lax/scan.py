@@ -25,6 +25,7 @@ import numpy as np
 
 from ..compile.codegen import STATEMENTS, compile_program
 from ..compile.passes import optimize
+from ..core.backend import defxp, device, is_foreign, namespace
 from ..core.context import trace_depth
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, Tracer, bind, get_aval
@@ -58,15 +59,17 @@ def _plain(aval: ShapedArray) -> ShapedArray:
 
 
 def _scan_impl(*args: Any, body: Any, length: int, reverse: bool, num_consts: int,
-               num_carry: int) -> list[Any]:
+               num_carry: int, xp: Any = None) -> list[Any]:
     consts, carry, xs = _split3(args, num_consts, num_carry)
     ys: list[list[Any]] = [[] for _ in body.outputs[num_carry:]]
     steps = range(length - 1, -1, -1) if reverse else range(length)
     for t in steps:
-        outs = eval_program(body, consts + carry + [x[t] for x in xs])
+        outs = eval_program(body, consts + carry + [x[t, ...] for x in xs])
         carry = outs[:num_carry]
         for acc, y in zip(ys, outs[num_carry:], strict=True):
             acc.append(y)
+    if xp is not None:
+        return carry + [xp.stack(acc[::-1] if reverse else acc) for acc in ys]
     return carry + _stack(ys, body.out_avals[num_carry:], length, reverse)
 
 
@@ -92,6 +95,9 @@ def _scan_abstract(*avals: ShapedArray, body: Any, length: int, reverse: bool,
 
 #: ``carry, ys = scan[body, length, reverse, num_consts, num_carry](*consts, *init, *xs)``.
 scan_p = Primitive("scan", _scan_impl, _scan_abstract, multiple_results=True)
+# On other backends the per-step outputs are stacked with xp.stack (a scan of length 0 has
+# no outputs to take the library from, so it never gets here).
+defxp(scan_p, lambda xp, *args, **params: _scan_impl(*args, **params, xp=xp))
 
 
 def _scan_jvp(primals: list[Any], tangents: list[Any], *, body: Any, length: int,
@@ -335,15 +341,24 @@ def _scan_eager(f: Callable[[Any, Any], tuple[Any, Any]], carry: Any, xs_leaves:
     ys: list[Any] = []
     y_tree = None
     for t in (range(n - 1, -1, -1) if reverse else range(n)):
-        carry, y = f(carry, tree_unflatten(x_tree, [x[t] for x in xs_leaves]))
+        carry, y = f(carry, tree_unflatten(x_tree, [x[t, ...] for x in xs_leaves]))
         leaves, tree = tree_flatten(carry)
         _check_carry("scan", leaves, tree, init_avals, carry_tree)
         y_leaves, y_tree = tree_flatten(y)
         ys.append(y_leaves)
     if reverse:
         ys.reverse()
-    stacked = [np.stack([np.asarray(step[j]) for step in ys]) for j in range(len(ys[0]))]
+    stacked = [_stack_steps([step[j] for step in ys]) for j in range(len(ys[0]))]
     return carry, tree_unflatten(y_tree, stacked)
+
+
+def _stack_steps(values: list[Any]) -> Any:
+    """The per-step outputs stacked, with their own library's ``stack`` if not NumPy."""
+    foreign = [v for v in values if is_foreign(v)]
+    if foreign:
+        xp = namespace(foreign[0])
+        return xp.stack([xp.asarray(v, device=device(foreign[0])) for v in values])
+    return np.stack([np.asarray(v) for v in values])
 
 
 def fori_loop(lower: int, upper: int, body_fun: Callable[[Any, Any], Any],

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..compile.codegen import STATEMENTS, compile_program
 from ..compile.passes import optimize
+from ..core.backend import defxp_neutral
 from ..core.context import trace_depth
 from ..core.errors import TensorcalcError
 from ..core.ir import Program
@@ -63,6 +64,7 @@ def _while_abstract(*avals: ShapedArray, cond: Program, body: Program, cond_ncon
 
 #: ``carry = while[cond, body](*cond_consts, *body_consts, *init)``.
 while_p = Primitive("while", _while_impl, _while_abstract, multiple_results=True)
+defxp_neutral(while_p)  # its impl runs sub-programs through bind
 
 
 def _jvp_program(body: Program, nk: int, mask: Sequence[bool]) -> Program:

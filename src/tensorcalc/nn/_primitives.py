@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind
+from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray, shape_str
 from ..core.zeros import Zero
 from ..interpreters.batch import bdim_to_front, common_size, defbatch, defvectorized
@@ -32,7 +33,7 @@ from ..interpreters.forward import add_tangents, defjvp, defjvp_rule
 from ..ops import elementwise as ew
 from ..ops import reductions as red
 from ..ops import special
-from ..ops._base import probe_dtype
+from ..ops._base import needs_bind, probe_dtype
 from ..ops.special import expit
 
 
@@ -58,13 +59,14 @@ def _softplus_impl(x: Any) -> Any:
 
 
 softplus_p = Primitive("nn.softplus", _softplus_impl, _unary_abstract(_softplus_impl))
+defxp(softplus_p, lambda xp, x: xp.logaddexp(x, xp.zeros_like(x)))
 defjvp(softplus_p, lambda t, ans, x: ew.multiply(t, expit(x)))
 defvectorized(softplus_p)
 
 
 def softplus(x: Any) -> Any:
     """``log(1 + e^{x})``, stable for large ``|x|``; its derivative is ``sigmoid(x)``."""
-    if isinstance(x, Tracer):
+    if needs_bind(x):
         return bind(softplus_p, x)
     return _softplus_impl(x)
 
@@ -99,6 +101,15 @@ def _xent_abstract(logits: ShapedArray, labels: ShapedArray) -> ShapedArray:
 softmax_xent_p = Primitive("nn.softmax_cross_entropy", _xent_impl, _xent_abstract)
 
 
+@defxp(softmax_xent_p)
+def _xent_xp(xp: Any, logits: Any, labels: Any) -> Any:
+    m = xp.max(logits, axis=-1, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    lse = m + xp.log(xp.sum(xp.exp(logits - m), axis=-1, keepdims=True))
+    terms = labels * (lse - logits)
+    return xp.sum(xp.where(labels != 0, terms, xp.zeros_like(terms)), axis=-1)
+
+
 def _xent_jvp(primals: list[Any], tangents: list[Any]) -> tuple[Any, Any]:
     logits, labels = primals
     t_logits, t_labels = tangents
@@ -118,7 +129,7 @@ def _xent_jvp(primals: list[Any], tangents: list[Any]) -> tuple[Any, Any]:
 
 def _is_one(mass: Any) -> bool:
     """Whether every row's label mass is known to be exactly 1 (concrete one-hot labels)."""
-    return not isinstance(mass, Tracer) and bool(np.all(np.asarray(mass) == 1))
+    return not needs_bind(mass) and bool(np.all(np.asarray(mass) == 1))
 
 
 defjvp_rule(softmax_xent_p, _xent_jvp)
@@ -135,6 +146,6 @@ defbatch(softmax_xent_p, _xent_batch)
 
 def softmax_xent(logits: Any, labels: Any) -> Any:
     """Per-row ``−Σ_k y_k log softmax(θ)_k`` over the last axis (labels shaped like logits)."""
-    if isinstance(logits, Tracer) or isinstance(labels, Tracer):
+    if needs_bind(logits) or needs_bind(labels):
         return bind(softmax_xent_p, logits, labels)
     return _xent_impl(logits, labels)

@@ -33,8 +33,9 @@ import numpy as np
 import tensorcalc.numpy as tnp
 
 from ..core.errors import ShapeError
-from ..core.primitive import Tracer
+from ..core.primitive import get_aval
 from ..ops import special
+from ..ops._base import dtype_of, needs_bind
 from ._primitives import softmax_xent, softplus
 
 __all__ = [
@@ -93,7 +94,7 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
 
 
 def _array(x: Any) -> Any:
-    return x if isinstance(x, Tracer) else np.asarray(x)
+    return x if needs_bind(x) else np.asarray(x)
 
 
 # --- losses ----------------------------------------------------------------------------------
@@ -110,15 +111,15 @@ def _reduce(loss: Any, reduction: str, name: str) -> Any:
 
 
 def _dtype(x: Any) -> np.dtype:
-    return x.dtype if isinstance(x, Tracer) else np.asarray(x).dtype
+    return get_aval(x).dtype if needs_bind(x) else np.asarray(x).dtype
 
 
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> Any:
     """``labels[..., None] == arange(num_classes)`` as floats; labels must be integers in range."""
-    if not isinstance(labels, Tracer):
+    if not needs_bind(labels):
         labels = np.asarray(labels)
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise TypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
+        if not np.issubdtype(dtype_of(labels), np.integer):
+            raise TypeError(f"one_hot: labels must be integers, got dtype {dtype_of(labels)}")
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
             raise ValueError(
                 f"one_hot: labels must lie in [0, {num_classes}) for {num_classes} classes; got "
@@ -140,9 +141,9 @@ def softmax_cross_entropy(logits: Any, labels: Any, *, axis: int = -1,
     if reduction not in REDUCTIONS:
         raise ValueError(
             f"softmax_cross_entropy: reduction={reduction!r} is not one of {REDUCTIONS}")
-    if not isinstance(labels, Tracer):
+    if not needs_bind(labels):
         labels = np.asarray(labels)  # lists and scalars become arrays with a dtype to inspect
-    if not isinstance(logits, Tracer):
+    if not needs_bind(logits):
         logits = np.asarray(logits)
     shape = tnp.shape(logits)
     if len(shape) == 0:
@@ -183,7 +184,7 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, *,
         raise ShapeError(
             f"binary_cross_entropy_with_logits: targets of shape {tuple(tnp.shape(targets))} "
             f"do not match logits of shape {tuple(tnp.shape(logits))}")
-    return _reduce(softplus(logits) - targets * logits, reduction,
+    return _reduce(tnp.subtract(softplus(logits), tnp.multiply(targets, logits)), reduction,
                    "binary_cross_entropy_with_logits")
 
 

@@ -39,7 +39,8 @@ from numpy import (  # noqa: F401  (constants and index helpers are NumPy's)
     zeros,
 )
 
-from ..core.primitive import Tracer
+from ..core.primitive import get_aval
+from ..ops._base import needs_bind
 from ..ops.bessel import i0  # noqa: F401
 from ..ops.elementwise import (  # noqa: F401
     abs,
@@ -98,20 +99,20 @@ dtype = _np.dtype
 
 
 def shape(a: Any) -> tuple[Any, ...]:
-    return a.shape if isinstance(a, Tracer) else _np.shape(a)
+    return a.shape if needs_bind(a) else _np.shape(a)
 
 
 def ndim(a: Any) -> int:
-    return a.ndim if isinstance(a, Tracer) else _np.ndim(a)
+    return a.ndim if needs_bind(a) else _np.ndim(a)
 
 
 def size(a: Any) -> Any:
-    return a.size if isinstance(a, Tracer) else _np.size(a)
+    return get_aval(a).size if needs_bind(a) else _np.size(a)
 
 
 def expand_dims(a: Any, axis: Any) -> Any:
     """``numpy.expand_dims`` (a reshape)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return _np.expand_dims(a, axis)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     nd = a.ndim + len(axes)
@@ -122,7 +123,7 @@ def expand_dims(a: Any, axis: Any) -> Any:
 
 def squeeze(a: Any, axis: Any = None) -> Any:
     """``numpy.squeeze`` (a reshape)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return _np.squeeze(a, axis)
     if axis is None:
         axes = tuple(i for i, d in enumerate(a.shape) if d == 1)
@@ -140,7 +141,7 @@ def ravel(a: Any) -> Any:
 
 def square(x: Any) -> Any:
     """``numpy.square``."""
-    return multiply(x, x) if isinstance(x, Tracer) else _np.square(x)
+    return multiply(x, x) if needs_bind(x) else _np.square(x)
 
 
 def at(x: Any) -> _methods.AtIndexer:

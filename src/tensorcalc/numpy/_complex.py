@@ -11,6 +11,7 @@ from typing import Any
 import numpy as _np
 
 from ..core.primitive import Tracer
+from ..ops._base import needs_bind
 from ..ops.complex_ops import angle, conj, conjugate, imag, real
 from ..ops.elementwise import equal, not_equal
 
@@ -20,7 +21,7 @@ __all__ = ["angle", "conj", "conjugate", "imag", "iscomplex", "iscomplexobj", "i
 
 def iscomplexobj(x: Any) -> bool:
     """``numpy.iscomplexobj``: whether the dtype is complex (no value is read)."""
-    return x.dtype.kind == "c" if isinstance(x, Tracer) else _np.iscomplexobj(x)
+    return x.dtype.kind == "c" if needs_bind(x) else _np.iscomplexobj(x)
 
 
 def isrealobj(x: Any) -> bool:
@@ -30,14 +31,14 @@ def isrealobj(x: Any) -> bool:
 
 def iscomplex(x: Any) -> Any:
     """``numpy.iscomplex``: entries with a non-zero imaginary part (boolean, no derivative)."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return _np.iscomplex(x)
     return not_equal(imag(x), 0)
 
 
 def isreal(x: Any) -> Any:
     """``numpy.isreal``: entries with a zero imaginary part (boolean, no derivative)."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return _np.isreal(x)
     return equal(imag(x), 0)
 

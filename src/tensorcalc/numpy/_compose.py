@@ -24,6 +24,7 @@ import numpy as np
 from ..core.errors import ConcretizationError
 from ..core.primitive import Tracer
 from ..ops import elementwise as ew
+from ..ops._base import needs_bind
 from ..ops.indexing import diag, take, take_along_axis
 from ..ops.shape import concatenate, moveaxis, stack, vstack
 from ..ops.structural import broadcast_to, convert, index_add, index_set, reshape, transpose
@@ -273,7 +274,7 @@ def _flat_update(a: Any, flat_idx: np.ndarray, vals: Any) -> Any:
 
 def place(arr: Any, mask: Any, vals: Any, *, inplace: bool = True) -> Any:
     """``numpy.place``; on traced values use ``inplace=False`` (returns the new array)."""
-    if _plain(arr, mask, vals) or (inplace and not isinstance(arr, Tracer)):
+    if _plain(arr, mask, vals) or (inplace and not needs_bind(arr)):
         if inplace:
             return np.place(arr, mask, vals)
         arr = np.array(arr, copy=True)
@@ -287,7 +288,7 @@ def place(arr: Any, mask: Any, vals: Any, *, inplace: bool = True) -> Any:
 
 def put(a: Any, ind: Any, v: Any, mode: str = "raise", *, inplace: bool = True) -> Any:
     """``numpy.put``; on traced values use ``inplace=False`` (returns the new array)."""
-    if _plain(a, ind, v) or (inplace and not isinstance(a, Tracer)):
+    if _plain(a, ind, v) or (inplace and not needs_bind(a)):
         if inplace:
             return np.put(a, ind, v, mode=mode)
         a = np.array(a, copy=True)
@@ -309,7 +310,7 @@ def put(a: Any, ind: Any, v: Any, mode: str = "raise", *, inplace: bool = True) 
 def put_along_axis(arr: Any, indices: Any, values: Any, axis: Any, *,
                    inplace: bool = True) -> Any:
     """``numpy.put_along_axis``; on traced values use ``inplace=False``."""
-    if _plain(arr, indices, values) or (inplace and not isinstance(arr, Tracer)):
+    if _plain(arr, indices, values) or (inplace and not needs_bind(arr)):
         if inplace:
             return np.put_along_axis(arr, indices, values, axis)
         arr = np.array(arr, copy=True)
@@ -334,7 +335,7 @@ def put_along_axis(arr: Any, indices: Any, values: Any, axis: Any, *,
 
 def fill_diagonal(a: Any, val: Any, wrap: bool = False, *, inplace: bool = True) -> Any:
     """``numpy.fill_diagonal``; on traced values use ``inplace=False``."""
-    if _plain(a, val) or (inplace and not isinstance(a, Tracer)):
+    if _plain(a, val) or (inplace and not needs_bind(a)):
         if inplace:
             return np.fill_diagonal(a, val, wrap)
         a = np.array(a, copy=True)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ShapeError
-from ..core.primitive import Tracer
+from ..ops._base import needs_bind
 from ..ops.elementwise import add, exp, log, multiply, power, subtract
 from ..ops.shape import moveaxis, stack
 from ..ops.structural import broadcast_to, convert, reshape
@@ -34,7 +34,7 @@ _WEAK = {"b": True, "i": 1, "u": 1, "f": 1.0, "c": 1j}
 
 def _leaf_dtype_arg(x: Any) -> Any:
     """What ``numpy.result_type`` should see for one leaf (weak Python scalars stay weak)."""
-    if isinstance(x, Tracer):
+    if needs_bind(x):
         return _WEAK[x.dtype.kind] if x.aval.weak_type else x.dtype
     if isinstance(x, (bool, int, float, complex)):
         return x
@@ -53,12 +53,12 @@ def _leaves(a: Any) -> list[Any]:
 
 
 def _build(node: Any, dtype: np.dtype) -> Any:
-    if isinstance(node, Tracer):
+    if needs_bind(node):
         return convert(node, dtype)
     if not isinstance(node, (list, tuple)) or not has_tracer(node):
         return np.asarray(node, dtype=dtype)
     items = [_build(v, dtype) for v in node]
-    shapes = {tuple(np.shape(v)) if not isinstance(v, Tracer) else tuple(v.shape)
+    shapes = {tuple(np.shape(v)) if not needs_bind(v) else tuple(v.shape)
               for v in items}
     if len(shapes) > 1:
         raise ShapeError(
@@ -87,7 +87,7 @@ def asarray(a: Any, dtype: Any = None, order: Any = None, *, copy: Any = None,
             device: Any = None, like: Any = None) -> Any:
     """``numpy.asarray``; a traced value is returned as it is (converted if ``dtype``), and a
     nested list or tuple holding traced values is stacked into one traced array."""
-    if isinstance(a, Tracer):
+    if needs_bind(a):
         return a if dtype is None else convert(a, dtype)
     if isinstance(a, (list, tuple)) and has_tracer(a):
         return _from_nested(a, dtype, 0)
@@ -98,7 +98,7 @@ def array(a: Any, dtype: Any = None, *, copy: bool = True, order: Any = "K",
           subok: bool = False, ndmin: int = 0, like: Any = None) -> Any:
     """``numpy.array``; traced values (also inside nested lists) stay traced. Traced arrays
     are immutable, so ``copy`` has nothing to do for them."""
-    if isinstance(a, Tracer):
+    if needs_bind(a):
         return _ndmin(a if dtype is None else convert(a, dtype), ndmin)
     if isinstance(a, (list, tuple)) and has_tracer(a):
         return _from_nested(a, dtype, ndmin)
@@ -107,7 +107,7 @@ def array(a: Any, dtype: Any = None, *, copy: bool = True, order: Any = "K",
 
 def asanyarray(a: Any, dtype: Any = None, order: Any = None, **kwargs: Any) -> Any:
     """``numpy.asanyarray`` (as :func:`asarray`)."""
-    if isinstance(a, Tracer) or (isinstance(a, (list, tuple)) and has_tracer(a)):
+    if needs_bind(a) or (isinstance(a, (list, tuple)) and has_tracer(a)):
         return asarray(a, dtype)
     return np.asanyarray(a, dtype=dtype, order=order, **kwargs)
 
@@ -161,7 +161,7 @@ def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
 def _like(np_fn: Any, name: str) -> Any:
     def like(a: Any, dtype: Any = None, order: str = "K", subok: bool = True,
              shape: Any = None, **kwargs: Any) -> Any:
-        if isinstance(a, Tracer):
+        if needs_bind(a):
             return np_fn(tuple(a.shape) if shape is None else shape,
                          dtype=a.dtype if dtype is None else dtype)
         if has_tracer(a):

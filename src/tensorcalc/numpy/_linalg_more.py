@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core.primitive import Tracer
+from ..ops._base import needs_bind
 from ..ops.linalg.eig import eig as _eig
 from ..ops.linalg.eig import eigvals
 from ..ops.linalg.inverse import inv, solve
@@ -39,13 +39,13 @@ def eig(a: Any) -> EigResult:
 
 
 def _shape(a: Any) -> tuple[int, ...]:
-    return tuple(a.shape) if isinstance(a, Tracer) else np.shape(a)
+    return tuple(a.shape) if needs_bind(a) else np.shape(a)
 
 
 def tensorinv(a: Any, ind: int = 2) -> Any:
     """``numpy.linalg.tensorinv``: the inverse of ``a`` read as a ``prod(a.shape[:ind]) ×
     prod(a.shape[ind:])`` matrix, of shape ``a.shape[ind:] + a.shape[:ind]``."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.linalg.tensorinv(a, ind)
     shape = _shape(a)
     if not isinstance(ind, int) or ind <= 0:
@@ -61,7 +61,7 @@ def tensorinv(a: Any, ind: int = 2) -> Any:
 def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
     """``numpy.linalg.tensorsolve``: ``x`` of shape ``a.shape[b.ndim:]`` with
     ``tensordot(a, x, axes=x.ndim) == b``."""
-    if not (isinstance(a, Tracer) or isinstance(b, Tracer)):
+    if not (needs_bind(a) or needs_bind(b)):
         return np.linalg.tensorsolve(a, b, axes)
     if axes is not None:
         a = moveaxis(a, tuple(axes), tuple(range(len(_shape(a)) - len(axes), len(_shape(a)))))

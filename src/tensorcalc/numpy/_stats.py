@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Tracer
 from ..ops import elementwise as ew
 from ..ops import reductions as red
 from ..ops import unary
+from ..ops._base import needs_bind
 from ..ops.indexing import sort, take_along_axis
 from ..ops.shape import concatenate, moveaxis
 from ..ops.structural import convert, reshape, transpose
@@ -112,7 +112,7 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
     else:
         s_hi = take_along_axis(s, hi, axis=-1)
         if frac is None:
-            if isinstance(q, Tracer) or has_tracer(q):
+            if needs_bind(q) or has_tracer(q):
                 frac = ew.subtract(ew.multiply(reshape(asarray(q), (-1,)), n - 1), lo)
             else:
                 frac = h - lo

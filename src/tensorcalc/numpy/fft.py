@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Tracer
+from ..ops._base import needs_bind
 from ..ops.elementwise import multiply
 from ..ops.fft import fft_op
 from ..ops.shape import flip, pad, roll
@@ -109,7 +109,7 @@ def _c2r(a: Any, s: Any, axes: Any, norm: Any) -> Any:
 
 
 def _plain(a: Any) -> bool:
-    return not isinstance(a, Tracer)
+    return not needs_bind(a)
 
 
 def fft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = None) -> Any:

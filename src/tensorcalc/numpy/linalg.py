@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core.primitive import Tracer
+from ..core.backend import device, is_foreign, namespace
+from ..ops._base import dtype_of, needs_bind
 from ..ops.elementwise import abs as _abs
 from ..ops.elementwise import divide, equal, multiply, not_equal, power, sqrt, where
 from ..ops.indexing import diagonal as _diagonal
@@ -124,7 +125,7 @@ def cholesky(a: Any, /, *, upper: bool = False, symmetrize_input: bool = True) -
 
 def matrix_power(a: Any, n: int) -> Any:
     """``numpy.linalg.matrix_power``: ``aⁿ`` for an integer ``n`` by repeated squaring."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.linalg.matrix_power(a, n)
     try:
         n = int(n.__index__())
@@ -133,7 +134,9 @@ def matrix_power(a: Any, n: int) -> Any:
     shape = check_matrix("matrix_power", a)
     check_real("matrix_power", a)
     if n == 0:  # the identity does not depend on a
-        eye = np.eye(shape[-1], dtype=a.dtype if a.dtype.kind in "fc" else np.float64)
+        eye = np.eye(shape[-1], dtype=dtype_of(a) if dtype_of(a).kind in "fc" else np.float64)
+        if is_foreign(a):  # the identity on the input's library and device
+            return namespace(a).asarray(np.broadcast_to(eye, shape).copy(), device=device(a))
         return np.broadcast_to(eye, shape).copy()
     if n < 0:
         a, n = inv(a), -n
@@ -170,7 +173,7 @@ def multi_dot(arrays: Any, *, out: Any = None) -> Any:
     """``numpy.linalg.multi_dot``: ``A @ B @ …`` in the cheapest bracketing. The first array
     may be 1-D (a row vector) and the last 1-D (a column vector); the others are 2-D."""
     arrays = list(arrays)
-    if not any(isinstance(x, Tracer) for x in arrays):
+    if not any(needs_bind(x) for x in arrays):
         return np.linalg.multi_dot(arrays, out=out)
     if out is not None:
         raise TypeError("multi_dot: out= is not supported for values being differentiated")
@@ -235,7 +238,7 @@ def _safe_abs_pow(x: Any, p: float) -> Any:
 
 
 def _float(x: Any) -> Any:
-    return x if x.dtype.kind in "fc" else convert(x, np.float64)
+    return x if dtype_of(x).kind in "fc" else convert(x, np.float64)
 
 
 def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...]) -> Any:  # noqa: A002
@@ -248,7 +251,7 @@ def _vector_norm(x: Any, ord: Any, axes: tuple[int, ...]) -> Any:  # noqa: A002
     if ord == -np.inf:
         return _min(_abs(x), axis=axes)
     if ord == 0:  # the number of non-zero entries: piecewise constant
-        return _sum(convert(not_equal(x, 0), x.dtype), axis=axes)
+        return _sum(convert(not_equal(x, 0), dtype_of(x)), axis=axes)
     if ord == 1:
         return _sum(_abs(x), axis=axes)
     p = float(ord)
@@ -279,7 +282,7 @@ def _matrix_norm(x: Any, ord: Any, row: int, col: int) -> Any:  # noqa: A002
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A002
     """``numpy.linalg.norm``. The derivative at ``x = 0`` is 0 (never NaN); ``ord=0`` (vector)
     counts non-zeros and has zero derivative; ties in ``±inf`` / ``±1`` / ``±2`` share it."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
     x = _float(x)
     nd = x.ndim
@@ -317,7 +320,7 @@ def _bad_axis(a: Any, nd: int) -> int:
 
 def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:  # noqa: A002
     """``numpy.linalg.vector_norm``: ``axis=None`` flattens; derivative 0 at ``x = 0``."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
     if axis is None:
         flat = reshape(x, (-1,))
@@ -338,7 +341,7 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
 
 def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:  # noqa: A002
     """``numpy.linalg.matrix_norm`` over the last two axes."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
     return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
 
@@ -382,7 +385,7 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
 
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """``numpy.linalg.vecdot``: ``Σ x1 x2`` along ``axis`` with broadcasting (real inputs)."""
-    if not (isinstance(x1, Tracer) or isinstance(x2, Tracer)):
+    if not (needs_bind(x1) or needs_bind(x2)):
         return np.linalg.vecdot(x1, x2, axis=axis)
     check_real("vecdot", x1, x2)
     return _sum(multiply(x1, x2), axis=axis)
@@ -392,7 +395,7 @@ def cond(x: Any, p: Any = None) -> Any:
     """``numpy.linalg.cond``: ``s_max / s_min`` for ``p`` in ``None, 2, -2`` (their inverse
     for ``-2``), else ``‖x‖_p ‖x⁻¹‖_p``. Differentiable where the ratio is (distinct extreme
     singular values; an invertible ``x`` for the other orders)."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.linalg.cond(x, p)
     check_matrix("cond", x, square=p not in (None, 2, -2))
     if p in (None, 2, -2):
@@ -405,7 +408,7 @@ def cond(x: Any, p: Any = None) -> Any:
 def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:  # noqa: N803
     """``numpy.linalg.matrix_rank``: an integer, so it has no derivative; on a traced value it
     needs the concrete numbers (not available under ``trace``/``jit``/``vmap``)."""
-    if isinstance(A, Tracer):
+    if needs_bind(A):
         A = A.concrete_value()
     return np.linalg.matrix_rank(A, tol=tol, hermitian=hermitian, rtol=rtol)
 

@@ -1,7 +1,9 @@
 """Helpers shared by the op modules: dtype probing and wrapper construction.
 
-A tnp function calls NumPy directly when none of its arguments is a tracer, so code that is not
-being transformed pays one ``isinstance`` check per call and nothing else.
+A tnp function calls NumPy directly when none of its arguments is a tracer or an array of
+another library (:func:`needs_bind`), so code that is not being transformed pays one type check
+per call and nothing else; tracers and foreign arrays (torch, CuPy, Dask…) go through ``bind``,
+which traces them or runs the primitive's array-API implementation.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import is_foreign, numpy_dtype
 from ..core.primitive import Tracer
 from ..core.shapes import ShapedArray
 
@@ -39,8 +42,23 @@ def probe_dtype(impl: Callable[..., Any], avals: tuple[ShapedArray, ...],
     return out
 
 
+def needs_bind(x: Any) -> bool:
+    """Whether ``x`` must go through ``bind``: a tracer, or an array of a library other than
+    NumPy (NumPy arrays and numbers take the direct NumPy call)."""
+    if type(x) is np.ndarray:
+        return False
+    return isinstance(x, Tracer) or is_foreign(x)
+
+
+def dtype_of(x: Any) -> np.dtype:
+    """``x.dtype`` as a NumPy dtype, also for arrays of other libraries (``torch.float32``)."""
+    d = x.dtype
+    return d if isinstance(d, np.dtype) else numpy_dtype(d)
+
+
 def any_tracer(*args: Any) -> bool:
+    """Whether any argument :func:`needs_bind`."""
     for a in args:
-        if isinstance(a, Tracer):
+        if type(a) is not np.ndarray and (isinstance(a, Tracer) or is_foreign(a)):
             return True
     return False

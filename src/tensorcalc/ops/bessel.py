@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Tracer, bind
+from ..core.primitive import bind
 from ..interpreters.batch import defvectorized
 from ..interpreters.forward import defjvp_diag
+from ._base import needs_bind
 from .elementwise import add, elementwise, multiply
 
 
@@ -47,7 +48,7 @@ defjvp_diag(bessel_i_p, _bessel_i_factor)
 
 def i0(x: Any) -> Any:
     """``numpy.i0``: the modified Bessel function ``I₀``; differentiable to any order."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.i0(x)
     if x.dtype.kind in "biu":
         from .structural import convert

@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Tracer
+from ..core.primitive import get_aval
 from ..interpreters.batch import defbroadcasting
 from ..interpreters.forward import defjvp_diag
+from ._base import dtype_of, needs_bind
 from .elementwise import (
     add,
     binary_op,
@@ -145,7 +146,7 @@ def _nan_ignoring_weight(v: Any, w: Any, ans: Any, beats: Any) -> Any:
     v_ok = logical_not(isnan(v))
     wins = logical_or(beats(v, w), logical_and(isnan(w), v_ok))
     weight = where(wins, 1.0, where(equal(v, w), 0.5, 0.0))
-    dt = ans.dtype if ans.dtype.kind in "fc" else np.dtype(np.float64)
+    dt = dtype_of(ans) if dtype_of(ans).kind in "fc" else np.dtype(np.float64)
     return convert(weight, dt)
 
 
@@ -199,18 +200,18 @@ defjvp_diag(fmod_p, _one, _quotient_factor_y)
 
 def float_power(x1: Any, x2: Any) -> Any:
     """``numpy.float_power``: ``x1 ** x2`` computed in float64 (complex128 for complex)."""
-    if not (isinstance(x1, Tracer) or isinstance(x2, Tracer)):
+    if not (needs_bind(x1) or needs_bind(x2)):
         return np.float_power(x1, x2)
     dt = np.result_type(np.float_power(np.ones((), _dtype(x1)), np.ones((), _dtype(x2))))
     return power(_as(x1, dt), _as(x2, dt))
 
 
 def _dtype(v: Any) -> np.dtype:
-    return v.dtype if isinstance(v, Tracer) else np.asarray(v).dtype
+    return get_aval(v).dtype if needs_bind(v) else np.asarray(v).dtype
 
 
 def _as(v: Any, dt: np.dtype) -> Any:
-    if isinstance(v, Tracer):
+    if needs_bind(v):
         return convert(v, dt)
     return np.asarray(v, dt)
 
@@ -224,7 +225,7 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kwargs
     hi = kwargs.pop("max", a_max)
     if kwargs:
         raise TypeError(f"clip: unexpected keyword arguments {sorted(kwargs)}")
-    if not any(isinstance(v, Tracer) for v in (a, lo, hi)):
+    if not any(needs_bind(v) for v in (a, lo, hi)):
         return np.clip(a, lo, hi, out=out)
     if out is not None:
         raise TypeError("clip: out= is not supported for values being differentiated")

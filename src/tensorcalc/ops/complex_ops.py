@@ -29,11 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Primitive, Tracer, bind
+from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray
 from ..interpreters.batch import defvectorized
 from ..interpreters.forward import defjvp
 from ..interpreters.transpose import deflinear
+from ._base import needs_bind
 from .binary import arctan2
 from .elementwise import absolute, divide, equal, multiply, where
 from .structural import convert
@@ -70,7 +71,7 @@ defvectorized(real_p)
 
 def real(val: Any) -> Any:
     """``numpy.real``: the real part (the identity for real input)."""
-    if not isinstance(val, Tracer):
+    if not needs_bind(val):
         return np.real(val)
     return bind(real_p, val) if _is_complex(val) else val
 
@@ -91,7 +92,7 @@ defvectorized(imag_p)
 
 def imag(val: Any) -> Any:
     """``numpy.imag``: the imaginary part (a constant zero for real input)."""
-    if not isinstance(val, Tracer):
+    if not needs_bind(val):
         return np.imag(val)
     if _is_complex(val):
         return bind(imag_p, val)
@@ -113,7 +114,7 @@ defvectorized(conj_p)
 
 def conj(x: Any, out: Any = None) -> Any:
     """``numpy.conj``/``conjugate``: the complex conjugate (the identity for real input)."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.conjugate(x, out=out)
     if out is not None:
         raise TypeError("conj: out= is not supported for values being differentiated")
@@ -148,7 +149,7 @@ def abs_complex(z: Any) -> Any:
 
 def angle(z: Any, deg: bool = False) -> Any:
     """``numpy.angle``: ``arctan2(Im z, Re z)`` in radians (degrees with ``deg=True``)."""
-    if not isinstance(z, Tracer):
+    if not needs_bind(z):
         return np.angle(z, deg=deg)
     if _is_complex(z):
         a = arctan2(imag(z), real(z))

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, shape_str
 from ..interpreters.batch import defbatch, moveaxis
 from ..interpreters.transpose import defbilinear
+from ._base import needs_bind
 from .shape import flip, stack
 from .structural import getitem
 
@@ -123,7 +124,7 @@ def _mode_shape(op: str, s1: tuple[int, ...], s2: tuple[int, ...], mode: str
 
 def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
     """``scipy.signal.convolve`` (N-d, modes ``'full'``, ``'same'``, ``'valid'``)."""
-    if not (isinstance(in1, Tracer) or isinstance(in2, Tracer)):
+    if not (needs_bind(in1) or needs_bind(in2)):
         import scipy.signal as ss
 
         return ss.convolve(in1, in2, mode=mode, method=method)
@@ -138,7 +139,7 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> An
 
 def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
     """``scipy.signal.correlate``: ``convolve(in1, flip(conj(in2)))``."""
-    if not (isinstance(in1, Tracer) or isinstance(in2, Tracer)):
+    if not (needs_bind(in1) or needs_bind(in2)):
         import scipy.signal as ss
 
         return ss.correlate(in1, in2, mode=mode, method=method)

@@ -39,8 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, is_concrete, is_inexact_dtype, shape_str
 from ..core.zeros import Zero
 from ..interpreters.batch import defbatch
@@ -48,6 +49,7 @@ from ..interpreters.batch import moveaxis as _bmove
 from ..interpreters.forward import add_tangents, defjvp_rule, fit_tangent
 from ..interpreters.sparsity import DENSE, Pairs, SparsityQuery, defsparsity
 from ..interpreters.transpose import deftranspose, is_undefined
+from ._base import needs_bind
 from .indexing import diagonal
 from .structural import broadcast_to, convert, reduce_sum, reshape, transpose
 
@@ -101,18 +103,19 @@ def contraction_path(subscripts: str, shapes: Sequence[Sequence[Any]]
 # --- evaluation ----------------------------------------------------------------------------
 
 
-def _sum_unneeded(x: np.ndarray, labels: str, needed: set[str]) -> tuple[np.ndarray, str]:
+def _sum_unneeded(x: np.ndarray, labels: str, needed: set[str], xp: Any = np
+                  ) -> tuple[np.ndarray, str]:
     drop = tuple(i for i, c in enumerate(labels) if c not in needed)
     if not drop:
         return x, labels
-    return np.sum(x, axis=drop), "".join(c for c in labels if c in needed)
+    return xp.sum(x, axis=drop), "".join(c for c in labels if c in needed)
 
 
-def _contract_pair(a: np.ndarray, la: str, b: np.ndarray, lb: str, keep: set[str]
-                   ) -> tuple[np.ndarray, str]:
+def _contract_pair(a: np.ndarray, la: str, b: np.ndarray, lb: str, keep: set[str],
+                   xp: Any = np) -> tuple[np.ndarray, str]:
     """``a[la] · b[lb]`` summed over shared labels not in ``keep``, as one batched matmul."""
-    a, la = _sum_unneeded(a, la, keep | set(lb))
-    b, lb = _sum_unneeded(b, lb, keep | set(la))
+    a, la = _sum_unneeded(a, la, keep | set(lb), xp)
+    b, lb = _sum_unneeded(b, lb, keep | set(la), xp)
     batch = [c for c in la if c in lb and c in keep]
     contr = [c for c in la if c in lb and c not in keep]
     fa = [c for c in la if c not in lb]
@@ -122,20 +125,22 @@ def _contract_pair(a: np.ndarray, la: str, b: np.ndarray, lb: str, keep: set[str
     def prod(cs: list[str]) -> int:
         return int(np.prod([size[c] for c in cs], dtype=np.int64))
 
-    at = np.transpose(a, [la.index(c) for c in batch + fa + contr])
-    bt = np.transpose(b, [lb.index(c) for c in batch + contr + fb])
+    perm = np.transpose if xp is np else xp.permute_dims  # NumPy < 2 has no permute_dims
+    at = perm(a, tuple(la.index(c) for c in batch + fa + contr))
+    bt = perm(b, tuple(lb.index(c) for c in batch + contr + fb))
     nb, nfa, nfb, nc = prod(batch), prod(fa), prod(fb), prod(contr)
     if nb == 1:
-        r = np.matmul(at.reshape(nfa, nc), bt.reshape(nc, nfb))
+        r = xp.matmul(xp.reshape(at, (nfa, nc)), xp.reshape(bt, (nc, nfb)))
     else:
-        r = np.matmul(at.reshape(nb, nfa, nc), bt.reshape(nb, nc, nfb))
+        r = xp.matmul(xp.reshape(at, (nb, nfa, nc)), xp.reshape(bt, (nb, nc, nfb)))
     labels = batch + fa + fb
-    return r.reshape([size[c] for c in labels]), "".join(labels)
+    return xp.reshape(r, tuple(size[c] for c in labels)), "".join(labels)
 
 
-def _einsum_impl(*operands: Any, subscripts: str, path: tuple[tuple[int, ...], ...]) -> Any:
+def _einsum_impl(*operands: Any, subscripts: str, path: tuple[tuple[int, ...], ...],
+                 xp: Any = np) -> Any:
     ins, out = _split_spec(subscripts)
-    ops = [np.asarray(x) for x in operands]
+    ops = [np.asarray(x) for x in operands] if xp is np else list(operands)
     labels = list(ins)
     for step in path:
         picked = sorted(step, reverse=True)
@@ -144,19 +149,27 @@ def _einsum_impl(*operands: Any, subscripts: str, path: tuple[tuple[int, ...], .
         x, lx = group[0]
         for k in range(1, len(group)):
             later = rest.union(*(lab for _, lab in group[k + 1:]))
-            x, lx = _contract_pair(x, lx, group[k][0], group[k][1], later)
+            x, lx = _contract_pair(x, lx, group[k][0], group[k][1], later, xp)
         if len(group) == 1:
-            x, lx = _sum_unneeded(x, lx, rest)
+            x, lx = _sum_unneeded(x, lx, rest, xp)
         ops.append(x)
         labels.append(lx)
     while len(ops) > 1:  # a path that stops early: finish left to right
         b, lb = ops.pop(1), labels.pop(1)
         ops[0], labels[0] = _contract_pair(ops[0], labels[0], b, lb,
-                                           set(out).union(*labels[1:]))
-    x, lx = _sum_unneeded(ops[0], labels[0], set(out))
-    res = np.transpose(x, [lx.index(c) for c in out])
+                                           set(out).union(*labels[1:]), xp)
+    x, lx = _sum_unneeded(ops[0], labels[0], set(out), xp)
+    res = (np.transpose if xp is np else xp.permute_dims)(x, tuple(lx.index(c) for c in out))
+    if xp is not np:
+        return res
     dtype = np.result_type(*operands) if operands else res.dtype
     return res.astype(dtype, copy=False)
+
+
+def _einsum_xp(xp: Any, *operands: Any, subscripts: str, path: Any) -> Any:
+    # The same pairwise contractions as on NumPy (transpose, reshape, batched matmul), in
+    # standard functions: einsum itself is not in the standard.
+    return _einsum_impl(*operands, subscripts=subscripts, path=path, xp=xp)
 
 
 def _einsum_abstract(*xs: ShapedArray, subscripts: str, path: Any) -> ShapedArray:
@@ -178,6 +191,7 @@ def _einsum_abstract(*xs: ShapedArray, subscripts: str, path: Any) -> ShapedArra
 
 
 einsum_p = Primitive("einsum", _einsum_impl, _einsum_abstract)
+defxp(einsum_p, _einsum_xp)
 
 
 def contract(operands: Sequence[Any], terms: Sequence[str], out: str) -> Any:
@@ -446,7 +460,7 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = False, dtype: Any = 
     Differentiable in every operand to any order; the contraction order comes from
     opt_einsum (``optimize`` is accepted for NumPy compatibility: traced operands are always
     contracted along a planned path)."""
-    if not any(isinstance(x, Tracer) for x in operands):
+    if not any(needs_bind(x) for x in operands):
         return np.einsum(*operands, out=out, optimize=optimize, dtype=dtype, order=order,
                          casting=casting)
     if out is not None:

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Primitive, Tracer, bind
+from ..core.backend import defxp, device
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import (
@@ -27,7 +28,7 @@ from ..interpreters.forward import (
 )
 from ..interpreters.sparsity import defsparsity_elementwise
 from ..interpreters.transpose import defbilinear, deftranspose, is_undefined
-from ._base import probe_dtype
+from ._base import dtype_of, needs_bind, probe_dtype
 from .strong_zero import div_sz, mul_sz
 from .structural import unbroadcast
 
@@ -55,7 +56,7 @@ def elementwise(name: str, impl: Callable[..., Any], **kw: Any) -> Primitive:
 
 def unary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any], Any]:
     def op(x: Any) -> Any:
-        if isinstance(x, Tracer):
+        if needs_bind(x):
             return bind(prim, x)
         return np_fn(x)
 
@@ -66,7 +67,7 @@ def unary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any], Any]
 
 def binary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any, Any], Any]:
     def op(x: Any, y: Any) -> Any:
-        if isinstance(x, Tracer) or isinstance(y, Tracer):
+        if needs_bind(x) or needs_bind(y):
             return bind(prim, x, y)
         return np_fn(x, y)
 
@@ -257,9 +258,9 @@ defvectorized(abs_p)
 def absolute(x: Any) -> Any:
     """``numpy.abs``, differentiable (primitive ``abs``; ``abs_c`` for complex values, whose
     derivative is not the elementwise product ``sign(z) ż``: see ops/complex_ops.py)."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.abs(x)
-    if x.dtype.kind == "c":
+    if dtype_of(x).kind == "c":
         from .complex_ops import abs_complex  # complex_ops builds on this module
 
         return abs_complex(x)
@@ -271,7 +272,8 @@ abs = absolute  # noqa: A001  (NumPy's name)
 
 def _tie_weight(x: Any, y: Any, ans: Any, first_wins: Callable[..., Any]) -> Any:
     """Weight of ``x`` in max/min: 1 where it wins, 0 where it loses, 1/2 on a tie."""
-    dtype = ans.dtype if np.issubdtype(ans.dtype, np.inexact) else np.float64
+    dtype = get_aval(ans).dtype
+    dtype = dtype if np.issubdtype(dtype, np.inexact) else np.float64
     w = where(first_wins(x, y), 1.0, where(equal(x, y), 0.5, 0.0))
     return w.astype(dtype) if isinstance(w, np.ndarray) else w
 
@@ -326,16 +328,23 @@ for _p in (lt_p, le_p, gt_p, ge_p, eq_p, ne_p):
 select_p = elementwise("select", np.where)
 
 
+@defxp(select_p)
+def _select_xp(xp: Any, c: Any, x: Any, y: Any) -> Any:
+    if not hasattr(x, "dtype") and not hasattr(y, "dtype"):  # where() needs one array
+        x = xp.asarray(x, device=device(c))
+    return xp.where(c, x, y)
+
+
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     """``numpy.where(condition, x, y)``; the condition gets no derivative.
 
     The derivative flows only through the branch taken at each entry (the one-argument form
     ``where(condition)`` returns indices and is not differentiable)."""
     if x is None and y is None:
-        if isinstance(condition, Tracer):
+        if needs_bind(condition):
             return np.nonzero(condition.concrete_value())
         return np.nonzero(condition)
-    if isinstance(condition, Tracer) or isinstance(x, Tracer) or isinstance(y, Tracer):
+    if needs_bind(condition) or needs_bind(x) or needs_bind(y):
         return bind(select_p, condition, x, y)
     return np.where(condition, x, y)
 

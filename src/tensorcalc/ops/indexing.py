@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import backend_name, defxp, device
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, normalize_axes, shape_str
 from ..core.zeros import Zero
 from ..interpreters.batch import defbatch
@@ -47,6 +48,7 @@ from ..interpreters.sparsity import (
     positions,
 )
 from ..interpreters.transpose import deftranspose, is_undefined
+from ._base import dtype_of, needs_bind
 from .elementwise import where
 from .reductions import sum as _sum
 from .shape import moveaxis
@@ -120,6 +122,15 @@ def _take_along_abstract(x: ShapedArray, idx: ShapedArray, *, axis: int) -> Shap
 take_along_p = Primitive("take_along_axis", _take_along_impl, _take_along_abstract)
 
 
+@defxp(take_along_p)
+def _take_along_xp(xp: Any, x: Any, idx: Any, *, axis: int) -> Any:
+    shape = tuple(max(a, b) if i != axis else b
+                  for i, (a, b) in enumerate(zip(x.shape, idx.shape, strict=True)))
+    idx = xp.broadcast_to(idx, shape)
+    x = xp.broadcast_to(x, tuple(d if i == axis else shape[i] for i, d in enumerate(x.shape)))
+    return xp.take_along_axis(x, idx, axis=axis)
+
+
 def _scatter_impl(v: Any, idx: Any, *, axis: int, shape: tuple[int, ...]) -> Any:
     v = np.asarray(v)
     out = np.zeros(shape, v.dtype)
@@ -141,6 +152,22 @@ def _scatter_abstract(v: ShapedArray, idx: ShapedArray, *, axis: int, shape: Any
 
 
 scatter_add_along_p = Primitive("scatter_add_along", _scatter_impl, _scatter_abstract)
+
+
+@defxp(scatter_add_along_p)
+def _scatter_xp(xp: Any, v: Any, idx: Any, *, axis: int, shape: tuple[int, ...]) -> Any:
+    idx = xp.broadcast_to(idx, tuple(v.shape))
+    if backend_name(xp) == "torch":  # native, repeated indices accumulate
+        return xp.zeros(shape, dtype=v.dtype, device=device(v)).scatter_add(axis, idx, v)
+    # Elsewhere: out[…, j, …] = Σᵢ [idx[…, i, …] = j] · v[…, i, …], a comparison of the target
+    # axis against the index axis (memory: their product), exact for repeated indices.
+    n = shape[axis]
+    grid = xp.reshape(xp.arange(n, device=device(v)), (1,) * axis + (n, 1) + (1,) * (
+        v.ndim - axis - 1))
+    hit = xp.expand_dims(idx, axis=axis) == grid
+    vv = xp.expand_dims(v, axis=axis)
+    out = xp.sum(xp.where(hit, vv, xp.zeros_like(vv)), axis=axis + 1)
+    return xp.broadcast_to(out, shape)
 
 
 def _take_along_transpose(ct: Any, x: Any, idx: Any, *, axis: int) -> tuple[Any, None]:
@@ -211,9 +238,9 @@ defsparsity(scatter_add_along_p, _scatter_sparsity)
 
 def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
     """``numpy.take_along_axis``; the indices may be traced (``argsort`` of a traced value)."""
-    if not isinstance(arr, Tracer) and not isinstance(indices, Tracer):
+    if not needs_bind(arr) and not needs_bind(indices):
         return np.take_along_axis(np.asarray(arr), np.asarray(indices), axis)
-    if not isinstance(indices, Tracer):
+    if not needs_bind(indices):
         indices = np.asarray(indices)
     if axis is None:
         if get_aval(indices).ndim != 1:
@@ -230,7 +257,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
 
     ``mode='raise'`` checks the bounds and names the axis, its size and the shape;
     ``'wrap'`` and ``'clip'`` map out-of-range indices as NumPy does."""
-    if not isinstance(a, Tracer) and not isinstance(indices, Tracer):
+    if not needs_bind(a) and not needs_bind(indices):
         return np.take(a, indices, axis=axis, out=out, mode=mode)
     if out is not None:
         raise TypeError("take: out= is not supported for values being differentiated")
@@ -239,7 +266,7 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     shape = tuple(get_aval(a).shape)
     axis = _axis(axis, len(shape), "take")
     n = shape[axis]
-    if isinstance(indices, Tracer):
+    if needs_bind(indices):
         if mode != "raise":
             raise NotImplementedError("take: traced indices support mode='raise' only")
         return _take_traced(a, indices, axis)
@@ -285,10 +312,12 @@ def _argsort_impl(x: Any, *, axis: int) -> Any:
 
 argsort_p = Primitive("argsort", _argsort_impl,
                       lambda x, *, axis: ShapedArray(x.shape, np.dtype(np.intp)))
+defxp(argsort_p, lambda xp, x, *, axis: xp.argsort(x, axis=axis, stable=True))
 defjvp_zero(argsort_p)
 
 sort_p = Primitive("sort", lambda x, *, axis: np.sort(x, axis=axis, kind="stable"),
                    lambda x, *, axis: x)
+defxp(sort_p, lambda xp, x, *, axis: xp.sort(x, axis=axis, stable=True))
 
 
 def _sort_jvp(primals: list[Any], tangents: list[Any], *, axis: int) -> Any:
@@ -327,7 +356,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
          ) -> Any:
     """``numpy.sort``. The derivative follows the sorting permutation; equal entries keep
     their order (a stable sort), so every ``kind`` gives the same values and derivative."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.sort(a, axis=axis, kind=kind, order=order, stable=stable)
     a, axis = _sort_args(a, axis, kind, order, "sort")
     return bind(sort_p, a, axis=axis)
@@ -336,7 +365,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
 def argsort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None
             ) -> Any:
     """``numpy.argsort`` (always stable for traced values); integer output, no derivative."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.argsort(a, axis=axis, kind=kind, order=order, stable=stable)
     a, axis = _sort_args(a, axis, kind, order, "argsort")
     return bind(argsort_p, a, axis=axis)
@@ -354,7 +383,7 @@ def _diag_index(n1: int, n2: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
 
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
     """``numpy.diagonal``: the diagonal of the ``(axis1, axis2)`` planes as the last axis."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.diagonal(a, offset, axis1, axis2)
     if a.ndim < 2:
         raise ValueError(f"diagonal: the array must be at least 2-D, got shape "
@@ -369,7 +398,7 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
 def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
           out: Any = None) -> Any:
     """``numpy.trace``: the sum of ``diagonal(a, offset, axis1, axis2)``."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.trace(a, offset, axis1, axis2, dtype=dtype, out=out)
     if out is not None:
         raise TypeError("trace: out= is not supported for values being differentiated")
@@ -379,7 +408,7 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
 def diag(v: Any, k: int = 0) -> Any:
     """``numpy.diag``: the ``k``-th diagonal of a 2-D array, or a 2-D array with a 1-D ``v``
     on its ``k``-th diagonal (the transpose of each is the other)."""
-    if not isinstance(v, Tracer):
+    if not needs_bind(v):
         return np.diag(v, k)
     if v.ndim == 2:
         return diagonal(v, k)
@@ -387,18 +416,18 @@ def diag(v: Any, k: int = 0) -> Any:
         raise ValueError(f"diag: input must be 1-D or 2-D, got shape {shape_str(v.shape)}")
     n = v.shape[0] + abs(int(k))
     rows, cols = _diag_index(n, n, int(k))
-    return index_add(np.zeros((n, n), v.dtype), (rows, cols), v)
+    return index_add(np.zeros((n, n), dtype_of(v)), (rows, cols), v)
 
 
 def _triangle(m: Any, k: int, lower: bool, op: str) -> Any:
-    if not isinstance(m, Tracer):
+    if not needs_bind(m):
         return (np.tril if lower else np.triu)(m, k)
     if m.ndim == 0:
         raise ValueError(f"{op}: input must be at least 1-D")
     n1, n2 = (m.shape[-2:] if m.ndim >= 2 else (m.shape[0], m.shape[0]))
     mask = np.tri(n1, n2, k, dtype=bool) if lower else ~np.tri(n1, n2, k - 1, dtype=bool)
     # where, not a product with the mask: inf or nan above the triangle must not leak in.
-    return where(mask, m, np.zeros((), m.dtype))
+    return where(mask, m, np.zeros((), dtype_of(m)))
 
 
 def tril(m: Any, k: int = 0) -> Any:
@@ -421,7 +450,7 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
     if len(condlist) != len(choicelist):
         raise ValueError(f"select: list of cases ({len(condlist)}) must be same length as list "
                          f"of conditions ({len(choicelist)})")
-    if not any(isinstance(x, Tracer) for x in [*condlist, *choicelist, default]):
+    if not any(needs_bind(x) for x in [*condlist, *choicelist, default]):
         return np.select(condlist, choicelist, default)
     if not condlist:
         raise ValueError("select with an empty condition list is not possible")

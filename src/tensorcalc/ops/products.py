@@ -32,12 +32,13 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, broadcast_shapes, normalize_axes, shape_str
 from ..interpreters.batch import common_size, defbatch, pad_after_batch
 from ..interpreters.batch import moveaxis as _bmove
 from ..interpreters.sparsity import DENSE, Pairs, SparsityQuery, defsparsity, positions
 from ..interpreters.transpose import defbilinear
+from ._base import needs_bind
 from .einsum import LETTERS, contract
 from .elementwise import multiply, subtract
 from .shape import moveaxis, stack
@@ -68,7 +69,7 @@ matmul_p = Primitive("matmul", np.matmul, _matmul_abstract)
 
 def matmul(a: Any, b: Any) -> Any:
     """``numpy.matmul`` (the ``@`` operator)."""
-    if isinstance(a, Tracer) or isinstance(b, Tracer):
+    if needs_bind(a) or needs_bind(b):
         return bind(matmul_p, a, b)
     return np.matmul(a, b)
 
@@ -195,7 +196,7 @@ defbatch(matmul_p, _matmul_batch)
 
 
 def _traced(*xs: Any) -> bool:
-    return any(isinstance(x, Tracer) for x in xs)
+    return any(needs_bind(x) for x in xs)
 
 
 def _shape(x: Any) -> tuple[Any, ...]:

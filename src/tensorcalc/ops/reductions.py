@@ -31,14 +31,16 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, normalize_axes, shape_str
 from ..core.zeros import Zero
 from ..interpreters.batch import bdim_to_front, defbatch, logical_axis
 from ..interpreters.forward import defjvp_rule, defjvp_zero
 from ..interpreters.sparsity import Pairs, SparsityQuery, defsparsity, positions
 from ..interpreters.transpose import deflinear
+from ._base import dtype_of, needs_bind
 from .elementwise import add, divide, equal, multiply, sqrt, subtract, where
 from .strong_zero import mul_sz
 from .structural import (
@@ -72,6 +74,8 @@ reduce_min_p = Primitive("reduce_min", lambda x, *, axes: np.min(x, axis=axes),
                          _extremum_abstract("min"))
 defsparsity(reduce_max_p, reduction_sparsity)
 defsparsity(reduce_min_p, reduction_sparsity)
+defxp(reduce_max_p, lambda xp, x, *, axes: xp.max(x, axis=axes))
+defxp(reduce_min_p, lambda xp, x, *, axes: xp.min(x, axis=axes))
 
 
 def _keep(v: Any, shape: tuple[Any, ...], axes: tuple[int, ...]) -> Any:
@@ -85,7 +89,7 @@ def _extremum_jvp(prim: Primitive) -> Any:
         if type(t) is Zero:
             return ans, Zero(None)
         shape = x.shape
-        mask = convert(equal(x, _keep(ans, shape, axes)), ans.dtype)
+        mask = convert(equal(x, _keep(ans, shape, axes)), dtype_of(ans))
         count = reduce_sum(mask, axes)
         weight = divide(mask, _keep(count, shape, axes))  # ties share equally
         return ans, reduce_sum(multiply(t, weight), axes)
@@ -101,7 +105,7 @@ defbatch(reduce_min_p, batch_reduction(reduce_min_p))
 
 
 def _reduce(prim: Primitive, np_fn: Any, x: Any, axis: Any, keepdims: bool, name: str) -> Any:
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np_fn(x, axis=axis, keepdims=keepdims)
     axes = normalize_axes(axis, x.ndim, name)
     out = bind(prim, x, axes=axes) if axes else x
@@ -110,7 +114,7 @@ def _reduce(prim: Primitive, np_fn: Any, x: Any, axis: Any, keepdims: bool, name
 
 def sum(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """``numpy.sum``."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
     if dtype is not None:
         x = convert(x, dtype)
@@ -119,14 +123,14 @@ def sum(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> 
 
 def mean(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
     """``numpy.mean``: the sum divided by the number of entries reduced."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.mean(x, axis=axis, dtype=dtype, keepdims=keepdims)
     axes = normalize_axes(axis, x.ndim, "mean")
     n = 1
     for a in axes:
         n *= x.shape[a]
     s = sum(x, axis=axes, dtype=dtype, keepdims=keepdims)
-    if s.dtype.kind in "biu":
+    if get_aval(s).dtype.kind in "biu":
         s = convert(s, np.float64)
     return divide(s, n)
 
@@ -187,6 +191,7 @@ def _cumsum_abstract(x: ShapedArray, *, axis: int) -> ShapedArray:
 
 
 cumsum_p = Primitive("cumsum", lambda x, *, axis: np.cumsum(x, axis=axis), _cumsum_abstract)
+defxp(cumsum_p, lambda xp, x, *, axis: xp.cumulative_sum(x, axis=axis))
 
 
 def _cumsum_transpose(ct: Any, x: Any, *, axis: int) -> tuple[Any]:
@@ -216,7 +221,7 @@ defsparsity(cumsum_p, cumulative_sparsity)
 
 
 def _cumulative(prim: Primitive, np_fn: Any, a: Any, axis: Any, dtype: Any, name: str) -> Any:
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np_fn(a, axis=axis, dtype=dtype)
     if dtype is not None:
         a = convert(a, dtype)
@@ -239,6 +244,12 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
 
 cumprod_p = Primitive("cumprod", lambda x, *, axis: np.cumprod(x, axis=axis),
                       lambda x, *, axis: ShapedArray(x.shape, _acc_dtype(np.cumprod, x.dtype)))
+
+
+@defxp(cumprod_p)
+def _cumprod_xp(xp: Any, x: Any, *, axis: int) -> Any:
+    fn = getattr(xp, "cumulative_prod", None) or xp.cumprod  # 2024.12 name, older alias
+    return fn(x, axis=axis)
 
 
 def _cumprod_jvp(primals: list[Any], tangents: list[Any], *, axis: int) -> tuple[Any, Any]:
@@ -279,6 +290,7 @@ def _prod_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
 reduce_prod_p = Primitive("reduce_prod", lambda x, *, axes: np.prod(x, axis=axes),
                           _prod_abstract)
 defsparsity(reduce_prod_p, reduction_sparsity)
+defxp(reduce_prod_p, lambda xp, x, *, axes: xp.prod(x, axis=axes))
 
 
 def _prod_of_others(x: Any, axes: tuple[int, ...]) -> Any:
@@ -316,7 +328,7 @@ defbatch(reduce_prod_p, batch_reduction(reduce_prod_p))
 def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
          **kwargs: Any) -> Any:
     """``numpy.prod``; its derivative is exact when entries are zero (no division)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.prod(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
     if out is not None or kwargs:
         raise TypeError("prod: out=, initial= and where= are not supported for values being "
@@ -373,13 +385,15 @@ argmax_p = Primitive("argmax", lambda x, *, axis, keepdims: np.argmax(x, axis, k
                      _arg_abstract("argmax"))
 argmin_p = Primitive("argmin", lambda x, *, axis, keepdims: np.argmin(x, axis, keepdims=keepdims),
                      _arg_abstract("argmin"))
+defxp(argmax_p, lambda xp, x, *, axis, keepdims: xp.argmax(x, axis=axis, keepdims=keepdims))
+defxp(argmin_p, lambda xp, x, *, axis, keepdims: xp.argmin(x, axis=axis, keepdims=keepdims))
 for _p in (argmax_p, argmin_p):
     defjvp_zero(_p)
     defbatch(_p, _arg_batch(_p))
 
 
 def _arg(prim: Primitive, np_fn: Any, a: Any, axis: Any, out: Any, keepdims: bool) -> Any:
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np_fn(a, axis=axis, out=out, keepdims=keepdims)
     if out is not None:
         raise TypeError(f"{prim.name}: out= is not supported for values being differentiated")
@@ -408,13 +422,13 @@ def _count(shape: tuple[Any, ...], axes: tuple[int, ...]) -> int:
 
 
 def _floating(a: Any) -> Any:
-    return convert(a, np.float64) if a.dtype.kind in "biu" else a
+    return convert(a, np.float64) if dtype_of(a).kind in "biu" else a
 
 
 def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
         keepdims: bool = False, *, correction: Any = None, **kwargs: Any) -> Any:
     """``numpy.var``: ``Σ (x − mean)² / (n − ddof)`` (``correction`` is NumPy 2's ``ddof``)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         if correction is not None:
             kwargs["correction"] = correction
         return np.var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
@@ -440,7 +454,7 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: floa
 def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
         keepdims: bool = False, *, correction: Any = None, **kwargs: Any) -> Any:
     """``numpy.std``: ``√var``; where ``var`` is exactly 0 the derivative is 0 (convention)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         if correction is not None:
             kwargs["correction"] = correction
         return np.std(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
@@ -453,7 +467,7 @@ def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: floa
 
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
     """``numpy.ptp``: ``max − min`` (ties share the derivative equally, as in max and min)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.ptp(a, axis=axis, out=out, keepdims=keepdims)
     return subtract(_max(a, axis=axis, keepdims=keepdims), _min(a, axis=axis, keepdims=keepdims))
 
@@ -463,10 +477,10 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
     """``numpy.average``: ``Σ w·a / Σ w`` (the plain mean without weights); with
     ``returned=True`` also ``Σ w`` broadcast to the result's shape. Weights are differentiable.
     """
-    if not (isinstance(a, Tracer) or isinstance(weights, Tracer)):
+    if not (needs_bind(a) or needs_bind(weights)):
         return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
     a_aval = get_aval(a)
-    a = _floating(a) if isinstance(a, Tracer) else np.asarray(a, np.result_type(a, 1.0))
+    a = _floating(a) if needs_bind(a) else np.asarray(a, np.result_type(a, 1.0))
     axes = normalize_axes(axis, a_aval.ndim, "average")
     if weights is None:
         avg = mean(a, axis=axes, keepdims=keepdims)
@@ -498,7 +512,7 @@ def _weights_like(w: Any, shape: tuple[Any, ...], axis: Any, axes: tuple[int, ..
 def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
            keepdims: bool = False) -> Any:
     """``numpy.nansum``: NaN entries count as 0 and get derivative 0."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
     return _sum(where(isnan(a), 0.0, a), axis=axis, dtype=dtype, keepdims=keepdims)
 
@@ -506,8 +520,8 @@ def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
 def nanmean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
             keepdims: bool = False) -> Any:
     """``numpy.nanmean``: the mean of the non-NaN entries (NaN where there are none)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.nanmean(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
     a = _floating(a)
-    count = _sum(convert(logical_not(isnan(a)), a.dtype), axis=axis, keepdims=keepdims)
+    count = _sum(convert(logical_not(isnan(a)), dtype_of(a)), axis=axis, keepdims=keepdims)
     return divide(nansum(a, axis=axis, dtype=dtype, keepdims=keepdims), count)

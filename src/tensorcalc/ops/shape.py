@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, normalize_axes, shape_str
 from ..core.zeros import Zero, instantiate
 from ..interpreters.batch import bdim_to_front, common_size, defbatch
@@ -42,12 +43,13 @@ from ..interpreters.sparsity import (
     positions,
 )
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
+from ._base import needs_bind
 from .elementwise import multiply
 from .structural import broadcast_to, convert, getitem, index_add, reshape, transpose
 
 
 def _any_tracer(xs: Sequence[Any]) -> bool:
-    return any(isinstance(x, Tracer) for x in xs)
+    return any(needs_bind(x) for x in xs)
 
 
 def _axis(axis: Any, ndim: int, op: str) -> int:
@@ -82,6 +84,7 @@ def _concatenate_abstract(*xs: ShapedArray, axis: int) -> ShapedArray:
 
 concatenate_p = Primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
                           _concatenate_abstract)
+defxp(concatenate_p, lambda xp, *xs, axis: xp.concat(list(xs), axis=axis))
 
 
 def _concatenate_transpose(ct: Any, *xs: Any, axis: int) -> list[Any]:
@@ -153,6 +156,13 @@ def _split_impl(x: Any, *, sizes: tuple[int, ...], axis: int) -> list[Any]:
 split_p = Primitive("split", _split_impl, _split_abstract, multiple_results=True)
 
 
+@defxp(split_p)
+def _split_xp(xp: Any, x: Any, *, sizes: tuple[int, ...], axis: int) -> list[Any]:
+    ends = np.cumsum(sizes).tolist()
+    head = (slice(None),) * (axis % x.ndim)
+    return [x[(*head, slice(e - s, e), ...)] for s, e in zip(sizes, ends, strict=True)]
+
+
 def _split_jvp(primals: list[Any], tangents: list[Any], *, sizes: Any, axis: int) -> Any:
     ans = bind(split_p, primals[0], sizes=sizes, axis=axis)
     if type(tangents[0]) is Zero:
@@ -220,7 +230,7 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
 
 
 def _split(ary: Any, ios: Any, axis: int, equal: bool, op: str) -> list[Any]:
-    if not isinstance(ary, Tracer):
+    if not needs_bind(ary):
         return getattr(np, op)(ary, ios, axis=axis)
     axis = _axis(axis, ary.ndim, op)
     n = ary.shape[axis]
@@ -264,6 +274,7 @@ def _roll_abstract(x: ShapedArray, *, shifts: tuple[int, ...], axes: tuple[int, 
 
 roll_p = Primitive("roll", lambda x, *, shifts, axes: np.roll(x, shifts, axes),
                    _roll_abstract)
+defxp(roll_p, lambda xp, x, *, shifts, axes: xp.roll(x, shift=shifts, axis=axes))
 
 
 def _roll_transpose(ct: Any, x: Any, *, shifts: Any, axes: Any) -> tuple[Any]:
@@ -283,7 +294,7 @@ defsparsity_gather(roll_p)
 def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     """``numpy.roll``: shift entries cyclically along the axes (the flattened array if
     ``axis`` is None)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.roll(a, shift, axis)
     if axis is None:
         return reshape(roll(reshape(a, (-1,)), shift, 0), a.shape)
@@ -306,7 +317,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
 
 def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     """``numpy.moveaxis`` (a ``transpose``)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.moveaxis(a, source, destination)
     src = [_axis(s, a.ndim, "moveaxis") for s in np.atleast_1d(source).tolist()]
     dst = [_axis(d, a.ndim, "moveaxis") for d in np.atleast_1d(destination).tolist()]
@@ -405,7 +416,7 @@ def column_stack(tup: Sequence[Any]) -> Any:
 
 def flip(m: Any, axis: Any = None) -> Any:
     """``numpy.flip``: reverse the order of entries along the axes (a reversed slice)."""
-    if not isinstance(m, Tracer):
+    if not needs_bind(m):
         return np.flip(m, axis)
     axes = normalize_axes(axis, m.ndim, "flip")
     if not axes:
@@ -431,7 +442,7 @@ def flipud(m: Any) -> Any:
 def rot90(m: Any, k: int = 1, axes: Sequence[int] = (0, 1)) -> Any:
     """``numpy.rot90``: rotate by 90° ``k`` times in the plane of ``axes`` (flips and a
     transpose)."""
-    if not isinstance(m, Tracer):
+    if not needs_bind(m):
         return np.rot90(m, k, axes)
     if len(axes) != 2:
         raise ValueError("rot90: len(axes) must be 2")
@@ -453,7 +464,7 @@ def rot90(m: Any, k: int = 1, axes: Sequence[int] = (0, 1)) -> Any:
 def tile(A: Any, reps: Any) -> Any:  # noqa: N803  (NumPy's name)
     """``numpy.tile``: ``broadcast_to`` over interleaved unit axes, then a reshape, so the
     transpose sums the copies."""
-    if not isinstance(A, Tracer):
+    if not needs_bind(A):
         return np.tile(A, reps)
     reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
     shape = tuple(A.shape)
@@ -469,9 +480,9 @@ def tile(A: Any, reps: Any) -> Any:  # noqa: N803  (NumPy's name)
 def repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
     """``numpy.repeat``: a scalar count is a broadcast + reshape; per-element counts are an
     integer-array ``getitem`` (transpose: the cotangents of the copies are summed)."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.repeat(a, repeats, axis)
-    if isinstance(repeats, Tracer):
+    if needs_bind(repeats):
         raise TypeError("repeat: the repeat counts must be concrete (they set the output shape)")
     if axis is None:
         a, axis = reshape(a, (-1,)), 0
@@ -522,7 +533,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     the same slice of the cotangent). The other modes copy entries: along each padded axis the
     result is ``x[idx]`` with ``idx = numpy.pad(arange(n), widths, mode)``, so the cotangent of
     a copied entry is added back to its source."""
-    if not isinstance(array, Tracer) and not isinstance(kwargs.get("constant_values"), Tracer):
+    if not needs_bind(array) and not needs_bind(kwargs.get("constant_values")):
         return np.pad(array, pad_width, mode, **kwargs)
     x = array
     aval = get_aval(x)
@@ -534,14 +545,14 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
                             "mode='constant'")
         c = kwargs.get("constant_values", 0)
         zeros = np.zeros(aval.shape, aval.dtype)
-        if isinstance(c, Tracer):
+        if needs_bind(c):
             if c.ndim != 0:
                 raise TypeError("pad: a traced constant_values must be a scalar")
             frame = multiply(np.pad(zeros, w, constant_values=1), c)
         else:
             frame = np.pad(zeros, w, constant_values=c)
         inner = tuple(slice(int(lo), int(lo + d)) for d, (lo, _) in zip(aval.shape, w, strict=True))
-        if not isinstance(x, Tracer):
+        if not needs_bind(x):
             x = np.asarray(x, dtype=np.result_type(aval.dtype, get_aval(frame).dtype))
         return index_add(frame, inner, x)
     if mode not in _INDEX_MODES:

@@ -31,11 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.backend import defxp, scipy_special
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, normalize_axes
 from ..core.zeros import Zero
 from ..interpreters.batch import defbatch, defbroadcasting, defvectorized, logical_axis
 from ..interpreters.forward import defjvp_diag, defjvp_rule
+from ._base import needs_bind
 from .elementwise import (
     absolute,
     add,
@@ -174,7 +176,7 @@ def _gauss(x: Any, c: float) -> Any:
 
 def _special_unary(prim: Primitive, impl: Any, name: str, doc: str) -> Any:
     def op(x: Any) -> Any:
-        if isinstance(x, Tracer):
+        if needs_bind(x):
             return bind(prim, x)
         return impl(x)
 
@@ -184,12 +186,14 @@ def _special_unary(prim: Primitive, impl: Any, name: str, doc: str) -> Any:
 
 
 erf_p = elementwise("erf", _erf_impl)
+defxp(erf_p, lambda xp, x: scipy_special(xp, "erf", erf_p)(x))
 erf = _special_unary(erf_p, _erf_impl, "erf", "the error function")
 defjvp_diag(erf_p, lambda ans, x: _gauss(x, _TWO_OVER_SQRT_PI))
 
 defvectorized(erf_p)
 
 erfc_p = elementwise("erfc", _erfc_impl)
+defxp(erfc_p, lambda xp, x: scipy_special(xp, "erfc", erfc_p)(x))
 erfc = _special_unary(erfc_p, _erfc_impl, "erfc", "1 − erf(x)")
 defjvp_diag(erfc_p, lambda ans, x: _gauss(x, -_TWO_OVER_SQRT_PI))
 
@@ -198,6 +202,7 @@ defvectorized(erfc_p)
 # --- polygamma, gammaln ----------------------------------------------------------------------
 
 polygamma_p = elementwise("polygamma", _polygamma_impl)
+defxp(polygamma_p, lambda xp, x, *, n: scipy_special(xp, "polygamma", polygamma_p)(n, x))
 defjvp_diag(polygamma_p, lambda ans, x, *, n: bind(polygamma_p, x, n=n + 1))
 
 defvectorized(polygamma_p)
@@ -205,10 +210,10 @@ defvectorized(polygamma_p)
 
 def polygamma(n: Any, x: Any) -> Any:
     """``scipy.special.polygamma``: the ``n``-th derivative of the digamma function ψ."""
-    if isinstance(n, Tracer) or int(n) != n or n < 0:
+    if needs_bind(n) or int(n) != n or n < 0:
         raise TypeError(f"polygamma: the order n must be a non-negative Python integer, got {n!r}"
                         " (derivatives are taken with respect to x only)")
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return _polygamma_impl(x, n=int(n))
     return bind(polygamma_p, x, n=int(n))
 
@@ -221,6 +226,7 @@ def digamma(x: Any) -> Any:
 psi = digamma
 
 gammaln_p = elementwise("gammaln", _gammaln_impl)
+defxp(gammaln_p, lambda xp, x: scipy_special(xp, "gammaln", gammaln_p)(x))
 gammaln = _special_unary(gammaln_p, _gammaln_impl, "gammaln", "log |Γ(x)|")
 defjvp_diag(gammaln_p, lambda ans, x: digamma(x))
 
@@ -242,6 +248,12 @@ def _expit_impl(x: Any) -> Any:
 
 
 expit_p = elementwise("expit", _expit_impl)
+
+
+@defxp(expit_p)
+def _expit_xp(xp: Any, x: Any) -> Any:
+    e = xp.exp(-xp.abs(x))  # never overflows (as _expit_impl)
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 expit = _special_unary(expit_p, _expit_impl, "expit", "the logistic sigmoid 1/(1 + e⁻ˣ)")
 defjvp_diag(expit_p, lambda ans, x: multiply(ans, expit(negative(x))))
 defvectorized(expit_p)
@@ -249,7 +261,7 @@ defvectorized(expit_p)
 
 def logit(p: Any) -> Any:
     """``scipy.special.logit``: ``log(p / (1 − p))``, the inverse of ``expit``."""
-    if not isinstance(p, Tracer):
+    if not needs_bind(p):
         sp = _sp()
         if sp:
             return sp.logit(p)
@@ -277,6 +289,19 @@ _xlog1py_impl = _x_times(np.log1p)
 
 xlogy_p = elementwise("xlogy", _xlogy_impl)
 xlog1py_p = elementwise("xlog1py", _xlog1py_impl)
+
+
+def _x_times_xp(fn_name: str) -> Any:
+    def x_times_xp(xp: Any, x: Any, y: Any) -> Any:
+        r = x * getattr(xp, fn_name)(y)
+        return xp.where((x == 0) & ~xp.isnan(y), xp.zeros_like(r), r)
+
+    x_times_xp.__name__ = f"x{fn_name}_xp"
+    return x_times_xp
+
+
+defxp(xlogy_p, _x_times_xp("log"))
+defxp(xlog1py_p, _x_times_xp("log1p"))
 defbroadcasting(xlogy_p)
 defbroadcasting(xlog1py_p)
 
@@ -295,14 +320,14 @@ defjvp_diag(xlog1py_p, lambda ans, x, y: log1p(y), _xlog1py_factor_y)
 
 def xlogy(x: Any, y: Any) -> Any:
     """``scipy.special.xlogy``: ``x · log(y)``, 0 where ``x = 0``."""
-    if isinstance(x, Tracer) or isinstance(y, Tracer):
+    if needs_bind(x) or needs_bind(y):
         return bind(xlogy_p, x, y)
     return _xlogy_impl(x, y)
 
 
 def xlog1py(x: Any, y: Any) -> Any:
     """``scipy.special.xlog1py``: ``x · log1p(y)``, 0 where ``x = 0``."""
-    if isinstance(x, Tracer) or isinstance(y, Tracer):
+    if needs_bind(x) or needs_bind(y):
         return bind(xlog1py_p, x, y)
     return _xlog1py_impl(x, y)
 
@@ -362,6 +387,30 @@ def _same_shape_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArra
 logsumexp_p = Primitive("logsumexp", _logsumexp_impl, _reduction_abstract)
 softmax_p = Primitive("softmax", _softmax_impl, _same_shape_abstract)
 log_softmax_p = Primitive("log_softmax", _log_softmax_impl, _same_shape_abstract)
+
+
+def _xp_shift(xp: Any, x: Any, axes: tuple[int, ...]) -> Any:
+    m = xp.max(x, axis=axes, keepdims=True)
+    return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+
+
+def _logsumexp_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    m = _xp_shift(xp, x, axes)
+    return xp.squeeze(xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m, axis=axes)
+
+
+def _softmax_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    e = xp.exp(x - xp.max(x, axis=axes, keepdims=True))
+    return e / xp.sum(e, axis=axes, keepdims=True)
+
+
+def _log_softmax_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    return x - xp.reshape(_logsumexp_xp(xp, x, axes=axes), _keep_shape(tuple(x.shape), axes))
+
+
+defxp(logsumexp_p, _logsumexp_xp)
+defxp(softmax_p, _softmax_xp)
+defxp(log_softmax_p, _log_softmax_xp)
 
 
 def _alive(x: Any, axes: tuple[int, ...]) -> Any:
@@ -434,7 +483,7 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
     Where every entry is −∞ the result is −∞ and the derivative is 0."""
     if b is None and not return_sign:
         axes = _axes_of(a, axis, "logsumexp")
-        if not isinstance(a, Tracer):
+        if not needs_bind(a):
             out = _logsumexp_impl(a, axes=axes)
         else:
             out = bind(logsumexp_p, a, axes=axes) if axes else add(a, 0.0)
@@ -468,7 +517,7 @@ def _logsumexp_weighted(a: Any, axis: Any, b: Any, keepdims: bool, return_sign: 
 def softmax(x: Any, axis: Any = None) -> Any:
     """``scipy.special.softmax``: ``eˣ / Σ eˣ`` over ``axis`` (all axes by default)."""
     axes = _axes_of(x, axis, "softmax")
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return _softmax_impl(x, axes=axes)
     return bind(softmax_p, x, axes=axes)
 
@@ -476,6 +525,6 @@ def softmax(x: Any, axis: Any = None) -> Any:
 def log_softmax(x: Any, axis: Any = None) -> Any:
     """``scipy.special.log_softmax``: ``x − logsumexp(x)`` over ``axis``, computed stably."""
     axes = _axes_of(x, axis, "log_softmax")
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return _log_softmax_impl(x, axes=axes)
     return bind(log_softmax_p, x, axes=axes)

@@ -41,9 +41,10 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import NotDifferentiableError
-from ..core.primitive import Primitive, Tracer, bind
+from ..core.primitive import Primitive, bind
 from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import defjvp_diag, defjvp_zero
+from ._base import needs_bind
 from .elementwise import (
     add,
     cos,
@@ -98,7 +99,7 @@ def _define(name: str, nargs: int, prim_name: str | None = None, part: int | Non
     def op(*args: Any) -> Any:
         if len(args) != nargs:
             raise TypeError(f"{name} takes {nargs} argument(s), got {len(args)}")
-        if any(isinstance(a, Tracer) for a in args):
+        if any(needs_bind(a) for a in args):
             return bind(prim, *args)
         return impl(*args)
 
@@ -314,7 +315,7 @@ defjvp_diag(wofz_p, lambda ans, z: add(multiply(multiply(-2.0, z), ans), _TWO_OV
 def comb(n: Any, k: Any, exact: bool = False) -> Any:
     """``scipy.special.comb`` (``exact=False``): ``Γ(n+1) / (Γ(k+1) Γ(n−k+1))``, 0 outside
     ``0 ≤ k ≤ n``."""
-    if not (isinstance(n, Tracer) or isinstance(k, Tracer)):
+    if not (needs_bind(n) or needs_bind(k)):
         import scipy.special as sc
 
         return sc.comb(n, k, exact=exact)
@@ -328,7 +329,7 @@ def comb(n: Any, k: Any, exact: bool = False) -> Any:
 
 def bernoulli(n: int) -> Any:
     """``scipy.special.bernoulli``: the Bernoulli numbers ``B₀ … Bₙ`` (constants)."""
-    if isinstance(n, Tracer):
+    if needs_bind(n):
         raise NotDifferentiableError("bernoulli(n): n must be a Python integer")
     return _scipy_impl("bernoulli")(n)
 
@@ -349,7 +350,7 @@ def multigammaln(a: Any, d: int) -> Any:
 
 def factorial(n: Any, exact: bool = False) -> Any:
     """``scipy.special.factorial`` (``exact=False``): ``Γ(n + 1)``, 0 for negative ``n``."""
-    if not isinstance(n, Tracer):
+    if not needs_bind(n):
         import scipy.special as sc
 
         return sc.factorial(n, exact=exact)
@@ -361,7 +362,7 @@ def factorial(n: Any, exact: bool = False) -> Any:
 
 def poch(z: Any, m: Any) -> Any:
     """``scipy.special.poch``: the rising factorial ``Γ(z + m) / Γ(z)``."""
-    if not (isinstance(z, Tracer) or isinstance(m, Tracer)):
+    if not (needs_bind(z) or needs_bind(m)):
         return _scipy_impl("poch")(z, m)
     return multiply(multiply(gammasgn(add(z, m)), gammasgn(z)),
                     exp(subtract(gammaln(add(z, m)), gammaln(z))))
@@ -369,7 +370,7 @@ def poch(z: Any, m: Any) -> Any:
 
 def boxcox(x: Any, lmbda: Any) -> Any:
     """``scipy.special.boxcox``: ``(x^λ − 1)/λ``, ``log x`` at ``λ = 0``."""
-    if not (isinstance(x, Tracer) or isinstance(lmbda, Tracer)):
+    if not (needs_bind(x) or needs_bind(lmbda)):
         return _scipy_impl("boxcox")(x, lmbda)
     zero = equal(lmbda, 0.0)
     lam = where(zero, 1.0, lmbda)
@@ -378,7 +379,7 @@ def boxcox(x: Any, lmbda: Any) -> Any:
 
 def boxcox1p(x: Any, lmbda: Any) -> Any:
     """``scipy.special.boxcox1p``: ``boxcox(1 + x, λ)``."""
-    if not (isinstance(x, Tracer) or isinstance(lmbda, Tracer)):
+    if not (needs_bind(x) or needs_bind(lmbda)):
         return _scipy_impl("boxcox1p")(x, lmbda)
     zero = equal(lmbda, 0.0)
     lam = where(zero, 1.0, lmbda)

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp
 from ..core.context import _strong_zeros
 from ..core.ir import Literal, Var
 from ..core.primitive import Primitive, bind
@@ -85,6 +86,18 @@ def _div_sz_impl(t: Any, f: Any) -> Any:
         return _strong_zero(t, np.true_divide(t, f))
 
 
+def _mul_sz_xp(xp: Any, t: Any, f: Any) -> Any:
+    # No finiteness test on other backends (it would compute a Dask graph or sync a device):
+    # under strong-zero checks the mask is applied unconditionally, one where per product.
+    r = xp.multiply(t, f)
+    return xp.where(t == 0, xp.zeros_like(r), r) if _checks_on() else r
+
+
+def _div_sz_xp(xp: Any, t: Any, f: Any) -> Any:
+    r = xp.divide(t, f)
+    return xp.where(t == 0, xp.zeros_like(r), r) if _checks_on() else r
+
+
 def _binary_abstract(name: str, impl: Any) -> Any:
     def abstract_eval(t: ShapedArray, f: ShapedArray) -> ShapedArray:
         shape = broadcast_shapes(t.shape, f.shape, op=name)
@@ -97,6 +110,7 @@ def _binary_abstract(name: str, impl: Any) -> Any:
 # --- mul_sz: t · f with a strong zero in t ---------------------------------------------------
 
 mul_sz_p = Primitive("mul_sz", _mul_sz_impl, _binary_abstract("mul_sz", _mul_sz_impl))
+defxp(mul_sz_p, _mul_sz_xp)
 
 
 def mul_sz(t: Any, f: Any) -> Any:
@@ -141,6 +155,7 @@ defsparsity_elementwise(mul_sz_p)
 # --- div_sz: t / f with a strong zero in t (linear in t only) -------------------------------
 
 div_sz_p = Primitive("div_sz", _div_sz_impl, _binary_abstract("div_sz", _div_sz_impl))
+defxp(div_sz_p, _div_sz_xp)
 
 
 def div_sz(t: Any, f: Any) -> Any:

@@ -22,8 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp, numpy_dtype, xp_dtype
+from ..core.backend import getitem as backend_getitem
+from ..core.backend import index_update as backend_index_update
 from ..core.errors import ShapeError
-from ..core.primitive import Primitive, Tracer, bind, get_aval
+from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import (
     ShapedArray,
     Sym,
@@ -55,6 +58,7 @@ from ..interpreters.sparsity import (
     positions,
 )
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
+from ._base import dtype_of, needs_bind
 
 # --- reshape -------------------------------------------------------------------------------
 
@@ -71,6 +75,7 @@ def _reshape_abstract(x: ShapedArray, *, new_shape: tuple[Any, ...]) -> ShapedAr
 
 reshape_p = Primitive("reshape", lambda x, *, new_shape: np.reshape(x, new_shape),
                       _reshape_abstract)
+defxp(reshape_p, lambda xp, x, *, new_shape: xp.reshape(x, new_shape))
 
 
 def _reshape_transpose(ct: Any, x: Any, *, new_shape: Any) -> tuple[Any]:
@@ -108,7 +113,7 @@ def reshape(x: Any, shape: Any, order: str = "C") -> Any:
     """``numpy.reshape``; one ``-1`` is inferred. Only C order is differentiable."""
     if order != "C":
         raise NotImplementedError("tensorcalc.numpy.reshape supports order='C' only")
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.reshape(x, shape)
     new_shape = _resolve_shape(shape, x.shape)
     if new_shape == x.shape:
@@ -128,6 +133,7 @@ def _transpose_abstract(x: ShapedArray, *, perm: tuple[int, ...]) -> ShapedArray
 
 transpose_p = Primitive("transpose", lambda x, *, perm: np.transpose(x, perm),
                         _transpose_abstract)
+defxp(transpose_p, lambda xp, x, *, perm: xp.permute_dims(x, perm))
 
 
 def _transpose_transpose(ct: Any, x: Any, *, perm: tuple[int, ...]) -> tuple[Any]:
@@ -151,7 +157,7 @@ defsparsity_gather(transpose_p)
 
 def transpose(x: Any, axes: Any = None) -> Any:
     """``numpy.transpose``: reverse the axes, or permute them by ``axes``."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.transpose(x, axes)
     nd = x.ndim
     perm = tuple(range(nd - 1, -1, -1)) if axes is None else tuple(int(a) % max(nd, 1)
@@ -162,7 +168,7 @@ def transpose(x: Any, axes: Any = None) -> Any:
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.swapaxes(x, axis1, axis2)
     perm = list(range(x.ndim))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
@@ -182,6 +188,7 @@ def _broadcast_abstract(x: ShapedArray, *, shape: tuple[Any, ...]) -> ShapedArra
 
 broadcast_to_p = Primitive("broadcast_to", lambda x, *, shape: np.broadcast_to(x, shape),
                            _broadcast_abstract)
+defxp(broadcast_to_p, lambda xp, x, *, shape: xp.broadcast_to(x, shape))
 
 
 def _broadcast_transpose(ct: Any, x: Any, *, shape: Any) -> tuple[Any]:
@@ -203,7 +210,7 @@ defsparsity(broadcast_to_p, lambda q: broadcast_factor(q.operand, q.out.shape))
 
 def broadcast_to(x: Any, shape: Any) -> Any:
     """``numpy.broadcast_to`` (the result is a new value, not a read-only view)."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.broadcast_to(x, shape)
     shape = as_shape(shape)
     if tuple(x.shape) == shape:
@@ -225,6 +232,7 @@ def _sum_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
 
 
 reduce_sum_p = Primitive("reduce_sum", _sum_impl, _sum_abstract)
+defxp(reduce_sum_p, lambda xp, x, *, axes: xp.sum(x, axis=axes))
 
 
 def _reduce_sum_transpose(ct: Any, x: Any, *, axes: tuple[int, ...]) -> tuple[Any]:
@@ -277,7 +285,7 @@ def unbroadcast(ct: Any, aval: ShapedArray) -> Any:
         lead = len(ct_shape) - len(shape)
         axes = tuple(range(lead)) + tuple(
             lead + i for i, d in enumerate(shape) if d == 1 and ct_shape[lead + i] != 1)
-        ct = reduce_sum(ct, axes) if isinstance(ct, Tracer) else np.sum(ct, axis=axes)
+        ct = reduce_sum(ct, axes) if needs_bind(ct) else np.sum(ct, axis=axes)
         ct = reshape(ct, shape)
     if get_aval(ct).dtype != aval.dtype and is_inexact_dtype(aval.dtype):
         ct = convert(ct, aval.dtype)
@@ -297,6 +305,7 @@ def _convert_impl(x: Any, *, dtype: np.dtype) -> Any:
 convert_p = Primitive(
     "convert", _convert_impl,
     lambda x, *, dtype: ShapedArray(x.shape, np.dtype(dtype)))
+defxp(convert_p, lambda xp, x, *, dtype: xp.astype(x, xp_dtype(xp, dtype)))
 
 
 def _convert_jvp(primals: list[Any], tangents: list[Any], *, dtype: np.dtype) -> Any:
@@ -319,11 +328,11 @@ defvectorized(convert_p)
 
 def convert(x: Any, dtype: Any) -> Any:
     """``x.astype(dtype)``."""
-    dtype = np.dtype(dtype)
-    if not isinstance(x, Tracer):
+    dtype = np.dtype(dtype) if isinstance(dtype, (np.dtype, type, str)) else numpy_dtype(dtype)
+    if not needs_bind(x):
         return _convert_impl(x, dtype=dtype) if np.iscomplexobj(x) else \
             np.asarray(x).astype(dtype)
-    if x.dtype == dtype:
+    if dtype_of(x) == dtype:
         return x
     return bind(convert_p, x, dtype=dtype)
 
@@ -333,7 +342,7 @@ def convert(x: Any, dtype: Any) -> Any:
 
 def _check_index(idx: Any) -> None:
     for item in idx:
-        if isinstance(item, Tracer):
+        if needs_bind(item):
             raise TypeError(
                 "indexing with a traced array is not supported: indices must be concrete "
                 "(NumPy arrays, ints or slices); compute them outside the transformation")
@@ -375,6 +384,7 @@ def _getitem_abstract(x: ShapedArray, *, idx: tuple[Any, ...]) -> ShapedArray:
 
 
 getitem_p = Primitive("getitem", lambda x, *, idx: x[idx], _getitem_abstract)
+defxp(getitem_p, lambda xp, x, *, idx: backend_getitem(xp, x, idx))
 
 
 def _getitem_transpose(ct: Any, x: Any, *, idx: tuple[Any, ...]) -> tuple[Any]:
@@ -432,6 +442,9 @@ def _index_update_abstract(x: ShapedArray, v: ShapedArray, *, idx: Any) -> Shape
 
 
 index_add_p = Primitive("index_add", _index_add_impl, _index_update_abstract)
+
+
+defxp(index_add_p, lambda xp, x, v, *, idx: backend_index_update(xp, x, idx, v, add=True))
 
 
 def _index_add_transpose(ct: Any, x: Any, v: Any, *, idx: Any) -> tuple[Any, Any]:
@@ -511,6 +524,9 @@ def _index_set_impl(x: Any, v: Any, *, idx: tuple[Any, ...]) -> Any:
 index_set_p = Primitive("index_set", _index_set_impl, _index_update_abstract)
 
 
+defxp(index_set_p, lambda xp, x, v, *, idx: backend_index_update(xp, x, idx, v, add=False))
+
+
 def _last_write_mask(shape: tuple[Any, ...], idx: tuple[Any, ...]) -> Any:
     """For ``x[idx] = v`` with repeated indices NumPy keeps the last write; this boolean mask
     (shaped like ``x[idx]``) marks the entries of ``v`` that survive."""
@@ -557,7 +573,7 @@ def normalize_index(idx: Any) -> tuple[Any, ...]:
 
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]``: ints, slices, None, Ellipsis, integer and boolean arrays (NumPy rules)."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.asarray(x)[idx]
     return bind(getitem_p, x, idx=normalize_index(idx))
 

@@ -44,9 +44,11 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Tracer, bind
+from ..core.backend import BackendError, backend_name, defxp
+from ..core.primitive import bind
 from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import defjvp_diag, defjvp_zero
+from ._base import dtype_of, needs_bind
 from .elementwise import (
     absolute,
     add,
@@ -197,6 +199,20 @@ def _sinc_impl(x: Any, *, k: int) -> Any:
 
 
 sinc_p = elementwise("sinc", _sinc_impl)
+
+
+@defxp(sinc_p)
+def _sinc_xp(xp: Any, x: Any, *, k: int) -> Any:
+    if k > 1:
+        raise BackendError(f"sinc: derivatives of order {k} > 1 run on NumPy arrays only; got "
+                           f"{backend_name(xp)} arrays")
+    u = x * math.pi
+    safe = xp.where(x == 0, xp.ones_like(u), u)
+    if k == 0:
+        return xp.where(x == 0, xp.ones_like(u), xp.sin(safe) / safe)
+    # d/dx sin(u)/u = π (u cos u − sin u) / u², 0 at 0
+    d = math.pi * (safe * xp.cos(safe) - xp.sin(safe)) / (safe * safe)
+    return xp.where(x == 0, xp.zeros_like(u), d)
 defvectorized(sinc_p)
 
 
@@ -209,7 +225,7 @@ defjvp_diag(sinc_p, _sinc_factor)
 
 def sinc(x: Any) -> Any:
     """``numpy.sinc``: ``sin(πx)/(πx)``, 1 at 0; differentiable to any order, also at 0."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.sinc(x)
     return bind(sinc_p, x, k=0)
 
@@ -219,16 +235,16 @@ def sinc(x: Any) -> Any:
 
 def fabs(x: Any) -> Any:
     """``numpy.fabs``: ``abs`` computed in floating point (``fabs′(0) = 0``, like ``abs``)."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.fabs(x)
-    if x.dtype.kind in "biu":
+    if dtype_of(x).kind in "biu":
         x = convert(x, np.float64)
     return absolute(x)
 
 
 def positive(x: Any) -> Any:
     """``numpy.positive`` (``+x``): the identity."""
-    return x if isinstance(x, Tracer) else np.positive(x)
+    return x if needs_bind(x) else np.positive(x)
 
 
 _DEG = math.pi / 180.0  # the constant NumPy's deg2rad multiplies by
@@ -236,12 +252,12 @@ _DEG = math.pi / 180.0  # the constant NumPy's deg2rad multiplies by
 
 def deg2rad(x: Any) -> Any:
     """``numpy.deg2rad``: ``x · π/180``."""
-    return multiply(x, _DEG) if isinstance(x, Tracer) else np.deg2rad(x)
+    return multiply(x, _DEG) if needs_bind(x) else np.deg2rad(x)
 
 
 def rad2deg(x: Any) -> Any:
     """``numpy.rad2deg``: ``x · 180/π``."""
-    return multiply(x, 180.0 / math.pi) if isinstance(x, Tracer) else np.rad2deg(x)
+    return multiply(x, 180.0 / math.pi) if needs_bind(x) else np.rad2deg(x)
 
 
 radians = deg2rad  # NumPy's aliases
@@ -273,13 +289,15 @@ def _round_impl(x: Any, *, decimals: int) -> Any:
 
 
 round_p = elementwise("round", _round_impl)
+defxp(round_p, lambda xp, x, *, decimals: xp.round(x * 10.0 ** decimals) / 10.0 ** decimals
+      if decimals else xp.round(x))
 defjvp_zero(round_p)
 defvectorized(round_p)
 
 
 def round(a: Any, decimals: int = 0, out: Any = None) -> Any:  # noqa: A001  (NumPy's name)
     """``numpy.round`` (half to even); derivative zero almost everywhere."""
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return np.round(a, decimals, out=out)
     if out is not None:
         raise TypeError("round: out= is not supported for values being differentiated")
@@ -304,13 +322,13 @@ floor_divide_p, floor_divide = _nondiff_binary("floor_divide", np.floor_divide)
 
 def isposinf(x: Any) -> Any:
     """``numpy.isposinf``."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.isposinf(x)
     return logical_and(isinf(x), greater(x, 0))
 
 
 def isneginf(x: Any) -> Any:
     """``numpy.isneginf``."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.isneginf(x)
     return logical_and(isinf(x), less(x, 0))

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.primitive import Tracer
 from ..numpy import linalg as _la
+from ..ops._base import needs_bind
 from ..ops.complex_ops import conj
 from ..ops.elementwise import add, multiply
 from ..ops.linalg._common import mask, mT, place
@@ -57,7 +57,7 @@ def polar(a: Any, side: str = "right") -> tuple[Any, Any]:
     singular values)."""
     if side not in ("right", "left"):
         raise ValueError(f"polar: side must be 'right' or 'left', got {side!r}")
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         import scipy.linalg as sl
 
         return sl.polar(a, side=side)
@@ -70,11 +70,11 @@ def polar(a: Any, side: str = "right") -> tuple[Any, Any]:
 
 
 def _vector(x: Any) -> Any:
-    return reshape(x, (-1,)) if isinstance(x, Tracer) else np.ravel(x)
+    return reshape(x, (-1,)) if needs_bind(x) else np.ravel(x)
 
 
 def _gather(vals: Any, idx: np.ndarray) -> Any:
-    return vals[idx] if isinstance(vals, Tracer) else np.asarray(vals)[idx]
+    return vals[idx] if needs_bind(vals) else np.asarray(vals)[idx]
 
 
 def toeplitz(c: Any, r: Any = None) -> Any:
@@ -109,7 +109,7 @@ def hankel(c: Any, r: Any = None) -> Any:
 
 
 def _concat(parts: list[Any]) -> Any:
-    if any(isinstance(p, Tracer) for p in parts):
+    if any(needs_bind(p) for p in parts):
         return concatenate(parts)
     return np.concatenate(parts)
 
@@ -147,8 +147,8 @@ def qr(a: Any, mode: str = "full") -> Any:
 
 
 def _triangle(a: Any, lower: bool, unit_diagonal: bool) -> Any:
-    n = np.shape(a)[-1] if not isinstance(a, Tracer) else a.shape[-1]
-    dt = a.dtype if isinstance(a, Tracer) else np.asarray(a).dtype
+    n = np.shape(a)[-1] if not needs_bind(a) else a.shape[-1]
+    dt = a.dtype if needs_bind(a) else np.asarray(a).dtype
     real = np.finfo(dt).dtype if dt.kind == "c" else (dt if dt.kind == "f" else np.float64)
     keep = mask(n, real, "stril" if lower else "striu") if unit_diagonal else \
         mask(n, real, "tril" if lower else "triu")
@@ -164,7 +164,7 @@ def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
     trans = {"N": 0, "T": 1, "C": 2}.get(trans, trans)
     if trans not in (0, 1, 2):
         raise ValueError(f"solve_triangular: trans must be 0, 1, 2 ('N', 'T', 'C'), got {trans!r}")
-    if not (isinstance(a, Tracer) or isinstance(b, Tracer)):
+    if not (needs_bind(a) or needs_bind(b)):
         import scipy.linalg as sl
 
         return sl.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
@@ -196,26 +196,26 @@ def cho_solve(c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False,
 def block_diag(*arrs: Any) -> Any:
     """``scipy.linalg.block_diag``: the blocks on the diagonal of a zero matrix (0-d and 1-d
     blocks are rows, as in SciPy)."""
-    if not any(isinstance(a, Tracer) for a in arrs):
+    if not any(needs_bind(a) for a in arrs):
         import scipy.linalg as sl
 
         return sl.block_diag(*arrs)
     blocks = []
     for a in arrs:
-        nd = len(a.shape) if isinstance(a, Tracer) else np.ndim(a)
+        nd = len(a.shape) if needs_bind(a) else np.ndim(a)
         if nd > 2:
             raise ValueError(f"block_diag: blocks must have at most 2 dimensions, got {nd}")
-        shape = tuple(a.shape) if isinstance(a, Tracer) else np.shape(a)
+        shape = tuple(a.shape) if needs_bind(a) else np.shape(a)
         blocks.append((a, (1,) * (2 - nd) + shape))
     rows = sum(s[0] for _, s in blocks)
     cols = sum(s[1] for _, s in blocks)
-    dt = np.result_type(*(a.dtype if isinstance(a, Tracer) else np.asarray(a).dtype
+    dt = np.result_type(*(a.dtype if needs_bind(a) else np.asarray(a).dtype
                           for a in arrs))
     out: Any = np.zeros((rows, cols), dt)
     r = c = 0
     for a, (m, n) in blocks:
-        a2 = a if isinstance(a, Tracer) else np.asarray(a)
-        a2 = convert(a2, dt) if isinstance(a2, Tracer) else a2.astype(dt)
+        a2 = a if needs_bind(a) else np.asarray(a)
+        a2 = convert(a2, dt) if needs_bind(a2) else a2.astype(dt)
         out = add(out, place(reshape(a2, (m, n)), (rows, cols),
                              (slice(r, r + m), slice(c, c + n))))
         r, c = r + m, c + n

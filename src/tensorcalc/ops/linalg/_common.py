@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 
 from ...core.errors import ShapeError
-from ...core.primitive import Tracer, get_aval
+from ...core.primitive import get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
+from .._base import needs_bind
 from ..complex_ops import conj, real
 from ..elementwise import add, divide, multiply, subtract, where
 from ..products import matmul
@@ -88,7 +89,7 @@ def check_real(op: str, *xs: Any) -> None:
     """Complex derivatives need conjugate transposes in every rule; until they are written, a
     complex value being differentiated is an error rather than a wrong derivative."""
     for x in xs:
-        if isinstance(x, Tracer) and dtype_of(x).kind == "c":
+        if needs_bind(x) and dtype_of(x).kind == "c":
             raise NotImplementedError(
                 f"{op}: derivatives of complex matrices are not supported yet (got "
                 f"{get_aval(x).str_short()}); differentiate real and imaginary parts as real "
@@ -166,7 +167,7 @@ def symmetrized(x: Any) -> Any:
     factor by default. Exact for a symmetric ``x`` (``(v + v) / 2 == v`` in floating point),
     so the value is NumPy's there, and the derivative is then symmetric, as in JAX and
     PyTorch (docs/conventions.md)."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         x = np.asarray(x)
         return (x + np.swapaxes(x, -1, -2).conj()) / 2
     return multiply(add(x, mH(x)), 0.5)

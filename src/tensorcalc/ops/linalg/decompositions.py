@@ -38,12 +38,14 @@ from typing import Any
 
 import numpy as np
 
+from ...core.backend import defxp, linalg_of
 from ...core.errors import ShapeError
-from ...core.primitive import Primitive, Tracer, bind
+from ...core.primitive import Primitive, bind
 from ...core.shapes import ShapedArray
 from ...core.zeros import Zero
 from ...interpreters.batch import defbatch_gufunc
 from ...interpreters.forward import defjvp_rule
+from .._base import dtype_of, needs_bind
 from ..complex_ops import imag
 from ..elementwise import add, divide, multiply, negative, subtract
 from ..products import matmul
@@ -98,6 +100,14 @@ def _eigh_impl(a: Any, *, UPLO: str, eigvals_only: bool) -> list[Any]:  # noqa: 
     return list(call_numpy("eigh", np.linalg.eigh, a, UPLO=UPLO))
 
 
+def _eigh_xp(xp: Any, a: Any, *, UPLO: str, eigvals_only: bool) -> list[Any]:  # noqa: N803
+    if UPLO == "U":  # the standard's eigh reads the lower triangle
+        a = xp.matrix_transpose(a)
+    if eigvals_only:
+        return [linalg_of(xp, "eigvalsh", eigh_p)(a)]
+    return list(linalg_of(xp, "eigh", eigh_p)(a))
+
+
 def _eigh_abstract(a: ShapedArray, *, UPLO: str, eigvals_only: bool) -> list[ShapedArray]:  # noqa: N803
     check_matrix("eigh", a)
     dt = float_dtype("eigh", a.dtype)
@@ -106,6 +116,7 @@ def _eigh_abstract(a: ShapedArray, *, UPLO: str, eigvals_only: bool) -> list[Sha
 
 
 eigh_p = Primitive("eigh", _eigh_impl, _eigh_abstract, multiple_results=True)
+defxp(eigh_p, _eigh_xp)
 
 
 def _eigh_jvp(primals: list[Any], tangents: list[Any], *, UPLO: str,  # noqa: N803
@@ -140,7 +151,7 @@ def eigh(a: Any, UPLO: str = "L", symmetrize_input: bool = True) -> tuple[Any, A
     uplo = _check_uplo("eigh", UPLO)
     if symmetrize_input:
         a = symmetrized(a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return tuple(call_numpy("eigh", np.linalg.eigh, a, UPLO=uplo))  # type: ignore[return-value]
     w, v = bind(eigh_p, a, UPLO=uplo, eigvals_only=False)
     return w, v
@@ -153,7 +164,7 @@ def eigvalsh(a: Any, UPLO: str = "L", symmetrize_input: bool = True) -> Any:  # 
     uplo = _check_uplo("eigvalsh", UPLO)
     if symmetrize_input:
         a = symmetrized(a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("eigvalsh", np.linalg.eigvalsh, a, UPLO=uplo)
     return bind(eigh_p, a, UPLO=uplo, eigvals_only=True)[0]
 
@@ -166,6 +177,11 @@ def _qr_impl(a: Any, *, mode: str) -> list[Any]:
     return [res] if mode == "r" else list(res)
 
 
+def _qr_xp(xp: Any, a: Any, *, mode: str) -> list[Any]:
+    res = linalg_of(xp, "qr", qr_p)(a, mode="reduced" if mode == "r" else mode)
+    return [res[1]] if mode == "r" else list(res)
+
+
 def _qr_abstract(a: ShapedArray, *, mode: str) -> list[ShapedArray]:
     check_matrix("qr", a, square=False)
     dt = float_dtype("qr", a.dtype)
@@ -176,6 +192,7 @@ def _qr_abstract(a: ShapedArray, *, mode: str) -> list[ShapedArray]:
 
 
 qr_p = Primitive("qr", _qr_impl, _qr_abstract, multiple_results=True)
+defxp(qr_p, _qr_xp)
 
 
 def _qr_tall_tangent(q: Any, r: Any, t: Any) -> tuple[Any, Any]:
@@ -187,11 +204,11 @@ def _qr_tall_tangent(q: Any, r: Any, t: Any) -> tuple[Any, Any]:
                           f"rank and Q is not differentiable there ({e})") from None
     x = matmul(mH(q), dar)                               # Qᴴ Ȧ R⁻¹
     n = shape_of(x)[-1]
-    low = multiply(x, mask(n, real_dtype(x.dtype), "stril"))
+    low = multiply(x, mask(n, real_dtype(dtype_of(x)), "stril"))
     omega = subtract(low, mH(low))                       # Qᴴ Q̇ (anti-Hermitian)
-    if x.dtype.kind == "c":
+    if dtype_of(x).kind == "c":
         # LAPACK's R has a real diagonal, so diag(Ṙ R⁻¹) is real and diag(Qᴴ Q̇) = i Im diag X.
-        omega = add(omega, multiply(imag(x), mask(n, real_dtype(x.dtype), "eye") * 1j))
+        omega = add(omega, multiply(imag(x), mask(n, real_dtype(dtype_of(x)), "eye") * 1j))
     dq = add(matmul(q, subtract(omega, x)), dar)
     dr = matmul(subtract(x, omega), r)
     return dq, dr
@@ -239,7 +256,7 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     if mode not in ("reduced", "complete", "r", "raw"):
         raise ValueError(f"qr: unrecognized mode {mode!r}; use 'reduced', 'complete', 'r' or "
                          "'raw'")
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("qr", np.linalg.qr, a, mode=mode)
     if mode == "raw":
         raise NotImplementedError("qr: mode='raw' (Householder reflectors) is not "
@@ -257,6 +274,12 @@ def _svd_impl(a: Any, *, full_matrices: bool, compute_uv: bool) -> list[Any]:
     return list(call_numpy("svd", np.linalg.svd, a, full_matrices=full_matrices))
 
 
+def _svd_xp(xp: Any, a: Any, *, full_matrices: bool, compute_uv: bool) -> list[Any]:
+    if not compute_uv:
+        return [linalg_of(xp, "svdvals", svd_p)(a)]
+    return list(linalg_of(xp, "svd", svd_p)(a, full_matrices=full_matrices))
+
+
 def _svd_abstract(a: ShapedArray, *, full_matrices: bool, compute_uv: bool
                   ) -> list[ShapedArray]:
     check_matrix("svd", a, square=False)
@@ -271,6 +294,7 @@ def _svd_abstract(a: ShapedArray, *, full_matrices: bool, compute_uv: bool
 
 
 svd_p = Primitive("svd", _svd_impl, _svd_abstract, multiple_results=True)
+defxp(svd_p, _svd_xp)
 
 
 def _complete(d1: Any, b1: Any, b2: Any) -> Any:
@@ -339,7 +363,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     vector derivatives need distinct singular values; for ``full_matrices=True`` see the module
     docstring on completed bases. ``hermitian=True`` is differentiable for values only."""
     check_matrix("svd", a, square=hermitian)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("svd", np.linalg.svd, a, full_matrices=full_matrices,
                           compute_uv=compute_uv, hermitian=hermitian)
     if hermitian:

@@ -26,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from ...core.primitive import Primitive, Tracer, bind
+from ...core.primitive import Primitive, bind
 from ...core.shapes import ShapedArray
 from ...core.zeros import Zero
 from ...interpreters.batch import defbatch_gufunc
 from ...interpreters.forward import defjvp_rule
+from .._base import needs_bind
 from ..complex_ops import conj, real
 from ..elementwise import multiply, subtract
 from ..products import matmul
@@ -89,7 +90,7 @@ def eig(a: Any) -> tuple[Any, Any]:
     """``numpy.linalg.eig`` as ``(eigenvalues, eigenvectors)`` (complex; see the module
     docstring for the phase and degenerate cases)."""
     check_matrix("eig", a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return tuple(call_numpy("eig", np.linalg.eig, a))  # type: ignore[return-value]
     w, v = bind(eig_p, a, vectors=True)
     return w, v
@@ -98,6 +99,6 @@ def eig(a: Any) -> tuple[Any, Any]:
 def eigvals(a: Any) -> Any:
     """``numpy.linalg.eigvals`` (complex; differentiable where the eigenvalues are simple)."""
     check_matrix("eigvals", a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("eigvals", np.linalg.eigvals, a)
     return bind(eig_p, a, vectors=False)[0]

@@ -30,13 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from ...core.primitive import Primitive, Tracer, bind, get_aval
+from ...core.backend import defxp, linalg_of
+from ...core.primitive import Primitive, bind, get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
 from ...core.zeros import Zero
 from ...interpreters.batch import common_size, defbatch, defbatch_gufunc, moveaxis, pad_after_batch
 from ...interpreters.forward import defjvp, defjvp_rule
 from ...interpreters.sparsity import defsparsity, dense_rule
 from ...interpreters.transpose import deftranspose, is_undefined
+from .._base import needs_bind
 from ..complex_ops import imag, real
 from ..elementwise import multiply, negative
 from ..products import matmul
@@ -68,6 +70,7 @@ def _inv_abstract(x: ShapedArray) -> ShapedArray:
 
 
 inv_p = Primitive("inv", lambda x: call_numpy("inv", np.linalg.inv, x), _inv_abstract)
+defxp(inv_p, lambda xp, x: linalg_of(xp, "inv", inv_p)(x))
 
 
 def _inv_jvp(t: Any, ans: Any, x: Any) -> Any:
@@ -81,7 +84,7 @@ defbatch_gufunc(inv_p, (2,))
 def inv(a: Any) -> Any:
     """``numpy.linalg.inv`` (stacks allowed); singular matrices raise ``LinAlgError``."""
     check_matrix("inv", a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("inv", np.linalg.inv, a)
     return bind(inv_p, a)
 
@@ -93,6 +96,11 @@ def _solve_impl(a: Any, b: Any, *, vector: bool) -> Any:
     if vector:  # a stack of right-hand-side vectors: solve them as one-column matrices
         return call_numpy("solve", np.linalg.solve, a, np.asarray(b)[..., None])[..., 0]
     return call_numpy("solve", np.linalg.solve, a, b)
+
+
+def _solve_xp(xp: Any, a: Any, b: Any, *, vector: bool) -> Any:
+    solve = linalg_of(xp, "solve", solve_p)
+    return solve(a, b[..., None])[..., 0] if vector else solve(a, b)
 
 
 def _solve_shapes(a: tuple[Any, ...], b: tuple[Any, ...], vector: bool) -> tuple[Any, ...]:
@@ -116,6 +124,7 @@ def _solve_abstract(a: ShapedArray, b: ShapedArray, *, vector: bool) -> ShapedAr
 
 solve_p = Primitive("solve", _solve_impl, _solve_abstract)  # linear in b
 defsparsity(solve_p, dense_rule)  # A⁻¹ b: the inverse of a sparse matrix fills in
+defxp(solve_p, _solve_xp)
 
 
 def _solve_jvp_a(t: Any, ans: Any, a: Any, b: Any, *, vector: bool) -> Any:
@@ -159,7 +168,7 @@ def solve(a: Any, b: Any) -> Any:
     a_shape = check_matrix("solve", a)
     vector = len(shape_of(b)) == 1
     _solve_shapes(a_shape, shape_of(b), vector)
-    if not (isinstance(a, Tracer) or isinstance(b, Tracer)):
+    if not (needs_bind(a) or needs_bind(b)):
         return call_numpy("solve", np.linalg.solve, a, b)
     return bind(solve_p, a, b, vector=vector)
 
@@ -178,6 +187,7 @@ def _det_abstract(x: ShapedArray) -> ShapedArray:
 
 
 det_p = Primitive("det", lambda x: call_numpy("det", np.linalg.det, x), _det_abstract)
+defxp(det_p, lambda xp, x: linalg_of(xp, "det", det_p)(x))
 
 
 def inv_transpose(op: str, x: Any) -> Any:
@@ -202,7 +212,7 @@ defbatch_gufunc(det_p, (2,))
 def det(a: Any) -> Any:
     """``numpy.linalg.det``; differentiable at invertible matrices (Jacobi's formula)."""
     check_matrix("det", a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("det", np.linalg.det, a)
     return bind(det_p, a)
 
@@ -215,6 +225,7 @@ def _slogdet_abstract(x: ShapedArray) -> list[ShapedArray]:
 
 slogdet_p = Primitive("slogdet", lambda x: list(call_numpy("slogdet", np.linalg.slogdet, x)),
                       _slogdet_abstract, multiple_results=True)
+defxp(slogdet_p, lambda xp, x: list(linalg_of(xp, "slogdet", slogdet_p)(x)))
 
 
 def _slogdet_jvp(primals: list[Any], tangents: list[Any]) -> tuple[list[Any], list[Any]]:
@@ -236,7 +247,7 @@ defbatch_gufunc(slogdet_p, (2,), n_out=2)
 def slogdet(a: Any) -> tuple[Any, Any]:
     """``numpy.linalg.slogdet`` as ``(sign, logabsdet)``; only ``logabsdet`` has a derivative."""
     check_matrix("slogdet", a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return tuple(call_numpy("slogdet", np.linalg.slogdet, a))  # type: ignore[return-value]
     sign, logdet = bind(slogdet_p, a)
     return sign, logdet
@@ -253,6 +264,14 @@ def _cholesky_abstract(x: ShapedArray, *, upper: bool) -> ShapedArray:
 cholesky_p = Primitive(
     "cholesky", lambda x, *, upper: call_numpy("cholesky", np.linalg.cholesky, x, upper=upper),
     _cholesky_abstract)
+
+
+@defxp(cholesky_p)
+def _cholesky_xp(xp: Any, x: Any, *, upper: bool) -> Any:
+    # upper: NumPy reads the upper triangle and returns U = Lᵀ of Aᵀ's (lower) factor; not
+    # every backend takes upper=.
+    chol = linalg_of(xp, "cholesky", cholesky_p)
+    return xp.matrix_transpose(chol(xp.matrix_transpose(x))) if upper else chol(x)
 
 
 def _cholesky_jvp(t: Any, ans: Any, x: Any, *, upper: bool) -> Any:
@@ -277,6 +296,6 @@ def cholesky(a: Any, /, *, upper: bool = False, symmetrize_input: bool = True) -
     check_matrix("cholesky", a)
     if symmetrize_input:
         a = symmetrized(a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("cholesky", np.linalg.cholesky, a, upper=upper)
     return bind(cholesky_p, a, upper=bool(upper))

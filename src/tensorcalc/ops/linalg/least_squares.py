@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from ...core.primitive import Primitive, Tracer, bind, get_aval
+from ...core.backend import defxp, is_foreign, linalg_of, namespace, numpy_dtype
+from ...core.primitive import Primitive, bind, get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
 from ...core.zeros import Zero
 from ...interpreters.batch import BatchTracer, defbatch, defbatch_gufunc
 from ...interpreters.forward import defjvp, defjvp_rule
+from .._base import needs_bind
 from ..elementwise import add, multiply, negative, subtract
 from ..products import matmul
 from ..reductions import sum as reduce_sum
@@ -55,6 +57,20 @@ def _pinv_abstract(x: ShapedArray, *, rcond: Any, hermitian: bool) -> ShapedArra
 pinv_p = Primitive("pinv", _pinv_impl, _pinv_abstract)
 
 
+@defxp(pinv_p)
+def _pinv_xp(xp: Any, a: Any, *, rcond: Any, hermitian: bool) -> Any:
+    if rcond is None:  # NumPy's default cutoff
+        rcond = max(a.shape[-2:]) * float(np.finfo(numpy_dtype(a.dtype)).eps)
+    if not hermitian:
+        return linalg_of(xp, "pinv", pinv_p)(a, rtol=rcond)
+    # As NumPy with hermitian=True: A = V diag(w) Vᵀ from the lower triangle, A⁺ inverts the
+    # eigenvalues above rcond · max|w| and drops the others.
+    w, v = linalg_of(xp, "eigh", pinv_p)(a)
+    big = xp.abs(w) > rcond * xp.max(xp.abs(w), axis=-1, keepdims=True)
+    winv = xp.where(big, 1 / xp.where(big, w, xp.ones_like(w)), xp.zeros_like(w))
+    return (v * winv[..., None, :]) @ xp.matrix_transpose(v)
+
+
 def pinv_tangent(a: Any, p: Any, t: Any) -> Any:
     """``d A⁺`` along ``Ȧ = t`` given ``A`` and ``P = A⁺`` (Golub–Pereyra; constant rank)."""
     tt = mT(t)
@@ -81,7 +97,7 @@ def pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kw: Any) -> Any:
     """``numpy.linalg.pinv``. Its derivative assumes the rank of ``a`` does not change nearby
     (the pseudo-inverse jumps where it does)."""
     check_matrix("pinv", a, square=False)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return call_numpy("pinv", np.linalg.pinv, a, rcond=rcond, hermitian=hermitian, **kw)
     check_real("pinv", a)
     if kw:
@@ -124,6 +140,13 @@ def _lstsq_impl(a: Any, b: Any, *, rcond: float, vector: bool) -> Any:
     return out
 
 
+def _lstsq_xp(xp: Any, a: Any, b: Any, *, rcond: float, vector: bool) -> Any:
+    # The standard has no lstsq: the minimum-norm solution is A⁺ b, A⁺ by SVD (pinv) with
+    # NumPy's cutoff (rcond relative to the largest singular value).
+    p = linalg_of(xp, "pinv", lstsq_p)(a, rtol=rcond)
+    return (p @ b[..., None])[..., 0] if vector else p @ b
+
+
 def _lstsq_abstract(a: ShapedArray, b: ShapedArray, *, rcond: float, vector: bool
                     ) -> ShapedArray:
     core = 1 if vector else 2
@@ -135,6 +158,7 @@ def _lstsq_abstract(a: ShapedArray, b: ShapedArray, *, rcond: float, vector: boo
 
 
 lstsq_p = Primitive("lstsq", _lstsq_impl, _lstsq_abstract)
+defxp(lstsq_p, _lstsq_xp)
 
 
 def _lstsq_jvp(primals: list[Any], tangents: list[Any], *, rcond: float, vector: bool
@@ -168,7 +192,7 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, int, Any]:
     differentiable (``x = A⁺ b``, assuming the rank does not change nearby); ``rank`` is an int.
     """
     _lstsq_check(shape_of(a), shape_of(b))
-    if not (isinstance(a, Tracer) or isinstance(b, Tracer)):
+    if not (needs_bind(a) or needs_bind(b)):
         return call_numpy("lstsq", np.linalg.lstsq, a, b, rcond=rcond)
     check_real("lstsq", a, b)
     rc = _lstsq_rcond(shape_of(a), float_dtype("lstsq", dtype_of(a)), rcond)
@@ -189,8 +213,10 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, int, Any]:
 def _stacked_value(x: Any) -> np.ndarray:
     """The concrete numbers behind ``x``: its value, or under ``vmap`` every example's value
     (batch axes first). Staged values (``trace``/``jit``) have none and raise."""
-    if not isinstance(x, Tracer):
+    if not needs_bind(x):
         return np.asarray(x)
+    if is_foreign(x):
+        return x  # read on its own device by _rank
     if isinstance(x, BatchTracer):
         inner = x.val
         v = _stacked_value(inner)
@@ -207,10 +233,18 @@ def _rank(op: str, a: Any, rcond: float) -> int:
     decides the shape of ``residuals``, so it must be known while tracing (as in NumPy)."""
     v = _stacked_value(a)
     m, n = v.shape[-2:]
-    s = np.linalg.svd(v.reshape((-1, m, n)), compute_uv=False)
-    if s.shape[-1] == 0:
-        return 0
-    ranks = np.sum(s > rcond * s[:, :1], axis=-1)
+    if is_foreign(v):  # on its device; the ranks (a few ints) are read back: one sync
+        xp = namespace(v)
+        s = linalg_of(xp, "svdvals", lstsq_p)(xp.reshape(v, (-1, m, n)))
+        if s.shape[-1] == 0:
+            return 0
+        r = xp.sum(xp.astype(s > rcond * s[:, :1], xp.int64), axis=-1)
+        ranks = np.array([int(r[i]) for i in range(int(r.shape[0]))])
+    else:
+        s = np.linalg.svd(v.reshape((-1, m, n)), compute_uv=False)
+        if s.shape[-1] == 0:
+            return 0
+        ranks = np.sum(s > rcond * s[:, :1], axis=-1)
     if np.any(ranks != ranks[0]):
         raise LinAlgError(
             f"{op}: under vmap the examples have different ranks {sorted(set(ranks.tolist()))}, "

@@ -27,12 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from ...core.primitive import Primitive, Tracer, bind
+from ...core.primitive import Primitive, bind
 from ...core.shapes import ShapedArray, broadcast_shapes
 from ...core.zeros import Zero
 from ...interpreters.batch import common_size, defbatch, defbatch_gufunc, moveaxis, pad_after_batch
 from ...interpreters.forward import defjvp, defjvp_rule
 from ...interpreters.transpose import deftranspose, is_undefined
+from .._base import needs_bind
 from ..elementwise import add, multiply, negative
 from ..products import matmul
 from ..structural import getitem, unbroadcast
@@ -150,7 +151,7 @@ defbatch_gufunc(expm_frechet_p, (2, 2))
 def expm(a: Any) -> Any:
     """``scipy.linalg.expm`` (stacks allowed), differentiable to any order."""
     check_matrix("expm", a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return _sl().expm(a)
     return bind(expm_p, a)
 
@@ -194,7 +195,7 @@ defbatch_gufunc(sylvester_p, (2, 2))
 def sqrtm(a: Any) -> Any:
     """``scipy.linalg.sqrtm``: the principal square root (stacks allowed)."""
     check_matrix("sqrtm", a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return _sqrtm_impl(a)
     return bind(sqrtm_p, a)
 
@@ -242,7 +243,7 @@ defbatch_gufunc(solve_sylvester_p, (2, 2, 2))
 
 def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     """``scipy.linalg.solve_sylvester``: ``X`` with ``A X + X B = Q``."""
-    if not any(isinstance(v, Tracer) for v in (a, b, q)):
+    if not any(needs_bind(v) for v in (a, b, q)):
         return _solve_sylvester_impl(a, b, q)
     return bind(solve_sylvester_p, a, b, q)
 
@@ -375,7 +376,7 @@ def lu_factor(a: Any) -> tuple[Any, Any]:
     """``scipy.linalg.lu_factor`` of a square matrix: ``(lu, piv)``; ``lu`` is differentiable,
     ``piv`` (integers) is not."""
     check_matrix("lu_factor", a)
-    if not isinstance(a, Tracer):
+    if not needs_bind(a):
         return tuple(_lu_impl(a))  # type: ignore[return-value]
     lu, piv = bind(lu_p, a)
     return lu, piv
@@ -389,6 +390,6 @@ def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: int = 0) -> Any:
     if trans not in (0, 1):
         raise ValueError(f"lu_solve: trans must be 0 ('N') or 1 ('T'), got {trans!r}")
     vector = len(shape_of(b)) == 1
-    if not (isinstance(lu, Tracer) or isinstance(b, Tracer)):
+    if not (needs_bind(lu) or needs_bind(b)):
         return _lu_solve_impl(lu, piv, b, trans=trans, vector=vector)
     return bind(lu_solve_p, lu, piv, b, trans=trans, vector=vector)

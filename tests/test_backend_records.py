@@ -1,0 +1,135 @@
+"""The whole op-record table on every array backend (tests/backends.py): eager value, ``jvp``,
+``vjp`` and ``grad`` of each record, on the backend's arrays, against the same computation on
+NumPy float64, within a tolerance set by the result's dtype; and every result is an array of
+the input's library on the input's device (array type in = array type out).
+
+Rows a backend cannot run are listed, with the reason, in tests/backend_limits.py; each must
+still fail (a strict xfail), so the list shrinks when a limit is lifted.
+
+CI's budget decides the checks per backend (``PLAN``): the whole table in all four checks on
+array_api_strict (the CPU stand-in for CuPy: it rejects any hidden NumPy call) and on torch
+float64; ``grad`` on strict's second device; value and ``grad`` in torch float32; value and
+``vjp`` on torch ``meta`` (shapes only); value and ``grad`` on every third row on Dask (each
+check computes a graph).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+import tensorcalc as tc
+import tensorcalc.numpy as tnp
+from tensorcalc.core.tree import tree_flatten, tree_map
+from tests.backend_limits import limit_of
+from tests.backends import BACKENDS, backend_param
+from tests.records import all_records
+
+RECORDS = all_records()
+CHECKS = ("eager", "jvp", "vjp", "grad")
+ALL = CHECKS
+PLAN = {  # backend: (checks, every n-th record)
+    "strict": (ALL, 1), "strict-device1": (("grad",), 1), "torch-f64": (ALL, 1),
+    "torch-f32": (("eager", "grad"), 1), "torch-meta": (("eager", "vjp"), 1),
+    "dask": (("eager", "grad"), 3), "cupy": (ALL, 1),
+}
+
+
+def _tol(b, dtype):
+    if np.dtype(dtype) in (np.float32, np.complex64) or b.dtype == "float32":
+        return {"rtol": 2e-3, "atol": 2e-3}
+    return {"rtol": 1e-6, "atol": 1e-8}
+
+
+def _cases():
+    for b in BACKENDS:
+        if b.name not in PLAN:
+            continue  # NumPy is the reference itself: tests/test_op_records.py
+        checks, every = PLAN[b.name]
+        p = backend_param(b)
+        if p.marks:  # the library is absent: one skipped case per check says so
+            for check in checks:
+                yield pytest.param(b, RECORDS[0], check, marks=p.marks, id=f"{b.name}-{check}")
+            continue
+        for check in checks:
+            for rec in RECORDS[::every]:
+                if check == "jvp" and "fwd" not in rec.modes:
+                    continue
+                if check in ("vjp", "grad") and "rev" not in rec.modes:
+                    continue
+                marks = list(p.marks)
+                why = limit_of(b.name, rec.id, check)
+                if why:
+                    marks.append(pytest.mark.xfail(strict=True, reason=why))
+                yield pytest.param(b, rec, check, marks=marks, id=f"{b.name}-{check}-{rec.id}")
+
+
+def _split(rec, args):
+    """The differentiable positions of ``args`` and ``fn`` as a function of those alone."""
+    diff = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+
+    def of(all_args):
+        def f(*d):
+            full = list(all_args)
+            for i, v in zip(diff, d, strict=True):
+                full[i] = v
+            return rec.fn(*full)
+        return f
+
+    return diff, of
+
+
+def _compare(b, got, want, what):
+    g_leaves, g_tree = tree_flatten(got)
+    w_leaves, w_tree = tree_flatten(want)
+    assert g_tree == w_tree, f"{what}: structure {g_tree} != {w_tree}"
+    for g, w in zip(g_leaves, w_leaves, strict=True):
+        if w is None:
+            assert g is None
+            continue
+        w = np.asarray(w)
+        if np.ndim(w) > 0 or not isinstance(g, (int, float, bool, np.generic)):
+            assert b.is_mine(g), f"{what}: got a {type(g).__name__}, not a {b.name} array"
+        assert tuple(np.shape(g) if isinstance(g, (int, float, bool, np.generic))
+                     else g.shape) == w.shape, f"{what}: shape"
+        if b.has_values:
+            v = b.get(g) if not isinstance(g, (int, float, bool, np.generic)) else np.asarray(g)
+            if w.dtype.kind in "fc":
+                np.testing.assert_allclose(v, w, err_msg=what, **_tol(b, w.dtype))
+            else:
+                np.testing.assert_array_equal(v, w, err_msg=what)
+
+
+@pytest.mark.parametrize(("b", "rec", "check"), list(_cases()))
+def test_record_on_backend(b, rec, check):
+    rng = np.random.default_rng(zlib.crc32(rec.id.encode()))
+    args = rec.args(rng)
+    bargs = b.put(list(args))
+    if check == "eager":
+        _compare(b, rec.fn(*bargs), rec.fn(*args), "value")
+        return
+    diff, of = _split(rec, args)
+    if not diff:
+        pytest.skip("no floating-point argument")
+    primals = [args[i] for i in diff]
+    bprimals = [bargs[i] for i in diff]
+    if check == "jvp":
+        tangents = [np.cos(np.arange(np.size(p))).reshape(np.shape(p)) for p in primals]
+        want = tc.jvp(of(args), primals, tangents)
+        got = tc.jvp(of(bargs), bprimals, b.put(tangents))
+        _compare(b, got, want, "jvp")
+    elif check == "vjp":
+        out, pull = tc.vjp(of(args), *primals)
+        ct = tree_map(lambda o: 0.5 + np.sin(np.arange(np.size(o))).reshape(np.shape(o)), out)
+        _, bpull = tc.vjp(of(bargs), *bprimals)
+        _compare(b, bpull(b.put(ct)), pull(ct), "vjp")
+    else:
+        def loss(f):
+            return lambda *d: tnp.sum(tnp.sin(tree_flatten(f(*d))[0][0]))
+
+        argnums = tuple(range(len(diff)))
+        want = tc.grad(loss(of(args)), argnums=argnums)(*primals)
+        got = tc.grad(loss(of(bargs)), argnums=argnums)(*bprimals)
+        _compare(b, got, want, "grad")
