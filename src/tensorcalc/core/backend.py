@@ -59,7 +59,11 @@ def is_foreign(x: Any) -> bool:
 
 
 def _classify(t: type, x: Any) -> bool:
-    if issubclass(t, _HOME):
+    from .primitive import Tracer  # core.primitive imports this module
+
+    # tracers have __array_namespace__ too (SciPy's dispatch reaches tnp through it), but they
+    # are tensorcalc's own values, never another library's
+    if issubclass(t, _HOME) or issubclass(t, Tracer):
         return False
     if hasattr(x, "__array_namespace__"):
         return True
