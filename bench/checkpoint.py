@@ -30,7 +30,7 @@ import tensorcalc.numpy as tnp
 from ._common import measure
 
 HIDDEN = 64
-SCHEDULES: list[Any] = [None, "steps", "sqrt", "revolve"]
+SCHEDULES: list[Any] = [None, "steps", "sqrt", "log", "revolve"]
 
 
 def make_grad(steps: int, schedule: Any) -> tuple[Any, tuple[np.ndarray, np.ndarray]]:
