@@ -26,8 +26,8 @@ transformation, which under ``jit`` stages every step: fine for checking, not fo
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -50,11 +50,6 @@ from .scan import _check_carry, _live_fixpoint, _split3, scan_p
 
 def _plain(a: ShapedArray) -> ShapedArray:
     return ShapedArray(a.shape, a.dtype)
-
-
-@lru_cache(maxsize=64)
-def _actions(length: int, snapshots: int) -> tuple[tuple, ...]:
-    return tuple(schedule(length, snapshots))
 
 
 # --- revolve_scan: the loop -----------------------------------------------------------------
@@ -302,15 +297,15 @@ def _run_schedule(args: Sequence[Any], body: Program, length: int, nk: int, nc: 
     k_bar: list[Any] = [None] * n_k
     x_bar: list[list[Any]] = [[None] * length for _ in range(n_x)]
     held: dict[int, list[Any]] = {0: list(init)}
-    actions = _actions(length, snapshots)
-    start = 0
+    # The actions are generated as they run: O(snapshots) memory, not O(T) tuples.
+    actions = schedule(length, snapshots)
     current, pos = list(init), 0
     if sweep:  # the loop's forward pass took the first sweep's snapshots
         for j, p in enumerate(sweep):
             held[p] = [s[j] for s in saved]
-        start = next(i for i, a in enumerate(actions) if a[0] == "youturn")
         current, pos = held[length - 1], length - 1
-    for action in actions[start:]:
+        actions = itertools.dropwhile(lambda a: a[0] != "youturn", actions)
+    for action in actions:
         kind = action[0]
         if kind == "restore":
             current, pos = held[action[1]], action[1]
