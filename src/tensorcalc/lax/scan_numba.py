@@ -18,8 +18,12 @@ What does not change:
 * **Floating-point reporting.** Numba does not raise NumPy's floating-point warnings, so when
   a Numba loop produces an inf or NaN the loop is run again by the NumPy path, which warns (and
   whose NaN triggers the strong-zero rerun of :mod:`tensorcalc.compile.jit`) exactly as before.
-* **Compile time** does not grow with the trip count (the loop is one function); it is Numba's
-  own, a second or so per loop, paid once per signature and cached per process by source text.
+* **Compile time** does not grow with the trip count (the loop is one function, the trip
+  count an argument); it is Numba's own, a second or so per loop, paid once per body and
+  cached per process by source text, and across processes in
+  ``~/.cache/tensorcalc/numba_loops`` (the generated module is written there atomically and
+  Numba keeps its machine code beside it; ``TENSORCALC_CACHE_DIR`` moves the directory,
+  ``TENSORCALC_NUMBA_CACHE=0`` turns it off).
 
 :func:`loop_compiler` chooses: ``"auto"`` (the default; Numba for loops of ≥ ``MIN_STEPS``
 steps), ``"numpy"`` (never Numba) or ``"numba"`` (Numba for every eligible loop, any length).
@@ -27,7 +31,11 @@ steps), ``"numpy"`` (never Numba) or ``"numba"`` (Numba for every eligible loop,
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import os
+import sys
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -183,6 +191,51 @@ def _numba_type(aval: Any) -> Any:
     return numba.types.Array(base, len(aval.shape), "C")
 
 
+def _cache_dir() -> str | None:
+    """Where compiled loops are kept between processes (``TENSORCALC_NUMBA_CACHE=0`` turns
+    this off; ``TENSORCALC_CACHE_DIR`` moves it), or None when it cannot be used."""
+    if os.environ.get("TENSORCALC_NUMBA_CACHE", "1") == "0":
+        return None
+    root = os.environ.get("TENSORCALC_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "tensorcalc")
+    path = os.path.join(root, "numba_loops")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
+def _loop_function(source: str) -> tuple[Callable[..., Any], bool]:
+    """``scan_loop`` defined from ``source``: from a module file in the cache directory when
+    there is one (so Numba can cache its machine code next to it), else in memory. Returns
+    the function and whether it is file-backed."""
+    text = "import numpy as np\n\n\n" + source
+    where = _cache_dir()
+    if where is not None:
+        name = "loop_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+        path = os.path.join(where, name + ".py")
+        try:
+            if not os.path.exists(path):
+                fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{name}.", suffix=".tmp")
+                with os.fdopen(fd, "w") as f:
+                    f.write(text)
+                os.replace(tmp, path)  # atomic: a reader sees the whole file or none
+            spec = importlib.util.spec_from_file_location(f"tensorcalc_numba_{name}", path)
+            module = importlib.util.module_from_spec(spec)
+            # Numba's cache finds the function's module again by name.
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)  # our generated file, never user text
+            return module.scan_loop, True
+        except OSError:
+            pass
+    env: dict[str, Any] = {"np": np}
+    # The source is generated from a Program by this module, never from user text.
+    exec(compile(source, "<tensorcalc.jit scan_loop>", "exec"), env)  # noqa: S102
+    return env["scan_loop"], False
+
+
 def _compile(source: str, arg_avals: Sequence[Any]) -> Callable[..., Any] | None:
     key = (source, tuple(None if a is None else (len(a.shape), np.dtype(a.dtype).str)
                          for a in arg_avals))
@@ -192,11 +245,9 @@ def _compile(source: str, arg_avals: Sequence[Any]) -> Callable[..., Any] | None
         try:
             import numba
 
-            env: dict[str, Any] = {"np": np}
-            # The source is generated from a Program by this module, never from user text.
-            exec(compile(source, "<tensorcalc.jit scan_loop>", "exec"), env)  # noqa: S102
+            loop, on_disk = _loop_function(source)
             sig = tuple(_numba_type(a) for a in arg_avals)
-            fn = numba.njit(sig, nogil=True)(env["scan_loop"])
+            fn = numba.njit(sig, nogil=True, cache=on_disk)(loop)
         except Exception:  # noqa: BLE001  (any Numba failure means: keep the NumPy loop)
             fn = None
         _cache[key] = fn
