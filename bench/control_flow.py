@@ -20,6 +20,8 @@ import time
 # One BLAS thread, as JAX gets one below: on a shared machine a multi-threaded OpenBLAS waits for
 # a descheduled thread inside every matrix product. Set before NumPy loads OpenBLAS.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# Compile times are measured cold: no loops from an earlier run's disk cache.
+os.environ.setdefault("TENSORCALC_NUMBA_CACHE", "0")
 
 import numpy as np  # noqa: E402
 
@@ -80,6 +82,20 @@ def run_tensorcalc(steps: int, hidden: int, repeat: int) -> dict:
             "grad": g(*args), "source_lines": len(g.source().splitlines())}
 
 
+def numba_startup() -> float | None:
+    """Seconds to import Numba and compile a trivial function: paid once per process, before
+    any loop, so it is kept out of the compile times below."""
+    from tensorcalc.lax import scan_numba
+
+    if not scan_numba.numba_available():
+        return None
+    t0 = time.perf_counter()
+    import numba
+
+    numba.njit("float64(float64)")(lambda v: v + 1.0)
+    return time.perf_counter() - t0
+
+
 def run_numpy(steps: int, hidden: int, repeat: int) -> float:
     """The same gradient by hand in NumPy (forward loop, then backprop through time): the floor
     for code that calls NumPy once per operation, as tensorcalc's compiled loops do."""
@@ -132,6 +148,9 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     print(f"scan RNN, hidden {a.hidden}, {a.steps} steps, float64; load average "
           f"{os.getloadavg()[0]:.2f}")
+    startup = numba_startup()
+    if startup is not None:
+        print(f"  Numba start-up (import and first compile, once per process): {startup:.1f} s")
     ours = run_tensorcalc(a.steps, a.hidden, a.repeat)
     long_steps = 10 * a.steps
     longer = run_tensorcalc(long_steps, a.hidden, 3)
