@@ -150,3 +150,24 @@ def test_ineligible_body_keeps_the_numpy_loop(numba_loops):
         pc = pc + np.sum(np.sin(x))
     np.testing.assert_allclose(c, pc)
     np.testing.assert_allclose(ys, pys)
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed (the NumPy loop is used)")
+def test_numba_loops_are_cached_on_disk(numba_loops, tmp_path, monkeypatch):
+    monkeypatch.setenv("TENSORCALC_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("TENSORCALC_NUMBA_CACHE", raising=False)
+    scan_numba.clear_cache()
+
+    def f(c0, xs):
+        return lax.scan(lambda c, x: (tnp.tanh(c * 0.5 + x), c), c0, xs)
+
+    xs = RNG.standard_normal((7, 2))
+    first = tc.jit(f)(np.ones(2), xs)
+    files = list((tmp_path / "numba_loops").glob("loop_*.py"))
+    assert len(files) == 1
+    scan_numba.clear_cache()  # a new process would find the module and Numba's cache beside it
+    j = tc.jit(f)
+    again = j(np.ones(2), xs)
+    assert "one Numba loop" in j.source()
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -97,12 +97,24 @@ revolve_scan_p = Primitive("revolve_scan", _revolve_impl, _revolve_abstract,
                            multiple_results=True)
 
 _COMPILED: dict[int, tuple[Program, Any]] = {}
+#: How many compiled bodies each cache keeps: eager ``grad`` stages a new body every call, so
+#: an unbounded cache would grow with the number of calls.
+CACHE_SIZE = 64
+
+
+def _remember(cache: dict, key: Any, value: Any) -> Any:
+    """``cache[key] = value``, dropping the oldest entries beyond :data:`CACHE_SIZE`."""
+    cache[key] = value
+    while len(cache) > CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    return value
 
 
 def _compiled(body: Program) -> tuple[Any]:
     hit = _COMPILED.get(id(body))
     if hit is None or hit[0] is not body:
-        hit = _COMPILED[id(body)] = (body, compile_program(optimize(body), "revolve_body")[0])
+        hit = _remember(_COMPILED, id(body),
+                        (body, compile_program(optimize(body), "revolve_body")[0]))
     return (hit[1],)
 
 
@@ -256,7 +268,7 @@ def _step_programs(body: Program, nk: int, nc: int, mask: tuple[bool, ...]
     in_avals += [_plain(a) for a, m in zip(body.out_avals[:nc], live_c, strict=True) if m]
     in_avals += [_plain(a) for a, m in zip(body.out_avals[nc:], inexact_y, strict=True) if m]
     progs = (advance, stage_flat(vjp_step, in_avals))
-    _STEP_FNS[key] = (body, progs)
+    _remember(_STEP_FNS, key, (body, progs))
     return progs
 
 
@@ -334,7 +346,8 @@ _PROG_FNS: dict[int, tuple[Program, Any]] = {}
 def _compiled_prog(prog: Program) -> Any:
     hit = _PROG_FNS.get(id(prog))
     if hit is None or hit[0] is not prog:
-        hit = _PROG_FNS[id(prog)] = (prog, compile_program(optimize(prog), "revolve_step")[0])
+        hit = _remember(_PROG_FNS, id(prog),
+                        (prog, compile_program(optimize(prog), "revolve_step")[0]))
     return hit[1]
 
 

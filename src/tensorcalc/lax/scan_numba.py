@@ -251,6 +251,8 @@ def _compile(source: str, arg_avals: Sequence[Any]) -> Callable[..., Any] | None
         except Exception:  # noqa: BLE001  (any Numba failure means: keep the NumPy loop)
             fn = None
         _cache[key] = fn
+        while len(_cache) > 128:  # bounded: oldest loops go first
+            _cache.pop(next(iter(_cache)))
         return fn
 
 
