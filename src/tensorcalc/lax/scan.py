@@ -336,8 +336,12 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
     ``O(T)`` steps); ``"steps"`` stores one carry per step and recomputes each step's
     residuals (one extra forward); ``"sqrt"`` stores ``O(√T)`` carries at one extra forward;
     an int ``d`` nests ``d`` levels, ``O(d·T^(1/d))`` carries at ``d − 1`` extra forwards;
-    ``"revolve"`` takes ``d = ⌈log₈ T⌉``: ``O(log T)`` snapshots at an ``O(log T)`` recompute
-    factor. Values and derivatives are the same whatever the schedule."""
+    ``"log"`` takes ``d = ⌈log₈ T⌉``: ``O(log T)`` carries at an ``O(log T)`` recompute factor.
+    ``("revolve", s)`` is optimal binomial checkpointing (:mod:`tensorcalc.lax.revolve`):
+    memory ``s`` carries plus one step's residuals; time: each step evaluated at most ``r``
+    more times, for the least ``r`` with ``T ≤ C(s + 1 + r, r)``, and no schedule with ``s``
+    snapshots evaluates fewer steps; ``"revolve"`` takes the fewest ``s`` with ``r = 2``
+    (``s ≈ √(2T)``). Values and derivatives are the same whatever the schedule."""
     init_leaves, carry_tree = tree_flatten(init)
     xs_leaves, x_tree = tree_flatten(xs)
     n = _length(xs_leaves, length)
