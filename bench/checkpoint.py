@@ -6,7 +6,7 @@ schedules of ``lax.scan(…, checkpoint=…)``. Peak memory is :mod:`tracemalloc
 of one gradient call (NumPy reports its buffers to it); time is the median of timed calls
 without tracing. Target: with revolve checkpointing, ≤ 10% of the plain peak at ≤ 3× its time.
 
-``python -m bench.checkpoint [--steps N]``
+``python -m bench.checkpoint [--steps N] [--schedules None,sqrt,revolve]``
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import tensorcalc.numpy as tnp
 from ._common import measure
 
 HIDDEN = 64
-SCHEDULES: list[Any] = [None, "steps", "sqrt", "revolve"]
+SCHEDULES: list[Any] = [None, "steps", "sqrt", "log", "revolve"]
 
 
 def make_grad(steps: int, schedule: Any) -> tuple[Any, tuple[np.ndarray, np.ndarray]]:
@@ -61,12 +61,16 @@ def main(argv: list[str]) -> None:
     steps = 10_000
     if "--steps" in argv:
         steps = int(argv[argv.index("--steps") + 1])
+    schedules = SCHEDULES
+    if "--schedules" in argv:  # e.g. --schedules None,sqrt,revolve (None, the baseline, first)
+        names = argv[argv.index("--schedules") + 1].split(",")
+        schedules = [None if n == "None" else int(n) if n.isdigit() else n for n in names]
     print(f"reverse mode through a {steps}-step tanh RNN scan (hidden {HIDDEN})")
     print(f"{'schedule':>10} {'peak MiB':>10} {'time s':>9} {'memory':>8} {'time':>7}")
     base_mem = base_time = 0.0
     ref = None
     results = {}
-    for schedule in SCHEDULES:
+    for schedule in schedules:
         fn, args = make_grad(steps, schedule)
         g = fn(*args)
         if ref is None:

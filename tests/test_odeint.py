@@ -102,3 +102,21 @@ def test_second_derivative_forward_over_reverse():
     ts = np.array([0.0, 1.0, 2.0])
     f = lambda k: odeint(decay, np.array([2.0]), ts, k)[-1, 0]  # noqa: E731
     np.testing.assert_allclose(tc.hessian(f)(0.5), 4.0 * 2.0 * np.exp(-1.0), rtol=1e-6)
+
+
+def test_reverse_over_reverse_names_odeint_and_the_way_out():
+    from tensorcalc.lax import WhileLoopReverseModeError
+
+    ts = np.linspace(0.0, 1.0, 3)
+
+    def f(k):
+        return tnp.sum(odeint(lambda y, t, k: -k * y, np.array([1.0, 2.0]), ts, k))
+
+    for gg in (tc.grad(tc.grad(f)), tc.jit(tc.grad(tc.grad(f)))):
+        with pytest.raises(WhileLoopReverseModeError,
+                           match=r"odeint: reverse mode through odeint's own reverse pass.*"
+                                 r"tc\.hessian"):
+            gg(0.7)
+    # the suggested route works: Σₜ 3 e^{−k t} has second derivative Σₜ 3 t² e^{−k t}
+    np.testing.assert_allclose(tc.hessian(f)(0.7), 3 * np.sum(ts ** 2 * np.exp(-0.7 * ts)),
+                               rtol=1e-6)

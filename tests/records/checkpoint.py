@@ -1,6 +1,7 @@
 """Op records for rematerialization: ``checkpoint`` (its reverse pass stages
 ``checkpoint_lin``), the ``dots_saveable`` and ``save_only_these_names`` policies with the
-``checkpoint_name`` marker, and a checkpointed scan."""
+``checkpoint_name`` marker, and checkpointed scans (nested segments; revolve, whose reverse pass
+stages ``revolve_lin`` and ``revolve_bwd``)."""
 
 from __future__ import annotations
 
@@ -31,4 +32,8 @@ RECORDS = [
     OpRecord("scan sqrt checkpoint",
              lambda h0, xs: lax.scan(lambda c, x: (tnp.sin(c) * x, c * x), h0, xs,
                                      checkpoint="sqrt"), _n((2,), (5, 2))),
+    OpRecord("scan revolve checkpoint",
+             lambda h0, xs: lax.scan(lambda c, x: (tnp.sin(c) * x, c * x), h0, xs,
+                                     checkpoint=("revolve", 1)), _n((2,), (5, 2)),
+             primitives=("revolve_scan", "revolve_lin", "revolve_bwd")),
 ]

@@ -45,6 +45,8 @@ from ..interpreters.forward import defjvp_rule
 from ..interpreters.stage import stage_flat
 from ..interpreters.transpose import deftranspose, is_undefined
 from .programs import close_over, linearize_program, transpose_program
+from .scan_accumulate import finish_accumulations, hoist_accumulations
+from .scan_numba import numba_scan
 
 
 def _split3(seq: Sequence[Any], nk: int, nc: int) -> tuple[list[Any], list[Any], list[Any]]:
@@ -168,8 +170,15 @@ def _scan_transpose(cts: list[Any], *args: Any, body: Any, length: int, reverse:
     cts = [np.zeros(av.shape, av.dtype) if type(c) is Zero else c
            for c, av in zip(cts, out_avals, strict=True)]
     acc0 = [np.zeros(a.aval.shape, a.aval.dtype) for a in k_lin]
+    nacc = len(k_lin)
+    # Outer-product accumulations of the constants' cotangents: one matmul after the loop.
+    tbody, hoisted, n_extra = hoist_accumulations(tbody, len(k_def), nacc, nacc + nc)
     res = bind(scan_p, *k_def, *acc0, *cts[:nc], *x_def, *cts[nc:], body=tbody, length=length,
-               reverse=not reverse, num_consts=len(k_def), num_carry=len(k_lin) + nc)
+               reverse=not reverse, num_consts=len(k_def), num_carry=nacc + nc)
+    if hoisted:
+        ys = res[nacc + nc:]
+        res = finish_accumulations(res[:nacc], hoisted, [*x_def, *cts[nc:]], ys) \
+            + res[nacc:nacc + nc] + ys[:len(ys) - n_extra]
     it_k, it_c = iter(res[:len(k_lin)]), iter(res[len(k_lin):len(k_lin) + nc])
     it_x = iter(res[len(k_lin) + nc:])
     out: list[Any] = [next(it_k) if is_undefined(a) else None for a in consts]
@@ -233,22 +242,51 @@ def _batched_body(body: Any, in_avals: Sequence[ShapedArray], in_b: Sequence[boo
 
 def _scan_source(ins: list[str], outs: list[str], params: dict[str, Any],
                  const: Callable[[Any], str], plain: bool) -> list[str]:
-    """A Python ``for`` over the compiled body; ``ys`` are preallocated and filled."""
+    """A Python ``for`` over the compiled body; ``ys`` are preallocated and filled. A long loop
+    with a simple body becomes one Numba function instead (:mod:`tensorcalc.lax.scan_numba`)."""
     body, n, nk, nc = params["body"], params["length"], params["num_consts"], params["num_carry"]
-    fn = const(compile_program(optimize(body), "scan_body", plain_strong_zeros=plain)[0])
+    body = optimize(body)
+    body_fn = compile_program(body, "scan_body", plain_strong_zeros=plain)[0]
+    reverse = params["reverse"]
+    looped = numba_scan(body, n, reverse, nk, nc, plain,
+                        _numpy_loop(body_fn, body, n, reverse, nk, nc))
+    if looped is not None:
+        # The loop runs inside one Numba function; its source is shown as a comment.
+        call = f"{', '.join(outs)}, = {const(looped)}({', '.join(ins)})"
+        return [call, "# one Numba loop (tensorcalc.lax.scan_numba):"] \
+            + [f"#   {line}" for line in looped.source.splitlines()]
+    fn = const(body_fn)
     k, c, x = _split3(ins, nk, nc)
     carry, ys = outs[:nc], outs[nc:]
     t = f"_t_{outs[0]}" if outs else "_t"
     lines = [f"{v} = {a}" for v, a in zip(carry, c, strict=True)]
     for y, av in zip(ys, body.out_avals[nc:], strict=True):
         lines.append(f"{y} = np.empty({const((n, *av.shape))}, {const(av.dtype)})")
-    steps = f"range({n - 1}, -1, -1)" if params["reverse"] else f"range({n})"
+    steps = f"range({n - 1}, -1, -1)" if reverse else f"range({n})"
     lines.append(f"for {t} in {steps}:")
     call = ", ".join(k + carry + [f"{a}[{t}]" for a in x])
-    lines.append(f"    _r = {fn}({call})")
-    lines += [f"    {v} = _r[{i}]" for i, v in enumerate(carry)]
-    lines += [f"    {y}[{t}] = _r[{nc + i}]" for i, y in enumerate(ys)]
+    # Unpacking straight into the carry names and the ys slices: no result tuple to index.
+    targets = carry + [f"{y}[{t}]" for y in ys]
+    lines.append(f"    {', '.join(targets) + ',' if targets else '_'} = {fn}({call})")
     return lines
+
+
+def _numpy_loop(body_fn: Callable[..., Any], body: Any, n: int, reverse: bool, nk: int,
+                nc: int) -> Callable[..., list[Any]]:
+    """The NumPy loop as a function (what a Numba loop falls back to)."""
+    specs = [((n, *a.shape), a.dtype) for a in body.out_avals[nc:]]
+
+    def numpy_loop(*args: Any) -> list[Any]:
+        consts, carry, xs = _split3(args, nk, nc)
+        ys = [np.empty(shape, dtype) for shape, dtype in specs]
+        for t in (range(n - 1, -1, -1) if reverse else range(n)):
+            r = body_fn(*consts, *carry, *[x[t] for x in xs])
+            carry = list(r[:nc])
+            for y, v in zip(ys, r[nc:], strict=True):
+                y[t] = v
+        return list(carry) + ys
+
+    return numpy_loop
 
 
 defjvp_rule(scan_p, _scan_jvp)
@@ -304,8 +342,12 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
     ``O(T)`` steps); ``"steps"`` stores one carry per step and recomputes each step's
     residuals (one extra forward); ``"sqrt"`` stores ``O(√T)`` carries at one extra forward;
     an int ``d`` nests ``d`` levels, ``O(d·T^(1/d))`` carries at ``d − 1`` extra forwards;
-    ``"revolve"`` takes ``d = ⌈log₈ T⌉``: ``O(log T)`` snapshots at an ``O(log T)`` recompute
-    factor. Values and derivatives are the same whatever the schedule."""
+    ``"log"`` takes ``d = ⌈log₈ T⌉``: ``O(log T)`` carries at an ``O(log T)`` recompute factor.
+    ``("revolve", s)`` is optimal binomial checkpointing (:mod:`tensorcalc.lax.revolve`):
+    memory ``s`` carries plus one step's residuals; time: each step evaluated at most ``r``
+    more times, for the least ``r`` with ``T ≤ C(s + 1 + r, r)``, and no schedule with ``s``
+    snapshots evaluates fewer steps; ``"revolve"`` takes the fewest ``s`` with ``r = 2``
+    (``s ≈ √(2T)``). Values and derivatives are the same whatever the schedule."""
     init_leaves, carry_tree = tree_flatten(init)
     xs_leaves, x_tree = tree_flatten(xs)
     n = _length(xs_leaves, length)

@@ -13,10 +13,12 @@ like ``T`` (steps) × (residuals per step). The schedules here trade recomputati
   its sub-segments, and so on. Memory: about ``d·b`` carries plus one innermost segment's
   residuals (``b`` steps), i.e. ``O(d·T^(1/d))``; ``"sqrt"`` stores ``O(√T)``. Recompute:
   ``d − 1`` extra forward evaluations of the loop.
-- ``"revolve"`` (or ``"log"``): ``d = ⌈log₈ T⌉`` levels, ``b ≤ 8``: ``O(log T)`` snapshots at an
-  ``O(log T)`` recompute factor, the regime of Griewank–Walther binomial checkpointing. It is
-  the nested-segment schedule above, not the optimal revolve schedule, which for ``s``
-  snapshots and recompute factor ``r`` reaches ``T = C(s + r, s)`` steps.
+- ``"log"``: ``d = ⌈log₈ T⌉`` levels, ``b ≤ 8``: ``O(log T)`` snapshots at an ``O(log T)``
+  recompute factor, with the nested-segment schedule above.
+- ``"revolve"`` / ``("revolve", s)``: the optimal Griewank–Walther binomial schedule
+  (:mod:`tensorcalc.lax.revolve`): ``s`` snapshots reverse ``T = C(s + 1 + r, r)`` steps with
+  every step evaluated at most ``r + 1`` times besides its reversal; ``"revolve"`` takes the
+  fewest snapshots with ``r = 2`` (``s ≈ √(2T)``).
 
 The schedule is built when the loop is staged: ``d`` nested levels (no recursion at run time);
 the tail ``T mod b^(k)`` of each level runs at the level below.
@@ -35,12 +37,12 @@ from ..core.tree import tree_flatten, tree_unflatten
 def _levels(n: int, checkpoint: Any) -> int:
     if checkpoint == "sqrt":
         return 2
-    if checkpoint in ("revolve", "log"):
+    if checkpoint == "log":
         return max(2, math.ceil(math.log(max(n, 2)) / math.log(8)))
     if isinstance(checkpoint, int) and not isinstance(checkpoint, bool) and checkpoint >= 1:
         return checkpoint
-    raise ValueError(f"scan: checkpoint must be None, 'steps', 'sqrt', 'revolve' (or 'log') "
-                     f"or a number of levels ≥ 1; got {checkpoint!r}")
+    raise ValueError(f"scan: checkpoint must be None, 'steps', 'sqrt', 'log', 'revolve', "
+                     f"('revolve', snapshots) or a number of levels ≥ 1; got {checkpoint!r}")
 
 
 def checkpointed_scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs_leaves: list[Any],
@@ -56,6 +58,12 @@ def checkpointed_scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs_le
 
     if checkpoint == "steps":
         return scan(remat(step), init, xs_leaves, length=n, reverse=reverse)
+    if checkpoint == "revolve" or (isinstance(checkpoint, tuple) and len(checkpoint) == 2
+                                   and checkpoint[0] == "revolve"):
+        from .revolve import revolve_scan
+
+        snaps = None if checkpoint == "revolve" else checkpoint[1]
+        return revolve_scan(f, init, xs_leaves, x_tree, n, reverse, snaps)
     d = _levels(n, checkpoint)
     b = max(2, math.ceil(round(n ** (1.0 / d), 9)))
     if reverse:

@@ -15,7 +15,10 @@ example, and an example whose predicate is already false keeps its carry (``wher
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -33,7 +36,7 @@ from ..core.zeros import Zero, instantiate
 from ..interpreters.batch import bdim_to_front, common_size, defbatch, moveaxis, vmap_flat
 from ..interpreters.evaluate import eval_program
 from ..interpreters.forward import defjvp_rule, jvp_flat
-from ..interpreters.stage import stage_flat
+from ..interpreters.stage import StageTracer, stage_flat
 from ..interpreters.transpose import deftranspose
 from .programs import close_over
 from .scan import ScanError, _check_carry
@@ -109,14 +112,27 @@ def _while_jvp(primals: list[Any], tangents: list[Any], *, cond: Program, body: 
 
     jcond = _widen(cond, list(cond.inputs) + [None] * n_ct,
                    list(cond.in_avals) + [_plain(get_aval(t)) for t in c_t])
+    _set_origin(jbody, origin_of(body))
     outs = bind(while_p, *primals[:ncc], *b_prim[:nk], *k_t, *b_prim[nk:], *c_t, cond=jcond,
                 body=jbody, cond_nconsts=ncc, body_nconsts=nk + len(k_t))
     it = iter(outs[n_c:])
     t_outs = [next(it) if mask[nk + i] else Zero(None) for i in range(n_c)]
-    return outs[:n_c], t_outs
+    primal_outs = outs[:n_c]
+    staged_primals = {id(p._trace) for p in primals if isinstance(p, StageTracer)}
+    if any(isinstance(t, StageTracer) and id(t._trace) not in staged_primals
+           for t in c_t + k_t):
+        # Tangents staged apart from the primals (linearize): the joint loop's primal outputs would
+        # be staged values of the linear program, so products with them would read as
+        # quadratic and hide the real obstacle (transposing the loop raises, clearly) — take
+        # the primal outputs from a loop of the primals alone.
+        primal_outs = bind(while_p, *primals, **params)
+    return primal_outs, t_outs
 
 
 def _while_transpose(cts: list[Any], *args: Any, **params: Any) -> list[Any]:
+    origin = origin_of(params["body"])
+    if origin:
+        raise WhileLoopReverseModeError(origin)
     raise WhileLoopReverseModeError(
         "while_loop: reverse-mode differentiation (grad, vjp, jacrev) is not supported: the "
         "trip count is not known in advance, so the iterations cannot be stored for the "
@@ -185,6 +201,33 @@ defbatch(while_p, _while_batch)
 STATEMENTS[while_p] = _while_source
 
 
+#: The error message for reverse mode through loops staged by a library function (odeint's
+#: adaptive steps), keyed by the body Program's id (an entry goes with its Program): the user
+#: called odeint, not while_loop.
+_ORIGIN: dict[int, str] = {}
+_origin_var: ContextVar[str] = ContextVar("while_origin", default="")
+
+
+def _set_origin(body: Program, message: str) -> None:
+    if message:
+        _ORIGIN[id(body)] = message  # no reference to body: the entry dies with it
+        weakref.finalize(body, _ORIGIN.pop, id(body), None)
+
+
+def origin_of(body: Program) -> str:
+    return _ORIGIN.get(id(body), "")
+
+
+@contextmanager
+def loop_origin(message: str) -> Iterator[None]:
+    """Loops staged inside this block raise ``message`` when reverse mode reaches them."""
+    token = _origin_var.set(message)
+    try:
+        yield
+    finally:
+        _origin_var.reset(token)
+
+
 def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any],
                init_val: Any) -> Any:
     """``val = body_fun(val)`` while ``cond_fun(val)`` (JAX's ``lax.while_loop``)."""
@@ -214,6 +257,7 @@ def while_loop(cond_fun: Callable[[Any], Any], body_fun: Callable[[Any], Any],
 
     cond, cc = close_over(stage_flat(flat_cond, avals))
     body, bc = close_over(stage_flat(flat_body, avals))
+    _set_origin(body, _origin_var.get())
     outs = bind(while_p, *cc, *bc, *leaves, cond=cond, body=body, cond_nconsts=len(cc),
                 body_nconsts=len(bc))
     return tree_unflatten(tree, outs)

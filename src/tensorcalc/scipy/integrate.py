@@ -29,6 +29,7 @@ from ..interpreters.evaluate import eval_program
 from ..interpreters.stage import stage_flat
 from ..lax import while_loop
 from ..lax.programs import close_over
+from ..lax.while_loop import loop_origin
 
 __all__ = ["odeint"]
 
@@ -177,9 +178,27 @@ def _make_odeint() -> custom_vjp:
             off += size
         return y_bar, tnp.stack(ts_bar), p_bar
 
-    op = custom_vjp(solve, nondiff_argnums=(0, 1, 2, 3))
-    op.defvjp(fwd, bwd)
+    op = custom_vjp(_named(solve), nondiff_argnums=(0, 1, 2, 3))
+    op.defvjp(_named(fwd), _named(bwd))
     return op
+
+
+_REVERSE_OVER_REVERSE = (
+    "odeint: reverse mode through odeint's own reverse pass (grad of grad, jacrev of a "
+    "gradient, a Hessian by reverse over reverse) is not supported: both the solve and its "
+    "adjoint are adaptive while_loops, whose trip count is not known in advance. Take second "
+    "derivatives forward over reverse instead: tc.hessian(f), tc.jacfwd(tc.grad(f)) or "
+    "tc.jvp(tc.grad(f), primals, tangents).")
+
+
+def _named(fn: Callable) -> Callable:
+    """``fn`` with the loops it stages raising the odeint message in reverse mode."""
+    def named(*args: Any) -> Any:
+        with loop_origin(_REVERSE_OVER_REVERSE):
+            return fn(*args)
+
+    named.__name__ = getattr(fn, "__name__", "odeint")
+    return named
 
 
 _odeint = _make_odeint()
