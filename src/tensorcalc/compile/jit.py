@@ -42,24 +42,52 @@ class Compiled:
     with strong-zero products, the checked variant used when the fast one yields a NaN)."""
 
     def __init__(self, program: Program, fn: Callable[..., Any], source: str,
-                 out_tree: Any, name: str) -> None:
+                 out_tree: Any, name: str, nan_checks: bool = False) -> None:
         self.program, self.fn, self.source, self.out_tree = program, fn, source, out_tree
         self.name = name
         self.strong_zeros = _holds_strong_zeros(program)
+        self.nan_checks = nan_checks
         self._checked: Callable[..., Any] | None = None
 
     def run(self, leaves: list[Any]) -> Any:
         if not self.strong_zeros:
             return report_fp_warnings(lambda: self.fn(*leaves))
         # A NaN may come from 0 · ∞ in a derivative rule: then the checked variant runs, which
-        # calls the mul_sz/div_sz implementations, with strong zeros enforced.
+        # calls the mul_sz/div_sz implementations, with strong zeros enforced. The fast pass
+        # either checks its strong-zero products itself (nan_checks) or its result is scanned.
         return retry_with_strong_zeros(lambda: self.fn(*leaves),
-                                       lambda: self._checked_fn()(*leaves))
+                                       lambda: self._checked_fn()(*leaves),
+                                       check_result=not self.nan_checks)
 
     def _checked_fn(self) -> Callable[..., Any]:
         if self._checked is None:
             self._checked = compile_program(self.program, self.name)[0]
         return self._checked
+
+
+def _checks_inside(program: Program) -> bool:
+    """Whether the fast pass should check its strong-zero products for NaN where they are made
+    instead of scanning the result: when those products are all at the top level (loop bodies
+    are compiled without the checks) and hold fewer elements than the outputs. A per-example
+    gradient returns a batch of weight gradients far larger than any strong-zero product, while
+    a long elementwise chain on a short vector makes many products and one small result."""
+    made = 0
+    for eq in program.equations:
+        for value in eq.params.values():
+            subs = value if isinstance(value, (tuple, list)) else (value,)
+            if any(isinstance(v, Program) and _holds_strong_zeros(v) for v in subs):
+                return False
+        if eq.primitive in PLAIN_STRONG_ZERO:
+            made += _numel(eq.outputs[0].aval.shape)
+    returned = sum(_numel(a.aval.shape) for a in program.outputs)
+    return 0 < made < returned
+
+
+def _numel(shape: tuple[Any, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d if isinstance(d, int) else 1 << 30  # a symbolic size counts as huge
+    return n
 
 
 def _holds_strong_zeros(program: Program) -> bool:
@@ -133,8 +161,10 @@ class Jitted:
         name = _identifier(self.__name__)
         with _collector_paused():
             prog = optimize(stage_flat(flat, in_avals))
-            fn, source = compile_program(prog, name=name, plain_strong_zeros=True)
-        compiled = Compiled(prog, fn, source, store["out_tree"], name)
+            inside = _checks_inside(prog)
+            fn, source = compile_program(prog, name=name, plain_strong_zeros=True,
+                                         nan_checks=inside)
+        compiled = Compiled(prog, fn, source, store["out_tree"], name, inside)
         self.cache[key] = compiled
         return compiled
 
