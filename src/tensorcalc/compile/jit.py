@@ -20,6 +20,7 @@ it runs ``f`` directly, so every transformation composes with it.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -34,6 +35,7 @@ from ..core.tree import tree_flatten, tree_unflatten
 from ..interpreters.stage import stage_flat
 from .buffers import PLAIN_STRONG_ZERO
 from .codegen import compile_program
+from .fusion import fuse_elementwise, numba_available
 from .passes import optimize
 
 
@@ -110,9 +112,11 @@ class Jitted:
     """A function compiled per input signature. ``.source()`` shows the generated code and
     ``.program()`` the optimized Program of the most recent signature."""
 
-    def __init__(self, fun: Callable[..., Any], static_argnums: Sequence[int] = ()) -> None:
+    def __init__(self, fun: Callable[..., Any], static_argnums: Sequence[int] = (),
+                 fuse: bool | None = None) -> None:
         self.fun = fun
         self.static_argnums = tuple(static_argnums)
+        self.fuse = _resolve_fuse(fuse)
         self.cache: dict[Any, Compiled] = {}
         self._last: Compiled | None = None
         self.__name__ = f"jit({getattr(fun, '__name__', 'f')})"
@@ -137,6 +141,10 @@ class Jitted:
     def compile(self, *args: Any) -> Compiled:
         dyn, stat = self._split(args)
         leaves, in_tree = tree_flatten(dyn)
+        return self._compile_flat(leaves, in_tree, stat, len(dyn))
+
+    def _compile_flat(self, leaves: list[Any], in_tree: Any, stat: tuple[Any, ...],
+                      ndyn: int) -> Compiled:
         leaves = [x if isinstance(x, (np.ndarray, float, int, complex, bool, np.generic))
                   else np.asarray(x) for x in leaves]
         avals = [aval_of(x) for x in leaves]
@@ -144,6 +152,7 @@ class Jitted:
         hit = self.cache.get(key)
         if hit is not None:
             return hit
+        dyn = range(ndyn)
         store: dict[str, Any] = {}
         static = dict(stat)
 
@@ -162,22 +171,28 @@ class Jitted:
         with _collector_paused():
             prog = optimize(stage_flat(flat, in_avals))
             inside = _checks_inside(prog)
-            fn, source = compile_program(prog, name=name, plain_strong_zeros=True,
+            # Fused kernels cannot check their products one by one: fuse only when the
+            # result is scanned (the checked rerun always runs the unfused program).
+            fast = fuse_elementwise(prog) if self.fuse and not inside else prog
+            fn, source = compile_program(fast, name=name, plain_strong_zeros=True,
                                          nan_checks=inside)
         compiled = Compiled(prog, fn, source, store["out_tree"], name, inside)
         self.cache[key] = compiled
         return compiled
 
     def __call__(self, *args: Any) -> Any:
-        dyn, _ = self._split(args)
-        for x in tree_flatten(dyn)[0]:
-            if isinstance(x, np.ma.MaskedArray):
-                raise masked_array_error(x, "jit: an argument")
-        if any(isinstance(x, Tracer) for x in tree_flatten(dyn)[0]):
-            return self.fun(*args)  # being transformed: run the function itself
-        compiled = self.compile(*args)
+        # The per-call path: one flatten of the arguments, one cache lookup (a tiny compiled
+        # function is dominated by this bookkeeping, so it is done once).
+        dyn, stat = self._split(args) if self.static_argnums else (list(args), ())
+        leaves, in_tree = tree_flatten(dyn)
+        for x in leaves:
+            if type(x) is not np.ndarray:
+                if isinstance(x, np.ma.MaskedArray):
+                    raise masked_array_error(x, "jit: an argument")
+                if isinstance(x, Tracer):
+                    return self.fun(*args)  # being transformed: run the function itself
+        compiled = self._compile_flat(leaves, in_tree, stat, len(dyn))
         self._last = compiled
-        leaves = tree_flatten(dyn)[0]
         outs = list(compiled.run(leaves))
         return tree_unflatten(compiled.out_tree, outs)
 
@@ -217,8 +232,25 @@ def _identifier(name: str) -> str:
     return out if out and not out[0].isdigit() else f"f_{out}"
 
 
-def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Jitted:
+def _resolve_fuse(fuse: bool | None) -> bool:
+    """``fuse=None`` follows ``TENSORCALC_JIT_FUSE`` (on when numba is installed); an explicit
+    ``fuse=True`` without numba is an error."""
+    if fuse is None:
+        wanted = os.environ.get("TENSORCALC_JIT_FUSE", "").lower() in ("1", "true", "on", "yes")
+        return wanted and numba_available()
+    if fuse and not numba_available():
+        raise ImportError("jit(fuse=True) compiles elementwise chains with numba, which is not "
+                          "installed: pip install 'tensorcalc[fast]', or use fuse=False")
+    return bool(fuse)
+
+
+def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (),
+        fuse: bool | None = None) -> Jitted:
     """Compile ``fun`` to straight-line NumPy code per input signature (shapes, dtypes and
-    the values of ``static_argnums``). Composes with every transformation."""
+    the values of ``static_argnums``). Composes with every transformation.
+
+    ``fuse=True`` compiles each chain of elementwise operations into one Numba loop
+    (:mod:`tensorcalc.compile.fusion`; needs the ``fast`` extra); the default ``None`` fuses
+    only when the environment variable ``TENSORCALC_JIT_FUSE=1`` is set."""
     nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
-    return Jitted(fun, nums)
+    return Jitted(fun, nums, fuse)
