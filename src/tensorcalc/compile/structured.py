@@ -51,16 +51,22 @@ def _const_array(a: Atom) -> np.ndarray | None:
 
 
 def _finite(a: Atom) -> bool:
+    if isinstance(a, Literal) and type(a.value) in (int, float):
+        return bool(np.isfinite(a.value))
     v = _const_array(a)
     return v is not None and v.dtype.kind in "biuf" and bool(np.isfinite(v).all())
 
 
 def _nonzero(a: Atom) -> bool:
+    if isinstance(a, Literal) and type(a.value) in (int, float):
+        return a.value != 0
     v = _const_array(a)
     return v is not None and bool(np.all(v != 0))
 
 
 def _all_equal(a: Atom, value: float) -> bool:
+    if isinstance(a, Literal) and type(a.value) in (int, float):
+        return a.value == value
     v = _const_array(a)
     return v is not None and bool(np.all(v == value))
 
@@ -179,6 +185,8 @@ def uniform_constants(prog: Program) -> Program:
             ins = list(eq.inputs)
             res = eq.outputs[0]
             for i in (0, 1):
+                if not (isinstance(ins[i], Literal) and isinstance(ins[i].value, np.ndarray)):
+                    continue  # only constant arrays (of one or more dimensions) can shrink
                 v = _const_array(ins[i])
                 other = ins[1 - i]
                 if v is None or v.ndim == 0 or v.size == 0 or \
