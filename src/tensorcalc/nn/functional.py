@@ -224,8 +224,7 @@ def conv1d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any 
 def _conv_nd(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
              groups: int, nd: int, name: str) -> Any:
     wshape = tuple(tnp.shape(weight))
-    axes = "(out_channels, in_channels/groups, " + ", ".join("kh kw".split()[:nd] if nd == 2
-                                                             else ["k"]) + ")"
+    axes = "(out_channels, in_channels/groups, " + ("kh, kw)" if nd == 2 else "k)")
     if len(wshape) != nd + 2:
         raise ShapeError(f"{name}: weight must be {nd + 2}-D {axes}, got shape {wshape}")
     xshape = tuple(tnp.shape(x))
