@@ -18,6 +18,7 @@ Every library runs float64 on one thread (``python -m bench.speed`` pins the thr
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from types import SimpleNamespace
@@ -406,6 +407,10 @@ def main(argv: list[str] | None = None) -> None:
           flush=True)
     rows: list[Any] = []
     for key in [k.strip() for k in args.only.split(",") if k.strip()]:
+        # Objects left by earlier workloads (compiled programs, peers' caches) would make every
+        # full collection of this one walk them: collect, then freeze them out of its way.
+        gc.collect()
+        gc.freeze()
         w = BUILDERS[key](peers)
         got = run_workload(w, args.budget, False)
         rows += got
