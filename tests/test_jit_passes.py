@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import tensorcalc as tc
 import tensorcalc.numpy as tnp
+from tensorcalc.api_util import StrongZeroNaN
 from tensorcalc.compile import dead_code_elimination, generate_source
 from tensorcalc.compile.buffers import plan_buffers
 from tensorcalc.compile.structured import (
@@ -235,3 +236,32 @@ def test_jit_composes_with_grad_jacobian_and_hessian(rng):
     g = tc.grad(f)
     np.testing.assert_allclose(jacobian(tc.jit(g))(x), jacobian(g)(x), rtol=1e-12)
     np.testing.assert_allclose(tc.jit(hessian(f))(x), hessian(f)(x), rtol=1e-12)
+
+
+def _sqrt_where_loss(W, x):
+    # sqrt′(0) = ∞ in the branch the where does not take: 0 · ∞ in the plain product.
+    y = tnp.where(x > 0, tnp.sqrt(tnp.where(x > 0, x, 0.0)), 0.0)
+    return tnp.sum(W @ y)
+
+
+def test_nan_checks_inside_the_program_rerun_checked_when_outputs_are_large(rng):
+    # The W gradient (4000×5) is far larger than every strong-zero product (5 entries), so
+    # the fast pass checks the products where they are made instead of scanning the result.
+    W, x = rng.standard_normal((4000, 5)), np.array([0.0, 1.0, -2.0, 4.0, 0.0])
+    g = tc.jit(tc.grad(_sqrt_where_loss, argnums=(0, 1)))
+    gW, gx = g(W, x)
+    assert "_nan(" in g.source(W, x)
+    with pytest.raises(StrongZeroNaN), np.errstate(all="ignore"):
+        g.compile(W, x).fn(W, x)  # the fast pass sees its own 0 · ∞ and signals the rerun
+    eW, ex = tc.grad(_sqrt_where_loss, argnums=(0, 1))(W, x)
+    assert np.all(np.isfinite(gx)) and gx[0] == 0.0 and gx[4] == 0.0
+    np.testing.assert_allclose(gx, ex, rtol=1e-15)
+    np.testing.assert_allclose(gW, eW, rtol=1e-15)
+
+
+def test_result_is_scanned_when_it_is_small(rng):
+    W, x = rng.standard_normal((2, 5)), np.array([0.0, 1.0, -2.0, 4.0, 0.0])
+    g = tc.jit(tc.grad(_sqrt_where_loss, argnums=1))
+    assert "_nan(" not in g.source(W, x)
+    np.testing.assert_allclose(g(W, x), tc.grad(_sqrt_where_loss, argnums=1)(W, x), rtol=1e-15)
+    assert g(W, x)[0] == 0.0

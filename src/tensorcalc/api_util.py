@@ -158,30 +158,41 @@ def report_fp_warnings(compute: Callable[[], Any]) -> Any:
     return out
 
 
+class StrongZeroNaN(Exception):  # noqa: N818  (a signal, not an error users see)
+    """Raised by a compiled fast pass whose own strong-zero products made a NaN: the signal to
+    run the checked variant (:func:`retry_with_strong_zeros` catches it)."""
+
+
 def retry_with_strong_zeros(compute: Callable[[], Any],
-                            checked: Callable[[], Any] | None = None) -> Any:
+                            checked: Callable[[], Any] | None = None,
+                            check_result: bool = True) -> Any:
     """Run ``compute()``; if its result (a pytree) holds a NaN, run ``checked()`` (by default
     ``compute`` again) with strong zeros enforced and return that instead.
 
     ``checked`` is for results that close over a first pass (a pullback, a linear map, a
     compiled function's fast variant): the rerun must redo that first pass with checks on.
     NumPy's floating-point warnings are reported at the user's line (:func:`report_fp_warnings`).
+    With ``check_result=False`` the result is not scanned: ``compute`` checks the outputs of
+    its own strong-zero products and raises :class:`StrongZeroNaN` when one holds a NaN (the
+    checked run differs from the plain one only where such a product made a NaN, so this is
+    the same test, done on arrays that may be far smaller than the result).
     """
-    return report_fp_warnings(lambda: _retry(compute, checked))
+    return report_fp_warnings(lambda: _retry(compute, checked, check_result))
 
 
-def _retry(compute: Callable[[], Any], checked: Callable[[], Any] | None) -> Any:
+def _retry(compute: Callable[[], Any], checked: Callable[[], Any] | None,
+           check_result: bool = True) -> Any:
     if strong_zeros_enforced():
-        return compute()
+        return (checked or compute)() if not check_result else compute()
     try:
         with _quiet_invalid():
             out = compute()
-    except FloatingPointError:
+    except (FloatingPointError, StrongZeroNaN):
         # np.seterr(invalid="raise"): the plain 0 · ∞ of a strong-zero product raised. The
         # checked rerun raises again only for an operation that is really invalid.
         out = None
     else:
-        if not may_hold_nan(tree_flatten(out)[0]):
+        if not check_result or not may_hold_nan(tree_flatten(out)[0]):
             return out
     with strong_zero_checks():
         return (checked or compute)()

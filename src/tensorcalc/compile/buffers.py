@@ -25,6 +25,7 @@ never buffers.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,9 +131,10 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False) -> BufferPlan:
             lv = last.get(id(v), k)  # an unread variable dies where it is made
             for b in aliases[id(v)]:
                 buf_death[b] = max(buf_death.get(b, 0), lv)
+    writable = [_can_write_out(eq, plain_strong_zeros) for eq in eqs]
     demand: dict[tuple, list[int]] = {}
     for k, eq in enumerate(eqs):
-        if _can_write_out(eq, plain_strong_zeros):
+        if writable[k]:
             demand.setdefault(_key(eq.outputs[0]), []).append(k)
     plan = BufferPlan([None] * n, [[] for _ in range(n)])
     pool: dict[tuple, list[Var]] = {}
@@ -143,7 +145,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False) -> BufferPlan:
     for k, eq in enumerate(eqs):
         dying = set(dying_at.get(k, ()))
         taken: Var | None = None
-        if _can_write_out(eq, plain_strong_zeros):
+        if writable[k]:
             key = _key(eq.outputs[0])
             in_place_ok = ufunc_of(eq, plain_strong_zeros).signature is None  # not matmul
             for a in eq.inputs:
@@ -169,7 +171,10 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False) -> BufferPlan:
         for b in dying:
             holder = owner_of[b]
             key = _key(holder)
-            later = sum(1 for j in demand.get(key, ()) if j > k)
+            # Demand for this key after k: a bisection of the sorted demand list, so the
+            # pass stays O(n log n) (counting by a scan made it quadratic in program size).
+            wanted = demand.get(key, ())
+            later = len(wanted) - bisect_right(wanted, k)
             if later > len(pool.get(key, ())):
                 pool.setdefault(key, []).append(holder)  # keep it for a later out=
             elif holder not in release:

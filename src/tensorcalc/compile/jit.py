@@ -23,8 +23,11 @@ the library and the device, so one jitted function serves each backend with its 
 
 from __future__ import annotations
 
+import gc
 import inspect
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -38,6 +41,7 @@ from ..core.tree import tree_flatten, tree_unflatten
 from ..interpreters.stage import stage_flat
 from .buffers import PLAIN_STRONG_ZERO
 from .codegen import compile_program
+from .fusion import fuse_elementwise, numba_available
 from .passes import optimize
 from .xp_codegen import compile_xp_program
 
@@ -47,28 +51,60 @@ class Compiled:
     with strong-zero products, the checked variant used when the fast one yields a NaN)."""
 
     def __init__(self, program: Program, fn: Callable[..., Any], source: str,
-                 out_tree: Any, name: str,
+                 out_tree: Any, name: str, nan_checks: bool = False,
                  checked: Callable[[], Callable[..., Any]] | None = None) -> None:
         self.program, self.fn, self.source, self.out_tree = program, fn, source, out_tree
         self.name = name
         self.fixed: frozenset[int] = frozenset()  # argument leaves passed through unchanged
         self.strong_zeros = _holds_strong_zeros(program)
+        self.nan_checks = nan_checks
         self._checked: Callable[..., Any] | None = None
-        self._make_checked = checked
+        self._make_checked = checked  # how to build the checked variant (another backend's)
 
     def run(self, leaves: list[Any]) -> Any:
         if not self.strong_zeros:
             return report_fp_warnings(lambda: self.fn(*leaves))
         # A NaN may come from 0 · ∞ in a derivative rule: then the checked variant runs, which
-        # calls the mul_sz/div_sz implementations, with strong zeros enforced.
+        # calls the mul_sz/div_sz implementations, with strong zeros enforced. The fast pass
+        # either checks its strong-zero products itself (nan_checks) or its result is scanned.
         return retry_with_strong_zeros(lambda: self.fn(*leaves),
-                                       lambda: self._checked_fn()(*leaves))
+                                       lambda: self._checked_fn()(*leaves),
+                                       check_result=not self.nan_checks)
 
     def _checked_fn(self) -> Callable[..., Any]:
         if self._checked is None:
             self._checked = (self._make_checked() if self._make_checked is not None
                              else compile_program(self.program, self.name)[0])
         return self._checked
+
+
+def _checks_inside(program: Program) -> bool:
+    """Whether the fast pass should check its strong-zero products for NaN where they are made
+    instead of scanning the result: when those products are all at the top level (loop bodies
+    are compiled without the checks) and hold fewer elements than the outputs. A per-example
+    gradient returns a batch of weight gradients far larger than any strong-zero product, while
+    a long elementwise chain on a short vector makes many products and one small result."""
+    made = 0
+    for eq in program.equations:
+        for value in eq.params.values():
+            subs = value if isinstance(value, (tuple, list)) else (value,)
+            if any(isinstance(v, Program) and _holds_strong_zeros(v) for v in subs):
+                return False
+        if eq.primitive in PLAIN_STRONG_ZERO:
+            # A check costs a call (≈ 1 µs, the time to scan ~1000 entries) plus its entries.
+            made += _numel(eq.outputs[0].aval.shape) + _CHECK_CALL
+    returned = sum(_numel(a.aval.shape) for a in program.outputs)
+    return 0 < made < returned
+
+
+_CHECK_CALL = 1000
+
+
+def _numel(shape: tuple[Any, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= d if isinstance(d, int) else 1 << 30  # a symbolic size counts as huge
+    return n
 
 
 def _holds_strong_zeros(program: Program) -> bool:
@@ -100,15 +136,16 @@ class Jitted:
     ``.program()`` the optimized Program of the most recent signature."""
 
     def __init__(self, fun: Callable[..., Any], static_argnums: Sequence[int] = (),
-                 static_argnames: Sequence[str] = ()) -> None:
+                 static_argnames: Sequence[str] = (), fuse: bool | None = None) -> None:
         self.fun = fun
         nums, names = set(static_argnums), set(static_argnames)
-        params = _positional_names(fun)
+        params = _positional_names(fun) if names or nums else []
         # JAX's rule: a static argument is static whether it is passed by position or name.
         nums |= {params.index(n) for n in names if n in params}
         names |= {params[i] for i in nums if 0 <= i < len(params)}
         self.static_argnums = tuple(sorted(nums))
         self.static_argnames = frozenset(names)
+        self.fuse = _resolve_fuse(fuse)
         self.cache: dict[Any, Compiled] = {}
         self._last: Compiled | None = None
         self.__name__ = f"jit({getattr(fun, '__name__', 'f')})"
@@ -117,6 +154,8 @@ class Jitted:
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
                ) -> tuple[Any, tuple[Any, ...]]:
         """The traced part ``(positional, keyword)`` and the hashable static part."""
+        if not (self.static_argnums or self.static_argnames):
+            return (list(args), kwargs), ((), ())
         nargs = len(args)
         static = tuple(i % nargs for i in self.static_argnums if -nargs <= i < nargs)
         dyn = [a for i, a in enumerate(args) if i not in static]
@@ -133,6 +172,10 @@ class Jitted:
     def compile(self, *args: Any, **kwargs: Any) -> Compiled:
         dyn, stat = self._split(args, kwargs)
         leaves, in_tree = tree_flatten(dyn)
+        return self._compile_flat(leaves, in_tree, stat, len(dyn[0]))
+
+    def _compile_flat(self, leaves: list[Any], in_tree: Any, stat: tuple[Any, ...],
+                      npos: int) -> Compiled:
         fixed = {k: x for k, x in enumerate(leaves) if _is_static_leaf(x)}
         xp = dev = None
         if any(backend.is_foreign(x) for x in leaves):
@@ -143,20 +186,23 @@ class Jitted:
                   or backend.is_foreign(x) else np.asarray(x)
                   for k, x in enumerate(leaves) if k not in fixed]
         avals = [aval_of(x) for x in leaves]
-        try:
-            fixed_key: Any = tuple(fixed.items())
-            hash(fixed_key)
-        except TypeError:
-            fixed_key = tuple((k, id(v)) for k, v in fixed.items())
+        if fixed:
+            try:
+                fixed_key: Any = tuple(fixed.items())
+                hash(fixed_key)
+            except TypeError:
+                fixed_key = tuple((k, id(v)) for k, v in fixed.items())
+        else:
+            fixed_key = ()
         key = (in_tree, tuple((a.shape, a.dtype, a.weak_type) for a in avals), stat, fixed_key,
                None if xp is None else (backend.backend_name(xp), str(dev)))
         hit = self.cache.get(key)
         if hit is not None:
             return hit
         store: dict[str, Any] = {}
-        (static_pos, static_kw) = stat
+        static_pos, static_kw = stat
         static = dict(static_pos)
-        n_all = len(static) + len(dyn[0])
+        n_all = len(static) + npos
 
         def flat(vals: list[Any]) -> list[Any]:
             it = iter(vals)
@@ -172,30 +218,41 @@ class Jitted:
         # Python scalars become float64/int64 inputs of the program (weak types do not
         # survive staging as inputs).
         in_avals = [ShapedArray(a.shape, a.dtype) for a in avals]
-        prog = optimize(stage_flat(flat, in_avals))
         name = _identifier(self.__name__)
-        if xp is not None:
-            fn, source = compile_xp_program(prog, xp, dev, name, plain_strong_zeros=True)
-            compiled = Compiled(prog, fn, source, store["out_tree"], name,
-                                lambda: compile_xp_program(prog, xp, dev, name)[0])
-        else:
-            fn, source = compile_program(prog, name=name, plain_strong_zeros=True)
-            compiled = Compiled(prog, fn, source, store["out_tree"], name)
+        with _collector_paused():
+            prog = optimize(stage_flat(flat, in_avals))
+            if xp is not None:  # another array library: xp. source, no out= and no fusion
+                fn, source = compile_xp_program(prog, xp, dev, name, plain_strong_zeros=True)
+                compiled = Compiled(prog, fn, source, store["out_tree"], name,
+                                    checked=lambda: compile_xp_program(prog, xp, dev, name)[0])
+            else:
+                inside = _checks_inside(prog)
+                # Fused kernels cannot check their products one by one: fuse only when the
+                # result is scanned (the checked rerun always runs the unfused program).
+                fast = fuse_elementwise(prog) if self.fuse and not inside else prog
+                fn, source = compile_program(fast, name=name, plain_strong_zeros=True,
+                                             nan_checks=inside)
+                compiled = Compiled(prog, fn, source, store["out_tree"], name, inside)
         compiled.fixed = frozenset(fixed)
         self.cache[key] = compiled
         return compiled
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        dyn, _ = self._split(args, kwargs)
-        leaves = tree_flatten(dyn)[0]
+        # The per-call path: one flatten of the arguments, one cache lookup (a tiny compiled
+        # function is dominated by this bookkeeping, so it is done once).
+        dyn, stat = self._split(args, kwargs)
+        leaves, in_tree = tree_flatten(dyn)
         for x in leaves:
-            if isinstance(x, np.ma.MaskedArray):
-                raise masked_array_error(x, "jit: an argument")
-        if any(isinstance(x, Tracer) for x in leaves):
-            return self.fun(*args, **kwargs)  # being transformed: run the function itself
-        compiled = self.compile(*args, **kwargs)
+            if type(x) is not np.ndarray:
+                if isinstance(x, np.ma.MaskedArray):
+                    raise masked_array_error(x, "jit: an argument")
+                if isinstance(x, Tracer):
+                    return self.fun(*args, **kwargs)  # being transformed: run the function
+        compiled = self._compile_flat(leaves, in_tree, stat, len(dyn[0]))
         self._last = compiled
-        outs = list(compiled.run([x for k, x in enumerate(leaves) if k not in compiled.fixed]))
+        if compiled.fixed:
+            leaves = [x for k, x in enumerate(leaves) if k not in compiled.fixed]
+        outs = list(compiled.run(leaves))
         return tree_unflatten(compiled.out_tree, outs)
 
     def source(self, *args: Any, **kwargs: Any) -> str:
@@ -223,17 +280,49 @@ def _positional_names(fun: Callable[..., Any]) -> list[str]:
     return [p.name for p in sig.parameters.values() if p.kind in kinds]
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a program is staged and compiled. Compiling
+    allocates several objects per equation and keeps them all alive, so each automatic
+    collection walks everything made so far: with the collector on, compile time grows
+    quadratically with program size (a 10⁵-equation program spent half its time in it)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _identifier(name: str) -> str:
     out = "".join(c if c.isalnum() else "_" for c in name).strip("_")
     return out if out and not out[0].isdigit() else f"f_{out}"
 
 
+def _resolve_fuse(fuse: bool | None) -> bool:
+    """``fuse=None`` follows ``TENSORCALC_JIT_FUSE`` (on when numba is installed); an explicit
+    ``fuse=True`` without numba is an error."""
+    if fuse is None:
+        wanted = os.environ.get("TENSORCALC_JIT_FUSE", "").lower() in ("1", "true", "on", "yes")
+        return wanted and numba_available()
+    if fuse and not numba_available():
+        raise ImportError("jit(fuse=True) compiles elementwise chains with numba, which is not "
+                          "installed: pip install 'tensorcalc[fast]', or use fuse=False")
+    return bool(fuse)
+
+
 def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (),
-        static_argnames: str | Sequence[str] = ()) -> Jitted:
+        static_argnames: str | Sequence[str] = (), fuse: bool | None = None) -> Jitted:
     """Compile ``fun`` to straight-line NumPy code per input signature (shapes, dtypes and
     the values of ``static_argnums``/``static_argnames``). Keyword arguments are traced like
     positional ones; leaves that are not arrays (functions, strings) pass through as they are
-    and key the cache by value. Composes with every transformation."""
+    and key the cache by value. Composes with every transformation. Arrays of another
+    library (torch, Dask, …) compile to source against their namespace.
+
+    ``fuse=True`` compiles each chain of elementwise operations into one Numba loop
+    (:mod:`tensorcalc.compile.fusion`; needs the ``fast`` extra); the default ``None`` fuses
+    only when the environment variable ``TENSORCALC_JIT_FUSE=1`` is set."""
     nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
-    return Jitted(fun, nums, names)
+    return Jitted(fun, nums, names, fuse)

@@ -111,6 +111,8 @@ def _is_const(a: Atom, value: float) -> bool:
     if not isinstance(a, Literal):
         return False
     v = a.value
+    if type(v) in (int, float):
+        return v == value  # the common case, without a NumPy round trip
     if isinstance(v, (bool, int, float, complex, np.generic, np.ndarray)):
         arr = np.asarray(v)
         return arr.size <= _FOLD_LIMIT and bool(np.all(arr == value))

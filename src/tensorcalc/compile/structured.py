@@ -51,16 +51,22 @@ def _const_array(a: Atom) -> np.ndarray | None:
 
 
 def _finite(a: Atom) -> bool:
+    if isinstance(a, Literal) and type(a.value) in (int, float):
+        return bool(np.isfinite(a.value))
     v = _const_array(a)
     return v is not None and v.dtype.kind in "biuf" and bool(np.isfinite(v).all())
 
 
 def _nonzero(a: Atom) -> bool:
+    if isinstance(a, Literal) and type(a.value) in (int, float):
+        return a.value != 0
     v = _const_array(a)
     return v is not None and bool(np.all(v != 0))
 
 
 def _all_equal(a: Atom, value: float) -> bool:
+    if isinstance(a, Literal) and type(a.value) in (int, float):
+        return a.value == value
     v = _const_array(a)
     return v is not None and bool(np.all(v == value))
 
@@ -76,7 +82,10 @@ def _substitute(prog: Program, subst: dict[int, Atom], eqs: list[Equation]) -> P
             a = subst[id(a)]
         return a
 
-    out = [Equation(e.primitive, tuple(read(a) for a in e.inputs), e.outputs, e.params)
+    if not subst:
+        return Program(prog.inputs, eqs, list(prog.outputs))
+    out = [e if not any(isinstance(a, Var) and id(a) in subst for a in e.inputs)
+           else Equation(e.primitive, tuple(read(a) for a in e.inputs), e.outputs, e.params)
            for e in eqs]
     return Program(prog.inputs, out, [read(a) for a in prog.outputs])
 
@@ -121,6 +130,8 @@ def _diagonal_of(eq: Equation) -> tuple[Atom, int] | None:
 
 def diagonal_matmul(prog: Program) -> Program:
     """``matmul`` with a constant identity or a ``diag(d)`` operand becomes a scaling."""
+    if not any(eq.primitive is matmul_p for eq in prog.equations):
+        return prog  # nothing to rewrite: skip the rebuild
     diag: dict[int, tuple[Atom, int]] = {}
     subst: dict[int, Atom] = {}
     eqs: list[Equation] = []
@@ -131,7 +142,9 @@ def diagonal_matmul(prog: Program) -> Program:
         return a
 
     for eq in prog.equations:
-        eq = Equation(eq.primitive, tuple(read(a) for a in eq.inputs), eq.outputs, eq.params)
+        if subst and any(isinstance(a, Var) and id(a) in subst for a in eq.inputs):
+            eq = Equation(eq.primitive, tuple(read(a) for a in eq.inputs), eq.outputs,
+                          eq.params)
         found = _diagonal_of(eq)
         if found is not None:
             diag[id(eq.outputs[0])] = found
@@ -172,6 +185,8 @@ def uniform_constants(prog: Program) -> Program:
             ins = list(eq.inputs)
             res = eq.outputs[0]
             for i in (0, 1):
+                if not (isinstance(ins[i], Literal) and isinstance(ins[i].value, np.ndarray)):
+                    continue  # only constant arrays (of one or more dimensions) can shrink
                 v = _const_array(ins[i])
                 other = ins[1 - i]
                 if v is None or v.ndim == 0 or v.size == 0 or \
@@ -182,7 +197,8 @@ def uniform_constants(prog: Program) -> Program:
                         and not (isinstance(first, np.floating) and np.isnan(first)):
                     # A NumPy scalar keeps its dtype in promotion (NEP 50), like the array did.
                     ins[i] = Literal(v.dtype.type(first), ShapedArray((), v.dtype))
-            eq = Equation(eq.primitive, tuple(ins), eq.outputs, eq.params)
+            if any(a is not b for a, b in zip(ins, eq.inputs, strict=True)):
+                eq = Equation(eq.primitive, tuple(ins), eq.outputs, eq.params)
         eqs.append(eq)
     return Program(prog.inputs, eqs, prog.outputs)
 

@@ -15,12 +15,13 @@ whose logits gradient is exactly ``ŷ − y`` (docs/lessons/networks.md);
 ``binary_cross_entropy_with_logits`` is ``softplus(θ) − yθ`` (gradient ``σ(θ) − y``); ``mse`` is
 the mean squared error.
 
-Convolution and pooling use the NCHW layout. ``conv2d`` gathers the sliding windows
-(``im2col``: a constant index pattern, so the gather is linear and its transpose is a
-scatter-add) and multiplies by the flattened kernel: ``out[n, o] = W[o] · cols[n]`` — a matmul,
-so its derivatives are those of a linear layer (docs/lessons/networks.md). Ties in
-``max_pool2d`` share the
-derivative equally (the ``max`` convention); ``avg_pool2d`` counts padding as zeros.
+Convolution and pooling use the channels-first layout (NCHW; NCL for ``conv1d``) and are
+primitives of their own (``nn/_conv.py``, ``nn/_pool.py``): ``conv1d``/``conv2d`` (stride,
+padding, dilation, groups) contract a strided window *view* of the input with the kernel in one
+``tensordot`` (im2col + GEMM), and their two transposes are one GEMM each plus, for the input,
+a strided col2im add per kernel offset. Pooling reduces the strided slices of the input, one
+per kernel offset. Ties in ``max_pool2d`` share the derivative equally (the ``max``
+convention); ``avg_pool2d`` counts padding as zeros.
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ from ..core.errors import ShapeError
 from ..core.primitive import get_aval
 from ..ops import special
 from ..ops._base import dtype_of, needs_bind
+from ._conv import conv
+from ._pool import pool
 from ._primitives import softmax_xent, softplus
 
 __all__ = [
-    "avg_pool2d", "binary_cross_entropy_with_logits", "conv2d", "elu", "gelu", "leaky_relu",
-    "log_softmax", "max_pool2d", "mse", "one_hot", "relu", "sigmoid", "softmax",
+    "avg_pool2d", "binary_cross_entropy_with_logits", "conv1d", "conv2d", "elu", "gelu",
+    "leaky_relu", "log_softmax", "max_pool2d", "mse", "one_hot", "relu", "sigmoid", "softmax",
     "softmax_cross_entropy", "softplus", "tanh",
 ]
 
@@ -204,79 +207,70 @@ def _pair(v: Any, name: str) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def _pad(x: Any, ph: int, pw: int, value: float) -> Any:
-    if ph == 0 and pw == 0:
-        return x
-    n, c, h, w = tnp.shape(x)
-    base = np.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=_float(x))
-    return tnp.index_set(base, (slice(None), slice(None), slice(ph, ph + h), slice(pw, pw + w)),
-                         x)
-
-
-def _windows(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
-             padding: tuple[int, int], pad_value: float, name: str) -> Any:
-    """All ``kh × kw`` windows of the padded input: shape ``(N, C, kh, kw, OH, OW)``."""
-    if len(tnp.shape(x)) != 4:
-        raise ShapeError(f"{name}: input must be 4-D (N, C, H, W), got shape "
-                         f"{tuple(tnp.shape(x))}; add a batch axis with x[None]")
-    kh, kw = kernel
-    sh, sw = stride
-    if min(kh, kw, sh, sw) < 1 or min(padding) < 0:
-        raise ValueError(f"{name}: kernel and stride must be >= 1 and padding >= 0, got "
-                         f"kernel={kernel}, stride={stride}, padding={padding}")
-    xp = _pad(x, padding[0], padding[1], pad_value)
-    hp, wp = tnp.shape(xp)[2:]
-    if hp < kh or wp < kw:
-        raise ShapeError(f"{name}: the {kh}x{kw} kernel is larger than the padded input "
-                         f"{hp}x{wp}")
-    oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
-    rows = np.arange(kh)[:, None, None, None] + sh * np.arange(oh)[None, None, :, None]
-    cols = np.arange(kw)[None, :, None, None] + sw * np.arange(ow)[None, None, None, :]
-    return tnp.getitem(xp, (slice(None), slice(None), rows, cols))
-
-
-def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0) -> Any:
+def conv2d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Any:
     """2-D cross-correlation (PyTorch's ``conv2d``): ``x`` is ``(N, C, H, W)``, ``weight`` is
-    ``(O, C, kh, kw)``, ``bias`` is ``(O,)``; the result is ``(N, O, OH, OW)`` with
-    ``OH = (H + 2·ph − kh) // sh + 1``."""
+    ``(O, C/groups, kh, kw)``, ``bias`` is ``(O,)``; the result is ``(N, O, OH, OW)`` with
+    ``OH = (H + 2·ph − dh·(kh − 1) − 1) // sh + 1``."""
+    return _conv_nd(x, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv1d(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Any:
+    """1-D cross-correlation (PyTorch's ``conv1d``): ``x`` is ``(N, C, L)``, ``weight`` is
+    ``(O, C/groups, k)``, ``bias`` is ``(O,)``; the result is ``(N, O, OL)``."""
+    return _conv_nd(x, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def _conv_nd(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation: Any,
+             groups: int, nd: int, name: str) -> Any:
     wshape = tuple(tnp.shape(weight))
-    if len(wshape) != 4:
-        raise ShapeError(f"conv2d: weight must be 4-D (out_channels, in_channels, kh, kw), got "
-                         f"shape {wshape}")
+    axes = "(out_channels, in_channels/groups, " + ("kh, kw)" if nd == 2 else "k)")
+    if len(wshape) != nd + 2:
+        raise ShapeError(f"{name}: weight must be {nd + 2}-D {axes}, got shape {wshape}")
     xshape = tuple(tnp.shape(x))
-    if len(xshape) == 4 and xshape[1] != wshape[1]:
-        raise ShapeError(f"conv2d: input has {xshape[1]} channels (shape {xshape}) but the "
+    if len(xshape) != nd + 2:
+        raise ShapeError(f"{name}: input must be {nd + 2}-D (N, C, {nd} spatial axes), got "
+                         f"shape {xshape}; add a batch axis with x[None]")
+    if groups == 1 and xshape[1] != wshape[1]:
+        raise ShapeError(f"{name}: input has {xshape[1]} channels (shape {xshape}) but the "
                          f"weight expects {wshape[1]} (shape {wshape})")
-    o, c, kh, kw = wshape
-    win = _windows(x, (kh, kw), _pair(stride, "stride"), _pair(padding, "padding"), 0.0,
-                   "conv2d")
-    n, _, _, _, oh, ow = tnp.shape(win)
-    cols = tnp.reshape(win, (n, c * kh * kw, oh * ow))
-    out = tnp.matmul(tnp.reshape(weight, (o, c * kh * kw)), cols)  # (N, O, OH·OW)
-    out = tnp.reshape(out, (n, o, oh, ow))
+    out = conv(x, weight, stride=stride, padding=padding, dilation=dilation, groups=groups,
+               op=name)
+    o = wshape[0]
     if bias is not None:
         if tuple(tnp.shape(bias)) != (o,):
-            raise ShapeError(f"conv2d: bias must have shape ({o},), got {tuple(tnp.shape(bias))}")
-        out = out + tnp.reshape(bias, (1, o, 1, 1))
+            raise ShapeError(f"{name}: bias must have shape ({o},), got "
+                             f"{tuple(tnp.shape(bias))}")
+        out = out + tnp.reshape(bias, (1, o) + (1,) * nd)
     return out
 
 
-def _pool(x: Any, kernel_size: Any, stride: Any, padding: Any, pad_value: float,
-          name: str) -> Any:
+def _pool(kind: str, x: Any, kernel_size: Any, stride: Any, padding: Any, name: str) -> Any:
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else _pair(stride, "stride")
-    win = _windows(x, kernel, stride, _pair(padding, "padding"), pad_value, name)
-    n, c, kh, kw, oh, ow = tnp.shape(win)
-    return tnp.reshape(win, (n, c, kh * kw, oh, ow))
+    pad = _pair(padding, "padding")
+    shape = tuple(tnp.shape(x))
+    if len(shape) != 4:
+        raise ShapeError(f"{name}: input must be 4-D (N, C, H, W), got shape {shape}; add a "
+                         "batch axis with x[None]")
+    if min(*kernel, *stride) < 1 or min(pad) < 0:
+        raise ValueError(f"{name}: kernel and stride must be >= 1 and padding >= 0, got "
+                         f"kernel={kernel}, stride={stride}, padding={pad}")
+    hp, wp = shape[2] + 2 * pad[0], shape[3] + 2 * pad[1]
+    if hp < kernel[0] or wp < kernel[1]:
+        raise ShapeError(f"{name}: the {kernel[0]}x{kernel[1]} kernel is larger than the padded "
+                         f"input {hp}x{wp}")
+    return pool(kind, x, kernel, stride, pad)
 
 
 def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Any:
     """Maximum over ``kernel_size`` windows (stride defaults to the kernel size); padding is
     ``−inf``. Tied maxima share the derivative equally."""
-    return tnp.max(_pool(x, kernel_size, stride, padding, -np.inf, "max_pool2d"), axis=2)
+    return _pool("max", x, kernel_size, stride, padding, "max_pool2d")
 
 
 def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Any:
     """Mean over ``kernel_size`` windows (stride defaults to the kernel size); zero padding
     is counted in the mean, as PyTorch's default ``count_include_pad=True``."""
-    return tnp.mean(_pool(x, kernel_size, stride, padding, 0.0, "avg_pool2d"), axis=2)
+    return _pool("avg", x, kernel_size, stride, padding, "avg_pool2d")

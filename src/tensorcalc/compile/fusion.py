@@ -1,0 +1,232 @@
+"""Fusion of elementwise chains into one Numba loop (``tc.jit(f, fuse=True)``; needs numba).
+
+Generated NumPy code makes one pass over memory, and pays one NumPy call (≈ 0.5–1 µs), per
+operation. A chain of elementwise operations on arrays of one shape — the forward chain and
+the derivative chain of ``tanh(0.9 sin(x) + 0.1)``, a layer's activation and its ``diag(f′)``
+product — computes element ``i`` of every result from element ``i`` of the operands. So a run
+of them is one loop ``for i: t₁ = sin(a[i]); t₂ = 0.9·t₁; …; out[i] = t_k`` that keeps every
+intermediate in a register: one call and one pass instead of one per operation.
+
+**What is fused.** :func:`fuse_elementwise` walks the program once (O(n)) and groups equations
+of :data:`KERNELS` (``+ − × ÷``, negation, ``exp log sin cos tanh sqrt abs``, ``maximum
+minimum``, the plain strong-zero products) whose array operands and result all have the same
+shape and the same float32/float64 dtype; scalars (Python numbers, 0-d constants) are cast to
+that dtype first, as NumPy's weak scalars are (NEP 50). A group closes when an equation outside
+it reads one of its values; its outputs are the values read outside it (or returned). Every
+other operation — matmul (BLAS), reductions, reshapes — is emitted as before.
+
+**Semantics.** ``+ − × ÷`` are IEEE-exact, so fused results are bitwise those of NumPy; the
+transcendental functions call the C library (NumPy may use its own SIMD versions): within a few
+ulp. Division by zero gives ±inf/NaN as in NumPy (Numba's ``error_model="numpy"``). Strong zeros:
+the fused products are the plain ones, which is exactly what the fast pass of ``jit`` runs; the
+result is scanned for NaN and the checked, unfused program reruns when one appears. Fused
+kernels raise no NumPy floating-point warnings and ignore ``np.seterr``. Their outputs are fresh
+arrays (a fused group needs no ``out=`` buffer: its intermediates never reach memory).
+
+**Cache.** Each kernel's source is written (atomically) to ``$TENSORCALC_CACHE_DIR`` or
+``~/.cache/tensorcalc/fused`` and imported from there, so Numba's ``cache=True`` keeps the
+machine code between processes; when that directory cannot be written the kernel is compiled
+in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..core.ir import Equation, Literal, Program, Var
+from ..ops import elementwise as ew
+from ..ops.strong_zero import div_sz_p, mul_sz_p
+
+#: Scalar expression of each fusible primitive ({0}, {1}: its operands).
+KERNELS: dict[Any, str] = {
+    ew.add_p: "({0} + {1})", ew.sub_p: "({0} - {1})", ew.mul_p: "({0} * {1})",
+    ew.div_p: "({0} / {1})", mul_sz_p: "({0} * {1})", div_sz_p: "({0} / {1})",
+    ew.neg_p: "(-{0})", ew.exp_p: "math.exp({0})", ew.log_p: "math.log({0})",
+    ew.sin_p: "math.sin({0})", ew.cos_p: "math.cos({0})", ew.tanh_p: "math.tanh({0})",
+    ew.sqrt_p: "math.sqrt({0})", ew.abs_p: "abs({0})",
+    ew.maximum_p: "np.maximum({0}, {1})", ew.minimum_p: "np.minimum({0}, {1})",
+}
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_kernels: dict[str, Callable[..., Any]] = {}
+
+
+def numba_available() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+class FusedKernel:
+    """Stands in an equation for a fused group: ``impl(*inputs)`` returns its outputs."""
+
+    multiple_results = True
+    linear = False
+
+    def __init__(self, impl: Callable[..., Any], size: int) -> None:
+        self.impl, self.name = impl, f"fused[{size}]"
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _key(eq: Equation) -> tuple | None:
+    """``(shape, dtype)`` when ``eq`` can join a fused group, else None."""
+    if eq.primitive not in KERNELS or eq.params or len(eq.outputs) != 1:
+        return None
+    out = eq.outputs[0].aval
+    shape, dtype = tuple(out.shape), np.dtype(out.dtype)
+    if dtype not in _FLOATS or not shape or not all(isinstance(d, int) for d in shape):
+        return None
+    for a in eq.inputs:
+        if isinstance(a, Literal):
+            if not (type(a.value) in (int, float) or (np.ndim(a.value) == 0 and np.dtype(
+                    np.asarray(a.value).dtype) == dtype)):
+                return None
+        elif tuple(a.aval.shape) != shape or np.dtype(a.aval.dtype) != dtype:
+            return None
+    return shape, dtype
+
+
+def fuse_elementwise(prog: Program, min_size: int = 2) -> Program:
+    """``prog`` with each group of fusible equations replaced by one :class:`FusedKernel`
+    equation (module docstring). Linear in the program size."""
+    readers: dict[int, list[int]] = {}
+    for k, eq in enumerate(prog.equations):
+        for a in eq.inputs:
+            if isinstance(a, Var):
+                readers.setdefault(id(a), []).append(k)
+    returned = {id(a) for a in prog.outputs if isinstance(a, Var)}
+    out: list[Equation] = []
+    group: list[int] = []
+    group_key: tuple | None = None
+    defined: set[int] = set()
+
+    def close() -> None:
+        nonlocal group, group_key
+        if len(group) >= min_size:
+            out.append(_fuse(prog, group, readers, returned, group_key))
+        else:
+            out.extend(prog.equations[k] for k in group)
+        group, group_key = [], None
+        defined.clear()
+
+    for k, eq in enumerate(prog.equations):
+        key = _key(eq)
+        reads_group = any(isinstance(a, Var) and id(a) in defined for a in eq.inputs)
+        if key is not None and (key == group_key or not group):
+            group.append(k)
+            group_key = key
+            defined.update(id(v) for v in eq.outputs)
+            continue
+        if reads_group or key is not None:
+            close()
+        if key is not None:
+            group, group_key = [k], key
+            defined.update(id(v) for v in eq.outputs)
+        else:
+            out.append(eq)
+    close()
+    return Program(prog.inputs, out, list(prog.outputs))
+
+
+def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], returned: set[int],
+          key: tuple) -> Equation:
+    shape, dtype = key
+    members = set(group)
+    names: dict[int, str] = {}
+    ins: list[Var] = []
+    consts: list[str] = []
+    body: list[str] = []
+    outs: list[Var] = []
+    ctype = "np.float32" if dtype == np.float32 else "np.float64"
+
+    def read(a: Any) -> str:
+        if isinstance(a, Literal):
+            name = f"c{len(consts)}"
+            consts.append(f"    {name} = {ctype}({_literal(a.value)})")
+            return name
+        if id(a) not in names:
+            names[id(a)] = f"x{len(ins)}"
+            ins.append(a)
+            body.append(f"        {names[id(a)]} = a{len(ins) - 1}[i]")
+        return names[id(a)]
+
+    for k in group:
+        eq = prog.equations[k]
+        args = [read(a) for a in eq.inputs]
+        v = eq.outputs[0]
+        names[id(v)] = f"t{k}"
+        body.append(f"        t{k} = {KERNELS[eq.primitive].format(*args)}")
+        if id(v) in returned or any(r not in members for r in readers.get(id(v), ())):
+            outs.append(v)
+    body += [f"        o{j}[i] = {names[id(v)]}" for j, v in enumerate(outs)]
+    a_args = ", ".join(f"a{j}" for j in range(len(ins)))
+    o_args = ", ".join(f"o{j}" for j in range(len(outs)))
+    loop_args = ", ".join(filter(None, [a_args, o_args]))
+    call_args = ", ".join([f"np.ascontiguousarray(a{j}).reshape(-1)" for j in range(len(ins))]
+                          + [f"o{j}.reshape(-1)" for j in range(len(outs))])
+    np_dtype = "np.float32" if dtype == np.float32 else "np.float64"
+    src = "\n".join([
+        "import math", "import numpy as np", "from numba import njit", "",
+        "@njit(cache=True, error_model='numpy')",
+        f"def _loop({loop_args}):", *consts,
+        "    for i in range(o0.shape[0]):", *body, "",
+        f"def kernel({a_args}):",
+        *[f"    o{j} = np.empty({shape!r}, {np_dtype})" for j in range(len(outs))],
+        f"    _loop({call_args})",
+        f"    return ({o_args},)", ""])
+    return Equation(FusedKernel(_load(src), len(group)), tuple(ins), tuple(outs), {})
+
+
+def _literal(value: Any) -> str:
+    v = float(np.asarray(value).item())
+    if np.isnan(v):
+        return "np.nan"
+    if np.isinf(v):
+        return "np.inf" if v > 0 else "-np.inf"
+    return repr(v)
+
+
+def _cache_dir() -> str | None:
+    path = os.environ.get("TENSORCALC_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "tensorcalc", "fused")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
+def _load(src: str) -> Callable[..., Any]:
+    """Import the kernel module from the cache directory (written atomically), or exec it."""
+    digest = hashlib.sha1(src.encode()).hexdigest()[:20]
+    hit = _kernels.get(digest)
+    if hit is not None:
+        return hit
+    folder = _cache_dir()
+    env: dict[str, Any]
+    if folder is not None:
+        path = os.path.join(folder, f"tc_fused_{digest}.py")
+        if not os.path.exists(path):
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(fd, "w") as f:
+                f.write(src)
+            os.replace(tmp, path)
+        spec = importlib.util.spec_from_file_location(f"tc_fused_{digest}", path)
+        module = importlib.util.module_from_spec(spec)
+        # Numba's cache finds a kernel's globals by module name: register it first.
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        env = vars(module)
+    else:
+        env = {}
+        # The source is generated here from a Program, never from user text.
+        exec(compile(src, f"<tensorcalc.fused {digest}>", "exec"), env)  # noqa: S102
+    _kernels[digest] = env["kernel"]
+    return env["kernel"]
