@@ -6,7 +6,12 @@ xfail), so an entry that starts to pass fails the test until it is removed here.
 
 from __future__ import annotations
 
+from tests.backend_port_pending import PORT_PENDING
+
 REASONS = {
+    'port_pending': (
+        'code added in this release still assumes NumPy here (a dtype query, a NumPy-only '
+        'step inside a composition, or a Dask/strict limit); it raises, never a silent result'),
     'scipy': (
         'scipy.special (erf, erfc, gammaln, polygamma) runs on NumPy only unless '
         'SCIPY_ARRAY_API=1'),
@@ -341,10 +346,14 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
 }
 
 
+
 def limit_of(backend: str, rec_id: str, check: str) -> str | None:
     """The reason ``rec_id`` cannot run ``check`` on ``backend``, or None."""
     for key, records in LIMITS.get(backend, {}).items():
         checks = records.get(rec_id)
         if checks is not None and (checks == "all" or check in checks.split(",")):
             return REASONS[key]
+    checks = PORT_PENDING.get(backend, {}).get(rec_id)
+    if checks is not None and check in checks.split(","):
+        return REASONS["port_pending"]
     return None

@@ -286,6 +286,11 @@ def as_values_at(args: Sequence[Any], nums: Sequence[int], op: str) -> tuple[Any
     among them are refused); the other arguments reach the function untouched (a function, a
     string or None in a position that is not differentiated, as in JAX)."""
     picked = as_value(tuple(args[i] for i in nums), op)
+    rest = [a for i, a in enumerate(args) if i not in nums]
+    if rest:  # one call takes one array library on one device, differentiated or not
+        leaves = tree_flatten(tuple(args))[0]
+        if any(type(v) is not np.ndarray and backend.is_foreign(v) for v in leaves):
+            backend.check_same_backend(leaves, op)
     out = list(args)
     for i, v in zip(nums, picked, strict=True):
         out[i] = v

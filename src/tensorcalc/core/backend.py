@@ -280,6 +280,13 @@ UFUNC_COMPOSITES: dict[Any, Callable[..., Any]] = {
 }
 
 
+def numpy_only(prim: Any) -> bool:
+    """Whether ``prim`` has no backend-neutral implementation (it raises BackendError on
+    arrays of other libraries): what docs/backends.md's limits list and the tests expect."""
+    impl = prim.xp_impl if prim.xp_impl is not None else ufunc_impl(prim)
+    return impl.__name__.endswith("_numpy_only")
+
+
 def ufunc_impl(prim: Any) -> Callable[..., Any]:
     """The ``xp_impl`` of a primitive whose NumPy impl is a ufunc (module doc), or the
     NumPy-only error when it has none."""

@@ -31,6 +31,7 @@ import numpy as np
 from ..ops import binary, unary
 from ..ops import elementwise as ew
 from ..ops import reductions as red
+from ..ops._base import dtype_of
 from ..ops.indexing import take
 from ..ops.products import matmul
 from ..ops.shape import concatenate
@@ -51,7 +52,7 @@ def _sl(nd: int, axis: int, s: slice | int) -> tuple[Any, ...]:
 
 def _float(a: Any) -> Any:
     a = asarray(a)
-    return convert(a, np.float64) if a.dtype.kind in "biu" else a
+    return convert(a, np.float64) if dtype_of(a).kind in "biu" else a
 
 
 def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = np._NoValue,
@@ -291,7 +292,7 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
     if _plain(x):
         return np.nan_to_num(x, copy=copy, nan=nan, posinf=posinf, neginf=neginf)
     x = asarray(x)
-    if x.dtype.kind not in "fc":
+    if dtype_of(x).kind not in "fc":
         return x
     info = np.finfo(x.dtype)
     hi = info.max if posinf is None else posinf
@@ -347,7 +348,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1, **kw: Any) -> Any:
     if _plain(x1, x2):
         return np.vecdot(x1, x2, axis=axis, **kw)
     a, b = asarray(x1), asarray(x2)
-    if a.dtype.kind == "c":
+    if dtype_of(a).kind == "c":
         from . import conj
 
         a = conj(a)
@@ -368,7 +369,7 @@ def vecmat(x1: Any, x2: Any, /, **kw: Any) -> Any:
     if _plain(x1, x2):
         return np.vecmat(x1, x2, **kw)
     a = asarray(x1)
-    if a.dtype.kind == "c":
+    if dtype_of(a).kind == "c":
         from . import conj
 
         a = conj(a)
@@ -398,7 +399,7 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
     if v.shape[0] > a.shape[0]:
         a, v = v, a
     n, m = a.shape[0], v.shape[0]
-    dt = np.result_type(a.dtype, v.dtype)
+    dt = np.result_type(dtype_of(a), dtype_of(v))
     full_ = _full_convolve(convert(a, dt), convert(v, dt))
     if mode == "full":
         return full_
@@ -415,7 +416,7 @@ def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
     if _plain(a, v):
         return np.correlate(a, v, mode)
     a, v = asarray(a), asarray(v)
-    if v.dtype.kind == "c":
+    if dtype_of(v).kind == "c":
         from . import conj
 
         v = conj(v)

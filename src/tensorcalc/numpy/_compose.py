@@ -24,7 +24,7 @@ import numpy as np
 from ..core.errors import ConcretizationError
 from ..core.primitive import Tracer
 from ..ops import elementwise as ew
-from ..ops._base import needs_bind
+from ..ops._base import dtype_of, needs_bind
 from ..ops.indexing import diag, take, take_along_axis
 from ..ops.shape import concatenate, moveaxis, stack, vstack
 from ..ops.structural import broadcast_to, convert, index_add, index_set, reshape, transpose
@@ -249,7 +249,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
         return np.bincount(idx, None, minlength)
     n = builtins.max(builtins.int(idx.max()) + 1 if idx.size else 0, minlength)
     w = asarray(weights)
-    if w.dtype.kind in "biu":
+    if dtype_of(w).kind in "biu":
         w = convert(w, np.float64)
     return index_add(np.zeros(n, w.dtype), idx, w)
 

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ShapeError
-from ..ops._base import needs_bind
+from ..core.primitive import Tracer
+from ..ops._base import dtype_of, needs_bind
 from ..ops.elementwise import add, exp, log, multiply, power, subtract
 from ..ops.shape import moveaxis, stack
 from ..ops.structural import broadcast_to, convert, reshape
@@ -35,7 +36,8 @@ _WEAK = {"b": True, "i": 1, "u": 1, "f": 1.0, "c": 1j}
 def _leaf_dtype_arg(x: Any) -> Any:
     """What ``numpy.result_type`` should see for one leaf (weak Python scalars stay weak)."""
     if needs_bind(x):
-        return _WEAK[x.dtype.kind] if x.aval.weak_type else x.dtype
+        return _WEAK[dtype_of(x).kind] if isinstance(x, Tracer) and x.aval.weak_type \
+            else dtype_of(x)
     if isinstance(x, (bool, int, float, complex)):
         return x
     return np.asarray(x).dtype

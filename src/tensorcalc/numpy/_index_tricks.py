@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops._base import dtype_of
 from ..ops.shape import concatenate
 from ..ops.structural import reshape, transpose
 from ._construct import asarray
@@ -73,7 +74,7 @@ class _Concatenator:
                 pieces.append(_promote(piece, ndmin, trans1d))
             else:
                 pieces.append(_promote(it, ndmin, trans1d))
-        dt = np.result_type(*[p.dtype for p in pieces])
+        dt = np.result_type(*[dtype_of(p) for p in pieces])
         from ..ops.structural import convert
 
         return concatenate([convert(p, dt) for p in pieces], axis=axis)

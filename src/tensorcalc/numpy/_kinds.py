@@ -24,16 +24,18 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import BackendError, is_foreign
 from ..core.errors import ConcretizationError, NotDifferentiableError
 from ..core.primitive import Tracer
 
 
 def has_tracer(x: Any) -> bool:
-    """Whether ``x`` is a tracer or a (nested) list/tuple/dict holding one."""
+    """Whether ``x`` is a tracer or a (nested) list/tuple/dict holding one; an array of
+    another library counts too (it must not reach NumPy, which would copy it silently)."""
     stack = [x]
     while stack:
         v = stack.pop()
-        if isinstance(v, Tracer):
+        if isinstance(v, Tracer) or (type(v) is not np.ndarray and is_foreign(v)):
             return True
         if isinstance(v, (list, tuple)):
             stack.extend(v)
@@ -54,6 +56,24 @@ def traced_argument(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None
     return None
 
 
+def refuse_foreign(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Raise BackendError when an argument is an array of another library: ``tnp.<name>``
+    computes with NumPy, and tensorcalc never copies an array to NumPy silently."""
+    stack: list[Any] = [args, kwargs]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif type(v) is not np.ndarray and not isinstance(v, Tracer) and is_foreign(v):
+            raise BackendError(
+                f"tensorcalc.numpy.{name} runs on NumPy arrays only (NumPy computes it); it "
+                f"got {type(v).__module__.partition('.')[0]} arrays. Convert the input to "
+                "NumPy explicitly if a host copy is what you want (tensorcalc never transfers "
+                "data silently).")
+
+
 def _replace(x: Any, leaf: Callable[[Tracer], Any]) -> Any:
     """``x`` with every tracer (also inside lists, tuples and dicts) replaced by ``leaf(t)``."""
     if isinstance(x, Tracer):
@@ -69,6 +89,7 @@ def _replace(x: Any, leaf: Callable[[Tracer], Any]) -> Any:
 
 def primal_of(x: Any, name: str) -> Any:
     """The value(s) ``x`` stands for, for ``tnp.<name>``; a clear error where there is none."""
+    refuse_foreign(name, (x,), {})
 
     def concrete(t: Tracer) -> Any:
         try:
@@ -93,6 +114,7 @@ def on_primal(name: str, np_fn: Callable[..., Any]) -> Callable[..., Any]:
     def constant(*args: Any, **kwargs: Any) -> Any:
         if traced_argument(args, kwargs) is None:
             return np_fn(*args, **kwargs)
+        refuse_foreign(name, args, kwargs)
         return np_fn(*primal_of(args, name), **primal_of(kwargs, name))
 
     constant.__module__ = __name__
@@ -108,6 +130,7 @@ def on_avals(name: str, np_fn: Callable[..., Any]) -> Callable[..., Any]:
     def constant(*args: Any, **kwargs: Any) -> Any:
         if traced_argument(args, kwargs) is None:
             return np_fn(*args, **kwargs)
+        refuse_foreign(name, args, kwargs)
         return np_fn(*_replace(args, _stand_in), **_replace(kwargs, _stand_in))
 
     constant.__module__ = __name__
@@ -128,6 +151,7 @@ def pass_through(name: str, np_fn: Callable[..., Any], hint: str = "") -> Callab
         where = traced_argument(args, kwargs)
         if where is None:
             return np_fn(*args, **kwargs)
+        refuse_foreign(name, args, kwargs)
         raise NotDifferentiableError(
             f"numpy.{name} is not differentiable in tensorcalc, and its {where} is a value "
             f"being differentiated. Instead, {hint or DEFAULT_HINT}.")

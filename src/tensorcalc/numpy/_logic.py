@@ -23,6 +23,7 @@ from ..core.primitive import Tracer
 from ..ops import elementwise as ew
 from ..ops import reductions as red
 from ..ops import unary
+from ..ops._base import dtype_of
 from ..ops.structural import reshape
 from ._construct import asarray
 from ._kinds import has_tracer, on_primal
@@ -149,14 +150,14 @@ def digitize(x: Any, bins: Any, right: bool = False) -> Any:
 
 def iscomplex(x: Any) -> Any:
     """``numpy.iscomplex``: all False for real dtypes."""
-    if isinstance(x, Tracer) and x.dtype.kind != "c":
+    if isinstance(x, Tracer) and dtype_of(x).kind != "c":
         return np.zeros(tuple(x.shape), bool)
     return _iscomplex(x)
 
 
 def isreal(x: Any) -> Any:
     """``numpy.isreal``: all True for real dtypes."""
-    if isinstance(x, Tracer) and x.dtype.kind != "c":
+    if isinstance(x, Tracer) and dtype_of(x).kind != "c":
         return np.ones(tuple(x.shape), bool)
     return _isreal(x)
 

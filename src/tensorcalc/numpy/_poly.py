@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..ops import elementwise as ew
+from ..ops._base import dtype_of
 from ..ops.shape import concatenate, stack
 from ..ops.structural import convert, reshape
 from ._calculus import convolve
@@ -30,7 +31,7 @@ def _plain(*xs: Any) -> bool:
 
 def _coeffs(p: Any) -> Any:
     p = asarray(p)
-    if p.dtype.kind in "biu":
+    if dtype_of(p).kind in "biu":
         p = convert(p, np.float64)
     return reshape(p, (-1,)) if len(p.shape) == 0 else p
 
@@ -184,7 +185,7 @@ def polyfit(x: Any, y: Any, deg: int, rcond: Any = None, full: bool = False, w: 
     from .linalg import lstsq
 
     x, y = asarray(x), asarray(y)
-    if x.dtype.kind in "biu":
+    if dtype_of(x).kind in "biu":
         x = convert(x, np.float64)
     lhs = vander(x, deg + 1)
     rhs = y

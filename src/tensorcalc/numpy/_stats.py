@@ -28,7 +28,7 @@ import numpy as np
 from ..ops import elementwise as ew
 from ..ops import reductions as red
 from ..ops import unary
-from ..ops._base import needs_bind
+from ..ops._base import dtype_of, needs_bind
 from ..ops.indexing import sort, take_along_axis
 from ..ops.shape import concatenate, moveaxis
 from ..ops.structural import convert, reshape, transpose
@@ -88,7 +88,7 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
         raise ValueError(f"tnp.{name}: method={method!r} is not supported on traced values; "
                          f"use one of {', '.join(_METHODS)}")
     a = asarray(a)
-    if a.dtype.kind in "biu":
+    if dtype_of(a).kind in "biu":
         a = convert(a, np.float64)
     flat, kept_shape, axes = _to_last(a, axis)
     q_val = np.asarray(primal_of(q, name), dtype=np.float64)
@@ -317,7 +317,7 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: An
     if len(X.shape) > 2:
         raise ValueError("m has more than 2 dimensions")
     X = atleast_2d(X)
-    if X.dtype.kind in "biu":
+    if dtype_of(X).kind in "biu":
         X = convert(X, np.float64)
     if not rowvar and X.shape[0] != 1:
         X = transpose(X)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops._base import needs_bind
+from ..ops._base import dtype_of, needs_bind
 from ..ops.elementwise import multiply
 from ..ops.fft import fft_op
 from ..ops.shape import flip, pad, roll
@@ -80,7 +80,7 @@ def _c2c(a: Any, s: Any, axes: Any, norm: Any, kind: str) -> Any:
 
 def _r2c(a: Any, s: Any, axes: Any, norm: Any) -> Any:
     x = asarray(a)
-    if x.dtype.kind == "c":
+    if dtype_of(x).kind == "c":
         raise TypeError("rfft of a complex traced value: use fft")
     axes, s = _axes_sizes(x, s, axes)
     for ax, n in zip(axes, s, strict=True):
@@ -102,7 +102,7 @@ def _c2r(a: Any, s: Any, axes: Any, norm: Any) -> Any:
     for ax, n in zip(axes[:-1], s[:-1], strict=True):
         x = _resize(x, ax, n)
     x = _resize(x, axes[-1], s[-1] // 2 + 1)
-    if x.dtype.kind != "c":
+    if dtype_of(x).kind != "c":
         x = convert(x, np.complex64 if x.dtype == np.float32 else np.complex128)
     y = fft_op(x, "irfft", _last_kept(axes), n_last=s[-1])
     return _scale(y, math.prod(s), norm, True)
@@ -210,7 +210,7 @@ def ihfft(a: Any, n: Any = None, axis: int = -1, norm: Any = None, out: Any = No
     if _plain(a):
         return np.fft.ihfft(a, n, axis, norm, out)
     x = asarray(a)
-    if x.dtype.kind == "c":
+    if dtype_of(x).kind == "c":
         raise TypeError("ihfft of a complex traced value is not supported")
     size = x.shape[axis] if n is None else int(n)
     if norm not in (None, "backward", "ortho", "forward"):

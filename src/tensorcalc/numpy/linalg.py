@@ -286,7 +286,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
     x = _float(x)
     nd = x.ndim
-    if x.dtype.kind == "c" and not (ord in (2, -2, "nuc") and (nd == 2 or (
+    if dtype_of(x).kind == "c" and not (ord in (2, -2, "nuc") and (nd == 2 or (
             axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) == 2))):
         x = _abs(x)  # entrywise norms of complex x are those of |x| (a real function of x)
     if axis is None:

@@ -16,7 +16,7 @@ import numpy as np
 from ..core.primitive import bind
 from ..interpreters.batch import defvectorized
 from ..interpreters.forward import defjvp_diag
-from ._base import needs_bind
+from ._base import dtype_of, needs_bind
 from .elementwise import add, elementwise, multiply
 
 
@@ -50,7 +50,7 @@ def i0(x: Any) -> Any:
     """``numpy.i0``: the modified Bessel function ``I₀``; differentiable to any order."""
     if not needs_bind(x):
         return np.i0(x)
-    if x.dtype.kind in "biu":
+    if dtype_of(x).kind in "biu":
         from .structural import convert
 
         x = convert(x, np.float64)

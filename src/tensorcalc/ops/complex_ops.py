@@ -29,12 +29,13 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp
 from ..core.primitive import Primitive, bind
 from ..core.shapes import ShapedArray
 from ..interpreters.batch import defvectorized
 from ..interpreters.forward import defjvp
 from ..interpreters.transpose import deflinear
-from ._base import needs_bind
+from ._base import dtype_of, needs_bind
 from .binary import arctan2
 from .elementwise import absolute, divide, equal, multiply, where
 from .structural import convert
@@ -53,7 +54,7 @@ def _part_abstract(name: str) -> Any:
 
 
 def _is_complex(x: Any) -> bool:
-    return np.dtype(x.dtype).kind == "c"
+    return dtype_of(x).kind == "c"
 
 
 # --- real -----------------------------------------------------------------------------------
@@ -67,6 +68,7 @@ def _real_transpose(ct: Any, x: Any) -> tuple[Any]:
 
 deflinear(real_p, _real_transpose)
 defvectorized(real_p)
+defxp(real_p, lambda xp, x: xp.real(x))
 
 
 def real(val: Any) -> Any:
@@ -88,6 +90,7 @@ def _imag_transpose(ct: Any, x: Any) -> tuple[Any]:
 
 deflinear(imag_p, _imag_transpose)
 defvectorized(imag_p)
+defxp(imag_p, lambda xp, x: xp.imag(x))
 
 
 def imag(val: Any) -> Any:
@@ -110,6 +113,7 @@ def _conj_transpose(ct: Any, x: Any) -> tuple[Any]:
 
 deflinear(conj_p, _conj_transpose)
 defvectorized(conj_p)
+defxp(conj_p, lambda xp, x: xp.conj(x))
 
 
 def conj(x: Any, out: Any = None) -> Any:
@@ -137,6 +141,7 @@ def _abs_c_jvp(t: Any, ans: Any, z: Any) -> Any:
 
 defjvp(abs_c_p, _abs_c_jvp)
 defvectorized(abs_c_p)
+defxp(abs_c_p, lambda xp, x: xp.abs(x))
 
 
 def abs_complex(z: Any) -> Any:
@@ -154,7 +159,7 @@ def angle(z: Any, deg: bool = False) -> Any:
     if _is_complex(z):
         a = arctan2(imag(z), real(z))
     else:
-        x = z if z.dtype.kind in "fc" else convert(z, np.float64)
+        x = z if dtype_of(z).kind in "fc" else convert(z, np.float64)
         # 0 or π with a zero derivative; +0 (not x · 0, which is −0 for x < 0) as NumPy's
         # arctan2(0, x) gives π for negative x.
         a = arctan2(multiply(absolute(x), 0.0), x)

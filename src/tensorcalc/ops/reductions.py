@@ -441,7 +441,7 @@ def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: floa
     a = _floating(convert(a, dtype) if dtype is not None else a)
     axes = normalize_axes(axis, a.ndim, "var")
     centered = subtract(a, mean(a, axis=axes, keepdims=True))
-    if a.dtype.kind == "c":  # Σ |x − mean|², real as in NumPy (a real function of complex x)
+    if dtype_of(a).kind == "c":  # Σ |x − mean|², real as in NumPy (a real function of complex x)
         from .complex_ops import conj, real  # complex_ops sits above the elementwise ops
 
         sq = real(multiply(centered, conj(centered)))

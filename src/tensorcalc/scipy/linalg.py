@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..numpy import linalg as _la
-from ..ops._base import needs_bind
+from ..ops._base import dtype_of, needs_bind
 from ..ops.complex_ops import conj
 from ..ops.elementwise import add, multiply
 from ..ops.linalg._common import mask, mT, place
@@ -148,7 +148,7 @@ def qr(a: Any, mode: str = "full") -> Any:
 
 def _triangle(a: Any, lower: bool, unit_diagonal: bool) -> Any:
     n = np.shape(a)[-1] if not needs_bind(a) else a.shape[-1]
-    dt = a.dtype if needs_bind(a) else np.asarray(a).dtype
+    dt = dtype_of(a) if needs_bind(a) else np.asarray(a).dtype
     real = np.finfo(dt).dtype if dt.kind == "c" else (dt if dt.kind == "f" else np.float64)
     keep = mask(n, real, "stril" if lower else "striu") if unit_diagonal else \
         mask(n, real, "tril" if lower else "triu")

@@ -335,7 +335,7 @@ def _svd_vector_tangents(t: Any, p: Any, u: Any, s: Any, v: Any, u1: Any, v1: An
     s_i, s_j, pt = col(s), row(s), mH(p)
     du = matmul(u1, multiply(f, add(multiply(p, s_j), multiply(pt, s_i))))
     dv = matmul(v1, multiply(f, add(multiply(p, s_i), multiply(pt, s_j))))
-    if p.dtype.kind == "c":
+    if dtype_of(p).kind == "c":
         # The phase of each singular pair is free; U̇ takes i Im(Pᵢᵢ)/sᵢ on the diagonal of
         # Uᴴ U̇ (and V̇ none), which is JAX's choice and keeps U S Vᴴ exact.
         eye = mask(k, real_dtype(p.dtype), "eye")
