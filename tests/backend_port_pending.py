@@ -119,7 +119,6 @@ PORT_PENDING: dict[str, dict[str, str]] = {
         'np_unwrap': 'eager',
         'np_vectorize_signature': 'eager',
         'real_to_complex': 'grad,vjp',
-        'scan revolve checkpoint': 'eager,jvp',
     },
     'strict-device1': {
         'eig_1x1': 'grad',
@@ -184,7 +183,6 @@ PORT_PENDING: dict[str, dict[str, str]] = {
         'np_scalar_quantile_of_0d_q': 'eager',
         'np_trim_zeros': 'eager',
         'np_unwrap': 'eager',
-        'scan revolve checkpoint': 'eager',
     },
     'torch-f64': {
         'block_diag': 'eager',
@@ -216,7 +214,6 @@ PORT_PENDING: dict[str, dict[str, str]] = {
         'np_scalar_quantile_of_0d_q': 'eager',
         'np_trim_zeros': 'eager',
         'np_unwrap': 'eager',
-        'scan revolve checkpoint': 'eager,jvp',
     },
     'torch-meta': {
         'block_diag': 'eager',
@@ -252,6 +249,5 @@ PORT_PENDING: dict[str, dict[str, str]] = {
         'np_trim_zeros': 'eager,vjp',
         'np_unwrap': 'eager,vjp',
         'np_vectorize': 'eager,vjp',
-        'scan revolve checkpoint': 'eager',
     },
 }
