@@ -15,6 +15,7 @@ check computes a graph).
 
 from __future__ import annotations
 
+import warnings
 import zlib
 
 import numpy as np
@@ -22,41 +23,38 @@ import pytest
 
 import tensorcalc as tc
 import tensorcalc.numpy as tnp
-from tensorcalc.core.backend import BackendError
+from tensorcalc.core.backend import BackendError, numpy_only
+from tensorcalc.core.ir import Program
+from tensorcalc.core.primitive import Primitive
 from tensorcalc.core.tree import tree_flatten, tree_map
+from tensorcalc.lax.revolve import revolve_bwd_p, revolve_lin_p, revolve_scan_p
+from tensorcalc.ops.special import erf_p, erfc_p, gammaln_p, polygamma_p
 from tests.backend_limits import limit_of
 from tests.backends import BACKENDS, backend_param
-from tests.records import all_records
+from tests.records import all_records, staged_programs
 
 RECORDS = all_records()
 
 
 # Primitives whose array-API implementation is scipy.special's own, which runs on other
 # libraries only with SCIPY_ARRAY_API=1 (off in this suite): they raise BackendError too.
-SCIPY_BACKED = frozenset(("erf", "erfc", "polygamma", "gammaln"))
-
-
-REVERSE_ONLY = frozenset(("revolve_scan", "revolve_lin", "revolve_bwd"))
+SCIPY_BACKED = frozenset((erf_p, erfc_p, polygamma_p, gammaln_p))
+# revolve checkpointing stages its primitives only when a scan is traced; eager and
+# forward-mode scans run their bodies step by step, so only reverse mode meets them
+REVERSE_ONLY = frozenset((revolve_scan_p, revolve_lin_p, revolve_bwd_p))
 
 
 def _numpy_only_primitives(rec):
     """Per check, the primitives of ``rec`` that have no array-API implementation (its
     function for ``eager``; with its linearization for ``jvp``; with its reverse pass for
-    ``vjp``/``grad``, staged as tests/test_record_coverage.py stages them). On another library
-    such a check must raise BackendError naming one, never compute on a silent NumPy copy."""
-    import warnings
-
-    from tensorcalc.core.backend import numpy_only
-    from tensorcalc.core.primitive import Primitive
-
-    args = rec.args(np.random.default_rng(0))
-    makers = (lambda: tc.trace(rec.fn, *args), lambda: tc.linear_map(rec.fn, *args).program,
-              lambda: tc.trace(lambda *a: tc.vjp(rec.fn, *a)[1](rec.fn(*a)), *args))
+    ``vjp``/``grad``). On another library such a check must raise BackendError naming one,
+    never compute on a silent NumPy copy."""
+    tagged = {Primitive.registry[n] for n in rec.primitives if n in Primitive.registry}
     found = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for make in makers:
-            names = set(rec.primitives)
+        for make in staged_programs(rec, rec.args(np.random.default_rng(0))):
+            prims = set(tagged)
             try:
                 stack = [make()]
             except Exception:  # noqa: BLE001 (records that cannot be staged count by tag)
@@ -64,18 +62,16 @@ def _numpy_only_primitives(rec):
             while stack:
                 prog = stack.pop()
                 for eq in prog.equations:
-                    names.add(eq.primitive.name)
+                    prims.add(eq.primitive)
                     for v in eq.params.values():
                         subs = v if isinstance(v, (tuple, list)) else (v,)
-                        stack.extend(x for x in subs if hasattr(x, "equations"))
-            found.append({n for n in names if n in Primitive.registry
-                          and (numpy_only(Primitive.registry[n]) or n in SCIPY_BACKED)})
+                        stack.extend(x for x in subs if isinstance(x, Program))
+            found.append({p for p in prims if numpy_only(p) or p in SCIPY_BACKED})
     fwd, lin, rev = found
-    # revolve checkpointing stages its primitives only when a scan is traced; eager and
-    # forward-mode scans run their bodies step by step, so only reverse mode meets them
     fwd, lin = fwd - REVERSE_ONLY, lin - REVERSE_ONLY
-    return {"eager": sorted(fwd), "jvp": sorted(fwd | lin),
-            "vjp": sorted(fwd | lin | rev), "grad": sorted(fwd | lin | rev)}
+    names = {k: sorted(p.name for p in v)
+             for k, v in (("eager", fwd), ("jvp", fwd | lin), ("vjp", fwd | lin | rev))}
+    return {**names, "grad": names["vjp"]}
 
 
 CHECKS = ("eager", "jvp", "vjp", "grad")

@@ -6,15 +6,8 @@ import warnings
 
 import numpy as np
 
-import tensorcalc as tc
 from tensorcalc.core.primitive import Primitive
-from tests.records import all_records
-
-
-def _programs(rec, args):
-    yield lambda: tc.trace(rec.fn, *args)
-    yield lambda: tc.linear_map(rec.fn, *args).program
-    yield lambda: tc.trace(lambda *a: tc.vjp(rec.fn, *a)[1](rec.fn(*a)), *args)
+from tests.records import all_records, staged_programs
 
 
 def test_every_primitive_has_an_op_record():
@@ -24,7 +17,7 @@ def test_every_primitive_has_an_op_record():
         for rec in all_records():
             seen.update(rec.primitives)
             args = rec.args(np.random.default_rng(0))
-            for make in _programs(rec, args):
+            for make in staged_programs(rec, args):
                 try:
                     seen.update(eq.primitive.name for eq in make().equations)
                 except Exception:  # noqa: BLE001 (records that cannot be staged still count by tag)

@@ -37,3 +37,12 @@ def all_records() -> list[OpRecord]:
         mod = importlib.import_module(f"{__name__}.{info.name}")
         out.extend(getattr(mod, "RECORDS", []))
     return out
+
+
+def staged_programs(rec: OpRecord, args: tuple[Any, ...]) -> list[Callable[[], Any]]:
+    """Makers of the three programs a record stages: its function, its linearization and its
+    reverse pass (tests/test_record_coverage.py and tests/test_backend_records.py read them)."""
+    import tensorcalc as tc
+
+    return [lambda: tc.trace(rec.fn, *args), lambda: tc.linear_map(rec.fn, *args).program,
+            lambda: tc.trace(lambda *a: tc.vjp(rec.fn, *a)[1](rec.fn(*a)), *args)]

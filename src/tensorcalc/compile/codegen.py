@@ -88,7 +88,7 @@ TEMPLATES: dict[Primitive, Callable[[list[str], dict[str, Any], Const], str]] = 
 STATEMENTS: dict[Primitive, Callable[..., list[str]]] = {}
 
 
-def _inline_literal(value: Any) -> bool:
+def inline_literal(value: Any) -> bool:
     """Whether ``repr(value)`` evaluates back to ``value`` in the generated module."""
     if isinstance(value, bool) or type(value) is int:
         return True
@@ -124,7 +124,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     def const(value: Any) -> str:
         # Only values whose repr is a Python literal are written inline: repr(-inf) is the
         # bare name ``inf`` and repr(nan) is ``nan``, neither defined in the generated module.
-        if _inline_literal(value):
+        if inline_literal(value):
             return repr(value)
         key = fresh("_k")
         env[key] = value

@@ -35,6 +35,7 @@ from ..ops.structural import (
     reshape_p,
     transpose_p,
 )
+from .codegen import inline_literal
 
 Const = Callable[[Any], str]
 
@@ -49,16 +50,6 @@ XP_TEMPLATES: dict[Primitive, Callable[[list[str], dict[str, Any], Const], str]]
     select_p: lambda a, p, c: f"_where({a[0]}, {a[1]}, {a[2]})",
 }
 PLAIN = {mul_sz_p: "multiply", div_sz_p: "divide"}
-
-
-def _inline(value: Any) -> bool:
-    if isinstance(value, bool) or type(value) is int:
-        return True
-    if type(value) is float:
-        return bool(np.isfinite(value))
-    if isinstance(value, tuple):
-        return all(type(v) is int for v in value)
-    return False
 
 
 def _standard_name(prim: Primitive, xp: Any) -> str | None:
@@ -86,7 +77,7 @@ def generate_xp_source(prog: Program, xp: Any, dev: Any, name: str = "compiled",
         return f"{prefix}{counter[0]}"
 
     def const(value: Any) -> str:
-        if _inline(value):
+        if inline_literal(value):
             return repr(value)
         key = fresh("_k")
         env[key] = backend.to_backend(value, xp, dev)

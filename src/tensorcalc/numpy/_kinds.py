@@ -19,7 +19,7 @@ style), so a traced value inside a list is not mistaken for a constant.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -29,19 +29,24 @@ from ..core.errors import ConcretizationError, NotDifferentiableError
 from ..core.primitive import Tracer
 
 
-def has_tracer(x: Any) -> bool:
-    """Whether ``x`` is a tracer or a (nested) list/tuple/dict holding one; an array of
-    another library counts too (it must not reach NumPy, which would copy it silently)."""
+def _leaves(x: Any) -> Iterator[Any]:
+    """The values inside ``x``, looking through (nested) lists, tuples and dicts."""
     stack = [x]
     while stack:
         v = stack.pop()
-        if isinstance(v, Tracer) or (type(v) is not np.ndarray and is_foreign(v)):
-            return True
         if isinstance(v, (list, tuple)):
             stack.extend(v)
         elif isinstance(v, dict):
             stack.extend(v.values())
-    return False
+        else:
+            yield v
+
+
+def has_tracer(x: Any) -> bool:
+    """Whether ``x`` is a tracer or a (nested) list/tuple/dict holding one; an array of
+    another library counts too (it must not reach NumPy, which would copy it silently)."""
+    return any(isinstance(v, Tracer) or (type(v) is not np.ndarray and is_foreign(v))
+               for v in _leaves(x))
 
 
 def traced_argument(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
@@ -59,14 +64,8 @@ def traced_argument(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None
 def refuse_foreign(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Raise BackendError when an argument is an array of another library: ``tnp.<name>``
     computes with NumPy, and tensorcalc never copies an array to NumPy silently."""
-    stack: list[Any] = [args, kwargs]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, (list, tuple)):
-            stack.extend(v)
-        elif isinstance(v, dict):
-            stack.extend(v.values())
-        elif type(v) is not np.ndarray and not isinstance(v, Tracer) and is_foreign(v):
+    for v in _leaves((args, kwargs)):
+        if type(v) is not np.ndarray and not isinstance(v, Tracer) and is_foreign(v):
             raise BackendError(
                 f"tensorcalc.numpy.{name} runs on NumPy arrays only (NumPy computes it); it "
                 f"got {type(v).__module__.partition('.')[0]} arrays. Convert the input to "
