@@ -13,13 +13,10 @@ At least ``max_i nnz(row i)`` column colours are needed; the minimum is NP-hard 
 incidence-degree (ColPack's) — and the fewest colours win. All work is on CSR/CSC index arrays:
 ``O(Σᵢ nnz(row i)²)`` time, ``O(nnz)`` memory, no dense pattern.
 
-*Bidirectional* (``mode="bidirectional"``): a dense row forces ``n`` column colours and a dense
-column ``m`` row colours; an arrowhead has both. Splitting the nonzeros helps: the rows of a set
-``R`` (the dense ones) are recovered from VJPs — a row colouring of ``J[R, :]`` — and all other
-rows from JVPs — a column colouring of ``J[R̄, :]`` (or the same with the roles of rows and
-columns swapped). ``c_col + c_row`` sweeps in all, 3 for an arrowhead. This is a direct
-bipartition in the spirit of Coleman–Verma's bicolouring, not their star bicolouring. Symmetric
-(Hessian) colourings are in :mod:`.coloring_symmetric`.
+*Bidirectional* colourings (forward seeds on columns and reverse seeds on rows together: the
+direct split and Coleman–Verma's star bicolouring, for rows and columns that are dense) are in
+:mod:`.coloring_bidirectional`; symmetric (Hessian) colourings — star and acyclic — in
+:mod:`.coloring_symmetric` and :mod:`.coloring_acyclic`.
 """
 
 from __future__ import annotations
@@ -220,6 +217,7 @@ class Coloring:
     row_colors: np.ndarray | None = None
     reverse_rows: np.ndarray | None = None
     ordering: str = ""
+    method: str = ""  # bidirectional: "direct split" or "star bicolouring"
 
     @property
     def n_colors(self) -> int:
@@ -245,6 +243,17 @@ class Coloring:
     def vjps(self) -> int:
         return self.n_colors if self.mode == "row" else self.n_row_colors
 
+    def from_rows(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """For the nonzeros ``(rows[k], cols[k])`` (all of the pattern's), whether each is read
+        from the row product ``S_rᵀ J`` rather than from ``J S``. A column product entry
+        ``(J S)[i, colour(j)]`` is ``J[i, j]`` when ``j`` is the only column of its colour in row
+        ``i``; otherwise the row product must hold it (the colouring guarantees one of them)."""
+        if self.mode == "column":
+            return np.zeros(rows.size, bool)
+        if self.mode == "row":
+            return np.ones(rows.size, bool)
+        return ~_unique_in_line(rows, self.colors[cols], self.shape[0])
+
     def seed(self) -> np.ndarray:
         """``S`` with ``S[k, colour(k)] = 1``; compute ``J @ S`` (column) or ``S.T @ J`` (row)."""
         return seed_matrix(self.colors, self.n_colors)
@@ -267,11 +276,23 @@ class Coloring:
     def __str__(self) -> str:
         m, n = self.shape
         if self.mode == "bidirectional":
-            return (f"bidirectional colouring of a {m}x{n} pattern: {self.n_colors} JVPs + "
-                    f"{self.n_row_colors} VJPs = {self.sweeps} sweeps")
+            how = f" ({self.method})" if self.method else ""
+            return (f"bidirectional colouring{how} of a {m}x{n} pattern: {self.n_colors} JVPs "
+                    f"+ {self.n_row_colors} VJPs = {self.sweeps} sweeps")
         kind = "JVPs" if self.mode == "column" else "VJPs"
         return (f"{self.mode} colouring of a {m}x{n} pattern: "
                 f"{self.n_colors} colours = {self.sweeps} {kind}")
+
+
+def _unique_in_line(lines: np.ndarray, colors: np.ndarray, n_lines: int) -> np.ndarray:
+    """Per nonzero: coloured (``colors ≥ 0``) and the only one of its colour in its line (row
+    ``lines[k]``); the test for reading it from the compressed product."""
+    if lines.size == 0:
+        return np.zeros(0, bool)
+    c = int(colors.max(initial=-1)) + 2  # colour -1 gets its own slot
+    key = lines * c + colors + 1
+    counts = np.bincount(key, minlength=n_lines * c)
+    return (colors >= 0) & (counts[key] == 1)
 
 
 def seed_matrix(colors, n_colors: int | None = None) -> np.ndarray:
@@ -286,72 +307,41 @@ def seed_matrix(colors, n_colors: int | None = None) -> np.ndarray:
     return seed
 
 
-def _one_sided(p: _Pattern, mode: str) -> Coloring:
+def one_sided(p: _Pattern, mode: str) -> Coloring:
     colors, o = _best_columns(p if mode == "column" else p.T)
     return Coloring(mode, colors, p.shape, ordering=o)
 
 
-def _thresholds(counts: np.ndarray, limit: int = 3) -> list[int]:
-    """Candidate cut-offs for "dense" rows: the largest few distinct counts well above the
-    median count."""
-    if counts.size == 0:
-        return []
-    med = float(np.median(counts))
-    levels = np.unique(counts[counts > max(2.0 * med, med + 2)])[::-1]
-    return [int(v) for v in levels[:limit]]
-
-
-def _split(p: _Pattern, reverse: np.ndarray) -> Coloring:
-    """Rows in ``reverse`` by VJPs, the others by JVPs."""
-    cols, o = _best_columns(p.rows(~reverse))
-    if reverse.all():  # no row is left to the JVPs
-        cols = np.full(p.shape[1], -1, np.int64)
-    rows, _ = _best_columns(p.rows(reverse).T)
-    row_colors = np.where(reverse, rows, -1)
-    return Coloring("bidirectional", cols, p.shape, row_colors, np.flatnonzero(reverse), o)
-
-
-def has_dense_rows(p: _Pattern) -> bool:
-    """Whether some rows are far denser than the median (bidirectional splits may pay)."""
-    return bool(_thresholds(p.row_counts))
-
-
-def _bidirectional(p: _Pattern, best: Coloring | None) -> Coloring | None:
-    for cut in _thresholds(p.row_counts):
-        c = _split(p, p.row_counts >= cut)
-        if best is None or c.sweeps < best.sweeps:
-            best = c
-    return best
-
-
 def color_jacobian(pattern, mode: str = "auto") -> Coloring:
-    """Colour the pattern by columns, rows, both (``"bidirectional"``), or (``"auto"``) the
-    cheapest of column and row colourings. ``"best"`` also tries bidirectional splits.
+    """Colour the pattern by columns, rows, or both. ``"auto"``: the cheaper of the column and
+    row colourings; ``"best"``: the cheapest of those and the bidirectional ones
+    (:func:`~.coloring_bidirectional.best_coloring`); ``"bidirectional"``: the cheaper of the
+    direct split and the star bicolouring; ``"split"`` / ``"star_bicoloring"``: that one.
 
-    Ties go to columns (forward sweeps keep no tape). A side whose lower bound (the largest
+    Ties go to fewer VJPs (forward sweeps keep no tape). A side whose lower bound (the largest
     row / column count) cannot beat the best found is skipped.
     """
-    if mode not in ("auto", "best", "column", "row", "bidirectional"):
-        raise ValueError(f"mode must be 'auto', 'best', 'column', 'row' or 'bidirectional', "
-                         f"got {mode!r}")
+    from . import coloring_bidirectional as bi  # it builds on this module
+
+    modes = ("auto", "best", "column", "row", "bidirectional", "split", "star_bicoloring")
+    if mode not in modes:
+        raise ValueError(f"color_jacobian: mode must be one of {modes}, got {mode!r}")
     p = as_pattern(pattern)
     if mode in ("column", "row"):
-        return _one_sided(p, mode)
+        return one_sided(p, mode)
+    if mode == "split":
+        return bi.direct_split(p)
+    if mode == "star_bicoloring":
+        return bi.star_bicoloring(p)
     if mode == "bidirectional":
-        return _bidirectional(p, None) or _split(p, np.zeros(p.shape[0], bool))
-    best = None
-    bounds = sorted([(int(p.row_counts.max(initial=0)), 0, "column"),
-                     (int(p.col_counts.max(initial=0)), 1, "row")])
-    if mode == "best":  # a cheap split first, so that hopeless one-sided colourings are skipped
-        best = _bidirectional(p, None)
-    for bound, _, side in bounds:
-        if best is not None and bound >= best.sweeps and mode == "best":
-            continue
-        c = _one_sided(p, side)
-        if best is None or c.sweeps < best.sweeps or (
-                c.sweeps == best.sweeps and c.mode == "column"):
-            best = c
-    return best
+        return min((bi.direct_split(p), bi.star_bicoloring(p)), key=cost)
+    return bi.best_coloring(p, bidirectional=mode == "best")[0]
+
+
+def cost(c: Coloring) -> tuple[int, int]:
+    """What the colouring choices minimize: sweeps, then VJPs (a reverse sweep records and
+    replays a tape, a forward one does not)."""
+    return (c.sweeps, c.vjps)
 
 
 def recover_jacobian(pattern, coloring: Coloring, compressed, dense: bool | None = None,
@@ -387,7 +377,7 @@ def recover_jacobian(pattern, coloring: Coloring, compressed, dense: bool | None
         if rc.shape != (coloring.n_row_colors, n):
             raise ValueError(f"row_compressed has shape {rc.shape}; expected "
                              f"{(coloring.n_row_colors, n)}")
-        by_row = coloring.row_colors[rows] >= 0
+        by_row = coloring.from_rows(rows, cols)
         values = np.empty(rows.size, np.result_type(compressed, rc))
         values[by_row] = rc[coloring.row_colors[rows[by_row]], cols[by_row]]
         fwd = ~by_row

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ..accumulate.coloring import Coloring, as_pattern, color_jacobian, has_dense_rows
+from ..accumulate.coloring import Coloring
+from ..accumulate.coloring_bidirectional import best_coloring
 from ..accumulate.coloring_symmetric import (
     StarColoring,
     hessian_gather,
@@ -111,32 +112,11 @@ def _seeds_of(colors: np.ndarray, c: int) -> np.ndarray:
 
 
 def _jacobian_coloring(pattern: Any, lin: Linearized) -> tuple[Coloring, dict[str, str]]:
-    """The colouring with the fewest sweeps (rows only when the program can only be pulled
-    back: a ``custom_vjp`` rule). A side is skipped when its lower bound (the largest row
-    count for columns, column count for rows) cannot beat the best found."""
-    if any(eq.primitive.transpose_only for eq in live_equations(lin.program)):
-        c = color_jacobian(pattern, "row")
-        return c, {"row (VJPs)": str(c.sweeps)}
-    p = as_pattern(pattern)
-    sides = sorted([(int(p.row_counts.max(initial=0)), 0, "column"),
-                    (int(p.col_counts.max(initial=0)), 1, "row")])
-    best, alt = None, {}
-    if has_dense_rows(p) and sides[0][0] > 3:
-        # Dense rows: a split is likely the winner; try it first so that hopeless one-sided
-        # colourings (an arrowhead's n colours) are skipped by their lower bounds.
-        best = color_jacobian(p, "bidirectional")
-    for bound, _, side in sides:
-        label = f"{side} ({'JVPs' if side == 'column' else 'VJPs'})"
-        if best is not None and bound >= best.sweeps:
-            alt[label] = f"skipped (needs >= {bound})"
-            continue
-        c = color_jacobian(p, side)
-        alt[label] = str(c.sweeps)
-        if best is None or c.sweeps < best.sweeps:
-            best = c
-    if best.mode == "bidirectional":
-        alt["bidirectional (JVPs + VJPs)"] = f"{best.sweeps} = {best.jvps} + {best.vjps}"
-    return best, alt
+    """The colouring with the fewest sweeps: column, row, direct split or star bicolouring
+    (:func:`~tensorcalc.accumulate.coloring_bidirectional.best_coloring`); rows only when the
+    program can only be pulled back (a ``custom_vjp`` rule)."""
+    transpose_only = any(eq.primitive.transpose_only for eq in live_equations(lin.program))
+    return best_coloring(pattern, transpose_only=transpose_only)
 
 
 def _jacobian_gather(pattern: Any, coloring: Coloring) -> np.ndarray:
@@ -152,7 +132,7 @@ def _jacobian_gather(pattern: Any, coloring: Coloring) -> np.ndarray:
         return fwd
     c = coloring.n_colors
     rc = coloring.row_colors[rows]
-    return np.where(rc >= 0, m * c + np.maximum(rc, 0) * n + cols, fwd)
+    return np.where(coloring.from_rows(rows, cols), m * c + np.maximum(rc, 0) * n + cols, fwd)
 
 
 def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseCore:

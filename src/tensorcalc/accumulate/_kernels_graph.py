@@ -1,0 +1,127 @@
+"""Colouring loops on general adjacency graphs: star bicolouring and acyclic colouring.
+
+Like :mod:`._kernels` (which registers and compiles these with numba when it is installed),
+these are plain sequential loops over CSR index arrays (``ptr``, ``idx``: the neighbours of
+vertex ``v`` are ``idx[ptr[v]:ptr[v + 1]]``).
+
+*Star bicolouring* runs on the bipartite graph of an ``m × n`` Jacobian (rows are vertices
+``0 … m−1``, columns ``m … m+n−1``); only the vertices in ``order`` (a vertex cover) get a
+colour, the others keep ``−1`` ("colour 0" in Coleman–Verma: in no seed). Row and column
+colours are separate seed spaces (reverse and forward sweeps), so no properness is needed; the
+constraints are the distance-2 rule through uncoloured vertices and the star rule (no path on
+four vertices alternating between one row colour and one column colour).
+
+*Acyclic colouring* (Gebremedhin, Tarafdar, Manne & Pothen 2007, Algorithm 3.1): a proper
+colouring in which every two-coloured subgraph is a forest. The trees are kept as a disjoint-set
+forest over the *edges* (each edge with both ends coloured lies in exactly one two-coloured
+subgraph). Colouring ``v`` with ``c`` adds the edges ``v – w`` to the ``{c, colour(w)}``
+subgraph; that closes a cycle exactly when two neighbours ``w ≠ w'`` of ``v`` of one colour
+already lie in one tree of that subgraph, found as: a neighbour ``x`` of ``w`` with
+``colour(x) = c`` puts edge ``w – x``'s tree on ``c``'s list, and meeting the same tree from a
+second ``w'`` forbids ``c``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def star_bicolor(order: np.ndarray, ptr: np.ndarray, idx: np.ndarray, nv: int) -> np.ndarray:
+    """Greedy star colouring of the cover vertices ``order`` of a bipartite graph (see the
+    module docstring); colours count from 0 on each side."""
+    color = np.full(nv, -1, np.int64)
+    forbidden = np.full(nv + 1, -1, np.int64)
+    for t in range(order.size):
+        v = order[t]
+        for a in range(ptr[v], ptr[v + 1]):
+            w = idx[a]
+            cw = color[w]
+            for b in range(ptr[w], ptr[w + 1]):
+                x = idx[b]
+                if x == v or color[x] < 0:
+                    continue
+                if cw < 0:  # w is in no seed: v and x must differ to be read through w
+                    forbidden[color[x]] = v
+                elif forbidden[color[x]] != v:
+                    for e in range(ptr[x], ptr[x + 1]):  # would v – w – x – y alternate?
+                        y = idx[e]
+                        if y != w and color[y] == cw:
+                            forbidden[color[x]] = v
+                            break
+        c = 0
+        while forbidden[c] == v:
+            c += 1
+        color[v] = c
+    return color
+
+
+def _find(parent: np.ndarray, e: int) -> int:
+    root = e
+    while parent[root] != root:
+        root = parent[root]
+    while parent[e] != root:  # path compression
+        nxt = parent[e]
+        parent[e] = root
+        e = nxt
+    return root
+
+
+def _union(parent: np.ndarray, a: int, b: int) -> None:
+    ra, rb = _find(parent, a), _find(parent, b)
+    if ra != rb:
+        parent[max(ra, rb)] = min(ra, rb)
+
+
+def acyclic_greedy(order: np.ndarray, ptr: np.ndarray, idx: np.ndarray, edge: np.ndarray,
+                   n: int) -> np.ndarray:
+    """Greedy acyclic colouring in ``order``; ``edge[a]`` is one id shared by the two CSR
+    positions of an undirected edge (loops ``v – v`` are skipped)."""
+    color = np.full(n, -1, np.int64)
+    forbidden = np.full(n + 1, -1, np.int64)
+    parent = np.arange(idx.size, dtype=np.int64)  # disjoint sets of edge ids (two-coloured trees)
+    seen_v = np.full(idx.size, -1, np.int64)  # tree -> the v that last met it
+    seen_w = np.full(idx.size, -1, np.int64)  # ... and through which neighbour
+    first_v = np.full(n + 1, -1, np.int64)  # colour d -> v's first edge to a d-neighbour
+    first_e = np.full(n + 1, -1, np.int64)
+    for t in range(order.size):
+        v = order[t]
+        for a in range(ptr[v], ptr[v + 1]):
+            w = idx[a]
+            if w != v and color[w] >= 0:
+                forbidden[color[w]] = v
+        for a in range(ptr[v], ptr[v + 1]):
+            w = idx[a]
+            if w == v or color[w] < 0:
+                continue
+            for b in range(ptr[w], ptr[w + 1]):
+                x = idx[b]
+                if x == v or x == w or color[x] < 0 or forbidden[color[x]] == v:
+                    continue
+                tree = _find(parent, edge[b])
+                if seen_v[tree] != v:
+                    seen_v[tree] = v
+                    seen_w[tree] = w
+                elif seen_w[tree] != w:  # a second way into one tree: a cycle
+                    forbidden[color[x]] = v
+        c = 0
+        while forbidden[c] == v:
+            c += 1
+        color[v] = c
+        # Merge: v's edges to neighbours of one colour d join each other and, through each
+        # such w, the tree of w's c-coloured edges in the {c, d} subgraph.
+        for a in range(ptr[v], ptr[v + 1]):
+            w = idx[a]
+            if w == v or color[w] < 0:
+                continue
+            d = color[w]
+            if first_v[d] != v:
+                first_v[d] = v
+                first_e[d] = edge[a]
+            else:
+                _union(parent, first_e[d], edge[a])
+            for b in range(ptr[w], ptr[w + 1]):
+                x = idx[b]
+                if x != v and x != w and color[x] == c:
+                    _union(parent, edge[a], edge[b])
+                    break
+    return color
