@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .accumulate.coloring_acyclic import HESSIAN_METHODS
 from .api import grad
 from .api_util import linearize_for, retry_with_strong_zeros
 from .compile import jit
@@ -77,6 +78,7 @@ class SparseJacobianPlan:
 
     kind = "jacobian"
     title = "Sparse Jacobian plan"
+    coloring_method = "star"  # Hessians: "star", "acyclic" or "auto" (sparse_hessian_plan)
 
     def __init__(self, fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
                  has_aux: bool = False, format: str = "csr", memory_budget: int | None = None,
@@ -113,7 +115,7 @@ class SparseJacobianPlan:
     def _ensure(self, lin: Linearized) -> SparseCore:
         if self.core is None or program_signature(lin) != self.core.signature:
             t0 = time.perf_counter()
-            self.core = build_core(lin, self.kind, self.memory_budget)
+            self.core = build_core(lin, self.kind, self.memory_budget, self.coloring_method)
             self.timings["detect + colour"] = time.perf_counter() - t0
             self.mults_per_sweep = mults_per_sweep(lin)
             self.replans += 1
@@ -216,7 +218,9 @@ class SparseJacobianPlan:
             counts = f"{core.jvps} Hessian-vector products"
         else:
             counts = f"{core.jvps} JVPs + {core.vjps} VJPs = {core.jvps + core.vjps} sweeps"
-        lines.append(f"  chosen: {core.coloring.mode} colouring{how}: {counts} "
+        method = getattr(core.coloring, "method", "")  # bidirectional: split or star bicolouring
+        kind = core.coloring.mode + (f" ({method})" if method else "")
+        lines.append(f"  chosen: {kind} colouring{how}: {counts} "
                      f"(dense: {min(m, n):,})")
         per = self.mults_per_sweep
         lines.append(f"  expected multiplications: {core.jvps + core.vjps} x {per:,} = "
@@ -258,9 +262,18 @@ def sparse_jacobian_plan(fun: Callable[..., Any], *args: Any, argnums: int | Seq
 
 def sparse_hessian_plan(fun: Callable[..., Any], *args: Any, argnums: int | Sequence[int] = 0,
                         has_aux: bool = False, format: str = "csr",
-                        memory_budget: int | None = None) -> SparseHessianPlan:
+                        memory_budget: int | None = None, coloring: str = "star"
+                        ) -> SparseHessianPlan:
     """Detect the Hessian pattern of scalar ``fun`` at ``args`` (the Jacobian pattern of its
-    gradient), star-colour it; ``plan(*new_args)`` runs one Hessian-vector product per colour
-    and recovers the symmetric ``N × N`` matrix."""
-    return SparseHessianPlan(fun, argnums, has_aux, format, memory_budget,
-                             "sparse_hessian_plan").prepare(*args)
+    gradient) and colour it; ``plan(*new_args)`` runs one Hessian-vector product per colour
+    and recovers the symmetric ``N × N`` matrix. ``coloring``: ``"star"`` (direct recovery,
+    the default), ``"acyclic"`` (fewer products, recovery by substitution, eager only) or
+    ``"auto"`` (acyclic when it saves products)."""
+    plan = SparseHessianPlan(fun, argnums, has_aux, format, memory_budget,
+                             "sparse_hessian_plan")
+    if coloring not in HESSIAN_METHODS:
+        raise ValueError(f"sparse_hessian_plan: coloring={coloring!r} must be one of "
+                         f"{HESSIAN_METHODS} (star: direct recovery; acyclic: fewer colours, "
+                         "recovery by substitution)")
+    plan.coloring_method = coloring
+    return plan.prepare(*args)

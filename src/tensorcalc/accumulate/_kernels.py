@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from ._kernels_graph import _find, _union, acyclic_greedy, star_bicolor
+from ._kernels_graph import (
+    _find,
+    _union,
+    acyclic_greedy,
+    forest_order,
+    star_bicolor,
+    substitute,
+)
 
 
 def greedy_d2(order: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
@@ -212,6 +219,7 @@ _PYTHON: dict[str, Callable[..., Any]] = {
     "greedy_d2": greedy_d2, "smallest_last": smallest_last,
     "incidence_degree": incidence_degree, "star_greedy": star_greedy,
     "star_bicolor": star_bicolor, "acyclic_greedy": acyclic_greedy,
+    "forest_order": forest_order, "substitute": substitute,
 }
 _compiled: dict[str, Callable[..., Any]] | None = None
 
@@ -264,6 +272,8 @@ def warm() -> str:
         _compiled["star_greedy"](i, ptr, i, 3)  # type: ignore[index]
         _compiled["star_bicolor"](i, ptr, i, 3)  # type: ignore[index]
         _compiled["acyclic_greedy"](i, ptr, i, i, 3)  # type: ignore[index]
+        _compiled["forest_order"](ptr, i, i, 3)  # type: ignore[index]
+        _compiled["substitute"](i, i, i, np.ones(3), 3)  # type: ignore[index]
     return backend()
 
 

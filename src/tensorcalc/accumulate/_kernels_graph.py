@@ -125,3 +125,47 @@ def acyclic_greedy(order: np.ndarray, ptr: np.ndarray, idx: np.ndarray, edge: np
                     _union(parent, edge[a], edge[b])
                     break
     return color
+
+
+def forest_order(ptr: np.ndarray, adj: np.ndarray, eid: np.ndarray, nn: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Breadth-first order of every tree of a forest (``adj``/``eid``: neighbour and edge id
+    per CSR position): the visited nodes, and per node its parent and the edge to it (−1 at
+    roots). Isolated nodes are left out."""
+    parent = np.full(nn, -1, np.int64)
+    pedge = np.full(nn, -1, np.int64)
+    seen = np.zeros(nn, np.bool_)
+    order = np.empty(nn, np.int64)
+    size = 0
+    for s in range(nn):
+        if seen[s] or ptr[s + 1] == ptr[s]:
+            continue
+        seen[s] = True
+        order[size] = s
+        head = size
+        size += 1
+        while head < size:
+            u = order[head]
+            head += 1
+            for a in range(ptr[u], ptr[u + 1]):
+                w = adj[a]
+                if not seen[w]:
+                    seen[w] = True
+                    parent[w] = u
+                    pedge[w] = eid[a]
+                    order[size] = w
+                    size += 1
+    return order[:size], parent, pedge
+
+
+def substitute(b_index: np.ndarray, node: np.ndarray, up: np.ndarray, flat: np.ndarray,
+               nn: int) -> np.ndarray:
+    """Tree edges leaves first: ``value[t] = flat[b_index[t]] − acc[node[t]]``, then
+    ``acc[up[t]] += value[t]`` (the sum of the already-known entries in that row and colour)."""
+    acc = np.zeros(nn, flat.dtype)
+    value = np.empty(b_index.size, flat.dtype)
+    for t in range(b_index.size):
+        v = flat[b_index[t]] - acc[node[t]]
+        value[t] = v
+        acc[up[t]] += v
+    return value

@@ -24,6 +24,12 @@ from typing import Any
 import numpy as np
 
 from ..accumulate.coloring import Coloring
+from ..accumulate.coloring_acyclic import (
+    HESSIAN_METHODS,
+    AcyclicColoring,
+    acyclic_coloring,
+    substitution_values,
+)
 from ..accumulate.coloring_bidirectional import best_coloring
 from ..accumulate.coloring_symmetric import (
     StarColoring,
@@ -31,6 +37,7 @@ from ..accumulate.coloring_symmetric import (
     star_coloring,
     symmetrize,
 )
+from ..core.errors import ConcretizationError
 from ..core.primitive import Tracer
 from ..core.tree import register_pytree_node
 from ..interpreters.batch import vmap_flat
@@ -65,6 +72,7 @@ class SparseCore:
     signature: tuple[Any, ...]
     memory_budget: int
     alternatives: dict[str, str] = field(default_factory=dict)
+    substitution: Any = None  # acyclic Hessian colouring: (symmetric pattern, colouring)
 
     @property
     def nnz(self) -> int:
@@ -135,7 +143,24 @@ def _jacobian_gather(pattern: Any, coloring: Coloring) -> np.ndarray:
     return np.where(coloring.from_rows(rows, cols), m * c + np.maximum(rc, 0) * n + cols, fwd)
 
 
-def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseCore:
+def _hessian_coloring(sym: Any, method: str) -> tuple[Any, dict[str, str]]:
+    """Star (direct gather), acyclic (substitution) or, for ``"auto"``, acyclic only when it
+    needs fewer Hessian-vector products."""
+    if method not in HESSIAN_METHODS:
+        raise ValueError(f"sparse Hessian: coloring={method!r} must be one of {HESSIAN_METHODS}")
+    star = star_coloring(sym, symmetric=True)
+    bound = int(sym.row_counts.max(initial=0))
+    alt = {"star (HVPs)": str(star.sweeps)}
+    if method == "star":
+        alt["column (HVPs, no symmetry)"] = f"needs >= {bound}"
+        return star, alt
+    acyclic = acyclic_coloring(sym, symmetric=True)
+    alt["acyclic (HVPs, substitution)"] = str(acyclic.sweeps)
+    return (acyclic if method == "acyclic" or acyclic.sweeps < star.sweeps else star), alt
+
+
+def build_core(lin: Linearized, kind: str, memory_budget: int | None,
+               hessian_coloring: str = "star") -> SparseCore:
     """Detect, colour and index once (see the module docstring)."""
     require_scipy()
     budget = DEFAULT_MEMORY_BUDGET if memory_budget is None else int(memory_budget)
@@ -144,14 +169,14 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseC
     m, n = pattern.shape
     if kind == "hessian":
         sym = symmetrize(pattern)
-        coloring = star_coloring(sym, symmetric=True)
-        bound = int(sym.row_counts.max(initial=0))
-        alternatives = {"star (HVPs)": str(coloring.sweeps),
-                        "column (HVPs, no symmetry)": f"needs >= {bound}"}
+        coloring, alternatives = _hessian_coloring(sym, hessian_coloring)
         indptr, indices = sym.row_ptr, sym.row_cols
-        key = hessian_gather(sym, coloring.colors)  # i·c + colour in B = H S (n × c)
-        c = max(coloring.n_colors, 1)
-        gather = (key % c) * n + key // c  # the same entry of Bᵀ, as the sweeps give it
+        if isinstance(coloring, AcyclicColoring):
+            gather = np.zeros(0, np.int64)  # no gather: substitution (compressed_values)
+        else:
+            key = hessian_gather(sym, coloring.colors)  # i·c + colour in B = H S (n × c)
+            c = max(coloring.n_colors, 1)
+            gather = (key % c) * n + key // c  # the same entry of Bᵀ, as the sweeps give it
         col_seeds, row_seeds = _seeds_of(coloring.colors, coloring.n_colors), None
     else:
         coloring, alternatives = _jacobian_coloring(pattern, lin)
@@ -169,6 +194,8 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseC
     indptr, indices = indptr.astype(index), indices.astype(index)
     core = SparseCore(kind, (m, n), report, coloring, indptr, indices, gather, col_seeds,
                       row_seeds, program_signature(lin), budget, alternatives)
+    if isinstance(coloring, AcyclicColoring):
+        core.substitution = (sym, coloring)
     _check_result_memory(core, lin)
     return core
 
@@ -231,6 +258,8 @@ def compressed_values(core: SparseCore, lin: Linearized) -> Any:
                       lin.in_sizes, n))
     if not sides:
         return np.zeros(0)
+    if core.substitution is not None:
+        return _substituted(core, lin, sides[0])
     if is_nested(lin):
         pieces = [reshape(_sweep(fun, seeds, sizes, avals, outs, seeds.shape[0]), (-1,))
                   for fun, seeds, sizes, avals, outs, _ in sides]
@@ -253,6 +282,25 @@ def compressed_values(core: SparseCore, lin: Linearized) -> Any:
             values[sel] = b[core.gather[sel] - start]
         base += c * width
     return values
+
+
+def _substituted(core: SparseCore, lin: Linearized, side: tuple[Any, ...]) -> np.ndarray:
+    """Acyclic Hessian colouring: ``Bᵀ = (H S)ᵀ`` by colour chunks, then the substitution
+    along the two-coloured trees (sequential, so eager only)."""
+    if is_nested(lin):
+        raise ConcretizationError(
+            "sparse Hessian with coloring='acyclic' recovers the entries by substitution, a "
+            "sequential loop that cannot be traced; under jit (or another transformation) use "
+            "coloring='star' (direct recovery, a gather)")
+    fun, seeds, sizes, avals, outs, width = side
+    c = seeds.shape[0]
+    room = core.memory_budget - core.nnz * 16
+    chunk = max(1, min(c, room // max(bytes_per_sweep_vector(lin.program), width * 8, 1)))
+    parts = [np.asarray(_sweep(fun, seeds[lo:lo + chunk], sizes, avals, outs,
+                               min(chunk, c - lo))) for lo in range(0, c, chunk)]
+    bt = np.concatenate(parts, axis=0).reshape(c, width)
+    sym, coloring = core.substitution
+    return substitution_values(sym, coloring, bt.T)
 
 
 # --- results: scipy matrices, and a pytree so that jit can return them -----------------------
