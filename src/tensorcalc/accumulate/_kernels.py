@@ -73,13 +73,16 @@ def _bucket_move(head: np.ndarray, nxt: np.ndarray, prv: np.ndarray, old: int, n
 
 
 def _gather_d2(j: int, col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
-               row_cols: np.ndarray, skip: np.ndarray, count: np.ndarray,
+               row_cols: np.ndarray, skip: np.ndarray, count: np.ndarray, last: np.ndarray,
                touched: np.ndarray) -> int:
     """The distinct distance-2 neighbours ``k`` of column ``j`` with ``skip[k]`` False go to
     ``touched[:return value]``; ``count[k]`` (zero on entry) is how many rows they share.
     Batching per distinct neighbour moves each one between buckets once, not once per
-    shared row: on a 5-point stencil 13 moves instead of 25."""
+    shared row (on a 5-point stencil 13 moves instead of 25). They are listed in the order of
+    their *last* occurrence, so that the buckets end up as with one move per occurrence (the
+    tie-breaking that the orderings' colour counts were tuned with)."""
     nt = 0
+    step = 0
     for a in range(col_ptr[j], col_ptr[j + 1]):
         i = col_rows[a]
         for b in range(row_ptr[i], row_ptr[i + 1]):
@@ -89,6 +92,15 @@ def _gather_d2(j: int, col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.nd
                     touched[nt] = k
                     nt += 1
                 count[k] += 1
+                last[k] = step
+                step += 1
+    for s in range(1, nt):  # insertion sort by last occurrence: a dozen entries
+        k = touched[s]
+        t = s - 1
+        while t >= 0 and last[touched[t]] > last[k]:
+            touched[t + 1] = touched[t]
+            t -= 1
+        touched[t + 1] = k
     return nt
 
 
@@ -108,6 +120,7 @@ def smallest_last(deg: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
         _bucket_insert(head, nxt, prv, deg[j], j)
     removed = np.zeros(n, np.bool_)
     count = np.zeros(n, np.int64)
+    last = np.zeros(n, np.int64)
     touched = np.empty(n, np.int64)
     order = np.empty(n, np.int64)
     mind = 0
@@ -118,7 +131,8 @@ def smallest_last(deg: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
         _bucket_remove(head, nxt, prv, mind, j)
         removed[j] = True
         order[t] = j
-        nt = _gather_d2(j, col_ptr, col_rows, row_ptr, row_cols, removed, count, touched)
+        nt = _gather_d2(j, col_ptr, col_rows, row_ptr, row_cols, removed, count, last,
+                        touched)
         for s in range(nt):
             k = touched[s]
             d = max(deg[k] - count[k], 0)
@@ -153,6 +167,7 @@ def incidence_degree(deg: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
     _bucket_insert(head, nxt, prv, 0, start)  # first out of bucket 0
     done = np.zeros(n, np.bool_)
     count = np.zeros(n, np.int64)
+    last = np.zeros(n, np.int64)
     touched = np.empty(n, np.int64)
     order = np.empty(n, np.int64)
     top = 0
@@ -163,7 +178,7 @@ def incidence_degree(deg: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
         _bucket_remove(head, nxt, prv, top, j)
         done[j] = True
         order[t] = j
-        nt = _gather_d2(j, col_ptr, col_rows, row_ptr, row_cols, done, count, touched)
+        nt = _gather_d2(j, col_ptr, col_rows, row_ptr, row_cols, done, count, last, touched)
         for s in range(nt):
             k = touched[s]
             d = min(inc[k] + count[k], maxd)

@@ -127,7 +127,20 @@ def star_coloring(pattern, ordering: str | None = None, symmetric: bool = False
             if n else np.zeros(0, np.int64)
         if best is None or colors.max(initial=-1) < best.max(initial=-1):
             best, name = colors, o
+    if ordering is None and n:
+        # A distance-2 colouring (columns of H + I sharing no row) is a star colouring too, and
+        # its orderings sometimes beat the star greedy's (a 2-D grid: 5 against 6).
+        d2 = column_coloring(_with_diagonal(p))
+        if d2.max() < best.max():
+            best, name = d2, "distance-2"
     return StarColoring(best, (n, n), name)
+
+
+def _with_diagonal(p: _Pattern) -> _Pattern:
+    n = p.shape[0]
+    rows = np.repeat(np.arange(n), p.row_counts)
+    return _from_coo(np.concatenate([rows, np.arange(n)]),
+                     np.concatenate([p.row_cols, np.arange(n)]), (n, n))
 
 
 def is_star_coloring(pattern, colors) -> bool:
