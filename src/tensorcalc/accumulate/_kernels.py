@@ -49,146 +49,128 @@ def greedy_d2(order: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
     return colors
 
 
-def _bucket_insert(head: np.ndarray, nxt: np.ndarray, prv: np.ndarray, d: int, j: int) -> None:
-    nxt[j] = head[d]
-    prv[j] = -1
-    if head[d] >= 0:
-        prv[head[d]] = j
-    head[d] = j
+def _ordering(deg: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
+              row_ptr: np.ndarray, row_cols: np.ndarray, n: int, smallest: bool,
+              by_last: bool) -> np.ndarray:
+    """Smallest-last (``smallest=True``) or incidence-degree order, written out in one loop.
 
-
-def _bucket_remove(head: np.ndarray, nxt: np.ndarray, prv: np.ndarray, d: int, j: int) -> None:
-    if prv[j] >= 0:
-        nxt[prv[j]] = nxt[j]
-    else:
-        head[d] = nxt[j]
-    if nxt[j] >= 0:
-        prv[nxt[j]] = prv[j]
-
-
-def _bucket_move(head: np.ndarray, nxt: np.ndarray, prv: np.ndarray, old: int, new: int,
-                 j: int) -> None:
-    _bucket_remove(head, nxt, prv, old, j)
-    _bucket_insert(head, nxt, prv, new, j)
-
-
-def _gather_d2(j: int, col_ptr: np.ndarray, col_rows: np.ndarray, row_ptr: np.ndarray,
-               row_cols: np.ndarray, skip: np.ndarray, count: np.ndarray, last: np.ndarray,
-               touched: np.ndarray) -> int:
-    """The distinct distance-2 neighbours ``k`` of column ``j`` with ``skip[k]`` False go to
-    ``touched[:return value]``; ``count[k]`` (zero on entry) is how many rows they share.
-    Batching per distinct neighbour moves each one between buckets once, not once per
-    shared row (on a 5-point stencil 13 moves instead of 25). They are listed in the order of
-    their *last* occurrence, so that the buckets end up as with one move per occurrence (the
-    tie-breaking that the orderings' colour counts were tuned with)."""
-    nt = 0
-    step = 0
-    for a in range(col_ptr[j], col_ptr[j + 1]):
-        i = col_rows[a]
-        for b in range(row_ptr[i], row_ptr[i + 1]):
-            k = row_cols[b]
-            if not skip[k]:
-                if count[k] == 0:
-                    touched[nt] = k
-                    nt += 1
-                count[k] += 1
-                last[k] = step
-                step += 1
-    for s in range(1, nt):  # insertion sort by last occurrence: a dozen entries
-        k = touched[s]
-        t = s - 1
-        while t >= 0 and last[touched[t]] > last[k]:
-            touched[t + 1] = touched[t]
-            t -= 1
-        touched[t + 1] = k
-    return nt
+    Vertices sit in doubly linked buckets by key (remaining distance-2 degree, or already
+    ordered distance-2 neighbours; both counted with multiplicity over shared rows); ``link``
+    keeps ``next`` and ``prev`` side by side (one cache line per move). Per ordered column the
+    distinct distance-2 neighbours are gathered first and each is moved once, not once per
+    shared row (13 moves instead of 25 on a 5-point stencil). ``by_last``: in the order of
+    their *last* occurrence, which leaves the buckets as one move per occurrence would;
+    otherwise of their first (ties broken differently; that order also walks the pattern with
+    better locality, about twice as fast on a stencil)."""
+    maxd = 0
+    for j in range(n):
+        if deg[j] > maxd:
+            maxd = deg[j]
+    key = deg.copy() if smallest else np.zeros(n, np.int64)
+    head = np.full(maxd + 1, -1, np.int64)
+    link = np.full((n, 2), -1, np.int64)
+    start = 0
+    for j in range(n):
+        if deg[j] > deg[start]:
+            start = j
+    for s in range(n):  # push in this order: the last pushed leaves its bucket first
+        j = s if smallest else n - 1 - s
+        if not smallest and j == start:
+            continue
+        d = key[j]
+        link[j, 0] = head[d]
+        if head[d] >= 0:
+            link[head[d], 1] = j
+        head[d] = j
+    if not smallest:
+        link[start, 0] = head[0]
+        if head[0] >= 0:
+            link[head[0], 1] = start
+        head[0] = start
+    done = np.zeros(n, np.bool_)
+    count = np.zeros(n, np.int64)
+    last = np.zeros(n, np.int64)
+    touched = np.empty(n, np.int64)
+    order = np.empty(n, np.int64)
+    cur = 0
+    for t in range(n):
+        if smallest:
+            while head[cur] < 0:
+                cur += 1
+        else:
+            while cur > 0 and head[cur] < 0:
+                cur -= 1
+        j = head[cur]
+        nx = link[j, 0]
+        head[cur] = nx
+        if nx >= 0:
+            link[nx, 1] = -1
+        done[j] = True
+        order[n - 1 - t if smallest else t] = j
+        nt = 0
+        step = 0
+        for a in range(col_ptr[j], col_ptr[j + 1]):
+            i = col_rows[a]
+            for b in range(row_ptr[i], row_ptr[i + 1]):
+                k = row_cols[b]
+                if not done[k]:
+                    if count[k] == 0:
+                        touched[nt] = k
+                        nt += 1
+                    count[k] += 1
+                    if by_last:
+                        last[k] = step
+                        step += 1
+        for s in range(1, nt if by_last else 0):  # sort by last occurrence: a dozen entries
+            k = touched[s]
+            r = s - 1
+            while r >= 0 and last[touched[r]] > last[k]:
+                touched[r + 1] = touched[r]
+                r -= 1
+            touched[r + 1] = k
+        for s in range(nt):
+            k = touched[s]
+            old = key[k]
+            new = max(old - count[k], 0) if smallest else min(old + count[k], maxd)
+            count[k] = 0
+            if new == old:
+                continue
+            pv, nx = link[k, 1], link[k, 0]
+            if pv >= 0:
+                link[pv, 0] = nx
+            else:
+                head[old] = nx
+            if nx >= 0:
+                link[nx, 1] = pv
+            link[k, 0] = head[new]
+            link[k, 1] = -1
+            if head[new] >= 0:
+                link[head[new], 1] = k
+            head[new] = k
+            key[k] = new
+            if (smallest and new < cur) or (not smallest and new > cur):
+                cur = new
+    return order
 
 
 def smallest_last(deg: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
                   row_ptr: np.ndarray, row_cols: np.ndarray, n: int) -> np.ndarray:
     """Smallest-last order (Matula–Beck): repeatedly remove a column of least remaining
     distance-2 degree (counted with multiplicity over shared rows); colour in reverse."""
-    deg = deg.copy()
-    maxd = 0
-    for j in range(n):
-        if deg[j] > maxd:
-            maxd = deg[j]
-    head = np.full(maxd + 1, -1, np.int64)
-    nxt = np.full(n, -1, np.int64)
-    prv = np.full(n, -1, np.int64)
-    for j in range(n):
-        _bucket_insert(head, nxt, prv, deg[j], j)
-    removed = np.zeros(n, np.bool_)
-    count = np.zeros(n, np.int64)
-    last = np.zeros(n, np.int64)
-    touched = np.empty(n, np.int64)
-    order = np.empty(n, np.int64)
-    mind = 0
-    for t in range(n - 1, -1, -1):
-        while head[mind] < 0:
-            mind += 1
-        j = head[mind]
-        _bucket_remove(head, nxt, prv, mind, j)
-        removed[j] = True
-        order[t] = j
-        nt = _gather_d2(j, col_ptr, col_rows, row_ptr, row_cols, removed, count, last,
-                        touched)
-        for s in range(nt):
-            k = touched[s]
-            d = max(deg[k] - count[k], 0)
-            count[k] = 0
-            if d != deg[k]:
-                _bucket_move(head, nxt, prv, deg[k], d, k)
-                deg[k] = d
-                if d < mind:
-                    mind = d
-    return order
+    return _ordering(deg, col_ptr, col_rows, row_ptr, row_cols, n, True, True)
+
+
+def smallest_last_fast(deg: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
+                       row_ptr: np.ndarray, row_cols: np.ndarray, n: int) -> np.ndarray:
+    """Smallest-last with the other tie-breaking (first occurrence): tried first."""
+    return _ordering(deg, col_ptr, col_rows, row_ptr, row_cols, n, True, False)
 
 
 def incidence_degree(deg: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
                      row_ptr: np.ndarray, row_cols: np.ndarray, n: int) -> np.ndarray:
     """Incidence-degree order: next is a column with the most already-ordered distance-2
     neighbours (counted with multiplicity), starting from one of largest degree."""
-    maxd = 0
-    for j in range(n):
-        if deg[j] > maxd:
-            maxd = deg[j]
-    inc = np.zeros(n, np.int64)
-    head = np.full(maxd + 1, -1, np.int64)
-    nxt = np.full(n, -1, np.int64)
-    prv = np.full(n, -1, np.int64)
-    start = 0
-    for j in range(n):
-        if deg[j] > deg[start]:
-            start = j
-    for j in range(n - 1, -1, -1):
-        if j != start:
-            _bucket_insert(head, nxt, prv, 0, j)
-    _bucket_insert(head, nxt, prv, 0, start)  # first out of bucket 0
-    done = np.zeros(n, np.bool_)
-    count = np.zeros(n, np.int64)
-    last = np.zeros(n, np.int64)
-    touched = np.empty(n, np.int64)
-    order = np.empty(n, np.int64)
-    top = 0
-    for t in range(n):
-        while top > 0 and head[top] < 0:
-            top -= 1
-        j = head[top]
-        _bucket_remove(head, nxt, prv, top, j)
-        done[j] = True
-        order[t] = j
-        nt = _gather_d2(j, col_ptr, col_rows, row_ptr, row_cols, done, count, last, touched)
-        for s in range(nt):
-            k = touched[s]
-            d = min(inc[k] + count[k], maxd)
-            count[k] = 0
-            if d != inc[k]:
-                _bucket_move(head, nxt, prv, inc[k], d, k)
-                inc[k] = d
-                if d > top:
-                    top = d
-    return order
+    return _ordering(deg, col_ptr, col_rows, row_ptr, row_cols, n, False, True)
 
 
 def star_greedy(order: np.ndarray, ptr: np.ndarray, idx: np.ndarray, n: int) -> np.ndarray:
@@ -232,6 +214,7 @@ def star_greedy(order: np.ndarray, ptr: np.ndarray, idx: np.ndarray, n: int) -> 
 
 _PYTHON: dict[str, Callable[..., Any]] = {
     "greedy_d2": greedy_d2, "smallest_last": smallest_last,
+    "smallest_last_fast": smallest_last_fast,
     "incidence_degree": incidence_degree, "star_greedy": star_greedy,
     "star_bicolor": star_bicolor, "acyclic_greedy": acyclic_greedy,
     "forest_order": forest_order, "substitute": substitute,
@@ -252,9 +235,7 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
     except ImportError:
         return None
     jit = numba.njit(cache=True, nogil=True)
-    helpers = {"_bucket_insert": jit(_bucket_insert), "_bucket_remove": jit(_bucket_remove),
-               "_gather_d2": jit(_gather_d2), "_find": jit(_find)}
-    helpers["_bucket_move"] = _clone(_bucket_move, helpers, jit)
+    helpers = {"_ordering": jit(_ordering), "_find": jit(_find)}
     helpers["_union"] = _clone(_union, helpers, jit)
     out = {name: _clone(fn, helpers, jit) for name, fn in _PYTHON.items()}
     return out
@@ -283,6 +264,7 @@ def warm() -> str:
         ptr = np.arange(4, dtype=np.int64)
         _compiled["greedy_d2"](i, ptr, i, ptr, i, 3)  # type: ignore[index]
         _compiled["smallest_last"](np.ones(3, np.int64), ptr, i, ptr, i, 3)  # type: ignore
+        _compiled["smallest_last_fast"](np.ones(3, np.int64), ptr, i, ptr, i, 3)  # type: ignore
         _compiled["incidence_degree"](np.ones(3, np.int64), ptr, i, ptr, i, 3)  # type: ignore
         _compiled["star_greedy"](i, ptr, i, 3)  # type: ignore[index]
         _compiled["star_bicolor"](i, ptr, i, 3)  # type: ignore[index]

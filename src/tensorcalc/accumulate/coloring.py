@@ -141,7 +141,7 @@ def _order(p: _Pattern, ordering: str) -> np.ndarray:
     if ordering == "natural":
         return np.arange(n, dtype=np.int64)
     args = (deg, p.col_ptr, p.col_rows, p.row_ptr, p.row_cols, n)
-    if ordering in ("smallest_last", "incidence_degree"):
+    if ordering in ("smallest_last", "incidence_degree", "smallest_last_fast"):
         return kernel(ordering, _work(p))(*args)
     raise ValueError(f"ordering must be one of {ORDERINGS + ('natural',)}, got {ordering!r}")
 
@@ -169,11 +169,13 @@ def _best_columns(p: _Pattern, orderings: tuple[str, ...] = ORDERINGS) -> tuple[
         return np.zeros(p.shape[1], np.int64), "trivial"
     best, name = None, ""
     for o in orderings:
-        colors = _greedy(p, o)
-        if best is None or colors.max() < best.max():
-            best, name = colors, o
-        if best.max() + 1 <= bound:
-            break
+        # smallest-last in two tie-breakings: the faster first, the other only if it misses
+        for variant in (("smallest_last_fast", o) if o == "smallest_last" else (o,)):
+            colors = _greedy(p, variant)
+            if best is None or colors.max() < best.max():
+                best, name = colors, o
+            if best.max() + 1 <= bound:
+                return best, name
     return best, name
 
 
