@@ -1,11 +1,14 @@
 """Colouring speed and colour counts on the sparse benchmark patterns (no peers needed).
 
-    python -m bench.coloring [--sizes 300,1000] [--repeat 3] [--python]
+    python -m bench.coloring [--sizes 300,1000] [--repeat 3] [--python] [--oracle]
 
 For each pattern: the time of the colouring the sparse Jacobian/Hessian plan runs (after one
 warm-up call that loads the numba cache), and the colours found against the lower bound (the
-largest row count for Jacobians). ``--python`` forces the plain Python loops
-(``TENSORCALC_COLORING=python``). Medians of ``--repeat`` runs; report the load with them.
+largest row count for Jacobians); for Hessians the star and the acyclic counts. ``--python``
+forces the plain Python loops (``TENSORCALC_COLORING=python``). ``--oracle`` also colours the
+same patterns at reduced sizes with NetworkX's greedy colourings (largest-first, smallest-last,
+DSATUR) of the explicit distance-2 graph (Jacobians) or squared graph (Hessians: a distance-2
+colouring is a star colouring). Medians of ``--repeat`` runs; report the load with them.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ import os
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
 from . import suite  # noqa: F401  first: it puts the checkout's src/ on the path
 
 # isort: split
 from tensorcalc.accumulate import _kernels  # noqa: E402
-from tensorcalc.accumulate.coloring import as_pattern, color_jacobian  # noqa: E402
+from tensorcalc.accumulate.coloring import as_pattern  # noqa: E402
+from tensorcalc.accumulate.coloring_acyclic import acyclic_coloring  # noqa: E402
+from tensorcalc.accumulate.coloring_bidirectional import best_coloring  # noqa: E402
 from tensorcalc.accumulate.coloring_symmetric import star_coloring  # noqa: E402
 
 from .sparse import arrowhead, banded, grid_energy, poisson, rosenbrock  # noqa: E402
@@ -35,11 +41,41 @@ def timed(fn, repeat):
     return float(np.median(times)), out
 
 
+def _nx_best(adj):
+    import networkx as nx  # an optional oracle (the `test` extra)
+
+    g = nx.Graph()
+    g.add_nodes_from(range(adj.shape[0]))
+    coo = sp.triu(adj, 1).tocoo()
+    g.add_edges_from(zip(coo.row.tolist(), coo.col.tolist(), strict=True))
+    return {s: max(nx.greedy_color(g, s).values()) + 1
+            for s in ("largest_first", "smallest_last", "DSATUR")}
+
+
+def oracle():
+    """Ours against NetworkX on the benchmark patterns at reduced sizes."""
+    print("oracle (NetworkX greedy on the explicit graph), reduced sizes:")
+    for name, kind, pattern in [("poisson 100^2", "jacobian", poisson(100)[4]),
+                                ("banded 1e4, far=100", "jacobian", banded(10_000, 100)[4]),
+                                ("grid energy 100^2", "hessian", grid_energy(100)[4]),
+                                ("rosenbrock 1e4", "hessian", rosenbrock(10_000)[4])]:
+        b = sp.csr_matrix(pattern, dtype=np.int64)
+        if kind == "jacobian":
+            ours = best_coloring(as_pattern(pattern))[0].sweeps
+            nx_counts = _nx_best((b.T @ b) != 0)
+        else:
+            ours = star_coloring(pattern).sweeps
+            nx_counts = _nx_best(((b @ b) + b) != 0)
+        best = min(nx_counts.values())
+        print(f"  {name:<22} ours {ours:>3}   networkx {nx_counts}   ratio {ours / best:.2f}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="300,1000")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--python", action="store_true")
+    ap.add_argument("--oracle", action="store_true")
     a = ap.parse_args(argv)
     if a.python:
         os.environ["TENSORCALC_COLORING"] = "python"
@@ -54,13 +90,17 @@ def main(argv=None):
     for name, kind, pattern in cases:
         p = as_pattern(pattern)
         if kind == "jacobian":
-            t, c = timed(lambda p=p: color_jacobian(p, "best"), a.repeat)
+            t, (c, alt) = timed(lambda p=p: best_coloring(p), a.repeat)
             bound = int(p.row_counts.max())
             print(f"{name:<22} {c.mode:<14} {c.sweeps:>4} sweeps (lower bound for columns "
-                  f"{bound})  {t * 1e3:9.1f} ms")
+                  f"{bound})  {t * 1e3:9.1f} ms   {alt}")
         else:
             t, c = timed(lambda p=p: star_coloring(p, symmetric=True), a.repeat)
-            print(f"{name:<22} {'star':<14} {c.sweeps:>4} colours  {t * 1e3:9.1f} ms")
+            ta, ac = timed(lambda p=p: acyclic_coloring(p, symmetric=True), a.repeat)
+            print(f"{name:<22} {'star':<14} {c.sweeps:>4} colours  {t * 1e3:9.1f} ms   "
+                  f"acyclic {ac.sweeps} colours {ta * 1e3:.1f} ms")
+    if a.oracle:
+        oracle()
     print(f"load: {os.getloadavg()}")
 
 

@@ -133,9 +133,9 @@ def _d2_degrees(p: _Pattern) -> np.ndarray:
     return np.add.reduceat(np.append(per_entry, 0), p.col_ptr[:-1]) * (p.col_counts > 0)
 
 
-def _order(p: _Pattern, ordering: str) -> np.ndarray:
+def _order(p: _Pattern, ordering: str, deg: np.ndarray | None = None) -> np.ndarray:
     n = p.shape[1]
-    deg = _d2_degrees(p).astype(np.int64)
+    deg = _d2_degrees(p).astype(np.int64) if deg is None else deg
     if ordering == "largest_first":
         return np.argsort(-deg, kind="stable")
     if ordering == "natural":
@@ -146,11 +146,11 @@ def _order(p: _Pattern, ordering: str) -> np.ndarray:
     raise ValueError(f"ordering must be one of {ORDERINGS + ('natural',)}, got {ordering!r}")
 
 
-def _greedy(p: _Pattern, ordering: str) -> np.ndarray:
+def _greedy(p: _Pattern, ordering: str, deg: np.ndarray | None = None) -> np.ndarray:
     n = p.shape[1]
     if n == 0:
         return np.zeros(0, np.int64)
-    order = _order(p, ordering)
+    order = _order(p, ordering, deg)
     return kernel("greedy_d2", _work(p))(order, p.col_ptr, p.col_rows, p.row_ptr, p.row_cols, n)
 
 
@@ -167,15 +167,20 @@ def _best_columns(p: _Pattern, orderings: tuple[str, ...] = ORDERINGS) -> tuple[
     if p.shape[1] == 0 or bound <= 1:
         # At most one nonzero per row: no two columns share a row, one colour suffices.
         return np.zeros(p.shape[1], np.int64), "trivial"
+    deg = _d2_degrees(p).astype(np.int64)
+    attempts = [(v, o) for o in orderings
+                for v in (("smallest_last_fast", o) if o == "smallest_last" else (o,))]
+    if orderings == ORDERINGS:
+        # Smallest-last (in its faster tie-breaking) first: it reaches the bound most often
+        # (stencils), and then the others are never run.
+        attempts.insert(0, attempts.pop(1))
     best, name = None, ""
-    for o in orderings:
-        # smallest-last in two tie-breakings: the faster first, the other only if it misses
-        for variant in (("smallest_last_fast", o) if o == "smallest_last" else (o,)):
-            colors = _greedy(p, variant)
-            if best is None or colors.max() < best.max():
-                best, name = colors, o
-            if best.max() + 1 <= bound:
-                return best, name
+    for variant, o in attempts:
+        colors = _greedy(p, variant, deg)
+        if best is None or colors.max() < best.max():
+            best, name = colors, o
+        if best.max() + 1 <= bound:
+            break
     return best, name
 
 
