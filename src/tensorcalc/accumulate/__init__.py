@@ -12,10 +12,12 @@ these structures is :mod:`tensorcalc.jacobians`' job.
 * :mod:`.graph`, :mod:`.eliminate` — linearized DAGs, vertex elimination, forward, reverse,
   Markowitz and exact orders; ``eliminate_values`` runs an order on edge values (structured
   ``Local`` values in :mod:`tensorcalc.jacobians`);
-* :mod:`.coloring` — partial distance-2 colourings (three orderings) and bidirectional splits on
-  CSR/CSC patterns, seed matrices, sparse Jacobian recovery; :mod:`.coloring_symmetric` — star
-  colouring and symmetric (Hessian) recovery; the loops are in :mod:`._kernels` (numba when
-  installed).
+* :mod:`.coloring` — partial distance-2 colourings (three orderings) on CSR/CSC patterns, seed
+  matrices, sparse Jacobian recovery; :mod:`.coloring_bidirectional` — direct splits and star
+  bicolouring (forward and reverse seeds together) and the choice among all of them;
+  :mod:`.coloring_symmetric` — star colouring and symmetric (Hessian) recovery;
+  :mod:`.coloring_acyclic` — acyclic colouring and recovery by substitution; the loops are in
+  :mod:`._kernels` and :mod:`._kernels_graph` (numba when installed).
 
 :func:`accumulate` is the dense test oracle: it runs an order with plain NumPy matmuls on dense
 edge arrays, so the structured executor and the cost counts can be checked against it.
@@ -40,6 +42,14 @@ from .coloring import (
     row_coloring,
     seed_matrix,
 )
+from .coloring_acyclic import (
+    AcyclicColoring,
+    acyclic_coloring,
+    color_hessian,
+    is_acyclic_coloring,
+    recover_hessian_acyclic,
+)
+from .coloring_bidirectional import best_coloring, is_valid_bicoloring, star_bicoloring
 from .coloring_symmetric import (
     StarColoring,
     is_star_coloring,
@@ -122,4 +132,12 @@ __all__ = [
     "is_star_coloring",
     "recover_hessian",
     "star_coloring",
+    "best_coloring",
+    "is_valid_bicoloring",
+    "star_bicoloring",
+    "AcyclicColoring",
+    "acyclic_coloring",
+    "color_hessian",
+    "is_acyclic_coloring",
+    "recover_hessian_acyclic",
 ]
