@@ -23,6 +23,7 @@ from ._kernels_graph import (
     _find,
     _union,
     acyclic_greedy,
+    dsatur_d2,
     forest_order,
     star_bicolor,
     substitute,
@@ -217,7 +218,7 @@ _PYTHON: dict[str, Callable[..., Any]] = {
     "smallest_last_fast": smallest_last_fast,
     "incidence_degree": incidence_degree, "star_greedy": star_greedy,
     "star_bicolor": star_bicolor, "acyclic_greedy": acyclic_greedy,
-    "forest_order": forest_order, "substitute": substitute,
+    "forest_order": forest_order, "substitute": substitute, "dsatur_d2": dsatur_d2,
 }
 _compiled: dict[str, Callable[..., Any]] | None = None
 
@@ -270,6 +271,7 @@ def warm() -> str:
         _compiled["star_bicolor"](i, ptr, i, 3)  # type: ignore[index]
         _compiled["acyclic_greedy"](i, ptr, i, i, 3)  # type: ignore[index]
         _compiled["forest_order"](ptr, i, i, 3)  # type: ignore[index]
+        _compiled["dsatur_d2"](i, ptr, i, ptr, i, 3)  # type: ignore[index]
         _compiled["substitute"](i, i, i, np.ones(3), 3)  # type: ignore[index]
     return backend()
 

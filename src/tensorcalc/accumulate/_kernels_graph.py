@@ -169,3 +169,65 @@ def substitute(b_index: np.ndarray, node: np.ndarray, up: np.ndarray, flat: np.n
         value[t] = v
         acc[up[t]] += v
     return value
+
+
+def dsatur_d2(order: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
+              row_ptr: np.ndarray, row_cols: np.ndarray, n: int) -> np.ndarray:
+    """DSATUR (Brélaz) for the partial distance-2 column colouring: next is an uncoloured
+    column whose distance-2 neighbours already use the most distinct colours (ties: earlier
+    in ``order``, a largest-first order), coloured with the smallest free colour.
+
+    The colours seen around each column are a 63-bit mask, so this gives up (returns all
+    ``−1``) when a 64th colour would be needed; the other orderings handle such patterns."""
+    colors = np.full(n, -1, np.int64)
+    seen = np.zeros(n, np.int64)  # bit c: some distance-2 neighbour has colour c
+    sat = np.zeros(n, np.int64)
+    head = np.full(64, -1, np.int64)
+    link = np.full((n, 2), -1, np.int64)
+    for s in range(n - 1, -1, -1):  # LIFO buckets: push in reverse so order[0] leaves first
+        j = order[s]
+        link[j, 0] = head[0]
+        if head[0] >= 0:
+            link[head[0], 1] = j
+        head[0] = j
+    top = 0
+    for _ in range(n):
+        while top > 0 and head[top] < 0:
+            top -= 1
+        j = head[top]
+        nx = link[j, 0]
+        head[top] = nx
+        if nx >= 0:
+            link[nx, 1] = -1
+        c = 0
+        while (seen[j] >> c) & 1:
+            c += 1
+        if c >= 63:
+            colors[:] = -1
+            return colors
+        colors[j] = c
+        bit = np.int64(1) << c
+        for a in range(col_ptr[j], col_ptr[j + 1]):
+            i = col_rows[a]
+            for b in range(row_ptr[i], row_ptr[i + 1]):
+                k = row_cols[b]
+                if colors[k] >= 0 or seen[k] & bit:
+                    continue
+                seen[k] |= bit
+                old = sat[k]
+                sat[k] = old + 1
+                pv, nk = link[k, 1], link[k, 0]  # move k from bucket old to old + 1
+                if pv >= 0:
+                    link[pv, 0] = nk
+                else:
+                    head[old] = nk
+                if nk >= 0:
+                    link[nk, 1] = pv
+                link[k, 0] = head[old + 1]
+                link[k, 1] = -1
+                if head[old + 1] >= 0:
+                    link[head[old + 1], 1] = k
+                head[old + 1] = k
+                if old + 1 > top:
+                    top = old + 1
+    return colors

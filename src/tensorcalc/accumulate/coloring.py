@@ -43,8 +43,9 @@ try:  # scipy is optional for the colouring API: dense Boolean patterns work wit
 except ImportError:  # pragma: no cover - exercised only without scipy
     _sp = None
 
-#: Vertex orderings tried by the greedy colourings.
-ORDERINGS = ("largest_first", "smallest_last", "incidence_degree")
+#: Vertex orderings tried by the greedy colourings (``dsatur`` picks the next column as it
+#: goes: the one whose distance-2 neighbours use the most distinct colours).
+ORDERINGS = ("largest_first", "smallest_last", "incidence_degree", "dsatur")
 
 
 class _Pattern:
@@ -150,6 +151,12 @@ def _greedy(p: _Pattern, ordering: str, deg: np.ndarray | None = None) -> np.nda
     n = p.shape[1]
     if n == 0:
         return np.zeros(0, np.int64)
+    if ordering == "dsatur":
+        colors = kernel("dsatur_d2", _work(p))(_order(p, "largest_first", deg), p.col_ptr,
+                                               p.col_rows, p.row_ptr, p.row_cols, n)
+        if colors[0] >= 0:
+            return colors
+        ordering = "largest_first"  # more than 63 colours: DSATUR's masks are full
     order = _order(p, ordering, deg)
     return kernel("greedy_d2", _work(p))(order, p.col_ptr, p.col_rows, p.row_ptr, p.row_cols, n)
 
