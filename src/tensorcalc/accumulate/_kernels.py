@@ -20,7 +20,10 @@ from typing import Any
 import numpy as np
 
 from ._kernels_graph import (
+    _above,
     _find,
+    _sift_down,
+    _sift_up,
     _union,
     acyclic_greedy,
     dsatur_d2,
@@ -236,8 +239,10 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
     except ImportError:
         return None
     jit = numba.njit(cache=True, nogil=True)
-    helpers = {"_ordering": jit(_ordering), "_find": jit(_find)}
+    helpers = {"_ordering": jit(_ordering), "_find": jit(_find), "_above": jit(_above)}
     helpers["_union"] = _clone(_union, helpers, jit)
+    helpers["_sift_up"] = _clone(_sift_up, helpers, jit)
+    helpers["_sift_down"] = _clone(_sift_down, helpers, jit)
     out = {name: _clone(fn, helpers, jit) for name, fn in _PYTHON.items()}
     return out
 
@@ -271,7 +276,7 @@ def warm() -> str:
         _compiled["star_bicolor"](i, ptr, i, 3)  # type: ignore[index]
         _compiled["acyclic_greedy"](i, ptr, i, i, 3)  # type: ignore[index]
         _compiled["forest_order"](ptr, i, i, 3)  # type: ignore[index]
-        _compiled["dsatur_d2"](i, ptr, i, ptr, i, 3)  # type: ignore[index]
+        _compiled["dsatur_d2"](np.ones(3, np.int64), ptr, i, ptr, i, 3)  # type: ignore[index]
         _compiled["substitute"](i, i, i, np.ones(3), 3)  # type: ignore[index]
     return backend()
 

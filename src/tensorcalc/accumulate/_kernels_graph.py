@@ -171,34 +171,75 @@ def substitute(b_index: np.ndarray, node: np.ndarray, up: np.ndarray, flat: np.n
     return value
 
 
-def dsatur_d2(order: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
+def _above(a: int, b: int, sat: np.ndarray, deg: np.ndarray) -> bool:
+    """DSATUR's priority: more distinct neighbour colours, then larger degree, then lower
+    index (NetworkX's tie-breaking, so that the oracle comparison is like for like)."""
+    if sat[a] != sat[b]:
+        return sat[a] > sat[b]
+    if deg[a] != deg[b]:
+        return deg[a] > deg[b]
+    return a < b
+
+
+def _sift_up(heap: np.ndarray, pos: np.ndarray, t: int, sat: np.ndarray,
+             deg: np.ndarray) -> None:
+    v = heap[t]
+    while t > 0:
+        up = (t - 1) // 2
+        if not _above(v, heap[up], sat, deg):
+            break
+        heap[t] = heap[up]
+        pos[heap[t]] = t
+        t = up
+    heap[t] = v
+    pos[v] = t
+
+
+def _sift_down(heap: np.ndarray, pos: np.ndarray, size: int, sat: np.ndarray,
+               deg: np.ndarray) -> None:
+    t = 0
+    v = heap[0]
+    while True:
+        kid = 2 * t + 1
+        if kid >= size:
+            break
+        if kid + 1 < size and _above(heap[kid + 1], heap[kid], sat, deg):
+            kid += 1
+        if not _above(heap[kid], v, sat, deg):
+            break
+        heap[t] = heap[kid]
+        pos[heap[t]] = t
+        t = kid
+    heap[t] = v
+    pos[v] = t
+
+
+def dsatur_d2(deg: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
               row_ptr: np.ndarray, row_cols: np.ndarray, n: int) -> np.ndarray:
     """DSATUR (Brélaz) for the partial distance-2 column colouring: next is an uncoloured
-    column whose distance-2 neighbours already use the most distinct colours (ties: earlier
-    in ``order``, a largest-first order), coloured with the smallest free colour.
+    column whose distance-2 neighbours already use the most distinct colours (ties: larger
+    ``deg``, then lower index), coloured with the smallest free colour. A binary max-heap with
+    positions holds the uncoloured columns; a colour seen for the first time around a column
+    raises it.
 
     The colours seen around each column are a 63-bit mask, so this gives up (returns all
     ``−1``) when a 64th colour would be needed; the other orderings handle such patterns."""
     colors = np.full(n, -1, np.int64)
     seen = np.zeros(n, np.int64)  # bit c: some distance-2 neighbour has colour c
     sat = np.zeros(n, np.int64)
-    head = np.full(64, -1, np.int64)
-    link = np.full((n, 2), -1, np.int64)
-    for s in range(n - 1, -1, -1):  # LIFO buckets: push in reverse so order[0] leaves first
-        j = order[s]
-        link[j, 0] = head[0]
-        if head[0] >= 0:
-            link[head[0], 1] = j
-        head[0] = j
-    top = 0
+    heap = np.arange(n, dtype=np.int64)
+    pos = np.arange(n, dtype=np.int64)
+    for t in range(n):
+        _sift_up(heap, pos, t, sat, deg)
+    size = n
     for _ in range(n):
-        while top > 0 and head[top] < 0:
-            top -= 1
-        j = head[top]
-        nx = link[j, 0]
-        head[top] = nx
-        if nx >= 0:
-            link[nx, 1] = -1
+        j = heap[0]
+        size -= 1
+        heap[0] = heap[size]
+        pos[heap[0]] = 0
+        pos[j] = -1
+        if size > 0:
+            _sift_down(heap, pos, size, sat, deg)
         c = 0
         while (seen[j] >> c) & 1:
             c += 1
@@ -214,20 +255,6 @@ def dsatur_d2(order: np.ndarray, col_ptr: np.ndarray, col_rows: np.ndarray,
                 if colors[k] >= 0 or seen[k] & bit:
                     continue
                 seen[k] |= bit
-                old = sat[k]
-                sat[k] = old + 1
-                pv, nk = link[k, 1], link[k, 0]  # move k from bucket old to old + 1
-                if pv >= 0:
-                    link[pv, 0] = nk
-                else:
-                    head[old] = nk
-                if nk >= 0:
-                    link[nk, 1] = pv
-                link[k, 0] = head[old + 1]
-                link[k, 1] = -1
-                if head[old + 1] >= 0:
-                    link[head[old + 1], 1] = k
-                head[old + 1] = k
-                if old + 1 > top:
-                    top = old + 1
+                sat[k] += 1
+                _sift_up(heap, pos, pos[k], sat, deg)
     return colors

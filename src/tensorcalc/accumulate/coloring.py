@@ -152,8 +152,9 @@ def _greedy(p: _Pattern, ordering: str, deg: np.ndarray | None = None) -> np.nda
     if n == 0:
         return np.zeros(0, np.int64)
     if ordering == "dsatur":
-        colors = kernel("dsatur_d2", _work(p))(_order(p, "largest_first", deg), p.col_ptr,
-                                               p.col_rows, p.row_ptr, p.row_cols, n)
+        deg = _d2_degrees(p).astype(np.int64) if deg is None else deg
+        colors = kernel("dsatur_d2", _work(p))(deg, p.col_ptr, p.col_rows, p.row_ptr,
+                                               p.row_cols, n)
         if colors[0] >= 0:
             return colors
         ordering = "largest_first"  # more than 63 colours: DSATUR's masks are full
