@@ -113,8 +113,19 @@ def _random(seed, m=80, n=70, density=0.05):
     return rng.random((m, n)) < density
 
 
+def _cyclic_far(n=400, far=40):
+    """The long-range banded benchmark's pattern: ``x_i``, its cyclic neighbours and
+    ``x_{i ± far}``."""
+    i = np.arange(n)
+    pat = np.zeros((n, n), bool)
+    for c in (i, (i - 1) % n, (i + 1) % n, (i - far) % n, (i + far) % n):
+        pat[i, c] = True
+    return pat
+
+
 JACOBIANS = {
     "band b=3": lambda: band(60, 3, 3),
+    "cyclic band, long-range": _cyclic_far,
     "stencil 12x12": lambda: stencil(12).toarray(),
     "random 1": lambda: _random(1),
     "random 2": lambda: _random(2, 100, 100, 0.03),
