@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import numpy as tnp
+from ..compile.passes import optimize
 from ..core.errors import ShapeError
 from ..core.primitive import Tracer, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, shape_str
@@ -46,20 +47,21 @@ _C_MID = [6025192743 / 30085553152 / 2, 0.0, 51252292925 / 65400821598 / 2,
           -1776094331 / 19743644256 / 2, 11237099 / 235043384 / 2]
 
 
-def _comb(coeffs: list[float], ks: list[Any]) -> Any:
-    out = None
-    for c, k in zip(coeffs, ks, strict=False):
-        if c != 0.0:
-            out = c * k if out is None else out + c * k
-    return out
+# The stage combinations as one matrix product each, with the tableau's rows as constants:
+# a few NumPy calls per stage whatever its number of terms, and under reverse mode the
+# transpose of a product is a product (not one scatter-add per term).
+_TABLEAU = [np.array(b) for b in _BETA]
+_OUT_ROWS = np.array([_C_SOL, _C_ERR, _C_MID])  # y₁, error estimate, midpoint
 
 
-def _rk_step(fn: Callable, y: Any, f: Any, t: Any, dt: Any) -> tuple[Any, Any, Any, list]:
-    ks = [f]
-    for a, beta in zip(_ALPHA, _BETA, strict=True):
-        ks.append(fn(y + dt * _comb(beta, ks), t + dt * a))
-    y1 = y + dt * _comb(_C_SOL, ks)
-    return y1, ks[-1], dt * _comb(_C_ERR, ks), ks
+def _rk_step(fn: Callable, y: Any, f: Any, t: Any, dt: Any) -> tuple[Any, Any, Any, Any]:
+    """One Dormand–Prince step: ``(y₁, f(y₁), error estimate, midpoint value)``."""
+    ks = tnp.reshape(f, (1, -1))  # the stages so far, one per row
+    for a, beta in zip(_ALPHA, _TABLEAU, strict=True):
+        k = fn(y + dt * (beta @ ks), t + dt * a)
+        ks = tnp.concatenate([ks, tnp.reshape(k, (1, -1))])
+    comb = dt * (_OUT_ROWS @ ks)
+    return y + comb[0], k, comb[1], y + comb[2]
 
 
 def _norm(x: Any) -> Any:
@@ -94,10 +96,9 @@ def _integrate(fn: Callable, y0: Any, ts: list[Any], rtol: float, atol: float, m
 
         def body(s: Any) -> Any:
             i, y, f, t, dt, last_t, coeff = s
-            y1, f1, err, ks = _rk_step(fn, y, f, t, dt)
+            y1, f1, err, y_mid = _rk_step(fn, y, f, t, dt)
             tol = atol + rtol * tnp.maximum(tnp.abs(y), tnp.abs(y1))
             ratio = tnp.mean((err / tol) ** 2)
-            y_mid = y + dt * _comb(_C_MID, ks)
             d0, d1 = dt * f, dt * f1
             new_coeff = tnp.stack([
                 -2.0 * d0 + 2.0 * d1 - 8.0 * y - 8.0 * y1 + 16.0 * y_mid,
@@ -234,7 +235,9 @@ def odeint(func: Callable[..., Any], y0: Any, t: Any, *args: Any, rtol: float = 
     n = int(np.prod(shape))
     avals = [ShapedArray((n,), dtype), ShapedArray((), get_aval(t).dtype)]
     avals += [ShapedArray(get_aval(a).shape, get_aval(a).dtype) for a in arg_leaves]
-    prog, consts = close_over(stage_flat(flat, avals))
+    # Simplified once here (CSE merges the user's repeated ``y[0]``), so the seven
+    # vector-Jacobian products per adjoint step each transpose one indexing, not one per use.
+    prog, consts = close_over(optimize(stage_flat(flat, avals)))
     nc = len(consts)
 
     def fn(y: Any, s: Any, params: list[Any]) -> Any:
