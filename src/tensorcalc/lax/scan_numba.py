@@ -188,7 +188,8 @@ def _numba_type(aval: Any) -> Any:
     if aval is None:
         return numba.int64
     base = {"f": numba.float64, "i": numba.int64}.get(np.dtype(aval.dtype).kind, numba.boolean)
-    return numba.types.Array(base, len(aval.shape), "C")
+    # Shape () is a scalar argument (the while loops pass 0-d values so; scans never do).
+    return numba.types.Array(base, len(aval.shape), "C") if aval.shape else base
 
 
 def _cache_dir() -> str | None:

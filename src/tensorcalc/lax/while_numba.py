@@ -129,7 +129,7 @@ class _Writer:
         arr = np.asarray(a.value, dtype=a.aval.dtype)
         if self.hoist and arr.dtype != np.bool_:
             k = len(self.hoisted)
-            self.hoisted.append(np.ascontiguousarray(arr).reshape(-1))
+            self.hoisted.append(arr)
             return _names(f"h{k}", a.aval)
         out = np.empty(arr.shape, dtype=object)
         for i, v in np.ndenumerate(arr):
@@ -275,15 +275,20 @@ class _Writer:
 
 
 def _names(prefix: str, aval: Any) -> np.ndarray:
+    """The element names of argument ``prefix``: itself when it is 0-d (a scalar argument),
+    else ``prefix_j`` for element ``j`` of the flat array."""
     size = _check_value(aval)
+    if not aval.shape:
+        return np.array(prefix, dtype=object)
     out = np.array([f"{prefix}_{j}" for j in range(size)], dtype=object)
     return out.reshape(tuple(aval.shape))
 
 
 def _loop_source(cond: Program, body: Program, ncc: int, nk: int, plain: bool
                  ) -> tuple[str, list[np.ndarray]]:
-    """Source of ``while_loop(*cond_consts, *body_consts, *carry, *hoisted)``, every argument
-    and result a flat array, and the hoisted literals (raises :class:`Unsupported`)."""
+    """Source of ``while_loop(*cond_consts, *body_consts, *carry, *hoisted) -> (finite,
+    *carry)`` (a 0-d value passed and returned as a scalar, any other as a flat array), and
+    the hoisted literals (raises :class:`Unsupported`)."""
     n_carry = len(body.inputs) - nk
     carry_avals = body.in_avals[nk:]
     cc = [_names(f"a{i}", a) for i, a in enumerate(cond.in_avals[:ncc])]
@@ -295,10 +300,10 @@ def _loop_source(cond: Program, body: Program, ncc: int, nk: int, plain: bool
     w.hoist = True
     (pred,) = w.program(cond, cc + carry)
     cond_lines, w.lines, w.hoist = w.lines, [], False
-    hoisted = [_names(f"h{k}", _Flat(h.size, h.dtype)) for k, h in enumerate(w.hoisted)]
+    hoisted = [_names(f"h{k}", h) for k, h in enumerate(w.hoisted)]
     params += [f"h{k}" for k in range(len(hoisted))]
     head = [f"{n} = {n.rsplit('_', 1)[0]}[{n.rsplit('_', 1)[1]}]"
-            for x in cc + bc + carry + hoisted for n in x.reshape(-1)]
+            for x in cc + bc + carry + hoisted if x.ndim for n in x.reshape(-1)]
     new = w.program(body, bc + carry)
     body_lines = w.lines
     targets, values = [], []
@@ -315,8 +320,14 @@ def _loop_source(cond: Program, body: Program, ncc: int, nk: int, plain: bool
     lines += [f"        {s}" for s in body_lines]
     if targets:
         lines.append(f"        ({', '.join(targets)},) = ({', '.join(values)},)")
-    results = []
+    # x·0 is 0 for a finite x and NaN for inf or NaN: one test for every float result.
+    floats = [n for x, aval in zip(carry, carry_avals, strict=True)
+              if _DTYPES[np.dtype(aval.dtype)] == "float" for n in x.reshape(-1)]
+    results = [f"({' + '.join(f'{n} * 0.0' for n in floats)}) == 0.0, " if floats else "True, "]
     for i, (x, aval) in enumerate(zip(carry, carry_avals, strict=True)):
+        if not x.ndim:
+            results.append(f"{x[()]}, ")
+            continue
         lines.append(f"    r{i} = np.empty({x.size}, np.{np.dtype(aval.dtype).name})")
         lines += [f"    r{i}[{j}] = {n}" for j, n in enumerate(x.reshape(-1))]
         results.append(f"r{i}, ")
@@ -324,9 +335,32 @@ def _loop_source(cond: Program, body: Program, ncc: int, nk: int, plain: bool
     return "\n".join(lines) + "\n", w.hoisted
 
 
-class _Flat:
-    def __init__(self, size: int, dtype: Any) -> None:
-        self.shape, self.dtype = (size,), dtype
+class _Arg:
+    """The Numba type of an argument: a scalar (shape ``()``) or a flat array."""
+
+    def __init__(self, aval: Any) -> None:
+        size = _check_value(aval)
+        self.shape, self.dtype = ((size,) if aval.shape else ()), aval.dtype
+
+
+_SCALAR = {"float": float, "int": int, "bool": bool}
+_BOX = {"float": np.float64, "int": np.int64, "bool": np.bool_}
+
+
+def _converter(aval: Any) -> Callable[[Any], Any]:
+    """How an argument reaches the compiled loop: a Python scalar, or a flat C array."""
+    kind = _DTYPES[np.dtype(aval.dtype)]
+    if not aval.shape:
+        return _SCALAR[kind]
+    dtype = np.dtype(aval.dtype)
+
+    def flat(a: Any) -> np.ndarray:
+        if type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous \
+                and a.flags.writeable:
+            return a.reshape(-1)
+        return np.array(a, dtype=dtype, order="C").reshape(-1)
+
+    return flat
 
 
 class NumbaWhile:
@@ -336,11 +370,12 @@ class NumbaWhile:
     def __init__(self, source: str, hoisted: list[np.ndarray], in_avals: Sequence[Any],
                  out_avals: Sequence[Any], fallback: Callable[..., tuple[list[Any], int]],
                  eager: bool) -> None:
-        self.source, self.hoisted, self.fallback = source, hoisted, fallback
-        self.in_dtypes = [np.dtype(a.dtype) for a in in_avals]
-        self.arg_avals = [_Flat(_check_value(a), a.dtype) for a in in_avals]
-        self.arg_avals += [_Flat(h.size, h.dtype) for h in hoisted]
+        self.source, self.fallback = source, fallback
+        self.convert = [_converter(a) for a in in_avals]
+        self.hoisted = [_converter(h)(h) for h in hoisted]
+        self.arg_avals = [_Arg(a) for a in list(in_avals) + list(hoisted)]
         self.out_shapes = [tuple(a.shape) for a in out_avals]
+        self.box = [_BOX[_DTYPES[np.dtype(a.dtype)]] for a in out_avals]
         self.fn: Callable[..., Any] | None = None
         self.failed = False
         if eager:
@@ -364,14 +399,12 @@ class NumbaWhile:
         fn = self.fn
         if fn is None:
             return self._numpy(args)
-        ins = [a.reshape(-1) if type(a) is np.ndarray and a.flags.c_contiguous
-               and a.flags.writeable and a.dtype == d
-               else np.array(a, dtype=d, order="C").reshape(-1)
-               for a, d in zip(args, self.in_dtypes, strict=True)]
-        flat = fn(*ins, *self.hoisted)
-        if not all(o.dtype == np.bool_ or np.isfinite(o).all() for o in flat):
+        finite, *flat = fn(*[c(a) for c, a in zip(self.convert, args, strict=True)],
+                           *self.hoisted)
+        if not finite:
             return self.fallback(*args)[0]  # NumPy reports the floating-point trouble
-        return [o.reshape(s) if s else o[0] for o, s in zip(flat, self.out_shapes, strict=True)]
+        return [o.reshape(s) if s else box(o)
+                for o, s, box in zip(flat, self.out_shapes, self.box, strict=True)]
 
 
 def numba_while(cond: Program, body: Program, ncc: int, nk: int, plain: bool,

@@ -81,11 +81,13 @@ def _initial_step(fn: Callable, t0: Any, y0: Any, f0: Any, rtol: float, atol: fl
     return tnp.minimum(100.0 * h0, h1)
 
 
-def _integrate(fn: Callable, y0: Any, ts: list[Any], rtol: float, atol: float, mxstep: int
-               ) -> list[Any]:
-    """``y`` at each time of ``ts`` (flat vectors), ``y[0] = y0``."""
+def _integrate(fn: Callable, y0: Any, ts: list[Any], rtol: float, atol: float, mxstep: int,
+               dt: Any = None) -> tuple[list[Any], Any]:
+    """``y`` at each time of ``ts`` (flat vectors), ``y[0] = y0``, and the last step size;
+    ``dt`` is the first step size to try (by default chosen from ``fn`` at ``y0``)."""
     f0 = fn(y0, ts[0])
-    dt = _initial_step(fn, ts[0], y0, f0, rtol, atol)
+    if dt is None:
+        dt = _initial_step(fn, ts[0], y0, f0, rtol, atol)
     zeros = tnp.zeros((5,) + tuple(get_aval(y0).shape), dtype=get_aval(y0).dtype)
     carry = (y0, f0, ts[0], dt, ts[0], zeros + y0)
     out = [y0]
@@ -118,7 +120,7 @@ def _integrate(fn: Callable, y0: Any, ts: list[Any], rtol: float, atol: float, m
         span = t - last_t
         s = (target - last_t) / tnp.where(span > 0, span, 1.0)
         out.append((((coeff[0] * s + coeff[1]) * s + coeff[2]) * s + coeff[3]) * s + coeff[4])
-    return out
+    return out, carry[3]
 
 
 def _make_odeint() -> custom_vjp:
@@ -126,7 +128,7 @@ def _make_odeint() -> custom_vjp:
               params: list[Any]) -> Any:
         times = [ts[i] for i in range(get_aval(ts).shape[0])]
         return tnp.stack(_integrate(lambda y, t: fn(y, t, params), y0, times, rtol, atol,
-                                    mxstep))
+                                    mxstep)[0])
 
     def fwd(fn: Callable, rtol: float, atol: float, mxstep: int, y0: Any, ts: Any,
             params: list[Any]) -> Any:
@@ -163,12 +165,17 @@ def _make_odeint() -> custom_vjp:
         t0_bar = tnp.zeros((1,), dtype=get_aval(ys).dtype)
         args_bar = tnp.zeros((sum(sizes),), dtype=get_aval(ys).dtype)
         ts_bar = [None] * m
+        dt = None
         for i in range(m - 1, 0, -1):
             t_bar = tnp.sum(fn(ys[i], ts_list[i], params) * g[i])
             t0_bar = t0_bar - t_bar
             ts_bar[i] = t_bar
             state = tnp.concatenate([ys[i], y_bar, t0_bar, args_bar])
-            end = _integrate(aug, state, [-ts_list[i], -ts_list[i - 1]], rtol, atol, mxstep)[1]
+            # Each interval starts with the step size the previous one ended with (only the
+            # first chooses one from scratch): the adjoint is one solve with jumps in ȳ.
+            ends, dt = _integrate(aug, state, [-ts_list[i], -ts_list[i - 1]], rtol, atol,
+                                  mxstep, dt)
+            end = ends[1]
             y_bar = end[n:2 * n] + g[i - 1]
             t0_bar, args_bar = end[2 * n:2 * n + 1], end[2 * n + 1:]
         ts_bar[0] = t0_bar[0]
