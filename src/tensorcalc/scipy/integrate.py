@@ -7,9 +7,15 @@ method (JAX's ``jax.experimental.ode.odeint``).
 :func:`~tensorcalc.lax.while_loop` (so ``jit`` and ``vmap`` go through it). The whole solve is a
 :class:`~tensorcalc.custom.custom_vjp`: reverse mode integrates the adjoint system
 ``(y, ȳ, t̄, θ̄)`` backwards from ``t[-1]`` (the vector-Jacobian products of ``func`` are taken
-per stage), never differentiating the forward steps. Derivatives exist with respect to ``y0``,
-``t`` and ``args`` (and values ``func`` closes over); forward mode (``jvp``, ``jacfwd``) raises,
-as for every ``custom_vjp`` function.
+per stage), never differentiating the forward steps; the adjoint is one solve with a jump
+``ȳ ← ȳ + ḡᵢ`` at each output time, each interval starting with the step size the previous one
+ended with. Derivatives exist with respect to ``y0``, ``t`` and ``args`` (and values ``func``
+closes over); forward mode (``jvp``, ``jacfwd``) raises, as for every ``custom_vjp`` function.
+
+Speed: a stage is ``yᵢ = y + dt · (βᵢ · K)``, the tableau row ``βᵢ`` times the matrix ``K`` of
+the stages so far (one product, whose transpose is one product), and ``func``'s program is
+simplified before it is differentiated. Under ``jit`` with Numba installed, both loops compile
+to scalarized Numba functions when the state is small (:mod:`tensorcalc.lax.while_numba`).
 """
 
 from __future__ import annotations
