@@ -174,3 +174,30 @@ def test_odeint_gradient_with_compiled_loops_matches_numpy_and_analytic(mode):
     np.testing.assert_allclose(got[1], np.sum(-2 * TS * y0[0] ** 2 * e), rtol=1e-6)
     np.testing.assert_allclose(got[0], [np.sum(2 * y0[0] * e)], rtol=1e-6)
 
+
+
+def forced(y, t, k):
+    return -k * y[::-1] * y + 0.3 * tnp.cos(t)
+
+
+@needs_numba
+@pytest.mark.parametrize("ts", [np.array([0.0, 0.4, 0.4, 1.1, 1.5]), np.array([0.2])])
+def test_odeint_single_loops_match_the_per_interval_loops(mode, ts):
+    # Under "numba" each direction is one loop over all output times (integrate_loop.py);
+    # under "numpy" one loop per interval: same steps, same values. Repeated times and a
+    # single time are the edge cases of the interval bookkeeping.
+    def loss(y0, t, k):
+        return tnp.sum(odeint(forced, y0, t, k) ** 2)
+
+    args = (np.array([1.0, 0.5]), ts, 0.8)
+    g = tc.grad(loss, argnums=(0, 1, 2))
+    ref, _ = _run(g, "numpy", mode, *args)
+    got, src = _run(g, "numba", mode, *args)
+    if len(ts) > 1:
+        assert src.count(MARK) == 2  # one forward loop, one adjoint loop
+    for a, b in zip(got, ref, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    ys_ref, _ = _run(lambda y0, t, k: odeint(forced, y0, t, k), "numpy", mode, *args)
+    ys, _ = _run(lambda y0, t, k: odeint(forced, y0, t, k), "numba", mode, *args)
+    np.testing.assert_allclose(ys, ys_ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(ys, odeint(forced, *args), rtol=1e-12, atol=1e-13)

@@ -63,6 +63,11 @@ from . import scan_numba
 #: Numba's compile time grows with their number.
 MAX_ELEMENTS = 64
 
+#: Loops whose scalarized body would be longer keep the NumPy loop: Numba's compile time grows
+#: faster than linearly with the length of a function (odeint's adjoint of a 2-state system
+#: is about 1,100 statements and 10–30 s to compile on a loaded machine).
+MAX_STATEMENTS = 3000
+
 #: Linear maps given by the primitive's implementation on unit vectors (see the docstring).
 _LINEAR = frozenset({reshape_p, transpose_p, broadcast_to_p, getitem_p, index_add_p,
                      concatenate_p, split_p, reduce_sum_p})
@@ -119,6 +124,8 @@ class _Writer:
     def fresh(self, expr: str) -> str:
         name = f"s{self.count}"
         self.count += 1
+        if self.count > MAX_STATEMENTS:
+            raise Unsupported
         self.lines.append(f"{name} = {expr}")
         return name
 

@@ -33,10 +33,11 @@ from ..core.shapes import ShapedArray, is_inexact_dtype, shape_str
 from ..core.tree import tree_flatten, tree_unflatten
 from ..custom import custom_vjp
 from ..interpreters.evaluate import eval_program
-from ..interpreters.stage import stage_flat
+from ..interpreters.stage import StageTracer, stage_flat
 from ..lax import while_loop
 from ..lax.programs import close_over
 from ..lax.while_loop import loop_origin
+from .integrate_loop import adjoint_all, solve_all
 
 __all__ = ["odeint"]
 
@@ -60,14 +61,48 @@ _TABLEAU = [np.array(b) for b in _BETA]
 _OUT_ROWS = np.array([_C_SOL, _C_ERR, _C_MID])  # y₁, error estimate, midpoint
 
 
-def _rk_step(fn: Callable, y: Any, f: Any, t: Any, dt: Any) -> tuple[Any, Any, Any, Any]:
-    """One Dormand–Prince step: ``(y₁, f(y₁), error estimate, midpoint value)``."""
+def _rk_step(fn: Callable, y: Any, f: Any, t: Any, dt: Any, last: Any = None
+             ) -> tuple[Any, Any, Any, Any]:
+    """One Dormand–Prince step: ``(y₁, f(y₁), error estimate, midpoint value)``. With ``last
+    = (use, y_r, t_r)`` the last stage is evaluated at ``(y_r, t_r)`` where ``use`` holds (a
+    restart of the adjoint: that step is discarded, its last stage is ``f`` at the restart)."""
     ks = tnp.reshape(f, (1, -1))  # the stages so far, one per row
     for a, beta in zip(_ALPHA, _TABLEAU, strict=True):
-        k = fn(y + dt * (beta @ ks), t + dt * a)
+        y_in, t_in = y + dt * (beta @ ks), t + dt * a
+        if last is not None and beta is _TABLEAU[-1]:
+            y_in, t_in = tnp.where(last[0], last[1], y_in), tnp.where(last[0], last[2], t_in)
+        k = fn(y_in, t_in)
         ks = tnp.concatenate([ks, tnp.reshape(k, (1, -1))])
     comb = dt * (_OUT_ROWS @ ks)
     return y + comb[0], k, comb[1], y + comb[2]
+
+
+def step(fn: Callable, s: tuple, rtol: float, atol: float, last: Any = None) -> tuple:
+    """The adaptive step on ``s = (i, y, f, t, dt, last_t, coeff)``: a step accepted when the
+    scaled error is ≤ 1, the step size adjusted either way, ``coeff`` the dense output."""
+    i, y, f, t, dt, last_t, coeff = s
+    y1, f1, err, y_mid = _rk_step(fn, y, f, t, dt, last)
+    tol = atol + rtol * tnp.maximum(tnp.abs(y), tnp.abs(y1))
+    ratio = tnp.mean((err / tol) ** 2)
+    d0, d1 = dt * f, dt * f1
+    new_coeff = tnp.stack([
+        -2.0 * d0 + 2.0 * d1 - 8.0 * y - 8.0 * y1 + 16.0 * y_mid,
+        5.0 * d0 - 3.0 * d1 + 18.0 * y + 14.0 * y1 - 32.0 * y_mid,
+        -4.0 * d0 + d1 - 11.0 * y - 5.0 * y1 + 16.0 * y_mid, d0, y])
+    dfactor = tnp.where(ratio < 1, 1.0, 0.2)
+    factor = tnp.minimum(10.0, tnp.maximum(
+        tnp.where(ratio > 0, ratio, 1.0) ** (-1.0 / 5.0) * 0.9, dfactor))
+    new_dt = tnp.where(ratio == 0, dt * 10.0, dt * factor)
+    ok = ratio <= 1.0
+    return (i + 1, tnp.where(ok, y1, y), tnp.where(ok, f1, f), tnp.where(ok, t + dt, t),
+            new_dt, tnp.where(ok, t, last_t), tnp.where(ok, new_coeff, coeff)), f1
+
+
+def interpolate(t: Any, last_t: Any, coeff: Any, target: Any) -> Any:
+    """The dense output of the last accepted step ``[last_t, t]`` at ``target``."""
+    span = t - last_t
+    s = (target - last_t) / tnp.where(span > 0, span, 1.0)
+    return (((coeff[0] * s + coeff[1]) * s + coeff[2]) * s + coeff[3]) * s + coeff[4]
 
 
 def _norm(x: Any) -> Any:
@@ -103,29 +138,11 @@ def _integrate(fn: Callable, y0: Any, ts: list[Any], rtol: float, atol: float, m
             return tnp.logical_and(tnp.logical_and(t < target, i < mxstep), dt > 0)
 
         def body(s: Any) -> Any:
-            i, y, f, t, dt, last_t, coeff = s
-            y1, f1, err, y_mid = _rk_step(fn, y, f, t, dt)
-            tol = atol + rtol * tnp.maximum(tnp.abs(y), tnp.abs(y1))
-            ratio = tnp.mean((err / tol) ** 2)
-            d0, d1 = dt * f, dt * f1
-            new_coeff = tnp.stack([
-                -2.0 * d0 + 2.0 * d1 - 8.0 * y - 8.0 * y1 + 16.0 * y_mid,
-                5.0 * d0 - 3.0 * d1 + 18.0 * y + 14.0 * y1 - 32.0 * y_mid,
-                -4.0 * d0 + d1 - 11.0 * y - 5.0 * y1 + 16.0 * y_mid, d0, y])
-            dfactor = tnp.where(ratio < 1, 1.0, 0.2)
-            factor = tnp.minimum(10.0, tnp.maximum(
-                tnp.where(ratio > 0, ratio, 1.0) ** (-1.0 / 5.0) * 0.9, dfactor))
-            new_dt = tnp.where(ratio == 0, dt * 10.0, dt * factor)
-            ok = ratio <= 1.0
-            return (i + 1, tnp.where(ok, y1, y), tnp.where(ok, f1, f), tnp.where(ok, t + dt, t),
-                    new_dt, tnp.where(ok, t, last_t), tnp.where(ok, new_coeff, coeff))
+            return step(fn, s, rtol, atol)[0]
 
         _, *rest = while_loop(cond, body, (0,) + carry)
         carry = tuple(rest)
-        _, _, t, _, last_t, coeff = carry
-        span = t - last_t
-        s = (target - last_t) / tnp.where(span > 0, span, 1.0)
-        out.append((((coeff[0] * s + coeff[1]) * s + coeff[2]) * s + coeff[3]) * s + coeff[4])
+        out.append(interpolate(carry[2], carry[4], carry[5], target))
     return out, carry[3]
 
 
@@ -133,8 +150,13 @@ def _make_odeint() -> custom_vjp:
     def solve(fn: Callable, rtol: float, atol: float, mxstep: int, y0: Any, ts: Any,
               params: list[Any]) -> Any:
         times = [ts[i] for i in range(get_aval(ts).shape[0])]
-        return tnp.stack(_integrate(lambda y, t: fn(y, t, params), y0, times, rtol, atol,
-                                    mxstep)[0])
+        rhs = lambda y, t: fn(y, t, params)  # noqa: E731
+        n = get_aval(y0).shape[0]
+        if _one_loop(len(times), n, n, y0, ts, *params):
+            f0 = rhs(y0, times[0])
+            dt = _initial_step(rhs, times[0], y0, f0, rtol, atol)
+            return solve_all(rhs, y0, f0, dt, ts, rtol, atol, mxstep, step, interpolate)
+        return tnp.stack(_integrate(rhs, y0, times, rtol, atol, mxstep)[0])
 
     def fwd(fn: Callable, rtol: float, atol: float, mxstep: int, y0: Any, ts: Any,
             params: list[Any]) -> Any:
@@ -167,6 +189,9 @@ def _make_odeint() -> custom_vjp:
 
         ts_list = [ts[i] for i in range(get_aval(ts).shape[0])]
         m = len(ts_list)
+        if _one_loop(m, n, 2 * n + 1 + sum(sizes), ys, g, *params):
+            return _bwd_one_loop(fn, aug, ys, g, ts, params, live, shapes, sizes, rtol, atol,
+                                 mxstep)
         y_bar = g[m - 1]
         t0_bar = tnp.zeros((1,), dtype=get_aval(ys).dtype)
         args_bar = tnp.zeros((sum(sizes),), dtype=get_aval(ys).dtype)
@@ -192,9 +217,44 @@ def _make_odeint() -> custom_vjp:
             off += size
         return y_bar, tnp.stack(ts_bar), p_bar
 
+    def _bwd_one_loop(fn: Callable, aug: Callable, ys: Any, g: Any, ts: Any, params: list[Any],
+                      live: list[int], shapes: list[tuple], sizes: list[int], rtol: float,
+                      atol: float, mxstep: int) -> Any:
+        """``bwd`` as one loop over all intervals (:mod:`.integrate_loop`)."""
+        m, n = get_aval(ys).shape
+        dtype = get_aval(ys).dtype
+        t_bars = tnp.stack([tnp.zeros((), dtype=dtype)]
+                           + [tnp.sum(fn(ys[i], ts[i], params) * g[i]) for i in range(1, m)])
+        state0 = tnp.concatenate([ys[m - 1], g[m - 1], tnp.reshape(-t_bars[m - 1], (1,)),
+                                  tnp.zeros((sum(sizes),), dtype=dtype)])
+        tau0 = -ts[m - 1]
+        f0 = aug(state0, tau0)
+        dt = _initial_step(aug, tau0, state0, f0, rtol, atol)
+        end = adjoint_all(aug, ys, g, ts, t_bars, state0, f0, dt, n, rtol, atol, mxstep, step,
+                          interpolate)
+        p_bar: list[Any] = [np.zeros(get_aval(p).shape) for p in params]
+        off = 2 * n + 1
+        for i, shape, size in zip(live, shapes, sizes, strict=True):
+            p_bar[i] = tnp.reshape(end[off:off + size], shape)
+            off += size
+        return end[n:2 * n], tnp.concatenate([end[2 * n:2 * n + 1], t_bars[1:]]), p_bar
+
     op = custom_vjp(_named(solve), nondiff_argnums=(0, 1, 2, 3))
     op.defvjp(_named(fwd), _named(bwd))
     return op
+
+
+def _one_loop(m: int, n: int, width: int, *values: Any) -> bool:
+    """Whether to run each direction as one loop (:mod:`.integrate_loop`): under ``jit``, when
+    its loops will be compiled by Numba (a step's stages, ``7 × width`` numbers, and the ``m ×
+    n`` outputs fit :data:`~tensorcalc.lax.while_numba.MAX_ELEMENTS`). The NumPy loops are
+    faster per interval: their straight-line code between loops is cheaper than handling the
+    intervals inside the loop at every step."""
+    from ..lax import scan_numba, while_numba
+
+    return (any(isinstance(v, StageTracer) for v in values)
+            and scan_numba.loop_compiler() != "numpy" and scan_numba.numba_available()
+            and 7 * width <= while_numba.MAX_ELEMENTS and m * n <= while_numba.MAX_ELEMENTS)
 
 
 _REVERSE_OVER_REVERSE = (
