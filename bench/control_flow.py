@@ -91,8 +91,9 @@ def run_tensorcalc(steps: int, hidden: int, repeat: int) -> dict:
 
 
 def numba_startup() -> float | None:
-    """Seconds to import Numba and compile a trivial function: paid once per process, before
-    any loop, so it is kept out of the compile times below."""
+    """Seconds to import Numba and compile trivial functions, one with a BLAS matrix-vector
+    product: paid once per process, before any loop (Numba initializes its NumPy and BLAS
+    support on first use), so it is kept out of the compile times below."""
     from tensorcalc.lax import scan_numba
 
     if not scan_numba.numba_available():
@@ -101,6 +102,7 @@ def numba_startup() -> float | None:
     import numba
 
     numba.njit("float64(float64)")(lambda v: v + 1.0)
+    numba.njit("float64[::1](float64[:, ::1], float64[::1])")(lambda a, v: np.dot(a, v))
     return time.perf_counter() - t0
 
 
@@ -231,6 +233,18 @@ def run_odeint(repeat: int) -> None:
               f"{err:.1e}")
 
 
+def _versions() -> list[str]:
+    import importlib.metadata as md
+
+    out = []
+    for name in ("numpy", "numba", "jax", "jaxlib"):
+        try:
+            out.append(f"{name} {md.version(name)}")
+        except md.PackageNotFoundError:
+            out.append(f"{name} not installed")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=1000)
@@ -238,15 +252,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeat", type=int, default=7)
     p.add_argument("--only", choices=("rnn", "odeint"), default=None)
     a = p.parse_args(argv)
+    print("versions: " + ", ".join(_versions()))
+    startup = numba_startup()
+    if startup is not None:
+        print(f"Numba start-up (import, first compiles with BLAS, once per process): "
+              f"{startup:.1f} s")
     if a.only != "rnn":
         run_odeint(a.repeat)
     if a.only == "odeint":
         return
     print(f"scan RNN, hidden {a.hidden}, {a.steps} steps, float64; load average "
           f"{os.getloadavg()[0]:.2f}")
-    startup = numba_startup()
-    if startup is not None:
-        print(f"  Numba start-up (import and first compile, once per process): {startup:.1f} s")
     ours = run_tensorcalc(a.steps, a.hidden, a.repeat)
     long_steps = 10 * a.steps
     longer = run_tensorcalc(long_steps, a.hidden, 3)
