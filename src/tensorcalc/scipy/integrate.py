@@ -223,8 +223,11 @@ def _make_odeint() -> custom_vjp:
         """``bwd`` as one loop over all intervals (:mod:`.integrate_loop`)."""
         m, n = get_aval(ys).shape
         dtype = get_aval(ys).dtype
-        t_bars = tnp.stack([tnp.zeros((), dtype=dtype)]
-                           + [tnp.sum(fn(ys[i], ts[i], params) * g[i]) for i in range(1, m)])
+        from ..transforms import vmap
+
+        # t̄ᵢ = ⟨f(yᵢ, tᵢ), gᵢ⟩ for every output time at once (one batched evaluation).
+        t_bars = tnp.concatenate([tnp.zeros((1,), dtype=dtype), vmap(
+            lambda y, t, gi: tnp.sum(fn(y, t, params) * gi))(ys[1:], ts[1:], g[1:])])
         state0 = tnp.concatenate([ys[m - 1], g[m - 1], tnp.reshape(-t_bars[m - 1], (1,)),
                                   tnp.zeros((sum(sizes),), dtype=dtype)])
         tau0 = -ts[m - 1]
