@@ -147,26 +147,33 @@ def _integrate(fn: Callable, y0: Any, ts: list[Any], rtol: float, atol: float, m
 
 
 def _make_odeint() -> custom_vjp:
-    def solve(fn: Callable, rtol: float, atol: float, mxstep: int, y0: Any, ts: Any,
-              params: list[Any]) -> Any:
+    def forward(fn: Callable, rtol: float, atol: float, mxstep: int, y0: Any, ts: Any,
+                params: list[Any]) -> tuple[Any, Any]:
+        """The solution at ``ts`` and the last step size."""
         times = [ts[i] for i in range(get_aval(ts).shape[0])]
         rhs = lambda y, t: fn(y, t, params)  # noqa: E731
         n = get_aval(y0).shape[0]
+        f0 = rhs(y0, times[0])
+        dt = _initial_step(rhs, times[0], y0, f0, rtol, atol)
         if _one_loop(len(times), n, n, y0, ts, *params):
-            f0 = rhs(y0, times[0])
-            dt = _initial_step(rhs, times[0], y0, f0, rtol, atol)
             return solve_all(rhs, y0, f0, dt, ts, rtol, atol, mxstep, step, interpolate)
-        return tnp.stack(_integrate(rhs, y0, times, rtol, atol, mxstep)[0])
+        out, dt = _integrate(rhs, y0, times, rtol, atol, mxstep, dt)
+        return tnp.stack(out), dt
+
+    def solve(fn: Callable, rtol: float, atol: float, mxstep: int, y0: Any, ts: Any,
+              params: list[Any]) -> Any:
+        return forward(fn, rtol, atol, mxstep, y0, ts, params)[0]
 
     def fwd(fn: Callable, rtol: float, atol: float, mxstep: int, y0: Any, ts: Any,
             params: list[Any]) -> Any:
-        ys = solve(fn, rtol, atol, mxstep, y0, ts, params)
-        return ys, (ys, ts, params)
+        ys, dt = forward(fn, rtol, atol, mxstep, y0, ts, params)
+        # The last step size of the forward solve is the adjoint's first (it starts at t[-1]).
+        return ys, (ys, ts, params, dt)
 
     def bwd(fn: Callable, rtol: float, atol: float, mxstep: int, res: Any, g: Any) -> Any:
         from ..api import vjp
 
-        ys, ts, params = res
+        ys, ts, params, dt = res
         n = get_aval(ys).shape[1]
         live = [i for i, p in enumerate(params) if is_inexact_dtype(get_aval(p).dtype)]
         shapes = [tuple(get_aval(params[i]).shape) for i in live]
@@ -190,20 +197,19 @@ def _make_odeint() -> custom_vjp:
         ts_list = [ts[i] for i in range(get_aval(ts).shape[0])]
         m = len(ts_list)
         if _one_loop(m, n, 2 * n + 1 + sum(sizes), ys, g, *params):
-            return _bwd_one_loop(fn, aug, ys, g, ts, params, live, shapes, sizes, rtol, atol,
-                                 mxstep)
+            return _bwd_one_loop(fn, aug, ys, g, ts, params, live, shapes, sizes, dt, rtol,
+                                 atol, mxstep)
         y_bar = g[m - 1]
         t0_bar = tnp.zeros((1,), dtype=get_aval(ys).dtype)
         args_bar = tnp.zeros((sum(sizes),), dtype=get_aval(ys).dtype)
         ts_bar = [None] * m
-        dt = None
         for i in range(m - 1, 0, -1):
             t_bar = tnp.sum(fn(ys[i], ts_list[i], params) * g[i])
             t0_bar = t0_bar - t_bar
             ts_bar[i] = t_bar
             state = tnp.concatenate([ys[i], y_bar, t0_bar, args_bar])
-            # Each interval starts with the step size the previous one ended with (only the
-            # first chooses one from scratch): the adjoint is one solve with jumps in ȳ.
+            # Each interval starts with the step size the previous one ended with (the first
+            # with the forward solve's last): the adjoint is one solve with jumps in ȳ.
             ends, dt = _integrate(aug, state, [-ts_list[i], -ts_list[i - 1]], rtol, atol,
                                   mxstep, dt)
             end = ends[1]
@@ -218,8 +224,8 @@ def _make_odeint() -> custom_vjp:
         return y_bar, tnp.stack(ts_bar), p_bar
 
     def _bwd_one_loop(fn: Callable, aug: Callable, ys: Any, g: Any, ts: Any, params: list[Any],
-                      live: list[int], shapes: list[tuple], sizes: list[int], rtol: float,
-                      atol: float, mxstep: int) -> Any:
+                      live: list[int], shapes: list[tuple], sizes: list[int], dt: Any,
+                      rtol: float, atol: float, mxstep: int) -> Any:
         """``bwd`` as one loop over all intervals (:mod:`.integrate_loop`)."""
         m, n = get_aval(ys).shape
         dtype = get_aval(ys).dtype
@@ -228,12 +234,10 @@ def _make_odeint() -> custom_vjp:
         # t̄ᵢ = ⟨f(yᵢ, tᵢ), gᵢ⟩ for every output time at once (one batched evaluation).
         t_bars = tnp.concatenate([tnp.zeros((1,), dtype=dtype), vmap(
             lambda y, t, gi: tnp.sum(fn(y, t, params) * gi))(ys[1:], ts[1:], g[1:])])
-        state0 = tnp.concatenate([ys[m - 1], g[m - 1], tnp.reshape(-t_bars[m - 1], (1,)),
-                                  tnp.zeros((sum(sizes),), dtype=dtype)])
-        tau0 = -ts[m - 1]
-        f0 = aug(state0, tau0)
-        dt = _initial_step(aug, tau0, state0, f0, rtol, atol)
-        end = adjoint_all(aug, ys, g, ts, t_bars, state0, f0, dt, n, rtol, atol, mxstep, step,
+        # The loop's first iteration restarts from (y(t[-1]), 0, 0, 0) to the adjoint's initial
+        # state, evaluating f there as every restart does.
+        seed = tnp.concatenate([ys[m - 1], tnp.zeros((n + 1 + sum(sizes),), dtype=dtype)])
+        end = adjoint_all(aug, ys, g, ts, t_bars, seed, dt, n, rtol, atol, mxstep, step,
                           interpolate)
         p_bar: list[Any] = [np.zeros(get_aval(p).shape) for p in params]
         off = 2 * n + 1

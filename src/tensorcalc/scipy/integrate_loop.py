@@ -41,7 +41,7 @@ def _pick(arr: Any, j: Any) -> Any:
 
 def solve_all(fn: Callable, y0: Any, f0: Any, dt: Any, ts: Any, rtol: float, atol: float,
               mxstep: int, step: Callable, interpolate: Callable) -> Any:
-    """``y`` at every time of ``ts`` (an ``(m, n)`` array), one loop."""
+    """``y`` at every time of ``ts`` (an ``(m, n)`` array) and the last step size, one loop."""
     m = get_aval(ts).shape[0]
     n = get_aval(y0).shape[0]
     t0 = ts[0]
@@ -65,17 +65,21 @@ def solve_all(fn: Callable, y0: Any, f0: Any, dt: Any, ts: Any, rtol: float, ato
         return kept + (j + tnp.where(record, 1, 0), buf)
 
     out = while_loop(cond, body, (0, y0, f0, t0, dt, t0, zeros + y0, 1, buf))
-    return out[8]
+    return out[8], out[4]
 
 
-def adjoint_all(aug: Callable, ys: Any, g: Any, ts: Any, t_bars: Any, state0: Any, f0: Any,
-                dt: Any, n: int, rtol: float, atol: float, mxstep: int, step: Callable,
+def adjoint_all(aug: Callable, ys: Any, g: Any, ts: Any, t_bars: Any, seed: Any, dt: Any,
+                n: int, rtol: float, atol: float, mxstep: int, step: Callable,
                 interpolate: Callable) -> Any:
     """The adjoint state at ``t[0]`` after integrating back over every interval, one loop.
-    ``t_bars[i]`` is the jump of ``t̄₀`` entering interval ``i`` (0 for ``i = 0``)."""
+    ``t_bars[i]`` is the jump of ``t̄₀`` entering interval ``i`` (0 for ``i = 0``). The loop
+    starts at ``t[-1]`` in the state ``seed`` (``ȳ``, ``t̄₀``, ``θ̄`` zero), one interval past
+    the last, so that its first iteration is a restart into the initial adjoint state: the
+    right-hand side there comes from that iteration's last stage, not from code before the
+    loop."""
     m = get_aval(ts).shape[0]
     tau0 = -ts[m - 1]
-    zeros = tnp.zeros((5,) + tuple(get_aval(state0).shape), dtype=get_aval(state0).dtype)
+    zeros = tnp.zeros((5,) + tuple(get_aval(seed).shape), dtype=get_aval(seed).dtype)
 
     def cond(s: Any) -> Any:
         i, dt, j = s[0], s[4], s[7]
@@ -96,5 +100,6 @@ def adjoint_all(aug: Callable, ys: Any, g: Any, ts: Any, t_bars: Any, state0: An
                 tnp.where(restart, s[4], dt), tnp.where(restart, target, last_t),
                 tnp.where(restart, zeros + fresh, coeff), j - tnp.where(restart, 1, 0))
 
-    out = while_loop(cond, body, (0, state0, f0, tau0, dt, tau0, zeros + state0, m - 1))
+    # j = m: the pick of row j - 1 is the last output time, where the restart puts ȳ = g[-1].
+    out = while_loop(cond, body, (0, seed, seed, tau0, dt, tau0, zeros + seed, m))
     return out[1]
