@@ -9,8 +9,9 @@ method (JAX's ``jax.experimental.ode.odeint``).
 ``(y, ȳ, t̄, θ̄)`` backwards from ``t[-1]`` (the vector-Jacobian products of ``func`` are taken
 per stage), never differentiating the forward steps; the adjoint is one solve with a jump
 ``ȳ ← ȳ + ḡᵢ`` at each output time, each interval starting with the step size the previous one
-ended with (the first with the forward solve's last, kept as a residual). Derivatives exist with respect to ``y0``, ``t`` and ``args`` (and values ``func``
-closes over); forward mode (``jvp``, ``jacfwd``) raises, as for every ``custom_vjp`` function.
+ended with (the first with the forward solve's last, kept as a residual). Derivatives exist
+with respect to ``y0``, ``t`` and ``args`` (and values ``func`` closes over); forward mode
+(``jvp``, ``jacfwd``) raises, as for every ``custom_vjp`` function.
 
 Speed: a stage is ``yᵢ = y + dt · (βᵢ · K)``, the tableau row ``βᵢ`` times the matrix ``K`` of
 the stages so far (one product, whose transpose is one product), and ``func``'s program is
