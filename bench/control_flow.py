@@ -1,7 +1,8 @@
 """Control flow: ``jit(grad)`` of a scan RNN against ``jax.jit(jax.grad)`` of the same
-``lax.scan``, in one run.
+``lax.scan``, and the ``jit(grad)`` of an ``odeint`` solve against ``jax.experimental.ode``, in
+one run.
 
-    python -m bench.control_flow [--steps 1000] [--hidden 64] [--repeat 7]
+    python -m bench.control_flow [--steps 1000] [--hidden 64] [--repeat 7] [--only rnn|odeint]
 
 The RNN is ``h_t = tanh(W h_{t-1} + U x_t)`` with a squared-norm loss on the last state,
 hidden size 64, inputs of size 16, float64 on both sides (JAX with x64 enabled, one thread; one
@@ -9,6 +10,12 @@ OpenBLAS thread for NumPy). Reported: time per step of the compiled gradient aft
 (median of ``repeat`` calls), the ratio to JAX (target ≤ 1.5), and the compile time (first call
 minus one run) at two trip counts (``steps`` and ten times as many), which must not grow with
 the number of steps (the loop is one equation).
+
+The ODE is Lotka–Volterra with 4 parameters, 6 output times on [0, 5], rtol = atol = 1e-8, the
+loss the sum of squares of the solution; the gradient with respect to the 4 parameters under
+``jit``, with the Numba loops (``loop_compiler("numba")``) and without (``"numpy"``), against
+``jax.jit(jax.grad)`` of ``jax.experimental.ode.odeint`` (target ≤ 2×). Both ratios are
+medians of calls timed alternately with JAX's, so that both see the same load.
 """
 
 from __future__ import annotations
@@ -84,8 +91,9 @@ def run_tensorcalc(steps: int, hidden: int, repeat: int) -> dict:
 
 
 def numba_startup() -> float | None:
-    """Seconds to import Numba and compile a trivial function: paid once per process, before
-    any loop, so it is kept out of the compile times below."""
+    """Seconds to import Numba and compile trivial functions, one with a BLAS matrix-vector
+    product: paid once per process, before any loop (Numba initializes its NumPy and BLAS
+    support on first use), so it is kept out of the compile times below."""
     from tensorcalc.lax import scan_numba
 
     if not scan_numba.numba_available():
@@ -94,6 +102,7 @@ def numba_startup() -> float | None:
     import numba
 
     numba.njit("float64(float64)")(lambda v: v + 1.0)
+    numba.njit("float64[::1](float64[:, ::1], float64[::1])")(lambda a, v: np.dot(a, v))
     return time.perf_counter() - t0
 
 
@@ -141,17 +150,119 @@ def run_jax(steps: int, hidden: int, repeat: int) -> dict | None:
             "grad": call(), "call": call}
 
 
+TS = np.linspace(0.0, 5.0, 6)
+Y0 = np.array([2.0, 1.0])
+LV_PARAMS = (1.0, 0.4, 0.8, 0.3)
+
+
+def _lotka_volterra(np_mod):
+    def lv(y, t, a, b, c, d):
+        return np_mod.stack([a * y[0] - b * y[0] * y[1], -c * y[1] + d * y[0] * y[1]])
+    return lv
+
+
+def _alternated(ours, theirs, repeat: int) -> tuple[float, float, float]:
+    """Medians of ``ours``, of ``theirs`` and of their ratio, timed call by call in turn."""
+    a, b, r = [], [], []
+    for _ in range(repeat):
+        t_ours, t_theirs = _median(ours, 1), _median(theirs, 1)
+        a.append(t_ours)
+        b.append(t_theirs)
+        r.append(t_ours / t_theirs)
+    return float(np.median(a)), float(np.median(b)), float(np.median(r))
+
+
+def run_odeint(repeat: int) -> None:
+    from tensorcalc.lax import scan_numba
+    from tensorcalc.scipy.integrate import odeint
+
+    print(f"odeint gradient, Lotka–Volterra (4 params, 6 times, rtol = atol = 1e-8); load "
+          f"average {os.getloadavg()[0]:.2f}")
+    lv = _lotka_volterra(tnp)
+
+    def loss(*p):
+        return tnp.sum(odeint(lv, Y0, TS, *p, rtol=1e-8, atol=1e-8) ** 2)
+
+    ours = {}
+    before = scan_numba.loop_compiler()
+    for mode in ("numba", "numpy"):
+        if mode == "numba" and not scan_numba.numba_available():
+            print("  Numba loops: numba not installed (pip install numba); skipped")
+            continue
+        scan_numba.loop_compiler(mode)
+        g = tc.jit(tc.grad(loss, argnums=(0, 1, 2, 3)))
+        first = _first_call(lambda g=g: g(*LV_PARAMS))
+        g(*LV_PARAMS)
+        ours[mode] = (g, first)
+    scan_numba.loop_compiler(before)
+    peer = None
+    try:
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                           "intra_op_parallelism_threads=1")
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+        from jax.experimental.ode import odeint as jodeint
+
+        jlv = _lotka_volterra(jnp)
+        jg = jax.jit(jax.grad(lambda *p: jnp.sum(jodeint(jlv, jnp.asarray(Y0), jnp.asarray(TS),
+                                                         *p, rtol=1e-8, atol=1e-8) ** 2),
+                              argnums=(0, 1, 2, 3)))
+        jp = tuple(jnp.asarray(p) for p in LV_PARAMS)
+
+        def peer():
+            return jax.block_until_ready(jg(*jp))
+
+        jax_first = _first_call(peer)
+        peer()
+    except ImportError:
+        print("  jax.jit(jax.grad) of jax.experimental.ode.odeint: not installed; ratios not "
+              "measured")
+    for mode, (g, first) in ours.items():
+        label = "Numba loops" if mode == "numba" else "NumPy loops"
+        if peer is None:
+            t = _median(lambda g=g: g(*LV_PARAMS), repeat)
+            print(f"  tensorcalc jit(grad), {label}: {1e3 * t:9.3f} ms   first call {first:.1f} s")
+            continue
+        t, t_jax, ratio = _alternated(lambda g=g: g(*LV_PARAMS), peer, repeat)
+        err = max(abs(float(a) - float(b)) for a, b in zip(g(*LV_PARAMS), peer(), strict=True))
+        print(f"  tensorcalc jit(grad), {label}: {1e3 * t:9.3f} ms   first call {first:.1f} s; "
+              f"JAX {1e3 * t_jax:.3f} ms (first call {jax_first:.1f} s); ratio {ratio:.1f} "
+              f"(target <= 2: {'met' if ratio <= 2 else 'NOT met'}); max |grad difference| "
+              f"{err:.1e}")
+
+
+def _versions() -> list[str]:
+    import importlib.metadata as md
+
+    out = []
+    for name in ("numpy", "numba", "jax", "jaxlib"):
+        try:
+            out.append(f"{name} {md.version(name)}")
+        except md.PackageNotFoundError:
+            out.append(f"{name} not installed")
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--only", choices=("rnn", "odeint"), default=None)
     a = p.parse_args(argv)
-    print(f"scan RNN, hidden {a.hidden}, {a.steps} steps, float64; load average "
-          f"{os.getloadavg()[0]:.2f}")
+    print("versions: " + ", ".join(_versions()))
     startup = numba_startup()
     if startup is not None:
-        print(f"  Numba start-up (import and first compile, once per process): {startup:.1f} s")
+        print(f"Numba start-up (import, first compiles with BLAS, once per process): "
+              f"{startup:.1f} s")
+    if a.only != "rnn":
+        run_odeint(a.repeat)
+    if a.only == "odeint":
+        return
+    print(f"scan RNN, hidden {a.hidden}, {a.steps} steps, float64; load average "
+          f"{os.getloadavg()[0]:.2f}")
     ours = run_tensorcalc(a.steps, a.hidden, a.repeat)
     long_steps = 10 * a.steps
     longer = run_tensorcalc(long_steps, a.hidden, 3)

@@ -187,8 +187,9 @@ def _numba_type(aval: Any) -> Any:
 
     if aval is None:
         return numba.int64
-    base = numba.float64 if np.dtype(aval.dtype) == np.float64 else numba.boolean
-    return numba.types.Array(base, len(aval.shape), "C")
+    base = {"f": numba.float64, "i": numba.int64}.get(np.dtype(aval.dtype).kind, numba.boolean)
+    # Shape () is a scalar argument (the while loops pass 0-d values so; scans never do).
+    return numba.types.Array(base, len(aval.shape), "C") if aval.shape else base
 
 
 def _cache_dir() -> str | None:
@@ -207,36 +208,40 @@ def _cache_dir() -> str | None:
     return path if os.access(path, os.W_OK) else None
 
 
-def _loop_function(source: str) -> tuple[Callable[..., Any], bool]:
-    """``scan_loop`` defined from ``source``: from a module file in the cache directory when
-    there is one (so Numba can cache its machine code next to it), else in memory. Returns
-    the function and whether it is file-backed."""
+def _loop_function(source: str, name: str = "scan_loop") -> tuple[Callable[..., Any], bool]:
+    """The function ``name`` defined from ``source``: from a module file in the cache
+    directory when there is one (so Numba can cache its machine code next to it), else in
+    memory. Returns the function and whether it is file-backed."""
     text = "import numpy as np\n\n\n" + source
     where = _cache_dir()
     if where is not None:
-        name = "loop_" + hashlib.sha256(text.encode()).hexdigest()[:24]
-        path = os.path.join(where, name + ".py")
+        module_name = "loop_" + hashlib.sha256(text.encode()).hexdigest()[:24]
+        path = os.path.join(where, module_name + ".py")
         try:
             if not os.path.exists(path):
-                fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{name}.", suffix=".tmp")
+                fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{module_name}.", suffix=".tmp")
                 with os.fdopen(fd, "w") as f:
                     f.write(text)
                 os.replace(tmp, path)  # atomic: a reader sees the whole file or none
-            spec = importlib.util.spec_from_file_location(f"tensorcalc_numba_{name}", path)
+            spec = importlib.util.spec_from_file_location(f"tensorcalc_numba_{module_name}",
+                                                          path)
             module = importlib.util.module_from_spec(spec)
             # Numba's cache finds the function's module again by name.
             sys.modules[spec.name] = module
             spec.loader.exec_module(module)  # our generated file, never user text
-            return module.scan_loop, True
+            return getattr(module, name), True
         except OSError:
             pass
     env: dict[str, Any] = {"np": np}
     # The source is generated from a Program by this module, never from user text.
-    exec(compile(source, "<tensorcalc.jit scan_loop>", "exec"), env)  # noqa: S102
-    return env["scan_loop"], False
+    exec(compile(source, f"<tensorcalc.jit {name}>", "exec"), env)  # noqa: S102
+    return env[name], False
 
 
-def _compile(source: str, arg_avals: Sequence[Any]) -> Callable[..., Any] | None:
+def compile_loop(source: str, arg_avals: Sequence[Any], name: str = "scan_loop"
+                 ) -> Callable[..., Any] | None:
+    """``name`` from ``source`` compiled by Numba for these argument types (None when Numba
+    fails), cached per process by source and types."""
     key = (source, tuple(None if a is None else (len(a.shape), np.dtype(a.dtype).str)
                          for a in arg_avals))
     with _lock:
@@ -245,9 +250,10 @@ def _compile(source: str, arg_avals: Sequence[Any]) -> Callable[..., Any] | None
         try:
             import numba
 
-            loop, on_disk = _loop_function(source)
+            loop, on_disk = _loop_function(source, name)
             sig = tuple(_numba_type(a) for a in arg_avals)
-            fn = numba.njit(sig, nogil=True, cache=on_disk)(loop)
+            # error_model="numpy": a division by zero gives inf/nan, as in NumPy, not an error.
+            fn = numba.njit(sig, nogil=True, cache=on_disk, error_model="numpy")(loop)
         except Exception:  # noqa: BLE001  (any Numba failure means: keep the NumPy loop)
             fn = None
         _cache[key] = fn
@@ -294,7 +300,7 @@ def numba_scan(body: Program, length: int, reverse: bool, nk: int, nc: int, plai
     arg_avals += [_stacked(a, length) for a in body.in_avals[nk + nc:]]
     arg_avals += [_stacked(a, length) for a in body.out_avals[nc:nc + ny]]
     arg_avals += [_aval_of(v) for v in lits]
-    fn = _compile(source, arg_avals)
+    fn = compile_loop(source, arg_avals)
     if fn is None:
         return None
     return NumbaScan(fn, source, lits, body, nc, length, fallback)

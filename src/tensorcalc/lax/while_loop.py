@@ -40,6 +40,7 @@ from ..interpreters.stage import StageTracer, stage_flat
 from ..interpreters.transpose import deftranspose
 from .programs import close_over
 from .scan import ScanError, _check_carry
+from .while_numba import numba_while
 
 
 class WhileLoopReverseModeError(TensorcalcError, TypeError):
@@ -185,14 +186,37 @@ def _while_source(ins: list[str], outs: list[str], params: dict[str, Any],
                   const: Callable[[Any], str], plain: bool) -> list[str]:
     """A Python ``while`` over the compiled predicate and body."""
     ncc, nk = params["cond_nconsts"], params["body_nconsts"]
-    fc = const(compile_program(optimize(params["cond"]), "while_cond", plain_strong_zeros=plain)[0])
-    fb = const(compile_program(optimize(params["body"]), "while_body", plain_strong_zeros=plain)[0])
+    cond, body = optimize(params["cond"]), optimize(params["body"])
+    cond_fn = compile_program(cond, "while_cond", plain_strong_zeros=plain)[0]
+    body_fn = compile_program(body, "while_body", plain_strong_zeros=plain)[0]
+    looped = numba_while(cond, body, ncc, nk, plain, _numpy_while(cond_fn, body_fn, ncc, nk))
+    if looped is not None:
+        # The loop runs inside one Numba function of scalars; its source is shown as a comment.
+        call = f"{', '.join(outs)}, = {const(looped)}({', '.join(ins)})"
+        return [call, "# one Numba loop (tensorcalc.lax.while_numba):"] \
+            + [f"#   {line}" for line in looped.source.splitlines()]
+    fc, fb = const(cond_fn), const(body_fn)
     cc, bc, init = ins[:ncc], ins[ncc:ncc + nk], ins[ncc + nk:]
     lines = [f"{o} = {i}" for o, i in zip(outs, init, strict=True)]
     lines.append(f"while {fc}({', '.join(cc + outs)})[0]:")
     target = (", ".join(outs) + ",") if outs else "_"
     lines.append(f"    {target} = {fb}({', '.join(bc + outs)})")
     return lines
+
+
+def _numpy_while(cond_fn: Callable[..., Any], body_fn: Callable[..., Any], ncc: int,
+                 nk: int) -> Callable[..., tuple[list[Any], int]]:
+    """The NumPy loop as a function returning the carry and the trip count (what a Numba loop
+    runs until it is compiled, and falls back to)."""
+    def numpy_while(*args: Any) -> tuple[list[Any], int]:
+        cc, bc, carry = args[:ncc], args[ncc:ncc + nk], list(args[ncc + nk:])
+        steps = 0
+        while cond_fn(*cc, *carry)[0]:
+            carry = list(body_fn(*bc, *carry))
+            steps += 1
+        return carry, steps
+
+    return numpy_while
 
 
 defjvp_rule(while_p, _while_jvp)

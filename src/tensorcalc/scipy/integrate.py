@@ -7,9 +7,16 @@ method (JAX's ``jax.experimental.ode.odeint``).
 :func:`~tensorcalc.lax.while_loop` (so ``jit`` and ``vmap`` go through it). The whole solve is a
 :class:`~tensorcalc.custom.custom_vjp`: reverse mode integrates the adjoint system
 ``(y, ȳ, t̄, θ̄)`` backwards from ``t[-1]`` (the vector-Jacobian products of ``func`` are taken
-per stage), never differentiating the forward steps. Derivatives exist with respect to ``y0``,
-``t`` and ``args`` (and values ``func`` closes over); forward mode (``jvp``, ``jacfwd``) raises,
-as for every ``custom_vjp`` function.
+per stage), never differentiating the forward steps; the adjoint is one solve with a jump
+``ȳ ← ȳ + ḡᵢ`` at each output time, each interval starting with the step size the previous one
+ended with (the first with the forward solve's last, kept as a residual). Derivatives exist
+with respect to ``y0``, ``t`` and ``args`` (and values ``func`` closes over); forward mode
+(``jvp``, ``jacfwd``) raises, as for every ``custom_vjp`` function.
+
+Speed: a stage is ``yᵢ = y + dt · (βᵢ · K)``, the tableau row ``βᵢ`` times the matrix ``K`` of
+the stages so far (one product, whose transpose is one product), and ``func``'s program is
+simplified before it is differentiated. Under ``jit`` with Numba installed, both loops compile
+to scalarized Numba functions when the state is small (:mod:`tensorcalc.lax.while_numba`).
 """
 
 from __future__ import annotations
@@ -20,16 +27,18 @@ from typing import Any
 import numpy as np
 
 from .. import numpy as tnp
+from ..compile.passes import optimize
 from ..core.errors import ShapeError
 from ..core.primitive import Tracer, get_aval
 from ..core.shapes import ShapedArray, is_inexact_dtype, shape_str
 from ..core.tree import tree_flatten, tree_unflatten
 from ..custom import custom_vjp
 from ..interpreters.evaluate import eval_program
-from ..interpreters.stage import stage_flat
+from ..interpreters.stage import StageTracer, stage_flat
 from ..lax import while_loop
 from ..lax.programs import close_over
 from ..lax.while_loop import loop_origin
+from .integrate_loop import adjoint_all, solve_all
 
 __all__ = ["odeint"]
 
@@ -46,20 +55,55 @@ _C_MID = [6025192743 / 30085553152 / 2, 0.0, 51252292925 / 65400821598 / 2,
           -1776094331 / 19743644256 / 2, 11237099 / 235043384 / 2]
 
 
-def _comb(coeffs: list[float], ks: list[Any]) -> Any:
-    out = None
-    for c, k in zip(coeffs, ks, strict=False):
-        if c != 0.0:
-            out = c * k if out is None else out + c * k
-    return out
+# The stage combinations as one matrix product each, with the tableau's rows as constants:
+# a few NumPy calls per stage whatever its number of terms, and under reverse mode the
+# transpose of a product is a product (not one scatter-add per term).
+_TABLEAU = [np.array(b) for b in _BETA]
+_OUT_ROWS = np.array([_C_SOL, _C_ERR, _C_MID])  # y₁, error estimate, midpoint
 
 
-def _rk_step(fn: Callable, y: Any, f: Any, t: Any, dt: Any) -> tuple[Any, Any, Any, list]:
-    ks = [f]
-    for a, beta in zip(_ALPHA, _BETA, strict=True):
-        ks.append(fn(y + dt * _comb(beta, ks), t + dt * a))
-    y1 = y + dt * _comb(_C_SOL, ks)
-    return y1, ks[-1], dt * _comb(_C_ERR, ks), ks
+def _rk_step(fn: Callable, y: Any, f: Any, t: Any, dt: Any, last: Any = None
+             ) -> tuple[Any, Any, Any, Any]:
+    """One Dormand–Prince step: ``(y₁, f(y₁), error estimate, midpoint value)``. With ``last
+    = (use, y_r, t_r)`` the last stage is evaluated at ``(y_r, t_r)`` where ``use`` holds (a
+    restart of the adjoint: that step is discarded, its last stage is ``f`` at the restart)."""
+    ks = tnp.reshape(f, (1, -1))  # the stages so far, one per row
+    for a, beta in zip(_ALPHA, _TABLEAU, strict=True):
+        y_in, t_in = y + dt * (beta @ ks), t + dt * a
+        if last is not None and beta is _TABLEAU[-1]:
+            y_in, t_in = tnp.where(last[0], last[1], y_in), tnp.where(last[0], last[2], t_in)
+        k = fn(y_in, t_in)
+        ks = tnp.concatenate([ks, tnp.reshape(k, (1, -1))])
+    comb = dt * (_OUT_ROWS @ ks)
+    return y + comb[0], k, comb[1], y + comb[2]
+
+
+def step(fn: Callable, s: tuple, rtol: float, atol: float, last: Any = None) -> tuple:
+    """The adaptive step on ``s = (i, y, f, t, dt, last_t, coeff)``: a step accepted when the
+    scaled error is ≤ 1, the step size adjusted either way, ``coeff`` the dense output."""
+    i, y, f, t, dt, last_t, coeff = s
+    y1, f1, err, y_mid = _rk_step(fn, y, f, t, dt, last)
+    tol = atol + rtol * tnp.maximum(tnp.abs(y), tnp.abs(y1))
+    ratio = tnp.mean((err / tol) ** 2)
+    d0, d1 = dt * f, dt * f1
+    new_coeff = tnp.stack([
+        -2.0 * d0 + 2.0 * d1 - 8.0 * y - 8.0 * y1 + 16.0 * y_mid,
+        5.0 * d0 - 3.0 * d1 + 18.0 * y + 14.0 * y1 - 32.0 * y_mid,
+        -4.0 * d0 + d1 - 11.0 * y - 5.0 * y1 + 16.0 * y_mid, d0, y])
+    dfactor = tnp.where(ratio < 1, 1.0, 0.2)
+    factor = tnp.minimum(10.0, tnp.maximum(
+        tnp.where(ratio > 0, ratio, 1.0) ** (-1.0 / 5.0) * 0.9, dfactor))
+    new_dt = tnp.where(ratio == 0, dt * 10.0, dt * factor)
+    ok = ratio <= 1.0
+    return (i + 1, tnp.where(ok, y1, y), tnp.where(ok, f1, f), tnp.where(ok, t + dt, t),
+            new_dt, tnp.where(ok, t, last_t), tnp.where(ok, new_coeff, coeff)), f1
+
+
+def interpolate(t: Any, last_t: Any, coeff: Any, target: Any) -> Any:
+    """The dense output of the last accepted step ``[last_t, t]`` at ``target``."""
+    span = t - last_t
+    s = (target - last_t) / tnp.where(span > 0, span, 1.0)
+    return (((coeff[0] * s + coeff[1]) * s + coeff[2]) * s + coeff[3]) * s + coeff[4]
 
 
 def _norm(x: Any) -> Any:
@@ -79,11 +123,13 @@ def _initial_step(fn: Callable, t0: Any, y0: Any, f0: Any, rtol: float, atol: fl
     return tnp.minimum(100.0 * h0, h1)
 
 
-def _integrate(fn: Callable, y0: Any, ts: list[Any], rtol: float, atol: float, mxstep: int
-               ) -> list[Any]:
-    """``y`` at each time of ``ts`` (flat vectors), ``y[0] = y0``."""
+def _integrate(fn: Callable, y0: Any, ts: list[Any], rtol: float, atol: float, mxstep: int,
+               dt: Any = None) -> tuple[list[Any], Any]:
+    """``y`` at each time of ``ts`` (flat vectors), ``y[0] = y0``, and the last step size;
+    ``dt`` is the first step size to try (by default chosen from ``fn`` at ``y0``)."""
     f0 = fn(y0, ts[0])
-    dt = _initial_step(fn, ts[0], y0, f0, rtol, atol)
+    if dt is None:
+        dt = _initial_step(fn, ts[0], y0, f0, rtol, atol)
     zeros = tnp.zeros((5,) + tuple(get_aval(y0).shape), dtype=get_aval(y0).dtype)
     carry = (y0, f0, ts[0], dt, ts[0], zeros + y0)
     out = [y0]
@@ -93,49 +139,42 @@ def _integrate(fn: Callable, y0: Any, ts: list[Any], rtol: float, atol: float, m
             return tnp.logical_and(tnp.logical_and(t < target, i < mxstep), dt > 0)
 
         def body(s: Any) -> Any:
-            i, y, f, t, dt, last_t, coeff = s
-            y1, f1, err, ks = _rk_step(fn, y, f, t, dt)
-            tol = atol + rtol * tnp.maximum(tnp.abs(y), tnp.abs(y1))
-            ratio = tnp.mean((err / tol) ** 2)
-            y_mid = y + dt * _comb(_C_MID, ks)
-            d0, d1 = dt * f, dt * f1
-            new_coeff = tnp.stack([
-                -2.0 * d0 + 2.0 * d1 - 8.0 * y - 8.0 * y1 + 16.0 * y_mid,
-                5.0 * d0 - 3.0 * d1 + 18.0 * y + 14.0 * y1 - 32.0 * y_mid,
-                -4.0 * d0 + d1 - 11.0 * y - 5.0 * y1 + 16.0 * y_mid, d0, y])
-            dfactor = tnp.where(ratio < 1, 1.0, 0.2)
-            factor = tnp.minimum(10.0, tnp.maximum(
-                tnp.where(ratio > 0, ratio, 1.0) ** (-1.0 / 5.0) * 0.9, dfactor))
-            new_dt = tnp.where(ratio == 0, dt * 10.0, dt * factor)
-            ok = ratio <= 1.0
-            return (i + 1, tnp.where(ok, y1, y), tnp.where(ok, f1, f), tnp.where(ok, t + dt, t),
-                    new_dt, tnp.where(ok, t, last_t), tnp.where(ok, new_coeff, coeff))
+            return step(fn, s, rtol, atol)[0]
 
         _, *rest = while_loop(cond, body, (0,) + carry)
         carry = tuple(rest)
-        _, _, t, _, last_t, coeff = carry
-        span = t - last_t
-        s = (target - last_t) / tnp.where(span > 0, span, 1.0)
-        out.append((((coeff[0] * s + coeff[1]) * s + coeff[2]) * s + coeff[3]) * s + coeff[4])
-    return out
+        out.append(interpolate(carry[2], carry[4], carry[5], target))
+    return out, carry[3]
 
 
 def _make_odeint() -> custom_vjp:
+    def forward(fn: Callable, rtol: float, atol: float, mxstep: int, y0: Any, ts: Any,
+                params: list[Any]) -> tuple[Any, Any]:
+        """The solution at ``ts`` and the last step size."""
+        times = [ts[i] for i in range(get_aval(ts).shape[0])]
+        rhs = lambda y, t: fn(y, t, params)  # noqa: E731
+        n = get_aval(y0).shape[0]
+        f0 = rhs(y0, times[0])
+        dt = _initial_step(rhs, times[0], y0, f0, rtol, atol)
+        if _one_loop(len(times), n, n, y0, ts, *params):
+            return solve_all(rhs, y0, f0, dt, ts, rtol, atol, mxstep, step, interpolate)
+        out, dt = _integrate(rhs, y0, times, rtol, atol, mxstep, dt)
+        return tnp.stack(out), dt
+
     def solve(fn: Callable, rtol: float, atol: float, mxstep: int, y0: Any, ts: Any,
               params: list[Any]) -> Any:
-        times = [ts[i] for i in range(get_aval(ts).shape[0])]
-        return tnp.stack(_integrate(lambda y, t: fn(y, t, params), y0, times, rtol, atol,
-                                    mxstep))
+        return forward(fn, rtol, atol, mxstep, y0, ts, params)[0]
 
     def fwd(fn: Callable, rtol: float, atol: float, mxstep: int, y0: Any, ts: Any,
             params: list[Any]) -> Any:
-        ys = solve(fn, rtol, atol, mxstep, y0, ts, params)
-        return ys, (ys, ts, params)
+        ys, dt = forward(fn, rtol, atol, mxstep, y0, ts, params)
+        # The last step size of the forward solve is the adjoint's first (it starts at t[-1]).
+        return ys, (ys, ts, params, dt)
 
     def bwd(fn: Callable, rtol: float, atol: float, mxstep: int, res: Any, g: Any) -> Any:
         from ..api import vjp
 
-        ys, ts, params = res
+        ys, ts, params, dt = res
         n = get_aval(ys).shape[1]
         live = [i for i, p in enumerate(params) if is_inexact_dtype(get_aval(p).dtype)]
         shapes = [tuple(get_aval(params[i]).shape) for i in live]
@@ -158,6 +197,9 @@ def _make_odeint() -> custom_vjp:
 
         ts_list = [ts[i] for i in range(get_aval(ts).shape[0])]
         m = len(ts_list)
+        if _one_loop(m, n, 2 * n + 1 + sum(sizes), ys, g, *params):
+            return _bwd_one_loop(fn, aug, ys, g, ts, params, live, shapes, sizes, dt, rtol,
+                                 atol, mxstep)
         y_bar = g[m - 1]
         t0_bar = tnp.zeros((1,), dtype=get_aval(ys).dtype)
         args_bar = tnp.zeros((sum(sizes),), dtype=get_aval(ys).dtype)
@@ -167,7 +209,11 @@ def _make_odeint() -> custom_vjp:
             t0_bar = t0_bar - t_bar
             ts_bar[i] = t_bar
             state = tnp.concatenate([ys[i], y_bar, t0_bar, args_bar])
-            end = _integrate(aug, state, [-ts_list[i], -ts_list[i - 1]], rtol, atol, mxstep)[1]
+            # Each interval starts with the step size the previous one ended with (the first
+            # with the forward solve's last): the adjoint is one solve with jumps in ȳ.
+            ends, dt = _integrate(aug, state, [-ts_list[i], -ts_list[i - 1]], rtol, atol,
+                                  mxstep, dt)
+            end = ends[1]
             y_bar = end[n:2 * n] + g[i - 1]
             t0_bar, args_bar = end[2 * n:2 * n + 1], end[2 * n + 1:]
         ts_bar[0] = t0_bar[0]
@@ -178,9 +224,45 @@ def _make_odeint() -> custom_vjp:
             off += size
         return y_bar, tnp.stack(ts_bar), p_bar
 
+    def _bwd_one_loop(fn: Callable, aug: Callable, ys: Any, g: Any, ts: Any, params: list[Any],
+                      live: list[int], shapes: list[tuple], sizes: list[int], dt: Any,
+                      rtol: float, atol: float, mxstep: int) -> Any:
+        """``bwd`` as one loop over all intervals (:mod:`.integrate_loop`)."""
+        m, n = get_aval(ys).shape
+        dtype = get_aval(ys).dtype
+        from ..transforms import vmap
+
+        # t̄ᵢ = ⟨f(yᵢ, tᵢ), gᵢ⟩ for every output time at once (one batched evaluation).
+        t_bars = tnp.concatenate([tnp.zeros((1,), dtype=dtype), vmap(
+            lambda y, t, gi: tnp.sum(fn(y, t, params) * gi))(ys[1:], ts[1:], g[1:])])
+        # The loop's first iteration restarts from (y(t[-1]), 0, 0, 0) to the adjoint's initial
+        # state, evaluating f there as every restart does.
+        seed = tnp.concatenate([ys[m - 1], tnp.zeros((n + 1 + sum(sizes),), dtype=dtype)])
+        end = adjoint_all(aug, ys, g, ts, t_bars, seed, dt, n, rtol, atol, mxstep, step,
+                          interpolate)
+        p_bar: list[Any] = [np.zeros(get_aval(p).shape) for p in params]
+        off = 2 * n + 1
+        for i, shape, size in zip(live, shapes, sizes, strict=True):
+            p_bar[i] = tnp.reshape(end[off:off + size], shape)
+            off += size
+        return end[n:2 * n], tnp.concatenate([end[2 * n:2 * n + 1], t_bars[1:]]), p_bar
+
     op = custom_vjp(_named(solve), nondiff_argnums=(0, 1, 2, 3))
     op.defvjp(_named(fwd), _named(bwd))
     return op
+
+
+def _one_loop(m: int, n: int, width: int, *values: Any) -> bool:
+    """Whether to run each direction as one loop (:mod:`.integrate_loop`): under ``jit``, when
+    its loops will be compiled by Numba (a step's stages, ``7 × width`` numbers, and the ``m ×
+    n`` outputs fit :data:`~tensorcalc.lax.while_numba.MAX_ELEMENTS`). The NumPy loops are
+    faster per interval: their straight-line code between loops is cheaper than handling the
+    intervals inside the loop at every step."""
+    from ..lax import scan_numba, while_numba
+
+    return (any(isinstance(v, StageTracer) for v in values)
+            and scan_numba.loop_compiler() != "numpy" and scan_numba.numba_available()
+            and 7 * width <= while_numba.MAX_ELEMENTS and m * n <= while_numba.MAX_ELEMENTS)
 
 
 _REVERSE_OVER_REVERSE = (
@@ -234,7 +316,9 @@ def odeint(func: Callable[..., Any], y0: Any, t: Any, *args: Any, rtol: float = 
     n = int(np.prod(shape))
     avals = [ShapedArray((n,), dtype), ShapedArray((), get_aval(t).dtype)]
     avals += [ShapedArray(get_aval(a).shape, get_aval(a).dtype) for a in arg_leaves]
-    prog, consts = close_over(stage_flat(flat, avals))
+    # Simplified once here (CSE merges the user's repeated ``y[0]``), so the seven
+    # vector-Jacobian products per adjoint step each transpose one indexing, not one per use.
+    prog, consts = close_over(optimize(stage_flat(flat, avals)))
     nc = len(consts)
 
     def fn(y: Any, s: Any, params: list[Any]) -> Any:
