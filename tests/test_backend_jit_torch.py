@@ -160,7 +160,9 @@ def test_record_gradients_with_buffers_match_eager(rec):
                  if isinstance(a, np.ndarray) and a.dtype == np.float64)
     if not diff:
         pytest.skip("no float64 argument to differentiate")
-    args = [torch.asarray(a.copy()) if isinstance(a, np.ndarray) else a for a in np_args]
+    # NumPy scalars too: a NumPy scalar argument next to tensors is not what this tests
+    args = [torch.asarray(np.array(a)) if isinstance(a, (np.ndarray, np.generic)) else a
+            for a in np_args]
     g = tc.grad(_scalar_loss(rec, np_args), argnums=diff)
     try:
         want = g(*args)  # eager on torch: what the compiled code must reproduce

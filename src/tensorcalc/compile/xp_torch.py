@@ -98,15 +98,19 @@ def torch_ufunc(eq: Equation, plain: bool) -> Any:
     if spec is None:
         return None
     out = eq.outputs[0].aval
-    if not _floating(eq.outputs[0]):
+    if not _floating(eq.outputs[0]) or len(out.shape) == 0:
         return None
+    tensors = 0
     for a in eq.inputs:
-        if _number(a):
+        if isinstance(a, Var) and a.aval.dtype != out.dtype:
+            return None  # a promotion: left to the array-API function
+        if _number(a) or len(a.aval.shape) == 0:
+            # a Python number, or a 0-d argument that may be one (NumPy scalars are passed on)
             if not spec[1]:
                 return None
-        elif a.aval.dtype != out.dtype:
-            return None  # a promotion: left to the array-API function
-    return uf
+        else:
+            tensors += 1
+    return uf if tensors else None
 
 
 def torch_call(eq: Equation, args: list[str], out: str | None, plain: bool) -> str:
