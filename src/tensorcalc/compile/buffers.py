@@ -20,7 +20,8 @@ alias; a buffer is reused only after every variable that may alias it is dead (r
 operations whose aliasing is unknown are assumed to alias all their operands); and ``out=`` is
 used only when the ufunc's result dtype is certainly the output's dtype (all array operands
 already have it), so NumPy never casts into the buffer. 0-d results are NumPy scalars and are
-never buffers.
+never buffers. The torch code generator (:mod:`tensorcalc.compile.xp_torch`) runs the same plan
+with its own list of calls that allocate and take ``out=``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ def ufunc_of(eq: Any, plain_strong_zeros: bool = False) -> np.ufunc | None:
     return None
 
 
+#: How a code generator says which equations it emits as a fresh-array call that takes
+#: ``out=``: the ufunc (or an object with a ufunc's ``signature``: None for elementwise, which
+#: may then run in place on a dying operand), or None.
+UfuncOf = Callable[[Any, bool], Any]
+
+
 def _can_write_out(eq: Any, plain: bool, ufunc: UfuncOf = ufunc_of) -> bool:
     """A ufunc call whose result dtype is certainly the output aval's dtype, and not 0-d."""
     if ufunc(eq, plain) is None:
@@ -86,12 +93,6 @@ def _can_write_out(eq: Any, plain: bool, ufunc: UfuncOf = ufunc_of) -> bool:
         elif a.aval.dtype != out.dtype:
             return False
     return True
-
-
-#: How a code generator says which equations it emits as a fresh-array call that takes
-#: ``out=``: the ufunc (or an object with a ufunc's ``signature``: None for elementwise, which
-#: may then run in place on a dying operand), or None.
-UfuncOf = Callable[[Any, bool], Any]
 
 
 def _key(v: Var) -> tuple:

@@ -102,11 +102,14 @@ def torch_ufunc(eq: Equation, plain: bool) -> Any:
         return None
     tensors = 0
     for a in eq.inputs:
-        if isinstance(a, Var) and a.aval.dtype != out.dtype:
-            return None  # a promotion: left to the array-API function
-        if _number(a) or len(a.aval.shape) == 0:
-            # a Python number, or a 0-d argument that may be one (NumPy scalars are passed on)
+        if _number(a):
             if not spec[1]:
+                return None
+            continue
+        if a.aval.dtype != out.dtype:
+            return None  # a promotion: left to the array-API function
+        if len(a.aval.shape) == 0:
+            if not spec[1]:  # a 0-d argument may be a NumPy scalar, passed on as it is
                 return None
         else:
             tensors += 1
