@@ -142,7 +142,7 @@ def generate_xp_source(prog: Program, xp: Any, dev: Any, name: str = "compiled",
             if impl is None:
                 impl = prim.xp_impl = backend.ufunc_impl(prim)
             fn = const(impl)
-            kw = ", ".join(f"{k}={const(v)}" for k, v in eq.params.items())
+            kw = ", ".join(f"{p}={const(v)}" for p, v in eq.params.items())
             expr = f"{fn}(xp, {', '.join(ins)}{', ' + kw if kw else ''})"
         target = outs[0] if not prim.multiple_results else ", ".join(outs) + ","
         lines.append(f"    {target} = {expr}  # {prim.name}")
