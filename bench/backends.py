@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import threading
@@ -42,26 +43,32 @@ import tensorcalc.numpy as tnp
 from .overhead import _torch_mlp_grad, digits, init_mlp, mlp_loss
 
 
-def _interleaved(fns: dict[str, Any], repeat: int) -> dict[str, tuple[float, float]]:
-    """``{name: (median wall s, median CPU s of the process)}``, the peers timed in turn in one
-    loop (each round runs every entry once), so a burst of load on the shared machine hits all
-    of them alike. The CPU time (all threads of this process: NumPy's BLAS may run several) is
-    the computation's own work, which other processes' load inflates far less than the wall
-    time."""
+def _interleaved(fns: dict[str, Any], repeat: int) -> dict[str, tuple[float, float, float]]:
+    """``{name: (median wall s, median CPU s, minor page faults per call)}``, the peers timed in
+    turn in one loop (each round runs every entry once), so a burst of load on the shared
+    machine hits all of them alike. The CPU time (all threads of this process: NumPy's BLAS may
+    run several) is the computation's own work, which other processes' load inflates far less
+    than the wall time; page faults count the fresh memory each call touches (kernel time that
+    grows with the load)."""
     for fn in fns.values():
         fn()  # warm up (and compile, for jit)
     wall: dict[str, list[float]] = {k: [] for k in fns}
     cpu: dict[str, list[float]] = {k: [] for k in fns}
+    faults = dict.fromkeys(fns, 0)
     for _ in range(repeat):
         for k, fn in fns.items():
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             c0, t0 = time.process_time(), time.perf_counter()
             fn()
             wall[k].append(time.perf_counter() - t0)
             cpu[k].append(time.process_time() - c0)
-    return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in fns}
+            faults[k] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k]), faults[k] / repeat)
+            for k in fns}
 
 
-def torch_mlp(repeat: int, dtype: str = "float64") -> tuple[dict[str, tuple[float, float]], float]:
+def torch_mlp(repeat: int, dtype: str = "float64"
+              ) -> tuple[dict[str, tuple[float, float, float]], float]:
     """B1: the timings and the largest difference from PyTorch's gradient."""
     import torch
 
@@ -85,7 +92,7 @@ def torch_mlp(repeat: int, dtype: str = "float64") -> tuple[dict[str, tuple[floa
 
 
 def torch_logistic_hessian(repeat: int, n: int = 2000, d: int = 500
-                           ) -> tuple[dict[str, tuple[float, float]], float]:
+                           ) -> tuple[dict[str, tuple[float, float, float]], float]:
     """B1b: W4's Hessian of Σ log(1 + exp(−y ⊙ A w)) on torch CPU float64 tensors (no target):
     the closed form Aᵀ diag(p(1 − p)) A in torch, ``torch.func.hessian``, and tensorcalc."""
     import torch
@@ -155,14 +162,14 @@ def dask_scaling(rows: list[int], chunk: int, repeat: int, features: int = 20
     return results
 
 
-def _print_b1(title: str, res: dict[str, tuple[float, float]], err: float, ref_name: str,
-              err_name: str) -> None:
-    ref_wall, ref_cpu = res[ref_name]
+def _print_b1(title: str, res: dict[str, tuple[float, float, float]], err: float,
+              ref_name: str, err_name: str) -> None:
+    ref_wall, ref_cpu, _ = res[ref_name]
     print(f"{title} (medians of interleaved rounds; ratio to {ref_name})")
-    print(f"    {'':40s} {'wall':>9s}  {'ratio':>6s}  {'CPU':>9s}  {'ratio':>6s}")
-    for k, (wall, cpu) in res.items():
+    print(f"    {'':40s} {'wall':>9s}  {'ratio':>6s}  {'CPU':>9s}  {'ratio':>6s}  page faults")
+    for k, (wall, cpu, faults) in res.items():
         print(f"    {k:40s} {wall * 1e3:6.2f} ms  {wall / ref_wall:5.2f}x  "
-              f"{cpu * 1e3:6.2f} ms  {cpu / ref_cpu:5.2f}x")
+              f"{cpu * 1e3:6.2f} ms  {cpu / ref_cpu:5.2f}x  {faults:7.0f}")
     print(f"    {err_name:40s} {err:.2e}")
 
 
