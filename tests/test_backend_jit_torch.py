@@ -175,3 +175,13 @@ def test_record_gradients_with_buffers_match_eager(rec):
     g_leaves, w_leaves = tree_flatten(got)[0], tree_flatten(want)[0]
     for a, b in zip(g_leaves, w_leaves, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-9)
+
+
+def test_a_returned_constant_is_a_fresh_tensor_each_call():
+    # the gradient of a linear function is a constant of the program; a caller that edits
+    # one result in place must not change what later calls return
+    g = tc.jit(tc.grad(lambda x: tnp.sum(3.0 * x)))
+    t = torch.ones((2, 3), dtype=torch.float64)
+    first = g(t)
+    first.add_(1.0)
+    assert torch.equal(g(t), torch.full((2, 3), 3.0, dtype=torch.float64))

@@ -148,7 +148,11 @@ def generate_xp_source(prog: Program, xp: Any, dev: Any, name: str = "compiled",
         lines.append(f"    {target} = {expr}  # {prim.name}")
         if plan.release[k]:
             lines.append(f"    del {', '.join(names[id(v)] for v in plan.release[k])}")
-    rets = [read(a) for a in prog.outputs]
+    # A returned array constant is copied, as in the NumPy code: callers may modify results
+    # in place, and the constant is shared by every call.
+    env["_copy"] = lambda a: xp.asarray(a, copy=True)
+    rets = [f"_copy({read(a)})" if isinstance(a, Literal) and np.ndim(a.value) > 0
+            else read(a) for a in prog.outputs]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return "\n".join(lines) + "\n", env
 
