@@ -1,10 +1,12 @@
 """Array backends: tensorcalc on torch CPU tensors against PyTorch's own autograd, and a Dask
 gradient that scales with the rows on a two-worker ``dask.distributed.LocalCluster``.
 
-B1 (torch CPU, float64): the digits MLP 64-256-256-10 of W1 (full batch 1797), gradient of the
-   mean softmax cross-entropy: ``tc.grad`` eager and ``tc.jit(tc.grad)`` on torch tensors,
-   against PyTorch eager ``loss.backward()`` on the same tensors (targets: jit within 1.3×,
-   eager within 2×).
+B1 (torch CPU, float64 and float32): the digits MLP 64-256-256-10 of W1 (full batch 1797),
+   gradient of the mean softmax cross-entropy: ``tc.grad`` eager and ``tc.jit(tc.grad)`` on
+   torch tensors, against PyTorch eager ``loss.backward()`` on the same tensors (targets, for
+   float64: jit within 1.3×, eager within 2×). The entries are timed in turn in one loop and
+   both the wall and the process-CPU medians are printed (torch on 1 thread by default).
+   B1b: W4's logistic Hessian (A 2000×500) on torch float64 tensors (reported, no target).
 B2 (Dask): gradient of the logistic loss ``mean(log(1 + exp(−y·Xw)))`` over ``rows × 20``
    float64 data made on the workers in chunks of ``CHUNK`` rows (the client never holds it), on
    a LocalCluster of 2 single-threaded worker processes bound to 127.0.0.1: wall time per size
@@ -14,13 +16,15 @@ B2 (Dask): gradient of the logistic loss ``mean(log(1 + exp(−y·Xw)))`` over `
 GPU (CuPy, torch CUDA) figures need a machine with a GPU; this script reports them as pending
 when none is present, and never reports a CPU number as a GPU one.
 
-``python -m bench.backends [--rows 1e6,2e6,4e6] [--chunk 1e6] [--repeat 5]``
+``python -m bench.backends [--rows 1e6,2e6,4e6] [--chunk 1e6] [--repeat 5] [--skip-dask]
+[--dtypes float64,float32] [--skip-hessian]``
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import threading
@@ -39,22 +43,37 @@ import tensorcalc.numpy as tnp
 from .overhead import _torch_mlp_grad, digits, init_mlp, mlp_loss
 
 
-def _median_s(fn: Any, repeat: int, number: int = 1) -> float:
-    fn()  # warm up (and compile, for jit)
-    times = []
+def _interleaved(fns: dict[str, Any], repeat: int) -> dict[str, tuple[float, float, float]]:
+    """``{name: (median wall s, median CPU s, minor page faults per call)}``, the peers timed in
+    turn in one loop (each round runs every entry once), so a burst of load on the shared
+    machine hits all of them alike. The CPU time (all threads of this process: NumPy's BLAS may
+    run several) is the computation's own work, which other processes' load inflates far less
+    than the wall time; page faults count the fresh memory each call touches (kernel time that
+    grows with the load)."""
+    for fn in fns.values():
+        fn()  # warm up (and compile, for jit)
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    faults = dict.fromkeys(fns, 0)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
+        for k, fn in fns.items():
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
-        times.append((time.perf_counter() - t0) / number)
-    return statistics.median(times)
+            wall[k].append(time.perf_counter() - t0)
+            cpu[k].append(time.process_time() - c0)
+            faults[k] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k]), faults[k] / repeat)
+            for k in fns}
 
 
-def torch_mlp(repeat: int) -> dict[str, float]:
+def torch_mlp(repeat: int, dtype: str = "float64"
+              ) -> tuple[dict[str, tuple[float, float, float]], float]:
+    """B1: the timings and the largest difference from PyTorch's gradient."""
     import torch
 
-    X, Y = digits()
-    params = init_mlp(np.random.default_rng(0))
+    X, Y = (a.astype(dtype) for a in digits())
+    params = [(W.astype(dtype), b.astype(dtype)) for W, b in init_mlp(np.random.default_rng(0))]
     tp = [(torch.asarray(W), torch.asarray(b)) for W, b in params]
     Xt, Yt = torch.asarray(X), torch.asarray(Y)
     g = tc.grad(mlp_loss)
@@ -63,16 +82,43 @@ def torch_mlp(repeat: int) -> dict[str, float]:
     ref = tc.core.tree_leaves(torch_backward())
     got = tc.core.tree_leaves(gj(tp, Xt, Yt))
     err = max(float((a - b).abs().max()) for a, b in zip(got, ref, strict=True))
-    return {
-        "PyTorch eager backward": _median_s(torch_backward, repeat),
-        "tensorcalc eager grad (torch)": _median_s(lambda: g(tp, Xt, Yt), repeat),
-        "tensorcalc jit(grad) (torch)": _median_s(lambda: gj(tp, Xt, Yt), repeat),
-        "tensorcalc jit(grad) (NumPy arrays)": _median_s(lambda: _NP_JIT(params, X, Y), repeat),
-        "max |tc − torch| of the gradient": err,
-    }
+    np_jit = tc.jit(tc.grad(mlp_loss))
+    return _interleaved({
+        "PyTorch eager backward": torch_backward,
+        "tensorcalc eager grad (torch)": lambda: g(tp, Xt, Yt),
+        "tensorcalc jit(grad) (torch)": lambda: gj(tp, Xt, Yt),
+        "tensorcalc jit(grad) (NumPy arrays)": lambda: np_jit(params, X, Y),
+    }, repeat), err
 
 
-_NP_JIT = tc.jit(tc.grad(mlp_loss))
+def torch_logistic_hessian(repeat: int, n: int = 2000, d: int = 500
+                           ) -> tuple[dict[str, tuple[float, float, float]], float]:
+    """B1b: W4's Hessian of Σ log(1 + exp(−y ⊙ A w)) on torch CPU float64 tensors (no target):
+    the closed form Aᵀ diag(p(1 − p)) A in torch, ``torch.func.hessian``, and tensorcalc."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    A, y = rng.standard_normal((n, d)), np.sign(rng.standard_normal(n))
+    tA, ty, tw = (torch.asarray(a) for a in (A, y, 0.01 * rng.standard_normal(d)))
+
+    def loss(v: Any, A: Any, y: Any) -> Any:
+        return tnp.sum(tnp.log(1 + tnp.exp(-y * (A @ v))))
+
+    def closed() -> Any:
+        p = 1 / (1 + torch.exp(-ty * (tA @ tw)))
+        return (tA.T * (p * (1 - p))) @ tA
+
+    h, hj = tc.hessian(loss), tc.jit(tc.hessian(loss))
+    th = torch.func.hessian(lambda v: torch.sum(torch.log(1 + torch.exp(-ty * (tA @ v)))))
+    err = float((hj(tw, tA, ty) - closed()).abs().max())
+    return _interleaved({
+        "closed form in torch": closed,
+        "torch.func.hessian": lambda: th(tw),
+        "tensorcalc eager hessian (torch)": lambda: h(tw, tA, ty),
+        "tensorcalc jit(hessian) (torch)": lambda: hj(tw, tA, ty),
+    }, repeat), err
+
+
 
 
 def logistic_loss(w: Any, X: Any, y: Any) -> Any:
@@ -116,6 +162,17 @@ def dask_scaling(rows: list[int], chunk: int, repeat: int, features: int = 20
     return results
 
 
+def _print_b1(title: str, res: dict[str, tuple[float, float, float]], err: float,
+              ref_name: str, err_name: str) -> None:
+    ref_wall, ref_cpu, _ = res[ref_name]
+    print(f"{title} (medians of interleaved rounds; ratio to {ref_name})")
+    print(f"    {'':40s} {'wall':>9s}  {'ratio':>6s}  {'CPU':>9s}  {'ratio':>6s}  page faults")
+    for k, (wall, cpu, faults) in res.items():
+        print(f"    {k:40s} {wall * 1e3:6.2f} ms  {wall / ref_wall:5.2f}x  "
+              f"{cpu * 1e3:6.2f} ms  {cpu / ref_cpu:5.2f}x  {faults:7.0f}")
+    print(f"    {err_name:40s} {err:.2e}")
+
+
 def _poll_rss(client: Any, peaks: dict[str, int], stop: threading.Event, psutil: Any) -> None:
     """Each worker's peak resident memory, sampled every 0.1 s until ``stop``."""
     while not stop.is_set():
@@ -140,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chunk", default="1e6")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-dask", action="store_true")
+    ap.add_argument("--skip-hessian", action="store_true")
+    ap.add_argument("--dtypes", default="float64,float32", help="B1's torch dtypes")
     ap.add_argument("--torch-threads", type=int, default=1,
                     help="torch intra-op threads (1: steadier on a shared machine)")
     args = ap.parse_args(argv)
@@ -151,17 +210,19 @@ def main(argv: list[str] | None = None) -> None:
         pass
     print(f"load average: {os.getloadavg()}")
     try:
-        res = torch_mlp(args.repeat)
+        import torch  # noqa: F401
     except ImportError as err:
         print(f"B1 skipped: {err}")
     else:
-        ref = res["PyTorch eager backward"]
-        print("B1  digits MLP gradient, torch CPU float64 tensors (median s, ratio to torch)")
-        for k, v in res.items():
-            if k.startswith("max"):
-                print(f"    {k:40s} {v:.2e}")
-            else:
-                print(f"    {k:40s} {v * 1e3:9.2f} ms  {v / ref:5.2f}x")
+        for dtype in args.dtypes.split(","):
+            res, err = torch_mlp(args.repeat, dtype)
+            _print_b1(f"B1  digits MLP gradient, torch CPU {dtype} tensors", res, err,
+                      "PyTorch eager backward", "max |tc jit − torch| of the gradient")
+        if not args.skip_hessian:
+            res, err = torch_logistic_hessian(args.repeat)
+            _print_b1("B1b W4 logistic Hessian (A 2000×500), torch CPU float64", res, err,
+                      "closed form in torch", "max |tc jit − closed form|")
+        print(f"    load average after B1: {os.getloadavg()}")
     if not args.skip_dask:
         rows = [int(float(r)) for r in args.rows.split(",")]
         try:

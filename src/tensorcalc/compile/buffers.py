@@ -20,12 +20,14 @@ alias; a buffer is reused only after every variable that may alias it is dead (r
 operations whose aliasing is unknown are assumed to alias all their operands); and ``out=`` is
 used only when the ufunc's result dtype is certainly the output's dtype (all array operands
 already have it), so NumPy never casts into the buffer. 0-d results are NumPy scalars and are
-never buffers.
+never buffers. The torch code generator (:mod:`tensorcalc.compile.xp_torch`) runs the same plan
+with its own list of calls that allocate and take ``out=``.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,9 +72,15 @@ def ufunc_of(eq: Any, plain_strong_zeros: bool = False) -> np.ufunc | None:
     return None
 
 
-def _can_write_out(eq: Any, plain: bool) -> bool:
+#: How a code generator says which equations it emits as a fresh-array call that takes
+#: ``out=``: the ufunc (or an object with a ufunc's ``signature``: None for elementwise, which
+#: may then run in place on a dying operand), or None.
+UfuncOf = Callable[[Any, bool], Any]
+
+
+def _can_write_out(eq: Any, plain: bool, ufunc: UfuncOf = ufunc_of) -> bool:
     """A ufunc call whose result dtype is certainly the output aval's dtype, and not 0-d."""
-    if ufunc_of(eq, plain) is None:
+    if ufunc(eq, plain) is None:
         return False
     out = eq.outputs[0].aval
     if len(out.shape) == 0 or not all(isinstance(d, int) for d in out.shape):
@@ -91,8 +99,11 @@ def _key(v: Var) -> tuple:
     return (tuple(v.aval.shape), np.dtype(v.aval.dtype))
 
 
-def plan_buffers(prog: Program, plain_strong_zeros: bool = False) -> BufferPlan:
-    """Plan ``del`` statements and ``out=`` buffers for ``prog`` (see the module docstring)."""
+def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
+                 ufunc: UfuncOf = ufunc_of) -> BufferPlan:
+    """Plan ``del`` statements and ``out=`` buffers for ``prog`` (see the module docstring).
+    ``ufunc`` names the equations that allocate a fresh array and accept ``out=`` (NumPy's
+    ufuncs by default; the torch code generator passes its own)."""
     eqs = prog.equations
     n = len(eqs)
     never = n + 1  # "lives past the end": outputs and what they may alias
@@ -109,7 +120,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False) -> BufferPlan:
         for a in eq.inputs:
             if isinstance(a, Var):
                 ins = ins | aliases.get(id(a), frozenset())
-        fresh_buf = (ufunc_of(eq, plain_strong_zeros) is not None
+        fresh_buf = (ufunc(eq, plain_strong_zeros) is not None
                      and eq.outputs[0].aval.shape != ())
         for v in eq.outputs:
             if fresh_buf:
@@ -131,7 +142,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False) -> BufferPlan:
             lv = last.get(id(v), k)  # an unread variable dies where it is made
             for b in aliases[id(v)]:
                 buf_death[b] = max(buf_death.get(b, 0), lv)
-    writable = [_can_write_out(eq, plain_strong_zeros) for eq in eqs]
+    writable = [_can_write_out(eq, plain_strong_zeros, ufunc) for eq in eqs]
     demand: dict[tuple, list[int]] = {}
     for k, eq in enumerate(eqs):
         if writable[k]:
@@ -147,7 +158,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False) -> BufferPlan:
         taken: Var | None = None
         if writable[k]:
             key = _key(eq.outputs[0])
-            in_place_ok = ufunc_of(eq, plain_strong_zeros).signature is None  # not matmul
+            in_place_ok = ufunc(eq, plain_strong_zeros).signature is None  # not matmul
             for a in eq.inputs:
                 if in_place_ok and isinstance(a, Var) and id(a) in dying \
                         and id(a) in owner_of and _key(a) == key:

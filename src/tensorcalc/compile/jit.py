@@ -17,8 +17,9 @@ When a jitted function is itself being transformed (``grad(jit(f))``, ``jacobian
 it runs ``f`` directly, so every transformation composes with it.
 
 Arrays of other libraries (torch, CuPy, Dask, array_api_strict) compile to source against
-their array-API namespace (:mod:`tensorcalc.compile.xp_codegen`); the signature then includes
-the library and the device, so one jitted function serves each backend with its own code.
+their array-API namespace (:mod:`tensorcalc.compile.xp_codegen`; on torch with ``out=`` buffers
+and fused torch kernels, :mod:`tensorcalc.compile.xp_torch`); the signature then includes the
+library and the device, so one jitted function serves each backend with its own code.
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ class Jitted:
         name = _identifier(self.__name__)
         with _collector_paused():
             prog = optimize(stage_flat(flat, in_avals))
-            if xp is not None:  # another array library: xp. source, no out= and no fusion
+            if xp is not None:  # another array library: xp. source (out= only on torch)
                 fn, source = compile_xp_program(prog, xp, dev, name, plain_strong_zeros=True)
                 compiled = Compiled(prog, fn, source, store["out_tree"], name,
                                     checked=lambda: compile_xp_program(prog, xp, dev, name)[0])

@@ -6,10 +6,15 @@ line per equation calling the standard's functions on ``xp``: a ufunc primitive 
 name (``np.power → xp.pow``, the alias table of :mod:`tensorcalc.core.backend`), the
 structural primitives through templates (``xp.reshape``, ``xp.permute_dims``, ``xp.sum``…),
 and every other primitive through its backend-neutral ``xp_impl`` with its parameters bound
-as constants. There is no ``out=`` and no buffer reuse: torch, Dask and strict arrays have no
-``out=`` in the standard, and on Dask each call adds to a task graph (nothing is computed by
-the compiled function). NumPy constants of the Program are placed on the inputs' device once,
-when the function is compiled.
+as constants. NumPy constants of the Program are placed on the inputs' device once, when the
+function is compiled.
+
+Every intermediate is released (``del``) after its last reader, as eager evaluation would free
+it, so the compiled function holds no more memory than eager code (the liveness plan of
+:mod:`tensorcalc.compile.buffers`). The standard has no ``out=``, so on array_api_strict,
+Dask (where each call adds to a task graph: nothing is computed by the compiled function) and
+CuPy that is all; on torch the plan also writes results into dead intermediates with ``out=``
+and two torch kernels replace exact patterns (:mod:`tensorcalc.compile.xp_torch`).
 
 With ``plain_strong_zeros`` the strong-zero products are plain ``xp.multiply``/``xp.divide``;
 the checked variant calls their ``xp_impl``, which masks with ``where`` under strong-zero
@@ -35,7 +40,9 @@ from ..ops.structural import (
     reshape_p,
     transpose_p,
 )
+from .buffers import BufferPlan, plan_buffers
 from .codegen import inline_literal
+from .xp_torch import fuse_for_torch, records_grad, torch_buffer_plan, torch_call, torch_ufunc
 
 Const = Callable[[Any], str]
 
@@ -61,14 +68,31 @@ def _standard_name(prim: Primitive, xp: Any) -> str | None:
     return name if name and hasattr(xp, name) else None
 
 
+def _no_out(eq: Any, plain: bool) -> None:
+    return None
+
+
 def generate_xp_source(prog: Program, xp: Any, dev: Any, name: str = "compiled",
-                       plain_strong_zeros: bool = False) -> tuple[str, dict[str, Any]]:
-    """``(source, globals)`` of a function computing ``prog`` on ``xp`` arrays on ``dev``."""
+                       plain_strong_zeros: bool = False, reuse_buffers: bool = True
+                       ) -> tuple[str, dict[str, Any]]:
+    """``(source, globals)`` of a function computing ``prog`` on ``xp`` arrays on ``dev``.
+    ``reuse_buffers`` (torch only) enables ``out=`` buffers and the fused torch kernels."""
 
     def where(c: Any, x: Any, y: Any) -> Any:
         return select_p.xp_impl(xp, c, x, y)  # type: ignore[misc]
 
+    plain = plain_strong_zeros
     env: dict[str, Any] = {"xp": xp, "_where": where}
+    torch_out = reuse_buffers and backend.backend_name(xp) == "torch"
+    plan: BufferPlan
+    if torch_out:
+        import torch
+
+        env["torch"], env["_aten"] = torch, torch.ops.aten
+        prog = fuse_for_torch(prog, plain)
+        plan = torch_buffer_plan(prog, plain)
+    else:
+        plan = plan_buffers(prog, plain, _no_out)  # only the releases
     names: dict[int, str] = {}
     counter = [0]
 
@@ -91,7 +115,12 @@ def generate_xp_source(prog: Program, xp: Any, dev: Any, name: str = "compiled",
         names[id(v)] = fresh("x")
         args.append(names[id(v)])
     lines = [f"def {name}({', '.join(args)}):"]
-    for eq in prog.equations:
+    if torch_out:
+        # torch refuses out= while autograd records: such calls run the unbuffered variant.
+        env["_records_grad"] = records_grad
+        lines.append(f"    if _records_grad({', '.join(args)}): "
+                     f"return _unbuffered({', '.join(args)})")
+    for k, eq in enumerate(prog.equations):
         ins = [read(a) for a in eq.inputs]
         outs = []
         for v in eq.outputs:
@@ -99,9 +128,12 @@ def generate_xp_source(prog: Program, xp: Any, dev: Any, name: str = "compiled",
             outs.append(names[id(v)])
         prim = eq.primitive
         template = XP_TEMPLATES.get(prim)
-        if template is not None:
+        if torch_out and torch_ufunc(eq, plain) is not None:
+            buf = plan.out[k]
+            expr = torch_call(eq, ins, None if buf is None else names[id(buf)], plain)
+        elif template is not None:
             expr = template(ins, eq.params, const)
-        elif plain_strong_zeros and prim in PLAIN:
+        elif plain and prim in PLAIN:
             expr = f"xp.{PLAIN[prim]}({', '.join(ins)})"
         elif _standard_name(prim, xp) and not eq.params:
             expr = f"xp.{_standard_name(prim, xp)}({', '.join(ins)})"
@@ -110,20 +142,30 @@ def generate_xp_source(prog: Program, xp: Any, dev: Any, name: str = "compiled",
             if impl is None:
                 impl = prim.xp_impl = backend.ufunc_impl(prim)
             fn = const(impl)
-            kw = ", ".join(f"{k}={const(v)}" for k, v in eq.params.items())
+            kw = ", ".join(f"{p}={const(v)}" for p, v in eq.params.items())
             expr = f"{fn}(xp, {', '.join(ins)}{', ' + kw if kw else ''})"
         target = outs[0] if not prim.multiple_results else ", ".join(outs) + ","
         lines.append(f"    {target} = {expr}  # {prim.name}")
-    rets = [read(a) for a in prog.outputs]
+        if plan.release[k]:
+            lines.append(f"    del {', '.join(names[id(v)] for v in plan.release[k])}")
+    # A returned array constant is copied, as in the NumPy code: callers may modify results
+    # in place, and the constant is shared by every call.
+    env["_copy"] = lambda a: xp.asarray(a, copy=True)
+    rets = [f"_copy({read(a)})" if isinstance(a, Literal) and np.ndim(a.value) > 0
+            else read(a) for a in prog.outputs]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return "\n".join(lines) + "\n", env
 
 
 def compile_xp_program(prog: Program, xp: Any, dev: Any, name: str = "compiled",
-                       plain_strong_zeros: bool = False) -> tuple[Callable[..., Any], str]:
+                       plain_strong_zeros: bool = False, reuse_buffers: bool = True
+                       ) -> tuple[Callable[..., Any], str]:
     """Compile ``prog`` for ``xp`` arrays on ``dev``; returns the function and its source."""
-    source, env = generate_xp_source(prog, xp, dev, name, plain_strong_zeros)
+    source, env = generate_xp_source(prog, xp, dev, name, plain_strong_zeros, reuse_buffers)
     # The source is generated from a Program by this module, never from user text.
     code = compile(source, f"<tensorcalc.jit {name} [{backend.backend_name(xp)}]>", "exec")
     exec(code, env)  # noqa: S102
+    if "_records_grad" in env:
+        env["_unbuffered"] = compile_xp_program(prog, xp, dev, name, plain_strong_zeros,
+                                                reuse_buffers=False)[0]
     return env[name], source
