@@ -103,32 +103,50 @@ def dask_scaling(rows: list[int], chunk: int, repeat: int, features: int = 20
             assert isinstance(g, da.Array) and isinstance(unfused, da.Array)
             row = {"rows": n, "chunks": -(-n // chunk), "chunk_MiB": chunk * features * 8 / 2**20,
                    "load_before": os.getloadavg()[0]}
+            values = []
             for label, arr in (("fused", g), ("unfused", unfused)):
-                wall, peak = _timed_computes(client, arr, repeat, psutil)
-                row[f"{label}_s"], row[f"{label}_peak_MiB"] = wall, peak
+                wall, cpu, peak, value = _timed_computes(client, arr, repeat, psutil)
+                row[f"{label}_s"], row[f"{label}_cpu_s"] = wall, cpu
+                row[f"{label}_peak_MiB"] = peak
+                values.append(value)
+            row["max_diff"] = float(np.max(np.abs(values[0] - values[1])))
             row["load_after"] = os.getloadavg()[0]
             results.append(row)
     return results
 
 
-def _timed_computes(client: Any, arr: Any, repeat: int, psutil: Any) -> tuple[float, float]:
-    """Median wall time of ``repeat`` computes of ``arr`` (after one warm-up) and the largest
-    worker resident memory seen meanwhile (MiB)."""
-    client.compute(arr).result()  # warm the workers' imports
+def _timed_computes(client: Any, arr: Any, repeat: int, psutil: Any
+                    ) -> tuple[float, float, float, Any]:
+    """Median wall time of ``repeat`` computes of ``arr`` (after one warm-up), the median CPU
+    time they took (both workers, plus this process, which runs the scheduler: CPU time grows
+    little with the machine's load, wall time grows with it), the largest worker resident
+    memory seen meanwhile (MiB), and the value."""
+    value = client.compute(arr).result()  # also warms the workers' imports
     client.run(_collect_garbage)
     peaks: dict[str, int] = {}
     stop = threading.Event()
     watcher = threading.Thread(target=_poll_rss, args=(client, peaks, stop, psutil),
                                daemon=True)
     watcher.start()
-    times = []
+    times, cpus = [], []
     for _ in range(repeat):
+        c0 = _cpu_seconds(client, psutil)
         t0 = time.perf_counter()
         client.compute(arr).result()
         times.append(time.perf_counter() - t0)
+        cpus.append(_cpu_seconds(client, psutil) - c0)
     stop.set()
     watcher.join()
-    return statistics.median(times), max(peaks.values()) / 2**20
+    return statistics.median(times), statistics.median(cpus), max(peaks.values()) / 2**20, value
+
+
+def _cpu_seconds(client: Any, psutil: Any) -> float:
+    """User + system CPU seconds of the worker processes and of this one (the scheduler)."""
+    def used() -> float:
+        t = psutil.Process().cpu_times()
+        return t.user + t.system
+
+    return sum(client.run(used).values()) + used()
 
 
 def _collect_garbage() -> None:
@@ -201,11 +219,13 @@ def main(argv: list[str] | None = None) -> None:
                 scale = {k: per[k] / (base[f"{k}_s"] / (base["rows"] / 1e6)) for k in per}
                 print(f"    rows {r['rows']:>10,d} ({r['chunks']:3d} chunks of "
                       f"{r['chunk_MiB']:.0f} MiB)  load {r['load_before']:4.1f}-"
-                      f"{r['load_after']:4.1f}")
+                      f"{r['load_after']:4.1f}  max |fused - unfused| {r['max_diff']:.1e}")
                 for k in ("fused", "unfused"):
+                    cpu = r[f"{k}_cpu_s"] / (r["rows"] / 1e6)
+                    cpu_scale = cpu / (base[f"{k}_cpu_s"] / (base["rows"] / 1e6))
                     print(f"      {k:8s} {r[f'{k}_s']:7.3f} s  {per[k]:6.3f} s/1e6 rows  "
-                          f"scaling {scale[k]:4.2f}  peak worker RSS "
-                          f"{r[f'{k}_peak_MiB']:7.1f} MiB")
+                          f"scaling {scale[k]:4.2f}  CPU {cpu:6.3f} s/1e6 rows (scaling "
+                          f"{cpu_scale:4.2f})  peak worker RSS {r[f'{k}_peak_MiB']:7.1f} MiB")
     print(f"GPU: {_gpu_status()}")
 
 

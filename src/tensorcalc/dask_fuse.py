@@ -62,12 +62,19 @@ def _flat_keys(keys: Any) -> list[Any]:
 def fuse_row_chunks(arrays: list[Any]) -> list[Any]:
     """The Dask ``arrays`` with one task per row chunk (module docstring), or unchanged."""
     try:
-        import dask.array as da
-        from dask._task_spec import Task, TaskRef, convert_legacy_graph
-        from dask.base import tokenize
-        from dask.highlevelgraph import HighLevelGraph
-    except ImportError:  # an older or newer Dask without the task objects: no fusion
+        return _fuse(arrays)
+    except (ImportError, AttributeError, TypeError, ValueError):
+        # A Dask without these task objects, or one whose graph API moved: fusion only
+        # regroups tasks, so the unfused graph is the same computation, only scheduled finer.
         return arrays
+
+
+def _fuse(arrays: list[Any]) -> list[Any]:
+    import dask.array as da
+    from dask._task_spec import Task, TaskRef, convert_legacy_graph
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
     wanted = set()
     for a in arrays:
         wanted.update(_flat_keys(a.__dask_keys__()))
