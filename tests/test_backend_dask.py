@@ -1,8 +1,9 @@
 """Dask at scale: gradients fused into one task per row chunk, sparse Jacobian colour sweeps as
 Dask tasks, ``vmap`` over a chunked axis chunk by chunk, and all three on a two-process
-``dask.distributed`` cluster bound to 127.0.0.1. Every test asserts that building the result
-computes nothing (a scheduler that fails the test) and checks values against central
-differences of plain NumPy code or against NumPy arrays. Skipped when Dask is absent."""
+``dask.distributed`` cluster bound to 127.0.0.1. Every Dask test asserts that building the
+result computes nothing (a scheduler that fails the test) and checks values against central
+differences of plain NumPy code or against NumPy arrays. Sparse Jacobians on eager libraries
+(torch, array_api_strict) are checked here too. Skipped when Dask is absent."""
 
 from __future__ import annotations
 
@@ -156,10 +157,26 @@ def test_sparse_bidirectional_dense_and_hessian_on_dask():
     np.testing.assert_allclose(H.compute().toarray(), _central(gnp, u), atol=1e-5)
 
 
-def test_sparse_on_other_backends_raises_clearly():
+def test_sparse_on_eager_backends_sweeps_there_and_recovers_on_the_host():
     torch = pytest.importorskip("torch")
-    with pytest.raises(BackendError, match=r"sparse.*NumPy and Dask.*torch.*drop sparse="):
-        tc.jacobian(residual, sparse=True)(torch.linspace(0, 1, 8, dtype=torch.float64))
+    u = np.linspace(0.2, 1.4, 24)
+    for f, f_np in ((residual, _residual_np), (arrowhead, _arrowhead_np)):
+        want = _central(f_np, u)
+        J = tc.jacobian(f, sparse=True)(torch.asarray(u))
+        assert J.format == "csr" and J.dtype == np.float64
+        np.testing.assert_allclose(J.toarray(), want, atol=1e-6)
+        J32 = tc.jacobian(f, sparse=True)(torch.asarray(u, dtype=torch.float32))
+        assert J32.dtype == np.float32
+        np.testing.assert_allclose(J32.toarray(), want, rtol=1e-4, atol=1e-4)
+    with pytest.raises(BackendError, match=r"sparse.*'meta' device.*dense jacobian"):
+        tc.jacobian(residual, sparse=True)(torch.empty(8, dtype=torch.float64, device="meta"))
+
+
+def test_sparse_on_array_api_strict_second_device():
+    xs = pytest.importorskip("array_api_strict")
+    u = np.linspace(0.2, 1.4, 24)
+    J = tc.jacobian(residual, sparse=True)(xs.asarray(u, device=xs.Device("device1")))
+    np.testing.assert_allclose(J.toarray(), _central(_residual_np, u), atol=1e-6)
 
 
 # --- 3. vmap over a chunked axis -----------------------------------------------------------

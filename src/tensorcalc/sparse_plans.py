@@ -42,7 +42,7 @@ from .jacobians.sparse import (
     make_result,
     program_signature,
 )
-from .jacobians.sparse_dask import check_sparse_backend, dask_call
+from .jacobians.sparse_dask import check_sparse_backend, foreign_call
 from .jacobians.sweeps import Linearized
 from .ops.elementwise import div_p, mul_p
 from .ops.products import matmul_p
@@ -103,7 +103,7 @@ class SparseJacobianPlan:
 
     def _linearize(self, args: tuple[Any, ...]) -> tuple[Linearized, Any]:
         leaves = tree_flatten(args)[0]
-        if backend.any_foreign(leaves):  # Dask only: the sweeps become Dask tasks
+        if backend.any_foreign(leaves):  # the sweeps run there (jacobians/sparse_dask.py)
             check_sparse_backend(leaves, self.fname)
         lin, _, _, aux = linearize_for(self._target(), args, self.argnums, self.has_aux,
                                        self.fname)
@@ -132,7 +132,7 @@ class SparseJacobianPlan:
 
     def __call__(self, *args: Any) -> Any:
         if backend.any_foreign(tree_flatten(args)[0]):
-            return dask_call(self, args)  # a lazy result (jacobians/sparse_dask.py)
+            return foreign_call(self, args)  # Dask: lazy; eager: scipy (sparse_dask.py)
         values, aux = self._evaluate(args)
         out = make_result(self.core, values, self.format)
         return (out, aux) if self.has_aux else out

@@ -26,10 +26,19 @@ so gathering them on one worker costs no more than holding the matrix.
 
 Strong zeros follow Dask's policy (docs/backends.md): the checked products are used throughout
 (one ``where`` per product), and no NaN test reads a value.
+
+Eager libraries (torch, CuPy, array_api_strict) take the same steps without the graph: the
+sweeps run on the inputs' library and device (the seeds are made there), and the compressed
+products, ``c × M`` numbers, are converted to NumPy explicitly (``from_dlpack``, after
+``.cpu()`` for torch) at the recovery step, so the result is a ``scipy.sparse`` matrix on the
+host. Strong zeros follow the eager policy: plain products, and a rerun with checked ones if the
+compressed products hold a NaN (one test on host data). torch ``meta`` tensors have no values
+to recover and raise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -49,22 +58,25 @@ def is_dask(x: Any) -> bool:
 
 
 def check_sparse_backend(leaves: list[Any], fname: str) -> None:
-    """Sparse plans run on NumPy and Dask arrays; arrays of other libraries raise."""
-    backend.namespace_and_first(leaves, fname)  # two libraries in one call: TypeError
-    for v in leaves:
-        if backend.is_foreign(v) and not is_dask(v):
-            raise backend.BackendError(
-                f"{fname}(sparse=...): sparse Jacobians and Hessians run on NumPy and Dask "
-                f"arrays; {backend.backend_name(backend.namespace(v))} arrays "
-                f"({type(v).__name__}, shape {tuple(v.shape)}) are not supported. Pass NumPy "
-                "or Dask arrays, or drop sparse= for a dense Jacobian on this backend")
+    """Two libraries in one call raise ``TypeError``; torch ``meta`` tensors (no values to
+    recover) raise ``BackendError``."""
+    _, first = backend.namespace_and_first(leaves, fname)
+    if first is not None and not is_dask(first) and str(backend.device(first)) == "meta":
+        raise backend.BackendError(
+            f"{fname}(sparse=...): a sparse Jacobian's values are read out of the compressed "
+            f"products, and {type(first).__name__} on the 'meta' device has none (shape "
+            f"{tuple(first.shape)}); use a dense jacobian for shapes only")
 
 
-def dask_call(plan: Any, args: tuple[Any, ...]) -> Any:
-    """``plan(*args)`` when ``args`` hold Dask arrays: detect and colour (first call, or a new
-    program), then build the sweeps and the recovery as a graph; nothing is computed."""
+def foreign_call(plan: Any, args: tuple[Any, ...]) -> Any:
+    """``plan(*args)`` when ``args`` hold arrays of another library: on Dask a lazy result
+    (the sweeps and the recovery as a graph, nothing computed); on eager libraries the sweeps
+    there and a ``scipy.sparse`` matrix (module docstring)."""
     leaves = tree_flatten(args)[0]
     check_sparse_backend(leaves, plan.fname)
+    xp, first = backend.namespace_and_first(leaves, plan.fname)
+    if not is_dask(first):
+        return _eager_call(plan, args, xp, backend.device(first))
     with strong_zero_checks():  # Dask's strong-zero policy: checked products, no NaN test
         lin, aux = plan._linearize(args)
         core = plan._ensure(lin)
@@ -73,29 +85,58 @@ def dask_call(plan: Any, args: tuple[Any, ...]) -> Any:
     return (out, aux) if plan.has_aux else out
 
 
+def _eager_call(plan: Any, args: tuple[Any, ...], xp: Any, dev: Any) -> Any:
+    def sweep() -> tuple[SparseCore, np.ndarray, Any]:
+        lin, aux = plan._linearize(args)
+        core = plan._ensure(lin)
+        flat = _compressed(core, lin, [], lambda part, ref: xp.asarray(part, device=dev))
+        return core, host_copy(flat), aux
+
+    core, flat, aux = sweep()
+    if np.isnan(flat).any():  # a plain 0 · ∞ may have made it: rerun with checked products
+        with strong_zero_checks():
+            core, flat, aux = sweep()
+    out = _Structure(plan.format, core.indptr, core.indices, core.shape).build(
+        flat[core.gather])
+    return (out, aux) if plan.has_aux else out
+
+
+def host_copy(x: Any) -> np.ndarray:
+    """An explicit copy of a foreign array to NumPy (the recovery step of eager backends)."""
+    if isinstance(x, np.ndarray):
+        return x.reshape(-1)
+    if hasattr(x, "detach"):  # torch: off the autograd graph and off the GPU first
+        x = x.detach().cpu()
+    return np.from_dlpack(x).reshape(-1)
+
+
 def _chunk_hints(plan: Any, args: tuple[Any, ...]) -> list[Any]:
     """The differentiated leaves, so that the seeds take their chunks."""
     nums = (plan.argnums,) if isinstance(plan.argnums, int) else tuple(plan.argnums)
     return tree_flatten(tuple(args[i] for i in nums))[0]
 
 
-def _seed_leaves(seeds: np.ndarray, sizes: list[int], avals: list[Any],
-                 like: list[Any]) -> list[Any]:
-    """The seed rows split per leaf, as Dask arrays with one chunk per colour and, along the
-    leaf's axes, the chunks of the Dask array it seeds (when that array is known)."""
+def dask_seeds(part: np.ndarray, ref: Any) -> Any:
+    """Seeds of one leaf as a Dask array with one chunk per colour and, along the leaf's axes,
+    the chunks of the Dask array ``ref`` they seed (when it is known)."""
     import dask.array as da
 
-    out = []
-    for k, part in enumerate(_split_leaves(seeds, sizes, avals)):
-        ref = like[k] if k < len(like) else None
-        inner = (tuple(ref.chunks) if is_dask(ref) and tuple(ref.shape) == part.shape[1:]
-                 else tuple(part.shape[1:]))
-        out.append(da.from_array(part, chunks=((1,) * part.shape[0], *inner)))
-    return out
+    inner = (tuple(ref.chunks) if is_dask(ref) and tuple(ref.shape) == part.shape[1:]
+             else tuple(part.shape[1:]))
+    return da.from_array(part, chunks=((1,) * part.shape[0], *inner))
 
 
-def _compressed(core: SparseCore, lin: Linearized, hints: list[Any]) -> Any:
-    """``[(J S)ᵀ ravelled, (S_rᵀ J) ravelled]`` as one flat Dask array (the gather's input)."""
+def _seed_leaves(seeds: np.ndarray, sizes: list[int], avals: list[Any], like: list[Any],
+                 place: Callable[[np.ndarray, Any], Any]) -> list[Any]:
+    """The seed rows split per leaf and placed on the backend by ``place(part, ref)``."""
+    return [place(part, like[k] if k < len(like) else None)
+            for k, part in enumerate(_split_leaves(seeds, sizes, avals))]
+
+
+def _compressed(core: SparseCore, lin: Linearized, hints: list[Any],
+                place: Callable[[np.ndarray, Any], Any] = dask_seeds) -> Any:
+    """``[(J S)ᵀ ravelled, (S_rᵀ J) ravelled]`` as one flat array of the backend (the
+    gather's input)."""
     sides = []  # (linear function, seeds, seed sizes/avals, result sizes, chunk hints)
     if core.col_seeds is not None:
         sides.append((_fwd_fun(lin.program), core.col_seeds, lin.in_sizes, lin.in_avals,
@@ -106,7 +147,8 @@ def _compressed(core: SparseCore, lin: Linearized, hints: list[Any]) -> Any:
     pieces = []
     for fun, seeds, sizes, avals, out_sizes, like in sides:
         k = seeds.shape[0]
-        outs = vmap_flat(fun, _seed_leaves(seeds, sizes, avals, like), [0] * len(sizes), 0)
+        outs = vmap_flat(fun, _seed_leaves(seeds, sizes, avals, like, place),
+                        [0] * len(sizes), 0)
         flat = [reshape(_batched(o, k, s), (k * s,)) for o, s in
                 zip(outs, out_sizes, strict=True)]
         pieces.extend(flat)
