@@ -1,4 +1,4 @@
-"""Sparse Jacobians and Hessians of functions of Dask arrays: the colour sweeps as Dask tasks.
+"""Sparse Jacobians and Hessians on other array libraries: on Dask, colour sweeps as Dask tasks.
 
 The plan is the one of :mod:`tensorcalc.jacobians.sparse`; only where the numbers are computed
 changes. For ``y = f(x)`` with ``J = ∂y/∂x`` (``M × N``, numerator layout, all leaves
@@ -105,6 +105,8 @@ def host_copy(x: Any) -> np.ndarray:
     """An explicit copy of a foreign array to NumPy (the recovery step of eager backends)."""
     if isinstance(x, np.ndarray):
         return x.reshape(-1)
+    if type(x).__module__.startswith("cupy"):  # device memory: CuPy's own copy to the host
+        return x.get().reshape(-1)
     if hasattr(x, "detach"):  # torch: off the autograd graph and off the GPU first
         x = x.detach().cpu()
     return np.from_dlpack(x).reshape(-1)
