@@ -10,14 +10,15 @@ B1 (torch CPU, float64 and float32): the digits MLP 64-256-256-10 of W1 (full ba
 B2 (Dask): gradient of the logistic loss ``mean(log(1 + exp(−y·Xw)))`` over ``rows × 20``
    float64 data made on the workers in chunks of ``CHUNK`` rows (the client never holds it), on
    a LocalCluster of 2 single-threaded worker processes bound to 127.0.0.1: wall time per size
-   (one ``.compute()`` of the lazy gradient) and each worker's peak resident memory, polled
-   while it computes.
+   (one ``.compute()`` of the lazy gradient), time per row, and each worker's peak resident
+   memory, polled while it computes; ``tc.grad`` (one fused task per row chunk) next to the
+   unfused graph of the same gradient (``tc.vjp``'s pullback) in the same run.
 
 GPU (CuPy, torch CUDA) figures need a machine with a GPU; this script reports them as pending
 when none is present, and never reports a CPU number as a GPU one.
 
 ``python -m bench.backends [--rows 1e6,2e6,4e6] [--chunk 1e6] [--repeat 5] [--skip-dask]
-[--dtypes float64,float32] [--skip-hessian]``
+[--dtypes float64,float32] [--skip-hessian] [--skip-torch]``
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ def logistic_loss(w: Any, X: Any, y: Any) -> Any:
 
 def dask_scaling(rows: list[int], chunk: int, repeat: int, features: int = 20
                  ) -> list[dict[str, float]]:
+    """B2: per size, the lazy ``tc.grad`` (one fused task per row chunk) and, in the same run,
+    the unfused graph of the same gradient (``tc.vjp``'s pullback, which is not fused)."""
     import dask.array as da
     import distributed
     import psutil
@@ -142,23 +145,19 @@ def dask_scaling(rows: list[int], chunk: int, repeat: int, features: int = 20
             X = da.random.default_rng(0).standard_normal((n, features), chunks=(chunk, features))
             y = da.sign(X[:, 0] + 0.1)
             g = tc.grad(logistic_loss)(w, X, y)
-            assert isinstance(g, da.Array)
-            peaks: dict[str, int] = {}
-            stop = threading.Event()
-            times = []
-            client.compute(g).result()  # warm the workers' imports
-            watcher = threading.Thread(target=_poll_rss, args=(client, peaks, stop, psutil),
-                                       daemon=True)
-            watcher.start()
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                client.compute(g).result()
-                times.append(time.perf_counter() - t0)
-            stop.set()
-            watcher.join()
-            results.append({"rows": n, "chunks": -(-n // chunk), "wall_s": statistics.median(times),
-                            "peak_worker_MiB": max(peaks.values()) / 2**20,
-                            "chunk_MiB": chunk * features * 8 / 2**20})
+            unfused = tc.vjp(logistic_loss, w, X, y)[1](np.ones(()))[0]
+            assert isinstance(g, da.Array) and isinstance(unfused, da.Array)
+            row = {"rows": n, "chunks": -(-n // chunk), "chunk_MiB": chunk * features * 8 / 2**20,
+                   "load_before": os.getloadavg()[0]}
+            values = []
+            for label, arr in (("fused", g), ("unfused", unfused)):
+                wall, cpu, peak, value = _timed_computes(client, arr, repeat, psutil)
+                row[f"{label}_s"], row[f"{label}_cpu_s"] = wall, cpu
+                row[f"{label}_peak_MiB"] = peak
+                values.append(value)
+            row["max_diff"] = float(np.max(np.abs(values[0] - values[1])))
+            row["load_after"] = os.getloadavg()[0]
+            results.append(row)
     return results
 
 
@@ -171,6 +170,44 @@ def _print_b1(title: str, res: dict[str, tuple[float, float, float]], err: float
         print(f"    {k:40s} {wall * 1e3:6.2f} ms  {wall / ref_wall:5.2f}x  "
               f"{cpu * 1e3:6.2f} ms  {cpu / ref_cpu:5.2f}x  {faults:7.0f}")
     print(f"    {err_name:40s} {err:.2e}")
+def _timed_computes(client: Any, arr: Any, repeat: int, psutil: Any
+                    ) -> tuple[float, float, float, Any]:
+    """Median wall time of ``repeat`` computes of ``arr`` (after one warm-up), the median CPU
+    time they took (both workers, plus this process, which runs the scheduler: CPU time grows
+    little with the machine's load, wall time grows with it), the largest worker resident
+    memory seen meanwhile (MiB), and the value."""
+    value = client.compute(arr).result()  # also warms the workers' imports
+    client.run(_collect_garbage)
+    peaks: dict[str, int] = {}
+    stop = threading.Event()
+    watcher = threading.Thread(target=_poll_rss, args=(client, peaks, stop, psutil),
+                               daemon=True)
+    watcher.start()
+    times, cpus = [], []
+    for _ in range(repeat):
+        c0 = _cpu_seconds(client, psutil)
+        t0 = time.perf_counter()
+        client.compute(arr).result()
+        times.append(time.perf_counter() - t0)
+        cpus.append(_cpu_seconds(client, psutil) - c0)
+    stop.set()
+    watcher.join()
+    return statistics.median(times), statistics.median(cpus), max(peaks.values()) / 2**20, value
+
+
+def _cpu_seconds(client: Any, psutil: Any) -> float:
+    """User + system CPU seconds of the worker processes and of this one (the scheduler)."""
+    def used() -> float:
+        t = psutil.Process().cpu_times()
+        return t.user + t.system
+
+    return sum(client.run(used).values()) + used()
+
+
+def _collect_garbage() -> None:
+    import gc
+
+    gc.collect()
 
 
 def _poll_rss(client: Any, peaks: dict[str, int], stop: threading.Event, psutil: Any) -> None:
@@ -198,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-dask", action="store_true")
     ap.add_argument("--skip-hessian", action="store_true")
+    ap.add_argument("--skip-torch", action="store_true", help="B2 only")
     ap.add_argument("--dtypes", default="float64,float32", help="B1's torch dtypes")
     ap.add_argument("--torch-threads", type=int, default=1,
                     help="torch intra-op threads (1: steadier on a shared machine)")
@@ -210,6 +248,8 @@ def main(argv: list[str] | None = None) -> None:
         pass
     print(f"load average: {os.getloadavg()}")
     try:
+        if args.skip_torch:
+            raise ImportError("--skip-torch")
         import torch  # noqa: F401
     except ImportError as err:
         print(f"B1 skipped: {err}")
@@ -230,14 +270,21 @@ def main(argv: list[str] | None = None) -> None:
         except ImportError as err:
             print(f"B2 skipped: {err}")
         else:
-            print("B2  logistic-loss gradient on Dask, 2-worker LocalCluster (median wall s)")
+            print("B2  logistic-loss gradient on Dask, 2-worker LocalCluster (median wall s; "
+                  "per 10^6 rows; ratio of time per row to the smallest size)")
             base = res2[0]
             for r in res2:
-                scale = (r["wall_s"] / base["wall_s"]) / (r["rows"] / base["rows"])
-                print(f"    rows {r['rows']:>10,d}  chunks {r['chunks']:3d}  "
-                      f"{r['wall_s']:7.3f} s  time/rows vs smallest {scale:4.2f}  "
-                      f"peak worker RSS {r['peak_worker_MiB']:7.1f} MiB "
-                      f"(chunk {r['chunk_MiB']:.0f} MiB)")
+                per = {k: r[f"{k}_s"] / (r["rows"] / 1e6) for k in ("fused", "unfused")}
+                scale = {k: per[k] / (base[f"{k}_s"] / (base["rows"] / 1e6)) for k in per}
+                print(f"    rows {r['rows']:>10,d} ({r['chunks']:3d} chunks of "
+                      f"{r['chunk_MiB']:.0f} MiB)  load {r['load_before']:4.1f}-"
+                      f"{r['load_after']:4.1f}  max |fused - unfused| {r['max_diff']:.1e}")
+                for k in ("fused", "unfused"):
+                    cpu = r[f"{k}_cpu_s"] / (r["rows"] / 1e6)
+                    cpu_scale = cpu / (base[f"{k}_cpu_s"] / (base["rows"] / 1e6))
+                    print(f"      {k:8s} {r[f'{k}_s']:7.3f} s  {per[k]:6.3f} s/1e6 rows  "
+                          f"scaling {scale[k]:4.2f}  CPU {cpu:6.3f} s/1e6 rows (scaling "
+                          f"{cpu_scale:4.2f})  peak worker RSS {r[f'{k}_peak_MiB']:7.1f} MiB")
     print(f"GPU: {_gpu_status()}")
 
 

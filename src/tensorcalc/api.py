@@ -34,6 +34,7 @@ from .core.ir import Program
 from .core.primitive import get_aval
 from .core.shapes import ShapedArray, aval_of, shape_str
 from .core.tree import tree_flatten, tree_unflatten
+from .dask_fuse import fuse_dask_results, is_dask_array
 from .interpreters.evaluate import eval_program
 from .interpreters.forward import jvp_flat
 from .interpreters.linearize import LinearMap, linearize_flat
@@ -93,7 +94,10 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
     """
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
-        return retry_with_strong_zeros(lambda: value_and_grad_once(*args, **kwargs))
+        out = retry_with_strong_zeros(lambda: value_and_grad_once(*args, **kwargs))
+        if is_dask_array(out[0][0] if has_aux else out[0]):
+            return fuse_dask_results(out)  # one task per row chunk (dask_fuse.py)
+        return out
 
     def value_and_grad_once(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), "grad")

@@ -43,6 +43,7 @@ from .jacobians.sparse import (
     make_result,
     program_signature,
 )
+from .jacobians.sparse_dask import check_sparse_backend, foreign_call
 from .jacobians.sweeps import Linearized
 from .ops.elementwise import div_p, mul_p
 from .ops.products import matmul_p
@@ -103,11 +104,9 @@ class SparseJacobianPlan:
         return self.fun
 
     def _linearize(self, args: tuple[Any, ...]) -> tuple[Linearized, Any]:
-        if backend.any_foreign(tree_flatten(args)[0]):
-            raise backend.BackendError(
-                f"{self.fname}(sparse=...): sparse Jacobians and Hessians (pattern, colouring, "
-                "recovery into scipy.sparse) run on NumPy arrays only for now; pass NumPy "
-                "arrays, or drop sparse= for a dense result on this backend")
+        leaves = tree_flatten(args)[0]
+        if backend.any_foreign(leaves):  # the sweeps run there (jacobians/sparse_dask.py)
+            check_sparse_backend(leaves, self.fname)
         lin, _, _, aux = linearize_for(self._target(), args, self.argnums, self.has_aux,
                                        self.fname)
         return lin, aux
@@ -134,6 +133,8 @@ class SparseJacobianPlan:
         return compressed_values(core, lin), aux
 
     def __call__(self, *args: Any) -> Any:
+        if backend.any_foreign(tree_flatten(args)[0]):
+            return foreign_call(self, args)  # Dask: lazy; eager: scipy (sparse_dask.py)
         values, aux = self._evaluate(args)
         out = make_result(self.core, values, self.format)
         return (out, aux) if self.has_aux else out

@@ -43,6 +43,7 @@ from .jacobians.plan import JacobianPlan, make_plan
 from .jacobians.sweeps import DEFAULT_MEMORY_BUDGET, Linearized
 from .ops.structural import transpose as _tnp_transpose
 from .sparse_plans import SparseHessianPlan, SparseJacobianPlan
+from .vmap_dask import chunk_vmap, chunked_axis
 
 AxisSpec = Any
 
@@ -131,7 +132,10 @@ def vmap(fun: Callable[..., Any], in_axes: AxisSpec = 0, out_axes: AxisSpec = 0,
         def out_dims() -> list[int | None]:
             return _broadcast_prefix(out_axes, store["out"], "out_axes")
 
-        outs = vmap_flat(flat, leaves, dims, out_dims, axis_size)
+        chunks = chunked_axis(leaves, dims) if backend.any_foreign(leaves) else None
+        outs = chunk_vmap(flat, leaves, dims, out_dims, chunks) if chunks else None
+        if outs is None:  # a chunked Dask axis maps chunk by chunk (vmap_dask.py), else this
+            outs = vmap_flat(flat, leaves, dims, out_dims, axis_size)
         return tree_unflatten(store["tree"], [_own(o) for o in outs])
 
     vmapped.__name__ = f"vmap({getattr(fun, '__name__', 'f')})"

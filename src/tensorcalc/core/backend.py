@@ -177,8 +177,9 @@ def foreign_aval(x: Any) -> ShapedArray:
 # --- applying a primitive to foreign arrays -------------------------------------------------
 
 
-def to_backend(v: Any, xp: Any, dev: Any) -> Any:
-    """A NumPy constant placed on ``xp``'s device; everything else as it is."""
+def to_backend(v: Any, xp: Any, dev: Any, operands: tuple[Any, ...] = ()) -> Any:
+    """A NumPy constant placed on ``xp``'s device; everything else as it is. ``operands`` are
+    the other arguments of the operation (a broadcast constant takes a Dask operand's chunks)."""
     if type(v) is np.ndarray:
         if v.ndim == 0:
             return _scalar_of(v)
@@ -186,7 +187,14 @@ def to_backend(v: Any, xp: Any, dev: Any) -> Any:
             # A broadcast view (a cotangent spread over an axis): only its distinct entries
             # move, and the library broadcasts them again.
             core = v[tuple(slice(0, 1) if st == 0 else slice(None) for st in v.strides)]
-            return xp.broadcast_to(xp.asarray(np.array(core), device=dev), v.shape)
+            small = xp.asarray(np.array(core), device=dev)
+            chunks = _dask_chunks_of_shape(operands, v.shape)
+            if chunks is not None:
+                # Spread per chunk, like the operand: Dask's broadcast_to would otherwise
+                # build one chunk as large as the whole axis and split it again (an O(n)
+                # task that every row chunk of a gradient waits for).
+                return _dask_broadcast(small, v.shape, chunks)
+            return xp.broadcast_to(small, v.shape)
         if v.size > 4096 and v.dtype.kind in "biufc" and not v.any():
             # A zero a rule instantiated (a symbolic zero made concrete): made on the device,
             # not shipped there (on Dask it would be embedded in the graph).
@@ -196,6 +204,22 @@ def to_backend(v: Any, xp: Any, dev: Any) -> Any:
     if isinstance(v, np.generic):
         return _scalar_of(v)
     return v
+
+
+def _dask_chunks_of_shape(operands: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
+    """The chunks of a Dask array among ``operands`` with exactly ``shape``, else None."""
+    for o in operands:
+        chunks = getattr(o, "chunks", None)
+        if chunks is not None and type(o).__module__.startswith("dask") \
+                and tuple(o.shape) == tuple(shape):
+            return chunks
+    return None
+
+
+def _dask_broadcast(small: Any, shape: tuple[int, ...], chunks: Any) -> Any:
+    import dask.array as da
+
+    return da.broadcast_to(small, shape, chunks=chunks)
 
 
 def _scalar_of(v: Any) -> Any:
@@ -211,7 +235,7 @@ def apply_foreign(prim: Any, args: tuple[Any, ...], params: dict[str, Any]) -> A
     if impl is None:
         impl = prim.xp_impl = ufunc_impl(prim)
     dev = device(first)
-    args = tuple(to_backend(a, xp, dev) for a in args)
+    args = tuple(to_backend(a, xp, dev, args) for a in args)
     return impl(xp, *args, **params)
 
 
