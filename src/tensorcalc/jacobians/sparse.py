@@ -30,6 +30,7 @@ from ..accumulate.coloring_symmetric import (
     star_coloring,
     symmetrize,
 )
+from ..core.ir import Program
 from ..core.primitive import Tracer
 from ..core.tree import register_pytree_node
 from ..interpreters.batch import vmap_flat
@@ -40,6 +41,7 @@ from .sweeps import (
     DEFAULT_MEMORY_BUDGET,
     Linearized,
     _fwd_fun,
+    _nbytes,
     _rev_fun,
     bytes_per_sweep_vector,
     is_nested,
@@ -64,6 +66,7 @@ class SparseCore:
     signature: tuple[Any, ...]
     memory_budget: int
     alternatives: dict[str, str] = field(default_factory=dict)
+    groups: tuple[np.ndarray, np.ndarray] | None = None  # see _recovery_groups
 
     @property
     def nnz(self) -> int:
@@ -258,21 +261,72 @@ def compressed_values(core: SparseCore, lin: Linearized) -> Any:
         return getitem(flat, (core.gather,))
     per = bytes_per_sweep_vector(lin.program)
     room = core.memory_budget - core.nnz * 16
-    values = None
-    base = 0
-    for fun, seeds, sizes, avals, outs, width in sides:
+    # Seeds per batch: what the budget allows, and no more than keeps each batched value near
+    # SWEEP_BLOCK_BYTES — big fresh arrays cost more in page faults than their arithmetic, and
+    # same-size blocks are recycled by the allocator from one batch to the next.
+    block = max(1, SWEEP_BLOCK_BYTES // widest_value_bytes(lin.program))
+    chunks = []  # (side, lo, hi)
+    for s, (_, seeds, *_rest, width) in enumerate(sides):
         c = seeds.shape[0]
-        chunk = max(1, min(c, room // max(per, width * 8, 1)))
-        for lo in range(0, c, chunk):
-            hi = min(lo + chunk, c)
-            b = np.asarray(_sweep(fun, seeds[lo:hi], sizes, avals, outs, hi - lo)).reshape(-1)
-            if values is None:
-                values = np.empty(core.nnz, b.dtype)
-            start = base + lo * width
-            sel = (core.gather >= start) & (core.gather < base + hi * width)
-            values[sel] = b[core.gather[sel] - start]
-        base += c * width
+        chunk = max(1, min(c, block, room // max(per, width * 8, 1)))
+        chunks.extend((s, lo, min(lo + chunk, c)) for lo in range(0, c, chunk))
+    if len(chunks) == 1:  # one batch: the gather reads the compressed product in place
+        fun, seeds, sizes, avals, outs, _ = sides[0]
+        b = np.asarray(_sweep(fun, seeds, sizes, avals, outs, seeds.shape[0])).reshape(-1)
+        return b[core.gather]
+    order, bounds = _recovery_groups(core, [s[1].shape[0] for s in sides])
+    base = np.cumsum([0] + [s[1].shape[0] * s[5] for s in sides])
+    first = np.cumsum([0] + [s[1].shape[0] for s in sides])
+    values = None
+    for s, lo, hi in chunks:
+        fun, seeds, sizes, avals, outs, width = sides[s]
+        b = np.asarray(_sweep(fun, seeds[lo:hi], sizes, avals, outs, hi - lo)).reshape(-1)
+        if values is None:
+            values = np.empty(core.nnz, b.dtype)
+        # the nonzeros this batch holds: those recovered from seeds first[s]+lo … first[s]+hi
+        take = order[bounds[first[s] + lo]:bounds[first[s] + hi]]
+        values[take] = b[core.gather[take] - (base[s] + lo * width)]
     return values
+
+
+#: Target size (bytes) of one batched intermediate of a sweep (see ``compressed_values``).
+SWEEP_BLOCK_BYTES = 16 << 20
+
+
+def widest_value_bytes(program: Program) -> int:
+    """Bytes of the largest value of ``program`` for one seed."""
+    widest = max((_nbytes(v) for v in program.inputs), default=1)
+    for eq in program.equations:
+        widest = max(widest, *(_nbytes(v) for v in eq.outputs))
+    return max(widest, 1)
+
+
+def _recovery_groups(core: SparseCore, counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The nonzeros grouped by the seed that recovers them: ``order[bounds[s]:bounds[s+1]]``
+    are read from sweep ``s`` (column seeds first, then row seeds). The seed of a nonzero is
+    its column's colour (its row's colour for row seeds); a counting sort on those small
+    integers, O(nnz), once per plan."""
+    if core.groups is None:
+        total = sum(counts)
+        small = np.int16 if total < 2**15 else np.int32
+        col = getattr(core.coloring, "colors", None)
+        if core.kind == "hessian" or not isinstance(core.coloring, Coloring):
+            seed = np.floor_divide(core.gather, max(core.shape[1], 1)).astype(small)
+        else:
+            rows = np.repeat(np.arange(core.shape[0], dtype=np.int32), np.diff(core.indptr))
+            if core.coloring.mode == "row":
+                seed = col.astype(small)[rows]
+            else:
+                seed = col.astype(small)[core.indices]
+                if core.coloring.mode == "bidirectional":
+                    rc = core.coloring.row_colors.astype(small)[rows]
+                    by_row = rc >= 0
+                    seed[by_row] = counts[0] + rc[by_row]
+        order = np.argsort(seed, kind="stable")  # a radix sort for small integers
+        bounds = np.zeros(total + 1, np.int64)
+        np.cumsum(np.bincount(seed, minlength=total), out=bounds[1:])
+        core.groups = (order, bounds)
+    return core.groups
 
 
 # --- results: scipy matrices, and a pytree so that jit can return them -----------------------
