@@ -144,18 +144,24 @@ def _jacobian_coloring(pattern: Any, lin: Linearized) -> tuple[Coloring, dict[st
 
 def _jacobian_gather(pattern: Any, coloring: Coloring) -> np.ndarray:
     """Flat positions of the nonzeros (CSR order) in ``[(J S)ᵀ, S_rᵀ J]`` ravelled: the sweeps
-    come out colour-major, ``(c, m)`` and ``(c_r, n)``, and are read in place."""
+    come out colour-major, ``(c, m)`` and ``(c_r, n)``, and are read in place. Built in place
+    in one int64 array (nnz-sized temporaries are what this costs)."""
     m, n = pattern.shape
     rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(pattern.indptr))
-    cols = pattern.indices.astype(np.int64)
+    cols = pattern.indices
     if coloring.mode == "row":
-        return coloring.colors[rows] * n + cols
-    fwd = coloring.colors[cols] * m + rows
-    if coloring.mode == "column":
-        return fwd
-    c = coloring.n_colors
-    rc = coloring.row_colors[rows]
-    return np.where(rc >= 0, m * c + np.maximum(rc, 0) * n + cols, fwd)
+        out = coloring.colors.astype(np.int64)[rows]
+        out *= n
+        out += cols
+        return out
+    out = coloring.colors.astype(np.int64)[cols]
+    out *= m
+    out += rows
+    if coloring.mode == "bidirectional":
+        rc = coloring.row_colors[rows]
+        by_row = np.flatnonzero(rc >= 0)
+        out[by_row] = m * coloring.n_colors + rc[by_row].astype(np.int64) * n + cols[by_row]
+    return out
 
 
 def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseCore:
@@ -178,7 +184,7 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseC
         col_seeds, row_seeds = _seeds_of(coloring.colors, coloring.n_colors), None
     else:
         coloring, alternatives = _jacobian_coloring(pattern, lin)
-        indptr, indices = pattern.indptr.astype(np.int64), pattern.indices.astype(np.int64)
+        indptr, indices = pattern.indptr, pattern.indices
         gather = _jacobian_gather(pattern, coloring)
         col_seeds = row_seeds = None
         if coloring.mode == "column":
@@ -189,7 +195,7 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseC
             col_seeds = _seeds_of(coloring.colors, coloring.n_colors)
             row_seeds = _seeds_of(coloring.row_colors, coloring.n_row_colors)
     index = np.int32 if max(m, n, indices.size) < 2**31 - 1 else np.int64  # scipy's choice
-    indptr, indices = indptr.astype(index), indices.astype(index)
+    indptr, indices = indptr.astype(index, copy=False), indices.astype(index, copy=False)
     core = SparseCore(kind, (m, n), report, coloring, indptr, indices, gather, col_seeds,
                       row_seeds, program_signature(lin), budget, alternatives)
     _check_result_memory(core, lin)
