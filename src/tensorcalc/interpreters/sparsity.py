@@ -118,6 +118,33 @@ def defsparsity(prim: Primitive, rule: SparsityRule) -> None:
     sparsity_rules[prim] = rule
 
 
+@dataclass(frozen=True)
+class ProgramQuery:
+    """What a control-flow rule is asked: the patterns of its outputs from those of its operands
+    (``in_pats[i]``: a pattern of operand ``i`` over the outer inputs, ``None``: independent of
+    them). ``algebra`` is the pattern engine: ``propagate(program, in_pats)`` runs a
+    sub-program, ``union``, ``same``, ``rows``, ``stack`` and ``dense`` combine patterns."""
+
+    algebra: Any
+    in_pats: list[Any]
+    in_avals: tuple[ShapedArray, ...]
+    out_avals: tuple[ShapedArray, ...]
+    params: dict[str, Any]
+
+
+#: A rule for a primitive whose parameters are sub-programs (control flow, custom rules,
+#: checkpoints): ``rule(query) -> one pattern per result``, or ``DENSE``.
+ProgramSparsityRule = Callable[[ProgramQuery], "list[Any] | _Dense"]
+
+program_sparsity_rules: dict[Primitive, ProgramSparsityRule] = {}
+
+
+def defsparsity_program(prim: Primitive, rule: ProgramSparsityRule) -> None:
+    """Declare the sparsity rule of a primitive whose parameters are sub-programs: it maps the
+    operands' patterns to the results' through the sub-programs (see :class:`ProgramQuery`)."""
+    program_sparsity_rules[prim] = rule
+
+
 def _size(shape: Sequence[Any]) -> int:
     return int(np.prod(shape, dtype=np.int64))
 
