@@ -38,13 +38,14 @@ def _chain(x):
     return tnp.sum(x[1:] * x[:-1] + tnp.cos(x[1:]) ** 2)
 
 
-@pytest.mark.parametrize("block", [sparse_mod.SWEEP_BLOCK_BYTES, 1])
+@pytest.mark.parametrize("block,buffer", [(sparse_mod.SWEEP_BLOCK_BYTES, 2), (1, 2), (1, 0)])
 @pytest.mark.parametrize("f,n,mode", [(_poisson(9), 81, "column"),
                                       (_arrowhead, 40, "bidirectional"),
                                       (_few_rows, 30, "row")])
-def test_values_do_not_depend_on_how_the_seeds_are_batched(f, n, mode, block, monkeypatch,
-                                                           rng):
+def test_values_do_not_depend_on_how_the_seeds_are_batched(f, n, mode, block, buffer,
+                                                           monkeypatch, rng):
     monkeypatch.setattr(sparse_mod, "SWEEP_BLOCK_BYTES", block)  # 1: one seed per batch
+    monkeypatch.setattr(sparse_mod, "BUFFER_FACTOR", buffer)  # 0: read out batch by batch
     x = rng.uniform(0.2, 0.9, n)
     plan = tc.sparse_jacobian_plan(f, x)
     assert plan.coloring.mode == mode and plan.sweeps > 1
@@ -56,9 +57,10 @@ def test_values_do_not_depend_on_how_the_seeds_are_batched(f, n, mode, block, mo
                                atol=1e-14)
 
 
-@pytest.mark.parametrize("block", [sparse_mod.SWEEP_BLOCK_BYTES, 1])
-def test_hessian_values_do_not_depend_on_the_batching(block, monkeypatch, rng):
+@pytest.mark.parametrize("block,buffer", [(sparse_mod.SWEEP_BLOCK_BYTES, 2), (1, 2), (1, 0)])
+def test_hessian_values_do_not_depend_on_the_batching(block, buffer, monkeypatch, rng):
     monkeypatch.setattr(sparse_mod, "SWEEP_BLOCK_BYTES", block)
+    monkeypatch.setattr(sparse_mod, "BUFFER_FACTOR", buffer)
     x = rng.uniform(0.2, 0.9, 30)
     H = tc.hessian(_chain, sparse=True)(x)
     np.testing.assert_allclose(H.toarray(), tc.hessian(_chain)(x), rtol=1e-10, atol=1e-12)

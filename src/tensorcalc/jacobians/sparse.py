@@ -280,8 +280,20 @@ def compressed_values(core: SparseCore, lin: Linearized) -> Any:
         fun, seeds, sizes, avals, outs, _ = sides[0]
         b = np.asarray(_sweep(fun, seeds, sizes, avals, outs, seeds.shape[0])).reshape(-1)
         return b[core.gather]
-    order, bounds = _recovery_groups(core, [s[1].shape[0] for s in sides])
     base = np.cumsum([0] + [s[1].shape[0] * s[5] for s in sides])
+    if int(base[-1]) <= BUFFER_FACTOR * core.nnz and room >= (int(base[-1]) + core.nnz) * 8:
+        # The compressed products are about as big as the result: collect them, gather once.
+        buf = None
+        for s, lo, hi in chunks:
+            fun, seeds, sizes, avals, outs, width = sides[s]
+            b = np.asarray(_sweep(fun, seeds[lo:hi], sizes, avals, outs, hi - lo)).reshape(-1)
+            if buf is None:
+                buf = np.empty(int(base[-1]), b.dtype)
+            buf[base[s] + lo * width:base[s] + hi * width] = b
+        return buf[core.gather]
+    # Compressed products much larger than the result (colours that each cover few nonzeros):
+    # read each batch's nonzeros out before the next batch, grouped by seed.
+    order, bounds = _recovery_groups(core, [s[1].shape[0] for s in sides])
     first = np.cumsum([0] + [s[1].shape[0] for s in sides])
     values = None
     for s, lo, hi in chunks:
@@ -297,6 +309,9 @@ def compressed_values(core: SparseCore, lin: Linearized) -> Any:
 
 #: Target size (bytes) of one batched intermediate of a sweep (see ``compressed_values``).
 SWEEP_BLOCK_BYTES = 16 << 20
+#: Batched sweeps are collected whole when their compressed products are at most this many
+#: times the number of nonzeros (memory stays O(nnz)); otherwise read out batch by batch.
+BUFFER_FACTOR = 2
 
 
 def widest_value_bytes(program: Program) -> int:
@@ -329,8 +344,7 @@ def _recovery_groups(core: SparseCore, counts: list[int]) -> tuple[np.ndarray, n
                     by_row = rc >= 0
                     seed[by_row] = counts[0] + rc[by_row]
         order = np.argsort(seed, kind="stable")  # a radix sort for small integers
-        bounds = np.zeros(total + 1, np.int64)
-        np.cumsum(np.bincount(seed, minlength=total), out=bounds[1:])
+        bounds = np.searchsorted(seed[order], np.arange(total + 1, dtype=seed.dtype))
         core.groups = (order, bounds)
     return core.groups
 
