@@ -99,12 +99,27 @@ def _apply(factor: Any, p: Any, rows: int) -> Any:
     if isinstance(factor, Gather):
         return take_rows(p, factor.src)
     if isinstance(factor, Pairs):
+        src = _as_gather(factor, rows)
+        if src is not None:  # one source per row (a pad, a scatter to distinct places)
+            return take_rows(p, src)
         local = sp.csr_matrix((np.ones(factor.rows.size, bool), (factor.rows, factor.cols)),
                               shape=(rows, p.shape[0]))
         out = (local @ p).tocsr()
         out.sum_duplicates()
         return out
     return _dense_rows(p, rows)
+
+
+def _as_gather(factor: Pairs, rows: int) -> np.ndarray | None:
+    """The pairs as a row selection when no row has two of them (then rows of ``P_u`` are
+    copied, which is cheaper than a sparse product)."""
+    if factor.rows.size == 0 or factor.rows.size > rows:
+        return None
+    if np.bincount(factor.rows, minlength=rows).max() > 1:
+        return None
+    src = np.full(rows, -1, np.int64)
+    src[factor.rows] = factor.cols
+    return src
 
 
 def _union(a: Any | None, b: Any) -> Any:
