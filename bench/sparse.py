@@ -7,9 +7,10 @@ slicing), a banded residual with long-range couplings (n = 10⁵), an arrowhead 
 Hessians of a grid energy and of the chained Rosenbrock function (n = 10⁵). For each:
 
 * tensorcalc: *first call* (a fresh ``jacobian(f, sparse=True)``: linearize, detect, colour,
-  sweep, recover) and *reuse* (a plan at a new point: the compiled sweeps and the gather),
-  the colour/sweep count, whether the pattern equals the hand-derived one, and the peak memory
-  of the first call (tracemalloc) against the CSR arrays;
+  sweep, recover; each phase's time is printed from ``plan.timings``) and *reuse* (a plan at
+  a new point: the compiled sweeps and the gather), the colour/sweep count, whether the
+  pattern equals the hand-derived one, and the peak memory of the first call (tracemalloc)
+  against the CSR arrays;
 * CasADi SX: graph construction (symbols, ``jacobian``/``hessian``, ``Function``) and
   evaluation reported separately; ``scipy.optimize._numdiff.approx_derivative`` with the pattern
   and its column groups given; the hand-assembled ``scipy.sparse`` matrix; ``jax.jacfwd``
@@ -38,6 +39,7 @@ from scipy.optimize._numdiff import approx_derivative, group_columns  # noqa: E4
 import tensorcalc as tc  # noqa: E402
 import tensorcalc.numpy as tnp  # noqa: E402
 from tensorcalc.accumulate import _kernels  # noqa: E402
+from tensorcalc.sparse_plans import PHASES  # noqa: E402
 
 try:
     import casadi as ca
@@ -239,7 +241,9 @@ def run(name, problem, size, kind, args, rng):
     x0 = rng.uniform(0.1, 0.9, size)
     x1 = rng.uniform(0.1, 0.9, size)
     make = tc.hessian if kind == "hessian" else tc.jacobian
-    first, J = once(lambda: make(f, sparse=True)(x0))
+    fresh = make(f, sparse=True)
+    first, J = once(lambda: fresh(x0))
+    phases = {k: fresh.timings[k] for k in PHASES if k in fresh.timings}
     plan = (tc.sparse_hessian_plan if kind == "hessian" else tc.sparse_jacobian_plan)(f, x0)
     reuse = median(lambda: plan(x1), args.repeat)
     exact = (J.nnz == pattern.nnz and (J.astype(bool) != pattern).nnz == 0)
@@ -249,7 +253,7 @@ def run(name, problem, size, kind, args, rng):
     peak = peak_bytes(lambda: make(f, sparse=True)(x0)) if size <= args.memory_max else None
     row = {"problem": name, "n": size, "nnz": J.nnz, "sweeps": plan.sweeps,
            "mode": plan.coloring.mode, "exact": exact, "err": err, "first": first,
-           "reuse": reuse, "mem": None if peak is None else peak / csr}
+           "reuse": reuse, "mem": None if peak is None else peak / csr, "phases": phases}
     row["hand"] = median(lambda: hand(x1), args.repeat)
     slow = name == "arrowhead" and not args.slow_peers  # CasADi builds for minutes, FD: n groups
     if f_np is not None and size <= args.numdiff_max and not slow:
@@ -291,6 +295,8 @@ def report(r):
              f"({r['mode']}) exact={r['exact']} err={r['err']:.1e}",
              f"    tensorcalc first call {fmt(r['first'], 's')}, reuse {fmt(r['reuse'])}, "
              f"peak mem {mem}",
+             "      first call by phase: " + ", ".join(f"{k} {v:.3f} s"
+                                                      for k, v in r["phases"].items()),
              f"    hand-assembled scipy {fmt(r['hand'])}"]
     if "numdiff" in r:
         parts.append(f"    scipy approx_derivative (pattern given) {fmt(r['numdiff'])}")

@@ -18,6 +18,7 @@ recovery are staged into one program; the pattern and colouring are found while 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,7 @@ class SparseCore:
     memory_budget: int
     alternatives: dict[str, str] = field(default_factory=dict)
     groups: tuple[np.ndarray, np.ndarray] | None = None  # see _recovery_groups
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of the build
 
     @property
     def nnz(self) -> int:
@@ -168,12 +170,15 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseC
     """Detect, colour and index once (see the module docstring)."""
     require_scipy()
     budget = DEFAULT_MEMORY_BUDGET if memory_budget is None else int(memory_budget)
+    t0 = time.perf_counter()
     report = detect_pattern(lin, budget)
+    t1 = time.perf_counter()
     pattern = report.pattern
     m, n = pattern.shape
     if kind == "hessian":
         sym = symmetrize(pattern)
         coloring = star_coloring(sym, symmetric=True)
+        t2 = time.perf_counter()
         bound = int(sym.row_counts.max(initial=0))
         alternatives = {"star (HVPs)": str(coloring.sweeps),
                         "column (HVPs, no symmetry)": f"needs >= {bound}"}
@@ -184,6 +189,7 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseC
         col_seeds, row_seeds = _seeds_of(coloring.colors, coloring.n_colors), None
     else:
         coloring, alternatives = _jacobian_coloring(pattern, lin)
+        t2 = time.perf_counter()
         indptr, indices = pattern.indptr, pattern.indices
         gather = _jacobian_gather(pattern, coloring)
         col_seeds = row_seeds = None
@@ -199,6 +205,8 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None) -> SparseC
     core = SparseCore(kind, (m, n), report, coloring, indptr, indices, gather, col_seeds,
                       row_seeds, program_signature(lin), budget, alternatives)
     _check_result_memory(core, lin)
+    core.timings.update({"detect": t1 - t0, "colour": t2 - t1,
+                         "index": time.perf_counter() - t2})
     return core
 
 
