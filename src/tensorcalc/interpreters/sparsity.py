@@ -21,6 +21,11 @@ form         meaning                                                      exampl
 ``DENSE``    every entry of ``w`` may depend on every entry of ``uᵢ``      solves, unknown ops
 ===========  ===========================================================  ==================
 
+Primitives whose parameters are sub-programs (``cond``, ``scan``, ``while``, custom rules,
+checkpoints) cannot be described by one local factor; they declare a *program rule*
+(``defsparsity_program``) that maps the operands' patterns to the results' by running the
+sub-programs through the pattern engine (:class:`ProgramQuery`).
+
 The rules are looked up by primitive object in :data:`sparsity_rules` (``defsparsity``), and a
 primitive without one is treated as ``DENSE`` for its own equation only: the pattern reader
 (:mod:`tensorcalc.jacobians.pattern`) reports which primitives that was, so a new primitive is
