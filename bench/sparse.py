@@ -14,8 +14,9 @@ Hessians of a grid energy and of the chained Rosenbrock function (n = 10⁵). Fo
 * CasADi SX: graph construction (symbols, ``jacobian``/``hessian``, ``Function``) and
   evaluation reported separately; ``scipy.optimize._numdiff.approx_derivative`` with the pattern
   and its column groups given; the hand-assembled ``scipy.sparse`` matrix; ``jax.jacfwd``
-  dense (jit) where the dense matrix fits in 1 GB. ``sparsejac`` is not installed here, so it is
-  skipped.
+  dense (jit) where the dense matrix fits in 1 GB, measured after all the other problems (its
+  10⁸-entry result slowed the next first calls several-fold). ``sparsejac`` is not installed
+  here, so it is skipped.
 
 Figures are medians of ``--repeat`` runs after a warm-up; the machine is shared, so report the
 load (printed at the end) with them.
@@ -265,9 +266,15 @@ def run(name, problem, size, kind, args, rng):
         row["casadi_build"] = build
         row["casadi_eval"] = median(lambda: F(x1), args.repeat)
     if jax is not None and kind == "jacobian" and size * size * 8 <= args.dense_max:
-        row["jax_dense"] = _jax_dense(f_np, x1, args.repeat)
+        # Measured after every tensorcalc problem: a dense Jacobian of 10⁸ entries leaves the
+        # process's memory in a state that slows the next first calls several-fold.
+        DEFERRED.append((name, lambda: _jax_dense(f_np, x1, args.repeat)))
     report(row)
     return row
+
+
+#: Peer measurements run at the end of the script: (problem name, timing function).
+DEFERRED = []
 
 
 def _jax_dense(f_np, x, repeat):
@@ -304,8 +311,6 @@ def report(r):
         parts.append(f"    CasADi SX build {fmt(r['casadi_build'], 's')}, eval "
                      f"{fmt(r['casadi_eval'])}; reuse / CasADi eval = "
                      f"{r['reuse'] / r['casadi_eval']:.2f}x")
-    if "jax_dense" in r:
-        parts.append(f"    jax.jit(jax.jacfwd) dense {fmt(r['jax_dense'])}")
     print("\n".join(parts), flush=True)
 
 
@@ -340,6 +345,8 @@ def main(argv=None):
         if only and not any(name.startswith(o) for o in only):
             continue
         run(name, problem, size, kind, args, rng)
+    for name, timing in DEFERRED:
+        print(f"{name:<26} jax.jit(jax.jacfwd) dense {fmt(timing())}", flush=True)
     print(f"load: {os.getloadavg()}")
 
 
