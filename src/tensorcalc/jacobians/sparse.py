@@ -256,8 +256,10 @@ def _batched(o: Any, k: int, size: int) -> Any:
 def compressed_values(core: SparseCore, lin: Linearized) -> Any:
     """The structural nonzeros (CSR order) of the Jacobian/Hessian of ``lin``: the sweeps and
     the gather. Traced operations when ``lin`` belongs to an outer transformation (``jit``):
-    then all colours go in one batch; otherwise the colours go in chunks that fit the memory
-    budget, each chunk's entries read out before the next is computed."""
+    then all colours go in one batch. Otherwise the colours go in batches that fit the memory
+    budget and ``SWEEP_BLOCK_BYTES``; the batches' compressed products are collected and
+    gathered once when they are O(nnz) (``BUFFER_FACTOR``), else each batch's nonzeros are read
+    out before the next batch is computed."""
     m, n = core.shape
     sides = []  # (linear function, seeds, seed sizes/avals, result sizes, width)
     if core.col_seeds is not None:  # (c, m) = (J S)ᵀ: entry (i, colour) at colour·m + i
