@@ -7,14 +7,16 @@ slicing), a banded residual with long-range couplings (n = 10⁵), an arrowhead 
 Hessians of a grid energy and of the chained Rosenbrock function (n = 10⁵). For each:
 
 * tensorcalc: *first call* (a fresh ``jacobian(f, sparse=True)``: linearize, detect, colour,
-  sweep, recover) and *reuse* (a plan at a new point: the compiled sweeps and the gather),
-  the colour/sweep count, whether the pattern equals the hand-derived one, and the peak memory
-  of the first call (tracemalloc) against the CSR arrays;
+  sweep, recover; each phase's time is printed from ``plan.timings``) and *reuse* (a plan at
+  a new point: the compiled sweeps and the gather), the colour/sweep count, whether the
+  pattern equals the hand-derived one, and the peak memory of the first call (tracemalloc)
+  against the CSR arrays;
 * CasADi SX: graph construction (symbols, ``jacobian``/``hessian``, ``Function``) and
   evaluation reported separately; ``scipy.optimize._numdiff.approx_derivative`` with the pattern
   and its column groups given; the hand-assembled ``scipy.sparse`` matrix; ``jax.jacfwd``
-  dense (jit) where the dense matrix fits in 1 GB. ``sparsejac`` is not installed here, so it is
-  skipped.
+  dense (jit) where the dense matrix fits in 1 GB, measured after all the other problems (its
+  10⁸-entry result slowed the next first calls several-fold). ``sparsejac`` is not installed
+  here, so it is skipped.
 
 Figures are medians of ``--repeat`` runs after a warm-up; the machine is shared, so report the
 load (printed at the end) with them.
@@ -38,6 +40,7 @@ from scipy.optimize._numdiff import approx_derivative, group_columns  # noqa: E4
 import tensorcalc as tc  # noqa: E402
 import tensorcalc.numpy as tnp  # noqa: E402
 from tensorcalc.accumulate import _kernels  # noqa: E402
+from tensorcalc.sparse_plans import PHASES  # noqa: E402
 
 try:
     import casadi as ca
@@ -239,7 +242,9 @@ def run(name, problem, size, kind, args, rng):
     x0 = rng.uniform(0.1, 0.9, size)
     x1 = rng.uniform(0.1, 0.9, size)
     make = tc.hessian if kind == "hessian" else tc.jacobian
-    first, J = once(lambda: make(f, sparse=True)(x0))
+    fresh = make(f, sparse=True)
+    first, J = once(lambda: fresh(x0))
+    phases = {k: fresh.timings[k] for k in PHASES if k in fresh.timings}
     plan = (tc.sparse_hessian_plan if kind == "hessian" else tc.sparse_jacobian_plan)(f, x0)
     reuse = median(lambda: plan(x1), args.repeat)
     exact = (J.nnz == pattern.nnz and (J.astype(bool) != pattern).nnz == 0)
@@ -249,7 +254,7 @@ def run(name, problem, size, kind, args, rng):
     peak = peak_bytes(lambda: make(f, sparse=True)(x0)) if size <= args.memory_max else None
     row = {"problem": name, "n": size, "nnz": J.nnz, "sweeps": plan.sweeps,
            "mode": plan.coloring.mode, "exact": exact, "err": err, "first": first,
-           "reuse": reuse, "mem": None if peak is None else peak / csr}
+           "reuse": reuse, "mem": None if peak is None else peak / csr, "phases": phases}
     row["hand"] = median(lambda: hand(x1), args.repeat)
     slow = name == "arrowhead" and not args.slow_peers  # CasADi builds for minutes, FD: n groups
     if f_np is not None and size <= args.numdiff_max and not slow:
@@ -261,9 +266,15 @@ def run(name, problem, size, kind, args, rng):
         row["casadi_build"] = build
         row["casadi_eval"] = median(lambda: F(x1), args.repeat)
     if jax is not None and kind == "jacobian" and size * size * 8 <= args.dense_max:
-        row["jax_dense"] = _jax_dense(f_np, x1, args.repeat)
+        # Measured after every tensorcalc problem: a dense Jacobian of 10⁸ entries leaves the
+        # process's memory in a state that slows the next first calls several-fold.
+        DEFERRED.append((name, lambda: _jax_dense(f_np, x1, args.repeat)))
     report(row)
     return row
+
+
+#: Peer measurements run at the end of the script: (problem name, timing function).
+DEFERRED = []
 
 
 def _jax_dense(f_np, x, repeat):
@@ -291,6 +302,8 @@ def report(r):
              f"({r['mode']}) exact={r['exact']} err={r['err']:.1e}",
              f"    tensorcalc first call {fmt(r['first'], 's')}, reuse {fmt(r['reuse'])}, "
              f"peak mem {mem}",
+             "      first call by phase: " + ", ".join(f"{k} {v:.3f} s"
+                                                      for k, v in r["phases"].items()),
              f"    hand-assembled scipy {fmt(r['hand'])}"]
     if "numdiff" in r:
         parts.append(f"    scipy approx_derivative (pattern given) {fmt(r['numdiff'])}")
@@ -298,8 +311,6 @@ def report(r):
         parts.append(f"    CasADi SX build {fmt(r['casadi_build'], 's')}, eval "
                      f"{fmt(r['casadi_eval'])}; reuse / CasADi eval = "
                      f"{r['reuse'] / r['casadi_eval']:.2f}x")
-    if "jax_dense" in r:
-        parts.append(f"    jax.jit(jax.jacfwd) dense {fmt(r['jax_dense'])}")
     print("\n".join(parts), flush=True)
 
 
@@ -334,6 +345,8 @@ def main(argv=None):
         if only and not any(name.startswith(o) for o in only):
             continue
         run(name, problem, size, kind, args, rng)
+    for name, timing in DEFERRED:
+        print(f"{name:<26} jax.jit(jax.jacfwd) dense {fmt(timing())}", flush=True)
     print(f"load: {os.getloadavg()}")
 
 

@@ -40,6 +40,7 @@ from .interpreters.batch import defbatch, defvectorized, is_batched, moveaxis, v
 from .interpreters.evaluate import eval_program
 from .interpreters.forward import JVPTracer, add_tangents, defjvp_rule, jvp_flat
 from .interpreters.linearize import linearize_flat
+from .interpreters.sparsity import ProgramQuery, defsparsity_program
 from .interpreters.stage import StageTracer, stage_flat
 from .interpreters.transpose import backward_pass, deflinear, deftranspose
 from .lax.programs import close_over
@@ -281,11 +282,29 @@ def _ckpt_batch(args: Sequence[Any], dims: Sequence[int | None], *, body: Progra
     return outs, [0 if r else None for r in rec]
 
 
+def _ckpt_sparsity(q: ProgramQuery) -> list[Any]:
+    """Recomputing changes when, not what: the body's pattern."""
+    return q.algebra.propagate(q.params["body"], q.in_pats)
+
+
+def _lin_sparsity(q: ProgramQuery) -> list[Any]:
+    """``ṫ_out = J_body ṫ_in``: the body's pattern from the live tangents (the primal inputs
+    and the saved values are the point, not variables of the linear map); only the inexact
+    outputs have tangents."""
+    body, live = q.params["body"], q.params["live"]
+    tangents = iter(q.in_pats[len(body.inputs) + q.params["n_saved"]:])
+    ins = [next(tangents) if m else None for m in live]
+    outs = q.algebra.propagate(body, ins)
+    return [p for p, av in zip(outs, body.out_avals, strict=True) if is_inexact_dtype(av.dtype)]
+
+
 defjvp_rule(checkpoint_p, _ckpt_jvp)
 defbatch(checkpoint_p, _ckpt_batch)
+defsparsity_program(checkpoint_p, _ckpt_sparsity)
 deftranspose(checkpoint_lin_p, _lin_transpose)
 defjvp_rule(checkpoint_lin_p, _lin_jvp)
 defbatch(checkpoint_lin_p, _lin_batch)
+defsparsity_program(checkpoint_lin_p, _lin_sparsity)
 
 
 # --- the user-facing function --------------------------------------------------------------

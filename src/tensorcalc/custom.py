@@ -29,12 +29,14 @@ import numpy as np
 
 from .core.backend import defxp_neutral
 from .core.errors import ShapeError, TensorcalcError
+from .core.ir import Program
 from .core.primitive import Primitive, Tracer, bind, get_aval
 from .core.shapes import ShapedArray, shape_str
 from .core.tree import tree_flatten, tree_map, tree_unflatten
 from .core.zeros import Zero, instantiate
 from .interpreters.batch import defbatch, defvectorized, moveaxis, vmap_flat
 from .interpreters.forward import defjvp_rule, defjvp_zero
+from .interpreters.sparsity import DENSE, ProgramQuery, defsparsity_program
 from .interpreters.stage import stage_flat
 from .interpreters.transpose import deftranspose
 from .numpy import _methods  # noqa: F401  (the package gives tracers their array behaviour)
@@ -130,6 +132,21 @@ def _to_front(args: Sequence[Any], dims: Sequence[int | None]) -> tuple[list[Any
     return moved, [None if d is None else 0 for d in dims]
 
 
+def _primal_program(call: _Call, avals: Sequence[ShapedArray]) -> Program | None:
+    """The user's primal function staged on ``avals`` (None if it cannot be traced)."""
+    try:
+        return stage_flat(call.fun, [ShapedArray(a.shape, a.dtype) for a in avals])
+    except (TensorcalcError, TypeError):
+        return None
+
+
+def _primal_sparsity(q: ProgramQuery) -> Any:
+    """A custom rule changes how the derivative is computed, not what it is: the pattern of
+    the primal function (dense for that call if it cannot be staged)."""
+    prog = _primal_program(q.params["call"], q.in_avals)
+    return DENSE if prog is None else q.algebra.propagate(prog, q.in_pats)
+
+
 # --- custom_jvp --------------------------------------------------------------------------------
 
 custom_jvp_call_p = Primitive("custom_jvp_call", lambda *xs, call: call.fun(list(xs)),
@@ -168,6 +185,7 @@ def _custom_jvp_batch(args: Sequence[Any], dims: Sequence[int | None], *, call: 
 
 defjvp_rule(custom_jvp_call_p, _custom_jvp_rule)
 defbatch(custom_jvp_call_p, _custom_jvp_batch)
+defsparsity_program(custom_jvp_call_p, _primal_sparsity)
 
 
 class custom_jvp:  # noqa: N801  (JAX's name)
@@ -320,9 +338,19 @@ def _custom_vjp_bwd_batch(args: Sequence[Any], dims: Sequence[int | None], *, ca
     raise _forward_mode_error(call.name)
 
 
+def _custom_vjp_bwd_sparsity(q: ProgramQuery) -> Any:
+    """``ẏ = J ẋ`` with ``J`` the primal function's Jacobian: its pattern from the tangents
+    (the residuals are the point, constants of the linear map)."""
+    n_res = q.params["n_res"]
+    prog = _primal_program(q.params["call"], q.in_avals[n_res:])
+    return DENSE if prog is None else q.algebra.propagate(prog, q.in_pats[n_res:])
+
+
 defjvp_rule(custom_vjp_call_p, _custom_vjp_jvp)
 defbatch(custom_vjp_call_p, _custom_vjp_batch)
 deftranspose(custom_vjp_bwd_p, _custom_vjp_bwd_transpose)
+defsparsity_program(custom_vjp_call_p, _primal_sparsity)
+defsparsity_program(custom_vjp_bwd_p, _custom_vjp_bwd_sparsity)
 
 
 def _custom_vjp_bwd_jvp(primals: list[Any], tangents: list[Any], *, call: _Call, n_res: int,

@@ -23,7 +23,9 @@ word                declares
 ``defbatch_gufunc`` vmap of a primitive with leading loop axes (NumPy gufunc style)
 ``defsparsity``     its Jacobian sparsity rule ``rule(query) -> SAME | Gather | Pairs | DENSE``
                     (``defsparsity_elementwise``, ``defsparsity_gather`` for the common cases;
-                    without one, sparse Jacobians take that equation's block as dense)
+                    without one, sparse Jacobians take that equation's block as dense;
+                    ``defsparsity_program`` for primitives whose parameters are sub-programs:
+                    ``rule(ProgramQuery) -> patterns``, see ``tensorcalc.lax.cond``)
 ==================  ===========================================================================
 
 Rules are written with ``tensorcalc.numpy`` operations, so they are differentiable in turn and
@@ -48,10 +50,12 @@ from .interpreters.sparsity import (
     SAME,
     Gather,
     Pairs,
+    ProgramQuery,
     SparsityQuery,
     defsparsity,
     defsparsity_elementwise,
     defsparsity_gather,
+    defsparsity_program,
 )
 from .interpreters.transpose import (
     UndefinedPrimal,
@@ -65,11 +69,11 @@ from .ops.strong_zero import div_sz, mul_sz
 from .ops.structural import unbroadcast
 
 __all__ = [
-    "DENSE", "Gather", "Pairs", "Primitive", "SAME", "ShapedArray", "SparsityQuery", "Tracer",
-    "UndefinedPrimal", "Zero", "bind", "binary_op",
+    "DENSE", "Gather", "Pairs", "Primitive", "ProgramQuery", "SAME", "ShapedArray",
+    "SparsityQuery", "Tracer", "UndefinedPrimal", "Zero", "bind", "binary_op",
     "defbatch", "defbatch_gufunc", "defbilinear", "defbroadcasting", "defjvp", "defjvp_diag",
     "defjvp_rule", "defjvp_zero", "deflinear", "defsparsity", "defsparsity_elementwise",
-    "defsparsity_gather", "deftranspose", "defvectorized", "div_sz",
+    "defsparsity_gather", "defsparsity_program", "deftranspose", "defvectorized", "div_sz",
     "elementwise", "get_aval", "instantiate", "is_undefined", "mul_sz", "unary_op",
     "unbroadcast",
 ]

@@ -50,6 +50,8 @@ from .ops.products import matmul_p
 from .ops.strong_zero import div_sz_p, mul_sz_p
 
 _SCALINGS = (mul_p, mul_sz_p, div_p, div_sz_p)
+#: The phases of a first call, in order, as ``plan.timings`` names them.
+PHASES = ("linearize", "detect", "colour", "index", "sweeps + recovery")
 
 
 def _check_format(fmt: str, fname: str) -> str:
@@ -116,6 +118,7 @@ class SparseJacobianPlan:
             t0 = time.perf_counter()
             self.core = build_core(lin, self.kind, self.memory_budget, self.coloring_method)
             self.timings["detect + colour"] = time.perf_counter() - t0
+            self.timings.update(self.core.timings)
             self.mults_per_sweep = mults_per_sweep(lin)
             self.replans += 1
         return self.core
@@ -127,10 +130,18 @@ class SparseJacobianPlan:
         return self
 
     def _values(self, *args: Any) -> tuple[Any, Any]:
-        """The structural nonzeros (CSR order) at ``args``, and the auxiliary data."""
+        """The structural nonzeros (CSR order) at ``args``, and the auxiliary data. The first
+        eager call records how long each phase took (``plan.timings``)."""
+        t0 = time.perf_counter()
         lin, aux = self._linearize(args)
+        t1 = time.perf_counter()
         core = self._ensure(lin)
-        return compressed_values(core, lin), aux
+        t2 = time.perf_counter()
+        values = compressed_values(core, lin)
+        if "sweeps + recovery" not in self.timings and not isinstance(values, Tracer):
+            self.timings.update({"linearize": t1 - t0,
+                                 "sweeps + recovery": time.perf_counter() - t2})
+        return values, aux
 
     def __call__(self, *args: Any) -> Any:
         if backend.any_foreign(tree_flatten(args)[0]):
@@ -228,8 +239,9 @@ class SparseJacobianPlan:
                      f"{(core.jvps + core.vjps) * per:,} per evaluation "
                      f"(dense sweeps: {min(m, n) * per:,})")
         if "detect + colour" in self.timings:
-            lines.append(f"  detect + colour: {self.timings['detect + colour']:.3g} s; "
-                         f"re-plans: {max(self.replans, 0)}")
+            phases = ", ".join(f"{k} {self.timings[k]:.3g} s" for k in PHASES
+                               if k in self.timings)
+            lines.append(f"  phases: {phases}; re-plans: {max(self.replans, 0)}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -21,6 +21,11 @@ form         meaning                                                      exampl
 ``DENSE``    every entry of ``w`` may depend on every entry of ``uᵢ``      solves, unknown ops
 ===========  ===========================================================  ==================
 
+Primitives whose parameters are sub-programs (``cond``, ``scan``, ``while``, custom rules,
+checkpoints) cannot be described by one local factor; they declare a *program rule*
+(``defsparsity_program``) that maps the operands' patterns to the results' by running the
+sub-programs through the pattern engine (:class:`ProgramQuery`).
+
 The rules are looked up by primitive object in :data:`sparsity_rules` (``defsparsity``), and a
 primitive without one is treated as ``DENSE`` for its own equation only: the pattern reader
 (:mod:`tensorcalc.jacobians.pattern`) reports which primitives that was, so a new primitive is
@@ -116,6 +121,33 @@ sparsity_rules: dict[Primitive, SparsityRule] = {}
 def defsparsity(prim: Primitive, rule: SparsityRule) -> None:
     """Declare ``prim``'s sparsity rule ``rule(query) -> factor`` (see the module docstring)."""
     sparsity_rules[prim] = rule
+
+
+@dataclass(frozen=True)
+class ProgramQuery:
+    """What a control-flow rule is asked: the patterns of its outputs from those of its operands
+    (``in_pats[i]``: a pattern of operand ``i`` over the outer inputs, ``None``: independent of
+    them). ``algebra`` is the pattern engine: ``propagate(program, in_pats)`` runs a
+    sub-program, ``union``, ``same``, ``rows``, ``stack`` and ``dense`` combine patterns."""
+
+    algebra: Any
+    in_pats: list[Any]
+    in_avals: tuple[ShapedArray, ...]
+    out_avals: tuple[ShapedArray, ...]
+    params: dict[str, Any]
+
+
+#: A rule for a primitive whose parameters are sub-programs (control flow, custom rules,
+#: checkpoints): ``rule(query) -> one pattern per result``, or ``DENSE``.
+ProgramSparsityRule = Callable[[ProgramQuery], "list[Any] | _Dense"]
+
+program_sparsity_rules: dict[Primitive, ProgramSparsityRule] = {}
+
+
+def defsparsity_program(prim: Primitive, rule: ProgramSparsityRule) -> None:
+    """Declare the sparsity rule of a primitive whose parameters are sub-programs: it maps the
+    operands' patterns to the results' through the sub-programs (see :class:`ProgramQuery`)."""
+    program_sparsity_rules[prim] = rule
 
 
 def _size(shape: Sequence[Any]) -> int:

@@ -29,7 +29,9 @@ from ..interpreters.sparsity import (
     SAME,
     Gather,
     Pairs,
+    ProgramQuery,
     SparsityQuery,
+    program_sparsity_rules,
     sparsity_rules,
 )
 from .sweeps import DEFAULT_MEMORY_BUDGET, Linearized
@@ -97,12 +99,27 @@ def _apply(factor: Any, p: Any, rows: int) -> Any:
     if isinstance(factor, Gather):
         return take_rows(p, factor.src)
     if isinstance(factor, Pairs):
+        src = _as_gather(factor, rows)
+        if src is not None:  # one source per row (a pad, a scatter to distinct places)
+            return take_rows(p, src)
         local = sp.csr_matrix((np.ones(factor.rows.size, bool), (factor.rows, factor.cols)),
                               shape=(rows, p.shape[0]))
         out = (local @ p).tocsr()
         out.sum_duplicates()
         return out
     return _dense_rows(p, rows)
+
+
+def _as_gather(factor: Pairs, rows: int) -> np.ndarray | None:
+    """The pairs as a row selection when no row has two of them (then rows of ``P_u`` are
+    copied, which is cheaper than a sparse product)."""
+    if factor.rows.size == 0 or factor.rows.size > rows:
+        return None
+    if np.bincount(factor.rows, minlength=rows).max() > 1:
+        return None
+    src = np.full(rows, -1, np.int64)
+    src[factor.rows] = factor.cols
+    return src
 
 
 def _union(a: Any | None, b: Any) -> Any:
@@ -160,42 +177,109 @@ def detect_pattern(lin: Linearized, memory_budget: int | None = None) -> Pattern
     require_scipy()
     budget = DEFAULT_MEMORY_BUDGET if memory_budget is None else int(memory_budget)
     prog = lin.program
-    live = live_equations(prog)
     n_total = sum(lin.in_sizes)
-    report = PatternReport(None, len(live))
-    pats: dict[int, Any] = {}
-    off = 0
-    for v, n in zip(prog.inputs, lin.in_sizes, strict=True):
-        pats[id(v)] = _csr(np.arange(n + 1, dtype=np.int64),
-                           np.arange(off, off + n, dtype=np.int64), (n, n_total))
+    report = PatternReport(None, len(live_equations(prog)))
+    seeds, off = [], 0
+    for n in lin.in_sizes:
+        seeds.append(_csr(np.arange(n + 1, dtype=np.int64),
+                          np.arange(off, off + n, dtype=np.int64), (n, n_total)))
         off += n
-    outs = {id(a) for a in prog.outputs if isinstance(a, Var)}
-    last = _last_uses(live, outs)
-    held = sum(_nbytes(p) for p in pats.values())
-    for t, eq in enumerate(live):
-        accs: list[Any] = [None] * len(eq.outputs)
-        for k, a in enumerate(eq.inputs):
-            if not isinstance(a, Var) or id(a) not in pats:
-                continue
-            for j, f in enumerate(_factors(eq, k, report)):
-                accs[j] = _union(accs[j], _apply(f, pats[id(a)], _size(eq.outputs[j])))
-        for w, acc in zip(eq.outputs, accs, strict=True):
-            if acc is not None:
-                pats[id(w)] = acc
-                held += _nbytes(acc)
-        report.peak_bytes = max(report.peak_bytes, held)
-        _check_budget(held, budget, eq)
-        for a in eq.inputs:
-            if isinstance(a, Var) and last.get(id(a)) == t and id(a) in pats:
-                held -= _nbytes(pats.pop(id(a)))
+    algebra = PatternAlgebra(n_total, report, budget)
     rows = []
-    for atom, m in zip(prog.outputs, lin.out_sizes, strict=True):
-        p = pats.get(id(atom)) if isinstance(atom, Var) else None
+    for p, m in zip(algebra.propagate(prog, seeds, top=True), lin.out_sizes, strict=True):
         rows.append(p if p is not None else sp.csr_matrix((m, n_total), dtype=bool))
     pattern = sp.vstack(rows, format="csr") if len(rows) != 1 else rows[0].copy()
     pattern.sum_duplicates()
     report.pattern = pattern
     return report
+
+
+class PatternAlgebra:
+    """The pattern engine, as control-flow rules see it (``defsparsity_program``): patterns
+    are Boolean CSR matrices ``size(v) × N`` over the outer program's inputs, ``None`` when a
+    value depends on none of them."""
+
+    def __init__(self, n_cols: int, report: PatternReport, budget: int) -> None:
+        self.n_cols, self.report, self.budget = n_cols, report, budget
+
+    def propagate(self, program: Program, in_pats: list[Any], top: bool = False) -> list[Any]:
+        """The patterns of ``program``'s outputs, given those of its inputs (an iterative walk
+        over its live equations; sub-programs recurse one level per nesting)."""
+        live = live_equations(program)
+        pats: dict[int, Any] = {id(v): p for v, p in zip(program.inputs, in_pats, strict=True)
+                                if p is not None}
+        outs = {id(a) for a in program.outputs if isinstance(a, Var)}
+        last = _last_uses(live, outs)
+        held = sum(_nbytes(p) for p in pats.values())
+        for t, eq in enumerate(live):
+            ins = [pats.get(id(a)) if isinstance(a, Var) else None for a in eq.inputs]
+            if any(p is not None for p in ins):
+                for w, acc in zip(eq.outputs, self._equation(eq, ins), strict=True):
+                    if acc is not None:
+                        pats[id(w)] = acc
+                        held += _nbytes(acc)
+            if top:
+                self.report.peak_bytes = max(self.report.peak_bytes, held)
+                _check_budget(held, self.budget, eq)
+            for a in eq.inputs:
+                if isinstance(a, Var) and last.get(id(a)) == t and id(a) in pats:
+                    held -= _nbytes(pats.pop(id(a)))
+        return [pats.get(id(a)) if isinstance(a, Var) else None for a in program.outputs]
+
+    def _equation(self, eq: Equation, ins: list[Any]) -> list[Any]:
+        rule = program_sparsity_rules.get(eq.primitive)
+        if rule is not None:
+            q = ProgramQuery(self, ins, tuple(a.aval for a in eq.inputs),
+                             tuple(v.aval for v in eq.outputs), dict(eq.params))
+            got = rule(q)
+            if got is DENSE:
+                self.report.dense_blocks[f"{eq.primitive.name} (rule: dense)"] += 1
+                return [self.dense(ins, _size(w)) for w in eq.outputs]
+            if len(got) != len(eq.outputs):
+                raise ValueError(f"the sparsity rule of {eq.primitive.name} gave {len(got)} "
+                                 f"patterns for {len(eq.outputs)} results")
+            return list(got)
+        accs: list[Any] = [None] * len(eq.outputs)
+        for k, p in enumerate(ins):
+            if p is None:
+                continue
+            for j, f in enumerate(_factors(eq, k, self.report)):
+                accs[j] = _union(accs[j], _apply(f, p, _size(eq.outputs[j])))
+        return accs
+
+    # --- what rules combine patterns with ------------------------------------------------
+
+    def union(self, a: Any, b: Any) -> Any:
+        """``a ∨ b`` (``None`` is the empty pattern)."""
+        if a is None or b is None:
+            return b if a is None else a
+        return _union(a, b)
+
+    def same(self, a: Any, b: Any) -> bool:
+        """Whether two patterns are equal."""
+        if a is None or b is None:
+            return (a is None or a.nnz == 0) and (b is None or b.nnz == 0)
+        return a.shape == b.shape and a.nnz == b.nnz and (a != b).nnz == 0
+
+    def rows(self, p: Any, start: int, stop: int) -> Any:
+        """Rows ``start:stop`` (one step of a stacked operand)."""
+        return None if p is None else p[start:stop]
+
+    def stack(self, pieces: list[Any], sizes: list[int]) -> Any:
+        """The patterns stacked row-wise (``None`` pieces are empty blocks of their size)."""
+        if all(p is None for p in pieces):
+            return None
+        blocks = [sp.csr_matrix((n, self.n_cols), dtype=bool) if p is None else p
+                  for p, n in zip(pieces, sizes, strict=True)]
+        return sp.vstack(blocks, format="csr")
+
+    def dense(self, ins: list[Any], rows: int) -> Any:
+        """Every one of ``rows`` rows depends on every column any of ``ins`` touches."""
+        acc = None
+        for p in ins:
+            if p is not None:
+                acc = self.union(acc, _dense_rows(p, 1))
+        return None if acc is None else _dense_rows(acc, rows)
 
 
 def live_equations(program: Program) -> list[Equation]:

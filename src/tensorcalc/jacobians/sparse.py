@@ -18,6 +18,7 @@ recovery are staged into one program; the pattern and colouring are found while 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ from ..accumulate.coloring_symmetric import (
     symmetrize,
 )
 from ..core.errors import ConcretizationError
+from ..core.ir import Program
 from ..core.primitive import Tracer
 from ..core.tree import register_pytree_node
 from ..interpreters.batch import vmap_flat
@@ -48,6 +50,7 @@ from .sweeps import (
     DEFAULT_MEMORY_BUDGET,
     Linearized,
     _fwd_fun,
+    _nbytes,
     _rev_fun,
     bytes_per_sweep_vector,
     is_nested,
@@ -73,6 +76,8 @@ class SparseCore:
     memory_budget: int
     alternatives: dict[str, str] = field(default_factory=dict)
     substitution: Any = None  # acyclic Hessian colouring: (symmetric pattern, colouring)
+    groups: tuple[np.ndarray, np.ndarray] | None = None  # see _recovery_groups
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of the build
 
     @property
     def nnz(self) -> int:
@@ -129,18 +134,24 @@ def _jacobian_coloring(pattern: Any, lin: Linearized) -> tuple[Coloring, dict[st
 
 def _jacobian_gather(pattern: Any, coloring: Coloring) -> np.ndarray:
     """Flat positions of the nonzeros (CSR order) in ``[(J S)ᵀ, S_rᵀ J]`` ravelled: the sweeps
-    come out colour-major, ``(c, m)`` and ``(c_r, n)``, and are read in place."""
+    come out colour-major, ``(c, m)`` and ``(c_r, n)``, and are read in place. Built in place
+    in one int64 array (nnz-sized temporaries are what this costs)."""
     m, n = pattern.shape
     rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(pattern.indptr))
-    cols = pattern.indices.astype(np.int64)
+    cols = pattern.indices
     if coloring.mode == "row":
-        return coloring.colors[rows] * n + cols
-    fwd = coloring.colors[cols] * m + rows
-    if coloring.mode == "column":
-        return fwd
-    c = coloring.n_colors
-    rc = coloring.row_colors[rows]
-    return np.where(coloring.from_rows(rows, cols), m * c + np.maximum(rc, 0) * n + cols, fwd)
+        out = coloring.colors.astype(np.int64)[rows]
+        out *= n
+        out += cols
+        return out
+    out = coloring.colors.astype(np.int64)[cols]
+    out *= m
+    out += rows
+    if coloring.mode == "bidirectional":
+        by_row = np.flatnonzero(coloring.from_rows(rows, cols))
+        rc = coloring.row_colors[rows[by_row]].astype(np.int64)
+        out[by_row] = m * coloring.n_colors + rc * n + cols[by_row]
+    return out
 
 
 def _hessian_coloring(sym: Any, method: str) -> tuple[Any, dict[str, str]]:
@@ -164,12 +175,15 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None,
     """Detect, colour and index once (see the module docstring)."""
     require_scipy()
     budget = DEFAULT_MEMORY_BUDGET if memory_budget is None else int(memory_budget)
+    t0 = time.perf_counter()
     report = detect_pattern(lin, budget)
+    t1 = time.perf_counter()
     pattern = report.pattern
     m, n = pattern.shape
     if kind == "hessian":
         sym = symmetrize(pattern)
         coloring, alternatives = _hessian_coloring(sym, hessian_coloring)
+        t2 = time.perf_counter()
         indptr, indices = sym.row_ptr, sym.row_cols
         if isinstance(coloring, AcyclicColoring):
             gather = np.zeros(0, np.int64)  # no gather: substitution (compressed_values)
@@ -180,7 +194,8 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None,
         col_seeds, row_seeds = _seeds_of(coloring.colors, coloring.n_colors), None
     else:
         coloring, alternatives = _jacobian_coloring(pattern, lin)
-        indptr, indices = pattern.indptr.astype(np.int64), pattern.indices.astype(np.int64)
+        t2 = time.perf_counter()
+        indptr, indices = pattern.indptr, pattern.indices
         gather = _jacobian_gather(pattern, coloring)
         col_seeds = row_seeds = None
         if coloring.mode == "column":
@@ -191,12 +206,14 @@ def build_core(lin: Linearized, kind: str, memory_budget: int | None,
             col_seeds = _seeds_of(coloring.colors, coloring.n_colors)
             row_seeds = _seeds_of(coloring.row_colors, coloring.n_row_colors)
     index = np.int32 if max(m, n, indices.size) < 2**31 - 1 else np.int64  # scipy's choice
-    indptr, indices = indptr.astype(index), indices.astype(index)
+    indptr, indices = indptr.astype(index, copy=False), indices.astype(index, copy=False)
     core = SparseCore(kind, (m, n), report, coloring, indptr, indices, gather, col_seeds,
                       row_seeds, program_signature(lin), budget, alternatives)
     if isinstance(coloring, AcyclicColoring):
         core.substitution = (sym, coloring)
     _check_result_memory(core, lin)
+    core.timings.update({"detect": t1 - t0, "colour": t2 - t1,
+                         "index": time.perf_counter() - t2})
     return core
 
 
@@ -246,8 +263,10 @@ def _batched(o: Any, k: int, size: int) -> Any:
 def compressed_values(core: SparseCore, lin: Linearized) -> Any:
     """The structural nonzeros (CSR order) of the Jacobian/Hessian of ``lin``: the sweeps and
     the gather. Traced operations when ``lin`` belongs to an outer transformation (``jit``):
-    then all colours go in one batch; otherwise the colours go in chunks that fit the memory
-    budget, each chunk's entries read out before the next is computed."""
+    then all colours go in one batch. Otherwise the colours go in batches that fit the memory
+    budget and ``SWEEP_BLOCK_BYTES``; the batches' compressed products are collected and
+    gathered once when they are O(nnz) (``BUFFER_FACTOR``), else each batch's nonzeros are read
+    out before the next batch is computed."""
     m, n = core.shape
     sides = []  # (linear function, seeds, seed sizes/avals, result sizes, width)
     if core.col_seeds is not None:  # (c, m) = (J S)ᵀ: entry (i, colour) at colour·m + i
@@ -267,20 +286,43 @@ def compressed_values(core: SparseCore, lin: Linearized) -> Any:
         return getitem(flat, (core.gather,))
     per = bytes_per_sweep_vector(lin.program)
     room = core.memory_budget - core.nnz * 16
-    values = None
-    base = 0
-    for fun, seeds, sizes, avals, outs, width in sides:
+    # Seeds per batch: what the budget allows, and no more than keeps each batched value near
+    # SWEEP_BLOCK_BYTES — big fresh arrays cost more in page faults than their arithmetic, and
+    # same-size blocks are recycled by the allocator from one batch to the next.
+    block = max(1, SWEEP_BLOCK_BYTES // widest_value_bytes(lin.program))
+    chunks = []  # (side, lo, hi)
+    for s, (_, seeds, *_rest, width) in enumerate(sides):
         c = seeds.shape[0]
-        chunk = max(1, min(c, room // max(per, width * 8, 1)))
-        for lo in range(0, c, chunk):
-            hi = min(lo + chunk, c)
+        chunk = max(1, min(c, block, room // max(per, width * 8, 1)))
+        chunks.extend((s, lo, min(lo + chunk, c)) for lo in range(0, c, chunk))
+    if len(chunks) == 1:  # one batch: the gather reads the compressed product in place
+        fun, seeds, sizes, avals, outs, _ = sides[0]
+        b = np.asarray(_sweep(fun, seeds, sizes, avals, outs, seeds.shape[0])).reshape(-1)
+        return b[core.gather]
+    base = np.cumsum([0] + [s[1].shape[0] * s[5] for s in sides])
+    if int(base[-1]) <= BUFFER_FACTOR * core.nnz and room >= (int(base[-1]) + core.nnz) * 8:
+        # The compressed products are about as big as the result: collect them, gather once.
+        buf = None
+        for s, lo, hi in chunks:
+            fun, seeds, sizes, avals, outs, width = sides[s]
             b = np.asarray(_sweep(fun, seeds[lo:hi], sizes, avals, outs, hi - lo)).reshape(-1)
-            if values is None:
-                values = np.empty(core.nnz, b.dtype)
-            start = base + lo * width
-            sel = (core.gather >= start) & (core.gather < base + hi * width)
-            values[sel] = b[core.gather[sel] - start]
-        base += c * width
+            if buf is None:
+                buf = np.empty(int(base[-1]), b.dtype)
+            buf[base[s] + lo * width:base[s] + hi * width] = b
+        return buf[core.gather]
+    # Compressed products much larger than the result (colours that each cover few nonzeros):
+    # read each batch's nonzeros out before the next batch, grouped by seed.
+    order, bounds = _recovery_groups(core, [s[1].shape[0] for s in sides])
+    first = np.cumsum([0] + [s[1].shape[0] for s in sides])
+    values = None
+    for s, lo, hi in chunks:
+        fun, seeds, sizes, avals, outs, width = sides[s]
+        b = np.asarray(_sweep(fun, seeds[lo:hi], sizes, avals, outs, hi - lo)).reshape(-1)
+        if values is None:
+            values = np.empty(core.nnz, b.dtype)
+        # the nonzeros this batch holds: those recovered from seeds first[s]+lo … first[s]+hi
+        take = order[bounds[first[s] + lo]:bounds[first[s] + hi]]
+        values[take] = b[core.gather[take] - (base[s] + lo * width)]
     return values
 
 
@@ -301,6 +343,46 @@ def _substituted(core: SparseCore, lin: Linearized, side: tuple[Any, ...]) -> np
     bt = np.concatenate(parts, axis=0).reshape(c, width)
     sym, coloring = core.substitution
     return substitution_values(sym, coloring, bt.T)
+#: Target size (bytes) of one batched intermediate of a sweep (see ``compressed_values``).
+SWEEP_BLOCK_BYTES = 16 << 20
+#: Batched sweeps are collected whole when their compressed products are at most this many
+#: times the number of nonzeros (memory stays O(nnz)); otherwise read out batch by batch.
+BUFFER_FACTOR = 2
+
+
+def widest_value_bytes(program: Program) -> int:
+    """Bytes of the largest value of ``program`` for one seed."""
+    widest = max((_nbytes(v) for v in program.inputs), default=1)
+    for eq in program.equations:
+        widest = max(widest, *(_nbytes(v) for v in eq.outputs))
+    return max(widest, 1)
+
+
+def _recovery_groups(core: SparseCore, counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The nonzeros grouped by the seed that recovers them: ``order[bounds[s]:bounds[s+1]]``
+    are read from sweep ``s`` (column seeds first, then row seeds). The seed of a nonzero is
+    its column's colour (its row's colour for row seeds); a counting sort on those small
+    integers, O(nnz), once per plan."""
+    if core.groups is None:
+        total = sum(counts)
+        small = np.int16 if total < 2**15 else np.int32
+        col = getattr(core.coloring, "colors", None)
+        if core.kind == "hessian" or not isinstance(core.coloring, Coloring):
+            seed = np.floor_divide(core.gather, max(core.shape[1], 1)).astype(small)
+        else:
+            rows = np.repeat(np.arange(core.shape[0], dtype=np.int32), np.diff(core.indptr))
+            if core.coloring.mode == "row":
+                seed = col.astype(small)[rows]
+            else:
+                seed = col.astype(small)[core.indices]
+                if core.coloring.mode == "bidirectional":
+                    by_row = core.coloring.from_rows(rows, core.indices)
+                    seed[by_row] = counts[0] + core.coloring.row_colors.astype(small)[
+                        rows[by_row]]
+        order = np.argsort(seed, kind="stable")  # a radix sort for small integers
+        bounds = np.searchsorted(seed[order], np.arange(total + 1, dtype=seed.dtype))
+        core.groups = (order, bounds)
+    return core.groups
 
 
 # --- results: scipy matrices, and a pytree so that jit can return them -----------------------

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core.ir import Literal, Program, Var
 from ..core.primitive import Tracer
-from ..core.shapes import ShapedArray
+from ..core.shapes import ShapedArray, is_concrete
 from ..core.zeros import Zero, instantiate
 from ..interpreters.batch import vmap_flat
 from ..interpreters.evaluate import eval_program
@@ -118,9 +118,53 @@ def _shape_blocks(lin: Linearized, flat: list[list[np.ndarray]]) -> list[list[np
             for row, oa in zip(flat, lin.out_avals, strict=True)]
 
 
+def last_uses(program: Program) -> list[list[int]]:
+    """For each equation, the ids of the variables it reads for the last time (program outputs
+    excluded): the values a sweep can drop once that equation has run."""
+    keep = {id(a) for a in program.outputs if isinstance(a, Var)}
+    last: dict[int, int] = {}
+    for t, eq in enumerate(program.equations):
+        for a in eq.inputs:
+            if isinstance(a, Var):
+                last[id(a)] = t
+    drops: list[list[int]] = [[] for _ in program.equations]
+    for key, t in last.items():
+        if key not in keep:
+            drops[t].append(key)
+    return drops
+
+
+def eval_dropping(program: Program, args: list[Any]) -> list[Any]:
+    """``eval_program`` that lets go of every value after its last use. A batched sweep holds
+    ``chunk`` copies of each intermediate; keeping only the live ones bounds its memory by
+    the widest cut of the program instead of the whole program — and fresh memory is what a
+    large first call pays most for (page faults), more than the arithmetic."""
+    if not all(is_concrete(v.aval.shape) for v in program.inputs):
+        return eval_program(program, args)  # symbolic dimensions: the general evaluator
+    if len(args) != len(program.inputs):
+        raise TypeError(f"program takes {len(program.inputs)} inputs, got {len(args)}")
+    env: dict[int, Any] = {id(v): a for v, a in zip(program.inputs, args, strict=True)}
+    for eq, drops in zip(program.equations, last_uses(program), strict=True):
+        vals = [a.value if isinstance(a, Literal) else env[id(a)] for a in eq.inputs]
+        out = eq.primitive.bind(*vals, **eq.params)
+        del vals
+        if eq.primitive.multiple_results:
+            for v, o in zip(eq.outputs, out, strict=True):
+                env[id(v)] = o
+        else:
+            env[id(eq.outputs[0])] = out
+        for key in drops:
+            env.pop(key, None)
+    results = []
+    for a in program.outputs:
+        r = a.value if isinstance(a, Literal) else env[id(a)]
+        results.append(instantiate(r) if type(r) is Zero else r)
+    return results
+
+
 def _fwd_fun(program: Program) -> Callable[[list[Any]], list[Any]]:
     def apply_linear(tangents: list[Any]) -> list[Any]:
-        return eval_program(program, tangents)
+        return eval_dropping(program, tangents)
 
     return apply_linear
 

@@ -35,6 +35,7 @@ from ..core.zeros import Zero, instantiate
 from ..interpreters.batch import defbatch, vmap_flat
 from ..interpreters.evaluate import eval_program
 from ..interpreters.forward import defjvp_rule
+from ..interpreters.sparsity import ProgramQuery, defsparsity_program
 from ..interpreters.stage import stage_flat
 from ..interpreters.transpose import deftranspose, is_undefined
 from .programs import close_over, linearize_program, transpose_program
@@ -198,9 +199,20 @@ def _cond_source(ins: list[str], outs: list[str], params: dict[str, Any],
     return lines
 
 
+def _cond_sparsity(q: ProgramQuery) -> list[Any]:
+    """Any branch may run: the union of the branches' patterns. The index is piecewise
+    constant, so it contributes nothing."""
+    out: list[Any] = [None] * len(q.out_avals)
+    for branch in q.params["branches"]:
+        got = q.algebra.propagate(branch, q.in_pats[1:])
+        out = [q.algebra.union(a, b) for a, b in zip(out, got, strict=True)]
+    return out
+
+
 defjvp_rule(cond_p, _cond_jvp)
 deftranspose(cond_p, _cond_transpose)
 defbatch(cond_p, _cond_batch)
+defsparsity_program(cond_p, _cond_sparsity)
 STATEMENTS[cond_p] = _cond_source
 
 

@@ -42,6 +42,7 @@ from ..interpreters.batch import (
 )
 from ..interpreters.evaluate import eval_program
 from ..interpreters.forward import defjvp_rule
+from ..interpreters.sparsity import ProgramQuery, defsparsity_program
 from ..interpreters.stage import stage_flat
 from ..interpreters.transpose import deftranspose, is_undefined
 from .programs import close_over, linearize_program, transpose_program
@@ -289,9 +290,46 @@ def _numpy_loop(body_fn: Callable[..., Any], body: Any, n: int, reverse: bool, n
     return numpy_loop
 
 
+def _scan_sparsity(q: ProgramQuery, *, body: Any, length: int, reverse: bool,
+                   num_consts: int, num_carry: int) -> list[Any]:
+    """Step by step, in the loop's order: the body maps the patterns of (consts, carry, the
+    step's rows of xs) to those of (carry, the step's ys); the ys are stacked in time order.
+    Exact (structurally) for the final carry — a stencil applied ``k`` times widens its band
+    by ``k``, it does not fill in — and cheap once the loop reaches its fixed point: when
+    the xs depend on nothing and a step returns the carry pattern it got, every later step
+    repeats it, so the rest is copied without running the body."""
+    alg = q.algebra
+    nk, nc = num_consts, num_carry
+    consts, carry, xs = _split3(q.in_pats, nk, nc)
+    x_sizes = [_size(a.shape) for a in body.in_avals[nk + nc:]]
+    y_sizes = [_size(a.shape) for a in body.out_avals[nc:]]
+    ys: list[list[Any]] = [[None] * length for _ in y_sizes]
+    steps = list(range(length - 1, -1, -1) if reverse else range(length))
+    fixed = all(x is None for x in xs)
+    for k, t in enumerate(steps):
+        step_xs = [alg.rows(x, t * n, (t + 1) * n) for x, n in zip(xs, x_sizes, strict=True)]
+        outs = alg.propagate(body, consts + carry + step_xs)
+        new, step_ys = outs[:nc], outs[nc:]
+        for acc, y in zip(ys, step_ys, strict=True):
+            acc[t] = y
+        settled = fixed and all(alg.same(a, b) for a, b in zip(carry, new, strict=True))
+        carry = new
+        if settled:  # every later step sees the inputs this one saw
+            for acc, y in zip(ys, step_ys, strict=True):
+                for later in steps[k + 1:]:
+                    acc[later] = y
+            break
+    return carry + [alg.stack(acc, [n] * length) for acc, n in zip(ys, y_sizes, strict=True)]
+
+
+def _size(shape: Sequence[Any]) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
 defjvp_rule(scan_p, _scan_jvp)
 deftranspose(scan_p, _scan_transpose)
 defbatch(scan_p, _scan_batch)
+defsparsity_program(scan_p, lambda q: _scan_sparsity(q, **q.params))
 STATEMENTS[scan_p] = _scan_source
 
 

@@ -36,6 +36,7 @@ from ..core.zeros import Zero, instantiate
 from ..interpreters.batch import bdim_to_front, common_size, defbatch, moveaxis, vmap_flat
 from ..interpreters.evaluate import eval_program
 from ..interpreters.forward import defjvp_rule, jvp_flat
+from ..interpreters.sparsity import ProgramQuery, defsparsity_program
 from ..interpreters.stage import StageTracer, stage_flat
 from ..interpreters.transpose import deftranspose
 from .programs import close_over
@@ -217,11 +218,41 @@ def _numpy_while(cond_fn: Callable[..., Any], body_fn: Callable[..., Any], ncc: 
         return carry, steps
 
     return numpy_while
+#: Body applications the while rule tries before it stops following single entries.
+WHILE_SPARSITY_STEPS = 256
+
+
+def _while_sparsity(q: ProgramQuery) -> list[Any]:
+    """The trip count is unknown, so the carry may have gone through the body any number of
+    times: the least fixed point ``P = P₀ ∨ body(P)`` (zero trips included), reached by
+    iterating — the patterns only grow, so it ends. The condition contributes nothing (it
+    only decides when to stop). After ``WHILE_SPARSITY_STEPS`` applications without
+    settling (a stencil's band still widening), each carry is taken as dense over the
+    columns it reached, and that coarser iteration is run to its own fixed point."""
+    alg = q.algebra
+    nc_c, nc_b = q.params["cond_nconsts"], q.params["body_nconsts"]
+    body = q.params["body"]
+    consts = q.in_pats[nc_c:nc_c + nc_b]
+    carry = list(q.in_pats[nc_c + nc_b:])
+    sizes = [int(np.prod(a.shape, dtype=np.int64)) for a in q.out_avals]
+    steps = 0
+    while True:
+        steps += 1
+        coarse = steps > WHILE_SPARSITY_STEPS
+        new = [alg.union(a, b) for a, b in zip(carry, alg.propagate(body, consts + carry),
+                                                strict=True)]
+        if coarse:  # dense over the columns reached: few more rounds, each adds columns
+            new = [None if p is None else alg.dense([p], n)
+                   for p, n in zip(new, sizes, strict=True)]
+        if all(alg.same(a, b) for a, b in zip(carry, new, strict=True)):
+            return new
+        carry = new
 
 
 defjvp_rule(while_p, _while_jvp)
 deftranspose(while_p, _while_transpose)
 defbatch(while_p, _while_batch)
+defsparsity_program(while_p, _while_sparsity)
 STATEMENTS[while_p] = _while_source
 
 
