@@ -68,3 +68,15 @@ def test_jacobian_plan_with_dense_rows_and_columns_prints_the_bidirectional_choi
     assert "direct split (JVP + VJP)" in text and "star bicolouring (JVP + VJP)" in text
     assert plan.coloring.mode == "bidirectional" and plan.sweeps <= 3 + 2 + 2
     assert f"chosen: bidirectional ({plan.coloring.method}) colouring" in text
+
+
+def test_hessian_sparse_takes_the_coloring_choice(rng):
+    x = rng.uniform(-1, 1, 40)
+    hess = tc.hessian(chain, sparse=True, coloring="acyclic")
+    np.testing.assert_allclose(hess(x).toarray(), tc.hessian(chain)(x), rtol=1e-10, atol=1e-10)
+    assert hess.coloring.mode == "acyclic" and hess.sweeps == 2
+    assert tc.hessian(chain, sparse=True).__call__(x) is not None
+    with pytest.raises(ValueError, match="pass sparse=True"):
+        tc.hessian(chain, coloring="acyclic")
+    with pytest.raises(ValueError, match="coloring='greedy'.*star"):
+        tc.hessian(chain, sparse=True, coloring="greedy")

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .accumulate.coloring_acyclic import HESSIAN_METHODS
 from .api import grad, jvp
 from .api_util import (
     as_value,
@@ -335,7 +336,7 @@ def jacrev(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
 def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
             chunk_size: int | None = None, has_aux: bool = False, sparse: bool | str = False,
             format: str = "csr", memory_budget: int | None = None,
-            holomorphic: bool = False) -> Callable[..., Any]:
+            holomorphic: bool = False, coloring: str | None = None) -> Callable[..., Any]:
     """Hessian of a scalar function: the Jacobian of its gradient, shape ``in.shape + in.shape``
     (symmetric, so numerator and denominator layouts agree). The gradient's linearization is
     planned like any linear program: for ``xᵀAx`` it is assembled as ``A + Aᵀ`` directly.
@@ -344,13 +345,25 @@ def hessian(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str
     ``sparse=True``: the ``N × N`` Hessian over all differentiated entries as a ``format``
     scipy matrix — pattern of the linearized gradient, star colouring, one Hessian-vector
     product (forward over reverse) per colour, symmetric recovery
-    (:class:`~tensorcalc.sparse_plans.SparseHessianPlan`)."""
+    (:class:`~tensorcalc.sparse_plans.SparseHessianPlan`). ``coloring`` (sparse only):
+    ``"star"`` (the default; direct recovery), ``"acyclic"`` (fewer products, recovery by
+    substitution, eager only) or ``"auto"``."""
+    if coloring is not None and not sparse:
+        raise ValueError(f"hessian: coloring={coloring!r} chooses the colouring of a sparse "
+                         "Hessian; pass sparse=True with it, or drop coloring=")
     if sparse:
         if holomorphic:
             raise ValueError("hessian: sparse=True is for real Hessians; drop holomorphic=True "
                              "or sparse=True")
-        return _sparse_impl(SparseHessianPlan, fun, argnums, "numerator", has_aux,
+        plan = _sparse_impl(SparseHessianPlan, fun, argnums, "numerator", has_aux,
                             memory_budget, "hessian", sparse, format)
+        if coloring is not None:
+            if coloring not in HESSIAN_METHODS:
+                raise ValueError(f"hessian: coloring={coloring!r} must be one of "
+                                 f"{HESSIAN_METHODS} (star: direct recovery; acyclic: fewer "
+                                 "colours, recovery by substitution)")
+            plan.coloring_method = coloring
+        return plan
     grad_fun = grad(fun, argnums, has_aux=has_aux, holomorphic=holomorphic)
     inner = jacobian(grad_fun, argnums, mode=mode, chunk_size=chunk_size, has_aux=has_aux,
                      holomorphic=holomorphic)
