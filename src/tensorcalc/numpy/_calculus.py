@@ -282,7 +282,7 @@ def _cumulative(fn: Any, initial: int, x: Any, axis: Any, dtype: Any, include: b
         return r
     ax = axis % len(r.shape)
     shape = tuple(1 if i == ax else d for i, d in enumerate(r.shape))
-    return concatenate([np.full(shape, initial, r.dtype), r], axis=ax)
+    return concatenate([np.full(shape, initial, dtype_of(r)), r], axis=ax)
 
 
 def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
@@ -294,7 +294,7 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
     x = asarray(x)
     if dtype_of(x).kind not in "fc":
         return x
-    info = np.finfo(x.dtype)
+    info = np.finfo(dtype_of(x))
     hi = info.max if posinf is None else posinf
     lo = info.min if neginf is None else neginf
     out = ew.where(unary.isnan(x), nan, x)
@@ -381,7 +381,7 @@ def _full_convolve(a: Any, v: Any) -> Any:
     n, m = a.shape[0], v.shape[0]
     k = np.arange(n + m - 1)[:, None] - np.arange(n)[None, :]      # T[k, i] = v[k − i]
     valid = (k >= 0) & (k < m)
-    zero = np.zeros(1, v.dtype)
+    zero = np.zeros(1, dtype_of(v))
     vz = concatenate([v, zero])
     T = take(vz, np.where(valid, k, m))
     return matmul(T, a)
@@ -405,9 +405,9 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
         return full_
     if mode == "same":
         start = (m - 1) // 2
-        return full_[start:start + n]
+        return getitem(full_, (slice(start, start + n),))
     if mode == "valid":
-        return full_[m - 1:n]
+        return getitem(full_, (slice(m - 1, n),))
     raise ValueError(f"mode must be one of 'full', 'same', or 'valid' (got {mode!r})")
 
 
@@ -420,7 +420,7 @@ def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
         from . import conj
 
         v = conj(v)
-    return convolve(a, v[::-1], mode)
+    return convolve(a, getitem(v, (slice(None, None, -1),)), mode)
 
 
 __all__ = ["convolve", "correlate", "cumulative_prod", "cumulative_sum", "diff", "divmod",

@@ -251,7 +251,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     w = asarray(weights)
     if dtype_of(w).kind in "biu":
         w = convert(w, np.float64)
-    return index_add(np.zeros(n, w.dtype), idx, w)
+    return index_add(np.zeros(n, dtype_of(w)), idx, w)
 
 
 # --- writing entries: functional versions of NumPy's in-place functions -----------------------
@@ -427,7 +427,7 @@ def piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> An
 
         condlist.append(ew.equal(any_(stack([broadcast_to(c, tuple(x.shape))
                                              for c in condlist]), axis=0), False))
-    y = np.zeros(tuple(x.shape), x.dtype)
+    y = np.zeros(tuple(x.shape), dtype_of(x))
     with np.errstate(all="ignore"):
         for cond, f in zip(condlist, funclist, strict=True):
             val = f(x, *args, **kw) if callable(f) else f

@@ -49,7 +49,7 @@ def polyval(p: Any, x: Any) -> Any:
 
 def _pad_front(p: Any, n: int) -> Any:
     k = n - p.shape[0]
-    return concatenate([np.zeros(k, p.dtype), p]) if k > 0 else p
+    return concatenate([np.zeros(k, dtype_of(p)), p]) if k > 0 else p
 
 
 def polyadd(a1: Any, a2: Any) -> Any:

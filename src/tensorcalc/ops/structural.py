@@ -231,8 +231,15 @@ def _sum_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
     return np.sum(x, axis=axes)
 
 
+def _sum_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+    # the standard sums numeric dtypes only: booleans count as integers, as in NumPy
+    if numpy_dtype(x.dtype).kind == "b":
+        x = xp.astype(x, xp.int64)
+    return xp.sum(x, axis=axes)
+
+
 reduce_sum_p = Primitive("reduce_sum", _sum_impl, _sum_abstract)
-defxp(reduce_sum_p, lambda xp, x, *, axes: xp.sum(x, axis=axes))
+defxp(reduce_sum_p, _sum_xp)
 
 
 def _reduce_sum_transpose(ct: Any, x: Any, *, axes: tuple[int, ...]) -> tuple[Any]:
@@ -305,7 +312,13 @@ def _convert_impl(x: Any, *, dtype: np.dtype) -> Any:
 convert_p = Primitive(
     "convert", _convert_impl,
     lambda x, *, dtype: ShapedArray(x.shape, np.dtype(dtype)))
-defxp(convert_p, lambda xp, x, *, dtype: xp.astype(x, xp_dtype(xp, dtype)))
+def _convert_xp(xp: Any, x: Any, *, dtype: np.dtype) -> Any:
+    if numpy_dtype(x.dtype).kind == "c" and np.dtype(dtype).kind != "c":
+        x = xp.real(x)  # the standard refuses a complex -> real cast: take the real part first
+    return xp.astype(x, xp_dtype(xp, dtype))
+
+
+defxp(convert_p, _convert_xp)
 
 
 def _convert_jvp(primals: list[Any], tangents: list[Any], *, dtype: np.dtype) -> Any:

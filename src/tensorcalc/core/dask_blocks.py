@@ -1,0 +1,111 @@
+"""Dask arrays: linear algebra and ``take_along_axis`` as blockwise task graphs.
+
+``dask.array.linalg`` covers one 2-D matrix in particular chunkings (``inv``, ``solve`` and
+``cholesky`` want square chunks, ``qr`` and ``svd`` tall-and-skinny or short-and-fat ones) and
+has no ``det``, ``slogdet``, ``eigh`` or ``pinv``; Dask has no ``take_along_axis`` at all. The
+stacks of small matrices that tensorcalc's rules and users produce fit another scheme: a matrix
+function ``f`` maps the last two axes of a block and broadcasts over the others, so it is a
+generalized ufunc. :func:`linalg` builds it with ``dask.array.apply_gufunc``: the two matrix
+axes are rechunked to one chunk each, the batch axes keep their chunks, and every task applies
+the chunk library's own ``linalg.f`` (found with ``array_api_compat``: NumPy chunks get NumPy,
+CuPy chunks CuPy) to one block. The result is a lazy Dask array like any other; nothing is
+computed on the client.
+
+One large matrix that is tall and skinny (a single column chunk, several row chunks) still goes
+to Dask's own ``qr``/``svd`` (TSQR), which never gathers the matrix into one task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+# name -> gufunc signature of ``f(a)`` (or ``f(a, b)``) and which outputs are real-valued
+# (eigenvalues, singular values, log|det|: real also for a complex matrix)
+_SIGNATURES: dict[str, tuple[str, tuple[bool, ...]]] = {
+    "inv": ("(n,n)->(n,n)", (False,)),
+    "cholesky": ("(n,n)->(n,n)", (False,)),
+    "det": ("(n,n)->()", (False,)),
+    "slogdet": ("(n,n)->(),()", (False, True)),
+    "eigh": ("(n,n)->(n),(n,n)", (True, False)),
+    "eigvalsh": ("(n,n)->(n)", (True,)),
+    "pinv": ("(m,n)->(n,m)", (False,)),
+    "svdvals": ("(m,n)->(k)", (True,)),
+    "solve": ("(n,n),(n,r)->(n,r)", (False,)),
+    "qr reduced": ("(m,n)->(m,k),(k,n)", (False, False)),
+    "qr complete": ("(m,n)->(m,m),(m,n)", (False, False)),
+    "svd reduced": ("(m,n)->(m,k),(k),(k,n)", (False, True, False)),
+    "svd full": ("(m,n)->(m,m),(k),(n,n)", (False, True, False)),
+}
+
+
+def _real(dt: np.dtype) -> np.dtype:
+    return np.empty(0, dt).real.dtype
+
+
+def _on_block(name: str, nout: int, kwargs: dict[str, Any]) -> Callable[..., Any]:
+    def block_linalg(*blocks: Any) -> Any:
+        import array_api_compat
+
+        out = getattr(array_api_compat.array_namespace(*blocks).linalg, name)(*blocks, **kwargs)
+        return tuple(out) if nout > 1 else out
+
+    block_linalg.__name__ = f"block_{name}"
+    return block_linalg
+
+
+def _tall_and_skinny(a: Any) -> bool:
+    return a.ndim == 2 and len(a.chunks[1]) == 1 and len(a.chunks[0]) > 1
+
+
+def linalg(xp: Any, name: str) -> Callable[..., Any]:
+    """``xp.linalg.<name>`` for Dask arrays of any chunking and any batch shape (module doc);
+    None when there is no blockwise form of ``name``."""
+    if name not in ("qr", "svd") and name not in _SIGNATURES:
+        return None  # type: ignore[return-value]
+
+    def dask_linalg(*args: Any, **kwargs: Any) -> Any:
+        import dask.array as da
+
+        key = name
+        if name == "qr":
+            mode = kwargs.get("mode", "reduced")
+            if mode == "reduced" and _tall_and_skinny(args[0]):
+                return xp.linalg.qr(args[0])
+            key = f"qr {mode}"
+        elif name == "svd":
+            full = kwargs.get("full_matrices", True)
+            if not full and _tall_and_skinny(args[0]):
+                return xp.linalg.svd(args[0], full_matrices=False)
+            key = f"svd {'full' if full else 'reduced'}"
+        signature, real = _SIGNATURES[key]
+        m, n = (int(d) for d in args[0].shape[-2:])
+        dt = np.result_type(*(np.dtype(a.dtype) for a in args))
+        dtypes = tuple(_real(dt) if r else dt for r in real)
+        out = da.apply_gufunc(
+            _on_block(name, len(real), kwargs), signature, *args,
+            output_dtypes=dtypes if len(real) > 1 else dtypes[0],
+            output_sizes={"k": min(m, n)}, allow_rechunk=True)
+        return out
+
+    dask_linalg.__name__ = f"dask_{name}"
+    return dask_linalg
+
+
+def take_along_axis(x: Any, idx: Any, axis: int) -> Any:
+    """``take_along_axis`` of two Dask arrays of one shape off ``axis``: ``axis`` in one chunk,
+    the other axes chunked alike, and NumPy's (or the chunk library's) function per block."""
+    import array_api_compat
+    import dask.array as da
+
+    axis = axis % x.ndim
+    x = x.rechunk({axis: -1})
+    idx = da.asarray(idx).rechunk({i: -1 if i == axis else c for i, c in enumerate(x.chunks)})
+
+    def block_take_along(xb: Any, ib: Any) -> Any:
+        return array_api_compat.array_namespace(xb).take_along_axis(xb, ib, axis=axis)
+
+    return da.map_blocks(block_take_along, x, idx, dtype=x.dtype, chunks=idx.chunks,
+                         meta=x._meta)
