@@ -15,10 +15,6 @@ REASONS = {
     'scipy': (
         'scipy.special (erf, erfc, gammaln, polygamma) runs on NumPy only unless '
         'SCIPY_ARRAY_API=1'),
-    'dask_linalg': (
-        "Dask's linalg: 2-D matrices in particular chunkings only, no "
-        'det/slogdet/eigh/pinv'),
-    'dask_take_along': 'Dask has no take_along_axis',
     'dask_fancy': "the record's own nd fancy indexing of a raw Dask array",
     'dask_mask': 'boolean-mask indexing gives a Dask array of unknown size',
     'strict_operator': (
@@ -49,46 +45,8 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
         'dask_fancy': {
             'getitem_fancy_2d': 'eager',
         },
-        'dask_linalg': {
-            'linalg.cholesky(2,)': 'eager,grad',
-            'linalg.cholesky_solve': 'eager,grad',
-            'linalg.cond_fro': 'eager,grad',
-            'linalg.det()': 'eager,grad',
-            'linalg.eigh_vectors_U(2,)': 'eager,grad',
-            'linalg.eigvalsh': 'eager,grad',
-            'linalg.eigvalsh_U_junk': 'eager,grad',
-            'linalg.inv(2,)': 'eager,grad',
-            'linalg.lstsq_x(2,4)x(2,)': 'eager,grad',
-            'linalg.matrix_norm_2': 'eager,grad',
-            'linalg.matrix_power(-2)': 'eager,grad',
-            'linalg.norm_mat_ord-2': 'eager,grad',
-            'linalg.pinv(4,3)': 'eager,grad',
-            'linalg.pinv_hermitian': 'eager,grad',
-            'linalg.qr_Q(2,4,3)': 'eager,grad',
-            'linalg.qr_Q(4,3)': 'eager,grad',
-            'linalg.qr_R(3,5)': 'eager,grad',
-            'linalg.qr_complete_Q(3,5)': 'eager,grad',
-            'linalg.qr_complete_R(4,3)': 'eager,grad',
-            'linalg.qr_r(3,3)': 'eager,grad',
-            'linalg.slogdet_sign(2,)': 'eager,grad',
-            'linalg.solve(2,)x(3, 2)': 'eager,grad',
-            'linalg.solve(2,)x(3,)': 'eager,grad',
-            'linalg.svd_U()(3,3)': 'eager,grad',
-            'linalg.svd_U()(3,5)': 'eager,grad',
-            'linalg.svd_U()(4,3)': 'eager,grad',
-            'linalg.svd_U(2,)(4,2)': 'eager,grad',
-            'linalg.svd_full_complement(5,2)': 'eager,grad',
-            'linalg.svd_reconstruct()(3,3)': 'eager,grad',
-            'linalg.svd_reconstruct()(3,5)': 'eager,grad',
-            'linalg.svd_reconstruct()(4,3)': 'eager,grad',
-            'linalg.svd_reconstruct(2,)(4,2)': 'eager,grad',
-        },
         'dask_mask': {
             'getitem_mask_2d': 'eager',
-        },
-        'dask_take_along': {
-            'take_along_axis': 'eager,grad',
-            'take_along_axis_argsort': 'eager,grad',
         },
         'scipy': {
             'digamma(2, 3)': 'eager,grad',

@@ -84,11 +84,13 @@ def linalg(xp: Any, name: str) -> Callable[..., Any]:
         m, n = (int(d) for d in args[0].shape[-2:])
         dt = np.result_type(*(np.dtype(a.dtype) for a in args))
         dtypes = tuple(_real(dt) if r else dt for r in real)
-        out = da.apply_gufunc(
-            _on_block(name, len(real), kwargs), signature, *args,
+        # the matrix axes in one chunk (rechunked here: apply_gufunc's own allow_rechunk
+        # builds graphs that fail to optimize after a reshape)
+        blocks = [a.rechunk({a.ndim - 2: -1, a.ndim - 1: -1}) for a in args]
+        return da.apply_gufunc(
+            _on_block(name, len(real), kwargs), signature, *blocks,
             output_dtypes=dtypes if len(real) > 1 else dtypes[0],
-            output_sizes={"k": min(m, n)}, allow_rechunk=True)
-        return out
+            output_sizes={"k": min(m, n)})
 
     dask_linalg.__name__ = f"dask_{name}"
     return dask_linalg

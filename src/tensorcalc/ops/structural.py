@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.backend import defxp, numpy_dtype, xp_dtype
+from ..core.backend import backend_name, defxp, numpy_dtype, xp_dtype
 from ..core.backend import getitem as backend_getitem
 from ..core.backend import index_update as backend_index_update
 from ..core.errors import ShapeError
@@ -75,7 +75,20 @@ def _reshape_abstract(x: ShapedArray, *, new_shape: tuple[Any, ...]) -> ShapedAr
 
 reshape_p = Primitive("reshape", lambda x, *, new_shape: np.reshape(x, new_shape),
                       _reshape_abstract)
-defxp(reshape_p, lambda xp, x, *, new_shape: xp.reshape(x, new_shape))
+def _reshape_xp(xp: Any, x: Any, *, new_shape: Any) -> Any:
+    try:
+        return xp.reshape(x, new_shape)
+    except NotImplementedError:
+        # Dask reshapes only by merging or splitting chunks evenly: with every axis after the
+        # first in one chunk it can always flatten, and a flat array it can always split
+        # (rechunks in the graph; nothing is computed)
+        if not backend_name(xp).startswith("dask"):
+            raise
+        flat = xp.reshape(x.rechunk({i: -1 for i in range(1, x.ndim)}), (-1,))
+        return xp.reshape(flat, new_shape)
+
+
+defxp(reshape_p, _reshape_xp)
 
 
 def _reshape_transpose(ct: Any, x: Any, *, new_shape: Any) -> tuple[Any]:
