@@ -22,38 +22,62 @@ from typing import Any
 
 import numpy as np
 
-# name -> gufunc signature of ``f(a)`` (or ``f(a, b)``) and which outputs are real-valued
-# (eigenvalues, singular values, log|det|: real also for a complex matrix)
-_SIGNATURES: dict[str, tuple[str, tuple[bool, ...]]] = {
-    "inv": ("(n,n)->(n,n)", (False,)),
-    "cholesky": ("(n,n)->(n,n)", (False,)),
-    "det": ("(n,n)->()", (False,)),
-    "slogdet": ("(n,n)->(),()", (False, True)),
-    "eigh": ("(n,n)->(n),(n,n)", (True, False)),
-    "eigvalsh": ("(n,n)->(n)", (True,)),
-    "pinv": ("(m,n)->(n,m)", (False,)),
-    "svdvals": ("(m,n)->(k)", (True,)),
-    "solve": ("(n,n),(n,r)->(n,r)", (False,)),
-    "qr reduced": ("(m,n)->(m,k),(k,n)", (False, False)),
-    "qr complete": ("(m,n)->(m,m),(m,n)", (False, False)),
-    "svd reduced": ("(m,n)->(m,k),(k),(k,n)", (False, True, False)),
-    "svd full": ("(m,n)->(m,m),(k),(n,n)", (False, True, False)),
+# name -> gufunc signature of ``f(a)`` (or ``f(a, b)``) and each output's dtype: "=" the
+# input's, "r" its real counterpart (eigenvalues, singular values, log|det| of a complex
+# matrix), "c" its complex counterpart (the general eigenproblem)
+_SIGNATURES: dict[str, tuple[str, str]] = {
+    "inv": ("(n,n)->(n,n)", "="),
+    "cholesky": ("(n,n)->(n,n)", "="),
+    "det": ("(n,n)->()", "="),
+    "slogdet": ("(n,n)->(),()", "=r"),
+    "eigh": ("(n,n)->(n),(n,n)", "r="),
+    "eigvalsh": ("(n,n)->(n)", "r"),
+    "eig": ("(n,n)->(n),(n,n)", "cc"),
+    "eigvals": ("(n,n)->(n)", "c"),
+    "pinv": ("(m,n)->(n,m)", "="),
+    "svdvals": ("(m,n)->(k)", "r"),
+    "solve": ("(n,n),(n,r)->(n,r)", "="),
+    "qr reduced": ("(m,n)->(m,k),(k,n)", "=="),
+    "qr complete": ("(m,n)->(m,m),(m,n)", "=="),
+    "svd reduced": ("(m,n)->(m,k),(k),(k,n)", "=r="),
+    "svd full": ("(m,n)->(m,m),(k),(n,n)", "=r="),
 }
 
 
-def _real(dt: np.dtype) -> np.dtype:
-    return np.empty(0, dt).real.dtype
+def _dtype(kind: str, dt: np.dtype) -> np.dtype:
+    if kind == "r":
+        return np.empty(0, dt).real.dtype
+    if kind == "c":
+        return np.result_type(dt, np.complex64)
+    return dt
 
 
-def _on_block(name: str, nout: int, kwargs: dict[str, Any]) -> Callable[..., Any]:
+def _on_block(name: str, dtypes: tuple[np.dtype, ...], kwargs: dict[str, Any]
+              ) -> Callable[..., Any]:
     def block_linalg(*blocks: Any) -> Any:
         import array_api_compat
 
-        out = getattr(array_api_compat.array_namespace(*blocks).linalg, name)(*blocks, **kwargs)
-        return tuple(out) if nout > 1 else out
+        bxp = array_api_compat.array_namespace(*blocks)
+        out = getattr(bxp.linalg, name)(*blocks, **kwargs)
+        # every block in the declared dtype (NumPy's eig is real when all eigenvalues are)
+        outs = [bxp.astype(o, getattr(bxp, d.name)) for o, d in
+                zip(out if len(dtypes) > 1 else (out,), dtypes, strict=True)]
+        return tuple(outs) if len(dtypes) > 1 else outs[0]
 
     block_linalg.__name__ = f"block_{name}"
     return block_linalg
+
+
+def _aligned(args: list[Any]) -> list[Any]:
+    """The arguments with their batch axes chunked alike (apply_gufunc needs it): each takes
+    the chunks of the argument with the most batch axes where the sizes agree."""
+    ref = max(args, key=lambda a: a.ndim)
+    out = []
+    for a in args:
+        lead = ref.ndim - a.ndim
+        out.append(a.rechunk({i: ref.chunks[lead + i] if a.shape[i] == ref.shape[lead + i]
+                              else -1 for i in range(a.ndim - 2)}))
+    return out
 
 
 def _tall_and_skinny(a: Any) -> bool:
@@ -80,16 +104,16 @@ def linalg(xp: Any, name: str) -> Callable[..., Any]:
             if not full and _tall_and_skinny(args[0]):
                 return xp.linalg.svd(args[0], full_matrices=False)
             key = f"svd {'full' if full else 'reduced'}"
-        signature, real = _SIGNATURES[key]
+        signature, kinds = _SIGNATURES[key]
         m, n = (int(d) for d in args[0].shape[-2:])
         dt = np.result_type(*(np.dtype(a.dtype) for a in args))
-        dtypes = tuple(_real(dt) if r else dt for r in real)
+        dtypes = tuple(_dtype(k, dt) for k in kinds)
         # the matrix axes in one chunk (rechunked here: apply_gufunc's own allow_rechunk
         # builds graphs that fail to optimize after a reshape)
-        blocks = [a.rechunk({a.ndim - 2: -1, a.ndim - 1: -1}) for a in args]
+        blocks = _aligned([a.rechunk({a.ndim - 2: -1, a.ndim - 1: -1}) for a in args])
         return da.apply_gufunc(
-            _on_block(name, len(real), kwargs), signature, *blocks,
-            output_dtypes=dtypes if len(real) > 1 else dtypes[0],
+            _on_block(name, dtypes, kwargs), signature, *blocks,
+            output_dtypes=dtypes if len(dtypes) > 1 else dtypes[0],
             output_sizes={"k": min(m, n)})
 
     dask_linalg.__name__ = f"dask_{name}"
