@@ -32,7 +32,7 @@ from ..ops import binary, unary
 from ..ops import elementwise as ew
 from ..ops import reductions as red
 from ..ops._base import dtype_of
-from ..ops.indexing import take
+from ..ops.indexing import argsort, take
 from ..ops.products import matmul
 from ..ops.shape import concatenate
 from ..ops.structural import broadcast_to, convert, getitem, reshape
@@ -221,7 +221,7 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
         left = right = None
         x = binary.mod(x, period)
         xp = binary.mod(xp, period)
-        order = np.argsort(np.asarray(primal_of(xp, "interp")))
+        order = argsort(xp)
         xp, fp = take(xp, order), take(fp, order)
         xp = concatenate([ew.subtract(xp[-1:], period), xp, ew.add(xp[0:1], period)])
         fp = concatenate([fp[-1:], fp, fp[0:1]])
@@ -231,9 +231,12 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     if n == 1:
         out = broadcast_to(fp[0], tuple(x.shape))
     else:
-        i = np.asarray(primal_of(searchsorted(xp, x, side="right"), "interp")) - 1
-        i = np.clip(i, 0, n - 2)
-        x0, x1, f0, f1 = take(xp, i), take(xp, i + 1), take(fp, i), take(fp, i + 1)
+        # the interval of each x as integer values of the inputs' library (no host read: the
+        # indices stay on the device, and under jit they are traced)
+        i = ew.minimum(ew.maximum(ew.subtract(searchsorted(xp, x, side="right"), 1), 0),
+                           n - 2)
+        i1 = ew.add(i, 1)
+        x0, x1, f0, f1 = take(xp, i), take(xp, i1), take(fp, i), take(fp, i1)
         slope = ew.divide(ew.subtract(f1, f0), ew.subtract(x1, x0))
         out = ew.add(f0, ew.multiply(slope, ew.subtract(x, x0)))
         out = ew.where(ew.equal(x, x1), f1, out)

@@ -27,7 +27,15 @@ from ..ops import elementwise as ew
 from ..ops._base import dtype_of, needs_bind
 from ..ops.indexing import diag, take, take_along_axis
 from ..ops.shape import concatenate, moveaxis, stack, vstack
-from ..ops.structural import broadcast_to, convert, index_add, index_set, reshape, transpose
+from ..ops.structural import (
+    broadcast_to,
+    convert,
+    getitem,
+    index_add,
+    index_set,
+    reshape,
+    transpose,
+)
 from ._construct import asarray
 from ._kinds import has_tracer, primal_of
 
@@ -378,7 +386,7 @@ def apply_along_axis(func1d: Callable[..., Any], axis: int, arr: Any, *args: Any
     outer = tuple(moved.shape[:-1])
     if 0 in outer:
         raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
-    res = [asarray(func1d(moved[ind], *args, **kwargs)) for ind in np.ndindex(*outer)]
+    res = [asarray(func1d(getitem(moved, ind), *args, **kwargs)) for ind in np.ndindex(*outer)]
     out = reshape(stack(res), outer + tuple(res[0].shape))
     k = len(res[0].shape)
     perm = tuple(range(axis)) + tuple(range(len(outer), len(outer) + k)) + \
@@ -481,7 +489,7 @@ def _vectorized_call(vec: vectorize, args: tuple[Any, ...], kwargs: dict[str, An
     for ind in np.ndindex(*shape):
         call = list(args)
         for i, a in zip(pos, arrs, strict=True):
-            call[i] = a[ind]
+            call[i] = getitem(a, ind)
         results.append(vec.pyfunc(*call, **kwargs))
     if not results:
         return np.zeros(shape, vec.otypes[0] if vec.otypes else float)
