@@ -49,6 +49,21 @@ def has_tracer(x: Any) -> bool:
                for v in _leaves(x))
 
 
+def on_foreign(x: Any) -> bool:
+    """Whether ``x`` holds an array of another library, directly or as the value a tracer of
+    an eager transformation stands for (compositions then keep their index arithmetic in that
+    library instead of reading values on the host)."""
+    for v in _leaves(x):
+        while isinstance(v, Tracer):
+            try:
+                v = v.concrete_value()
+            except ConcretizationError:
+                break
+        if type(v) is not np.ndarray and not isinstance(v, Tracer) and is_foreign(v):
+            return True
+    return False
+
+
 def traced_argument(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
     """A description of the first argument holding a traced value (``"argument 1"``,
     ``"keyword weights"``), or None when there is none."""
