@@ -37,7 +37,7 @@ from ..ops.products import matmul
 from ..ops.shape import concatenate
 from ..ops.structural import broadcast_to, convert, getitem, reshape
 from ._construct import asarray
-from ._kinds import has_tracer, primal_of
+from ._kinds import has_tracer, on_foreign, primal_of
 
 
 def _plain(*xs: Any) -> bool:
@@ -251,9 +251,29 @@ def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * n
     if _plain(p):
         return np.unwrap(p, discont, axis, period=period)
     p = _float(p)
+    if on_foreign(p):
+        return _unwrap_on_backend(p, discont, axis, period)
     value = np.asarray(primal_of(p, "unwrap"))
     corrected = np.unwrap(value, discont, axis, period=period)
     return ew.add(p, corrected - value)
+
+
+def _unwrap_on_backend(p: Any, discont: Any, axis: int, period: float) -> Any:
+    """NumPy's unwrap in the array's own library: the steps ``d`` wrapped into
+    [−period/2, period/2) give the correction ``wrap(d) − d`` (0 where ``|d| < discont``),
+    accumulated along the axis. Its derivative is exactly 0 (``wrap`` has slope 1), so the
+    result's derivative is that of ``p``, as on NumPy."""
+    nd = len(p.shape)
+    ax = axis % nd
+    half = period / 2
+    dd = diff(p, axis=ax)
+    ddmod = ew.subtract(binary.mod(ew.add(dd, half), period), half)
+    ddmod = ew.where(unary.logical_and(ew.equal(ddmod, -half), ew.greater(dd, 0.0)), half, ddmod)
+    fix = ew.where(ew.less(ew.absolute(dd), half if discont is None else discont), 0.0,
+                   ew.subtract(ddmod, dd))
+    first = tuple(1 if i == ax else d for i, d in enumerate(p.shape))
+    return ew.add(p, concatenate([np.zeros(first, dtype_of(p)), red.cumsum(fix, axis=ax)],
+                                 axis=ax))
 
 
 def cumulative_sum(x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None,

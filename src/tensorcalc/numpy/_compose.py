@@ -23,9 +23,11 @@ import numpy as np
 
 from ..core.errors import ConcretizationError
 from ..core.primitive import Tracer
+from ..ops import binary
 from ..ops import elementwise as ew
 from ..ops._base import dtype_of, needs_bind
 from ..ops.indexing import diag, take, take_along_axis
+from ..ops.reductions import cumsum as red_cumsum
 from ..ops.shape import concatenate, moveaxis, stack, vstack
 from ..ops.structural import (
     broadcast_to,
@@ -37,7 +39,7 @@ from ..ops.structural import (
     transpose,
 )
 from ._construct import asarray
-from ._kinds import has_tracer, primal_of
+from ._kinds import has_tracer, on_foreign, primal_of
 
 
 def _plain(*xs: Any) -> bool:
@@ -273,7 +275,7 @@ def _inplace_error(name: str) -> TypeError:
 
 def _flat_update(a: Any, flat_idx: np.ndarray, vals: Any) -> Any:
     a = asarray(a)
-    v = reshape(convert(asarray(vals), a.dtype), (-1,))
+    v = reshape(convert(asarray(vals), dtype_of(a)), (-1,))
     if flat_idx.size and v.shape[0] != flat_idx.size:
         v = take(v, np.arange(flat_idx.size) % builtins.max(v.shape[0], 1))
     out = index_set(reshape(a, (-1,)), flat_idx, v) if flat_idx.size else reshape(a, (-1,))
@@ -290,8 +292,23 @@ def place(arr: Any, mask: Any, vals: Any, *, inplace: bool = True) -> Any:
         return arr
     if inplace:
         raise _inplace_error("place")
+    if on_foreign((arr, mask)):
+        return _place_on_backend(arr, mask, vals)
     m = np.asarray(_concrete(mask, "place"), dtype=bool)
     return _flat_update(arr, np.flatnonzero(m), vals)
+
+
+def _place_on_backend(arr: Any, mask: Any, vals: Any) -> Any:
+    """``place`` in the array's own library: the k-th masked entry (k from a running count of
+    the mask, a value of that library) takes ``vals[k mod len(vals)]``."""
+    a = asarray(arr)
+    m = reshape(broadcast_to(asarray(mask), tuple(a.shape)), (-1,))
+    v = reshape(convert(asarray(vals), dtype_of(a)), (-1,))
+    if v.shape[0] == 0:
+        raise ValueError("Cannot insert from an empty array!")
+    k = ew.subtract(red_cumsum(convert(m, np.intp)), 1)
+    k = binary.mod(ew.maximum(k, 0), v.shape[0])
+    return reshape(ew.where(m, take(v, k), reshape(a, (-1,))), tuple(a.shape))
 
 
 def put(a: Any, ind: Any, v: Any, mode: str = "raise", *, inplace: bool = True) -> Any:

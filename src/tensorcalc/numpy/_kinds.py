@@ -107,12 +107,16 @@ def primal_of(x: Any, name: str) -> Any:
 
     def concrete(t: Tracer) -> Any:
         try:
-            return np.asarray(t.concrete_value())
+            value = t.concrete_value()
         except ConcretizationError as err:
             raise ConcretizationError(
                 f"tensorcalc.numpy.{name} needs the values of its traced argument (its result "
                 "is a constant computed from them, and its shape may depend on them), but "
                 f"inside this transformation there are none: {err}") from None
+        # the value of a tracer over another library's array: reading it here would copy it
+        # to the host (or fail on a device); raise instead
+        refuse_foreign(name, (value,), {})
+        return np.asarray(value)
 
     return _replace(x, concrete)
 
