@@ -20,7 +20,20 @@ REASONS = {
     'strict_operator': (
         "array_api_strict's operators refuse a traced operand (the record writes x * t on"
         ' raw arrays); tnp functions work'),
-    'strict_method': "array_api_strict arrays have no .sum() method (the record's own code)",
+    'strict_method': (
+        'array_api_strict arrays have no .sum(), .real, .reshape or .transpose methods (the '
+        "record's own code calls them on a raw array)"),
+    'torch_method': (
+        "the record calls NumPy's x.transpose(0, 2, 1) on a raw tensor; torch's transpose "
+        'swaps two axes'),
+    'record_numpy_const': (
+        'the record combines a raw backend array with a NumPy array itself (3.0 * np.eye(n), '
+        'a * np.array([...]), x[np_index]): array_api_strict refuses it, torch meta tensors '
+        'cannot take host data'),
+    'value_shape': (
+        "the result's shape depends on the input's values (extract, trim_zeros, polydiv's "
+        'trimmed remainder): computed on the host for NumPy arrays, BackendError for other '
+        'libraries rather than a silent copy to the host'),
     'strict_index': (
         'the record indexes a raw array_api_strict array itself (strict refuses lists, '
         'NumPy index arrays, partial indices)'),
@@ -36,7 +49,7 @@ REASONS = {
         "torch's gives float32"),
     'meta_values': (
         "torch meta tensors have no values (array_api_compat's sign, boolean masks, cond,"
-        ' lstsq rank read them)'),
+        ' lstsq rank, a vectorized Python function read them)'),
 }
 
 #: backend -> reason -> record id -> the checks that fail ("all": eager, jvp, vjp, grad)
@@ -61,6 +74,14 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
     'strict': {
         'matrix_power0': {
             'linalg.matrix_power(0)': 'jvp',
+        },
+        'record_numpy_const': {
+            'c_cholesky': 'eager',
+            'c_cholesky_upper': 'eager',
+            'c_eigh_absv': 'eager',
+            'c_eigh_projector': 'eager',
+            'c_eigvalsh': 'eager',
+            'np_trim_zeros': 'eager',
         },
         'scipy': {
             'digamma()': 'all',
@@ -98,11 +119,28 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'getitem_mixed_adjacent': 'eager',
             'getitem_mixed_separated': 'eager',
             'getitem_newaxis_fancy': 'eager',
+            'np_ediff1d': 'eager',
+            'np_empty_vecdot_matvec': 'eager',
+            'np_frompyfunc_fromfunction': 'eager',
             'take_scalar': 'eager',
         },
         'strict_method': {
+            'attrs()': 'eager',
+            'attrs(0,)': 'eager',
+            'attrs(2, 3)': 'eager',
+            'attrs(3,)': 'eager',
             'composite_sum_pytree': 'eager',
             'einsum_nonlinear_mix': 'eager',
+            'np_append_insert_delete': 'eager',
+            'np_apply_along_axis': 'eager',
+            'np_at_modes': 'eager',
+            'np_correlate': 'eager',
+            'np_empty_append_insert': 'eager',
+            'np_empty_diff_cumulative': 'eager',
+            'np_r_c_': 'eager',
+            'np_resize_compress_extract': 'eager',
+            'np_rollaxis_permute_mT': 'eager',
+            'np_row_stack_concat_unstack': 'eager',
             'softmax_cross_entropy': 'eager',
         },
         'strict_operator': {
@@ -119,6 +157,7 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'linalg.slogdet_sign()': 'grad,jvp,vjp',
             'linalg.slogdet_sign(2,)': 'grad,jvp,vjp',
             'logical_and_or()x(2, 2)': 'grad,jvp,vjp',
+            'np_heaviside': 'grad,jvp,vjp',
             'rint(2, 3)': 'grad,jvp,vjp',
             'rint(4,)': 'grad,jvp,vjp',
             'round(2, 3)': 'grad,jvp,vjp',
@@ -134,6 +173,11 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'argmax_argmin': 'all',
             'argmax_keepdims': 'all',
             'fori_loop': 'grad,jvp,vjp',
+            'np_frompyfunc_fromfunction': 'grad,jvp,vjp',
+        },
+        'value_shape': {
+            'np_polydiv': 'eager',
+            'np_resize_compress_extract': 'grad,jvp,vjp',
         },
     },
     'strict-device1': {
@@ -173,6 +217,7 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'linalg.slogdet_sign()': 'grad',
             'linalg.slogdet_sign(2,)': 'grad',
             'logical_and_or()x(2, 2)': 'grad',
+            'np_heaviside': 'grad',
             'rint(2, 3)': 'grad',
             'rint(4,)': 'grad',
             'round(2, 3)': 'grad',
@@ -188,6 +233,12 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'argmax_argmin': 'grad',
             'argmax_keepdims': 'grad',
             'fori_loop': 'grad',
+            'np_frompyfunc_fromfunction': 'grad',
+        },
+        'value_shape': {
+            'np_polydiv': 'grad',
+            'np_resize_compress_extract': 'grad',
+            'np_trim_zeros': 'grad',
         },
     },
     'torch-f32': {
@@ -218,8 +269,16 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'psi(2, 3)': 'eager,grad',
             'psi(4,)': 'eager,grad',
         },
+        'torch_method': {
+            'np_rollaxis_permute_mT': 'eager',
+        },
         'torch_negstep': {
             'getitem_step_negative': 'eager',
+        },
+        'value_shape': {
+            'np_polydiv': 'eager',
+            'np_resize_compress_extract': 'eager,grad',
+            'np_trim_zeros': 'eager',
         },
     },
     'torch-f64': {
@@ -250,8 +309,16 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'psi(2, 3)': 'all',
             'psi(4,)': 'all',
         },
+        'torch_method': {
+            'np_rollaxis_permute_mT': 'eager',
+        },
         'torch_negstep': {
             'getitem_step_negative': 'eager',
+        },
+        'value_shape': {
+            'np_polydiv': 'eager',
+            'np_resize_compress_extract': 'eager,grad,jvp,vjp',
+            'np_trim_zeros': 'eager',
         },
     },
     'torch-meta': {
@@ -271,7 +338,18 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'linalg.lstsq_x(5,3)x(5,)': 'eager,vjp',
             'linalg.lstsq_x(5,3)x(5,2)': 'eager,vjp',
             'logsumexp_b()_axNone_kFalse': 'vjp',
+            'np_polyfit': 'eager,vjp',
+            'np_vectorize': 'eager,vjp',
             'sign()': 'eager,vjp',
+        },
+        'record_numpy_const': {
+            'c_cholesky': 'eager',
+            'c_cholesky_upper': 'eager',
+            'c_eigh_absv': 'eager',
+            'c_eigh_projector': 'eager',
+            'c_eigvalsh': 'eager',
+            'np_frompyfunc_fromfunction': 'eager',
+            'np_trim_zeros': 'eager',
         },
         'scipy': {
             'digamma()': 'eager,vjp',
@@ -297,8 +375,16 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'psi(2, 3)': 'eager,vjp',
             'psi(4,)': 'eager,vjp',
         },
+        'torch_method': {
+            'np_rollaxis_permute_mT': 'eager',
+        },
         'torch_negstep': {
             'getitem_step_negative': 'eager',
+        },
+        'value_shape': {
+            'np_polydiv': 'eager,vjp',
+            'np_resize_compress_extract': 'eager,vjp',
+            'np_trim_zeros': 'vjp',
         },
     },
 }
