@@ -135,3 +135,17 @@ def take_along_axis(x: Any, idx: Any, axis: int) -> Any:
 
     return da.map_blocks(block_take_along, x, idx, dtype=x.dtype, chunks=idx.chunks,
                          meta=x._meta)
+
+
+def reshape_any_chunks(xp: Any, x: Any, shape: tuple[int, ...]) -> Any:
+    """``xp.reshape``, also of a Dask array of any chunking. Dask reshapes only by merging or
+    splitting chunks evenly; with every axis after the first in one chunk it can always
+    flatten, and a flat array it can always split (rechunks in the graph: nothing is
+    computed)."""
+    try:
+        return xp.reshape(x, shape)
+    except NotImplementedError:
+        if not hasattr(x, "rechunk"):
+            raise
+        flat = xp.reshape(x.rechunk({i: -1 for i in range(1, x.ndim)}), (-1,))
+        return xp.reshape(flat, shape)

@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core.backend import backend_name, defxp, numpy_dtype, xp_dtype
+from ..core.backend import defxp, numpy_dtype, xp_dtype
 from ..core.backend import getitem as backend_getitem
 from ..core.backend import index_update as backend_index_update
+from ..core.dask_blocks import reshape_any_chunks
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import (
@@ -75,20 +76,7 @@ def _reshape_abstract(x: ShapedArray, *, new_shape: tuple[Any, ...]) -> ShapedAr
 
 reshape_p = Primitive("reshape", lambda x, *, new_shape: np.reshape(x, new_shape),
                       _reshape_abstract)
-def _reshape_xp(xp: Any, x: Any, *, new_shape: Any) -> Any:
-    try:
-        return xp.reshape(x, new_shape)
-    except NotImplementedError:
-        # Dask reshapes only by merging or splitting chunks evenly: with every axis after the
-        # first in one chunk it can always flatten, and a flat array it can always split
-        # (rechunks in the graph; nothing is computed)
-        if not backend_name(xp).startswith("dask"):
-            raise
-        flat = xp.reshape(x.rechunk({i: -1 for i in range(1, x.ndim)}), (-1,))
-        return xp.reshape(flat, new_shape)
-
-
-defxp(reshape_p, _reshape_xp)
+defxp(reshape_p, lambda xp, x, *, new_shape: reshape_any_chunks(xp, x, new_shape))
 
 
 def _reshape_transpose(ct: Any, x: Any, *, new_shape: Any) -> tuple[Any]:
@@ -244,11 +232,8 @@ def _sum_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
     return np.sum(x, axis=axes)
 
 
-def _sum_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
-    # the standard sums numeric dtypes only: booleans count as integers, as in NumPy
-    if numpy_dtype(x.dtype).kind == "b":
-        x = xp.astype(x, xp.int64)
-    return xp.sum(x, axis=axes)
+def _sum_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:  # booleans count as ints
+    return xp.sum(xp.astype(x, xp.int64) if numpy_dtype(x.dtype).kind == "b" else x, axis=axes)
 
 
 reduce_sum_p = Primitive("reduce_sum", _sum_impl, _sum_abstract)
@@ -322,15 +307,14 @@ def _convert_impl(x: Any, *, dtype: np.dtype) -> Any:
     return x.astype(dtype, copy=False)
 
 
+def _convert_xp(xp: Any, x: Any, *, dtype: np.dtype) -> Any:  # complex -> real: the real part
+    real = numpy_dtype(x.dtype).kind == "c" and np.dtype(dtype).kind != "c"
+    return xp.astype(xp.real(x) if real else x, xp_dtype(xp, dtype))
+
+
 convert_p = Primitive(
     "convert", _convert_impl,
     lambda x, *, dtype: ShapedArray(x.shape, np.dtype(dtype)))
-def _convert_xp(xp: Any, x: Any, *, dtype: np.dtype) -> Any:
-    if numpy_dtype(x.dtype).kind == "c" and np.dtype(dtype).kind != "c":
-        x = xp.real(x)  # the standard refuses a complex -> real cast: take the real part first
-    return xp.astype(x, xp_dtype(xp, dtype))
-
-
 defxp(convert_p, _convert_xp)
 
 
