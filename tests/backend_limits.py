@@ -181,8 +181,9 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'np_frompyfunc_fromfunction': 'grad,jvp,vjp',
         },
         'value_shape': {
-            'np_polydiv': 'eager',
+            'np_polydiv': 'eager,grad,jvp,vjp',
             'np_resize_compress_extract': 'grad,jvp,vjp',
+            'np_trim_zeros': 'grad,jvp,vjp',
         },
     },
     'strict-device1': {
@@ -281,9 +282,9 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'getitem_step_negative': 'eager',
         },
         'value_shape': {
-            'np_polydiv': 'eager',
+            'np_polydiv': 'eager,grad',
             'np_resize_compress_extract': 'eager,grad',
-            'np_trim_zeros': 'eager',
+            'np_trim_zeros': 'eager,grad',
         },
     },
     'torch-f64': {
@@ -321,9 +322,9 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'getitem_step_negative': 'eager',
         },
         'value_shape': {
-            'np_polydiv': 'eager',
+            'np_polydiv': 'eager,grad,jvp,vjp',
             'np_resize_compress_extract': 'eager,grad,jvp,vjp',
-            'np_trim_zeros': 'eager',
+            'np_trim_zeros': 'eager,grad,jvp,vjp',
         },
     },
     'torch-meta': {
