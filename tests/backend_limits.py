@@ -15,16 +15,25 @@ REASONS = {
     'scipy': (
         'scipy.special (erf, erfc, gammaln, polygamma) runs on NumPy only unless '
         'SCIPY_ARRAY_API=1'),
-    'dask_linalg': (
-        "Dask's linalg: 2-D matrices in particular chunkings only, no "
-        'det/slogdet/eigh/pinv'),
-    'dask_take_along': 'Dask has no take_along_axis',
     'dask_fancy': "the record's own nd fancy indexing of a raw Dask array",
     'dask_mask': 'boolean-mask indexing gives a Dask array of unknown size',
     'strict_operator': (
         "array_api_strict's operators refuse a traced operand (the record writes x * t on"
         ' raw arrays); tnp functions work'),
-    'strict_method': "array_api_strict arrays have no .sum() method (the record's own code)",
+    'strict_method': (
+        'array_api_strict arrays have no .sum(), .real, .reshape or .transpose methods (the '
+        "record's own code calls them on a raw array)"),
+    'torch_method': (
+        "the record calls NumPy's x.transpose(0, 2, 1) on a raw tensor; torch's transpose "
+        'swaps two axes'),
+    'record_numpy_const': (
+        'the record combines a raw backend array with a NumPy array itself (3.0 * np.eye(n), '
+        'a * np.array([...]), x[np_index]): array_api_strict refuses it, torch meta tensors '
+        'cannot take host data'),
+    'value_shape': (
+        "the result's shape depends on the input's values (extract, trim_zeros, polydiv's "
+        'trimmed remainder): computed on the host for NumPy arrays, BackendError for other '
+        'libraries rather than a silent copy to the host'),
     'strict_index': (
         'the record indexes a raw array_api_strict array itself (strict refuses lists, '
         'NumPy index arrays, partial indices)'),
@@ -40,7 +49,7 @@ REASONS = {
         "torch's gives float32"),
     'meta_values': (
         "torch meta tensors have no values (array_api_compat's sign, boolean masks, cond,"
-        ' lstsq rank read them)'),
+        ' lstsq rank, a vectorized Python function read them)'),
 }
 
 #: backend -> reason -> record id -> the checks that fail ("all": eager, jvp, vjp, grad)
@@ -49,46 +58,8 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
         'dask_fancy': {
             'getitem_fancy_2d': 'eager',
         },
-        'dask_linalg': {
-            'linalg.cholesky(2,)': 'eager,grad',
-            'linalg.cholesky_solve': 'eager,grad',
-            'linalg.cond_fro': 'eager,grad',
-            'linalg.det()': 'eager,grad',
-            'linalg.eigh_vectors_U(2,)': 'eager,grad',
-            'linalg.eigvalsh': 'eager,grad',
-            'linalg.eigvalsh_U_junk': 'eager,grad',
-            'linalg.inv(2,)': 'eager,grad',
-            'linalg.lstsq_x(2,4)x(2,)': 'eager,grad',
-            'linalg.matrix_norm_2': 'eager,grad',
-            'linalg.matrix_power(-2)': 'eager,grad',
-            'linalg.norm_mat_ord-2': 'eager,grad',
-            'linalg.pinv(4,3)': 'eager,grad',
-            'linalg.pinv_hermitian': 'eager,grad',
-            'linalg.qr_Q(2,4,3)': 'eager,grad',
-            'linalg.qr_Q(4,3)': 'eager,grad',
-            'linalg.qr_R(3,5)': 'eager,grad',
-            'linalg.qr_complete_Q(3,5)': 'eager,grad',
-            'linalg.qr_complete_R(4,3)': 'eager,grad',
-            'linalg.qr_r(3,3)': 'eager,grad',
-            'linalg.slogdet_sign(2,)': 'eager,grad',
-            'linalg.solve(2,)x(3, 2)': 'eager,grad',
-            'linalg.solve(2,)x(3,)': 'eager,grad',
-            'linalg.svd_U()(3,3)': 'eager,grad',
-            'linalg.svd_U()(3,5)': 'eager,grad',
-            'linalg.svd_U()(4,3)': 'eager,grad',
-            'linalg.svd_U(2,)(4,2)': 'eager,grad',
-            'linalg.svd_full_complement(5,2)': 'eager,grad',
-            'linalg.svd_reconstruct()(3,3)': 'eager,grad',
-            'linalg.svd_reconstruct()(3,5)': 'eager,grad',
-            'linalg.svd_reconstruct()(4,3)': 'eager,grad',
-            'linalg.svd_reconstruct(2,)(4,2)': 'eager,grad',
-        },
         'dask_mask': {
             'getitem_mask_2d': 'eager',
-        },
-        'dask_take_along': {
-            'take_along_axis': 'eager,grad',
-            'take_along_axis_argsort': 'eager,grad',
         },
         'scipy': {
             'digamma(2, 3)': 'eager,grad',
@@ -103,6 +74,19 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
     'strict': {
         'matrix_power0': {
             'linalg.matrix_power(0)': 'jvp',
+        },
+        'record_numpy_const': {
+            'c_cholesky': 'eager',
+            'c_cholesky_upper': 'eager',
+            'c_eigh_absv': 'eager',
+            'c_eigh_projector': 'eager',
+            'c_eigvalsh': 'eager',
+            'np_fft_ifft': 'eager',
+            'np_hfft_ihfft': 'eager',
+            'np_rfft_irfft': 'eager',
+            'np_rfft_odd_irfft_n': 'eager',
+            'np_rfftn_forward': 'eager',
+            'np_trim_zeros': 'eager',
         },
         'scipy': {
             'digamma()': 'all',
@@ -140,11 +124,28 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'getitem_mixed_adjacent': 'eager',
             'getitem_mixed_separated': 'eager',
             'getitem_newaxis_fancy': 'eager',
+            'np_ediff1d': 'eager',
+            'np_empty_vecdot_matvec': 'eager',
+            'np_frompyfunc_fromfunction': 'eager',
             'take_scalar': 'eager',
         },
         'strict_method': {
+            'attrs()': 'eager',
+            'attrs(0,)': 'eager',
+            'attrs(2, 3)': 'eager',
+            'attrs(3,)': 'eager',
             'composite_sum_pytree': 'eager',
             'einsum_nonlinear_mix': 'eager',
+            'np_append_insert_delete': 'eager',
+            'np_apply_along_axis': 'eager',
+            'np_at_modes': 'eager',
+            'np_correlate': 'eager',
+            'np_empty_append_insert': 'eager',
+            'np_empty_diff_cumulative': 'eager',
+            'np_r_c_': 'eager',
+            'np_resize_compress_extract': 'eager',
+            'np_rollaxis_permute_mT': 'eager',
+            'np_row_stack_concat_unstack': 'eager',
             'softmax_cross_entropy': 'eager',
         },
         'strict_operator': {
@@ -161,6 +162,7 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'linalg.slogdet_sign()': 'grad,jvp,vjp',
             'linalg.slogdet_sign(2,)': 'grad,jvp,vjp',
             'logical_and_or()x(2, 2)': 'grad,jvp,vjp',
+            'np_heaviside': 'grad,jvp,vjp',
             'rint(2, 3)': 'grad,jvp,vjp',
             'rint(4,)': 'grad,jvp,vjp',
             'round(2, 3)': 'grad,jvp,vjp',
@@ -176,6 +178,12 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'argmax_argmin': 'all',
             'argmax_keepdims': 'all',
             'fori_loop': 'grad,jvp,vjp',
+            'np_frompyfunc_fromfunction': 'grad,jvp,vjp',
+        },
+        'value_shape': {
+            'np_polydiv': 'eager,grad,jvp,vjp',
+            'np_resize_compress_extract': 'grad,jvp,vjp',
+            'np_trim_zeros': 'grad,jvp,vjp',
         },
     },
     'strict-device1': {
@@ -215,6 +223,7 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'linalg.slogdet_sign()': 'grad',
             'linalg.slogdet_sign(2,)': 'grad',
             'logical_and_or()x(2, 2)': 'grad',
+            'np_heaviside': 'grad',
             'rint(2, 3)': 'grad',
             'rint(4,)': 'grad',
             'round(2, 3)': 'grad',
@@ -230,6 +239,12 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'argmax_argmin': 'grad',
             'argmax_keepdims': 'grad',
             'fori_loop': 'grad',
+            'np_frompyfunc_fromfunction': 'grad',
+        },
+        'value_shape': {
+            'np_polydiv': 'grad',
+            'np_resize_compress_extract': 'grad',
+            'np_trim_zeros': 'grad',
         },
     },
     'torch-f32': {
@@ -260,8 +275,16 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'psi(2, 3)': 'eager,grad',
             'psi(4,)': 'eager,grad',
         },
+        'torch_method': {
+            'np_rollaxis_permute_mT': 'eager',
+        },
         'torch_negstep': {
             'getitem_step_negative': 'eager',
+        },
+        'value_shape': {
+            'np_polydiv': 'eager,grad',
+            'np_resize_compress_extract': 'eager,grad',
+            'np_trim_zeros': 'eager,grad',
         },
     },
     'torch-f64': {
@@ -292,8 +315,16 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'psi(2, 3)': 'all',
             'psi(4,)': 'all',
         },
+        'torch_method': {
+            'np_rollaxis_permute_mT': 'eager',
+        },
         'torch_negstep': {
             'getitem_step_negative': 'eager',
+        },
+        'value_shape': {
+            'np_polydiv': 'eager,grad,jvp,vjp',
+            'np_resize_compress_extract': 'eager,grad,jvp,vjp',
+            'np_trim_zeros': 'eager,grad,jvp,vjp',
         },
     },
     'torch-meta': {
@@ -313,7 +344,23 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'linalg.lstsq_x(5,3)x(5,)': 'eager,vjp',
             'linalg.lstsq_x(5,3)x(5,2)': 'eager,vjp',
             'logsumexp_b()_axNone_kFalse': 'vjp',
+            'np_polyfit': 'eager,vjp',
+            'np_vectorize': 'eager,vjp',
             'sign()': 'eager,vjp',
+        },
+        'record_numpy_const': {
+            'c_cholesky': 'eager',
+            'c_cholesky_upper': 'eager',
+            'c_eigh_absv': 'eager',
+            'c_eigh_projector': 'eager',
+            'c_eigvalsh': 'eager',
+            'np_fft_ifft': 'eager',
+            'np_frompyfunc_fromfunction': 'eager',
+            'np_hfft_ihfft': 'eager',
+            'np_rfft_irfft': 'eager',
+            'np_rfft_odd_irfft_n': 'eager',
+            'np_rfftn_forward': 'eager',
+            'np_trim_zeros': 'eager',
         },
         'scipy': {
             'digamma()': 'eager,vjp',
@@ -339,8 +386,16 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
             'psi(2, 3)': 'eager,vjp',
             'psi(4,)': 'eager,vjp',
         },
+        'torch_method': {
+            'np_rollaxis_permute_mT': 'eager',
+        },
         'torch_negstep': {
             'getitem_step_negative': 'eager',
+        },
+        'value_shape': {
+            'np_polydiv': 'eager,vjp',
+            'np_resize_compress_extract': 'eager,vjp',
+            'np_trim_zeros': 'vjp',
         },
     },
 }

@@ -415,7 +415,14 @@ def defxp_neutral(prim: Any) -> None:
 
 
 def linalg_of(xp: Any, name: str, prim: Any) -> Callable[..., Any]:
-    """``xp.linalg.<name>``, or the NumPy-only error when the backend has no such function."""
+    """``xp.linalg.<name>``, or the NumPy-only error when the backend has no such function.
+    On Dask, a blockwise graph over stacks of matrices (core/dask_blocks.py)."""
+    if backend_name(xp).startswith("dask"):
+        from . import dask_blocks
+
+        blockwise = dask_blocks.linalg(xp, name)
+        if blockwise is not None:
+            return blockwise
     fn = getattr(getattr(xp, "linalg", None), name, None)
     if fn is None:
         raise BackendError(f"{prim.name}: {backend_name(xp)} has no linalg.{name} (the "

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..ops import elementwise as ew
+from ..ops._base import dtype_of
 from ..ops.indexing import take
 from ..ops.structural import broadcast_to, convert, getitem, index_add, index_set, reshape
 from ._kinds import has_tracer, primal_of
@@ -190,7 +191,8 @@ class _AtRef:
 
 
 def _dtype(x: Any) -> np.dtype:
-    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    # as a NumPy dtype also for arrays of other libraries (their dtypes never equal NumPy's)
+    return dtype_of(x) if hasattr(x, "dtype") else np.asarray(x).dtype
 
 
 def _cast(v: Any, like: Any) -> Any:

@@ -32,12 +32,12 @@ from ..ops import binary, unary
 from ..ops import elementwise as ew
 from ..ops import reductions as red
 from ..ops._base import dtype_of
-from ..ops.indexing import take
+from ..ops.indexing import argsort, take
 from ..ops.products import matmul
 from ..ops.shape import concatenate
 from ..ops.structural import broadcast_to, convert, getitem, reshape
 from ._construct import asarray
-from ._kinds import has_tracer, primal_of
+from ._kinds import has_tracer, on_foreign, primal_of
 
 
 def _plain(*xs: Any) -> bool:
@@ -221,7 +221,7 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
         left = right = None
         x = binary.mod(x, period)
         xp = binary.mod(xp, period)
-        order = np.argsort(np.asarray(primal_of(xp, "interp")))
+        order = argsort(xp)
         xp, fp = take(xp, order), take(fp, order)
         xp = concatenate([ew.subtract(xp[-1:], period), xp, ew.add(xp[0:1], period)])
         fp = concatenate([fp[-1:], fp, fp[0:1]])
@@ -231,9 +231,12 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     if n == 1:
         out = broadcast_to(fp[0], tuple(x.shape))
     else:
-        i = np.asarray(primal_of(searchsorted(xp, x, side="right"), "interp")) - 1
-        i = np.clip(i, 0, n - 2)
-        x0, x1, f0, f1 = take(xp, i), take(xp, i + 1), take(fp, i), take(fp, i + 1)
+        # the interval of each x as integer values of the inputs' library (no host read: the
+        # indices stay on the device, and under jit they are traced)
+        i = ew.minimum(ew.maximum(ew.subtract(searchsorted(xp, x, side="right"), 1), 0),
+                           n - 2)
+        i1 = ew.add(i, 1)
+        x0, x1, f0, f1 = take(xp, i), take(xp, i1), take(fp, i), take(fp, i1)
         slope = ew.divide(ew.subtract(f1, f0), ew.subtract(x1, x0))
         out = ew.add(f0, ew.multiply(slope, ew.subtract(x, x0)))
         out = ew.where(ew.equal(x, x1), f1, out)
@@ -248,9 +251,29 @@ def unwrap(p: Any, discont: Any = None, axis: int = -1, *, period: float = 2 * n
     if _plain(p):
         return np.unwrap(p, discont, axis, period=period)
     p = _float(p)
+    if on_foreign(p):
+        return _unwrap_on_backend(p, discont, axis, period)
     value = np.asarray(primal_of(p, "unwrap"))
     corrected = np.unwrap(value, discont, axis, period=period)
     return ew.add(p, corrected - value)
+
+
+def _unwrap_on_backend(p: Any, discont: Any, axis: int, period: float) -> Any:
+    """NumPy's unwrap in the array's own library: the steps ``d`` wrapped into
+    [−period/2, period/2) give the correction ``wrap(d) − d`` (0 where ``|d| < discont``),
+    accumulated along the axis. Its derivative is exactly 0 (``wrap`` has slope 1), so the
+    result's derivative is that of ``p``, as on NumPy."""
+    nd = len(p.shape)
+    ax = axis % nd
+    half = period / 2
+    dd = diff(p, axis=ax)
+    ddmod = ew.subtract(binary.mod(ew.add(dd, half), period), half)
+    ddmod = ew.where(unary.logical_and(ew.equal(ddmod, -half), ew.greater(dd, 0.0)), half, ddmod)
+    fix = ew.where(ew.less(ew.absolute(dd), half if discont is None else discont), 0.0,
+                   ew.subtract(ddmod, dd))
+    first = tuple(1 if i == ax else d for i, d in enumerate(p.shape))
+    return ew.add(p, concatenate([np.zeros(first, dtype_of(p)), red.cumsum(fix, axis=ax)],
+                                 axis=ax))
 
 
 def cumulative_sum(x: Any, /, *, axis: Any = None, dtype: Any = None, out: Any = None,
@@ -282,7 +305,7 @@ def _cumulative(fn: Any, initial: int, x: Any, axis: Any, dtype: Any, include: b
         return r
     ax = axis % len(r.shape)
     shape = tuple(1 if i == ax else d for i, d in enumerate(r.shape))
-    return concatenate([np.full(shape, initial, r.dtype), r], axis=ax)
+    return concatenate([np.full(shape, initial, dtype_of(r)), r], axis=ax)
 
 
 def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
@@ -294,7 +317,7 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None,
     x = asarray(x)
     if dtype_of(x).kind not in "fc":
         return x
-    info = np.finfo(x.dtype)
+    info = np.finfo(dtype_of(x))
     hi = info.max if posinf is None else posinf
     lo = info.min if neginf is None else neginf
     out = ew.where(unary.isnan(x), nan, x)
@@ -381,7 +404,7 @@ def _full_convolve(a: Any, v: Any) -> Any:
     n, m = a.shape[0], v.shape[0]
     k = np.arange(n + m - 1)[:, None] - np.arange(n)[None, :]      # T[k, i] = v[k − i]
     valid = (k >= 0) & (k < m)
-    zero = np.zeros(1, v.dtype)
+    zero = np.zeros(1, dtype_of(v))
     vz = concatenate([v, zero])
     T = take(vz, np.where(valid, k, m))
     return matmul(T, a)
@@ -405,9 +428,9 @@ def convolve(a: Any, v: Any, mode: str = "full") -> Any:
         return full_
     if mode == "same":
         start = (m - 1) // 2
-        return full_[start:start + n]
+        return getitem(full_, (slice(start, start + n),))
     if mode == "valid":
-        return full_[m - 1:n]
+        return getitem(full_, (slice(m - 1, n),))
     raise ValueError(f"mode must be one of 'full', 'same', or 'valid' (got {mode!r})")
 
 
@@ -420,7 +443,7 @@ def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
         from . import conj
 
         v = conj(v)
-    return convolve(a, v[::-1], mode)
+    return convolve(a, getitem(v, (slice(None, None, -1),)), mode)
 
 
 __all__ = ["convolve", "correlate", "cumulative_prod", "cumulative_sum", "diff", "divmod",

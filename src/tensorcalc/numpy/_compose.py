@@ -23,13 +23,23 @@ import numpy as np
 
 from ..core.errors import ConcretizationError
 from ..core.primitive import Tracer
+from ..ops import binary
 from ..ops import elementwise as ew
 from ..ops._base import dtype_of, needs_bind
 from ..ops.indexing import diag, take, take_along_axis
+from ..ops.reductions import cumsum as red_cumsum
 from ..ops.shape import concatenate, moveaxis, stack, vstack
-from ..ops.structural import broadcast_to, convert, index_add, index_set, reshape, transpose
+from ..ops.structural import (
+    broadcast_to,
+    convert,
+    getitem,
+    index_add,
+    index_set,
+    reshape,
+    transpose,
+)
 from ._construct import asarray
-from ._kinds import has_tracer, primal_of
+from ._kinds import has_tracer, on_foreign, primal_of
 
 
 def _plain(*xs: Any) -> bool:
@@ -251,7 +261,7 @@ def bincount(x: Any, weights: Any = None, minlength: int = 0) -> Any:
     w = asarray(weights)
     if dtype_of(w).kind in "biu":
         w = convert(w, np.float64)
-    return index_add(np.zeros(n, w.dtype), idx, w)
+    return index_add(np.zeros(n, dtype_of(w)), idx, w)
 
 
 # --- writing entries: functional versions of NumPy's in-place functions -----------------------
@@ -265,7 +275,7 @@ def _inplace_error(name: str) -> TypeError:
 
 def _flat_update(a: Any, flat_idx: np.ndarray, vals: Any) -> Any:
     a = asarray(a)
-    v = reshape(convert(asarray(vals), a.dtype), (-1,))
+    v = reshape(convert(asarray(vals), dtype_of(a)), (-1,))
     if flat_idx.size and v.shape[0] != flat_idx.size:
         v = take(v, np.arange(flat_idx.size) % builtins.max(v.shape[0], 1))
     out = index_set(reshape(a, (-1,)), flat_idx, v) if flat_idx.size else reshape(a, (-1,))
@@ -282,8 +292,23 @@ def place(arr: Any, mask: Any, vals: Any, *, inplace: bool = True) -> Any:
         return arr
     if inplace:
         raise _inplace_error("place")
+    if on_foreign((arr, mask)):
+        return _place_on_backend(arr, mask, vals)
     m = np.asarray(_concrete(mask, "place"), dtype=bool)
     return _flat_update(arr, np.flatnonzero(m), vals)
+
+
+def _place_on_backend(arr: Any, mask: Any, vals: Any) -> Any:
+    """``place`` in the array's own library: the k-th masked entry (k from a running count of
+    the mask, a value of that library) takes ``vals[k mod len(vals)]``."""
+    a = asarray(arr)
+    m = reshape(broadcast_to(asarray(mask), tuple(a.shape)), (-1,))
+    v = reshape(convert(asarray(vals), dtype_of(a)), (-1,))
+    if v.shape[0] == 0:
+        raise ValueError("Cannot insert from an empty array!")
+    k = ew.subtract(red_cumsum(convert(m, np.intp)), 1)
+    k = binary.mod(ew.maximum(k, 0), v.shape[0])
+    return reshape(ew.where(m, take(v, k), reshape(a, (-1,))), tuple(a.shape))
 
 
 def put(a: Any, ind: Any, v: Any, mode: str = "raise", *, inplace: bool = True) -> Any:
@@ -378,7 +403,7 @@ def apply_along_axis(func1d: Callable[..., Any], axis: int, arr: Any, *args: Any
     outer = tuple(moved.shape[:-1])
     if 0 in outer:
         raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
-    res = [asarray(func1d(moved[ind], *args, **kwargs)) for ind in np.ndindex(*outer)]
+    res = [asarray(func1d(getitem(moved, ind), *args, **kwargs)) for ind in np.ndindex(*outer)]
     out = reshape(stack(res), outer + tuple(res[0].shape))
     k = len(res[0].shape)
     perm = tuple(range(axis)) + tuple(range(len(outer), len(outer) + k)) + \
@@ -427,7 +452,7 @@ def piecewise(x: Any, condlist: Any, funclist: Any, *args: Any, **kw: Any) -> An
 
         condlist.append(ew.equal(any_(stack([broadcast_to(c, tuple(x.shape))
                                              for c in condlist]), axis=0), False))
-    y = np.zeros(tuple(x.shape), x.dtype)
+    y = np.zeros(tuple(x.shape), dtype_of(x))
     with np.errstate(all="ignore"):
         for cond, f in zip(condlist, funclist, strict=True):
             val = f(x, *args, **kw) if callable(f) else f
@@ -481,7 +506,7 @@ def _vectorized_call(vec: vectorize, args: tuple[Any, ...], kwargs: dict[str, An
     for ind in np.ndindex(*shape):
         call = list(args)
         for i, a in zip(pos, arrs, strict=True):
-            call[i] = a[ind]
+            call[i] = getitem(a, ind)
         results.append(vec.pyfunc(*call, **kwargs))
     if not results:
         return np.zeros(shape, vec.otypes[0] if vec.otypes else float)

@@ -49,6 +49,21 @@ def has_tracer(x: Any) -> bool:
                for v in _leaves(x))
 
 
+def on_foreign(x: Any) -> bool:
+    """Whether ``x`` holds an array of another library, directly or as the value a tracer of
+    an eager transformation stands for (compositions then keep their index arithmetic in that
+    library instead of reading values on the host)."""
+    for v in _leaves(x):
+        while isinstance(v, Tracer):
+            try:
+                v = v.concrete_value()
+            except ConcretizationError:
+                break
+        if type(v) is not np.ndarray and not isinstance(v, Tracer) and is_foreign(v):
+            return True
+    return False
+
+
 def traced_argument(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
     """A description of the first argument holding a traced value (``"argument 1"``,
     ``"keyword weights"``), or None when there is none."""
@@ -92,12 +107,16 @@ def primal_of(x: Any, name: str) -> Any:
 
     def concrete(t: Tracer) -> Any:
         try:
-            return np.asarray(t.concrete_value())
+            value = t.concrete_value()
         except ConcretizationError as err:
             raise ConcretizationError(
                 f"tensorcalc.numpy.{name} needs the values of its traced argument (its result "
                 "is a constant computed from them, and its shape may depend on them), but "
                 f"inside this transformation there are none: {err}") from None
+        # the value of a tracer over another library's array: reading it here would copy it
+        # to the host (or fail on a device); raise instead
+        refuse_foreign(name, (value,), {})
+        return np.asarray(value)
 
     return _replace(x, concrete)
 

@@ -33,12 +33,18 @@ def _plain(*xs: Any) -> bool:
     return not builtins.any(has_tracer(x) for x in xs)
 
 
+def _nonzero(a: Any) -> Any:
+    # booleans as they are: the array API compares a bool array with bools only, not with 0
+    a = asarray(a)
+    return a if dtype_of(a).kind == "b" else ew.not_equal(a, 0)
+
+
 def any(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,  # noqa: A001
         *, where: Any = True) -> Any:
     """``numpy.any`` (a boolean: no derivative)."""
     if _plain(a, where):
         return np.any(a, axis=axis, out=out, keepdims=keepdims, where=where)
-    nz = ew.not_equal(asarray(a), 0)
+    nz = _nonzero(a)
     if where is not True:
         nz = unary.logical_and(nz, where)
     return ew.greater(red.sum(nz, axis=axis, keepdims=keepdims), 0)
@@ -49,7 +55,7 @@ def all(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,  # no
     """``numpy.all`` (a boolean: no derivative)."""
     if _plain(a, where):
         return np.all(a, axis=axis, out=out, keepdims=keepdims, where=where)
-    z = ew.equal(asarray(a), 0)
+    z = unary.logical_not(_nonzero(a))
     if where is not True:
         z = unary.logical_and(z, where)
     return ew.equal(red.sum(z, axis=axis, keepdims=keepdims), 0)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..ops import elementwise as ew
+from ..ops import reductions as red
 from ..ops._base import dtype_of
 from ..ops.shape import concatenate, stack
 from ..ops.structural import convert, reshape
@@ -49,7 +50,7 @@ def polyval(p: Any, x: Any) -> Any:
 
 def _pad_front(p: Any, n: int) -> Any:
     k = n - p.shape[0]
-    return concatenate([np.zeros(k, p.dtype), p]) if k > 0 else p
+    return concatenate([np.zeros(k, dtype_of(p)), p]) if k > 0 else p
 
 
 def polyadd(a1: Any, a2: Any) -> Any:
@@ -193,7 +194,7 @@ def polyfit(x: Any, y: Any, deg: int, rcond: Any = None, full: bool = False, w: 
         w = asarray(w)
         lhs = ew.multiply(lhs, reshape(w, (-1, 1)))
         rhs = ew.multiply(rhs, w if len(y.shape) == 1 else reshape(w, (-1, 1)))
-    scale = ew.sqrt(ew.multiply(lhs, lhs).sum(axis=0))
+    scale = ew.sqrt(red.sum(ew.multiply(lhs, lhs), axis=0))
     c = lstsq(ew.divide(lhs, scale), rhs, rcond=rcond)[0]
     return ew.divide(c, scale if len(c.shape) == 1 else reshape(scale, (-1, 1)))
 

@@ -31,9 +31,9 @@ from ..ops import unary
 from ..ops._base import dtype_of, needs_bind
 from ..ops.indexing import sort, take_along_axis
 from ..ops.shape import concatenate, moveaxis
-from ..ops.structural import convert, reshape, transpose
+from ..ops.structural import broadcast_to, convert, reshape, transpose
 from ._construct import asarray
-from ._kinds import has_tracer, primal_of
+from ._kinds import has_tracer, on_foreign, primal_of
 
 _METHODS = ("linear", "lower", "higher", "nearest", "midpoint")
 
@@ -91,6 +91,8 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
     if dtype_of(a).kind in "biu":
         a = convert(a, np.float64)
     flat, kept_shape, axes = _to_last(a, axis)
+    if on_foreign((a, q)):
+        return _quantile_on_backend(a, flat, q, kept_shape, axes, method, keepdims, ignore_nan)
     q_val = np.asarray(primal_of(q, name), dtype=np.float64)
     if np.any((q_val < 0) | (q_val > 1)):
         raise ValueError(f"tnp.{name}: quantiles must be in the range [0, 1] (percentiles in "
@@ -123,6 +125,52 @@ def _quantile(a: Any, q: Any, axis: Any, method: str, keepdims: bool, name: str,
         has_nan = red.sum(unary.isnan(flat), axis=-1, keepdims=True) > 0
         out = ew.where(has_nan, np.nan, out)
     return _finish(out, q_val.shape, tuple(a.shape), axes, keepdims)
+
+
+def _quantile_on_backend(a: Any, flat: Any, q: Any, kept_shape: tuple[int, ...],
+                         axes: tuple[int, ...], method: str, keepdims: bool,
+                         ignore_nan: bool) -> Any:
+    """:func:`_quantile` on arrays of another library: the positions ``h = (n − 1) q``, the
+    non-NaN counts and the indices are values of that library (no host read, no device sync);
+    a ``q`` outside [0, 1] gives NaN there (NumPy raises, which needs its value)."""
+    # positions in float64 whatever the data's precision (as NumPy: 5 × 0.4 must floor to 2)
+    dt = dtype_of(flat)
+    q = asarray(q)
+    q_shape = tuple(q.shape)
+    q_flat = reshape(convert(q, np.float64) if dtype_of(q) != np.float64 else q, (-1,))
+    n_all = flat.shape[-1]
+    s = sort(flat, axis=-1)
+    if ignore_nan:
+        n = convert(red.sum(unary.logical_not(unary.isnan(flat)), axis=-1, keepdims=True),
+                    np.float64)
+    else:
+        n = float(n_all)
+    h = broadcast_to(ew.multiply(ew.subtract(n, 1.0), q_flat),
+                     kept_shape + (q_flat.shape[0],))           # kept + (q.size,)
+    top = ew.maximum(ew.subtract(n, 1.0), 0.0)
+    lo_f = unary.floor(h)
+    hi_f = {"lower": lo_f, "higher": unary.ceil(h), "nearest": unary.rint(h),
+            "midpoint": unary.ceil(h), "linear": ew.minimum(ew.add(lo_f, 1.0), top)}[method]
+    if method in ("higher", "nearest"):
+        lo_f = hi_f
+
+    def index(f: Any) -> Any:
+        return convert(ew.minimum(ew.maximum(f, 0.0), builtins.max(n_all - 1, 0)), np.intp)
+
+    s_lo = take_along_axis(s, index(lo_f), axis=-1)
+    if method in ("lower", "higher", "nearest"):
+        out = s_lo
+    else:
+        frac = 0.5 if method == "midpoint" else convert(ew.subtract(h, lo_f), dt)
+        s_hi = take_along_axis(s, index(hi_f), axis=-1)
+        out = ew.add(s_lo, ew.multiply(ew.subtract(s_hi, s_lo), frac))
+    if ignore_nan:
+        out = ew.where(ew.equal(n, 0.0), np.nan, out)
+    else:
+        has_nan = ew.greater(red.sum(unary.isnan(flat), axis=-1, keepdims=True), 0)
+        out = ew.where(has_nan, np.nan, out)
+    out = ew.where(unary.logical_or(ew.less(q_flat, 0.0), ew.greater(q_flat, 1.0)), np.nan, out)
+    return _finish(out, q_shape, tuple(a.shape), axes, keepdims)
 
 
 def _plain(a: Any, *rest: Any) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import BackendError, backend_name, defxp, numpy_dtype, xp_dtype
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray
 from ..interpreters.batch import defbatch
@@ -68,6 +69,29 @@ def _fft_abstract(x: ShapedArray, *, kind: str, axes: tuple[int, ...], n_last: i
 
 
 fft_p = Primitive("fft", _fft_impl, _fft_abstract)
+
+
+@defxp(fft_p)
+def _fft_xp(xp: Any, x: Any, *, kind: str, axes: tuple[int, ...], n_last: int) -> Any:
+    # the standard's fft extension: fftn/ifftn take complex input (cast first), rfftn real;
+    # Dask transforms an axis only when it is one chunk
+    fft = getattr(xp, "fft", None)
+    if fft is None:
+        raise BackendError(f"fft: {backend_name(xp)} has no fft module (the array-API fft "
+                           "extension is optional); use NumPy, torch, CuPy or Dask")
+    dt = numpy_dtype(x.dtype)
+    if axes and backend_name(xp).startswith("dask"):
+        x = x.rechunk({a: -1 for a in axes})
+    if kind == "irfft":
+        s = [int(x.shape[a]) for a in axes[:-1]] + [n_last]
+        return xp.astype(fft.irfftn(x, s=s, axes=axes), xp_dtype(xp, _real_of(dt)))
+    cdt = xp_dtype(xp, _complex_of(dt))
+    if kind == "rfft":
+        return xp.astype(fft.rfftn(x, axes=axes), cdt)
+    x = xp.astype(x, cdt)
+    if not axes:
+        return x
+    return (fft.fftn if kind == "fft" else fft.ifftn)(x, axes=axes)
 
 
 def _pad_last(ct: Any, axis: int, n: int) -> Any:

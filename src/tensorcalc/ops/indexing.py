@@ -128,6 +128,10 @@ def _take_along_xp(xp: Any, x: Any, idx: Any, *, axis: int) -> Any:
                   for i, (a, b) in enumerate(zip(x.shape, idx.shape, strict=True)))
     idx = xp.broadcast_to(idx, shape)
     x = xp.broadcast_to(x, tuple(d if i == axis else shape[i] for i, d in enumerate(x.shape)))
+    if backend_name(xp).startswith("dask"):  # Dask has no take_along_axis: a blockwise one
+        from ..core import dask_blocks
+
+        return dask_blocks.take_along_axis(x, idx, axis)
     return xp.take_along_axis(x, idx, axis=axis)
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from ..core.backend import defxp, numpy_dtype, xp_dtype
 from ..core.backend import getitem as backend_getitem
 from ..core.backend import index_update as backend_index_update
+from ..core.dask_blocks import reshape_any_chunks
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import (
@@ -75,7 +76,7 @@ def _reshape_abstract(x: ShapedArray, *, new_shape: tuple[Any, ...]) -> ShapedAr
 
 reshape_p = Primitive("reshape", lambda x, *, new_shape: np.reshape(x, new_shape),
                       _reshape_abstract)
-defxp(reshape_p, lambda xp, x, *, new_shape: xp.reshape(x, new_shape))
+defxp(reshape_p, lambda xp, x, *, new_shape: reshape_any_chunks(xp, x, new_shape))
 
 
 def _reshape_transpose(ct: Any, x: Any, *, new_shape: Any) -> tuple[Any]:
@@ -231,8 +232,12 @@ def _sum_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
     return np.sum(x, axis=axes)
 
 
+def _sum_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:  # booleans count as ints
+    return xp.sum(xp.astype(x, xp.int64) if numpy_dtype(x.dtype).kind == "b" else x, axis=axes)
+
+
 reduce_sum_p = Primitive("reduce_sum", _sum_impl, _sum_abstract)
-defxp(reduce_sum_p, lambda xp, x, *, axes: xp.sum(x, axis=axes))
+defxp(reduce_sum_p, _sum_xp)
 
 
 def _reduce_sum_transpose(ct: Any, x: Any, *, axes: tuple[int, ...]) -> tuple[Any]:
@@ -302,10 +307,15 @@ def _convert_impl(x: Any, *, dtype: np.dtype) -> Any:
     return x.astype(dtype, copy=False)
 
 
+def _convert_xp(xp: Any, x: Any, *, dtype: np.dtype) -> Any:  # complex -> real: the real part
+    real = numpy_dtype(x.dtype).kind == "c" and np.dtype(dtype).kind != "c"
+    return xp.astype(xp.real(x) if real else x, xp_dtype(xp, dtype))
+
+
 convert_p = Primitive(
     "convert", _convert_impl,
     lambda x, *, dtype: ShapedArray(x.shape, np.dtype(dtype)))
-defxp(convert_p, lambda xp, x, *, dtype: xp.astype(x, xp_dtype(xp, dtype)))
+defxp(convert_p, _convert_xp)
 
 
 def _convert_jvp(primals: list[Any], tangents: list[Any], *, dtype: np.dtype) -> Any:

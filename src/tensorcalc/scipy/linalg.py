@@ -209,7 +209,7 @@ def block_diag(*arrs: Any) -> Any:
         blocks.append((a, (1,) * (2 - nd) + shape))
     rows = sum(s[0] for _, s in blocks)
     cols = sum(s[1] for _, s in blocks)
-    dt = np.result_type(*(a.dtype if needs_bind(a) else np.asarray(a).dtype
+    dt = np.result_type(*(dtype_of(a) if needs_bind(a) else np.asarray(a).dtype
                           for a in arrs))
     out: Any = np.zeros((rows, cols), dt)
     r = c = 0

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.backend import defxp, linalg_of, numpy_dtype, xp_dtype
 from ...core.primitive import Primitive, bind
 from ...core.shapes import ShapedArray
 from ...core.zeros import Zero
@@ -62,6 +63,17 @@ def _eig_abstract(a: ShapedArray, *, vectors: bool) -> list[ShapedArray]:
 
 
 eig_p = Primitive("eig", _eig_impl, _eig_abstract, multiple_results=True)
+
+
+@defxp(eig_p)
+def _eig_xp(xp: Any, a: Any, *, vectors: bool) -> list[Any]:
+    # the namespace's eig/eigvals (torch, CuPy, newer array-api-strict; Dask blockwise),
+    # cast to the complex dtype the abstract rule promises
+    dt = xp_dtype(xp, complex_dtype(float_dtype("eig", numpy_dtype(a.dtype))))
+    if not vectors:
+        return [xp.astype(linalg_of(xp, "eigvals", eig_p)(a), dt)]
+    w, v = linalg_of(xp, "eig", eig_p)(a)
+    return [xp.astype(w, dt), xp.astype(v, dt)]
 
 
 def _eig_jvp(primals: list[Any], tangents: list[Any], *, vectors: bool
