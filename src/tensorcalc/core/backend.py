@@ -219,6 +219,10 @@ def _dask_chunks_of_shape(operands: tuple[Any, ...], shape: tuple[int, ...]) -> 
 def _dask_broadcast(small: Any, shape: tuple[int, ...], chunks: Any) -> Any:
     import dask.array as da
 
+    # Dask broadcasts only along new or length-1 axes: the axes ``small`` already has at full
+    # length take the target's chunks first.
+    small = small.rechunk(tuple(c if n == len_ else (n,)
+                                for c, n, len_ in zip(chunks, small.shape, shape)))
     return da.broadcast_to(small, shape, chunks=chunks)
 
 
