@@ -470,6 +470,8 @@ def index_update(xp: Any, x: Any, idx: tuple[Any, ...], v: Any, *, add: bool) ->
     (backends with fancy ``__setitem__``: Dask, CuPy)."""
     import array_api_extra as xpx
 
+    if not hasattr(x, "dtype"):  # a 0-d NumPy constant arrives as a Python number
+        x = xp.asarray(x, dtype=xp.result_type(v, x), device=device(v))
     if not hasattr(v, "dtype"):  # a Python number
         v = xp.asarray(v, dtype=xp.result_type(x, v), device=device(x))
     dt = xp.result_type(x, v)

@@ -35,12 +35,14 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..core.backend import defxp
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, shape_str
 from ..interpreters.batch import bdim_to_front, common_size, defbatch
 from ..interpreters.transpose import defbilinear
 from ..ops.structural import reshape, transpose
+from . import _xpgrid as grid
 
 
 def _out_spatial(spatial: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
@@ -183,6 +185,79 @@ def _conv_dw_abstract(x: ShapedArray, ct: ShapedArray, **params: Any) -> ShapedA
 conv_p = Primitive("nn.conv", _conv_impl, _conv_abstract)
 conv_dx_p = Primitive("nn.conv_dx", _conv_dx_impl, _conv_dx_abstract)
 conv_dw_p = Primitive("nn.conv_dw", _conv_dw_impl, _conv_dw_abstract)
+
+
+# --- array-API impls (nn/_xpgrid.py): im2col by one strided slice per kernel offset ---------
+
+
+def _xp_columns(xp: Any, x_pad: Any, kernel: tuple[int, ...], stride: tuple[int, ...],
+                dilation: tuple[int, ...], out_sp: tuple[int, ...]) -> Any:
+    """``(N, C·ΠK, ΠO)`` columns of the padded input, as ``_columns`` (channel-major)."""
+    n, c = x_pad.shape[:2]
+    wins = [grid.window(x_pad, k, stride, dilation, out_sp) for k in grid.offsets(kernel)]
+    return xp.reshape(xp.stack(wins, axis=2), (n, c * math.prod(kernel), math.prod(out_sp)))
+
+
+def _common(xp: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    dt = xp.result_type(a.dtype, b.dtype)
+    return xp.astype(a, dt), xp.astype(b, dt)
+
+
+def _conv_xp(xp: Any, x: Any, w: Any, *, stride: tuple[int, ...], padding: tuple[int, ...],
+             dilation: tuple[int, ...], groups: int) -> Any:
+    x, w = _common(xp, x, w)
+    kernel = tuple(w.shape[2:])
+    out_sp = _out_spatial(tuple(x.shape[2:]), kernel, stride, padding, dilation)
+    cols = _xp_columns(xp, grid.pad(xp, x, padding), kernel, stride, dilation, out_sp)
+    ckk = cols.shape[1] // groups
+    parts = []
+    for g, go in enumerate(_group_slices(w.shape[0], groups)):
+        wg = xp.reshape(w[go, ...], (w[go, ...].shape[0], ckk))
+        parts.append(xp.matmul(wg, cols[:, g * ckk:(g + 1) * ckk, :]))      # (N, O/G, ΠO)
+    out = parts[0] if groups == 1 else xp.concat(parts, axis=1)
+    return xp.reshape(out, (x.shape[0], w.shape[0], *out_sp))
+
+
+def _conv_dx_xp(xp: Any, ct: Any, w: Any, *, in_spatial: tuple[int, ...],
+                stride: tuple[int, ...], padding: tuple[int, ...], dilation: tuple[int, ...],
+                groups: int) -> Any:
+    ct, w = _common(xp, ct, w)
+    n, kernel, out_sp, cg = ct.shape[0], tuple(w.shape[2:]), tuple(ct.shape[2:]), w.shape[1]
+    padded = tuple(s + 2 * p for s, p in zip(in_spatial, padding, strict=True))
+    parts = []
+    for go in _group_slices(w.shape[0], groups):
+        wg = xp.reshape(w[go, ...], (w[go, ...].shape[0], cg * math.prod(kernel)))
+        cols = xp.matmul(xp.matrix_transpose(wg),
+                         xp.reshape(ct[:, go, ...], (n, wg.shape[0], math.prod(out_sp))))
+        cols = xp.reshape(cols, (n, cg, math.prod(kernel), *out_sp))
+        # col2im: each offset's slice lands at d·k + s·ô of the padded input
+        acc = None
+        for i, k in enumerate(grid.offsets(kernel)):
+            start = tuple(d * ki for d, ki in zip(dilation, k, strict=True))
+            term = grid.place(xp, cols[:, :, i, ...], start, stride, padded)
+            acc = term if acc is None else acc + term
+        parts.append(acc)
+    dxp = parts[0] if groups == 1 else xp.concat(parts, axis=1)
+    return grid.crop(dxp, padding, in_spatial)
+
+
+def _conv_dw_xp(xp: Any, x: Any, ct: Any, *, kernel: tuple[int, ...], stride: tuple[int, ...],
+                padding: tuple[int, ...], dilation: tuple[int, ...], groups: int) -> Any:
+    x, ct = _common(xp, x, ct)
+    out_sp = tuple(ct.shape[2:])
+    cols = _xp_columns(xp, grid.pad(xp, x, padding), kernel, stride, dilation, out_sp)
+    ckk, n = cols.shape[1] // groups, x.shape[0]
+    parts = []
+    for g, go in enumerate(_group_slices(ct.shape[1], groups)):
+        ctg = xp.reshape(ct[:, go, ...], (n, -1, math.prod(out_sp)))
+        dw = xp.tensordot(ctg, cols[:, g * ckk:(g + 1) * ckk, :], axes=([0, 2], [0, 2]))
+        parts.append(xp.reshape(dw, (ctg.shape[1], -1, *kernel)))
+    return parts[0] if groups == 1 else xp.concat(parts, axis=0)
+
+
+defxp(conv_p, _conv_xp)
+defxp(conv_dx_p, _conv_dx_xp)
+defxp(conv_dw_p, _conv_dw_xp)
 
 
 def _geometry(params: dict[str, Any]) -> dict[str, Any]:

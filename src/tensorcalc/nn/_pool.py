@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, shape_str
@@ -32,6 +33,7 @@ from ..interpreters.batch import bdim_to_front, common_size, defbatch
 from ..interpreters.forward import defjvp
 from ..interpreters.transpose import deflinear, deftranspose
 from ..ops.structural import reshape
+from . import _xpgrid as grid
 
 
 def _out_spatial(spatial: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
@@ -175,6 +177,88 @@ pool_select_p = Primitive("nn.pool_select", _pool_select_impl, _select_abstract)
 pool_scatter_p = Primitive("nn.pool_scatter", _pool_scatter_impl, _scatter_abstract)
 avg_pool_p = Primitive("nn.avg_pool", _avg_pool_impl, _pool_abstract)
 avg_pool_t_p = Primitive("nn.avg_pool_t", _avg_pool_t_impl, _avg_t_abstract)
+
+
+# --- array-API impls (nn/_xpgrid.py): the same sums over ΠK strided slices, out of place ---
+
+
+def _xp_slices(x_pad: Any, kernel: tuple[int, ...], stride: tuple[int, ...],
+               out: tuple[int, ...]) -> list[Any]:
+    ones = (1,) * len(kernel)
+    return [grid.window(x_pad, k, stride, ones, out) for k in grid.offsets(kernel)]
+
+
+def _xp_shares(xp: Any, x: Any, y: Any, kernel: tuple[int, ...], stride: tuple[int, ...],
+               padding: tuple[int, ...]) -> tuple[Any, list[Any]]:
+    wins = _xp_slices(grid.pad(xp, x, padding, -math.inf), kernel, stride, tuple(y.shape[2:]))
+    masks = [w == y for w in wins]
+    count = xp.astype(masks[0], y.dtype)
+    for m in masks[1:]:
+        count = count + xp.astype(m, y.dtype)
+    return count, masks
+
+
+def _max_pool_xp(xp: Any, x: Any, *, kernel: tuple[int, ...], stride: tuple[int, ...],
+                 padding: tuple[int, ...]) -> Any:
+    x = grid.as_float(xp, x)
+    out = _out_spatial(tuple(x.shape[2:]), kernel, stride, padding)
+    wins = _xp_slices(grid.pad(xp, x, padding, -math.inf), kernel, stride, out)
+    y = wins[0]
+    for v in wins[1:]:
+        y = xp.maximum(y, v)
+    return y
+
+
+def _pool_select_xp(xp: Any, t: Any, x: Any, y: Any, *, kernel: tuple[int, ...],
+                    stride: tuple[int, ...], padding: tuple[int, ...]) -> Any:
+    count, masks = _xp_shares(xp, x, y, kernel, stride, padding)
+    wins = _xp_slices(grid.pad(xp, t, padding), kernel, stride, tuple(y.shape[2:]))
+    acc = None
+    for m, v in zip(masks, wins, strict=True):
+        term = xp.where(m, v, xp.zeros_like(v))   # where, not m · t: no 0 · ∞ off the max
+        acc = term if acc is None else acc + term
+    return acc / count
+
+
+def _pool_scatter_xp(xp: Any, ct: Any, x: Any, y: Any, *, kernel: tuple[int, ...],
+                     stride: tuple[int, ...], padding: tuple[int, ...]) -> Any:
+    count, masks = _xp_shares(xp, x, y, kernel, stride, padding)
+    share = ct / count
+    padded = tuple(n + 2 * p for n, p in zip(x.shape[2:], padding, strict=True))
+    acc = None
+    for k, m in zip(grid.offsets(kernel), masks, strict=True):
+        term = grid.place(xp, xp.where(m, share, xp.zeros_like(share)), k, stride, padded)
+        acc = term if acc is None else acc + term
+    return grid.crop(acc, padding, tuple(x.shape[2:]))
+
+
+def _avg_pool_xp(xp: Any, x: Any, *, kernel: tuple[int, ...], stride: tuple[int, ...],
+                 padding: tuple[int, ...]) -> Any:
+    x = grid.as_float(xp, x)
+    out = _out_spatial(tuple(x.shape[2:]), kernel, stride, padding)
+    wins = _xp_slices(grid.pad(xp, x, padding), kernel, stride, out)
+    acc = wins[0]
+    for v in wins[1:]:
+        acc = acc + v
+    return acc / math.prod(kernel)
+
+
+def _avg_pool_t_xp(xp: Any, ct: Any, *, in_spatial: tuple[int, ...], kernel: tuple[int, ...],
+                   stride: tuple[int, ...], padding: tuple[int, ...]) -> Any:
+    share = ct / math.prod(kernel)
+    padded = tuple(n + 2 * p for n, p in zip(in_spatial, padding, strict=True))
+    acc = None
+    for k in grid.offsets(kernel):
+        term = grid.place(xp, share, k, stride, padded)
+        acc = term if acc is None else acc + term
+    return grid.crop(acc, padding, in_spatial)
+
+
+defxp(max_pool_p, _max_pool_xp)
+defxp(pool_select_p, _pool_select_xp)
+defxp(pool_scatter_p, _pool_scatter_xp)
+defxp(avg_pool_p, _avg_pool_xp)
+defxp(avg_pool_t_p, _avg_pool_t_xp)
 
 
 def _max_pool_jvp(t: Any, ans: Any, x: Any, **p: Any) -> Any:

@@ -16,10 +16,13 @@ refused, as SciPy refuses them.
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
 import numpy as np
 
+from ..core.backend import defxp, device
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, shape_str
@@ -54,6 +57,39 @@ def _full_abstract(x: ShapedArray, y: ShapedArray) -> ShapedArray:
 
 
 conv_full_p = Primitive("conv_full", _full_impl, _full_abstract)
+
+
+def _shifted(xp: Any, x: Any, start: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+    """``x`` placed at ``start`` in zeros of ``shape`` (a concatenation per axis)."""
+    for ax, (b, n) in enumerate(zip(start, shape, strict=True)):
+        parts = []
+        for width in (b, None, n - b - x.shape[ax]):
+            if width is None:
+                parts.append(x)
+            elif width:
+                edge = x.shape[:ax] + (width,) + x.shape[ax + 1:]
+                parts.append(xp.zeros(edge, dtype=x.dtype, device=device(x)))
+        x = parts[0] if len(parts) == 1 else xp.concat(parts, axis=ax)
+    return x
+
+
+@defxp(conv_full_p)
+def _full_xp(xp: Any, x: Any, y: Any) -> Any:
+    """The definition ``z = Σ_j y[j] · x shifted by j``, over the entries of the smaller
+    operand (convolution commutes): ``min(|x|, |y|)`` whole-array passes, fine for the short
+    filters it is used with; no FFT or direct-convolution routine is in the standard."""
+    dt = xp.result_type(x.dtype, y.dtype)
+    x, y = xp.astype(x, dt), xp.astype(y, dt)
+    if x.ndim == 0:
+        return x * y
+    if math.prod(x.shape) < math.prod(y.shape):
+        x, y = y, x
+    shape = tuple(a + b - 1 for a, b in zip(x.shape, y.shape, strict=True))
+    acc = None
+    for j in itertools.product(*(range(n) for n in y.shape)):
+        term = _shifted(xp, x * y[j], j, shape)
+        acc = term if acc is None else acc + term
+    return acc
 
 
 def _shape(x: Any) -> tuple[int, ...]:

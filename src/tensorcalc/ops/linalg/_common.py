@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.backend import numpy_dtype
 from ...core.errors import ShapeError
 from ...core.primitive import get_aval
 from ...core.shapes import ShapedArray, broadcast_shapes, shape_str
@@ -77,6 +78,7 @@ def check_matrix(op: str, x: Any, square: bool = True) -> tuple[Any, ...]:
 
 def float_dtype(op: str, dt: np.dtype) -> np.dtype:
     """NumPy's linalg result dtype: integers compute in float64, float32 stays float32."""
+    dt = numpy_dtype(dt)  # a concrete torch/CuPy operand carries its library's dtype
     if dt.kind in "biu":
         return np.dtype(np.float64)
     if dt == np.float16:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.backend import BackendError, backend_name, defxp, device
 from ...core.primitive import Primitive, bind
 from ...core.shapes import ShapedArray, broadcast_shapes
 from ...core.zeros import Zero
@@ -58,6 +59,24 @@ def _sl() -> Any:
         raise ImportError("tensorcalc.scipy.linalg computes its values with SciPy; install "
                           "scipy (pip install scipy)") from None
     return sl
+
+
+def _torch_linalg(xp: Any, prim: Any, name: str) -> Any:
+    """``torch.linalg.<name>`` when ``xp`` is torch; other array libraries have no matrix
+    exponential or LU in the array-API standard, so they get the BackendError."""
+    if backend_name(xp) != "torch":
+        raise BackendError(
+            f"{prim.name} runs on NumPy and torch arrays only (the array-API standard has no "
+            f"{name}); it got {backend_name(xp)} arrays. Convert the input to NumPy or torch "
+            "explicitly if a copy is what you want (tensorcalc never transfers data silently).")
+    import torch
+
+    return getattr(torch.linalg, name)
+
+
+def _floating(xp: Any, a: Any) -> Any:
+    return a if xp.isdtype(a.dtype, ("real floating", "complex floating")) \
+        else xp.astype(a, xp.float64)
 
 
 def _batched_shape(op: str, core: tuple[Any, ...], *avals: ShapedArray, cores: tuple[int, ...]
@@ -93,6 +112,7 @@ def _loop(fn: Any, *arrays: np.ndarray) -> np.ndarray:
 # --- expm and its Fréchet derivative ------------------------------------------------------------
 
 expm_p = Primitive("expm", lambda a: _sl().expm(a), _same_abstract("expm"))
+defxp(expm_p, lambda xp, a: _torch_linalg(xp, expm_p, "matrix_exp")(_floating(xp, a)))
 
 
 def _block(a: Any, e: Any) -> Any:
@@ -118,6 +138,21 @@ def _frechet_impl(a: Any, e: Any) -> Any:
 
 
 expm_frechet_p = Primitive("expm_frechet", _frechet_impl, _same_abstract("expm_frechet"))
+
+
+@defxp(expm_frechet_p)
+def _frechet_xp(xp: Any, a: Any, e: Any) -> Any:
+    """Mathias' block formula, as ``_frechet_impl``, with torch's ``matrix_exp``."""
+    exp = _torch_linalg(xp, expm_frechet_p, "matrix_exp")
+    a, e = _floating(xp, a), _floating(xp, e)
+    dt = xp.result_type(a.dtype, e.dtype)
+    a, e = xp.astype(a, dt), xp.astype(e, dt)
+    batch = tuple(np.broadcast_shapes(tuple(a.shape[:-2]), tuple(e.shape[:-2])))
+    n = a.shape[-1]
+    a, e = xp.broadcast_to(a, batch + (n, n)), xp.broadcast_to(e, batch + (n, n))
+    zero = xp.zeros(batch + (n, n), dtype=dt, device=device(a))
+    m = xp.concat([xp.concat([a, e], axis=-1), xp.concat([zero, a], axis=-1)], axis=-2)
+    return exp(m)[..., :n, n:]
 
 
 def expm_frechet(a: Any, e: Any) -> Any:
@@ -270,6 +305,13 @@ def _lu_abstract(a: ShapedArray) -> list[ShapedArray]:
 lu_p = Primitive("lu_factor", _lu_impl, _lu_abstract, multiple_results=True)
 
 
+@defxp(lu_p)
+def _lu_xp(xp: Any, a: Any) -> list[Any]:
+    # torch's pivots count from 1 (LAPACK's); SciPy's, and so tensorcalc's, from 0
+    lu, piv = _torch_linalg(xp, lu_p, "lu_factor")(_floating(xp, a))
+    return [lu, xp.astype(piv - 1, xp.int32)]
+
+
 def lu_parts(lu: Any) -> tuple[Any, Any]:
     """``(L, U)`` from the packed factor (``L`` unit lower triangular)."""
     n, dt = shape_of(lu)[-1], float_dtype("lu", lu.dtype)
@@ -320,6 +362,21 @@ def _lu_solve_abstract(lu: ShapedArray, piv: ShapedArray, b: ShapedArray, *, tra
 
 
 lu_solve_p = Primitive("lu_solve", _lu_solve_impl, _lu_solve_abstract)
+
+
+@defxp(lu_solve_p)
+def _lu_solve_xp(xp: Any, lu: Any, piv: Any, b: Any, *, trans: int, vector: bool) -> Any:
+    solve = _torch_linalg(xp, lu_solve_p, "lu_solve")
+    dt = xp.result_type(lu.dtype, _floating(xp, b).dtype)
+    lu, b = xp.astype(lu, dt), xp.astype(b, dt)
+    if vector:
+        b = b[..., None]
+    batch = tuple(np.broadcast_shapes(tuple(lu.shape[:-2]), tuple(b.shape[:-2])))
+    lu = xp.broadcast_to(lu, batch + tuple(lu.shape[-2:]))
+    piv = xp.broadcast_to(xp.astype(piv, xp.int32) + 1, batch + tuple(piv.shape[-1:]))
+    b = xp.broadcast_to(b, batch + tuple(b.shape[-2:]))
+    out = solve(lu, piv, b, adjoint=bool(trans))   # real: the adjoint is the transpose
+    return out[..., 0] if vector else out
 
 
 def _lu_solve_jvp_lu(t: Any, ans: Any, lu: Any, piv: Any, b: Any, *, trans: int,
