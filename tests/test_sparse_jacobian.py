@@ -329,3 +329,15 @@ def test_colours_are_swept_in_chunks_under_a_tight_budget(rng):
     plan.use_jit = False  # the eager path is the one that chunks
     assert plan.sweeps == 60
     np.testing.assert_allclose(plan(x).toarray(), _dense(f, x), atol=1e-14)
+
+
+def test_one_sided_bidirectional_colouring_reads_its_own_side(rng):
+    # Found by the property above: c @ x (+ sin x) with this c has a dense column, so the
+    # direct split takes that column by rows and leaves the column seeds empty; the single
+    # batch must then be the row side's, not the (empty) column side's.
+    def f(x):
+        return _apply(("matmul", 163), x, rng) + tnp.sin(x) * 0.5
+
+    x = rng.uniform(0.3, 0.9, _N)
+    plan = tc.sparse_jacobian_plan(f, x)
+    np.testing.assert_allclose(plan(x).toarray(), _dense(f, x), rtol=1e-10, atol=1e-12)

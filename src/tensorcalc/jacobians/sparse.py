@@ -295,8 +295,11 @@ def compressed_values(core: SparseCore, lin: Linearized) -> Any:
         c = seeds.shape[0]
         chunk = max(1, min(c, block, room // max(per, width * 8, 1)))
         chunks.extend((s, lo, min(lo + chunk, c)) for lo in range(0, c, chunk))
+    if not chunks:  # no seeds at all: an empty pattern
+        return np.zeros(core.nnz)
     if len(chunks) == 1:  # one batch: the gather reads the compressed product in place
-        fun, seeds, sizes, avals, outs, _ = sides[0]
+        # (the other side, if any, has no seeds, so this side's products start at 0)
+        fun, seeds, sizes, avals, outs, _ = sides[chunks[0][0]]
         b = np.asarray(_sweep(fun, seeds, sizes, avals, outs, seeds.shape[0])).reshape(-1)
         return b[core.gather]
     base = np.cumsum([0] + [s[1].shape[0] * s[5] for s in sides])
