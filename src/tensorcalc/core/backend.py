@@ -222,7 +222,7 @@ def _dask_broadcast(small: Any, shape: tuple[int, ...], chunks: Any) -> Any:
     # Dask broadcasts only along new or length-1 axes: the axes ``small`` already has at full
     # length take the target's chunks first.
     small = small.rechunk(tuple(c if n == len_ else (n,)
-                                for c, n, len_ in zip(chunks, small.shape, shape)))
+                                for c, n, len_ in zip(chunks, small.shape, shape, strict=True)))
     return da.broadcast_to(small, shape, chunks=chunks)
 
 
