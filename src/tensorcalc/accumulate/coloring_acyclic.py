@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._kernels import kernel
-from .coloring import _Pattern, as_pattern
+from .coloring import _Pattern, as_pattern, seed_matrix
 from .coloring_symmetric import _star_order, _work, star_coloring, symmetrize
 
 __all__ = ["AcyclicColoring", "acyclic_coloring", "is_acyclic_coloring", "color_hessian",
@@ -76,9 +76,7 @@ class AcyclicColoring:
         return self.n_colors
 
     def seed(self) -> np.ndarray:
-        seed = np.zeros((self.colors.size, self.n_colors))
-        seed[np.arange(self.colors.size), self.colors] = 1.0
-        return seed
+        return seed_matrix(self.colors, self.n_colors)
 
     def __str__(self) -> str:
         n = self.shape[0]

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import kernel
-from .coloring import _from_coo, _Pattern, as_pattern, column_coloring, to_scipy
+from .coloring import (
+    _from_coo,
+    _Pattern,
+    as_pattern,
+    column_coloring,
+    seed_matrix,
+    to_scipy,
+)
 
 __all__ = ["StarColoring", "star_coloring", "is_star_coloring", "recover_hessian",
            "symmetrize"]
@@ -104,9 +111,7 @@ class StarColoring:
         return self.n_colors
 
     def seed(self) -> np.ndarray:
-        seed = np.zeros((self.colors.size, self.n_colors))
-        seed[np.arange(self.colors.size), self.colors] = 1.0
-        return seed
+        return seed_matrix(self.colors, self.n_colors)
 
     def __str__(self) -> str:
         n = self.shape[0]
