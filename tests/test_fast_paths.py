@@ -60,3 +60,58 @@ def test_scalar_shortcut_equals_the_rule(monkeypatch, op):
     (jf, gf), (js, gs) = _both_ways(monkeypatch, op, x)
     np.testing.assert_array_equal(jf, js)
     np.testing.assert_array_equal(gf, gs)
+
+
+# --- NumPy scalars: a chain on a Python float computes on np.float64 after its first op ----
+
+
+@pytest.mark.parametrize("prim", sorted(forward.diag_rules, key=lambda p: p.name),
+                         ids=lambda p: p.name)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_diagonal_shortcut_on_numpy_scalars_equals_the_rule(monkeypatch, prim, dtype):
+    pts, params = _call(prim, None)
+    x = dtype(pts[2])
+
+    def fun(v):
+        return bind(prim, bind(ew.mul_p, v, dtype(1)), **params)  # v stays a scalar
+
+    fast = tc.grad(lambda v: fun(v).real)(x)
+    with monkeypatch.context() as m:
+        m.setattr(forward, "diag_rules", {})
+        m.setattr(forward, "scalar_rules", {})
+        slow = tc.grad(lambda v: fun(v).real)(x)
+    assert np.asarray(fast).dtype == np.asarray(slow).dtype
+    np.testing.assert_array_equal(fast, slow)
+
+
+def test_scalar_chain_takes_the_direct_paths(monkeypatch):
+    """``tanh(0.9 sin x + 0.1)`` on a Python float never reaches the generic jvp rules (the
+    shortcut is what makes a scalar chain as cheap per operation as a vector one)."""
+    import tensorcalc.numpy as tnp
+
+    calls = []
+    rules = dict(forward.jvp_rules)
+    for prim in (ew.sin_p, ew.tanh_p, ew.mul_p, ew.add_p):
+        rule = rules[prim]
+        monkeypatch.setitem(forward.jvp_rules, prim,
+                            lambda p, t, _r=rule, _n=prim.name, **kw: calls.append(_n)
+                            or _r(p, t, **kw))
+
+    def f(x):
+        for _ in range(3):
+            x = tnp.tanh(tnp.sin(x) * 0.9 + 0.1)
+        return x
+
+    g = tc.grad(f)(0.3)
+    h = 1e-6
+    fd = (f(0.3 + h) - f(0.3 - h)) / (2 * h)
+    assert abs(g - fd) < 1e-8
+    assert calls == ["sin"]  # only the first op sees a Python float
+
+
+def test_scalar_shortcut_keeps_the_strong_zero():
+    import tensorcalc.numpy as tnp
+
+    # d/dx where(x > 0, sqrt(x), 0) at 0: the untaken sqrt'(0) = inf must not leak as NaN
+    g = tc.grad(lambda x: tnp.where(x > 0, tnp.sqrt(x * 1.0), 0.0))(np.float64(0.0))
+    assert g == 0.0

@@ -26,7 +26,7 @@ import numpy as np
 from .backend import apply_foreign, foreign_aval, is_foreign
 from .context import new_trace  # noqa: F401  (re-exported: core.primitive.new_trace)
 from .errors import ConcretizationError, LeakedTracerError, TensorcalcError
-from .shapes import ShapedArray, aval_of
+from .shapes import NUMPY_CONCRETE, NUMPY_SCALAR_AVALS, ShapedArray, aval_of
 
 
 class Primitive:
@@ -168,7 +168,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     top: Trace | None = None
     masked = foreign = False
     for a in args:
-        if type(a) is np.ndarray:
+        if type(a) in NUMPY_CONCRETE:
             continue
         if isinstance(a, Tracer):
             t = a._trace
@@ -217,6 +217,9 @@ def _explain_failure(prim: Primitive, args: tuple[Any, ...], params: dict[str, A
 def get_aval(x: Any) -> ShapedArray:
     if type(x) is np.ndarray:
         return ShapedArray(x.shape, x.dtype)
+    scalar = NUMPY_SCALAR_AVALS.get(type(x))
+    if scalar is not None:
+        return scalar
     if isinstance(x, Tracer):
         return x.aval
     if is_foreign(x):

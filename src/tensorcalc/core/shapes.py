@@ -188,6 +188,15 @@ _PY_SCALAR_AVALS = {bool: ShapedArray((), np.dtype(np.bool_), True),
                     complex: ShapedArray((), np.dtype(np.complex128), True)}
 
 
+#: NumPy's inexact scalar types (what ``np.sin(0.3)`` returns), with their shared avals: an
+#: eager chain on a number computes on these, one per operation.
+NUMPY_SCALAR_AVALS = {t: ShapedArray((), np.dtype(t)) for t in (
+    np.float64, np.float32, np.float16, np.complex128, np.complex64)}
+
+#: The concrete NumPy values the hot paths handle directly: arrays and the scalars above.
+NUMPY_CONCRETE = frozenset({np.ndarray, *NUMPY_SCALAR_AVALS})
+
+
 def aval_of(x: object) -> ShapedArray:
     """The abstract value of a concrete value (array, NumPy scalar or Python scalar)."""
     t = type(x)
@@ -195,6 +204,8 @@ def aval_of(x: object) -> ShapedArray:
         return ShapedArray(x.shape, x.dtype)  # type: ignore[attr-defined]
     if t in _PY_SCALAR_AVALS:
         return _PY_SCALAR_AVALS[t]
+    if t in NUMPY_SCALAR_AVALS:
+        return NUMPY_SCALAR_AVALS[t]
     if isinstance(x, np.ndarray):
         return ShapedArray(x.shape, x.dtype)
     if isinstance(x, (bool, int, float, complex)):

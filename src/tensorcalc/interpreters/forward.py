@@ -22,7 +22,7 @@ from ..core.context import new_trace
 from ..core.errors import MissingRuleError
 from ..core.ir import Equation, Literal, Var
 from ..core.primitive import Primitive, Trace, Tracer, bind, get_aval
-from ..core.shapes import ShapedArray, is_inexact_dtype
+from ..core.shapes import NUMPY_CONCRETE, ShapedArray, is_inexact_dtype
 from ..core.zeros import ARG_ZERO, Zero, instantiate
 from .stage import StageTracer
 
@@ -171,6 +171,11 @@ def defjvp_scalar(prim: Primitive, kind: str) -> None:
 
 _WEAK_FLOAT = ShapedArray((), np.dtype(np.float64), weak_type=True)
 
+#: The concrete primal types the direct paths take: arrays and NumPy's inexact scalars. A chain
+#: on a Python float turns into ``np.float64`` after its first operation (``np.sin(0.3)``), and
+#: the scalars are immutable, so a factor of that type never needs the constant guard.
+_DIRECT = NUMPY_CONCRETE
+
 #: ``(factor, quotient)`` of the unary functions registered with :func:`defjvp_diag`:
 #: ``ẏ = factor(ans, x) ⊙ ẋ``, or ``ẏ = ẋ ⊘ factor(ans, x)`` when ``quotient``.
 diag_rules: dict[Primitive, tuple[Callable[..., Any], bool]] = {}
@@ -255,7 +260,7 @@ class JVPTrace(Trace):
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         if len(args) == 1:
             a = args[0]
-            if type(a) is JVPTracer and a._trace is self and type(a.primal) is np.ndarray:
+            if type(a) is JVPTracer and a._trace is self and type(a.primal) in _DIRECT:
                 rule = diag_rules.get(prim)
                 if rule is not None:
                     return self.diagonal(prim, rule, a, params)
@@ -291,7 +296,7 @@ class JVPTrace(Trace):
         x, t = a.primal, a.tangent
         ans = prim.impl(x, **params) if params else prim.impl(x)
         f = factor(ans, x, **params) if params else factor(ans, x)
-        if type(t) is StageTracer and type(f) is np.ndarray:
+        if type(t) is StageTracer and type(f) in _DIRECT:
             aval = t.var.aval
             if f.shape == aval.shape and f.dtype == aval.dtype:
                 # Staged inline, like _stage_scale: this is the hottest path of eager
@@ -299,7 +304,8 @@ class JVPTrace(Trace):
                 stage = t._trace
                 lit = Literal(f, aval)
                 guard = stage.guard
-                if guard is not None and (f is ans or f is x or f.base is not None):
+                if guard is not None and type(f) is np.ndarray and (
+                        f is ans or f is x or f.base is not None):
                     guard.capture(lit)  # f may be seen by the caller: guard it
                 var = Var(aval)
                 prim = tangent_ops.div_sz_p if quotient else tangent_ops.mul_sz_p
@@ -319,7 +325,7 @@ class JVPTrace(Trace):
         else:
             return None
         x = tracer.primal
-        if type(x) is not np.ndarray:
+        if type(x) not in _DIRECT:
             return None
         c = b if left else a
         ans = prim.impl(x, c) if left else prim.impl(c, x)

@@ -42,7 +42,7 @@ from ..core.backend import defxp
 from ..core.context import _strong_zeros
 from ..core.ir import Literal, Var
 from ..core.primitive import Primitive, bind
-from ..core.shapes import ShapedArray, broadcast_shapes
+from ..core.shapes import NUMPY_CONCRETE, ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting
 from ..interpreters.forward import defjvp
 from ..interpreters.sparsity import defsparsity_elementwise
@@ -138,10 +138,10 @@ def _mul_sz_transpose_direct(ct: Any, eq: Any) -> Any:
     """``t̄ = ȳ ⊙ f`` straight with NumPy when ``f`` is a constant of ``ȳ``'s shape and dtype
     (or a Python number): the staged derivative of every elementwise function."""
     t, f = eq.inputs
-    if type(t) is Var and type(f) is Literal and type(ct) is np.ndarray \
+    if type(t) is Var and type(f) is Literal and type(ct) in NUMPY_CONCRETE \
             and ct.shape == t.aval.shape and ct.dtype == t.aval.dtype:
         v = f.value
-        if type(v) is float or (type(v) is np.ndarray and v.shape == ct.shape
+        if type(v) is float or (type(v) in NUMPY_CONCRETE and v.shape == ct.shape
                                 and v.dtype == ct.dtype):
             return _mul_sz_impl(ct, v), None
     return None
