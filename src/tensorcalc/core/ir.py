@@ -20,20 +20,18 @@ import numpy as np
 
 from .shapes import ShapedArray, Sym, dtype_short
 
-_var_ids = itertools.count()
-
 
 class Var:
     """A variable of a program, identified by object identity; carries its abstract value."""
 
-    __slots__ = ("aval", "id")
+    __slots__ = ("aval",)
 
     def __init__(self, aval: ShapedArray) -> None:
+        # No counter: staging makes one per operation, and identity is all a program needs.
         self.aval = aval
-        self.id = next(_var_ids)
 
     def __repr__(self) -> str:
-        return f"Var#{self.id}:{self.aval.str_short()}"
+        return f"Var#{id(self):x}:{self.aval.str_short()}"
 
 
 class Literal:

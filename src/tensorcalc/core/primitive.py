@@ -26,7 +26,7 @@ import numpy as np
 from .backend import apply_foreign, foreign_aval, is_foreign
 from .context import new_trace  # noqa: F401  (re-exported: core.primitive.new_trace)
 from .errors import ConcretizationError, LeakedTracerError, TensorcalcError
-from .shapes import NUMPY_CONCRETE, NUMPY_SCALAR_AVALS, ShapedArray, aval_of
+from .shapes import NUMPY_SCALAR_AVALS, PLAIN_VALUES, ShapedArray, aval_of
 
 
 class Primitive:
@@ -168,7 +168,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     top: Trace | None = None
     masked = foreign = False
     for a in args:
-        if type(a) in NUMPY_CONCRETE:
+        if type(a) in PLAIN_VALUES:
             continue
         if isinstance(a, Tracer):
             t = a._trace

@@ -196,6 +196,10 @@ NUMPY_SCALAR_AVALS = {t: ShapedArray((), np.dtype(t)) for t in (
 #: The concrete NumPy values the hot paths handle directly: arrays and the scalars above.
 NUMPY_CONCRETE = frozenset({np.ndarray, *NUMPY_SCALAR_AVALS})
 
+#: Values that are never tracers nor another library's arrays: what ``bind`` and the ``tnp``
+#: operations pass straight to NumPy after one set lookup.
+PLAIN_VALUES = NUMPY_CONCRETE | {float, int, bool, complex}
+
 
 def aval_of(x: object) -> ShapedArray:
     """The abstract value of a concrete value (array, NumPy scalar or Python scalar)."""

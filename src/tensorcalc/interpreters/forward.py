@@ -264,10 +264,12 @@ class JVPTrace(Trace):
                 rule = diag_rules.get(prim)
                 if rule is not None:
                     return self.diagonal(prim, rule, a, params)
-        elif len(args) == 2 and not params and prim in scalar_rules:
-            out = self.with_number(prim, scalar_rules[prim], *args)
-            if out is not None:
-                return out
+        elif len(args) == 2 and not params:
+            kind = scalar_rules.get(prim)
+            if kind is not None:
+                out = self.with_number(prim, kind, *args)
+                if out is not None:
+                    return out
         primals = []
         tangents = []
         for a in args:

@@ -111,34 +111,40 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
     for atom, ct in zip(prog.outputs, cts_out, strict=True):
         if isinstance(atom, Var) and type(ct) is not Zero:
             _accumulate(env, atom, ct)
+    # Locals, not attribute lookups: this loop runs once per equation of every eager gradient.
     add = tangent_ops.add
+    pop = env.pop
+    get = env.get
+    direct_rule = direct_transposes.get
     for eq in reversed(prog.equations):
-        if eq.primitive.multiple_results:
-            cts = [env.pop(id(v), None) for v in eq.outputs]
+        prim = eq.primitive
+        if prim.multiple_results:
+            cts = [pop(id(v), None) for v in eq.outputs]
             if all(c is None for c in cts):
                 continue
             ct: Any = [Zero(v.aval) if c is None else c
                        for v, c in zip(eq.outputs, cts, strict=True)]
         else:
-            ct = env.pop(id(eq.outputs[0]), None)
+            ct = pop(id(eq.outputs[0]), None)
             if ct is None:
                 continue
-        direct = direct_transposes.get(eq.primitive)
+        direct = direct_rule(prim)
         cts_in = direct(ct, eq) if direct is not None else None
         if cts_in is None:
-            rule = transpose_rules.get(eq.primitive)
+            rule = transpose_rules.get(prim)
             if rule is None:
                 raise MissingRuleError(
-                    eq.primitive, "transpose (reverse-mode)",
+                    prim, "transpose (reverse-mode)",
                     "use forward mode (tc.jvp / tc.jacfwd) for this function",
                 )
             args = [UndefinedPrimal(a.aval) if type(a) is Var else a.value for a in eq.inputs]
             cts_in = rule(ct, *args, **eq.params)
         for a, c in zip(eq.inputs, cts_in, strict=True):
             if c is not None and type(a) is Var and type(c) is not Zero:
-                old = env.get(id(a))
-                env[id(a)] = c if old is None else add(old, c)
-    return [env.get(id(v), Zero(v.aval)) for v in prog.inputs]
+                k = id(a)
+                old = get(k)
+                env[k] = c if old is None else add(old, c)
+    return [get(id(v), Zero(v.aval)) for v in prog.inputs]
 
 
 def check_cotangent(ct: Any, aval: ShapedArray, where: str) -> None:

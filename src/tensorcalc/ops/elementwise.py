@@ -18,7 +18,7 @@ import numpy as np
 
 from ..core.backend import defxp, device
 from ..core.primitive import Primitive, bind, get_aval
-from ..core.shapes import ShapedArray, broadcast_shapes
+from ..core.shapes import PLAIN_VALUES, ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import (
     defjvp,
@@ -56,7 +56,8 @@ def elementwise(name: str, impl: Callable[..., Any], **kw: Any) -> Primitive:
 
 def unary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any], Any]:
     def op(x: Any) -> Any:
-        if needs_bind(x):
+        # the set lookup first: derivative factors (cos x for sin) call these on plain arrays
+        if type(x) not in PLAIN_VALUES and needs_bind(x):
             return bind(prim, x)
         return np_fn(x)
 
@@ -67,6 +68,8 @@ def unary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any], Any]
 
 def binary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any, Any], Any]:
     def op(x: Any, y: Any) -> Any:
+        if type(x) in PLAIN_VALUES and type(y) in PLAIN_VALUES:
+            return np_fn(x, y)
         if needs_bind(x) or needs_bind(y):
             return bind(prim, x, y)
         return np_fn(x, y)

@@ -138,12 +138,15 @@ def _mul_sz_transpose_direct(ct: Any, eq: Any) -> Any:
     """``t̄ = ȳ ⊙ f`` straight with NumPy when ``f`` is a constant of ``ȳ``'s shape and dtype
     (or a Python number): the staged derivative of every elementwise function."""
     t, f = eq.inputs
-    if type(t) is Var and type(f) is Literal and type(ct) in NUMPY_CONCRETE \
-            and ct.shape == t.aval.shape and ct.dtype == t.aval.dtype:
-        v = f.value
-        if type(v) is float or (type(v) in NUMPY_CONCRETE and v.shape == ct.shape
-                                and v.dtype == ct.dtype):
-            return _mul_sz_impl(ct, v), None
+    if type(f) is Literal and type(t) is Var and type(ct) in NUMPY_CONCRETE:
+        aval = t.aval
+        if ct.shape == aval.shape and ct.dtype == aval.dtype:
+            v = f.value
+            if type(v) is float or (type(v) in NUMPY_CONCRETE and v.shape == ct.shape
+                                    and v.dtype == ct.dtype):
+                if not _checks_on() or _all_finite(v, nonzero=False):
+                    return np.multiply(ct, v), None
+                return _mul_sz_impl(ct, v), None
     return None
 
 
