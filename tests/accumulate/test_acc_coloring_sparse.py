@@ -130,3 +130,21 @@ def test_colpack_oracle():
     colpack = pytest.importorskip("colpack", reason="the optional `colpack` package (ColPack's "
                                   "Python bindings) is not installed; no oracle to compare")
     assert colpack is not None  # pragma: no cover - runs only where colpack installs
+
+
+def test_large_pattern_without_numba_tries_largest_first_only(monkeypatch):
+    """Without numba a large pattern is coloured by largest-first alone (the other orderings
+    are Python loops several times slower); the colouring stays valid."""
+    from tensorcalc.accumulate import coloring
+
+    monkeypatch.setenv("TENSORCALC_COLORING", "python")
+    monkeypatch.setattr(coloring, "PYTHON_WORK_LIMIT", 1_000)
+    n = 20
+    eye, band = sp.identity(n), sp.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n))
+    pat = (sp.kron(band, eye) + sp.kron(eye, band)).tocsr()  # 5-point stencil, 400 columns
+    colors, name = coloring._best_columns(coloring.as_pattern(pat))
+    assert name == "largest_first"
+    assert is_valid_coloring(pat, colors)
+    monkeypatch.setattr(coloring, "PYTHON_WORK_LIMIT", 10**12)
+    _, name_small = coloring._best_columns(coloring.as_pattern(pat))
+    assert name_small != "largest_first"  # below the limit every ordering is tried
