@@ -13,6 +13,12 @@ rows; with ``--rss`` every row is re-run in a child process that reports its res
 high-water mark above the level before the call (PyTorch and JAX included).
 
 Run ``python -m bench`` (``--help`` for options); thread pinning is done in ``__main__``.
+
+``python -m bench --jit-vs-eager`` checks the rule "jit is never slower than eager" on every
+workload of this suite and of :mod:`bench.speed`: the eager and the jit row of each are called
+in turn, round after round, so both see the same machine load, and the ratio of their median
+CPU times (this thread's, which a busy machine inflates less than wall time) is printed with
+the wall-time ratio beside it.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -224,6 +231,23 @@ BUILDERS: dict[str, Callable[[SimpleNamespace, bool], Workload]] = {
 
 SINGLE_CALL_S = 10.0  # slower than this: one call is the measurement
 
+#: (eager row, jit row) of each workload, for ``--jit-vs-eager`` (S-workloads: bench.speed).
+JIT_PAIRS: dict[str, list[tuple[str, str]]] = {
+    "W1": [("tensorcalc eager grad", "tensorcalc jit(grad)")],
+    "W2": [("tensorcalc eager grad", "tensorcalc jit(grad)")],
+    "W3": [("tensorcalc jacobian", "tensorcalc jit(jacobian)"),
+           ("tensorcalc jacobian", "tensorcalc jacobian(jit(f))")],
+    "W4": [("tensorcalc hessian", "tensorcalc jit(hessian)"),
+           ("tensorcalc hessian", "tensorcalc hessian(jit(f))")],
+    "W5": [("tensorcalc hessian", "tensorcalc jit(hessian)"),
+           ("tensorcalc hessian", "tensorcalc hessian(jit(f))")],
+    "S1": [("tensorcalc eager grad", "tensorcalc jit(grad)")],
+    "S2": [("tensorcalc eager grad", "tensorcalc jit(grad)")],
+    "S3": [("tensorcalc eager", "tensorcalc jit")],
+    "S4": [("tensorcalc eager", "tensorcalc jit")],
+    "S6": [("tensorcalc eager", "tensorcalc jit")],
+}
+
 # --- running and reporting --------------------------------------------------------------------
 
 
@@ -367,6 +391,52 @@ def targets(rows: list[Row], extra: dict[str, dict[str, float]]) -> list[tuple[s
     return out
 
 
+def jit_vs_eager(keys: list[str], budget: float) -> list[tuple[str, str, str, float, float,
+                                                                 float, float, int]]:
+    """For each workload's (eager, jit) pair: ``(key, eager, jit, eager CPU s, jit CPU s,
+    CPU ratio, wall ratio, rounds)``, the two called alternately ``rounds`` times."""
+    from .speed import BUILDERS as SPEED
+
+    none = SimpleNamespace(torch=None, jax=None, jnp=None, autograd=None, anp=None)
+    out = []
+    for key in keys:
+        build = BUILDERS.get(key)
+        w = build(none, False) if build is not None else SPEED[key](none)
+        for eager, jitted in JIT_PAIRS[key]:
+            fns = (w.impls[eager].fn, w.impls[jitted].fn)
+            ref = flat_values(fns[0]())
+            got = flat_values(fns[1]())
+            if got.shape != ref.shape or not np.allclose(got, ref, rtol=1e-7, atol=1e-9):
+                raise AssertionError(f"{key}: {jitted} does not match {eager}")
+            t0 = time.perf_counter()
+            fns[0]()
+            fns[1]()
+            pair = time.perf_counter() - t0
+            rounds = int(min(200, max(5, budget / max(pair, 1e-7))))
+            cpu: tuple[list[float], list[float]] = ([], [])
+            wall: tuple[list[float], list[float]] = ([], [])
+            for _ in range(rounds):
+                for k, fn in enumerate(fns):
+                    c0, t0 = time.thread_time(), time.perf_counter()
+                    fn()
+                    cpu[k].append(time.thread_time() - c0)
+                    wall[k].append(time.perf_counter() - t0)
+            ce, cj = (statistics.median(c) for c in cpu)
+            we, wj = (statistics.median(t) for t in wall)
+            out.append((key, eager, jitted, ce, cj, cj / ce, wj / we, rounds))
+    return out
+
+
+def print_jit_vs_eager(keys: list[str], budget: float) -> None:
+    print("jit vs eager (alternating calls; ratio of median CPU time, wall time beside it)")
+    print(f"  {'':4} {'eager row':<24} {'jit row':<28} {'eager ms':>10} {'jit ms':>10} "
+          f"{'jit/eager':>9} {'(wall)':>7} {'rounds':>6}")
+    for key, e, j, ce, cj, r, rw, n in jit_vs_eager(keys, budget):
+        flag = "" if r <= 1.0 else "  <- jit slower"
+        print(f"  {key:<4} {e:<24} {j:<28} {ce * 1e3:10.3f} {cj * 1e3:10.3f} {r:9.2f} "
+              f"{rw:7.2f} {n:6d}{flag}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     ap.add_argument("--only", default="W1,W2,W3,W4,W5", help="comma-separated workloads")
@@ -377,8 +447,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc peaks")
     ap.add_argument("--slow", action="store_true", help="include HIPS autograd Hessians")
     ap.add_argument("--markdown", metavar="PATH", help="also write the tables as Markdown")
+    ap.add_argument("--jit-vs-eager", action="store_true",
+                    help="alternate each workload's eager and jit rows (W1-W5, S1-S4, S6) and "
+                         "print jit/eager; --only picks workloads")
     ap.add_argument("--child-rss", nargs=2, metavar=("KEY", "IMPL"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.jit_vs_eager:
+        keys = list(JIT_PAIRS) if args.only == ap.get_default("only") else \
+            [k.strip() for k in args.only.split(",") if k.strip()]
+        print(f"machine: {machine()}\nload average at start: {load_average()}", flush=True)
+        print_jit_vs_eager(keys, args.budget)
+        print(f"load average at end: {load_average()}")
+        return
     if args.child_rss:
         child_main(args.child_rss[0], args.child_rss[1], args.threads, args.slow)
         return
