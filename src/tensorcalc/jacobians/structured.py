@@ -64,7 +64,8 @@ def _const(eq: Equation, i: int) -> Any:
 
 
 def _full(c: Any, shape: tuple[int, ...]) -> np.ndarray:
-    return np.broadcast_to(np.asarray(c), shape)
+    c = np.asarray(c)
+    return c if c.shape == shape else np.broadcast_to(c, shape)
 
 
 def _same_shape(eq: Equation, i: int) -> bool:
