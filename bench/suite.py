@@ -292,6 +292,39 @@ def run_workload(w: Workload, budget: float, memory: bool) -> list[Row]:
     return [Row(w.key, n, s, r, s / ref_secs, m, None, note) for n, s, r, m, note in timed]
 
 
+def run_alternating(w: Workload, budget: float) -> list[Row]:
+    """Like :func:`run_workload`, but every implementation is called once per round, round
+    after round, and the median *process CPU time* is reported (all threads: JAX computes on
+    its own). On a machine shared with other jobs this compares rows under the same load,
+    where consecutive timing windows can differ by 2x."""
+    ref_val = flat_values(w.impls[w.ref].fn())
+    names, notes = list(w.impls), {}
+    pair = 0.0
+    for name in names:
+        impl = w.impls[name]
+        got = impl.fn()  # the warm-up (and compile) call, then one timed call for the budget
+        t0 = time.perf_counter()
+        impl.fn()
+        pair += time.perf_counter() - t0
+        notes[name] = impl.note
+        if impl.note != "forward":
+            got = flat_values(got)
+            if got.shape != ref_val.shape or not np.allclose(got, ref_val, rtol=1e-7,
+                                                             atol=1e-9):
+                notes[name] = "MISMATCH vs reference"
+    rounds = int(min(300, max(5, budget / max(pair, 1e-7))))
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(rounds):
+        for name in names:
+            fn = w.impls[name].fn
+            c0 = time.process_time()
+            fn()
+            cpu[name].append(time.process_time() - c0)
+    med = {n: statistics.median(v) for n, v in cpu.items()}
+    return [Row(w.key, n, med[n], rounds, med[n] / med[w.ref], None, None,
+                (notes[n] + "; " if notes[n] else "") + "CPU, alternating") for n in names]
+
+
 def child_rss(key: str, impl: str, threads: int, slow: bool) -> float | None:
     """Peak resident-set growth (MiB) of one call of ``impl``, measured in a fresh process."""
     cmd = [sys.executable, "-m", "bench", "--threads", str(threads), "--child-rss", key, impl]
@@ -453,6 +486,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc peaks")
     ap.add_argument("--slow", action="store_true", help="include HIPS autograd Hessians")
     ap.add_argument("--markdown", metavar="PATH", help="also write the tables as Markdown")
+    ap.add_argument("--alternate", action="store_true",
+                    help="call the rows in turn, round after round, and report median process "
+                         "CPU time (a loaded machine); no memory columns")
     ap.add_argument("--jit-vs-eager", action="store_true",
                     help="alternate each workload's eager and jit rows (W1-W5, S1-S4, S6) and "
                          "print jit/eager; --only picks workloads")
@@ -481,7 +517,8 @@ def main(argv: list[str] | None = None) -> None:
     texts: list[str] = []
     for key in [k.strip() for k in args.only.split(",") if k.strip()]:
         w = BUILDERS[key](peers, args.slow)
-        rows = run_workload(w, args.budget, not args.no_memory)
+        rows = (run_alternating(w, args.budget) if args.alternate else
+                run_workload(w, args.budget, not args.no_memory))
         if args.rss:
             for r in rows:
                 r.rss_mib = child_rss(key, r.impl, args.threads, args.slow)
