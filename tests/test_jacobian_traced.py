@@ -133,3 +133,24 @@ def test_products_keep_the_strong_zero_side():
         np.testing.assert_array_equal(s.data, [1.5, 2.5])
         d = traced_add(A, _diag([1.0, 2.0]))
         np.testing.assert_array_equal(d.data, [[inf, 1.0], [1.0, 3.0]])
+
+
+def test_batched_and_differentiated_traced_hessians():
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((7, 3))
+
+    def loss(v):
+        return tnp.sum(tnp.log(1 + tnp.exp(A @ v)))
+
+    def closed(v):
+        p = 1 / (1 + np.exp(-(A @ v)))
+        return (A.T * (p * (1 - p))) @ A
+
+    X = rng.standard_normal((4, 3))
+    want = np.stack([closed(v) for v in X])
+    np.testing.assert_allclose(tc.vmap(hessian(loss))(X), want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(tc.jit(tc.vmap(hessian(loss)))(X), want, rtol=1e-12,
+                               atol=1e-14)
+    g = tc.grad(lambda v: tnp.sum(tc.jit(hessian(loss))(v) ** 2))(X[0])
+    np.testing.assert_allclose(g, central_jacobian(lambda v: np.sum(closed(v) ** 2), X[0]),
+                               rtol=1e-6, atol=1e-8)
