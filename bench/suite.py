@@ -18,7 +18,8 @@ Run ``python -m bench`` (``--help`` for options); thread pinning is done in ``__
 workload of this suite and of :mod:`bench.speed`: the eager and the jit row of each are called
 in turn, round after round, so both see the same machine load, and the ratio of their median
 CPU times (this thread's, which a busy machine inflates less than wall time) is printed with
-the wall-time ratio beside it.
+the wall-time ratio beside it. ``--alternate`` does the same for every row of the chosen
+workloads (median process CPU time, peers included), for figures taken on a loaded machine.
 """
 
 from __future__ import annotations
