@@ -13,6 +13,13 @@ rows; with ``--rss`` every row is re-run in a child process that reports its res
 high-water mark above the level before the call (PyTorch and JAX included).
 
 Run ``python -m bench`` (``--help`` for options); thread pinning is done in ``__main__``.
+
+``python -m bench --jit-vs-eager`` checks the rule "jit is never slower than eager" on every
+workload of this suite and of :mod:`bench.speed`: the eager and the jit row of each are called
+in turn, round after round, so both see the same machine load, and the ratio of their median
+CPU times (this thread's, which a busy machine inflates less than wall time) is printed with
+the wall-time ratio beside it. ``--alternate`` does the same for every row of the chosen
+workloads (median process CPU time, peers included), for figures taken on a loaded machine.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -224,6 +232,23 @@ BUILDERS: dict[str, Callable[[SimpleNamespace, bool], Workload]] = {
 
 SINGLE_CALL_S = 10.0  # slower than this: one call is the measurement
 
+#: (eager row, jit row) of each workload, for ``--jit-vs-eager`` (S-workloads: bench.speed).
+JIT_PAIRS: dict[str, list[tuple[str, str]]] = {
+    "W1": [("tensorcalc eager grad", "tensorcalc jit(grad)")],
+    "W2": [("tensorcalc eager grad", "tensorcalc jit(grad)")],
+    "W3": [("tensorcalc jacobian", "tensorcalc jit(jacobian)"),
+           ("tensorcalc jacobian", "tensorcalc jacobian(jit(f))")],
+    "W4": [("tensorcalc hessian", "tensorcalc jit(hessian)"),
+           ("tensorcalc hessian", "tensorcalc hessian(jit(f))")],
+    "W5": [("tensorcalc hessian", "tensorcalc jit(hessian)"),
+           ("tensorcalc hessian", "tensorcalc hessian(jit(f))")],
+    "S1": [("tensorcalc eager grad", "tensorcalc jit(grad)")],
+    "S2": [("tensorcalc eager grad", "tensorcalc jit(grad)")],
+    "S3": [("tensorcalc eager", "tensorcalc jit")],
+    "S4": [("tensorcalc eager", "tensorcalc jit")],
+    "S6": [("tensorcalc eager", "tensorcalc jit")],
+}
+
 # --- running and reporting --------------------------------------------------------------------
 
 
@@ -266,6 +291,39 @@ def run_workload(w: Workload, budget: float, memory: bool) -> list[Row]:
         timed.append((name, secs, runs, mib, note))
     ref_secs = next(s for n, s, *_ in timed if n == w.ref)
     return [Row(w.key, n, s, r, s / ref_secs, m, None, note) for n, s, r, m, note in timed]
+
+
+def run_alternating(w: Workload, budget: float) -> list[Row]:
+    """Like :func:`run_workload`, but every implementation is called once per round, round
+    after round, and the median *process CPU time* is reported (all threads: JAX computes on
+    its own). On a machine shared with other jobs this compares rows under the same load,
+    where consecutive timing windows can differ by 2x."""
+    ref_val = flat_values(w.impls[w.ref].fn())
+    names, notes = list(w.impls), {}
+    pair = 0.0
+    for name in names:
+        impl = w.impls[name]
+        got = impl.fn()  # the warm-up (and compile) call, then one timed call for the budget
+        t0 = time.perf_counter()
+        impl.fn()
+        pair += time.perf_counter() - t0
+        notes[name] = impl.note
+        if impl.note != "forward":
+            got = flat_values(got)
+            if got.shape != ref_val.shape or not np.allclose(got, ref_val, rtol=1e-7,
+                                                             atol=1e-9):
+                notes[name] = "MISMATCH vs reference"
+    rounds = int(min(300, max(5, budget / max(pair, 1e-7))))
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(rounds):
+        for name in names:
+            fn = w.impls[name].fn
+            c0 = time.process_time()
+            fn()
+            cpu[name].append(time.process_time() - c0)
+    med = {n: statistics.median(v) for n, v in cpu.items()}
+    return [Row(w.key, n, med[n], rounds, med[n] / med[w.ref], None, None,
+                (notes[n] + "; " if notes[n] else "") + "CPU, alternating") for n in names]
 
 
 def child_rss(key: str, impl: str, threads: int, slow: bool) -> float | None:
@@ -325,7 +383,7 @@ def _t(rows: list[Row], key: str, impl: str) -> float | None:
 
 
 def targets(rows: list[Row], extra: dict[str, dict[str, float]]) -> list[tuple[str, str, str]]:
-    """(target, measured, verdict) for each target of issue 7 that this run can evaluate."""
+    """(target, measured, verdict) for each target of issues 7 and 15 this run can evaluate."""
     out: list[tuple[str, str, str]] = []
 
     def ratio(label: str, num: float | None, den: float | None, bound: float,
@@ -347,6 +405,10 @@ def targets(rows: list[Row], extra: dict[str, dict[str, float]]) -> list[tuple[s
           _t(rows, "W1", "NumPy hand-written backprop"), 1.0)
     ratio("W1 jit gradient / NumPy forward <= ~3", jit1, _t(rows, "W1", "NumPy forward only"),
           3.0)
+    ratio("W1 jit / JAX jit <= 1.0 (issue 15)", jit1, _t(rows, "W1", "JAX jit(grad)"), 1.0)
+    for key in ("W1", "W2"):
+        ratio(f"{key} jit / eager <= 1 (jit must not slow it down)",
+              _t(rows, key, "tensorcalc jit(grad)"), _t(rows, key, "tensorcalc eager grad"), 1.0)
     c = extra.get("W1", {}).get("tensorcalc jit compile s")
     if c is not None:
         out.append(("W1 jit(grad) compile < 0.5 s", f"{c:.3f} s", "met" if c < 0.5 else "NOT met"))
@@ -356,6 +418,8 @@ def targets(rows: list[Row], extra: dict[str, dict[str, float]]) -> list[tuple[s
         eager = _t(rows, key, f"tensorcalc {what}")
         jitted = _t(rows, key, f"tensorcalc jit({what})")
         ratio(f"{key} eager / closed form <= 1.2", eager, _t(rows, key, closed), 1.2)
+        if key == "W3":
+            ratio("W3 eager / closed form <= 1.1 (issue 15)", eager, _t(rows, key, closed), 1.1)
         ratio(f"{key} jit / closed form <= 1.2", jitted, _t(rows, key, closed), 1.2)
         ratio(f"{key} jit / eager <= 1 (jit must not slow it down)", jitted, eager, 1.0)
         if speedup is not None:
@@ -365,6 +429,52 @@ def targets(rows: list[Row], extra: dict[str, dict[str, float]]) -> list[tuple[s
             ratio(f"{key} torch.func.hessian / tensorcalc jit >= {speedup:g}", torch_t,
                   jitted, speedup, ">=")
     return out
+
+
+def jit_vs_eager(keys: list[str], budget: float) -> list[tuple[str, str, str, float, float,
+                                                                 float, float, int]]:
+    """For each workload's (eager, jit) pair: ``(key, eager, jit, eager CPU s, jit CPU s,
+    CPU ratio, wall ratio, rounds)``, the two called alternately ``rounds`` times."""
+    from .speed import BUILDERS as SPEED
+
+    none = SimpleNamespace(torch=None, jax=None, jnp=None, autograd=None, anp=None)
+    out = []
+    for key in keys:
+        build = BUILDERS.get(key)
+        w = build(none, False) if build is not None else SPEED[key](none)
+        for eager, jitted in JIT_PAIRS[key]:
+            fns = (w.impls[eager].fn, w.impls[jitted].fn)
+            ref = flat_values(fns[0]())
+            got = flat_values(fns[1]())
+            if got.shape != ref.shape or not np.allclose(got, ref, rtol=1e-7, atol=1e-9):
+                raise AssertionError(f"{key}: {jitted} does not match {eager}")
+            t0 = time.perf_counter()
+            fns[0]()
+            fns[1]()
+            pair = time.perf_counter() - t0
+            rounds = int(min(200, max(5, budget / max(pair, 1e-7))))
+            cpu: tuple[list[float], list[float]] = ([], [])
+            wall: tuple[list[float], list[float]] = ([], [])
+            for _ in range(rounds):
+                for k, fn in enumerate(fns):
+                    c0, t0 = time.thread_time(), time.perf_counter()
+                    fn()
+                    cpu[k].append(time.thread_time() - c0)
+                    wall[k].append(time.perf_counter() - t0)
+            ce, cj = (statistics.median(c) for c in cpu)
+            we, wj = (statistics.median(t) for t in wall)
+            out.append((key, eager, jitted, ce, cj, cj / ce, wj / we, rounds))
+    return out
+
+
+def print_jit_vs_eager(keys: list[str], budget: float) -> None:
+    print("jit vs eager (alternating calls; ratio of median CPU time, wall time beside it)")
+    print(f"  {'':4} {'eager row':<24} {'jit row':<28} {'eager ms':>10} {'jit ms':>10} "
+          f"{'jit/eager':>9} {'(wall)':>7} {'rounds':>6}")
+    for key, e, j, ce, cj, r, rw, n in jit_vs_eager(keys, budget):
+        flag = "" if r <= 1.0 else "  <- jit slower"
+        print(f"  {key:<4} {e:<24} {j:<28} {ce * 1e3:10.3f} {cj * 1e3:10.3f} {r:9.2f} "
+              f"{rw:7.2f} {n:6d}{flag}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -377,8 +487,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc peaks")
     ap.add_argument("--slow", action="store_true", help="include HIPS autograd Hessians")
     ap.add_argument("--markdown", metavar="PATH", help="also write the tables as Markdown")
+    ap.add_argument("--alternate", action="store_true",
+                    help="call the rows in turn, round after round, and report median process "
+                         "CPU time (a loaded machine); no memory columns")
+    ap.add_argument("--jit-vs-eager", action="store_true",
+                    help="alternate each workload's eager and jit rows (W1-W5, S1-S4, S6) and "
+                         "print jit/eager; --only picks workloads")
     ap.add_argument("--child-rss", nargs=2, metavar=("KEY", "IMPL"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.jit_vs_eager:
+        keys = list(JIT_PAIRS) if args.only == ap.get_default("only") else \
+            [k.strip() for k in args.only.split(",") if k.strip()]
+        print(f"machine: {machine()}\nload average at start: {load_average()}", flush=True)
+        print_jit_vs_eager(keys, args.budget)
+        print(f"load average at end: {load_average()}")
+        return
     if args.child_rss:
         child_main(args.child_rss[0], args.child_rss[1], args.threads, args.slow)
         return
@@ -395,7 +518,8 @@ def main(argv: list[str] | None = None) -> None:
     texts: list[str] = []
     for key in [k.strip() for k in args.only.split(",") if k.strip()]:
         w = BUILDERS[key](peers, args.slow)
-        rows = run_workload(w, args.budget, not args.no_memory)
+        rows = (run_alternating(w, args.budget) if args.alternate else
+                run_workload(w, args.budget, not args.no_memory))
         if args.rss:
             for r in rows:
                 r.rss_mib = child_rss(key, r.impl, args.threads, args.slow)
@@ -404,7 +528,7 @@ def main(argv: list[str] | None = None) -> None:
         print("\n" + format_table(w, rows, False), flush=True)
         texts.append(format_table(w, rows, True))
     verdicts = targets(all_rows, extra)
-    print("\ntargets (issue 7):")
+    print("\ntargets (issues 7 and 15):")
     for label, got, verdict in verdicts:
         print(f"  {label:<55} {got:>22}  {verdict}")
     print(f"load average at end: {load_average()}")

@@ -4,7 +4,9 @@
 by one of: forward sweeps (``N`` basis tangents), reverse sweeps (``M`` basis cotangents), or
 structured accumulation (multiplying the local Jacobians of the linear program in the order the
 planner picked). ``mode="auto"`` asks :func:`~tensorcalc.jacobians.plan.make_plan` which is
-cheapest in multiplications.
+cheapest in multiplications. Inside another transformation (``jit(hessian(f))``) the
+elimination runs on traced values when the program's kinds allow it
+(:mod:`~tensorcalc.jacobians.traced`), else one batched sweep.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from .plan import make_plan
 from .structured import structured_jacobian
 from .sweeps import Linearized, choose_chunk, forward_jacobian, is_nested, reverse_jacobian
+from .traced import traced_jacobian
 
 
 def compute_blocks(lin: Linearized, mode: str, chunk_size: int | None,
@@ -30,7 +33,11 @@ def compute_blocks(lin: Linearized, mode: str, chunk_size: int | None,
             mode = "forward" if n <= m else "reverse"
         elif is_nested(lin):
             # Constants that are values of an outer transformation have no numbers to
-            # multiply: sweep (forward when N <= M) with traced operations instead.
+            # multiply as arrays: eliminate with traced operations when the kinds allow it
+            # and that is cheaper, else sweep (forward when N <= M) with traced operations.
+            blocks = traced_jacobian(lin)
+            if blocks is not None:
+                return blocks
             n, m = sum(lin.in_sizes), sum(lin.out_sizes)
             mode = "forward" if n <= m else "reverse"
         else:

@@ -11,10 +11,17 @@ Costs are scalar multiplications (:mod:`tensorcalc.accumulate.structure`):
 
 ``mode="auto"`` takes the cheapest. ``print(plan)`` lists each step's local Jacobian, the
 counts and the choice.
+
+The choice depends only on the graph's structure (its topology, sizes and edge kinds), never on
+the numbers in the local Jacobians, so it is remembered per structure: a Jacobian taken again
+at a new point (a Newton loop, a benchmark) rebuilds the local Jacobians but re-uses the order
+instead of re-running the order heuristics, the chain DP and the exact search.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -39,6 +46,8 @@ EXACT_LIMIT = 8
 #: Programs longer than this are not planned structurally (planning would cost more than it
 #: saves); they are differentiated by sweeps.
 STRUCTURED_LIMIT = 2000
+#: Graph structures whose elimination order is remembered (least recently used dropped first).
+ORDER_CACHE_SIZE = 256
 
 
 @dataclass
@@ -51,12 +60,20 @@ class JacobianPlan:
     elimination_costs: dict[str, int]
     choice: str
     reason: str
-    steps: list[tuple[str, list[str]]] = field(default_factory=list)
+    program: Program | None = field(default=None, repr=False)
     graph: LinearizedGraph | None = None
     order: list[Any] = field(default_factory=list)
     order_name: str = ""
     locals: dict[Any, L.Local] = field(default_factory=dict)
     positions: list[int] = field(default_factory=list)
+
+    @property
+    def steps(self) -> list[tuple[str, list[str]]]:
+        """Each equation of the linearized program as text, with its local Jacobians (built
+        when printed: a Jacobian computation never pays for the formatting)."""
+        if self.program is None:
+            return []
+        return _describe_steps(self.program, self.locals)
 
     def cost(self, strategy: str) -> int:
         """Multiplications of ``"forward"``, ``"reverse"`` (elimination in those orders;
@@ -153,6 +170,17 @@ def make_plan(lin: Linearized) -> JacobianPlan:
         return JacobianPlan(n, m, sweeps, {}, choice,
                             f"no structured form ({e}); fewer sweeps in {choice} mode")
     sweeps = _sweep_costs(lin, locals_)
+    costs, best, order = _ORDERS.order_for(graph)
+    plan = JacobianPlan(n, m, sweeps, costs, "structured", "", prog, graph, order, best,
+                        locals_, positions)
+    plan.reason = (f"{best} elimination needs {costs[best]:,} multiplications vs "
+                   f"{min(sweeps.values()):,} for the cheaper sweeps")
+    return plan
+
+
+def choose_order(graph: LinearizedGraph) -> tuple[dict[str, int], str, list[Any]]:
+    """The costs of the named elimination orders, the cheapest one's name and its order
+    (ties go to forward, the order a reader expects)."""
     orders = {"forward": forward_order(graph), "reverse": reverse_order(graph),
               "markowitz": markowitz_order(graph, "cost")}
     costs = {name: elimination_cost(graph, o) for name, o in orders.items()}
@@ -163,12 +191,56 @@ def make_plan(lin: Linearized) -> JacobianPlan:
         costs["exact"], orders["exact"] = optimal_order(graph, EXACT_LIMIT,
                                                         upper_bound=min(costs.values()))
     best = min(costs, key=lambda k: (costs[k], k != "forward"))
-    steps = _describe_steps(prog, locals_)
-    plan = JacobianPlan(n, m, sweeps, costs, "structured", "", steps, graph, orders[best], best,
-                        locals_, positions)
-    plan.reason = (f"{best} elimination needs {costs[best]:,} multiplications vs "
-                   f"{min(sweeps.values()):,} for the cheaper sweeps")
-    return plan
+    return costs, best, orders[best]
+
+
+def structure_key(graph: LinearizedGraph) -> tuple:
+    """Everything :func:`choose_order` reads, with vertices replaced by their positions: the
+    sizes, the edges with their structures, the inputs and the outputs. Two graphs with the
+    same key get the same costs and the same order (position for position)."""
+    vertices = graph.vertices
+    pos = {v: k for k, v in enumerate(vertices)}
+    edges = tuple((pos[u], pos[w], jac) for u in vertices for w, jac in graph.succs(u).items())
+    return (tuple(graph.size(v) for v in vertices), edges,
+            tuple(pos[x] for x in graph.inputs), tuple(pos[y] for y in graph.outputs))
+
+
+class _OrderCache:
+    """Elimination orders by :func:`structure_key`, stored as vertex positions (a bounded
+    LRU shared by every thread; the lock only guards the dictionary, never the search)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._orders: OrderedDict[tuple, tuple[dict[str, int], str, list[int]]] = OrderedDict()
+
+    def order_for(self, graph: LinearizedGraph) -> tuple[dict[str, int], str, list[Any]]:
+        key = structure_key(graph)
+        with self._lock:
+            hit = self._orders.get(key)
+            if hit is not None:
+                self._orders.move_to_end(key)
+        vertices = graph.vertices
+        if hit is not None:
+            costs, best, positions = hit
+            return dict(costs), best, [vertices[k] for k in positions]
+        costs, best, order = choose_order(graph)
+        pos = {v: k for k, v in enumerate(vertices)}
+        with self._lock:
+            self._orders[key] = (dict(costs), best, [pos[v] for v in order])
+            while len(self._orders) > self.size:
+                self._orders.popitem(last=False)
+        return costs, best, order
+
+    def clear(self) -> None:
+        with self._lock:
+            self._orders.clear()
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+
+_ORDERS = _OrderCache(ORDER_CACHE_SIZE)
 
 
 def _describe_steps(prog: Program, locals_: dict[Any, L.Local]) -> list[tuple[str, list[str]]]:

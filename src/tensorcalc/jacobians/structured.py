@@ -19,6 +19,7 @@ caller falls back to sweeps.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -54,7 +55,7 @@ class NotStructured(Exception):
 
 
 def _size(v: Any) -> int:
-    return int(np.prod(v.aval.shape, dtype=np.int64))
+    return int(math.prod(v.aval.shape))  # Python ints: no NumPy reduction per call
 
 
 def _const(eq: Equation, i: int) -> Any:
@@ -63,7 +64,8 @@ def _const(eq: Equation, i: int) -> Any:
 
 
 def _full(c: Any, shape: tuple[int, ...]) -> np.ndarray:
-    return np.broadcast_to(np.asarray(c), shape)
+    c = np.asarray(c)
+    return c if c.shape == shape else np.broadcast_to(c, shape)
 
 
 def _same_shape(eq: Equation, i: int) -> bool:

@@ -19,6 +19,7 @@ The result is returned as numerator-layout blocks ``blocks[j][i]`` of shape
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,11 +50,11 @@ class Linearized:
 
     @property
     def in_sizes(self) -> list[int]:
-        return [int(np.prod(a.shape, dtype=np.int64)) for a in self.in_avals]
+        return [int(math.prod(a.shape)) for a in self.in_avals]
 
     @property
     def out_sizes(self) -> list[int]:
-        return [int(np.prod(a.shape, dtype=np.int64)) for a in self.out_avals]
+        return [int(math.prod(a.shape)) for a in self.out_avals]
 
 
 def bytes_per_sweep_vector(program: Program) -> int:
