@@ -12,13 +12,14 @@ log_softmax    ẋ − Σ s ẋ                                       0 where ev
 All three are max-shifted, so large inputs do not overflow; float32 stays float32.
 
 The tangent map of softmax, ``T_s(ẋ) = s ⊙ (ẋ − Σ s ⊙ ẋ)`` (sums over the softmax axes), is the
-primitive ``softmax_tangent(ẋ, s, x)``. Its Jacobian ``diag(s) − s sᵀ`` is symmetric, so ``T_s``
-is its own transpose: the reverse pass of an attention layer applies the same four array passes
-(a product, a sum, a difference, a product) as the forward tangent, where the rule composed of
-``where``/``mul``/``sum``/``sub`` took eight (a maximum, a comparison, a select, two products, a
-sum, a broadcast and an addition). ``x`` is an operand only for the empty-slice convention: the
-map is 0 on slices whose maximum is not above −∞, read from ``x`` only when the sums show a
-NaN, so the common case never looks at it.
+primitive ``softmax_tangent(ẋ, s)``. Its Jacobian ``diag(s) − s sᵀ`` is symmetric, so ``T_s`` is
+its own transpose: the reverse pass of an attention layer makes the same three array passes as
+the forward tangent (a row dot product ``Σ s ⊙ ẋ``, a difference, a product), where the rule
+composed of ``where``/``mul``/``sum``/``sub`` made eight (a maximum, a comparison, a select, two
+products, a sum, a broadcast and an addition) and kept ``x`` alive for the mask. The map is 0 on
+slices where ``s`` is NaN throughout (every entry of ``x`` −∞, or a NaN in ``x``: softmax's
+convention; also a slice of +∞ only, whose softmax is NaN as well); that mask is built only when
+the row sums show a NaN, so the common case never pays for it.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from .reductions import max as _max
 from .reductions import sum as _sum
 from .strong_zero import mul_sz
 from .structural import batch_reduction, broadcast_to, reduce_sum, reshape
+from .unary import isnan
 
 # --- logsumexp, softmax, log_softmax ---------------------------------------------------------
 # All three reduce over ``axes`` (a tuple of ints). Where every entry of a slice is −∞ the
@@ -160,7 +162,7 @@ def _softmax_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, ..
     ans = bind(softmax_p, x, axes=axes)
     if type(t) is Zero:
         return ans, Zero(None)
-    return ans, bind(softmax_tangent_p, t, ans, x, axes=axes)
+    return ans, bind(softmax_tangent_p, t, ans, axes=axes)
 
 
 def _log_softmax_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, ...]) -> Any:
@@ -194,36 +196,48 @@ defbatch(log_softmax_p, _same_shape_batch(log_softmax_p))
 # --- softmax_tangent: T_s(t) = s ⊙ (t − Σ s ⊙ t), its own transpose -----------------------
 
 
-def _softmax_tangent_masked(t: Any, s: np.ndarray, x: Any, axes: tuple[int, ...]) -> Any:
-    """The composed rule, for slices with a NaN: 0 on empty slices (no entry of ``x`` above
-    −∞), strong-zero products elsewhere (``mul_sz``: a zero entry of ``t`` stays 0)."""
-    alive = np.max(x, axis=axes, keepdims=True) > -math.inf
-    s = np.where(alive, s, s.dtype.type(0))
+def _live_slices(s: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """False for the slices where softmax is NaN throughout (keepdims shape): every entry −∞,
+    or a NaN in x, where softmax's derivative is 0 by convention."""
+    return ~np.all(np.isnan(s), axis=axes, keepdims=True)
+
+
+def _softmax_tangent_masked(t: Any, s: np.ndarray, axes: tuple[int, ...]) -> Any:
+    """The rule as composed primitives, for slices with a NaN: 0 on dead slices, strong-zero
+    products elsewhere (``mul_sz``: a zero entry of ``t`` stays 0 whatever ``s`` is)."""
+    s = np.where(_live_slices(s, axes), s, s.dtype.type(0))
     u = mul_sz(t, s)
     return np.subtract(u, mul_sz(np.sum(u, axis=axes, keepdims=True), s))
 
 
-def _softmax_tangent_impl(t: Any, s: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+def _row_dot(s: np.ndarray, t: np.ndarray, axes: tuple[int, ...]) -> Any:
+    """``Σ s ⊙ t`` over ``axes`` (keepdims shape). Over the last axis alone it is a stacked
+    (1×n)(n×1) matmul: no temporary of the full size, and 2.5× faster than product then sum."""
+    if axes == (s.ndim - 1,) and s.ndim and s.dtype == t.dtype and s.dtype.kind == "f":
+        return np.matmul(s[..., None, :], t[..., :, None])[..., 0]
+    return np.sum(np.multiply(s, t), axis=axes, keepdims=True)
+
+
+def _softmax_tangent_impl(t: Any, s: Any, *, axes: tuple[int, ...]) -> Any:
     t, s = np.asarray(t), np.asarray(s)
     with np.errstate(invalid="ignore"):
-        u = np.multiply(s, t)
-        total = np.sum(u, axis=axes, keepdims=True)
+        total = _row_dot(s, t, axes)
         if not np.isfinite(total).all():
-            # A NaN in s (an empty slice, or x holding +∞ or NaN) or a non-finite tangent.
-            return _softmax_tangent_masked(t, s, x, axes)
-        if not isinstance(u, np.ndarray):  # 0-d: NumPy gave a scalar, no buffer to reuse
-            return s * (t - total)
-        # s ⊙ (t − Σ s t) in the product's buffer: one temporary for the whole map.
-        np.subtract(t, total, out=u)
-        return np.multiply(u, s, out=u)
+            # A NaN in s (a dead slice, or +∞ in x) or a non-finite tangent.
+            return _softmax_tangent_masked(t, s, axes)
+        out = np.subtract(t, total)
+        if not isinstance(out, np.ndarray):  # 0-d: NumPy gave a scalar, no buffer to reuse
+            return out * s
+        # s ⊙ (t − Σ s t): one temporary for the whole map.
+        return np.multiply(out, s, out=out)
 
 
-def _softmax_tangent_abstract(t: ShapedArray, s: ShapedArray, x: ShapedArray, *,
+def _softmax_tangent_abstract(t: ShapedArray, s: ShapedArray, *,
                               axes: tuple[int, ...]) -> ShapedArray:
-    if not t.shape == s.shape == x.shape:
+    if t.shape != s.shape:
         raise ShapeError(
-            f"softmax_tangent: the tangent {t.shape}, softmax {s.shape} and input {x.shape} "
-            "must have one shape; bind it as softmax's jvp rule does (tangent, value, input)")
+            f"softmax_tangent: the tangent {t.shape} and the softmax value {s.shape} must "
+            "have one shape; bind it as softmax's jvp rule does (tangent, value)")
     return ShapedArray(s.shape, np.result_type(t.dtype, s.dtype))
 
 
@@ -232,47 +246,45 @@ softmax_tangent_p = Primitive("softmax_tangent", _softmax_tangent_impl,
 
 
 @defxp(softmax_tangent_p)
-def _softmax_tangent_xp(xp: Any, t: Any, s: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
+def _softmax_tangent_xp(xp: Any, t: Any, s: Any, *, axes: tuple[int, ...]) -> Any:
     # The masked form always: a finiteness test would compute a Dask graph or sync a device.
-    alive = xp.max(x, axis=axes, keepdims=True) > -math.inf
-    s = xp.where(alive, s, xp.zeros_like(s))
+    live = xp.logical_not(xp.all(xp.isnan(s), axis=axes, keepdims=True))
+    s = xp.where(live, s, xp.zeros_like(s))
     u = mul_sz(t, s)
     return u - mul_sz(xp.sum(u, axis=axes, keepdims=True), s)
 
 
-def _softmax_tangent_jvp_t(dt: Any, ans: Any, t: Any, s: Any, x: Any, *,
-                           axes: tuple[int, ...]) -> Any:
-    return bind(softmax_tangent_p, dt, s, x, axes=axes)
+def _softmax_tangent_jvp_t(dt: Any, ans: Any, t: Any, s: Any, *, axes: tuple[int, ...]) -> Any:
+    return bind(softmax_tangent_p, dt, s, axes=axes)
 
 
-def _softmax_tangent_jvp_s(ds: Any, ans: Any, t: Any, s: Any, x: Any, *,
-                           axes: tuple[int, ...]) -> Any:
-    # d/ds [s ⊙ (t − Σ s t)] = ṡ ⊙ (t − Σ s t) − s ⊙ Σ ṡ t, and 0 on empty slices.
-    alive = _alive(x, axes)
-    s, ds = where(alive, s, 0.0), where(alive, ds, 0.0)
-    keep = _keep_shape(get_aval(x).shape, axes)
+def _softmax_tangent_jvp_s(ds: Any, ans: Any, t: Any, s: Any, *, axes: tuple[int, ...]) -> Any:
+    # d/ds [s ⊙ (t − Σ s t)] = ṡ ⊙ (t − Σ s t) − s ⊙ Σ ṡ t, and 0 on dead slices.
+    live = greater(_max(where(isnan(s), 0.0, 1.0), axis=axes, keepdims=True), 0.0)
+    s, ds = where(live, s, 0.0), where(live, ds, 0.0)
+    keep = _keep_shape(get_aval(s).shape, axes)
     total = reshape(reduce_sum(mul_sz(t, s), axes), keep)
     dtotal = reshape(reduce_sum(mul_sz(ds, t), axes), keep)
     return subtract(mul_sz(ds, subtract(t, total)), mul_sz(dtotal, s))
 
 
-def _softmax_tangent_transpose(ct: Any, t: Any, s: Any, x: Any, *,
-                               axes: tuple[int, ...]) -> tuple[Any, None, None]:
-    if is_undefined(s) or is_undefined(x):
+def _softmax_tangent_transpose(ct: Any, t: Any, s: Any, *,
+                               axes: tuple[int, ...]) -> tuple[Any, None]:
+    if is_undefined(s):
         raise TypeError("softmax_tangent is linear in its first operand (the tangent) only")
-    return bind(softmax_tangent_p, ct, s, x, axes=axes), None, None  # T_s is symmetric
+    return bind(softmax_tangent_p, ct, s, axes=axes), None  # T_s is symmetric
 
 
 def _softmax_tangent_batch(args: Any, dims: Any, *, axes: tuple[int, ...]) -> tuple[Any, int]:
     size = common_size(args, dims, "softmax_tangent")
-    if dims[0] is not None and dims[0] == dims[1] == dims[2]:  # one layout: no axis moves
+    if dims[0] is not None and dims[0] == dims[1]:  # one layout: no axis moves
         d = dims[0]
         return bind(softmax_tangent_p, *args, axes=tuple(logical_axis(a, d) for a in axes)), d
     moved = [bdim_to_front(a, d, size) for a, d in zip(args, dims, strict=True)]
     return bind(softmax_tangent_p, *moved, axes=tuple(a + 1 for a in axes)), 0
 
 
-defjvp(softmax_tangent_p, _softmax_tangent_jvp_t, _softmax_tangent_jvp_s, None)
+defjvp(softmax_tangent_p, _softmax_tangent_jvp_t, _softmax_tangent_jvp_s)
 deftranspose(softmax_tangent_p, _softmax_tangent_transpose)
 defbatch(softmax_tangent_p, _softmax_tangent_batch)
 
