@@ -105,3 +105,21 @@ def test_second_order_through_the_map_matches_finite_differences():
 def test_mismatched_shapes_name_the_primitive():
     with pytest.raises(ValueError, match="softmax_tangent"):
         tc.trace(lambda t, s: softmax_tangent_p.bind(t, s, axes=(0,)), np.ones(3), np.ones(4))
+
+
+def test_slices_whose_softmax_is_nan_throughout_get_zero():
+    # docs/conventions.md: a NaN in a slice, or only +∞ entries, make softmax NaN on the whole
+    # slice, like the all −∞ slice; the derivative there is 0 and the other rows are untouched.
+    x = np.array([[np.nan, 1.0, 2.0], [np.inf, np.inf, np.inf], [0.5, -1.0, 2.0]])
+    with np.errstate(invalid="ignore"):
+        s = tsp.softmax(x, axis=1)
+        assert np.all(np.isnan(s[:2]))
+        t = tc.jvp(lambda v: tsp.softmax(v, axis=1), (x,), (np.ones_like(x),))[1]
+    assert np.all(t[:2] == 0.0)
+    np.testing.assert_allclose(t[2], 0.0, atol=1e-15)  # Σ s = 1: the all-ones direction is flat
+    u = np.array([[1.0, 2.0, 3.0]] * 3)
+    with np.errstate(invalid="ignore"):
+        ct = tc.vjp(lambda v: tsp.softmax(v, axis=1), x)[1](u)[0]
+    assert np.all(ct[:2] == 0.0)
+    s2 = s[2]
+    np.testing.assert_allclose(ct[2], s2 * (u[2] - s2 @ u[2]), rtol=1e-13)
