@@ -123,3 +123,22 @@ def test_slices_whose_softmax_is_nan_throughout_get_zero():
     assert np.all(ct[:2] == 0.0)
     s2 = s[2]
     np.testing.assert_allclose(ct[2], s2 * (u[2] - s2 @ u[2]), rtol=1e-13)
+
+
+def test_a_zero_cotangent_on_a_nan_entry_stays_zero_under_jit_and_eager():
+    # x holds +∞: softmax is NaN at that entry and 0 elsewhere in the row. The cotangent is 0
+    # where softmax is NaN, so by the strong-zero rule (docs/conventions.md) nothing of the NaN
+    # reaches the gradient; jit (whose NaN checks watch only mul_sz/div_sz) must agree.
+    x = np.array([[np.inf, 1.0, 2.0], [0.1, 0.2, 0.3]])
+    u = np.array([[0.0, 1.0, 0.0], [1.0, 2.0, 3.0]])
+
+    def pull(v):
+        return tc.vjp(lambda a: tsp.softmax(a, axis=1), v)[1](u)[0]
+
+    with np.errstate(invalid="ignore"):
+        eager, jitted = pull(x), tc.jit(pull)(x)
+    np.testing.assert_array_equal(eager, jitted)
+    assert np.all(eager[0] == 0.0)
+    e = np.exp(x[1] - x[1].max())
+    s = e / e.sum()
+    np.testing.assert_allclose(eager[1], s * (u[1] - s @ u[1]), rtol=1e-13)

@@ -202,12 +202,19 @@ def _live_slices(s: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     return ~np.all(np.isnan(s), axis=axes, keepdims=True)
 
 
+def _strong_product(t: Any, f: Any) -> Any:
+    """``t ⊙ f``, 0 wherever ``t`` is 0 (the value ``mul_sz`` gives under strong-zero checks)."""
+    return np.where(t == 0, np.zeros((), np.result_type(t, f)), np.multiply(t, f))
+
+
 def _softmax_tangent_masked(t: Any, s: np.ndarray, axes: tuple[int, ...]) -> Any:
-    """The rule as composed primitives, for slices with a NaN: 0 on dead slices, strong-zero
-    products elsewhere (``mul_sz``: a zero entry of ``t`` stays 0 whatever ``s`` is)."""
+    """The rule for slices with a NaN: 0 on dead slices, strong-zero products elsewhere (a zero
+    entry of ``t`` stays 0 whatever ``s`` is). The strong zeros are applied in every mode, not
+    only under strong-zero checks: this is the rare path, and jit's in-place NaN checks watch
+    only ``mul_sz``/``div_sz``, so a NaN made here would not trigger the checked rerun."""
     s = np.where(_live_slices(s, axes), s, s.dtype.type(0))
-    u = mul_sz(t, s)
-    return np.subtract(u, mul_sz(np.sum(u, axis=axes, keepdims=True), s))
+    u = _strong_product(t, s)
+    return np.subtract(u, _strong_product(np.sum(u, axis=axes, keepdims=True), s))
 
 
 def _row_dot(s: np.ndarray, t: np.ndarray, axes: tuple[int, ...]) -> Any:
