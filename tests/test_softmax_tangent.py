@@ -142,3 +142,18 @@ def test_a_zero_cotangent_on_a_nan_entry_stays_zero_under_jit_and_eager():
     e = np.exp(x[1] - x[1].max())
     s = e / e.sum()
     np.testing.assert_allclose(eager[1], s * (u[1] - s @ u[1]), rtol=1e-13)
+
+
+def test_sparsity_pattern_is_one_dense_block_per_slice():
+    from tensorcalc.jacobians.pattern import detect_pattern
+    from tensorcalc.transforms import _linearize_for
+
+    def pattern(f, x):
+        return detect_pattern(_linearize_for(f, (x,), 0, False, "t")[0]).pattern.toarray()
+
+    x = np.random.default_rng(7).standard_normal((2, 3, 4))
+    want = _dense_softmax_jacobian(x).reshape(x.size, x.size) != 0
+    np.testing.assert_array_equal(pattern(lambda v: tsp.softmax(v, axis=-1), x), want)
+    y = np.random.default_rng(8).standard_normal((3, 4))  # over axis 0: the transposed layout
+    jt = _dense_softmax_jacobian(y.T).transpose(1, 0, 3, 2).reshape(y.size, y.size) != 0
+    np.testing.assert_array_equal(pattern(lambda v: tsp.softmax(v, axis=0), y), jt)

@@ -36,6 +36,7 @@ from ..core.shapes import ShapedArray, normalize_axes
 from ..core.zeros import Zero
 from ..interpreters.batch import bdim_to_front, common_size, defbatch, logical_axis
 from ..interpreters.forward import defjvp, defjvp_rule
+from ..interpreters.sparsity import DENSE, Pairs, SparsityQuery, defsparsity, positions
 from ..interpreters.transpose import deftranspose, is_undefined
 from ._base import needs_bind
 from .elementwise import (
@@ -291,7 +292,22 @@ def _softmax_tangent_batch(args: Any, dims: Any, *, axes: tuple[int, ...]) -> tu
     return bind(softmax_tangent_p, *moved, axes=tuple(a + 1 for a in axes)), 0
 
 
+def _softmax_tangent_sparsity(q: SparsityQuery) -> Any:
+    """Each entry reads every entry of its own slice: one dense block per slice (the pattern
+    the composed product-sum-product rule gave, so sparse Jacobians of softmax stay sparse)."""
+    if q.k != 0:
+        return DENSE  # s: a constant in every linear program
+    axes = q.params["axes"]
+    pos = positions(q.operand.shape)
+    keep = [i for i in range(pos.ndim) if i not in axes]
+    width = int(np.prod([pos.shape[a] for a in axes], dtype=np.int64))
+    blocks = np.transpose(pos, keep + list(axes)).reshape(-1, max(width, 1))
+    k = blocks.shape[1]
+    return Pairs(np.repeat(blocks, k, axis=1).ravel(), np.tile(blocks, (1, k)).ravel())
+
+
 defjvp(softmax_tangent_p, _softmax_tangent_jvp_t, _softmax_tangent_jvp_s)
+defsparsity(softmax_tangent_p, _softmax_tangent_sparsity)
 deftranspose(softmax_tangent_p, _softmax_tangent_transpose)
 defbatch(softmax_tangent_p, _softmax_tangent_batch)
 
