@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import tensorcalc.numpy as tnp
 import tensorcalc.scipy.special as tsp
 
 from . import OpRecord
@@ -99,6 +100,14 @@ RECORDS += [
              primitives=("exp", "log", "abs")),
     OpRecord("softmax_order3", lambda x: tsp.softmax(x), _n((4,)), order=3,
              primitives=("softmax",)),
+    # softmax_tangent's row dot product as a stacked matmul (a single trailing axis), and the
+    # attention pattern around it: scores from a batched matmul, a weighted sum after.
+    OpRecord("softmax_last_axis_3d", lambda x: tsp.softmax(x, axis=-1), _n((2, 3, 4)),
+             primitives=("softmax", "softmax_tangent")),
+    OpRecord("softmax_attention",
+             lambda q, k, v: tnp.sum(tsp.softmax(q @ tnp.swapaxes(k, -1, -2) / 2.0, axis=-1) @ v),
+             lambda rng: tuple(rng.standard_normal((2, 3, 2)) for _ in range(3)),
+             primitives=("softmax", "softmax_tangent", "matmul")),
     OpRecord("softmax_cross_entropy",
              lambda z, y: -(y * tsp.log_softmax(z, axis=-1)).sum(),
              lambda rng: (rng.standard_normal((3, 4)), np.eye(4)[[0, 3, 1]]),

@@ -15,7 +15,8 @@ indexing       take, diagonals, triangles, sort, searchsorted
 products       matmul and NumPy's other products (dot, tensordot, kron, cross, …)
 einsum         the general contraction
 linalg/        inverses and determinants, decompositions, least squares
-special        scipy.special: expit, logit, erf, gammaln, softmax, logsumexp, …
+special        scipy.special: expit, logit, erf, gammaln, xlogy, …
+softmax        logsumexp, softmax, log_softmax, and softmax's linear map
 fft            the discrete Fourier transforms (one linear primitive)
 bessel         the modified Bessel functions Iₙ (numpy.i0)
 special_more   scipy.special: gamma, beta, ndtr, ndtri, Bessel i0/i1, entropies, zeta, …
@@ -39,6 +40,7 @@ from . import (  # noqa: F401  (registers every primitive's rules)
     products,
     reductions,
     shape,
+    softmax,
     special,
     special_more,
     strong_zero,

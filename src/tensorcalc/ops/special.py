@@ -1,5 +1,5 @@
 """Special functions (``tensorcalc.scipy.special``): error functions, log-gamma and polygamma,
-the logistic function, ``xlogy``, and the log-sum-exp family.
+the logistic function and ``xlogy`` (the log-sum-exp family lives in :mod:`.softmax`).
 
 =============  ==============================================  ===============================
 function       derivative                                      note
@@ -11,9 +11,6 @@ polygamma(n)   polygamma(n + 1, x)                             so every order is
 expit          σ(x) σ(−x)                                      not σ(1 − σ): no cancellation
 xlogy          ∂x: log y;  ∂y: x / y                           0 where x = 0 (like the value)
 xlog1py        ∂x: log1p y;  ∂y: x / (1 + y)                   0 where x = 0
-logsumexp      softmax(x)                                      0 where every entry is −∞
-softmax        s ⊙ (ẋ − Σ s ẋ)                                 0 where every entry is −∞
-log_softmax    ẋ − Σ s ẋ                                       0 where every entry is −∞
 =============  ==============================================  ===============================
 
 Values: SciPy's when it is installed (fast, and the reference), otherwise NumPy and the
@@ -21,7 +18,7 @@ Values: SciPy's when it is installed (fast, and the reference), otherwise NumPy 
 ``ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) − (−1)ⁿ n!/xⁿ⁺¹`` up to ``x ≥ 10 + n`` followed by the asymptotic series
 ``(−1)ⁿ⁺¹ [(n−1)!/xⁿ + n!/(2xⁿ⁺¹) + Σₖ B₂ₖ (2k+n−1)!/((2k)! x²ᵏ⁺ⁿ)]`` (and ``ln x − 1/(2x) − …``
 for ``n = 0``, with the reflection ``ψ(x) = ψ(1 − x) − π/tan(πx)`` below ½). Float32 inputs give
-float32 results. The log-sum-exp family is max-shifted, so large inputs do not overflow.
+float32 results.
 """
 
 from __future__ import annotations
@@ -32,30 +29,23 @@ from typing import Any
 import numpy as np
 
 from ..core.backend import defxp, scipy_special
-from ..core.primitive import Primitive, bind, get_aval
-from ..core.shapes import ShapedArray, normalize_axes
-from ..core.zeros import Zero
-from ..interpreters.batch import defbatch, defbroadcasting, defvectorized, logical_axis
-from ..interpreters.forward import defjvp_diag, defjvp_rule
+from ..core.primitive import Primitive, bind
+from ..interpreters.batch import defbroadcasting, defvectorized
+from ..interpreters.forward import defjvp_diag
 from ._base import needs_bind
 from .elementwise import (
-    absolute,
     add,
     elementwise,
-    equal,
     exp,
-    greater,
     log,
     multiply,
     negative,
-    sign,
     subtract,
-    where,
 )
-from .reductions import max as _max
-from .reductions import sum as _sum
-from .strong_zero import div_sz, mul_sz
-from .structural import batch_reduction, broadcast_to, reduce_sum, reshape
+
+# The log-sum-exp family, re-exported: callers import every special function from here.
+from .softmax import log_softmax, logsumexp, softmax  # noqa: F401
+from .strong_zero import div_sz
 from .unary import log1p
 
 _scipy: Any = None
@@ -330,206 +320,3 @@ def xlog1py(x: Any, y: Any) -> Any:
     if needs_bind(x) or needs_bind(y):
         return bind(xlog1py_p, x, y)
     return _xlog1py_impl(x, y)
-
-
-# --- logsumexp, softmax, log_softmax ---------------------------------------------------------
-# All three reduce over ``axes`` (a tuple of ints). Where every entry of a slice is −∞ the
-# slice is "empty": logsumexp is −∞, softmax and log_softmax are NaN (SciPy's values), and
-# the derivative is 0 (docs/conventions.md), never NaN.
-
-
-def _keep_shape(shape: tuple[Any, ...], axes: tuple[int, ...]) -> tuple[Any, ...]:
-    return tuple(1 if i in axes else d for i, d in enumerate(shape))
-
-
-def _np_shift(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    m = np.max(x, axis=axes, keepdims=True)
-    return np.where(np.isfinite(m), m, 0)
-
-
-def _logsumexp_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
-    x = np.asarray(x)
-    if x.dtype.kind not in "fc":
-        x = x.astype(np.float64)
-    m = _np_shift(x, axes)
-    with np.errstate(divide="ignore"):
-        s = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
-    return np.reshape(s, tuple(d for i, d in enumerate(x.shape) if i not in axes))
-
-
-def _softmax_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
-    x = np.asarray(x)
-    if x.dtype.kind not in "fc":
-        x = x.astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        # The same three operations, in one buffer (half the time of three temporaries).
-        e = np.subtract(x, np.max(x, axis=axes, keepdims=True))
-        if not isinstance(e, np.ndarray):  # 0-d: NumPy returns a scalar, no buffer to reuse
-            e = np.exp(e)
-            return e / np.sum(e, axis=axes, keepdims=True)
-        np.exp(e, out=e)
-        return np.divide(e, np.sum(e, axis=axes, keepdims=True), out=e)
-
-
-def _log_softmax_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
-    x = np.asarray(x)
-    if x.dtype.kind not in "fc":
-        x = x.astype(np.float64)
-    lse = np.reshape(_logsumexp_impl(x, axes=axes), _keep_shape(x.shape, axes))
-    with np.errstate(invalid="ignore"):
-        return x - lse
-
-
-def _reduction_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
-    dt = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
-    return ShapedArray(tuple(d for i, d in enumerate(x.shape) if i not in axes), dt)
-
-
-def _same_shape_abstract(x: ShapedArray, *, axes: tuple[int, ...]) -> ShapedArray:
-    return ShapedArray(x.shape, x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64))
-
-
-logsumexp_p = Primitive("logsumexp", _logsumexp_impl, _reduction_abstract)
-softmax_p = Primitive("softmax", _softmax_impl, _same_shape_abstract)
-log_softmax_p = Primitive("log_softmax", _log_softmax_impl, _same_shape_abstract)
-
-
-def _xp_shift(xp: Any, x: Any, axes: tuple[int, ...]) -> Any:
-    m = xp.max(x, axis=axes, keepdims=True)
-    return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-
-
-def _logsumexp_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
-    m = _xp_shift(xp, x, axes)
-    return xp.squeeze(xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m, axis=axes)
-
-
-def _softmax_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
-    e = xp.exp(x - xp.max(x, axis=axes, keepdims=True))
-    return e / xp.sum(e, axis=axes, keepdims=True)
-
-
-def _log_softmax_xp(xp: Any, x: Any, *, axes: tuple[int, ...]) -> Any:
-    return x - xp.reshape(_logsumexp_xp(xp, x, axes=axes), _keep_shape(tuple(x.shape), axes))
-
-
-defxp(logsumexp_p, _logsumexp_xp)
-defxp(softmax_p, _softmax_xp)
-defxp(log_softmax_p, _log_softmax_xp)
-
-
-def _alive(x: Any, axes: tuple[int, ...]) -> Any:
-    """True for the slices that have an entry above −∞ (keepdims shape)."""
-    return greater(_max(x, axis=axes, keepdims=True), -math.inf)
-
-
-def _logsumexp_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, ...]) -> Any:
-    (x,), (t,) = primals, tangents
-    ans = bind(logsumexp_p, x, axes=axes)
-    if type(t) is Zero:
-        return ans, Zero(None)
-    lse = reshape(ans, _keep_shape(get_aval(x).shape, axes))
-    weight = exp(subtract(x, where(equal(lse, -math.inf), 0.0, lse)))  # softmax; 0 if empty
-    return ans, reduce_sum(mul_sz(t, weight), axes)
-
-
-def _safe_softmax(x: Any, s: Any, axes: tuple[int, ...]) -> Any:
-    return where(_alive(x, axes), s, 0.0)
-
-
-def _softmax_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, ...]) -> Any:
-    (x,), (t,) = primals, tangents
-    ans = bind(softmax_p, x, axes=axes)
-    if type(t) is Zero:
-        return ans, Zero(None)
-    s = _safe_softmax(x, ans, axes)
-    u = mul_sz(t, s)
-    total = reshape(reduce_sum(u, axes), _keep_shape(get_aval(x).shape, axes))
-    return ans, subtract(u, mul_sz(total, s))
-
-
-def _log_softmax_jvp(primals: list[Any], tangents: list[Any], *, axes: tuple[int, ...]) -> Any:
-    (x,), (t,) = primals, tangents
-    ans = bind(log_softmax_p, x, axes=axes)
-    if type(t) is Zero:
-        return ans, Zero(None)
-    alive = _alive(x, axes)
-    s = where(alive, exp(where(alive, ans, 0.0)), 0.0)
-    total = reshape(reduce_sum(mul_sz(t, s), axes), _keep_shape(get_aval(x).shape, axes))
-    return ans, where(alive, subtract(t, total), 0.0)
-
-
-def _same_shape_batch(prim: Primitive) -> Any:
-    def same_shape_batch(args: Any, dims: Any, *, axes: tuple[int, ...]) -> tuple[Any, int]:
-        d = dims[0]
-        return bind(prim, args[0], axes=tuple(logical_axis(a, d) for a in axes)), d
-
-    same_shape_batch.__name__ = f"{prim.name}_batch"
-    return same_shape_batch
-
-
-defjvp_rule(logsumexp_p, _logsumexp_jvp)
-defjvp_rule(softmax_p, _softmax_jvp)
-defjvp_rule(log_softmax_p, _log_softmax_jvp)
-defbatch(logsumexp_p, batch_reduction(logsumexp_p))
-defbatch(softmax_p, _same_shape_batch(softmax_p))
-defbatch(log_softmax_p, _same_shape_batch(log_softmax_p))
-
-
-def _axes_of(a: Any, axis: Any, op: str) -> tuple[int, ...]:
-    return normalize_axes(axis, get_aval(a).ndim, op)
-
-
-def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
-              return_sign: bool = False) -> Any:
-    """``scipy.special.logsumexp``: ``log Σ b·eᵃ`` over ``axis``, computed max-shifted.
-
-    With ``return_sign=True`` returns ``(log|Σ b·eᵃ|, sign)`` (the sign has no derivative).
-    Where every entry is −∞ the result is −∞ and the derivative is 0."""
-    if b is None and not return_sign:
-        axes = _axes_of(a, axis, "logsumexp")
-        if not needs_bind(a):
-            out = _logsumexp_impl(a, axes=axes)
-        else:
-            out = bind(logsumexp_p, a, axes=axes) if axes else add(a, 0.0)
-        return reshape(out, _keep_shape(get_aval(a).shape, axes)) if keepdims else out
-    return _logsumexp_weighted(a, axis, 1.0 if b is None else b, keepdims, return_sign)
-
-
-def _logsumexp_weighted(a: Any, axis: Any, b: Any, keepdims: bool, return_sign: bool) -> Any:
-    shape = np.broadcast_shapes(get_aval(a).shape, get_aval(b).shape)
-    axes = normalize_axes(axis, len(shape), "logsumexp")
-    a = broadcast_to(a, shape)
-    m = _max(a, axis=axes, keepdims=True)
-    empty = equal(m, -math.inf)
-    shift = where(empty, 0.0, where(equal(m, math.inf), 0.0, m))
-    s = _sum(multiply(b, exp(subtract(a, shift))), axis=axes, keepdims=True)
-    size = absolute(s)
-    # Where every entry is −∞ the log's derivative 1/s = 1/0 is kept out (the −∞ convention).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        body = where(empty, -math.inf, log(where(empty, 1.0, size if return_sign else s)))
-    out = add(body, shift)
-    if not keepdims:
-        out = reshape(out, tuple(d for i, d in enumerate(shape) if i not in axes))
-    if not return_sign:
-        return out
-    sgn = sign(s)
-    if not keepdims:
-        sgn = reshape(sgn, get_aval(out).shape)
-    return out, sgn
-
-
-def softmax(x: Any, axis: Any = None) -> Any:
-    """``scipy.special.softmax``: ``eˣ / Σ eˣ`` over ``axis`` (all axes by default)."""
-    axes = _axes_of(x, axis, "softmax")
-    if not needs_bind(x):
-        return _softmax_impl(x, axes=axes)
-    return bind(softmax_p, x, axes=axes)
-
-
-def log_softmax(x: Any, axis: Any = None) -> Any:
-    """``scipy.special.log_softmax``: ``x − logsumexp(x)`` over ``axis``, computed stably."""
-    axes = _axes_of(x, axis, "log_softmax")
-    if not needs_bind(x):
-        return _log_softmax_impl(x, axes=axes)
-    return bind(log_softmax_p, x, axes=axes)
