@@ -33,7 +33,6 @@ import math
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..core.backend import defxp
 from ..core.errors import ShapeError
@@ -42,6 +41,7 @@ from ..core.shapes import ShapedArray, shape_str
 from ..interpreters.batch import bdim_to_front, common_size, defbatch
 from ..interpreters.transpose import defbilinear
 from ..ops.structural import reshape, transpose
+from . import _layout as layout
 from . import _xpgrid as grid
 
 
@@ -52,101 +52,88 @@ def _out_spatial(spatial: tuple[int, ...], kernel: tuple[int, ...], stride: tupl
                                           strict=True))
 
 
-def _windows(xp: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...],
-             dilation: tuple[int, ...]) -> np.ndarray:
-    """``(N, C, *O, *K)`` strided view of the padded input ``xp``: no copy."""
-    nd = len(kernel)
-    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
-    view = sliding_window_view(xp, extent, axis=tuple(range(2, 2 + nd)))
-    steps = (tuple(slice(None, None, s) for s in stride)
-             + tuple(slice(None, None, d) for d in dilation))
-    return view[(slice(None), slice(None)) + steps]
-
-
-def _pad(x: np.ndarray, padding: tuple[int, ...]) -> np.ndarray:
-    if not any(padding):
-        return x
-    return np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])
-
-
 def _group_slices(total: int, groups: int) -> list[slice]:
     size = total // groups
     return [slice(g * size, (g + 1) * size) for g in range(groups)]
 
 
-def _columns(win: np.ndarray, nd: int) -> np.ndarray:
-    """im2col: the window view as a contiguous ``(N, C·ΠK, ΠO)`` array. The copy keeps the
-    output positions innermost, the order the view walks memory in (putting the kernel
-    entries innermost instead made the copy 10–20× slower)."""
-    n, c = win.shape[:2]
-    out_sp, kernel = win.shape[2:2 + nd], win.shape[2 + nd:]
-    perm = (0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))
-    cols = np.ascontiguousarray(win.transpose(perm))
-    return cols.reshape(n, c * math.prod(kernel), math.prod(out_sp))
+def _columns(x: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...],
+             padding: tuple[int, ...], dilation: tuple[int, ...]) -> np.ndarray:
+    """im2col in the batch-innermost layout (nn/_layout.py): the contiguous
+    ``(C·ΠK, ΠO·N)`` matrix ``cols[(c, k), (ô, n)] = x_pad[n, c, s·ô + d·k]``, one strided
+    slice copy per kernel offset out of ``x_pad`` stored as ``(C, *S, N)``. (A single copy of
+    the whole ``sliding_window_view`` was measured 3-15x slower on the CNN benchmarks.)"""
+    xt = layout.nlast_padded(x, padding)                             # (C, *S_pad, N)
+    out_sp = _out_spatial(x.shape[2:], kernel, stride, padding, dilation)
+    cols = np.empty((xt.shape[0], *kernel, *out_sp, xt.shape[-1]), xt.dtype)
+    for k in np.ndindex(*kernel):
+        cols[(slice(None),) + k] = xt[(slice(None),) + _window(k, stride, dilation, out_sp)]
+    return cols.reshape(xt.shape[0] * math.prod(kernel), -1)
+
+
+def _window(k: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+            out_sp: tuple[int, ...]) -> tuple[slice, ...]:
+    """Spatial index of the entries ``s·ô + d·k`` for ``ô < out_sp`` (one slice per axis)."""
+    return tuple(slice(d * ki, d * ki + s * (m - 1) + 1, s)
+                 for ki, s, d, m in zip(k, stride, dilation, out_sp, strict=True))
 
 
 def _conv_impl(x: Any, w: Any, *, stride: tuple[int, ...], padding: tuple[int, ...],
                dilation: tuple[int, ...], groups: int) -> np.ndarray:
     x, w = np.asarray(x), np.asarray(w)
-    nd = w.ndim - 2
-    win = _windows(_pad(x, padding), w.shape[2:], stride, dilation)   # (N, C, *O, *K)
-    n, out_sp = x.shape[0], win.shape[2:2 + nd]
+    kernel = w.shape[2:]
+    # Eager calls on arrays skip the abstract rule: check here (the group slices below would
+    # otherwise leave output channels unwritten).
+    _conv_abstract(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    out_sp = _out_spatial(x.shape[2:], kernel, stride, padding, dilation)
+    cols = _columns(x, kernel, stride, padding, dilation)            # (C·ΠK, ΠO·N)
     dtype = np.result_type(x.dtype, w.dtype)
-    parts = []
-    for gi, go in zip(_group_slices(x.shape[1], groups), _group_slices(w.shape[0], groups),
-                      strict=True):
-        wg = w[go].reshape(w[go].shape[0], -1)                           # (O/G, C/G·ΠK)
-        parts.append(np.matmul(wg, _columns(win[:, gi], nd)))           # (N, O/G, ΠO)
-    out = parts[0] if groups == 1 else np.concatenate(parts, axis=1)
-    return out.reshape(n, w.shape[0], *out_sp).astype(dtype, copy=False)
+    o = w.shape[0]
+    # One GEMM per group over all N·ΠO output positions, written as (O, *O, N): the result
+    # has the batch innermost, the layout the relu and pooling that follow run fastest in.
+    out = np.empty((o, cols.shape[1]), np.result_type(cols.dtype, w.dtype))
+    for go, rows in zip(_group_slices(o, groups), _group_slices(cols.shape[0], groups),
+                        strict=True):
+        np.matmul(w[go].reshape(go.stop - go.start, -1), cols[rows], out=out[go])
+    out = layout.nfirst(out.reshape(o, *out_sp, x.shape[0]))
+    return out.astype(dtype, copy=False)
 
 
 def _conv_dx_impl(ct: Any, w: Any, *, in_spatial: tuple[int, ...], stride: tuple[int, ...],
                   padding: tuple[int, ...], dilation: tuple[int, ...], groups: int
                   ) -> np.ndarray:
     ct, w = np.asarray(ct), np.asarray(w)
-    n, kernel = ct.shape[0], w.shape[2:]
-    out_sp = ct.shape[2:]
-    cg = w.shape[1]
+    n, o, out_sp = ct.shape[0], ct.shape[1], ct.shape[2:]
+    kernel, cg = w.shape[2:], w.shape[1]
     dtype = np.result_type(ct.dtype, w.dtype)
     padded = tuple(s + 2 * p for s, p in zip(in_spatial, padding, strict=True))
-    dxp = np.zeros((n, cg * groups, *padded), dtype)
-    for g, go in enumerate(_group_slices(w.shape[0], groups)):
-        # cols[n, c·k, o] = Σ_o' w[o', c·k] ct[n, o', o]: one (batched) GEMM.
-        wg = w[go].reshape(w[go].shape[0], -1)
-        cg_ct = ct[:, go].reshape(n, wg.shape[0], -1)
-        cols = np.matmul(wg.T, cg_ct).reshape(n, cg, *kernel, *out_sp)
-        dst = dxp[:, g * cg:(g + 1) * cg]
+    ctt = layout.nlast(ct).reshape(o, -1)                            # (O, ΠO·N)
+    dxp = np.zeros((cg * groups, *padded, n), dtype)                 # (C, *S_pad, N)
+    for g, go in enumerate(_group_slices(o, groups)):
+        # cols[(c, k), (ô, n)] = Σ_o w[o, c, k] ȳ[n, o, ô]: one GEMM, then col2im.
+        wg = w[go].reshape(go.stop - go.start, -1)
+        cols = np.matmul(wg.T, ctt[go]).reshape(cg, *kernel, *out_sp, n)
+        dst = dxp[g * cg:(g + 1) * cg]
         for k in np.ndindex(*kernel):
-            sl = tuple(slice(d * ki, d * ki + s * (o - 1) + 1, s)
-                       for ki, s, d, o in zip(k, stride, dilation, out_sp, strict=True))
-            dst[(slice(None), slice(None)) + sl] += cols[(slice(None), slice(None)) + k]
-    if not any(padding):
-        return dxp
-    crop = tuple(slice(p, p + s) for p, s in zip(padding, in_spatial, strict=True))
-    return np.ascontiguousarray(dxp[(slice(None), slice(None)) + crop])
+            dst[(slice(None),) + _window(k, stride, dilation, out_sp)] += cols[(slice(None),) + k]
+    return layout.crop(layout.nfirst(dxp), padding, in_spatial)
 
 
 def _conv_dw_impl(x: Any, ct: Any, *, kernel: tuple[int, ...], stride: tuple[int, ...],
                   padding: tuple[int, ...], dilation: tuple[int, ...], groups: int
                   ) -> np.ndarray:
     x, ct = np.asarray(x), np.asarray(ct)
-    nd = len(kernel)
-    win = _windows(_pad(x, padding), kernel, stride, dilation)         # (N, C, *O, *K)
+    cols = _columns(x, kernel, stride, padding, dilation)            # (C·ΠK, ΠO·N)
+    o = ct.shape[1]
+    ctt = layout.nlast(ct).reshape(o, -1)                            # (O, ΠO·N)
     dtype = np.result_type(x.dtype, ct.dtype)
-    n = x.shape[0]
-    # dw[o, c·k] = Σ_n Σ_o' ct[n, o, o'] cols[n, c·k, o']: a batched GEMM over n, then a sum
-    # (one large GEMM over (n, o') pairs needs a copy with n moved inwards, measured 3-8x
-    # slower than this on the CNN benchmarks).
-    parts = []
-    for gi, go in zip(_group_slices(x.shape[1], groups), _group_slices(ct.shape[1], groups),
-                      strict=True):
-        cols = _columns(win[:, gi], nd)                                   # (N, C/G·ΠK, ΠO)
-        ctg = ct[:, go].reshape(n, -1, cols.shape[2])
-        dw = np.matmul(ctg, cols.transpose(0, 2, 1)).sum(axis=0)          # (O/G, C/G·ΠK)
-        parts.append(dw.reshape(ctg.shape[1], -1, *kernel))
+    # dw[o, (c, k)] = Σ_{ô, n} ȳ[n, o, ô] cols[(c, k), (ô, n)]: one GEMM per group whose inner
+    # dimension is every output position of the whole batch.
+    parts = [np.matmul(ctt[go], cols[rows].T)
+             for go, rows in zip(_group_slices(o, groups),
+                                 _group_slices(cols.shape[0], groups), strict=True)]
     out = parts[0] if groups == 1 else np.concatenate(parts, axis=0)
-    return out.astype(dtype, copy=False)
+    return out.reshape(o, x.shape[1] // groups, *kernel).astype(dtype, copy=False)
 
 
 def _check(name: str, x: ShapedArray, o: int, c_in: int, kernel: tuple[int, ...],
