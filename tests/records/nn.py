@@ -45,7 +45,7 @@ def _conv_args(rng):
 
 
 RECORDS: list[OpRecord] = [
-    OpRecord("nn.relu", F.relu, _signed(3, 4)),
+    OpRecord("nn.relu", F.relu, _signed(3, 4), primitives=("nn.relu",)),
     OpRecord("nn.leaky_relu", lambda x: F.leaky_relu(x, 0.2), _signed(5)),
     OpRecord("nn.elu", F.elu, _signed(2, 3)),
     OpRecord("nn.gelu_tanh", F.gelu, _normal(6)),
@@ -79,6 +79,9 @@ RECORDS: list[OpRecord] = [
              lambda rng: (rng.standard_normal((2, 3, 9)), rng.standard_normal((2, 3, 3)),
                           rng.standard_normal(2))),
     OpRecord("nn.max_pool2d_tiling", lambda x: F.max_pool2d(x, 2), _separated(2, 2, 4, 5),
+             primitives=("nn.max_pool", "nn.pool_select", "nn.pool_scatter")),
+    # stride = kernel dividing the input: the tiled scatter (nn/_pool.py)
+    OpRecord("nn.max_pool2d_exact_tiling", lambda x: F.max_pool2d(x, 2), _separated(2, 3, 4, 6),
              primitives=("nn.max_pool", "nn.pool_select", "nn.pool_scatter")),
     OpRecord("nn.max_pool2d_padded", lambda x: F.max_pool2d(x, 3, 2, 1), _separated(1, 2, 5, 4)),
     OpRecord("nn.avg_pool2d_tiling", lambda x: F.avg_pool2d(x, 2), _normal(2, 2, 4, 4),

@@ -30,6 +30,7 @@ mix channels. Derivatives of every order are therefore convolutions again.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -57,25 +58,51 @@ def _group_slices(total: int, groups: int) -> list[slice]:
     return [slice(g * size, (g + 1) * size) for g in range(groups)]
 
 
-def _columns(x: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...],
-             padding: tuple[int, ...], dilation: tuple[int, ...]) -> np.ndarray:
-    """im2col in the batch-innermost layout (nn/_layout.py): the contiguous
-    ``(C·ΠK, ΠO·N)`` matrix ``cols[(c, k), (ô, n)] = x_pad[n, c, s·ô + d·k]``, one strided
-    slice copy per kernel offset out of ``x_pad`` stored as ``(C, *S, N)``. (A single copy of
-    the whole ``sliding_window_view`` was measured 3-15x slower on the CNN benchmarks.)"""
-    xt = layout.nlast_padded(x, padding)                             # (C, *S_pad, N)
-    out_sp = _out_spatial(x.shape[2:], kernel, stride, padding, dilation)
-    cols = np.empty((xt.shape[0], *kernel, *out_sp, xt.shape[-1]), xt.dtype)
-    for k in np.ndindex(*kernel):
-        cols[(slice(None),) + k] = xt[(slice(None),) + _window(k, stride, dilation, out_sp)]
-    return cols.reshape(xt.shape[0] * math.prod(kernel), -1)
+#: Bytes of one block of im2col columns: small enough to stay in a core's L2 cache between the
+#: copy that fills it and the GEMM that reads it (a whole-batch im2col of a LeNet layer is 10 MB
+#: and ran 1.5-2.5x slower, mostly in memory traffic and page faults).
+BLOCK_BYTES = 1 << 18
 
 
-def _window(k: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
-            out_sp: tuple[int, ...]) -> tuple[slice, ...]:
-    """Spatial index of the entries ``s·ô + d·k`` for ``ô < out_sp`` (one slice per axis)."""
-    return tuple(slice(d * ki, d * ki + s * (m - 1) + 1, s)
-                 for ki, s, d, m in zip(k, stride, dilation, out_sp, strict=True))
+def _rows_per_block(out_rows: int, per_row: int) -> int:
+    return max(1, min(out_rows, BLOCK_BYTES // max(per_row, 1)))
+
+
+def _offset_windows(kernel: tuple[int, ...], stride: tuple[int, ...],
+                    dilation: tuple[int, ...], out_sp: tuple[int, ...]
+                    ) -> list[tuple[tuple[int, ...], int, tuple[slice, ...]]]:
+    """Per kernel offset ``k``: ``k``, the start ``d₁·k₁`` on the first spatial axis, and the
+    slices ``s·ô + d·k`` of the other axes (computed once: the blocks index them thousands of
+    times per call)."""
+    return [(k, dilation[0] * k[0],
+             tuple(slice(d * ki, d * ki + s * (m - 1) + 1, s)
+                   for ki, s, d, m in zip(k[1:], stride[1:], dilation[1:], out_sp[1:],
+                                          strict=True)))
+            for k in np.ndindex(*kernel)]
+
+
+def _column_blocks(xt: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...],
+                   dilation: tuple[int, ...], out_sp: tuple[int, ...]
+                   ) -> Iterator[tuple[int, int, np.ndarray]]:
+    """im2col in blocks of output rows (the first spatial axis), in the batch-innermost layout
+    (nn/_layout.py). ``xt`` is the padded input stored as ``(C, *S_pad, N)``; each block is the
+    contiguous ``(C·ΠK, rows·Π O[1:]·N)`` matrix ``cols[(c, k), (ô, n)] = x_pad[n, c, s·ô + d·k]``
+    for ``r0 ≤ ô₁ < r1``, yielded with ``r0, r1``. It is filled by one strided slice copy per
+    kernel offset (runs of ``N`` contiguous entries) and overwritten by the next block: use it
+    before asking for the next."""
+    c, n, s0 = xt.shape[0], xt.shape[-1], stride[0]
+    per_row = c * math.prod(kernel) * math.prod(out_sp[1:]) * n * xt.dtype.itemsize
+    rows = _rows_per_block(out_sp[0], per_row)
+    buf = np.empty((c, *kernel, rows, *out_sp[1:], n), xt.dtype)
+    offsets = _offset_windows(kernel, stride, dilation, out_sp)
+    for r0 in range(0, out_sp[0], rows):
+        r1 = min(out_sp[0], r0 + rows)
+        cols = buf if r1 - r0 == rows else np.empty((c, *kernel, r1 - r0, *out_sp[1:], n),
+                                                    xt.dtype)
+        for k, base, tail in offsets:
+            first = slice(base + s0 * r0, base + s0 * (r1 - 1) + 1, s0)
+            cols[(slice(None),) + k] = xt[(slice(None), first) + tail]
+        yield r0, r1, cols.reshape(c * math.prod(kernel), -1)
 
 
 def _conv_impl(x: Any, w: Any, *, stride: tuple[int, ...], padding: tuple[int, ...],
@@ -86,15 +113,17 @@ def _conv_impl(x: Any, w: Any, *, stride: tuple[int, ...], padding: tuple[int, .
     # otherwise leave output channels unwritten).
     _conv_abstract(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
     out_sp = _out_spatial(x.shape[2:], kernel, stride, padding, dilation)
-    cols = _columns(x, kernel, stride, padding, dilation)            # (C·ΠK, ΠO·N)
+    xt = layout.nlast_padded(x, padding)                             # (C, *S_pad, N)
     dtype = np.result_type(x.dtype, w.dtype)
-    o = w.shape[0]
-    # One GEMM per group over all N·ΠO output positions, written as (O, *O, N): the result
-    # has the batch innermost, the layout the relu and pooling that follow run fastest in.
-    out = np.empty((o, cols.shape[1]), np.result_type(cols.dtype, w.dtype))
-    for go, rows in zip(_group_slices(o, groups), _group_slices(cols.shape[0], groups),
-                        strict=True):
-        np.matmul(w[go].reshape(go.stop - go.start, -1), cols[rows], out=out[go])
+    o, rest = w.shape[0], math.prod(out_sp[1:]) * x.shape[0]
+    # One GEMM per group and block over all N·ΠO output positions of the block, written as
+    # (O, *O, N): the result has the batch innermost, the layout the relu and pooling that
+    # follow run fastest in.
+    out = np.empty((o, out_sp[0] * rest), np.result_type(xt.dtype, w.dtype))
+    wgs = [(go, w[go].reshape(go.stop - go.start, -1)) for go in _group_slices(o, groups)]
+    for r0, r1, cols in _column_blocks(xt, kernel, stride, dilation, out_sp):
+        for (go, wg), rows in zip(wgs, _group_slices(cols.shape[0], groups), strict=True):
+            np.matmul(wg, cols[rows], out=out[go, r0 * rest:r1 * rest])
     out = layout.nfirst(out.reshape(o, *out_sp, x.shape[0]))
     return out.astype(dtype, copy=False)
 
@@ -104,18 +133,26 @@ def _conv_dx_impl(ct: Any, w: Any, *, in_spatial: tuple[int, ...], stride: tuple
                   ) -> np.ndarray:
     ct, w = np.asarray(ct), np.asarray(w)
     n, o, out_sp = ct.shape[0], ct.shape[1], ct.shape[2:]
-    kernel, cg = w.shape[2:], w.shape[1]
+    kernel, cg, s0 = w.shape[2:], w.shape[1], stride[0]
     dtype = np.result_type(ct.dtype, w.dtype)
     padded = tuple(s + 2 * p for s, p in zip(in_spatial, padding, strict=True))
     ctt = layout.nlast(ct).reshape(o, -1)                            # (O, ΠO·N)
     dxp = np.zeros((cg * groups, *padded, n), dtype)                 # (C, *S_pad, N)
+    rest = math.prod(out_sp[1:]) * n
+    rows = _rows_per_block(out_sp[0], cg * math.prod(kernel) * rest * dxp.dtype.itemsize)
+    offsets = _offset_windows(kernel, stride, dilation, out_sp)
     for g, go in enumerate(_group_slices(o, groups)):
-        # cols[(c, k), (ô, n)] = Σ_o w[o, c, k] ȳ[n, o, ô]: one GEMM, then col2im.
-        wg = w[go].reshape(go.stop - go.start, -1)
-        cols = np.matmul(wg.T, ctt[go]).reshape(cg, *kernel, *out_sp, n)
+        wg_t = w[go].reshape(go.stop - go.start, -1).T
         dst = dxp[g * cg:(g + 1) * cg]
-        for k in np.ndindex(*kernel):
-            dst[(slice(None),) + _window(k, stride, dilation, out_sp)] += cols[(slice(None),) + k]
+        for r0 in range(0, out_sp[0], rows):
+            # cols[(c, k), (ô, n)] = Σ_o w[o, c, k] ȳ[n, o, ô] for a block of output rows (one
+            # GEMM), then col2im: each kernel offset adds its slice at s·ô + d·k.
+            r1 = min(out_sp[0], r0 + rows)
+            cols = np.matmul(wg_t, ctt[go, r0 * rest:r1 * rest])
+            cols = cols.reshape(cg, *kernel, r1 - r0, *out_sp[1:], n)
+            for k, base, tail in offsets:
+                first = slice(base + s0 * r0, base + s0 * (r1 - 1) + 1, s0)
+                dst[(slice(None), first) + tail] += cols[(slice(None),) + k]
     return layout.crop(layout.nfirst(dxp), padding, in_spatial)
 
 
@@ -123,16 +160,19 @@ def _conv_dw_impl(x: Any, ct: Any, *, kernel: tuple[int, ...], stride: tuple[int
                   padding: tuple[int, ...], dilation: tuple[int, ...], groups: int
                   ) -> np.ndarray:
     x, ct = np.asarray(x), np.asarray(ct)
-    cols = _columns(x, kernel, stride, padding, dilation)            # (C·ΠK, ΠO·N)
-    o = ct.shape[1]
+    o, out_sp = ct.shape[1], ct.shape[2:]
+    xt = layout.nlast_padded(x, padding)                             # (C, *S_pad, N)
     ctt = layout.nlast(ct).reshape(o, -1)                            # (O, ΠO·N)
     dtype = np.result_type(x.dtype, ct.dtype)
-    # dw[o, (c, k)] = Σ_{ô, n} ȳ[n, o, ô] cols[(c, k), (ô, n)]: one GEMM per group whose inner
-    # dimension is every output position of the whole batch.
-    parts = [np.matmul(ctt[go], cols[rows].T)
-             for go, rows in zip(_group_slices(o, groups),
-                                 _group_slices(cols.shape[0], groups), strict=True)]
-    out = parts[0] if groups == 1 else np.concatenate(parts, axis=0)
+    rest = math.prod(out_sp[1:]) * x.shape[0]
+    # dw[o, (c, k)] = Σ_{ô, n} ȳ[n, o, ô] cols[(c, k), (ô, n)]: per group, a sum of GEMMs over
+    # the blocks of output rows, each with the block's N·ΠO positions as its inner dimension.
+    cgk = x.shape[1] // groups * math.prod(kernel)
+    out = np.zeros((o, cgk), np.result_type(xt.dtype, ctt.dtype))
+    for r0, r1, cols in _column_blocks(xt, kernel, stride, dilation, out_sp):
+        for go, rows in zip(_group_slices(o, groups), _group_slices(cols.shape[0], groups),
+                            strict=True):
+            out[go] += ctt[go, r0 * rest:r1 * rest] @ cols[rows].T
     return out.reshape(o, x.shape[1] // groups, *kernel).astype(dtype, copy=False)
 
 

@@ -121,8 +121,8 @@ def _scatter_tiled(ct: np.ndarray, x: np.ndarray, y: np.ndarray, kernel: tuple[i
     """``pool_scatter`` when the windows tile the input exactly (stride = kernel, no padding,
     sizes divisible): in the batch-innermost layout (nn/_layout.py) the input reshapes for free
     to ``(C, O₁, K₁, O₂, K₂, …, N)``, so the tie masks are one broadcast comparison with ``y``
-    and the cotangent one ``where`` that writes every entry once (no zero fill, no strided
-    stores)."""
+    and the cotangent one broadcast product ``mask · share`` that writes every entry once (no
+    zero fill, no strided stores)."""
     nd = len(kernel)
     xt, yt, ctt = layout.nlast(x), layout.nlast(y), layout.nlast(ct)
     split = (xt.shape[0], *(v for o, k in zip(yt.shape[1:-1], kernel, strict=True)
@@ -134,7 +134,10 @@ def _scatter_tiled(ct: np.ndarray, x: np.ndarray, y: np.ndarray, kernel: tuple[i
         m = masks[(slice(None),) + tuple(v for ki in k for v in (slice(None), ki))]
         count = m.astype(np.result_type(ct.dtype, y.dtype)) if count is None else count + m
     share = np.divide(ctt, count, out=count)
-    out = np.where(masks, share[spread], 0.0)   # where, not a product: no 0 · ∞
+    if np.isfinite(share).all():
+        out = np.multiply(masks, share[spread])    # 3x faster than where (may give -0.0)
+    else:
+        out = np.where(masks, share[spread], 0.0)  # an infinite share: no 0 · ∞ = NaN
     return layout.nfirst(out.reshape(xt.shape))
 
 

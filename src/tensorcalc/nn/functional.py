@@ -39,6 +39,7 @@ from ..ops import special
 from ..ops._base import dtype_of, needs_bind
 from ._conv import conv
 from ._pool import pool
+from ._primitives import relu as _relu
 from ._primitives import softmax_xent, softplus
 
 __all__ = [
@@ -56,7 +57,7 @@ REDUCTIONS = ("mean", "sum", "none")
 
 def relu(x: Any) -> Any:
     """``max(x, 0)``; the derivative at 0 is 0 (the branch ``x > 0`` is not taken)."""
-    return tnp.where(x > 0, x, 0.0)
+    return _relu(x)
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
