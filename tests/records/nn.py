@@ -45,7 +45,7 @@ def _conv_args(rng):
 
 
 RECORDS: list[OpRecord] = [
-    OpRecord("nn.relu", F.relu, _signed(3, 4), primitives=("nn.relu",)),
+    OpRecord("nn.relu", F.relu, _signed(3, 4), primitives=("nn.relu", "nn.relu_mask")),
     OpRecord("nn.leaky_relu", lambda x: F.leaky_relu(x, 0.2), _signed(5)),
     OpRecord("nn.elu", F.elu, _signed(2, 3)),
     OpRecord("nn.gelu_tanh", F.gelu, _normal(6)),
