@@ -1,19 +1,22 @@
 """Convolution primitives (channels first, any number of spatial axes): one forward map and its
-two transposes, a family closed under transposition, each a single BLAS contraction.
+two transposes, a family closed under transposition, each BLAS contractions (the forward map
+with a bias is ``nn/_conv_bias.py``).
 
 With ``x`` of shape ``(N, C, *S)``, ``w`` of shape ``(O, C/G, *K)`` (``G`` groups), stride
 ``s``, zero padding ``p`` and dilation ``d``, write ``win(x)[n, c, o, k] = x_pad[n, c, s·o + d·k]``
-for the sliding windows of the padded input (a strided *view*: NumPy's ``sliding_window_view``
-followed by step slices, no copy). Then, within each group,
+for the sliding windows of the padded input. Then, within each group,
 
 * ``conv(x, w)[n, o, ô] = Σ_{c, k} win(x)[n, c, ô, k] · w[o, c, k]``  (cross-correlation, as
-  PyTorch's ``conv2d``): a ``tensordot`` of the window view with the kernel — the im2col copy
-  that ``tensordot`` makes is the only extra memory, and the product is one GEMM;
-* ``conv_dx(ȳ, w) = ∂⟨ȳ, conv(x, w)⟩/∂x``: ``cols[n, ô, c, k] = Σ_o ȳ[n, o, ô] w[o, c, k]`` (one
-  GEMM), then ``col2im``: each kernel offset ``k`` adds the slice ``cols[…, k]`` into
-  ``x_pad[…, s·ô + d·k]`` (``Π K`` strided adds; no ``np.add.at``), and the padding is cut off;
-* ``conv_dw(x, ȳ) = ∂⟨ȳ, conv(x, w)⟩/∂w``: ``Σ_{n, ô} ȳ[n, o, ô] win(x)[n, c, ô, k]`` (one
-  GEMM over the window view).
+  PyTorch's ``conv2d``): im2col, ``cols[(c, k), (ô, n)] = win(x)[n, c, ô, k]``, then one GEMM
+  ``w · cols`` over every output position of the whole batch;
+* ``conv_dx(ȳ, w) = ∂⟨ȳ, conv(x, w)⟩/∂x``: ``cols = wᵀ · ȳ`` (one GEMM), then ``col2im``: each
+  kernel offset ``k`` adds the slice ``cols[k]`` into ``x_pad[…, s·ô + d·k]`` (``Π K`` strided
+  adds; no ``np.add.at``), and the padding is cut off;
+* ``conv_dw(x, ȳ) = ∂⟨ȳ, conv(x, w)⟩/∂w``: ``ȳ · colsᵀ`` (one GEMM, inner dimension ``N·ΠO``).
+
+The NumPy impls store arrays batch-innermost (``nn/_layout.py``) and build ``cols`` in blocks of
+output rows that fit in cache (``_column_blocks``): one strided slice copy per kernel offset and
+block, then the block's GEMM, so a 10 MB im2col is never materialized.
 
 All three are bilinear, so the product rule gives their jvps, and the transposes close up:
 ``⟨ȳ, conv(x, w)⟩ = ⟨conv_dx(ȳ, w), x⟩ = ⟨conv_dw(x, ȳ), w⟩``, hence
@@ -107,6 +110,12 @@ def _column_blocks(xt: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, .
 
 def _conv_impl(x: Any, w: Any, *, stride: tuple[int, ...], padding: tuple[int, ...],
                dilation: tuple[int, ...], groups: int) -> np.ndarray:
+    return conv_with_bias(x, w, None, stride, padding, dilation, groups)
+
+
+def conv_with_bias(x: Any, w: Any, b: Any, stride: tuple[int, ...], padding: tuple[int, ...],
+                   dilation: tuple[int, ...], groups: int) -> np.ndarray:
+    """``conv(x, w)`` plus the bias ``b`` ``(O,)`` per output channel when it is given."""
     x, w = np.asarray(x), np.asarray(w)
     kernel = w.shape[2:]
     # Eager calls on arrays skip the abstract rule: check here (the group slices below would
@@ -114,16 +123,19 @@ def _conv_impl(x: Any, w: Any, *, stride: tuple[int, ...], padding: tuple[int, .
     _conv_abstract(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
     out_sp = _out_spatial(x.shape[2:], kernel, stride, padding, dilation)
     xt = layout.nlast_padded(x, padding)                             # (C, *S_pad, N)
-    dtype = np.result_type(x.dtype, w.dtype)
+    dtype = np.result_type(x.dtype, w.dtype) if b is None else np.result_type(x, w, b)
     o, rest = w.shape[0], math.prod(out_sp[1:]) * x.shape[0]
     # One GEMM per group and block over all N·ΠO output positions of the block, written as
     # (O, *O, N): the result has the batch innermost, the layout the relu and pooling that
-    # follow run fastest in.
-    out = np.empty((o, out_sp[0] * rest), np.result_type(xt.dtype, w.dtype))
+    # follow run fastest in. The bias is added to each block while it is still in cache.
+    out = np.empty((o, out_sp[0] * rest), np.result_type(xt.dtype, w.dtype, dtype))
+    col = None if b is None else np.asarray(b).reshape(o, 1)
     wgs = [(go, w[go].reshape(go.stop - go.start, -1)) for go in _group_slices(o, groups)]
     for r0, r1, cols in _column_blocks(xt, kernel, stride, dilation, out_sp):
         for (go, wg), rows in zip(wgs, _group_slices(cols.shape[0], groups), strict=True):
             np.matmul(wg, cols[rows], out=out[go, r0 * rest:r1 * rest])
+        if col is not None:
+            np.add(out[:, r0 * rest:r1 * rest], col, out=out[:, r0 * rest:r1 * rest])
     out = layout.nfirst(out.reshape(o, *out_sp, x.shape[0]))
     return out.astype(dtype, copy=False)
 
@@ -396,20 +408,16 @@ def _tuple(v: Any, nd: int, name: str, op: str, low: int) -> tuple[int, ...]:
     return tuple(int(i) for i in out)
 
 
-def conv(x: Any, w: Any, *, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-         groups: int = 1, op: str = "conv") -> Any:
-    """Cross-correlation of ``x`` ``(N, C, *S)`` with ``w`` ``(O, C/groups, *K)``."""
+def conv_params(w: Any, stride: Any, padding: Any, dilation: Any, groups: Any, op: str
+                ) -> dict[str, Any]:
+    """The checked geometry parameters of a convolution with kernel ``w``
+    (``nn/_conv_bias.py``'s ``conv`` binds the primitive)."""
     nd = len(get_aval(w).shape) - 2
     if nd < 1:
         raise ShapeError(f"{op}: weight of shape {shape_str(get_aval(w).shape)} needs "
                          "(out_channels, in_channels/groups, *kernel)")
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    params = {"stride": _tuple(stride, nd, "stride", op, 1),
-              "padding": _tuple(padding, nd, "padding", op, 0),
-              "dilation": _tuple(dilation, nd, "dilation", op, 1), "groups": int(groups)}
-    try:
-        return bind(conv_p, x, w, **params)
-    except ShapeError as e:
-        raise ShapeError(str(e).replace("conv:", f"{op}:", 1)) from None
-
+    return {"stride": _tuple(stride, nd, "stride", op, 1),
+            "padding": _tuple(padding, nd, "padding", op, 0),
+            "dilation": _tuple(dilation, nd, "dilation", op, 1), "groups": int(groups)}
