@@ -20,8 +20,8 @@ primitives of their own (``nn/_conv.py``, ``nn/_conv_bias.py``, ``nn/_pool.py``)
 ``conv1d``/``conv2d`` (stride, padding, dilation, groups, bias) are im2col + GEMM in blocks,
 and their two transposes are GEMMs plus, for the input, a strided col2im add per kernel offset;
 the NumPy results store the batch axis innermost (``nn/_layout.py``). Pooling reduces the
-strided slices of the input, one per kernel offset. Ties in ``max_pool2d`` share the derivative equally (the ``max``
-convention); ``avg_pool2d`` counts padding as zeros.
+strided slices of the input, one per kernel offset. Ties in ``max_pool2d`` share the derivative
+equally (the ``max`` convention); ``avg_pool2d`` counts padding as zeros.
 """
 
 from __future__ import annotations
