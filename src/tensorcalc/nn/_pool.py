@@ -124,7 +124,7 @@ def _scatter_tiled(ct: np.ndarray, x: np.ndarray, y: np.ndarray, kernel: tuple[i
     and the cotangent one broadcast product ``mask · share`` that writes every entry once (no
     zero fill, no strided stores)."""
     nd = len(kernel)
-    xt, yt, ctt = layout.nlast(x), layout.nlast(y), layout.nlast(ct)
+    xt, yt = layout.nlast(x), layout.nlast(y)
     split = (xt.shape[0], *(v for o, k in zip(yt.shape[1:-1], kernel, strict=True)
                             for v in (o, k)), xt.shape[-1])
     spread = (slice(None),) + (slice(None), None) * nd + (slice(None),)   # y over each window
@@ -133,8 +133,9 @@ def _scatter_tiled(ct: np.ndarray, x: np.ndarray, y: np.ndarray, kernel: tuple[i
     for k in _offsets(kernel):
         m = masks[(slice(None),) + tuple(v for ki in k for v in (slice(None), ki))]
         count = m.astype(np.result_type(ct.dtype, y.dtype)) if count is None else count + m
-    share = np.divide(ctt, count, out=count)
-    if np.isfinite(share).all():
+    # ȳ read through a view in y's memory order (a dense layer's ȳ comes channels-first)
+    share = np.divide(np.moveaxis(ct, 0, -1), count, out=count)
+    if np.isfinite(np.sum(share)):   # no inf or NaN share (an overflowing sum only costs time)
         out = np.multiply(masks, share[spread])    # 3x faster than where (may give -0.0)
     else:
         out = np.where(masks, share[spread], 0.0)  # an infinite share: no 0 · ∞ = NaN
