@@ -23,6 +23,40 @@ def test_relu_derivative_at_zero_is_zero():
     np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_relu_values_match_the_select_it_replaces(dtype):
+    x = np.array([-2.0, -0.0, 0.0, 0.5, np.inf, -np.inf, np.nan]).astype(dtype, copy=False) \
+        if dtype is not np.int64 else np.array([-2, 0, 3])
+    want = np.where(x > 0, x, 0.0)
+    got = F.relu(x)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    assert not np.signbit(got[~np.isnan(want)]).any()           # +0 for −0, as the select
+    np.testing.assert_array_equal(tc.jit(F.relu)(x), want)
+
+
+def test_relu_cotangents_off_the_mask_stay_zero_even_when_infinite():
+    # the select convention: the branch not taken never lets inf or NaN into the derivative
+    x = np.array([-1.0, 2.0, -3.0, 4.0])
+    ct = np.array([np.inf, -2.0, np.nan, 1.0])
+    want = np.array([0.0, -2.0, 0.0, 1.0])
+    _, pull = tc.vjp(F.relu, x)
+    np.testing.assert_array_equal(pull(ct)[0], want)
+    np.testing.assert_array_equal(tc.jit(lambda c: tc.vjp(F.relu, x)[1](c)[0])(ct), want)
+    np.testing.assert_array_equal(tc.jvp(F.relu, (x,), (ct,))[1], want)
+    # a NaN on the mask passes through
+    np.testing.assert_array_equal(pull(np.array([0.0, np.nan, 0.0, 1.0]))[0],
+                                  [0.0, np.nan, 0.0, 1.0])
+
+
+def test_relu_gradient_vmaps_and_differentiates_twice(rng):
+    x = _away_from_zero(rng, (3, 5))
+    g = tc.vmap(tc.grad(lambda r: (F.relu(r) ** 3).sum()))(x)
+    np.testing.assert_allclose(g, 3 * np.maximum(x, 0) ** 2, rtol=1e-14)
+    h = tc.hessian(lambda r: (F.relu(r) ** 3).sum())(x[0])
+    np.testing.assert_allclose(h, np.diag(6 * np.maximum(x[0], 0)), rtol=1e-14)
+
+
 def test_leaky_relu_slope():
     g = tc.grad(lambda x: F.leaky_relu(x, 0.1).sum())(np.array([-1.0, 0.0, 2.0]))
     np.testing.assert_allclose(g, [0.1, 0.1, 1.0])

@@ -45,7 +45,7 @@ def _conv_args(rng):
 
 
 RECORDS: list[OpRecord] = [
-    OpRecord("nn.relu", F.relu, _signed(3, 4)),
+    OpRecord("nn.relu", F.relu, _signed(3, 4), primitives=("nn.relu", "nn.relu_mask")),
     OpRecord("nn.leaky_relu", lambda x: F.leaky_relu(x, 0.2), _signed(5)),
     OpRecord("nn.elu", F.elu, _signed(2, 3)),
     OpRecord("nn.gelu_tanh", F.gelu, _normal(6)),
@@ -67,7 +67,7 @@ RECORDS: list[OpRecord] = [
     OpRecord("nn.mse", F.mse, lambda rng: (rng.standard_normal((3, 2)),
                                            rng.standard_normal((3, 2)))),
     OpRecord("nn.conv2d", lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1),
-             _conv_args),
+             _conv_args, primitives=("nn.conv_bias", "nn.conv", "nn.conv_dx", "nn.conv_dw")),
     OpRecord("nn.max_pool2d", lambda x: F.max_pool2d(x, 2, 1), _separated(1, 2, 4, 3)),
     OpRecord("nn.avg_pool2d", lambda x: F.avg_pool2d(x, 2, padding=1), _normal(1, 2, 3, 3)),
     OpRecord("nn.conv2d_dilated_grouped",
@@ -77,8 +77,12 @@ RECORDS: list[OpRecord] = [
              primitives=("nn.conv", "nn.conv_dx", "nn.conv_dw")),
     OpRecord("nn.conv1d", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2),
              lambda rng: (rng.standard_normal((2, 3, 9)), rng.standard_normal((2, 3, 3)),
-                          rng.standard_normal(2))),
+                          rng.standard_normal(2)),
+             primitives=("nn.conv_bias",)),
     OpRecord("nn.max_pool2d_tiling", lambda x: F.max_pool2d(x, 2), _separated(2, 2, 4, 5),
+             primitives=("nn.max_pool", "nn.pool_select", "nn.pool_scatter")),
+    # stride = kernel dividing the input: the tiled scatter (nn/_pool.py)
+    OpRecord("nn.max_pool2d_exact_tiling", lambda x: F.max_pool2d(x, 2), _separated(2, 3, 4, 6),
              primitives=("nn.max_pool", "nn.pool_select", "nn.pool_scatter")),
     OpRecord("nn.max_pool2d_padded", lambda x: F.max_pool2d(x, 3, 2, 1), _separated(1, 2, 5, 4)),
     OpRecord("nn.avg_pool2d_tiling", lambda x: F.avg_pool2d(x, 2), _normal(2, 2, 4, 4),

@@ -1,19 +1,22 @@
 """Convolution primitives (channels first, any number of spatial axes): one forward map and its
-two transposes, a family closed under transposition, each a single BLAS contraction.
+two transposes, a family closed under transposition, each BLAS contractions (the forward map
+with a bias is ``nn/_conv_bias.py``).
 
 With ``x`` of shape ``(N, C, *S)``, ``w`` of shape ``(O, C/G, *K)`` (``G`` groups), stride
 ``s``, zero padding ``p`` and dilation ``d``, write ``win(x)[n, c, o, k] = x_pad[n, c, s·o + d·k]``
-for the sliding windows of the padded input (a strided *view*: NumPy's ``sliding_window_view``
-followed by step slices, no copy). Then, within each group,
+for the sliding windows of the padded input. Then, within each group,
 
 * ``conv(x, w)[n, o, ô] = Σ_{c, k} win(x)[n, c, ô, k] · w[o, c, k]``  (cross-correlation, as
-  PyTorch's ``conv2d``): a ``tensordot`` of the window view with the kernel — the im2col copy
-  that ``tensordot`` makes is the only extra memory, and the product is one GEMM;
-* ``conv_dx(ȳ, w) = ∂⟨ȳ, conv(x, w)⟩/∂x``: ``cols[n, ô, c, k] = Σ_o ȳ[n, o, ô] w[o, c, k]`` (one
-  GEMM), then ``col2im``: each kernel offset ``k`` adds the slice ``cols[…, k]`` into
-  ``x_pad[…, s·ô + d·k]`` (``Π K`` strided adds; no ``np.add.at``), and the padding is cut off;
-* ``conv_dw(x, ȳ) = ∂⟨ȳ, conv(x, w)⟩/∂w``: ``Σ_{n, ô} ȳ[n, o, ô] win(x)[n, c, ô, k]`` (one
-  GEMM over the window view).
+  PyTorch's ``conv2d``): im2col, ``cols[(c, k), (ô, n)] = win(x)[n, c, ô, k]``, then one GEMM
+  ``w · cols`` over every output position of the whole batch;
+* ``conv_dx(ȳ, w) = ∂⟨ȳ, conv(x, w)⟩/∂x``: ``cols = wᵀ · ȳ`` (one GEMM), then ``col2im``: each
+  kernel offset ``k`` adds the slice ``cols[k]`` into ``x_pad[…, s·ô + d·k]`` (``Π K`` strided
+  adds; no ``np.add.at``), and the padding is cut off;
+* ``conv_dw(x, ȳ) = ∂⟨ȳ, conv(x, w)⟩/∂w``: ``ȳ · colsᵀ`` (one GEMM, inner dimension ``N·ΠO``).
+
+The NumPy impls store arrays batch-innermost (``nn/_layout.py``) and build ``cols`` in blocks of
+output rows that fit in cache (``_column_blocks``): one strided slice copy per kernel offset and
+block, then the block's GEMM, so a 10 MB im2col is never materialized.
 
 All three are bilinear, so the product rule gives their jvps, and the transposes close up:
 ``⟨ȳ, conv(x, w)⟩ = ⟨conv_dx(ȳ, w), x⟩ = ⟨conv_dw(x, ȳ), w⟩``, hence
@@ -30,10 +33,10 @@ mix channels. Derivatives of every order are therefore convolutions again.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..core.backend import defxp
 from ..core.errors import ShapeError
@@ -42,6 +45,7 @@ from ..core.shapes import ShapedArray, shape_str
 from ..interpreters.batch import bdim_to_front, common_size, defbatch
 from ..interpreters.transpose import defbilinear
 from ..ops.structural import reshape, transpose
+from . import _layout as layout
 from . import _xpgrid as grid
 
 
@@ -52,101 +56,136 @@ def _out_spatial(spatial: tuple[int, ...], kernel: tuple[int, ...], stride: tupl
                                           strict=True))
 
 
-def _windows(xp: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...],
-             dilation: tuple[int, ...]) -> np.ndarray:
-    """``(N, C, *O, *K)`` strided view of the padded input ``xp``: no copy."""
-    nd = len(kernel)
-    extent = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
-    view = sliding_window_view(xp, extent, axis=tuple(range(2, 2 + nd)))
-    steps = (tuple(slice(None, None, s) for s in stride)
-             + tuple(slice(None, None, d) for d in dilation))
-    return view[(slice(None), slice(None)) + steps]
-
-
-def _pad(x: np.ndarray, padding: tuple[int, ...]) -> np.ndarray:
-    if not any(padding):
-        return x
-    return np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])
-
-
 def _group_slices(total: int, groups: int) -> list[slice]:
     size = total // groups
     return [slice(g * size, (g + 1) * size) for g in range(groups)]
 
 
-def _columns(win: np.ndarray, nd: int) -> np.ndarray:
-    """im2col: the window view as a contiguous ``(N, C·ΠK, ΠO)`` array. The copy keeps the
-    output positions innermost, the order the view walks memory in (putting the kernel
-    entries innermost instead made the copy 10–20× slower)."""
-    n, c = win.shape[:2]
-    out_sp, kernel = win.shape[2:2 + nd], win.shape[2 + nd:]
-    perm = (0, 1, *range(2 + nd, 2 + 2 * nd), *range(2, 2 + nd))
-    cols = np.ascontiguousarray(win.transpose(perm))
-    return cols.reshape(n, c * math.prod(kernel), math.prod(out_sp))
+#: Bytes of one block of im2col columns: small enough to stay in a core's L2 cache between the
+#: copy that fills it and the GEMM that reads it (a whole-batch im2col of a LeNet layer is 10 MB
+#: and ran 1.5-2.5x slower, mostly in memory traffic and page faults).
+BLOCK_BYTES = 1 << 18
+
+
+def _rows_per_block(out_rows: int, per_row: int) -> int:
+    return max(1, min(out_rows, BLOCK_BYTES // max(per_row, 1)))
+
+
+def _offset_windows(kernel: tuple[int, ...], stride: tuple[int, ...],
+                    dilation: tuple[int, ...], out_sp: tuple[int, ...]
+                    ) -> list[tuple[tuple[int, ...], int, tuple[slice, ...]]]:
+    """Per kernel offset ``k``: ``k``, the start ``d₁·k₁`` on the first spatial axis, and the
+    slices ``s·ô + d·k`` of the other axes (computed once: the blocks index them thousands of
+    times per call)."""
+    return [(k, dilation[0] * k[0],
+             tuple(slice(d * ki, d * ki + s * (m - 1) + 1, s)
+                   for ki, s, d, m in zip(k[1:], stride[1:], dilation[1:], out_sp[1:],
+                                          strict=True)))
+            for k in np.ndindex(*kernel)]
+
+
+def _column_blocks(xt: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...],
+                   dilation: tuple[int, ...], out_sp: tuple[int, ...]
+                   ) -> Iterator[tuple[int, int, np.ndarray]]:
+    """im2col in blocks of output rows (the first spatial axis), in the batch-innermost layout
+    (nn/_layout.py). ``xt`` is the padded input stored as ``(C, *S_pad, N)``; each block is the
+    contiguous ``(C·ΠK, rows·Π O[1:]·N)`` matrix ``cols[(c, k), (ô, n)] = x_pad[n, c, s·ô + d·k]``
+    for ``r0 ≤ ô₁ < r1``, yielded with ``r0, r1``. It is filled by one strided slice copy per
+    kernel offset (runs of ``N`` contiguous entries) and overwritten by the next block: use it
+    before asking for the next."""
+    c, n, s0 = xt.shape[0], xt.shape[-1], stride[0]
+    per_row = c * math.prod(kernel) * math.prod(out_sp[1:]) * n * xt.dtype.itemsize
+    rows = _rows_per_block(out_sp[0], per_row)
+    buf = np.empty((c, *kernel, rows, *out_sp[1:], n), xt.dtype)
+    offsets = _offset_windows(kernel, stride, dilation, out_sp)
+    for r0 in range(0, out_sp[0], rows):
+        r1 = min(out_sp[0], r0 + rows)
+        cols = buf if r1 - r0 == rows else np.empty((c, *kernel, r1 - r0, *out_sp[1:], n),
+                                                    xt.dtype)
+        for k, base, tail in offsets:
+            first = slice(base + s0 * r0, base + s0 * (r1 - 1) + 1, s0)
+            cols[(slice(None),) + k] = xt[(slice(None), first) + tail]
+        yield r0, r1, cols.reshape(c * math.prod(kernel), -1)
 
 
 def _conv_impl(x: Any, w: Any, *, stride: tuple[int, ...], padding: tuple[int, ...],
                dilation: tuple[int, ...], groups: int) -> np.ndarray:
+    return conv_with_bias(x, w, None, stride, padding, dilation, groups)
+
+
+def conv_with_bias(x: Any, w: Any, b: Any, stride: tuple[int, ...], padding: tuple[int, ...],
+                   dilation: tuple[int, ...], groups: int) -> np.ndarray:
+    """``conv(x, w)`` plus the bias ``b`` ``(O,)`` per output channel when it is given."""
     x, w = np.asarray(x), np.asarray(w)
-    nd = w.ndim - 2
-    win = _windows(_pad(x, padding), w.shape[2:], stride, dilation)   # (N, C, *O, *K)
-    n, out_sp = x.shape[0], win.shape[2:2 + nd]
-    dtype = np.result_type(x.dtype, w.dtype)
-    parts = []
-    for gi, go in zip(_group_slices(x.shape[1], groups), _group_slices(w.shape[0], groups),
-                      strict=True):
-        wg = w[go].reshape(w[go].shape[0], -1)                           # (O/G, C/G·ΠK)
-        parts.append(np.matmul(wg, _columns(win[:, gi], nd)))           # (N, O/G, ΠO)
-    out = parts[0] if groups == 1 else np.concatenate(parts, axis=1)
-    return out.reshape(n, w.shape[0], *out_sp).astype(dtype, copy=False)
+    kernel = w.shape[2:]
+    # Eager calls on arrays skip the abstract rule: check here (the group slices below would
+    # otherwise leave output channels unwritten).
+    _conv_abstract(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    out_sp = _out_spatial(x.shape[2:], kernel, stride, padding, dilation)
+    xt = layout.nlast_padded(x, padding)                             # (C, *S_pad, N)
+    dtype = np.result_type(x.dtype, w.dtype) if b is None else np.result_type(x, w, b)
+    o, rest = w.shape[0], math.prod(out_sp[1:]) * x.shape[0]
+    # One GEMM per group and block over all N·ΠO output positions of the block, written as
+    # (O, *O, N): the result has the batch innermost, the layout the relu and pooling that
+    # follow run fastest in. The bias is added to each block while it is still in cache.
+    out = np.empty((o, out_sp[0] * rest), np.result_type(xt.dtype, w.dtype, dtype))
+    col = None if b is None else np.asarray(b).reshape(o, 1)
+    wgs = [(go, w[go].reshape(go.stop - go.start, -1)) for go in _group_slices(o, groups)]
+    for r0, r1, cols in _column_blocks(xt, kernel, stride, dilation, out_sp):
+        for (go, wg), rows in zip(wgs, _group_slices(cols.shape[0], groups), strict=True):
+            np.matmul(wg, cols[rows], out=out[go, r0 * rest:r1 * rest])
+        if col is not None:
+            np.add(out[:, r0 * rest:r1 * rest], col, out=out[:, r0 * rest:r1 * rest])
+    out = layout.nfirst(out.reshape(o, *out_sp, x.shape[0]))
+    return out.astype(dtype, copy=False)
 
 
 def _conv_dx_impl(ct: Any, w: Any, *, in_spatial: tuple[int, ...], stride: tuple[int, ...],
                   padding: tuple[int, ...], dilation: tuple[int, ...], groups: int
                   ) -> np.ndarray:
     ct, w = np.asarray(ct), np.asarray(w)
-    n, kernel = ct.shape[0], w.shape[2:]
-    out_sp = ct.shape[2:]
-    cg = w.shape[1]
+    n, o, out_sp = ct.shape[0], ct.shape[1], ct.shape[2:]
+    kernel, cg, s0 = w.shape[2:], w.shape[1], stride[0]
     dtype = np.result_type(ct.dtype, w.dtype)
     padded = tuple(s + 2 * p for s, p in zip(in_spatial, padding, strict=True))
-    dxp = np.zeros((n, cg * groups, *padded), dtype)
-    for g, go in enumerate(_group_slices(w.shape[0], groups)):
-        # cols[n, c·k, o] = Σ_o' w[o', c·k] ct[n, o', o]: one (batched) GEMM.
-        wg = w[go].reshape(w[go].shape[0], -1)
-        cg_ct = ct[:, go].reshape(n, wg.shape[0], -1)
-        cols = np.matmul(wg.T, cg_ct).reshape(n, cg, *kernel, *out_sp)
-        dst = dxp[:, g * cg:(g + 1) * cg]
-        for k in np.ndindex(*kernel):
-            sl = tuple(slice(d * ki, d * ki + s * (o - 1) + 1, s)
-                       for ki, s, d, o in zip(k, stride, dilation, out_sp, strict=True))
-            dst[(slice(None), slice(None)) + sl] += cols[(slice(None), slice(None)) + k]
-    if not any(padding):
-        return dxp
-    crop = tuple(slice(p, p + s) for p, s in zip(padding, in_spatial, strict=True))
-    return np.ascontiguousarray(dxp[(slice(None), slice(None)) + crop])
+    ctt = layout.nlast(ct).reshape(o, -1)                            # (O, ΠO·N)
+    dxp = np.zeros((cg * groups, *padded, n), dtype)                 # (C, *S_pad, N)
+    rest = math.prod(out_sp[1:]) * n
+    rows = _rows_per_block(out_sp[0], cg * math.prod(kernel) * rest * dxp.dtype.itemsize)
+    offsets = _offset_windows(kernel, stride, dilation, out_sp)
+    for g, go in enumerate(_group_slices(o, groups)):
+        wg_t = w[go].reshape(go.stop - go.start, -1).T
+        dst = dxp[g * cg:(g + 1) * cg]
+        for r0 in range(0, out_sp[0], rows):
+            # cols[(c, k), (ô, n)] = Σ_o w[o, c, k] ȳ[n, o, ô] for a block of output rows (one
+            # GEMM), then col2im: each kernel offset adds its slice at s·ô + d·k.
+            r1 = min(out_sp[0], r0 + rows)
+            cols = np.matmul(wg_t, ctt[go, r0 * rest:r1 * rest])
+            cols = cols.reshape(cg, *kernel, r1 - r0, *out_sp[1:], n)
+            for k, base, tail in offsets:
+                first = slice(base + s0 * r0, base + s0 * (r1 - 1) + 1, s0)
+                dst[(slice(None), first) + tail] += cols[(slice(None),) + k]
+    return layout.crop(layout.nfirst(dxp), padding, in_spatial)
 
 
 def _conv_dw_impl(x: Any, ct: Any, *, kernel: tuple[int, ...], stride: tuple[int, ...],
                   padding: tuple[int, ...], dilation: tuple[int, ...], groups: int
                   ) -> np.ndarray:
     x, ct = np.asarray(x), np.asarray(ct)
-    nd = len(kernel)
-    win = _windows(_pad(x, padding), kernel, stride, dilation)         # (N, C, *O, *K)
+    o, out_sp = ct.shape[1], ct.shape[2:]
+    xt = layout.nlast_padded(x, padding)                             # (C, *S_pad, N)
+    ctt = layout.nlast(ct).reshape(o, -1)                            # (O, ΠO·N)
     dtype = np.result_type(x.dtype, ct.dtype)
-    n = x.shape[0]
-    # dw[o, c·k] = Σ_n Σ_o' ct[n, o, o'] cols[n, c·k, o']: a batched GEMM over n, then a sum
-    # (one large GEMM over (n, o') pairs needs a copy with n moved inwards, measured 3-8x
-    # slower than this on the CNN benchmarks).
-    parts = []
-    for gi, go in zip(_group_slices(x.shape[1], groups), _group_slices(ct.shape[1], groups),
-                      strict=True):
-        cols = _columns(win[:, gi], nd)                                   # (N, C/G·ΠK, ΠO)
-        ctg = ct[:, go].reshape(n, -1, cols.shape[2])
-        dw = np.matmul(ctg, cols.transpose(0, 2, 1)).sum(axis=0)          # (O/G, C/G·ΠK)
-        parts.append(dw.reshape(ctg.shape[1], -1, *kernel))
-    out = parts[0] if groups == 1 else np.concatenate(parts, axis=0)
-    return out.astype(dtype, copy=False)
+    rest = math.prod(out_sp[1:]) * x.shape[0]
+    # dw[o, (c, k)] = Σ_{ô, n} ȳ[n, o, ô] cols[(c, k), (ô, n)]: per group, a sum of GEMMs over
+    # the blocks of output rows, each with the block's N·ΠO positions as its inner dimension.
+    cgk = x.shape[1] // groups * math.prod(kernel)
+    out = np.zeros((o, cgk), np.result_type(xt.dtype, ctt.dtype))
+    for r0, r1, cols in _column_blocks(xt, kernel, stride, dilation, out_sp):
+        for go, rows in zip(_group_slices(o, groups), _group_slices(cols.shape[0], groups),
+                            strict=True):
+            out[go] += ctt[go, r0 * rest:r1 * rest] @ cols[rows].T
+    return out.reshape(o, x.shape[1] // groups, *kernel).astype(dtype, copy=False)
 
 
 def _check(name: str, x: ShapedArray, o: int, c_in: int, kernel: tuple[int, ...],
@@ -369,20 +408,16 @@ def _tuple(v: Any, nd: int, name: str, op: str, low: int) -> tuple[int, ...]:
     return tuple(int(i) for i in out)
 
 
-def conv(x: Any, w: Any, *, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-         groups: int = 1, op: str = "conv") -> Any:
-    """Cross-correlation of ``x`` ``(N, C, *S)`` with ``w`` ``(O, C/groups, *K)``."""
+def conv_params(w: Any, stride: Any, padding: Any, dilation: Any, groups: Any, op: str
+                ) -> dict[str, Any]:
+    """The checked geometry parameters of a convolution with kernel ``w``
+    (``nn/_conv_bias.py``'s ``conv`` binds the primitive)."""
     nd = len(get_aval(w).shape) - 2
     if nd < 1:
         raise ShapeError(f"{op}: weight of shape {shape_str(get_aval(w).shape)} needs "
                          "(out_channels, in_channels/groups, *kernel)")
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    params = {"stride": _tuple(stride, nd, "stride", op, 1),
-              "padding": _tuple(padding, nd, "padding", op, 0),
-              "dilation": _tuple(dilation, nd, "dilation", op, 1), "groups": int(groups)}
-    try:
-        return bind(conv_p, x, w, **params)
-    except ShapeError as e:
-        raise ShapeError(str(e).replace("conv:", f"{op}:", 1)) from None
-
+    return {"stride": _tuple(stride, nd, "stride", op, 1),
+            "padding": _tuple(padding, nd, "padding", op, 0),
+            "dilation": _tuple(dilation, nd, "dilation", op, 1), "groups": int(groups)}

@@ -16,12 +16,12 @@ whose logits gradient is exactly ``ŷ − y`` (docs/lessons/networks.md);
 the mean squared error.
 
 Convolution and pooling use the channels-first layout (NCHW; NCL for ``conv1d``) and are
-primitives of their own (``nn/_conv.py``, ``nn/_pool.py``): ``conv1d``/``conv2d`` (stride,
-padding, dilation, groups) contract a strided window *view* of the input with the kernel in one
-``tensordot`` (im2col + GEMM), and their two transposes are one GEMM each plus, for the input,
-a strided col2im add per kernel offset. Pooling reduces the strided slices of the input, one
-per kernel offset. Ties in ``max_pool2d`` share the derivative equally (the ``max``
-convention); ``avg_pool2d`` counts padding as zeros.
+primitives of their own (``nn/_conv.py``, ``nn/_conv_bias.py``, ``nn/_pool.py``):
+``conv1d``/``conv2d`` (stride, padding, dilation, groups, bias) are im2col + GEMM in blocks,
+and their two transposes are GEMMs plus, for the input, a strided col2im add per kernel offset;
+the NumPy results store the batch axis innermost (``nn/_layout.py``). Pooling reduces the
+strided slices of the input, one per kernel offset. Ties in ``max_pool2d`` share the derivative
+equally (the ``max`` convention); ``avg_pool2d`` counts padding as zeros.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ from ..core.errors import ShapeError
 from ..core.primitive import get_aval
 from ..ops import special
 from ..ops._base import dtype_of, needs_bind
-from ._conv import conv
+from ._conv_bias import conv
 from ._pool import pool
+from ._primitives import relu as _relu
 from ._primitives import softmax_xent, softplus
 
 __all__ = [
@@ -56,7 +57,7 @@ REDUCTIONS = ("mean", "sum", "none")
 
 def relu(x: Any) -> Any:
     """``max(x, 0)``; the derivative at 0 is 0 (the branch ``x > 0`` is not taken)."""
-    return tnp.where(x > 0, x, 0.0)
+    return _relu(x)
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
@@ -235,15 +236,15 @@ def _conv_nd(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, dilation
     if groups == 1 and xshape[1] != wshape[1]:
         raise ShapeError(f"{name}: input has {xshape[1]} channels (shape {xshape}) but the "
                          f"weight expects {wshape[1]} (shape {wshape})")
-    out = conv(x, weight, stride=stride, padding=padding, dilation=dilation, groups=groups,
-               op=name)
     o = wshape[0]
     if bias is not None:
         if tuple(tnp.shape(bias)) != (o,):
             raise ShapeError(f"{name}: bias must have shape ({o},), got "
                              f"{tuple(tnp.shape(bias))}")
-        out = out + tnp.reshape(bias, (1, o) + (1,) * nd)
-    return out
+        bias = bias if needs_bind(bias) else np.asarray(bias)
+    # the bias is added inside the convolution's own primitive (nn/_conv_bias.py)
+    return conv(x, weight, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                op=name, bias=bias)
 
 
 def _pool(kind: str, x: Any, kernel_size: Any, stride: Any, padding: Any, name: str) -> Any:
