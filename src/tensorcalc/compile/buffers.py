@@ -78,15 +78,14 @@ def ufunc_of(eq: Any, plain_strong_zeros: bool = False) -> np.ufunc | None:
 UfuncOf = Callable[[Any, bool], Any]
 
 
-def _can_write_out(eq: Any, plain: bool, ufunc: UfuncOf = ufunc_of) -> bool:
-    """A ufunc call whose result dtype is certainly the output aval's dtype, and not 0-d."""
-    if ufunc(eq, plain) is None:
-        return False
+def _can_write_out(eq: Any) -> bool:
+    """Whether an equation emitted as a ufunc call certainly makes the output aval's dtype
+    (so ``out=`` never casts) and a result that is not 0-d."""
     out = eq.outputs[0].aval
     if len(out.shape) == 0 or not all(isinstance(d, int) for d in out.shape):
         return False
     for a in eq.inputs:
-        if isinstance(a, Literal) and type(a.value) in (int, float):
+        if type(a) is Literal and type(a.value) in (int, float):
             # A Python number is weak (NEP 50): the array operand decides the dtype.
             if not np.issubdtype(out.dtype, np.inexact):
                 return False
@@ -96,40 +95,47 @@ def _can_write_out(eq: Any, plain: bool, ufunc: UfuncOf = ufunc_of) -> bool:
 
 
 def _key(v: Var) -> tuple:
-    return (tuple(v.aval.shape), np.dtype(v.aval.dtype))
+    aval = v.aval
+    dtype = aval.dtype
+    return (tuple(aval.shape), dtype if type(dtype) is not type else np.dtype(dtype))
+
+
+_NO_ALIAS: frozenset[int] = frozenset()
 
 
 def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                  ufunc: UfuncOf = ufunc_of) -> BufferPlan:
     """Plan ``del`` statements and ``out=`` buffers for ``prog`` (see the module docstring).
     ``ufunc`` names the equations that allocate a fresh array and accept ``out=`` (NumPy's
-    ufuncs by default; the torch code generator passes its own)."""
+    ufuncs by default; the torch code generator passes its own).
+
+    Every step is one sweep over the equations with dictionary lookups (the demand for a
+    buffer key after equation k is a bisection), so the plan is O(n log n) in program size."""
     eqs = prog.equations
     n = len(eqs)
     never = n + 1  # "lives past the end": outputs and what they may alias
     last: dict[int, int] = {}
-    for k, eq in enumerate(eqs):
-        for a in eq.inputs:
-            if isinstance(a, Var):
-                last[id(a)] = k
+    # Per equation, once: the ufunc it is emitted as (None: not a fresh-array call).
+    ufuncs = [ufunc(eq, plain_strong_zeros) for eq in eqs]
     # Which buffers (identified by their owning Var's id) may each variable alias?
     aliases: dict[int, frozenset[int]] = {}
     owner_of: dict[int, Var] = {}
-    for eq in eqs:
-        ins: frozenset[int] = frozenset()
+    for k, eq in enumerate(eqs):
+        ins = _NO_ALIAS
         for a in eq.inputs:
-            if isinstance(a, Var):
-                ins = ins | aliases.get(id(a), frozenset())
-        fresh_buf = (ufunc(eq, plain_strong_zeros) is not None
-                     and eq.outputs[0].aval.shape != ())
-        for v in eq.outputs:
-            if fresh_buf:
-                aliases[id(v)] = frozenset({id(v)})
+            if type(a) is not Literal:
+                last[id(a)] = k
+                got = aliases.get(id(a), _NO_ALIAS)
+                if got:  # the union only when a second operand brings buffers of its own
+                    ins = got if not ins or got is ins else ins | got
+        if ufuncs[k] is not None and eq.outputs[0].aval.shape != ():
+            for v in eq.outputs:
+                aliases[id(v)] = frozenset((id(v),))
                 owner_of[id(v)] = v
-            elif eq.primitive in FRESH:
-                aliases[id(v)] = frozenset()
-            else:
-                aliases[id(v)] = ins
+        else:
+            mine = _NO_ALIAS if eq.primitive in FRESH else ins
+            for v in eq.outputs:
+                aliases[id(v)] = mine
     for a in prog.outputs:
         if isinstance(a, Var):
             last[id(a)] = never
@@ -141,39 +147,53 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         for v in eq.outputs:
             lv = last.get(id(v), k)  # an unread variable dies where it is made
             for b in aliases[id(v)]:
-                buf_death[b] = max(buf_death.get(b, 0), lv)
-    writable = [_can_write_out(eq, plain_strong_zeros, ufunc) for eq in eqs]
+                if buf_death.get(b, -1) < lv:
+                    buf_death[b] = lv
+    writable = [u is not None and _can_write_out(eq)
+                for u, eq in zip(ufuncs, eqs, strict=True)]
+    keys: list[tuple | None] = [None] * n
     demand: dict[tuple, list[int]] = {}
     for k, eq in enumerate(eqs):
         if writable[k]:
-            demand.setdefault(_key(eq.outputs[0]), []).append(k)
+            keys[k] = key = _key(eq.outputs[0])
+            got = demand.get(key)
+            if got is None:
+                demand[key] = [k]
+            else:
+                got.append(k)
     plan = BufferPlan([None] * n, [[] for _ in range(n)])
     pool: dict[tuple, list[Var]] = {}
     input_ids = {id(v) for v in prog.inputs}
     dying_at: dict[int, list[int]] = {}
     for b, k in buf_death.items():
-        dying_at.setdefault(k, []).append(b)
+        got = dying_at.get(k)
+        if got is None:
+            dying_at[k] = [b]
+        else:
+            got.append(b)
     for k, eq in enumerate(eqs):
-        dying = set(dying_at.get(k, ()))
+        dying_list = dying_at.get(k)
+        dying = set(dying_list) if dying_list else set()
         taken: Var | None = None
         if writable[k]:
-            key = _key(eq.outputs[0])
-            in_place_ok = ufunc(eq, plain_strong_zeros).signature is None  # not matmul
-            for a in eq.inputs:
-                if in_place_ok and isinstance(a, Var) and id(a) in dying \
-                        and id(a) in owner_of and _key(a) == key:
-                    taken = a  # in place: the operand's buffer dies here
-                    dying.discard(id(a))
-                    break
-            if taken is None and pool.get(key):
-                taken = pool[key].pop()
+            key = keys[k]
+            if ufuncs[k].signature is None:  # in place only for elementwise (not matmul)
+                for a in eq.inputs:
+                    if id(a) in dying and id(a) in owner_of and _key(a) == key:
+                        taken = a  # in place: the operand's buffer dies here
+                        dying.discard(id(a))
+                        break
+            if taken is None:
+                free = pool.get(key)
+                if free:
+                    taken = free.pop()
             plan.out[k] = taken
-        release: list[Var] = []
+        release: list[Var] = plan.release[k]
         if taken is not None and taken not in eq.inputs:
             release.append(taken)  # its holder name is no longer needed
         for a in eq.inputs:
             # Variables that are not buffer owners go at their last use.
-            if isinstance(a, Var) and last.get(id(a)) == k and id(a) not in owner_of \
+            if type(a) is not Literal and last[id(a)] == k and id(a) not in owner_of \
                     and id(a) not in input_ids and a not in release:
                 release.append(a)
         for v in eq.outputs:
@@ -192,5 +212,4 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                 release.append(holder)
         if taken is not None and taken in eq.inputs and taken not in release:
             release.append(taken)  # the result now owns the buffer under its own name
-        plan.release[k] = release
     return plan

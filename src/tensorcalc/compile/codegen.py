@@ -9,14 +9,16 @@ Array constants are passed in through the function's globals, scalars are writte
 
 from __future__ import annotations
 
+import itertools
 import keyword
+import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..api_util import StrongZeroNaN, may_hold_nan
-from ..core.ir import Literal, Program, Var
+from ..core.ir import Literal, Program
 from ..core.primitive import Primitive
 from ..ops.elementwise import select_p
 from ..ops.reductions import reduce_max_p, reduce_min_p
@@ -90,11 +92,12 @@ STATEMENTS: dict[Primitive, Callable[..., list[str]]] = {}
 
 def inline_literal(value: Any) -> bool:
     """Whether ``repr(value)`` evaluates back to ``value`` in the generated module."""
-    if isinstance(value, bool) or type(value) is int:
+    t = type(value)
+    if t is float:
+        return math.isfinite(value)
+    if t is int or t is bool:
         return True
-    if type(value) is float:
-        return bool(np.isfinite(value))
-    if isinstance(value, tuple):
+    if t is tuple:
         return all(isinstance(v, int) and not isinstance(v, np.generic) for v in value)
     return False
 
@@ -108,6 +111,11 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     ``plain_strong_zeros`` ``mul_sz``/``div_sz`` are emitted as ``np.multiply``/``np.true_divide``,
     and with ``nan_checks`` as well each such product's result is checked for a NaN on the spot
     (raising :class:`~tensorcalc.api_util.StrongZeroNaN`, the signal for the checked rerun).
+
+    A result written into a buffer with ``out=`` takes the name that holds the buffer
+    (``v2 = np.add(v2, 1.0, out=v2)``): rebinding the name is what a ``del`` of the old holder
+    did, without a statement of its own. That halves the source of an elementwise chain, and
+    Python's ``compile`` of the source is the largest part of compiling a long program.
     """
     plain = plain_strong_zeros
     plan = plan_buffers(prog, plain) if reuse_buffers else None
@@ -115,71 +123,72 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     if plain and nan_checks:
         env["_nan"], env["_StrongZeroNaN"] = may_hold_nan, StrongZeroNaN
     names: dict[int, str] = {}
-    counter = [0]
-
-    def fresh(prefix: str) -> str:
-        counter[0] += 1
-        return f"{prefix}{counter[0]}"
+    counter = itertools.count(1)
+    check_nan = plain and nan_checks
 
     def const(value: Any) -> str:
         # Only values whose repr is a Python literal are written inline: repr(-inf) is the
         # bare name ``inf`` and repr(nan) is ``nan``, neither defined in the generated module.
         if inline_literal(value):
             return repr(value)
-        key = fresh("_k")
+        key = f"_k{next(counter)}"
         env[key] = value
         return key
 
-    def read(atom: Var | Literal) -> str:
-        if isinstance(atom, Literal):
-            return const(atom.value)
-        return names[id(atom)]
-
     args = []
     for v in prog.inputs:
-        names[id(v)] = fresh("x")
+        names[id(v)] = f"x{next(counter)}"
         args.append(names[id(v)])
     lines = [f"def {name}({', '.join(args)}):"]
+    append = lines.append
     for k, eq in enumerate(prog.equations):
-        ins = [read(a) for a in eq.inputs]
-        outs = []
-        for v in eq.outputs:
-            names[id(v)] = fresh("v")
-            outs.append(names[id(v)])
+        ins = [names[id(a)] if type(a) is not Literal else const(a.value) for a in eq.inputs]
         prim = eq.primitive
+        buf = plan.out[k] if plan is not None else None
+        if buf is not None:  # the result takes the buffer's name
+            target = names[id(eq.outputs[0])] = names[id(buf)]
+            outs = [target]
+        else:
+            outs = []
+            for v in eq.outputs:
+                names[id(v)] = out_name = f"v{next(counter)}"
+                outs.append(out_name)
+            target = outs[0] if not prim.multiple_results else ", ".join(outs) + ","
         statement = STATEMENTS.get(prim)
         if statement is not None:
             body = statement(ins, outs, eq.params, const, plain)
             lines.extend(f"    {line}  # {prim.name}" if j == 0 else f"    {line}"
                          for j, line in enumerate(body))
-            if plan is not None and plan.release[k]:
-                lines.append(f"    del {', '.join(names[id(v)] for v in plan.release[k])}")
-            continue
-        template = TEMPLATES.get(prim)
-        if template is not None:
-            expr = template(ins, eq.params, const)
         else:
-            impl = ufunc_of(eq, plain) or prim.impl
-            if isinstance(impl, np.ufunc) and not eq.params:
-                buf = plan.out[k] if plan is not None else None
-                out_kw = f", out={names[id(buf)]}" if buf is not None else ""
-                expr = f"np.{impl.__name__}({', '.join(ins)}{out_kw})"
+            template = TEMPLATES.get(prim)
+            if template is not None:
+                expr = template(ins, eq.params, const)
             else:
-                fn = const(impl)
-                kw = ", ".join(f"{k}={const(v)}" for k, v in eq.params.items()
-                               if k.isidentifier() and not keyword.iskeyword(k))
-                expr = f"{fn}({', '.join(ins)}{', ' + kw if kw else ''})"
-        target = outs[0] if not prim.multiple_results else ", ".join(outs) + ","
-        lines.append(f"    {target} = {expr}  # {prim.name}")
-        if plain and nan_checks and prim in PLAIN_STRONG_ZERO:
-            lines.append(f"    if _nan({outs[0]}): raise _StrongZeroNaN")
+                impl = ufunc_of(eq, plain) or prim.impl
+                if isinstance(impl, np.ufunc) and not eq.params:
+                    out_kw = f", out={target}" if buf is not None else ""
+                    expr = f"np.{impl.__name__}({', '.join(ins)}{out_kw})"
+                else:
+                    fn = const(impl)
+                    kw = ", ".join(f"{p}={const(v)}" for p, v in eq.params.items()
+                                   if p.isidentifier() and not keyword.iskeyword(p))
+                    expr = f"{fn}({', '.join(ins)}{', ' + kw if kw else ''})"
+            append(f"    {target} = {expr}  # {prim.name}")
+            if check_nan and prim in PLAIN_STRONG_ZERO:
+                append(f"    if _nan({outs[0]}): raise _StrongZeroNaN")
         if plan is not None and plan.release[k]:
-            # Free intermediates now, as eager evaluation would, instead of at return.
-            lines.append(f"    del {', '.join(names[id(v)] for v in plan.release[k])}")
+            # Free intermediates now, as eager evaluation would, instead of at return (a
+            # name the result now holds is not freed: the buffer lives on under it).
+            dead = [names[id(v)] for v in plan.release[k]]
+            if buf is not None:
+                dead = [d for d in dead if d != target]
+            if dead:
+                append(f"    del {', '.join(dead)}")
     # A returned constant is copied: callers may modify results in place.
-    rets = [read(a) + (".copy()" if isinstance(a, Literal) and isinstance(a.value, np.ndarray)
-                       else "") for a in prog.outputs]
-    lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
+    rets = [(names[id(a)] if type(a) is not Literal else const(a.value))
+            + (".copy()" if isinstance(a, Literal) and isinstance(a.value, np.ndarray) else "")
+            for a in prog.outputs]
+    append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return "\n".join(lines) + "\n", env
 
 
