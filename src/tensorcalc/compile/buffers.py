@@ -50,6 +50,8 @@ class BufferPlan:
 
     out: list[Var | None] = field(default_factory=list)
     release: list[list[Var]] = field(default_factory=list)
+    #: Per equation, the ufunc (or the code generator's equivalent) it is emitted as, or None.
+    ufuncs: list[Any] = field(default_factory=list)
 
     @property
     def reused(self) -> int:
@@ -109,17 +111,20 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     ``ufunc`` names the equations that allocate a fresh array and accept ``out=`` (NumPy's
     ufuncs by default; the torch code generator passes its own).
 
-    Every step is one sweep over the equations with dictionary lookups (the demand for a
-    buffer key after equation k is a bisection), so the plan is O(n log n) in program size."""
+    Three sweeps with dictionary lookups (the demand for a buffer key after equation k is a
+    bisection), so the plan is O(n log n) in program size."""
     eqs = prog.equations
     n = len(eqs)
     never = n + 1  # "lives past the end": outputs and what they may alias
+    # Sweep 1: the last reader of each variable (a variable nobody reads dies where it is
+    # made), which buffers (identified by their owning Var's id) each variable may alias, and
+    # which equations may write into a buffer, by buffer key (shape, dtype).
     last: dict[int, int] = {}
-    # Per equation, once: the ufunc it is emitted as (None: not a fresh-array call).
-    ufuncs = [ufunc(eq, plain_strong_zeros) for eq in eqs]
-    # Which buffers (identified by their owning Var's id) may each variable alias?
     aliases: dict[int, frozenset[int]] = {}
     owner_of: dict[int, Var] = {}
+    ufuncs: list[Any] = [None] * n
+    keys: list[tuple | None] = [None] * n
+    demand: dict[tuple, list[int]] = {}
     for k, eq in enumerate(eqs):
         ins = _NO_ALIAS
         for a in eq.inputs:
@@ -128,42 +133,38 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                 got = aliases.get(id(a), _NO_ALIAS)
                 if got:  # the union only when a second operand brings buffers of its own
                     ins = got if not ins or got is ins else ins | got
-        if ufuncs[k] is not None and eq.outputs[0].aval.shape != ():
-            for v in eq.outputs:
+        u = ufuncs[k] = ufunc(eq, plain_strong_zeros)
+        outs = eq.outputs
+        if u is not None and outs[0].aval.shape != ():
+            for v in outs:  # (a fused torch kernel may make several)
                 aliases[id(v)] = frozenset((id(v),))
                 owner_of[id(v)] = v
+                last[id(v)] = k
+            if _can_write_out(eq):
+                keys[k] = key = _key(outs[0])
+                got_k = demand.get(key)
+                if got_k is None:
+                    demand[key] = [k]
+                else:
+                    got_k.append(k)
         else:
             mine = _NO_ALIAS if eq.primitive in FRESH else ins
-            for v in eq.outputs:
+            for v in outs:
                 aliases[id(v)] = mine
+                last[id(v)] = k
     for a in prog.outputs:
-        if isinstance(a, Var):
+        if type(a) is Var:
             last[id(a)] = never
             for b in aliases.get(id(a), ()):
                 last[b] = never
     # A buffer dies when the last variable that may alias it dies.
     buf_death: dict[int, int] = {}
-    for k, eq in enumerate(eqs):
-        for v in eq.outputs:
-            lv = last.get(id(v), k)  # an unread variable dies where it is made
-            for b in aliases[id(v)]:
+    for vid, bufs in aliases.items():
+        if bufs:
+            lv = last[vid]
+            for b in bufs:
                 if buf_death.get(b, -1) < lv:
                     buf_death[b] = lv
-    writable = [u is not None and _can_write_out(eq)
-                for u, eq in zip(ufuncs, eqs, strict=True)]
-    keys: list[tuple | None] = [None] * n
-    demand: dict[tuple, list[int]] = {}
-    for k, eq in enumerate(eqs):
-        if writable[k]:
-            keys[k] = key = _key(eq.outputs[0])
-            got = demand.get(key)
-            if got is None:
-                demand[key] = [k]
-            else:
-                got.append(k)
-    plan = BufferPlan([None] * n, [[] for _ in range(n)])
-    pool: dict[tuple, list[Var]] = {}
-    input_ids = {id(v) for v in prog.inputs}
     dying_at: dict[int, list[int]] = {}
     for b, k in buf_death.items():
         got = dying_at.get(k)
@@ -171,13 +172,18 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
             dying_at[k] = [b]
         else:
             got.append(b)
+    # Sweep 3: pick each out= buffer and the names to release after each equation.
+    plan = BufferPlan([None] * n, [[] for _ in range(n)])
+    plan.ufuncs = ufuncs
+    pool: dict[tuple, list[Var]] = {}
+    input_ids = {id(v) for v in prog.inputs}
     for k, eq in enumerate(eqs):
         dying_list = dying_at.get(k)
-        dying = set(dying_list) if dying_list else set()
+        dying = set(dying_list) if dying_list else ()
         taken: Var | None = None
-        if writable[k]:
-            key = keys[k]
-            if ufuncs[k].signature is None:  # in place only for elementwise (not matmul)
+        key = keys[k]
+        if key is not None:
+            if dying and ufuncs[k].signature is None:  # in place: elementwise (not matmul)
                 for a in eq.inputs:
                     if id(a) in dying and id(a) in owner_of and _key(a) == key:
                         taken = a  # in place: the operand's buffer dies here
@@ -197,8 +203,8 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                     and id(a) not in input_ids and a not in release:
                 release.append(a)
         for v in eq.outputs:
-            if id(v) not in last and id(v) not in owner_of:
-                release.append(v)
+            if last[id(v)] == k and id(v) not in owner_of:
+                release.append(v)  # never read
         for b in dying:
             holder = owner_of[b]
             key = _key(holder)
