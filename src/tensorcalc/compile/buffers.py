@@ -89,7 +89,7 @@ def _can_write_out(eq: Any) -> bool:
     for a in eq.inputs:
         if type(a) is Literal and type(a.value) in (int, float):
             # A Python number is weak (NEP 50): the array operand decides the dtype.
-            if not np.issubdtype(out.dtype, np.inexact):
+            if np.dtype(out.dtype).kind not in "fc":  # not inexact
                 return False
         elif a.aval.dtype != out.dtype:
             return False
@@ -103,6 +103,7 @@ def _key(v: Var) -> tuple:
 
 
 _NO_ALIAS: frozenset[int] = frozenset()
+_UNSEEN = object()
 
 
 def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
@@ -125,6 +126,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     ufuncs: list[Any] = [None] * n
     keys: list[tuple | None] = [None] * n
     demand: dict[tuple, list[int]] = {}
+    by_primitive: dict[Any, Any] | None = {} if ufunc is ufunc_of else None
     for k, eq in enumerate(eqs):
         ins = _NO_ALIAS
         for a in eq.inputs:
@@ -133,7 +135,13 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                 got = aliases.get(id(a), _NO_ALIAS)
                 if got:  # the union only when a second operand brings buffers of its own
                     ins = got if not ins or got is ins else ins | got
-        u = ufuncs[k] = ufunc(eq, plain_strong_zeros)
+        if by_primitive is None or eq.params:
+            u = ufunc(eq, plain_strong_zeros)
+        else:  # NumPy's ufunc depends on the primitive alone: look it up once per primitive
+            u = by_primitive.get(eq.primitive, _UNSEEN)
+            if u is _UNSEEN:
+                u = by_primitive[eq.primitive] = ufunc(eq, plain_strong_zeros)
+        ufuncs[k] = u
         outs = eq.outputs
         if u is not None and outs[0].aval.shape != ():
             for v in outs:  # (a fused torch kernel may make several)
