@@ -151,8 +151,17 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         args.append(names[id(v)])
     lines = [f"def {name}({', '.join(args)}):"]
     append = lines.append
-    for k, eq in enumerate(prog.equations):
+    eqs = prog.equations
+    uses = _read_once_by_next(prog) if compact and plan is not None else set()
+    pending: tuple[Any, str] | None = None  # (variable, expression) not yet given a line
+    depth = 0
+    later: list[str] = []  # names the nested calls released, freed after the line
+    for k, eq in enumerate(eqs):
         ins = [names[id(a)] if type(a) is not Literal else const(a.value) for a in eq.inputs]
+        if pending is not None:
+            ins = [pending[1] if a is pending[0] else s for a, s in zip(eq.inputs, ins,
+                                                                        strict=True)]
+            pending = None
         prim = eq.primitive
         buf = plan.out[k] if plan is not None else None
         if buf is not None:  # the result takes the buffer's name
@@ -192,23 +201,69 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
                     kw = ", ".join(f"{p}={const(v)}" for p, v in eq.params.items()
                                    if p.isidentifier() and not keyword.iskeyword(p))
                     expr = f"{fn}({', '.join(ins)}{', ' + kw if kw else ''})"
+            dead = _released(plan, k, names, target if buf is not None else None)
+            if later:
+                dead = [d for d in later if d != target] + dead
+                later = []
+            if buf is not None and depth < _NEST and k in uses \
+                    and not (check_nan and prim in PLAIN_STRONG_ZERO) \
+                    and eqs[k + 1].primitive not in STATEMENTS:
+                # Read once, by the next equation, and written into a buffer that already
+                # has its name: the next line takes this call as its argument instead (and
+                # what this call released is freed after that line).
+                pending, depth, later = (eq.outputs[0], expr), depth + 1, dead
+                continue
+            depth = 0
             append(f"    {target} = {expr}" if compact else f"    {target} = {expr}  # {prim.name}")
             if check_nan and prim in PLAIN_STRONG_ZERO:
                 append(f"    if _nan({outs[0]}): raise _StrongZeroNaN")
-        if plan is not None and plan.release[k]:
-            # Free intermediates now, as eager evaluation would, instead of at return (a
-            # name the result now holds is not freed: the buffer lives on under it).
-            dead = [names[id(v)] for v in plan.release[k]]
-            if buf is not None:
-                dead = [d for d in dead if d != target]
             if dead:
                 append(f"    del {', '.join(dead)}")
+            continue
+        dead = _released(plan, k, names, None)
+        if dead:
+            append(f"    del {', '.join(dead)}")
     # A returned constant is copied: callers may modify results in place.
     rets = [(names[id(a)] if type(a) is not Literal else const(a.value))
             + (".copy()" if isinstance(a, Literal) and isinstance(a.value, np.ndarray) else "")
             for a in prog.outputs]
     append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return "\n".join(lines) + "\n", env
+
+
+#: How many calls one generated line may nest (Python's parser limits nesting depth).
+_NEST = 8
+
+
+def _released(plan: Any, k: int, names: dict[int, str], kept: str | None) -> list[str]:
+    """Names to ``del`` after equation ``k``: free intermediates now, as eager evaluation
+    would, instead of at return (a name the result now holds is not freed: the buffer lives
+    on under it)."""
+    if plan is None or not plan.release[k]:
+        return []
+    return [n for n in (names[id(v)] for v in plan.release[k]) if n != kept]
+
+
+def _read_once_by_next(prog: Program) -> set[int]:
+    """The equations k whose one output is read exactly once, by equation k + 1, and is not
+    returned. Such a result may be written as an argument of the
+    next line's call, which keeps the order of evaluation."""
+    eqs = prog.equations
+    count: dict[int, int] = {}
+    for eq in eqs:
+        for a in eq.inputs:
+            if type(a) is not Literal:
+                count[id(a)] = count.get(id(a), 0) + 1
+    for a in prog.outputs:
+        if type(a) is not Literal:
+            count[id(a)] = 2
+    once: set[int] = set()
+    for k in range(len(eqs) - 1):
+        outs = eqs[k].outputs
+        if len(outs) == 1 and count.get(id(outs[0])) == 1 \
+                and any(a is outs[0] for a in eqs[k + 1].inputs):
+            once.add(k)
+    return once
 
 
 def compile_program(prog: Program, name: str = "compiled", plain_strong_zeros: bool = False,
