@@ -52,6 +52,9 @@ class BufferPlan:
     release: list[list[Var]] = field(default_factory=list)
     #: Per equation, the ufunc (or the code generator's equivalent) it is emitted as, or None.
     ufuncs: list[Any] = field(default_factory=list)
+    #: The equations whose one output is read exactly once, by the next equation, and is not
+    #: returned (codegen may write such a call as an argument of the next one).
+    read_once_by_next: set[int] = field(default_factory=set)
 
     @property
     def reused(self) -> int:
@@ -89,7 +92,8 @@ def _can_write_out(eq: Any) -> bool:
     for a in eq.inputs:
         if type(a) is Literal and type(a.value) in (int, float):
             # A Python number is weak (NEP 50): the array operand decides the dtype.
-            if np.dtype(out.dtype).kind not in "fc":  # not inexact
+            dtype = out.dtype if isinstance(out.dtype, np.dtype) else np.dtype(out.dtype)
+            if dtype.kind not in "fc":  # not inexact
                 return False
         elif a.aval.dtype != out.dtype:
             return False
@@ -98,8 +102,9 @@ def _can_write_out(eq: Any) -> bool:
 
 def _key(v: Var) -> tuple:
     aval = v.aval
-    dtype = aval.dtype
-    return (tuple(aval.shape), dtype if type(dtype) is not type else np.dtype(dtype))
+    shape, dtype = aval.shape, aval.dtype
+    return (shape if type(shape) is tuple else tuple(shape),
+            dtype if isinstance(dtype, np.dtype) else np.dtype(dtype))
 
 
 _NO_ALIAS: frozenset[int] = frozenset()
@@ -121,6 +126,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     # made), which buffers (identified by their owning Var's id) each variable may alias, and
     # which equations may write into a buffer, by buffer key (shape, dtype).
     last: dict[int, int] = {}
+    reads: dict[int, int] = {}
     aliases: dict[int, frozenset[int]] = {}
     owner_of: dict[int, Var] = {}
     ufuncs: list[Any] = [None] * n
@@ -132,6 +138,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         for a in eq.inputs:
             if type(a) is not Literal:
                 last[id(a)] = k
+                reads[id(a)] = reads.get(id(a), 0) + 1
                 got = aliases.get(id(a), _NO_ALIAS)
                 if got:  # the union only when a second operand brings buffers of its own
                     ins = got if not ins or got is ins else ins | got
@@ -183,6 +190,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     # Sweep 3: pick each out= buffer and the names to release after each equation.
     plan = BufferPlan([None] * n, [[] for _ in range(n)])
     plan.ufuncs = ufuncs
+    once = plan.read_once_by_next
     pool: dict[tuple, list[Var]] = {}
     input_ids = {id(v) for v in prog.inputs}
     for k, eq in enumerate(eqs):
@@ -210,9 +218,12 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
             if type(a) is not Literal and last[id(a)] == k and id(a) not in owner_of \
                     and id(a) not in input_ids and a not in release:
                 release.append(a)
-        for v in eq.outputs:
+        outs = eq.outputs
+        for v in outs:
             if last[id(v)] == k and id(v) not in owner_of:
                 release.append(v)  # never read
+        if len(outs) == 1 and last[id(outs[0])] == k + 1 and reads[id(outs[0])] == 1:
+            once.add(k)
         for b in dying:
             holder = owner_of[b]
             key = _key(holder)

@@ -152,7 +152,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     lines = [f"def {name}({', '.join(args)}):"]
     append = lines.append
     eqs = prog.equations
-    uses = _read_once_by_next(prog) if compact and plan is not None else set()
+    uses = plan.read_once_by_next if compact and plan is not None else ()
     pending: tuple[Any, str] | None = None  # (variable, expression) not yet given a line
     depth = 0
     later: list[str] = []  # names the nested calls released, freed after the line
@@ -242,28 +242,6 @@ def _released(plan: Any, k: int, names: dict[int, str], kept: str | None) -> lis
     if plan is None or not plan.release[k]:
         return []
     return [n for n in (names[id(v)] for v in plan.release[k]) if n != kept]
-
-
-def _read_once_by_next(prog: Program) -> set[int]:
-    """The equations k whose one output is read exactly once, by equation k + 1, and is not
-    returned. Such a result may be written as an argument of the
-    next line's call, which keeps the order of evaluation."""
-    eqs = prog.equations
-    count: dict[int, int] = {}
-    for eq in eqs:
-        for a in eq.inputs:
-            if type(a) is not Literal:
-                count[id(a)] = count.get(id(a), 0) + 1
-    for a in prog.outputs:
-        if type(a) is not Literal:
-            count[id(a)] = 2
-    once: set[int] = set()
-    for k in range(len(eqs) - 1):
-        outs = eqs[k].outputs
-        if len(outs) == 1 and count.get(id(outs[0])) == 1 \
-                and any(a is outs[0] for a in eqs[k + 1].inputs):
-            once.add(k)
-    return once
 
 
 def compile_program(prog: Program, name: str = "compiled", plain_strong_zeros: bool = False,
