@@ -107,7 +107,7 @@ def _key(v: Var) -> tuple:
             dtype if isinstance(dtype, np.dtype) else np.dtype(dtype))
 
 
-_NO_ALIAS: frozenset[int] = frozenset()
+_NO_ALIAS: frozenset[Var] = frozenset()
 _UNSEEN = object()
 
 
@@ -118,17 +118,18 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     ufuncs by default; the torch code generator passes its own).
 
     Three sweeps with dictionary lookups (the demand for a buffer key after equation k is a
-    bisection), so the plan is O(n log n) in program size."""
+    bisection), so the plan is O(n log n) in program size. Tables are keyed by the ``Var``
+    objects themselves (hashed by identity, as ``id`` would be, without a call per lookup)."""
     eqs = prog.equations
     n = len(eqs)
     never = n + 1  # "lives past the end": outputs and what they may alias
     # Sweep 1: the last reader of each variable (a variable nobody reads dies where it is
-    # made), which buffers (identified by their owning Var's id) each variable may alias, and
-    # which equations may write into a buffer, by buffer key (shape, dtype).
-    last: dict[int, int] = {}
-    reads: dict[int, int] = {}
-    aliases: dict[int, frozenset[int]] = {}
-    owner_of: dict[int, Var] = {}
+    # made), which buffers (identified by the Var that owns them) each variable may alias,
+    # and which equations may write into a buffer, by buffer key (shape, dtype).
+    last: dict[Var, int] = {}
+    reads: dict[Var, int] = {}
+    aliases: dict[Var, frozenset[Var]] = {}
+    owner_key: dict[Var, tuple] = {}  # buffer owner -> its key
     ufuncs: list[Any] = [None] * n
     keys: list[tuple | None] = [None] * n
     demand: dict[tuple, list[int]] = {}
@@ -137,9 +138,9 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         ins = _NO_ALIAS
         for a in eq.inputs:
             if type(a) is not Literal:
-                last[id(a)] = k
-                reads[id(a)] = reads.get(id(a), 0) + 1
-                got = aliases.get(id(a), _NO_ALIAS)
+                last[a] = k
+                reads[a] = reads.get(a, 0) + 1
+                got = aliases.get(a, _NO_ALIAS)
                 if got:  # the union only when a second operand brings buffers of its own
                     ins = got if not ins or got is ins else ins | got
         if by_primitive is None or eq.params:
@@ -152,11 +153,11 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         outs = eq.outputs
         if u is not None and outs[0].aval.shape != ():
             for v in outs:  # (a fused torch kernel may make several)
-                aliases[id(v)] = frozenset((id(v),))
-                owner_of[id(v)] = v
-                last[id(v)] = k
+                aliases[v] = frozenset((v,))
+                owner_key[v] = _key(v)
+                last[v] = k
             if _can_write_out(eq):
-                keys[k] = key = _key(outs[0])
+                keys[k] = key = owner_key[outs[0]]
                 got_k = demand.get(key)
                 if got_k is None:
                     demand[key] = [k]
@@ -165,22 +166,22 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         else:
             mine = _NO_ALIAS if eq.primitive in FRESH else ins
             for v in outs:
-                aliases[id(v)] = mine
-                last[id(v)] = k
+                aliases[v] = mine
+                last[v] = k
     for a in prog.outputs:
         if type(a) is Var:
-            last[id(a)] = never
-            for b in aliases.get(id(a), ()):
+            last[a] = never
+            for b in aliases.get(a, ()):
                 last[b] = never
     # A buffer dies when the last variable that may alias it dies.
-    buf_death: dict[int, int] = {}
-    for vid, bufs in aliases.items():
+    buf_death: dict[Var, int] = {}
+    for v, bufs in aliases.items():
         if bufs:
-            lv = last[vid]
+            lv = last[v]
             for b in bufs:
                 if buf_death.get(b, -1) < lv:
                     buf_death[b] = lv
-    dying_at: dict[int, list[int]] = {}
+    dying_at: dict[int, list[Var]] = {}
     for b, k in buf_death.items():
         got = dying_at.get(k)
         if got is None:
@@ -192,18 +193,17 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     plan.ufuncs = ufuncs
     once = plan.read_once_by_next
     pool: dict[tuple, list[Var]] = {}
-    input_ids = {id(v) for v in prog.inputs}
+    inputs = set(prog.inputs)
     for k, eq in enumerate(eqs):
-        dying_list = dying_at.get(k)
-        dying = set(dying_list) if dying_list else ()
+        dying = dying_at.get(k, ())
         taken: Var | None = None
         key = keys[k]
         if key is not None:
             if dying and ufuncs[k].signature is None:  # in place: elementwise (not matmul)
+                here = dying if len(dying) < 8 else set(dying)
                 for a in eq.inputs:
-                    if id(a) in dying and id(a) in owner_of and _key(a) == key:
+                    if a in here and owner_key.get(a) == key:
                         taken = a  # in place: the operand's buffer dies here
-                        dying.discard(id(a))
                         break
             if taken is None:
                 free = pool.get(key)
@@ -211,30 +211,36 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                     taken = free.pop()
             plan.out[k] = taken
         release: list[Var] = plan.release[k]
+        seen: set[Var] = set()  # what ``release`` holds (an equation may read many)
         if taken is not None and taken not in eq.inputs:
             release.append(taken)  # its holder name is no longer needed
+            seen.add(taken)
         for a in eq.inputs:
             # Variables that are not buffer owners go at their last use.
-            if type(a) is not Literal and last[id(a)] == k and id(a) not in owner_of \
-                    and id(a) not in input_ids and a not in release:
+            if type(a) is not Literal and last[a] == k and a not in owner_key \
+                    and a not in inputs and a not in seen:
                 release.append(a)
+                seen.add(a)
         outs = eq.outputs
         for v in outs:
-            if last[id(v)] == k and id(v) not in owner_of:
+            if last[v] == k and v not in owner_key:
                 release.append(v)  # never read
-        if len(outs) == 1 and last[id(outs[0])] == k + 1 and reads[id(outs[0])] == 1:
+                seen.add(v)
+        if len(outs) == 1 and last[outs[0]] == k + 1 and reads[outs[0]] == 1:
             once.add(k)
-        for b in dying:
-            holder = owner_of[b]
-            key = _key(holder)
+        for holder in dying:
+            if holder is taken:
+                continue
+            key = owner_key[holder]
             # Demand for this key after k: a bisection of the sorted demand list, so the
             # pass stays O(n log n) (counting by a scan made it quadratic in program size).
             wanted = demand.get(key, ())
             later = len(wanted) - bisect_right(wanted, k)
             if later > len(pool.get(key, ())):
                 pool.setdefault(key, []).append(holder)  # keep it for a later out=
-            elif holder not in release:
+            elif holder not in seen:
                 release.append(holder)
-        if taken is not None and taken in eq.inputs and taken not in release:
+                seen.add(holder)
+        if taken is not None and taken in eq.inputs and taken not in seen:
             release.append(taken)  # the result now owns the buffer under its own name
     return plan

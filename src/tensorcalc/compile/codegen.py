@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..api_util import StrongZeroNaN, may_hold_nan
-from ..core.ir import Literal, Program
+from ..core.ir import Literal, Program, Var
 from ..core.primitive import Primitive
 from ..ops.elementwise import select_p
 from ..ops.reductions import reduce_max_p, reduce_min_p
@@ -130,7 +130,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     env: dict[str, Any] = {"np": np}
     if plain and nan_checks:
         env["_nan"], env["_StrongZeroNaN"] = may_hold_nan, StrongZeroNaN
-    names: dict[int, str] = {}
+    names: dict[Var, str] = {}
     counter = itertools.count(1)
     check_nan = plain and nan_checks
     compact = len(prog.equations) > COMPACT_ABOVE
@@ -147,8 +147,8 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
 
     args = []
     for v in prog.inputs:
-        names[id(v)] = f"x{next(counter)}"
-        args.append(names[id(v)])
+        names[v] = f"x{next(counter)}"
+        args.append(names[v])
     lines = [f"def {name}({', '.join(args)}):"]
     append = lines.append
     eqs = prog.equations
@@ -157,7 +157,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     depth = 0
     later: list[str] = []  # names the nested calls released, freed after the line
     for k, eq in enumerate(eqs):
-        ins = [names[id(a)] if type(a) is not Literal else const(a.value) for a in eq.inputs]
+        ins = [names[a] if type(a) is not Literal else const(a.value) for a in eq.inputs]
         if pending is not None:
             ins = [pending[1] if a is pending[0] else s for a, s in zip(eq.inputs, ins,
                                                                         strict=True)]
@@ -165,12 +165,12 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         prim = eq.primitive
         buf = plan.out[k] if plan is not None else None
         if buf is not None:  # the result takes the buffer's name
-            target = names[id(eq.outputs[0])] = names[id(buf)]
+            target = names[eq.outputs[0]] = names[buf]
             outs = [target]
         else:
             outs = []
             for v in eq.outputs:
-                names[id(v)] = out_name = f"v{next(counter)}"
+                names[v] = out_name = f"v{next(counter)}"
                 outs.append(out_name)
             target = outs[0] if not prim.multiple_results else ", ".join(outs) + ","
         statement = STATEMENTS.get(prim)
@@ -224,7 +224,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         if dead:
             append(f"    del {', '.join(dead)}")
     # A returned constant is copied: callers may modify results in place.
-    rets = [(names[id(a)] if type(a) is not Literal else const(a.value))
+    rets = [(names[a] if type(a) is not Literal else const(a.value))
             + (".copy()" if isinstance(a, Literal) and isinstance(a.value, np.ndarray) else "")
             for a in prog.outputs]
     append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
@@ -235,13 +235,13 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
 _NEST = 8
 
 
-def _released(plan: Any, k: int, names: dict[int, str], kept: str | None) -> list[str]:
+def _released(plan: Any, k: int, names: dict[Var, str], kept: str | None) -> list[str]:
     """Names to ``del`` after equation ``k``: free intermediates now, as eager evaluation
     would, instead of at return (a name the result now holds is not freed: the buffer lives
     on under it)."""
     if plan is None or not plan.release[k]:
         return []
-    return [n for n in (names[id(v)] for v in plan.release[k]) if n != kept]
+    return [n for n in (names[v] for v in plan.release[k]) if n != kept]
 
 
 def compile_program(prog: Program, name: str = "compiled", plain_strong_zeros: bool = False,

@@ -31,16 +31,16 @@ Atom = Var | Literal
 
 def dead_code_elimination(prog: Program) -> Program:
     """Drop equations whose outputs no output depends on (one backward sweep)."""
-    live = {id(a) for a in prog.outputs if type(a) is Var}
+    live = {a for a in prog.outputs if type(a) is Var}
     add = live.add
     kept: list[Equation] = []
     for eq in reversed(prog.equations):
         outs = eq.outputs
-        if (id(outs[0]) in live) if len(outs) == 1 else any(id(v) in live for v in outs):
+        if (outs[0] in live) if len(outs) == 1 else any(v in live for v in outs):
             kept.append(eq)
             for a in eq.inputs:
                 if type(a) is Var:
-                    add(id(a))
+                    add(a)
     kept.reverse()
     return Program(prog.inputs, kept, prog.outputs)
 
@@ -63,7 +63,7 @@ def _params_key(params: dict[str, Any]) -> Any:
 def common_subexpression_rule(eq: Equation, sw: Sweep) -> Any:
     """The outputs of an earlier equation with the same primitive, inputs and params."""
     try:
-        key = (eq.primitive, tuple([id(a) if type(a) is Var else _literal_key(a)
+        key = (eq.primitive, tuple([a if type(a) is Var else _literal_key(a)
                                     for a in eq.inputs]),
                _params_key(eq.params) if eq.params else ())
         got = sw.seen.get(key)
@@ -146,7 +146,7 @@ def algebraic_rule(eq: Equation, sw: Sweep) -> Any:
             range(len(eq.outputs[0].aval.shape))):
         return (ins[0],)
     if (prim is reshape_p or prim is transpose_p) and isinstance(ins[0], Var):
-        inner = sw.defs.get(id(ins[0]))
+        inner = sw.defs.get(ins[0])
         if inner is not None and inner.primitive is prim:
             res = eq.outputs[0]
             if prim is reshape_p:

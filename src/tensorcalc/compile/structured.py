@@ -124,7 +124,7 @@ def diagonal_matmul_rule(eq: Equation, sw: Sweep) -> Any:
     if prim is mul_sz_p:
         found = _diagonal_of(eq)
         if found is not None:
-            sw.diag[id(eq.outputs[0])] = found
+            sw.diag[eq.outputs[0]] = found
         return eq
     if prim is not matmul_p:
         return eq
@@ -135,7 +135,7 @@ def diagonal_matmul_rule(eq: Equation, sw: Sweep) -> Any:
     if _is_identity(b) and _same_aval(a, res):
         return (a,)
     for side, other in ((a, b), (b, a)):
-        hit = sw.diag.get(id(side)) if isinstance(side, Var) else None
+        hit = sw.diag.get(side) if isinstance(side, Var) else None
         if hit is None or len(other.aval.shape) != 2:
             continue
         d, n = hit

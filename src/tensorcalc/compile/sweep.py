@@ -37,17 +37,17 @@ class Sweep:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        self.subst: dict[int, Atom] = {}
+        self.subst: dict[Var, Atom] = {}
         self.out: list[Equation] = []
-        self.defs: dict[int, Equation] = {}
-        self.diag: dict[int, Any] = {}
+        self.defs: dict[Var, Equation] = {}
+        self.diag: dict[Var, Any] = {}
         self.seen: dict[Any, tuple[Var, ...]] = {}
         self._table: dict[Any, tuple[tuple[int, Rule], ...]] = {}
 
     def read(self, a: Atom) -> Atom:
         subst = self.subst
-        while type(a) is Var and id(a) in subst:
-            a = subst[id(a)]
+        while type(a) is Var and a in subst:
+            a = subst[a]
         return a
 
     def push(self, eq: Equation, start: int = 0) -> None:
@@ -66,13 +66,13 @@ class Sweep:
                         break
                     continue
                 for old, new in zip(eq.outputs, got, strict=True):
-                    self.subst[id(old)] = new
+                    self.subst[old] = new
                 return
             else:
                 break
         self.out.append(eq)
         for v in eq.outputs:
-            self.defs[id(v)] = eq
+            self.defs[v] = eq
 
     def _applicable(self, prim: Any, start: int) -> tuple[tuple[int, Rule], ...]:
         """The rules from ``start`` on that look at ``prim`` (a rule's ``primitives``
@@ -92,7 +92,7 @@ class Sweep:
             if subst:
                 ins = eq.inputs
                 for a in ins:
-                    if type(a) is Var and id(a) in subst:
+                    if type(a) is Var and a in subst:
                         eq = Equation(eq.primitive, tuple(self.read(b) for b in ins),
                                       eq.outputs, eq.params)
                         break
