@@ -27,7 +27,7 @@ with its own list of calls that allocate and take ``out=``.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ class BufferPlan:
     to ``del`` after it."""
 
     out: list[Var | None] = field(default_factory=list)
-    release: list[list[Var]] = field(default_factory=list)
+    release: list[Sequence[Var]] = field(default_factory=list)
     #: Per equation, the ufunc (or the code generator's equivalent) it is emitted as, or None.
     ufuncs: list[Any] = field(default_factory=list)
     #: The equations whose one output is read exactly once, by the next equation, and is not
@@ -109,6 +109,7 @@ def _key(v: Var) -> tuple:
 
 _NO_ALIAS: frozenset[Var] = frozenset()
 _UNSEEN = object()
+_NOTHING: tuple[Var, ...] = ()  # what an equation that releases nothing holds
 
 
 def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
@@ -189,7 +190,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         else:
             got.append(b)
     # Sweep 3: pick each out= buffer and the names to release after each equation.
-    plan = BufferPlan([None] * n, [[] for _ in range(n)])
+    plan = BufferPlan([None] * n, [_NOTHING] * n)
     plan.ufuncs = ufuncs
     once = plan.read_once_by_next
     pool: dict[tuple, list[Var]] = {}
@@ -198,10 +199,11 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         dying = dying_at.get(k, ())
         taken: Var | None = None
         key = keys[k]
+        ins = eq.inputs
         if key is not None:
             if dying and ufuncs[k].signature is None:  # in place: elementwise (not matmul)
                 here = dying if len(dying) < 8 else set(dying)
-                for a in eq.inputs:
+                for a in ins:
                     if a in here and owner_key.get(a) == key:
                         taken = a  # in place: the operand's buffer dies here
                         break
@@ -210,22 +212,19 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                 if free:
                     taken = free.pop()
             plan.out[k] = taken
-        release: list[Var] = plan.release[k]
-        seen: set[Var] = set()  # what ``release`` holds (an equation may read many)
-        if taken is not None and taken not in eq.inputs:
+        # Candidates are disjoint by kind (a taken buffer, non-owner inputs, unread outputs,
+        # dying owners); only an input read twice by one equation could repeat.
+        release: list[Var] = []
+        if taken is not None and taken not in ins:
             release.append(taken)  # its holder name is no longer needed
-            seen.add(taken)
-        for a in eq.inputs:
-            # Variables that are not buffer owners go at their last use.
-            if type(a) is not Literal and last[a] == k and a not in owner_key \
-                    and a not in inputs and a not in seen:
-                release.append(a)
-                seen.add(a)
+        dead_inputs = [a for a in ins if type(a) is not Literal and last[a] == k
+                       and a not in owner_key and a not in inputs]
+        if dead_inputs:
+            release.extend(dead_inputs if len(dead_inputs) == 1 else dict.fromkeys(dead_inputs))
         outs = eq.outputs
         for v in outs:
             if last[v] == k and v not in owner_key:
                 release.append(v)  # never read
-                seen.add(v)
         if len(outs) == 1 and last[outs[0]] == k + 1 and reads[outs[0]] == 1:
             once.add(k)
         for holder in dying:
@@ -238,9 +237,10 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
             later = len(wanted) - bisect_right(wanted, k)
             if later > len(pool.get(key, ())):
                 pool.setdefault(key, []).append(holder)  # keep it for a later out=
-            elif holder not in seen:
+            else:
                 release.append(holder)
-                seen.add(holder)
-        if taken is not None and taken in eq.inputs and taken not in seen:
+        if taken is not None and taken in ins:
             release.append(taken)  # the result now owns the buffer under its own name
+        if release:
+            plan.release[k] = release
     return plan
