@@ -153,15 +153,15 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     append = lines.append
     eqs = prog.equations
     uses = plan.read_once_by_next if compact and plan is not None else ()
-    pending: tuple[Any, str] | None = None  # (variable, expression) not yet given a line
+    pending: Any = None  # a result not yet given a line (read by this equation only)
+    pending_expr = ""  # the call that computes it
     depth = 0
     later: list[str] = []  # names the nested calls released, freed after the line
+    ufuncs = plan.ufuncs if plan is not None else [ufunc_of(eq, plain) for eq in eqs]
     for k, eq in enumerate(eqs):
-        ins = [names[a] if type(a) is not Literal else const(a.value) for a in eq.inputs]
-        if pending is not None:
-            ins = [pending[1] if a is pending[0] else s for a, s in zip(eq.inputs, ins,
-                                                                        strict=True)]
-            pending = None
+        ins = [pending_expr if a is pending else names[a] if type(a) is not Literal
+               else const(a.value) for a in eq.inputs]
+        pending = None
         prim = eq.primitive
         buf = plan.out[k] if plan is not None else None
         if buf is not None:  # the result takes the buffer's name
@@ -173,54 +173,53 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
                 names[v] = out_name = f"v{next(counter)}"
                 outs.append(out_name)
             target = outs[0] if not prim.multiple_results else ", ".join(outs) + ","
-        statement = STATEMENTS.get(prim)
-        if statement is not None:
-            body = statement(ins, outs, eq.params, const, plain)
-            lines.extend(f"    {line}  # {prim.name}" if j == 0 else f"    {line}"
-                         for j, line in enumerate(body))
+        u = ufuncs[k]
+        if compact and u is not None:  # the common case first: a global bound to the ufunc
+            fn = ufunc_names.get(u)
+            if fn is None:
+                fn = ufunc_names[u] = f"_{u.__name__}"
+                env[fn] = u
+            expr = (f"{fn}({', '.join(ins)}, {target})" if buf is not None  # out by position
+                    else f"{fn}({', '.join(ins)})")
         else:
+            statement = STATEMENTS.get(prim)
+            if statement is not None:
+                body = statement(ins, outs, eq.params, const, plain)
+                lines.extend(f"    {line}  # {prim.name}" if j == 0 else f"    {line}"
+                             for j, line in enumerate(body))
+                dead = _released(plan, k, names, None)
+                if dead:
+                    append(f"    del {', '.join(dead)}")
+                continue
             template = TEMPLATES.get(prim)
             if template is not None:
                 expr = template(ins, eq.params, const)
             else:
-                impl = (plan.ufuncs[k] if plan is not None else ufunc_of(eq, plain)) \
-                    or prim.impl
+                impl = u or prim.impl
                 if isinstance(impl, np.ufunc) and not eq.params:
-                    if compact:  # a global bound to the ufunc, ``out`` by position
-                        fn = ufunc_names.get(impl)
-                        if fn is None:
-                            fn = ufunc_names[impl] = f"_{impl.__name__}"
-                            env[fn] = impl
-                        out_arg = f", {target}" if buf is not None else ""
-                    else:
-                        fn, out_arg = f"np.{impl.__name__}", (
-                            f", out={target}" if buf is not None else "")
-                    expr = f"{fn}({', '.join(ins)}{out_arg})"
+                    out_kw = f", out={target}" if buf is not None else ""
+                    expr = f"np.{impl.__name__}({', '.join(ins)}{out_kw})"
                 else:
                     fn = const(impl)
                     kw = ", ".join(f"{p}={const(v)}" for p, v in eq.params.items()
                                    if p.isidentifier() and not keyword.iskeyword(p))
                     expr = f"{fn}({', '.join(ins)}{', ' + kw if kw else ''})"
-            dead = _released(plan, k, names, target if buf is not None else None)
-            if later:
-                dead = [d for d in later if d != target] + dead
-                later = []
-            if buf is not None and depth < _NEST and k in uses \
-                    and not (check_nan and prim in PLAIN_STRONG_ZERO) \
-                    and eqs[k + 1].primitive not in STATEMENTS:
-                # Read once, by the next equation, and written into a buffer that already
-                # has its name: the next line takes this call as its argument instead (and
-                # what this call released is freed after that line).
-                pending, depth, later = (eq.outputs[0], expr), depth + 1, dead
-                continue
-            depth = 0
-            append(f"    {target} = {expr}" if compact else f"    {target} = {expr}  # {prim.name}")
-            if check_nan and prim in PLAIN_STRONG_ZERO:
-                append(f"    if _nan({outs[0]}): raise _StrongZeroNaN")
-            if dead:
-                append(f"    del {', '.join(dead)}")
+        dead = _released(plan, k, names, target if buf is not None else None)
+        if later:
+            dead = [d for d in later if d != target] + dead
+            later = []
+        if buf is not None and depth < _NEST and k in uses \
+                and not (check_nan and prim in PLAIN_STRONG_ZERO) \
+                and eqs[k + 1].primitive not in STATEMENTS:
+            # Read once, by the next equation, and written into a buffer that already has
+            # its name: the next line takes this call as its argument instead (and what this
+            # call released is freed after that line).
+            pending, pending_expr, depth, later = eq.outputs[0], expr, depth + 1, dead
             continue
-        dead = _released(plan, k, names, None)
+        depth = 0
+        append(f"    {target} = {expr}" if compact else f"    {target} = {expr}  # {prim.name}")
+        if check_nan and prim in PLAIN_STRONG_ZERO:
+            append(f"    if _nan({outs[0]}): raise _StrongZeroNaN")
         if dead:
             append(f"    del {', '.join(dead)}")
     # A returned constant is copied: callers may modify results in place.
