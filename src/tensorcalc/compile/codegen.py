@@ -208,13 +208,15 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         if later:
             dead = [d for d in later if d != target] + dead
             later = []
-        if buf is not None and depth < _NEST and k in uses \
+        if k in uses and depth < _NEST and not prim.multiple_results \
                 and not (check_nan and prim in PLAIN_STRONG_ZERO) \
                 and eqs[k + 1].primitive not in STATEMENTS:
-            # Read once, by the next equation, and written into a buffer that already has
-            # its name: the next line takes this call as its argument instead (and what this
-            # call released is freed after that line).
-            pending, pending_expr, depth, later = eq.outputs[0], expr, depth + 1, dead
+            # Read once, by the next equation: the next line takes this call as its argument
+            # instead (and what this call released is freed after that line). A result in a
+            # buffer of its own is named as it is made (``(v3 := _mul(a, b))``), for the
+            # ``out=`` or the ``del`` that may follow.
+            pending, depth, later = eq.outputs[0], depth + 1, dead
+            pending_expr = expr if buf is not None else f"({target} := {expr})"
             continue
         depth = 0
         append(f"    {target} = {expr}" if compact else f"    {target} = {expr}  # {prim.name}")
