@@ -116,19 +116,7 @@ class StageTrace(Trace):
         to_atom = self.to_atom
         atoms = tuple([a.var if type(a) is StageTracer and a._trace is self else to_atom(a)
                        for a in args])
-        # abstract_eval's cache, inlined: this runs once per staged equation.
-        avals = tuple([a.aval for a in atoms])
-        try:
-            key: Any = (prim, avals, tuple(params.items())) if params else (prim, avals)
-            out = _abstract_cache.get(key)
-        except TypeError:  # unhashable parameters (index arrays): no caching
-            key = out = None
-        if out is None:
-            out = prim.abstract_eval(*avals, **params)
-            if key is not None:
-                if len(_abstract_cache) > 100_000:
-                    _abstract_cache.clear()
-                _abstract_cache[key] = out
+        out = abstract_eval(prim, [a.aval for a in atoms], params)
         if prim.multiple_results:
             outvars = tuple(Var(av) for av in out)
             self.equations.append(Equation(prim, atoms, outvars, params))
