@@ -6,6 +6,10 @@ outputs. Simplifications are identities of the linear algebra the derivative pro
 of: ``x · 1 = x``, ``x + 0 = x``, ``(xᵀ)ᵀ = x``, ``reshape(reshape(x)) = reshape(x)``, a reshape
 or conversion to what ``x`` already is is ``x``. They only fire when the result's shape and
 dtype equal the operand's, so a simplification never changes a broadcast or a dtype.
+
+Each simplification is a rule of one forward sweep (:mod:`tensorcalc.compile.sweep`): the
+named pass functions run their one rule over a program, and :func:`optimize` runs all of them
+in a single walk, then dead-code elimination (one backward walk).
 """
 
 from __future__ import annotations
