@@ -9,7 +9,8 @@ S4  Hessian-vector product of an MLP loss, 784-256-256-10, batch 128 (forward ov
 S5  eager gradient of a 100,000-op chain on a Python float.
 S6  self-attention gradient: sequence 128, model width 64, 4 heads.
 W2  jit(grad) of the 201-op elementwise chain on 16 floats (from :mod:`bench.overhead`).
-C   jit compile time of chains of 10³, 10⁴ and 10⁵ operations (``--compile``).
+C   jit compile time of chains of 10³, 10⁴ and 10⁵ operations, and the first call of
+    ``jit(grad)`` of a 60-layer residual MLP against JAX's (``--compile``).
 
 Every library runs float64 on one thread (``python -m bench.speed`` pins the thread pools as
 ``python -m bench`` does). Times are medians after a warm-up call; compile time is separate.
@@ -345,6 +346,48 @@ def compile_times(sizes: tuple[int, ...] = (1_000, 10_000, 100_000)) -> list[str
     return out
 
 
+def _residual_mlp(np_mod: Any, layers: int) -> Any:
+    """``h ← h + tanh(h Wᵢ + bᵢ)`` for ``layers`` layers, then the mean square of ``h``."""
+    def loss(p: list[Any], x: Any) -> Any:
+        h = x
+        for i in range(layers):
+            h = h + np_mod.tanh(h @ p[2 * i] + p[2 * i + 1])
+        return np_mod.mean(h * h)
+    return loss
+
+
+def residual_first_calls(peers: SimpleNamespace, layers: int = 60, width: int = 64,
+                         batch: int = 32, repeats: int = 3) -> list[str]:
+    """First call of ``jit(grad)`` of a ``layers``-layer residual MLP: staging, passes, code
+    generation and the first run, against JAX's first call of ``jax.jit(jax.grad)`` (tracing
+    and XLA compilation). Each repeat builds a new function, so no cache is hit; the libraries
+    are warmed up once on a small function first. Medians of ``repeats``."""
+    rng = np.random.default_rng(5)
+    p = [a for _ in range(layers) for a in (rng.standard_normal((width, width)) / width,
+                                             rng.standard_normal(width) / 10)]
+    x = rng.standard_normal((batch, width))
+    small = [rng.standard_normal((4, 4)), np.zeros(4)]
+    tc.jit(tc.grad(_residual_mlp(tnp, 1)))(small, x[:, :4])  # warm-up
+    ours = sorted(_first(lambda: tc.jit(tc.grad(_residual_mlp(tnp, layers)))(p, x))
+                  for _ in range(repeats))[repeats // 2]
+    n_eqs = len(tc.jit(tc.grad(_residual_mlp(tnp, layers))).program(p, x).equations)
+    out = [f"  {layers}-layer residual MLP {batch}x{width}, first call of jit(grad) "
+           f"({n_eqs:,} equations): tensorcalc {ours:6.3f} s"]
+    if peers.jax is not None:
+        jax, jnp = peers.jax, peers.jnp
+        pj, xj = [jnp.asarray(a) for a in p], jnp.asarray(x)
+        small_j = [jnp.asarray(a) for a in small]
+        jax.block_until_ready(jax.jit(jax.grad(_residual_mlp(jnp, 1)))(small_j, xj[:, :4]))
+        theirs = sorted(_first(lambda: jax.block_until_ready(
+            jax.jit(jax.grad(_residual_mlp(jnp, layers)))(pj, xj))) for _ in range(repeats))
+        theirs_s = theirs[repeats // 2]
+        ratio = ours / theirs_s
+        out[0] += f", JAX {theirs_s:6.3f} s"
+        out.append(f"  first-call ratio tensorcalc / JAX <= 0.2: {ratio:5.2f}  "
+                   f"{'met' if ratio <= 0.2 else 'NOT met'}")
+    return out
+
+
 def chain_workload(peers: SimpleNamespace) -> Workload:
     """W2 with one more row: the jitted gradient with elementwise fusion (numba), if present."""
     w = overhead.chain_workload(peers)
@@ -418,6 +461,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.compile:
         print("\nC: jit compile time (first call, one thread)")
         print("\n".join(compile_times()), flush=True)
+        print("\n".join(residual_first_calls(peers)), flush=True)
     print("\ntargets (issue 15):")
     for key, label, num, den, bound in TARGETS:
         r = _ratio(rows, key, num, den)

@@ -5,6 +5,9 @@ less than a hundred times as long to compile. A quadratic pass (a scan over the 
 program per equation, a collector walking every object made so far) drives the ratio towards
 100 (the count-by-scan in the buffer planner gave 33 to 40 at these sizes); linear passes give
 ≈ 10. The bound 25 leaves room for a loaded machine.
+
+Long programs are written in a compact source form (fewer lines for Python's ``compile``);
+it must compute the same bits as the readable form small programs keep.
 """
 
 from __future__ import annotations
@@ -12,9 +15,14 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
 import tensorcalc as tc
 import tensorcalc.numpy as tnp
+from tensorcalc.compile import codegen
+from tensorcalc.core.tree import tree_flatten
+from tests.records import elementwise, nn, reductions
+from tests.test_jit_records import _float_argnums, _scalarised
 
 
 def _chain(rounds: int):
@@ -51,3 +59,51 @@ def test_compiled_long_chain_matches_eager():
     x = np.linspace(-1.0, 1.0, 8)
     f = _chain(2000)
     np.testing.assert_allclose(tc.jit(tc.grad(f))(x), tc.grad(f)(x), rtol=1e-13)
+
+
+# --- the compact source form of long programs -----------------------------------------------
+# Programs over COMPACT_ABOVE equations are written compactly (ufunc globals, ``out`` by
+# position, a call read once by the next written as its argument). The records are small, so
+# the threshold is lowered to 0 here: both forms must give bit-for-bit the same results, since
+# they call the same ufuncs in the same order on the same buffers.
+
+COMPACT_RECORDS = elementwise.RECORDS + reductions.RECORDS + nn.RECORDS
+
+
+@pytest.mark.parametrize("rec", COMPACT_RECORDS, ids=[r.id for r in COMPACT_RECORDS])
+def test_compact_source_gives_the_same_bits(rec, monkeypatch):
+    rng = np.random.default_rng(11)
+    args = rec.args(rng)
+    argnums = _float_argnums(args)
+    if not argnums or "rev" not in rec.modes:
+        pytest.skip("no float argument to differentiate in reverse mode")
+    g = tc.grad(_scalarised(rec, args), argnums=argnums)
+    try:
+        want = tc.jit(g)(*args)
+    except tc.ConcretizationError:
+        pytest.skip("value-dependent: not traceable without concrete values")
+    monkeypatch.setattr(codegen, "COMPACT_ABOVE", 0)
+    got = tc.jit(g)(*args)
+    for a, b in zip(tree_flatten(got)[0], tree_flatten(want)[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _deleted(source):
+    return sorted(n.strip() for line in source.splitlines() if line.startswith("    del ")
+                  for n in line[8:].split(","))
+
+
+def test_compact_form_nests_chains_and_frees_what_the_readable_one_frees(monkeypatch):
+    x = np.linspace(-1.0, 1.0, 8)
+    g = tc.grad(_chain(30))
+    readable = tc.jit(g)
+    want = readable(x)
+    monkeypatch.setattr(codegen, "COMPACT_ABOVE", 0)
+    compact = tc.jit(g)
+    np.testing.assert_array_equal(compact(x), want)
+    src, ref = compact.source(), readable.source()
+    assert "_multiply(_multiply(" in src and "out=" not in src and "#" not in src
+    assert "out=" in ref
+    # The same names are deleted (a nested call's releases come after its line).
+    assert _deleted(src) == _deleted(ref) and _deleted(src)
+    assert len(src.splitlines()) < 0.7 * len(ref.splitlines())

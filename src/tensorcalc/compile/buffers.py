@@ -27,7 +27,7 @@ with its own list of calls that allocate and take ``out=``.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,12 @@ class BufferPlan:
     to ``del`` after it."""
 
     out: list[Var | None] = field(default_factory=list)
-    release: list[list[Var]] = field(default_factory=list)
+    release: list[Sequence[Var]] = field(default_factory=list)
+    #: Per equation, the ufunc (or the code generator's equivalent) it is emitted as, or None.
+    ufuncs: list[Any] = field(default_factory=list)
+    #: The equations whose one output is read exactly once, by the next equation, and is not
+    #: returned (codegen may write such a call as an argument of the next one).
+    read_once_by_next: set[int] = field(default_factory=set)
 
     @property
     def reused(self) -> int:
@@ -78,17 +83,17 @@ def ufunc_of(eq: Any, plain_strong_zeros: bool = False) -> np.ufunc | None:
 UfuncOf = Callable[[Any, bool], Any]
 
 
-def _can_write_out(eq: Any, plain: bool, ufunc: UfuncOf = ufunc_of) -> bool:
-    """A ufunc call whose result dtype is certainly the output aval's dtype, and not 0-d."""
-    if ufunc(eq, plain) is None:
-        return False
+def _can_write_out(eq: Any) -> bool:
+    """Whether an equation emitted as a ufunc call certainly makes the output aval's dtype
+    (so ``out=`` never casts) and a result that is not 0-d."""
     out = eq.outputs[0].aval
     if len(out.shape) == 0 or not all(isinstance(d, int) for d in out.shape):
         return False
     for a in eq.inputs:
-        if isinstance(a, Literal) and type(a.value) in (int, float):
+        if type(a) is Literal and type(a.value) in (int, float):
             # A Python number is weak (NEP 50): the array operand decides the dtype.
-            if not np.issubdtype(out.dtype, np.inexact):
+            dtype = out.dtype if isinstance(out.dtype, np.dtype) else np.dtype(out.dtype)
+            if dtype.kind not in "fc":  # not inexact
                 return False
         elif a.aval.dtype != out.dtype:
             return False
@@ -96,101 +101,146 @@ def _can_write_out(eq: Any, plain: bool, ufunc: UfuncOf = ufunc_of) -> bool:
 
 
 def _key(v: Var) -> tuple:
-    return (tuple(v.aval.shape), np.dtype(v.aval.dtype))
+    aval = v.aval
+    shape, dtype = aval.shape, aval.dtype
+    return (shape if type(shape) is tuple else tuple(shape),
+            dtype if isinstance(dtype, np.dtype) else np.dtype(dtype))
+
+
+_NO_ALIAS: frozenset[Var] = frozenset()
+_UNSEEN = object()
+_NOTHING: tuple[Var, ...] = ()  # what an equation that releases nothing holds
 
 
 def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                  ufunc: UfuncOf = ufunc_of) -> BufferPlan:
     """Plan ``del`` statements and ``out=`` buffers for ``prog`` (see the module docstring).
     ``ufunc`` names the equations that allocate a fresh array and accept ``out=`` (NumPy's
-    ufuncs by default; the torch code generator passes its own)."""
+    ufuncs by default; the torch code generator passes its own).
+
+    Three sweeps with dictionary lookups (the demand for a buffer key after equation k is a
+    bisection), so the plan is O(n log n) in program size. Tables are keyed by the ``Var``
+    objects themselves (hashed by identity, as ``id`` would be, without a call per lookup)."""
     eqs = prog.equations
     n = len(eqs)
     never = n + 1  # "lives past the end": outputs and what they may alias
-    last: dict[int, int] = {}
+    # Sweep 1: the last reader of each variable (a variable nobody reads dies where it is
+    # made), which buffers (identified by the Var that owns them) each variable may alias,
+    # and which equations may write into a buffer, by buffer key (shape, dtype).
+    last: dict[Var, int] = {}
+    reads: dict[Var, int] = {}
+    aliases: dict[Var, frozenset[Var]] = {}
+    owner_key: dict[Var, tuple] = {}  # buffer owner -> its key
+    ufuncs: list[Any] = [None] * n
+    keys: list[tuple | None] = [None] * n
+    demand: dict[tuple, list[int]] = {}
+    by_primitive: dict[Any, Any] | None = {} if ufunc is ufunc_of else None
     for k, eq in enumerate(eqs):
+        ins = _NO_ALIAS
         for a in eq.inputs:
-            if isinstance(a, Var):
-                last[id(a)] = k
-    # Which buffers (identified by their owning Var's id) may each variable alias?
-    aliases: dict[int, frozenset[int]] = {}
-    owner_of: dict[int, Var] = {}
-    for eq in eqs:
-        ins: frozenset[int] = frozenset()
-        for a in eq.inputs:
-            if isinstance(a, Var):
-                ins = ins | aliases.get(id(a), frozenset())
-        fresh_buf = (ufunc(eq, plain_strong_zeros) is not None
-                     and eq.outputs[0].aval.shape != ())
-        for v in eq.outputs:
-            if fresh_buf:
-                aliases[id(v)] = frozenset({id(v)})
-                owner_of[id(v)] = v
-            elif eq.primitive in FRESH:
-                aliases[id(v)] = frozenset()
-            else:
-                aliases[id(v)] = ins
+            if type(a) is not Literal:
+                last[a] = k
+                reads[a] = reads.get(a, 0) + 1
+                got = aliases.get(a, _NO_ALIAS)
+                if got:  # the union only when a second operand brings buffers of its own
+                    ins = got if not ins or got is ins else ins | got
+        if by_primitive is None or eq.params:
+            u = ufunc(eq, plain_strong_zeros)
+        else:  # NumPy's ufunc depends on the primitive alone: look it up once per primitive
+            u = by_primitive.get(eq.primitive, _UNSEEN)
+            if u is _UNSEEN:
+                u = by_primitive[eq.primitive] = ufunc(eq, plain_strong_zeros)
+        ufuncs[k] = u
+        outs = eq.outputs
+        if u is not None and outs[0].aval.shape != ():
+            for v in outs:  # (a fused torch kernel may make several)
+                aliases[v] = frozenset((v,))
+                owner_key[v] = _key(v)
+                last[v] = k
+            if _can_write_out(eq):
+                keys[k] = key = owner_key[outs[0]]
+                got_k = demand.get(key)
+                if got_k is None:
+                    demand[key] = [k]
+                else:
+                    got_k.append(k)
+        else:
+            mine = _NO_ALIAS if eq.primitive in FRESH else ins
+            for v in outs:
+                aliases[v] = mine
+                last[v] = k
     for a in prog.outputs:
-        if isinstance(a, Var):
-            last[id(a)] = never
-            for b in aliases.get(id(a), ()):
+        if type(a) is Var:
+            last[a] = never
+            for b in aliases.get(a, ()):
                 last[b] = never
     # A buffer dies when the last variable that may alias it dies.
-    buf_death: dict[int, int] = {}
-    for k, eq in enumerate(eqs):
-        for v in eq.outputs:
-            lv = last.get(id(v), k)  # an unread variable dies where it is made
-            for b in aliases[id(v)]:
-                buf_death[b] = max(buf_death.get(b, 0), lv)
-    writable = [_can_write_out(eq, plain_strong_zeros, ufunc) for eq in eqs]
-    demand: dict[tuple, list[int]] = {}
-    for k, eq in enumerate(eqs):
-        if writable[k]:
-            demand.setdefault(_key(eq.outputs[0]), []).append(k)
-    plan = BufferPlan([None] * n, [[] for _ in range(n)])
-    pool: dict[tuple, list[Var]] = {}
-    input_ids = {id(v) for v in prog.inputs}
-    dying_at: dict[int, list[int]] = {}
+    buf_death: dict[Var, int] = {}
+    for v, bufs in aliases.items():
+        if bufs:
+            lv = last[v]
+            for b in bufs:
+                if buf_death.get(b, -1) < lv:
+                    buf_death[b] = lv
+    dying_at: dict[int, list[Var]] = {}
     for b, k in buf_death.items():
-        dying_at.setdefault(k, []).append(b)
+        got = dying_at.get(k)
+        if got is None:
+            dying_at[k] = [b]
+        else:
+            got.append(b)
+    # Sweep 3: pick each out= buffer and the names to release after each equation.
+    plan = BufferPlan([None] * n, [_NOTHING] * n)
+    plan.ufuncs = ufuncs
+    once = plan.read_once_by_next
+    pool: dict[tuple, list[Var]] = {}
+    inputs = set(prog.inputs)
     for k, eq in enumerate(eqs):
-        dying = set(dying_at.get(k, ()))
+        dying = dying_at.get(k, ())
         taken: Var | None = None
-        if writable[k]:
-            key = _key(eq.outputs[0])
-            in_place_ok = ufunc(eq, plain_strong_zeros).signature is None  # not matmul
-            for a in eq.inputs:
-                if in_place_ok and isinstance(a, Var) and id(a) in dying \
-                        and id(a) in owner_of and _key(a) == key:
-                    taken = a  # in place: the operand's buffer dies here
-                    dying.discard(id(a))
-                    break
-            if taken is None and pool.get(key):
-                taken = pool[key].pop()
+        key = keys[k]
+        ins = eq.inputs
+        if key is not None:
+            if dying and ufuncs[k].signature is None:  # in place: elementwise (not matmul)
+                here = dying if len(dying) < 8 else set(dying)
+                for a in ins:
+                    if a in here and owner_key.get(a) == key:
+                        taken = a  # in place: the operand's buffer dies here
+                        break
+            if taken is None:
+                free = pool.get(key)
+                if free:
+                    taken = free.pop()
             plan.out[k] = taken
+        # Candidates are disjoint by kind (a taken buffer, non-owner inputs, unread outputs,
+        # dying owners); only an input read twice by one equation could repeat.
         release: list[Var] = []
-        if taken is not None and taken not in eq.inputs:
+        if taken is not None and taken not in ins:
             release.append(taken)  # its holder name is no longer needed
-        for a in eq.inputs:
-            # Variables that are not buffer owners go at their last use.
-            if isinstance(a, Var) and last.get(id(a)) == k and id(a) not in owner_of \
-                    and id(a) not in input_ids and a not in release:
-                release.append(a)
-        for v in eq.outputs:
-            if id(v) not in last and id(v) not in owner_of:
-                release.append(v)
-        for b in dying:
-            holder = owner_of[b]
-            key = _key(holder)
+        dead_inputs = [a for a in ins if type(a) is not Literal and last[a] == k
+                       and a not in owner_key and a not in inputs]
+        if dead_inputs:
+            release.extend(dead_inputs if len(dead_inputs) == 1 else dict.fromkeys(dead_inputs))
+        outs = eq.outputs
+        for v in outs:
+            if last[v] == k and v not in owner_key:
+                release.append(v)  # never read
+        if len(outs) == 1 and last[outs[0]] == k + 1 and reads[outs[0]] == 1:
+            once.add(k)
+        for holder in dying:
+            if holder is taken:
+                continue
+            key = owner_key[holder]
             # Demand for this key after k: a bisection of the sorted demand list, so the
             # pass stays O(n log n) (counting by a scan made it quadratic in program size).
             wanted = demand.get(key, ())
             later = len(wanted) - bisect_right(wanted, k)
             if later > len(pool.get(key, ())):
                 pool.setdefault(key, []).append(holder)  # keep it for a later out=
-            elif holder not in release:
+            else:
                 release.append(holder)
-        if taken is not None and taken in eq.inputs and taken not in release:
+        if taken is not None and taken in ins:
             release.append(taken)  # the result now owns the buffer under its own name
-        plan.release[k] = release
+        if release:
+            plan.release[k] = release
     return plan

@@ -9,7 +9,9 @@ Array constants are passed in through the function's globals, scalars are writte
 
 from __future__ import annotations
 
+import itertools
 import keyword
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -90,13 +92,18 @@ STATEMENTS: dict[Primitive, Callable[..., list[str]]] = {}
 
 def inline_literal(value: Any) -> bool:
     """Whether ``repr(value)`` evaluates back to ``value`` in the generated module."""
-    if isinstance(value, bool) or type(value) is int:
+    t = type(value)
+    if t is float:
+        return math.isfinite(value)
+    if t is int or t is bool:
         return True
-    if type(value) is float:
-        return bool(np.isfinite(value))
-    if isinstance(value, tuple):
+    if t is tuple:
         return all(isinstance(v, int) and not isinstance(v, np.generic) for v in value)
     return False
+
+
+#: Programs longer than this are emitted in the compact form (see :func:`generate_source`).
+COMPACT_ABOVE = 2000
 
 
 def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool = True,
@@ -108,79 +115,134 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     ``plain_strong_zeros`` ``mul_sz``/``div_sz`` are emitted as ``np.multiply``/``np.true_divide``,
     and with ``nan_checks`` as well each such product's result is checked for a NaN on the spot
     (raising :class:`~tensorcalc.api_util.StrongZeroNaN`, the signal for the checked rerun).
+
+    A result written into a buffer with ``out=`` takes the name that holds the buffer
+    (``v2 = np.add(v2, 1.0, out=v2)``): rebinding the name is what a ``del`` of the old holder
+    did, without a statement of its own. That halves the source of an elementwise chain, and
+    Python's ``compile`` of the source is the largest part of compiling a long program.
+    For the same reason a program of more than :data:`COMPACT_ABOVE` equations is written
+    compactly: each ufunc bound to a global of its own name (``_add``), ``out`` passed by
+    position, no comments (a third less for ``compile`` to parse; also a little faster to
+    run). Shorter programs keep the readable form (``np.add(a, b, out=a)  # add``).
     """
     plain = plain_strong_zeros
     plan = plan_buffers(prog, plain) if reuse_buffers else None
     env: dict[str, Any] = {"np": np}
     if plain and nan_checks:
         env["_nan"], env["_StrongZeroNaN"] = may_hold_nan, StrongZeroNaN
-    names: dict[int, str] = {}
-    counter = [0]
-
-    def fresh(prefix: str) -> str:
-        counter[0] += 1
-        return f"{prefix}{counter[0]}"
+    names: dict[Var, str] = {}
+    counter = itertools.count(1)
+    check_nan = plain and nan_checks
+    compact = len(prog.equations) > COMPACT_ABOVE
+    ufunc_names: dict[np.ufunc, str] = {}
 
     def const(value: Any) -> str:
         # Only values whose repr is a Python literal are written inline: repr(-inf) is the
         # bare name ``inf`` and repr(nan) is ``nan``, neither defined in the generated module.
         if inline_literal(value):
             return repr(value)
-        key = fresh("_k")
+        key = f"_k{next(counter)}"
         env[key] = value
         return key
 
-    def read(atom: Var | Literal) -> str:
-        if isinstance(atom, Literal):
-            return const(atom.value)
-        return names[id(atom)]
-
     args = []
     for v in prog.inputs:
-        names[id(v)] = fresh("x")
-        args.append(names[id(v)])
+        names[v] = f"x{next(counter)}"
+        args.append(names[v])
     lines = [f"def {name}({', '.join(args)}):"]
-    for k, eq in enumerate(prog.equations):
-        ins = [read(a) for a in eq.inputs]
-        outs = []
-        for v in eq.outputs:
-            names[id(v)] = fresh("v")
-            outs.append(names[id(v)])
+    append = lines.append
+    eqs = prog.equations
+    uses = plan.read_once_by_next if compact and plan is not None else ()
+    pending: Any = None  # a result not yet given a line (read by this equation only)
+    pending_expr = ""  # the call that computes it
+    depth = 0
+    later: list[str] = []  # names the nested calls released, freed after the line
+    ufuncs = plan.ufuncs if plan is not None else [ufunc_of(eq, plain) for eq in eqs]
+    for k, eq in enumerate(eqs):
+        ins = [pending_expr if a is pending else names[a] if type(a) is not Literal
+               else const(a.value) for a in eq.inputs]
+        pending = None
         prim = eq.primitive
-        statement = STATEMENTS.get(prim)
-        if statement is not None:
-            body = statement(ins, outs, eq.params, const, plain)
-            lines.extend(f"    {line}  # {prim.name}" if j == 0 else f"    {line}"
-                         for j, line in enumerate(body))
-            if plan is not None and plan.release[k]:
-                lines.append(f"    del {', '.join(names[id(v)] for v in plan.release[k])}")
-            continue
-        template = TEMPLATES.get(prim)
-        if template is not None:
-            expr = template(ins, eq.params, const)
+        buf = plan.out[k] if plan is not None else None
+        if buf is not None:  # the result takes the buffer's name
+            target = names[eq.outputs[0]] = names[buf]
+            outs = [target]
         else:
-            impl = ufunc_of(eq, plain) or prim.impl
-            if isinstance(impl, np.ufunc) and not eq.params:
-                buf = plan.out[k] if plan is not None else None
-                out_kw = f", out={names[id(buf)]}" if buf is not None else ""
-                expr = f"np.{impl.__name__}({', '.join(ins)}{out_kw})"
+            outs = []
+            for v in eq.outputs:
+                names[v] = out_name = f"v{next(counter)}"
+                outs.append(out_name)
+            target = outs[0] if not prim.multiple_results else ", ".join(outs) + ","
+        u = ufuncs[k]
+        if compact and u is not None:  # the common case first: a global bound to the ufunc
+            fn = ufunc_names.get(u)
+            if fn is None:
+                fn = ufunc_names[u] = f"_{u.__name__}"
+                env[fn] = u
+            expr = (f"{fn}({', '.join(ins)}, {target})" if buf is not None  # out by position
+                    else f"{fn}({', '.join(ins)})")
+        else:
+            statement = STATEMENTS.get(prim)
+            if statement is not None:
+                body = statement(ins, outs, eq.params, const, plain)
+                lines.extend(f"    {line}  # {prim.name}" if j == 0 else f"    {line}"
+                             for j, line in enumerate(body))
+                dead = _released(plan, k, names, None)
+                if dead:
+                    append(f"    del {', '.join(dead)}")
+                continue
+            template = TEMPLATES.get(prim)
+            if template is not None:
+                expr = template(ins, eq.params, const)
             else:
-                fn = const(impl)
-                kw = ", ".join(f"{k}={const(v)}" for k, v in eq.params.items()
-                               if k.isidentifier() and not keyword.iskeyword(k))
-                expr = f"{fn}({', '.join(ins)}{', ' + kw if kw else ''})"
-        target = outs[0] if not prim.multiple_results else ", ".join(outs) + ","
-        lines.append(f"    {target} = {expr}  # {prim.name}")
-        if plain and nan_checks and prim in PLAIN_STRONG_ZERO:
-            lines.append(f"    if _nan({outs[0]}): raise _StrongZeroNaN")
-        if plan is not None and plan.release[k]:
-            # Free intermediates now, as eager evaluation would, instead of at return.
-            lines.append(f"    del {', '.join(names[id(v)] for v in plan.release[k])}")
+                impl = u or prim.impl
+                if isinstance(impl, np.ufunc) and not eq.params:
+                    out_kw = f", out={target}" if buf is not None else ""
+                    expr = f"np.{impl.__name__}({', '.join(ins)}{out_kw})"
+                else:
+                    fn = const(impl)
+                    kw = ", ".join(f"{p}={const(v)}" for p, v in eq.params.items()
+                                   if p.isidentifier() and not keyword.iskeyword(p))
+                    expr = f"{fn}({', '.join(ins)}{', ' + kw if kw else ''})"
+        dead = _released(plan, k, names, target if buf is not None else None)
+        if later:
+            dead = [d for d in later if d != target] + dead
+            later = []
+        if k in uses and depth < _NEST and not prim.multiple_results \
+                and not (check_nan and prim in PLAIN_STRONG_ZERO) \
+                and eqs[k + 1].primitive not in STATEMENTS:
+            # Read once, by the next equation: the next line takes this call as its argument
+            # instead (and what this call released is freed after that line). A result in a
+            # buffer of its own is named as it is made (``(v3 := _mul(a, b))``), for the
+            # ``out=`` or the ``del`` that may follow.
+            pending, depth, later = eq.outputs[0], depth + 1, dead
+            pending_expr = expr if buf is not None else f"({target} := {expr})"
+            continue
+        depth = 0
+        append(f"    {target} = {expr}" if compact else f"    {target} = {expr}  # {prim.name}")
+        if check_nan and prim in PLAIN_STRONG_ZERO:
+            append(f"    if _nan({outs[0]}): raise _StrongZeroNaN")
+        if dead:
+            append(f"    del {', '.join(dead)}")
     # A returned constant is copied: callers may modify results in place.
-    rets = [read(a) + (".copy()" if isinstance(a, Literal) and isinstance(a.value, np.ndarray)
-                       else "") for a in prog.outputs]
-    lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
+    rets = [(names[a] if type(a) is not Literal else const(a.value))
+            + (".copy()" if isinstance(a, Literal) and isinstance(a.value, np.ndarray) else "")
+            for a in prog.outputs]
+    append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return "\n".join(lines) + "\n", env
+
+
+#: How many calls one generated line may nest (Python's parser limits nesting depth).
+_NEST = 8
+
+
+def _released(plan: Any, k: int, names: dict[Var, str], kept: str | None) -> list[str]:
+    """Names to ``del`` after equation ``k``: free intermediates now, as eager evaluation
+    would, instead of at return (a name the result now holds is not freed: the buffer lives
+    on under it)."""
+    if plan is None or not plan.release[k]:
+        return []
+    return [n for n in (names[v] for v in plan.release[k]) if n != kept]
 
 
 def compile_program(prog: Program, name: str = "compiled", plain_strong_zeros: bool = False,

@@ -6,6 +6,10 @@ outputs. Simplifications are identities of the linear algebra the derivative pro
 of: ``x · 1 = x``, ``x + 0 = x``, ``(xᵀ)ᵀ = x``, ``reshape(reshape(x)) = reshape(x)``, a reshape
 or conversion to what ``x`` already is is ``x``. They only fire when the result's shape and
 dtype equal the operand's, so a simplification never changes a broadcast or a dtype.
+
+Each simplification is a rule of one forward sweep (:mod:`tensorcalc.compile.sweep`): the
+named pass functions run their one rule over a program, and :func:`optimize` runs all of them
+in a single walk, then dead-code elimination (one backward walk).
 """
 
 from __future__ import annotations
@@ -19,23 +23,28 @@ from ..core.primitive import bind
 from ..ops.elementwise import add_p, mul_p, sub_p
 from ..ops.structural import broadcast_to_p, convert_p, reshape_p, transpose_p
 from .structured import (
-    diagonal_matmul,
-    strong_zero_simplification,
-    uniform_constants,
-    whole_slices,
+    diagonal_matmul_rule,
+    strong_zero_rule,
+    uniform_constant_rule,
+    whole_slice_rule,
 )
+from .sweep import Sweep, rewrites, run_rules
 
 Atom = Var | Literal
 
 
 def dead_code_elimination(prog: Program) -> Program:
     """Drop equations whose outputs no output depends on (one backward sweep)."""
-    live = {id(a) for a in prog.outputs if isinstance(a, Var)}
+    live = {a for a in prog.outputs if type(a) is Var}
+    add = live.add
     kept: list[Equation] = []
     for eq in reversed(prog.equations):
-        if any(id(v) in live for v in eq.outputs):
+        outs = eq.outputs
+        if (outs[0] in live) if len(outs) == 1 else any(v in live for v in outs):
             kept.append(eq)
-            live.update(id(a) for a in eq.inputs if isinstance(a, Var))
+            for a in eq.inputs:
+                if type(a) is Var:
+                    add(a)
     kept.reverse()
     return Program(prog.inputs, kept, prog.outputs)
 
@@ -55,56 +64,46 @@ def _params_key(params: dict[str, Any]) -> Any:
     return key
 
 
-class _Rewriter:
-    """Substitution of variables by atoms while rebuilding a program."""
-
-    def __init__(self) -> None:
-        self.subst: dict[int, Atom] = {}
-
-    def read(self, a: Atom) -> Atom:
-        if isinstance(a, Var):
-            return self.subst.get(id(a), a)
-        return a
+def common_subexpression_rule(eq: Equation, sw: Sweep) -> Any:
+    """The outputs of an earlier equation with the same primitive, inputs and params."""
+    try:
+        key = (eq.primitive, tuple([a if type(a) is Var else _literal_key(a)
+                                    for a in eq.inputs]),
+               _params_key(eq.params) if eq.params else ())
+        got = sw.seen.get(key)
+    except TypeError:
+        return eq
+    if got is not None:
+        return got
+    sw.seen[key] = eq.outputs
+    return eq
 
 
 def common_subexpression_elimination(prog: Program) -> Program:
     """Reuse the first of several equations with the same primitive, inputs and params."""
-    rw = _Rewriter()
-    seen: dict[Any, tuple[Var, ...]] = {}
-    out: list[Equation] = []
-    for eq in prog.equations:
-        ins = tuple(rw.read(a) for a in eq.inputs)
-        try:
-            key = (eq.primitive, tuple(id(a) if isinstance(a, Var) else _literal_key(a)
-                                       for a in ins), _params_key(eq.params))
-        except TypeError:
-            key = None
-        if key is not None and key in seen:
-            for old, new in zip(eq.outputs, seen[key], strict=True):
-                rw.subst[id(old)] = new
-            continue
-        if key is not None:
-            seen[key] = eq.outputs
-        out.append(Equation(eq.primitive, ins, eq.outputs, eq.params))
-    return Program(prog.inputs, out, [rw.read(a) for a in prog.outputs])
+    return run_rules(prog, (common_subexpression_rule,))
 
 
 _FOLD_LIMIT = 1 << 20  # fold constants up to a million elements; larger ones stay as code
 
 
+def constant_folding_rule(eq: Equation, sw: Sweep) -> Any:
+    """An equation whose inputs are all constants becomes its value."""
+    ins = eq.inputs
+    if not ins or eq.primitive.multiple_results:
+        return eq
+    for a in ins:
+        if type(a) is not Literal:
+            return eq
+    value = bind(eq.primitive, *[a.value for a in ins], **eq.params)
+    if np.size(value) <= _FOLD_LIMIT:
+        return (Literal(value, eq.outputs[0].aval),)
+    return eq
+
+
 def constant_folding(prog: Program) -> Program:
     """Evaluate equations whose inputs are all constants, once, at compile time."""
-    rw = _Rewriter()
-    out: list[Equation] = []
-    for eq in prog.equations:
-        ins = tuple(rw.read(a) for a in eq.inputs)
-        if ins and all(isinstance(a, Literal) for a in ins) and not eq.primitive.multiple_results:
-            value = bind(eq.primitive, *[a.value for a in ins], **eq.params)
-            if np.size(value) <= _FOLD_LIMIT:
-                rw.subst[id(eq.outputs[0])] = Literal(value, eq.outputs[0].aval)
-                continue
-        out.append(Equation(eq.primitive, ins, eq.outputs, eq.params))
-    return Program(prog.inputs, out, [rw.read(a) for a in prog.outputs])
+    return run_rules(prog, (constant_folding_rule,))
 
 
 def _is_const(a: Atom, value: float) -> bool:
@@ -123,66 +122,60 @@ def _same_aval(a: Atom, v: Var) -> bool:
     return a.aval.shape == v.aval.shape and a.aval.dtype == v.aval.dtype
 
 
+_NO_OP_IF_SAME = frozenset({reshape_p, broadcast_to_p, convert_p})
+
+
+@rewrites(mul_p, add_p, sub_p, reshape_p, broadcast_to_p, convert_p, transpose_p)
+def algebraic_rule(eq: Equation, sw: Sweep) -> Any:
+    """``x·1 = x``, ``x + 0 = x``, no-op structural ops, composed reshapes and transposes."""
+    prim = eq.primitive
+    ins = eq.inputs
+    if prim is mul_p:
+        x, y = ins
+        res = eq.outputs[0]
+        if _is_const(y, 1.0) and _same_aval(x, res):
+            return (x,)
+        if _is_const(x, 1.0) and _same_aval(y, res):
+            return (y,)
+    elif prim is add_p or prim is sub_p:
+        x, y = ins
+        res = eq.outputs[0]
+        if _is_const(y, 0.0) and _same_aval(x, res):
+            return (x,)
+        if prim is add_p and _is_const(x, 0.0) and _same_aval(y, res):
+            return (y,)
+    elif prim in _NO_OP_IF_SAME and _same_aval(ins[0], eq.outputs[0]):
+        return (ins[0],)
+    if prim is transpose_p and tuple(eq.params["perm"]) == tuple(
+            range(len(eq.outputs[0].aval.shape))):
+        return (ins[0],)
+    if (prim is reshape_p or prim is transpose_p) and isinstance(ins[0], Var):
+        inner = sw.defs.get(ins[0])
+        if inner is not None and inner.primitive is prim:
+            res = eq.outputs[0]
+            if prim is reshape_p:
+                if _same_aval(inner.inputs[0], res):
+                    return (inner.inputs[0],)
+                return Equation(prim, inner.inputs, eq.outputs, eq.params)
+            perm = tuple(inner.params["perm"][p] for p in eq.params["perm"])
+            if perm == tuple(range(len(perm))):
+                return (inner.inputs[0],)
+            return Equation(prim, inner.inputs, eq.outputs, {"perm": perm})
+    return eq
+
+
 def algebraic_simplification(prog: Program) -> Program:
     """Remove multiplications by one, additions of zero, and no-op structural operations."""
-    rw = _Rewriter()
-    defs: dict[int, Equation] = {}
-    out: list[Equation] = []
-    for eq in prog.equations:
-        ins = tuple(rw.read(a) for a in eq.inputs)
-        prim = eq.primitive
-        res = eq.outputs[0] if eq.outputs else None
-        alias: Atom | None = None
-        if prim is mul_p:
-            x, y = ins
-            if _is_const(y, 1.0) and _same_aval(x, res):
-                alias = x
-            elif _is_const(x, 1.0) and _same_aval(y, res):
-                alias = y
-        elif prim is add_p or prim is sub_p:
-            x, y = ins
-            if _is_const(y, 0.0) and _same_aval(x, res):
-                alias = x
-            elif prim is add_p and _is_const(x, 0.0) and _same_aval(y, res):
-                alias = y
-        elif prim in (reshape_p, broadcast_to_p, convert_p) and _same_aval(ins[0], res):
-            alias = ins[0]
-        elif prim is transpose_p and tuple(eq.params["perm"]) == tuple(range(len(res.aval.shape))):
-            alias = ins[0]
-        elif (prim is reshape_p or prim is transpose_p) and isinstance(ins[0], Var):
-            inner = defs.get(id(ins[0]))
-            if inner is not None and inner.primitive is eq.primitive:
-                if prim is reshape_p:
-                    ins = inner.inputs
-                    alias = ins[0] if _same_aval(ins[0], res) else None
-                else:
-                    perm = tuple(inner.params["perm"][p] for p in eq.params["perm"])
-                    ins = inner.inputs
-                    if perm == tuple(range(len(perm))):
-                        alias = ins[0]
-                    else:
-                        new = Equation(eq.primitive, ins, eq.outputs, {"perm": perm})
-                        out.append(new)
-                        defs[id(res)] = new
-                        continue
-        if alias is not None:
-            rw.subst[id(res)] = alias
-            continue
-        new = Equation(eq.primitive, ins, eq.outputs, eq.params)
-        out.append(new)
-        for v in eq.outputs:
-            defs[id(v)] = new
-    return Program(prog.inputs, out, [rw.read(a) for a in prog.outputs])
+    return run_rules(prog, (algebraic_rule,))
+
+
+#: The rules :func:`optimize` runs, in this order, on each equation in one sweep.
+RULES = (constant_folding_rule, uniform_constant_rule, strong_zero_rule, algebraic_rule,
+         diagonal_matmul_rule, whole_slice_rule, common_subexpression_rule)
 
 
 def optimize(prog: Program) -> Program:
     """The default pipeline: fold constants, simplify the structure derivative programs carry
-    (:mod:`tensorcalc.compile.structured`), simplify algebraically, share, drop what is dead."""
-    prog = constant_folding(prog)
-    prog = uniform_constants(prog)
-    prog = strong_zero_simplification(prog)
-    prog = algebraic_simplification(prog)
-    prog = diagonal_matmul(prog)
-    prog = whole_slices(prog)
-    prog = common_subexpression_elimination(prog)
-    return dead_code_elimination(prog)
+    (:mod:`tensorcalc.compile.structured`), simplify algebraically, share — each a rule of one
+    forward sweep (:mod:`tensorcalc.compile.sweep`) — then drop what is dead."""
+    return dead_code_elimination(run_rules(prog, RULES))

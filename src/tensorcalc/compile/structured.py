@@ -21,7 +21,9 @@ rewrites one such pattern with an identity that holds entry by entry:
   shape (``c ⊙ x = c₀ x``): the constant no longer has to be stored or streamed;
 * ``whole_slices`` — ``x[0:n]`` on an axis of length ``n`` is ``x``.
 
-A pass never changes a result's shape or dtype; each returns a new Program.
+A pass never changes a result's shape or dtype; each returns a new Program. Each pass is a
+rule of one forward sweep (:mod:`tensorcalc.compile.sweep`), so the default pipeline runs
+them all in a single walk.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ..ops.elementwise import add_p, div_p, maximum_p, minimum_p, mul_p, pow_p, 
 from ..ops.products import matmul_p
 from ..ops.strong_zero import div_sz_p, mul_sz_p
 from ..ops.structural import getitem_p, reshape_p
+from .sweep import Sweep, rewrites, run_rules
 
 Atom = Var | Literal
 
@@ -75,39 +78,25 @@ def _same_aval(a: Atom, v: Var) -> bool:
     return tuple(a.aval.shape) == tuple(v.aval.shape) and a.aval.dtype == v.aval.dtype
 
 
-def _substitute(prog: Program, subst: dict[int, Atom], eqs: list[Equation]) -> Program:
-    """Rebuild with ``subst`` applied to every input and output (chains resolved)."""
-    def read(a: Atom) -> Atom:
-        while isinstance(a, Var) and id(a) in subst:
-            a = subst[id(a)]
-        return a
-
-    if not subst:
-        return Program(prog.inputs, eqs, list(prog.outputs))
-    out = [e if not any(isinstance(a, Var) and id(a) in subst for a in e.inputs)
-           else Equation(e.primitive, tuple(read(a) for a in e.inputs), e.outputs, e.params)
-           for e in eqs]
-    return Program(prog.inputs, out, [read(a) for a in prog.outputs])
+@rewrites(mul_sz_p, div_sz_p)
+def strong_zero_rule(eq: Equation, sw: Sweep) -> Any:
+    """``mul_sz``/``div_sz`` with a constant operand become ``mul``/``div`` (or vanish)."""
+    if eq.primitive is mul_sz_p:
+        t, f = eq.inputs
+        if _all_equal(t, 1.0) and _same_aval(f, eq.outputs[0]):
+            return (f,)  # 1·f = f, and 1 is never a zero
+        if _finite(f) or _nonzero(t):
+            return Equation(mul_p, eq.inputs, eq.outputs, {})
+    elif eq.primitive is div_sz_p:
+        t, f = eq.inputs
+        if _finite(f) and _nonzero(f):
+            return Equation(div_p, eq.inputs, eq.outputs, {})
+    return eq
 
 
 def strong_zero_simplification(prog: Program) -> Program:
     """``mul_sz``/``div_sz`` with a constant operand become ``mul``/``div`` (or vanish)."""
-    subst: dict[int, Atom] = {}
-    eqs: list[Equation] = []
-    for eq in prog.equations:
-        if eq.primitive is mul_sz_p:
-            t, f = eq.inputs
-            if _all_equal(t, 1.0) and _same_aval(f, eq.outputs[0]):
-                subst[id(eq.outputs[0])] = f  # 1·f = f, and 1 is never a zero
-                continue
-            if _finite(f) or _nonzero(t):
-                eq = Equation(mul_p, eq.inputs, eq.outputs, {})
-        elif eq.primitive is div_sz_p:
-            t, f = eq.inputs
-            if _finite(f) and _nonzero(f):
-                eq = Equation(div_p, eq.inputs, eq.outputs, {})
-        eqs.append(eq)
-    return _substitute(prog, subst, eqs)
+    return run_rules(prog, (strong_zero_rule,))
 
 
 def _is_identity(a: Atom) -> bool:
@@ -128,79 +117,80 @@ def _diagonal_of(eq: Equation) -> tuple[Atom, int] | None:
     return None
 
 
+@rewrites(mul_sz_p, matmul_p)
+def diagonal_matmul_rule(eq: Equation, sw: Sweep) -> Any:
+    """``matmul`` with a constant identity or a ``diag(d)`` operand becomes a scaling."""
+    prim = eq.primitive
+    if prim is mul_sz_p:
+        found = _diagonal_of(eq)
+        if found is not None:
+            sw.diag[eq.outputs[0]] = found
+        return eq
+    if prim is not matmul_p:
+        return eq
+    a, b = eq.inputs
+    res = eq.outputs[0]
+    if _is_identity(a) and _same_aval(b, res):
+        return (b,)
+    if _is_identity(b) and _same_aval(a, res):
+        return (a,)
+    for side, other in ((a, b), (b, a)):
+        hit = sw.diag.get(side) if isinstance(side, Var) else None
+        if hit is None or len(other.aval.shape) != 2:
+            continue
+        d, n = hit
+        left = side is a
+        shape = (n, 1) if left else (1, n)
+        if tuple(res.aval.shape) != tuple(other.aval.shape) or \
+                np.result_type(d.aval.dtype, other.aval.dtype) != res.aval.dtype:
+            continue
+        if tuple(d.aval.shape) != shape:
+            col = Var(ShapedArray(shape, d.aval.dtype))
+            sw.push(Equation(reshape_p, (d,), (col,), {"new_shape": shape}),
+                    sw.rules.index(diagonal_matmul_rule) + 1)
+            d = sw.read(col)
+        return Equation(mul_p, (d, other), eq.outputs, {})
+    return eq
+
+
 def diagonal_matmul(prog: Program) -> Program:
     """``matmul`` with a constant identity or a ``diag(d)`` operand becomes a scaling."""
     if not any(eq.primitive is matmul_p for eq in prog.equations):
         return prog  # nothing to rewrite: skip the rebuild
-    diag: dict[int, tuple[Atom, int]] = {}
-    subst: dict[int, Atom] = {}
-    eqs: list[Equation] = []
+    return run_rules(prog, (diagonal_matmul_rule,))
 
-    def read(a: Atom) -> Atom:
-        while isinstance(a, Var) and id(a) in subst:
-            a = subst[id(a)]
-        return a
 
-    for eq in prog.equations:
-        if subst and any(isinstance(a, Var) and id(a) in subst for a in eq.inputs):
-            eq = Equation(eq.primitive, tuple(read(a) for a in eq.inputs), eq.outputs,
-                          eq.params)
-        found = _diagonal_of(eq)
-        if found is not None:
-            diag[id(eq.outputs[0])] = found
-        if eq.primitive is matmul_p:
-            a, b = eq.inputs
-            res = eq.outputs[0]
-            if _is_identity(a) and _same_aval(b, res):
-                subst[id(res)] = b
-                continue
-            if _is_identity(b) and _same_aval(a, res):
-                subst[id(res)] = a
-                continue
-            for side, other in ((a, b), (b, a)):
-                hit = diag.get(id(side)) if isinstance(side, Var) else None
-                if hit is None or len(other.aval.shape) != 2:
-                    continue
-                d, n = hit
-                left = side is a
-                shape = (n, 1) if left else (1, n)
-                if tuple(res.aval.shape) != tuple(other.aval.shape) or \
-                        np.result_type(d.aval.dtype, other.aval.dtype) != res.aval.dtype:
-                    continue
-                if tuple(d.aval.shape) != shape:
-                    col = Var(ShapedArray(shape, d.aval.dtype))
-                    eqs.append(Equation(reshape_p, (d,), (col,), {"new_shape": shape}))
-                    d = col
-                eq = Equation(mul_p, (d, other), eq.outputs, {})
-                break
-        eqs.append(eq)
-    return _substitute(prog, subst, eqs)
+@rewrites(*_ELEMENTWISE_BINARY)
+def uniform_constant_rule(eq: Equation, sw: Sweep) -> Any:
+    """A constant array with one repeated value becomes a 0-d scalar in an elementwise
+    binary op whose other operand has the result's shape."""
+    if eq.primitive not in _ELEMENTWISE_BINARY or len(eq.inputs) != 2:
+        return eq
+    ins = list(eq.inputs)
+    if not any(type(a) is Literal and isinstance(a.value, np.ndarray) for a in ins):
+        return eq  # only constant arrays (of one or more dimensions) can shrink
+    res = eq.outputs[0]
+    for i in (0, 1):
+        if not (isinstance(ins[i], Literal) and isinstance(ins[i].value, np.ndarray)):
+            continue
+        v = _const_array(ins[i])
+        other = ins[1 - i]
+        if v is None or v.ndim == 0 or v.size == 0 or \
+                tuple(other.aval.shape) != tuple(res.aval.shape):
+            continue
+        first = v.flat[0]
+        if v.dtype.kind in "biufc" and bool(np.all(v == first)) \
+                and not (isinstance(first, np.floating) and np.isnan(first)):
+            # A NumPy scalar keeps its dtype in promotion (NEP 50), like the array did.
+            ins[i] = Literal(v.dtype.type(first), ShapedArray((), v.dtype))
+    if any(a is not b for a, b in zip(ins, eq.inputs, strict=True)):
+        return Equation(eq.primitive, tuple(ins), eq.outputs, eq.params)
+    return eq
 
 
 def uniform_constants(prog: Program) -> Program:
     """Constant arrays with one repeated value become 0-d scalars in elementwise binary ops."""
-    eqs: list[Equation] = []
-    for eq in prog.equations:
-        if eq.primitive in _ELEMENTWISE_BINARY and len(eq.inputs) == 2:
-            ins = list(eq.inputs)
-            res = eq.outputs[0]
-            for i in (0, 1):
-                if not (isinstance(ins[i], Literal) and isinstance(ins[i].value, np.ndarray)):
-                    continue  # only constant arrays (of one or more dimensions) can shrink
-                v = _const_array(ins[i])
-                other = ins[1 - i]
-                if v is None or v.ndim == 0 or v.size == 0 or \
-                        tuple(other.aval.shape) != tuple(res.aval.shape):
-                    continue
-                first = v.flat[0]
-                if v.dtype.kind in "biufc" and bool(np.all(v == first)) \
-                        and not (isinstance(first, np.floating) and np.isnan(first)):
-                    # A NumPy scalar keeps its dtype in promotion (NEP 50), like the array did.
-                    ins[i] = Literal(v.dtype.type(first), ShapedArray((), v.dtype))
-            if any(a is not b for a, b in zip(ins, eq.inputs, strict=True)):
-                eq = Equation(eq.primitive, tuple(ins), eq.outputs, eq.params)
-        eqs.append(eq)
-    return Program(prog.inputs, eqs, prog.outputs)
+    return run_rules(prog, (uniform_constant_rule,))
 
 
 def _whole(idx: Any, shape: tuple[int, ...]) -> bool:
@@ -214,15 +204,16 @@ def _whole(idx: Any, shape: tuple[int, ...]) -> bool:
     return True
 
 
+@rewrites(getitem_p)
+def whole_slice_rule(eq: Equation, sw: Sweep) -> Any:
+    """``x[0:n, :]`` that selects all of ``x`` is ``x`` itself."""
+    if eq.primitive is getitem_p and isinstance(eq.inputs[0], Var) \
+            and _whole(eq.params.get("idx"), tuple(eq.inputs[0].aval.shape)) \
+            and _same_aval(eq.inputs[0], eq.outputs[0]):
+        return (eq.inputs[0],)
+    return eq
+
+
 def whole_slices(prog: Program) -> Program:
     """``x[0:n, :]`` that selects all of ``x`` is ``x`` itself."""
-    subst: dict[int, Atom] = {}
-    eqs: list[Equation] = []
-    for eq in prog.equations:
-        if eq.primitive is getitem_p and isinstance(eq.inputs[0], Var) \
-                and _whole(eq.params.get("idx"), tuple(eq.inputs[0].aval.shape)) \
-                and _same_aval(eq.inputs[0], eq.outputs[0]):
-            subst[id(eq.outputs[0])] = eq.inputs[0]
-            continue
-        eqs.append(eq)
-    return _substitute(prog, subst, eqs)
+    return run_rules(prog, (whole_slice_rule,))
