@@ -157,3 +157,19 @@ def test_sparsity_pattern_is_one_dense_block_per_slice():
     y = np.random.default_rng(8).standard_normal((3, 4))  # over axis 0: the transposed layout
     jt = _dense_softmax_jacobian(y.T).transpose(1, 0, 3, 2).reshape(y.size, y.size) != 0
     np.testing.assert_array_equal(pattern(lambda v: tsp.softmax(v, axis=0), y), jt)
+
+
+def test_jit_reuses_the_buffer_softmax_read():
+    """softmax returns a fresh array, so under jit the scores it read are dead once it ran and
+    the next elementwise result is written into their buffer (``out=``) instead of a new one."""
+    def f(x):
+        return tc.nn.functional.softmax(x * 2.0, axis=-1) + 1.0
+
+    x = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    g = tc.jit(f)
+    src = g.source(x)
+    add_line = [ln for ln in src.splitlines() if "add" in ln][-1]
+    assert "out=" in add_line, src
+    z = 2.0 * x
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    np.testing.assert_allclose(g(x), e / e.sum(axis=-1, keepdims=True) + 1.0, rtol=1e-15)

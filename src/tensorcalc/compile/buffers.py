@@ -36,11 +36,15 @@ import numpy as np
 from ..core.ir import Literal, Program, Var
 from ..ops.elementwise import select_p
 from ..ops.reductions import reduce_max_p, reduce_min_p
+from ..ops.softmax import log_softmax_p, softmax_p, softmax_tangent_p
 from ..ops.strong_zero import div_sz_p, mul_sz_p
 from ..ops.structural import convert_p, reduce_sum_p
 
 #: Primitives whose generated code never returns a view of an operand (fresh arrays or scalars).
-FRESH = frozenset({reduce_sum_p, reduce_max_p, reduce_min_p, select_p, convert_p})
+#: (softmax's three impls end in a NumPy call that allocates: the scores they read can die, and
+#: their buffers be reused, as soon as they are read.)
+FRESH = frozenset({reduce_sum_p, reduce_max_p, reduce_min_p, select_p, convert_p,
+                   softmax_p, log_softmax_p, softmax_tangent_p})
 
 
 @dataclass
