@@ -10,19 +10,11 @@ import tensorcalc as tc
 import tensorcalc.numpy as tnp
 from tensorcalc.jacobians.sweeps import bytes_per_sweep_vector
 from tensorcalc.transforms import hessian, hvp, jacfwd, jacobian, jacobian_plan, jacrev
+from tests.finite_diff import central_jacobian
 
 MODES = ("forward", "reverse", "structured", "auto")
 
 
-def central_jacobian(f, x, eps=1e-6):
-    x = np.asarray(x, float)
-    y0 = np.asarray(f(x))
-    J = np.zeros(y0.shape + x.shape)
-    for k in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[k] = eps
-        J[(...,) + k] = (np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps)
-    return J
 
 
 def _mlp(rng):

@@ -19,16 +19,7 @@ from tensorcalc.accumulate.graph import LinearizedGraph
 from tensorcalc.accumulate.structure import Dense, Diagonal
 from tensorcalc.jacobians import plan as plan_mod
 from tensorcalc.transforms import jacobian, jacobian_plan
-
-
-def central_jacobian(f, x, eps=1e-6):
-    x = np.asarray(x, float)
-    cols = []
-    for k in range(x.size):
-        e = np.zeros_like(x)
-        e[k] = eps
-        cols.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps))
-    return np.stack(cols, axis=-1)
+from tests.finite_diff import central_jacobian
 
 
 @pytest.fixture

@@ -15,15 +15,7 @@ from tensorcalc.accumulate.structure import Dense, Diagonal, ScaledIdentity
 from tensorcalc.core.context import strong_zero_checks
 from tensorcalc.jacobians.traced import Traced, traced_add, traced_matmul
 from tensorcalc.transforms import hessian, jacfwd, jacobian, jacrev
-
-
-def central_jacobian(f, x, eps=1e-6):
-    cols = []
-    for k in range(x.size):
-        e = np.zeros_like(x)
-        e[k] = eps
-        cols.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps))
-    return np.stack(cols, axis=-1)
+from tests.finite_diff import central_jacobian
 
 
 def _logistic(m=40, n=6, seed=0):
