@@ -17,6 +17,9 @@ REASONS = {
         'SCIPY_ARRAY_API=1'),
     'dask_fancy': "the record's own nd fancy indexing of a raw Dask array",
     'dask_mask': 'boolean-mask indexing gives a Dask array of unknown size',
+    'dask_empty': (
+        "Dask cannot reshape a 0-size block of an empty stack ('cannot reshape array of size "
+        "0'); it raises, NumPy returns the empty result"),
     'strict_operator': (
         "array_api_strict's operators refuse a traced operand (the record writes x * t on"
         ' raw arrays); tnp functions work'),
@@ -75,9 +78,17 @@ LIMITS: dict[str, dict[str, dict[str, str]]] = {
         },
         'dask_fancy': {
             'getitem_fancy_2d': 'eager',
+            'getitem_mixed_separated': 'eager',
+            'np_frompyfunc_fromfunction': 'eager',  # x[i] with fromfunction's 2-D index grid
         },
         'dask_mask': {
             'getitem_mask_2d': 'eager',
+        },
+        'dask_empty': {
+            'np_empty_vecdot_matvec': 'grad',
+        },
+        'value_shape': {
+            'np_trim_zeros': 'eager,grad',
         },
         'scipy': {
             'digamma(2, 3)': 'eager,grad',
