@@ -132,3 +132,12 @@ def test_web_names_resolve_lazily():
                "print(all(getattr(w, n) is not None for n in w.__all__))\n"
                "print('tensorcalc.web.server' in sys.modules)\n")
     assert out.split() == ["False", "True", "True"]
+
+
+def test_colouring_a_small_pattern_does_not_import_numba():
+    """Small patterns take the Python loops: importing numba would cost more than the work
+    (accumulate/_kernels.py, SMALL_WORK), and deciding which orderings to try must not pay it."""
+    new, _ = _modules_after("import numpy as np\n"
+                            "from tensorcalc.accumulate.coloring import column_coloring\n"
+                            "column_coloring(np.eye(6, dtype=bool) | np.eye(6, k=1, dtype=bool))")
+    assert not _loaded(new, "numba")

@@ -182,7 +182,8 @@ def _best_columns(p: _Pattern, orderings: tuple[str, ...] = ORDERINGS) -> tuple[
     deg = _d2_degrees(p).astype(np.int64)
     attempts = [(v, o) for o in orderings
                 for v in (("smallest_last_fast", o) if o == "smallest_last" else (o,))]
-    if orderings == ORDERINGS and backend() == "python" and _work(p) >= PYTHON_WORK_LIMIT:
+    if orderings == ORDERINGS and _work(p) >= PYTHON_WORK_LIMIT and backend() == "python":
+        # (the size first: backend() imports numba, which small patterns never need.)
         # Without numba every ordering is a Python loop over the pattern, and the others cost
         # several times largest-first's (argsort + one greedy pass): on a 10⁵-column stencil
         # 3 s against a minute. Largest-first alone gives 7 colours there, the best 5; the
