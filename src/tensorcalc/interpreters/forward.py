@@ -171,11 +171,6 @@ def defjvp_scalar(prim: Primitive, kind: str) -> None:
 
 _WEAK_FLOAT = ShapedArray((), np.dtype(np.float64), weak_type=True)
 
-#: The concrete primal types the direct paths take: arrays and NumPy's inexact scalars. A chain
-#: on a Python float turns into ``np.float64`` after its first operation (``np.sin(0.3)``), and
-#: the scalars are immutable, so a factor of that type never needs the constant guard.
-_DIRECT = NUMPY_CONCRETE
-
 #: ``(factor, quotient)`` of the unary functions registered with :func:`defjvp_diag`:
 #: ``ẏ = factor(ans, x) ⊙ ẋ``, or ``ẏ = ẋ ⊘ factor(ans, x)`` when ``quotient``.
 diag_rules: dict[Primitive, tuple[Callable[..., Any], bool]] = {}
@@ -260,7 +255,7 @@ class JVPTrace(Trace):
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         if len(args) == 1:
             a = args[0]
-            if type(a) is JVPTracer and a._trace is self and type(a.primal) in _DIRECT:
+            if type(a) is JVPTracer and a._trace is self and type(a.primal) in NUMPY_CONCRETE:
                 rule = diag_rules.get(prim)
                 if rule is not None:
                     return self.diagonal(prim, rule, a, params)
@@ -298,7 +293,10 @@ class JVPTrace(Trace):
         x, t = a.primal, a.tangent
         ans = prim.impl(x, **params) if params else prim.impl(x)
         f = factor(ans, x, **params) if params else factor(ans, x)
-        if type(t) is StageTracer and type(f) in _DIRECT:
+        # Arrays and NumPy's inexact scalars (NUMPY_CONCRETE): a chain on a Python float is on
+        # ``np.float64`` after its first operation, and a scalar, being immutable, never needs
+        # the constant guard.
+        if type(t) is StageTracer and type(f) in NUMPY_CONCRETE:
             aval = t.var.aval
             if f.shape == aval.shape and f.dtype == aval.dtype:
                 # Staged inline, like _stage_scale: this is the hottest path of eager
@@ -327,7 +325,7 @@ class JVPTrace(Trace):
         else:
             return None
         x = tracer.primal
-        if type(x) not in _DIRECT:
+        if type(x) not in NUMPY_CONCRETE:
             return None
         c = b if left else a
         ans = prim.impl(x, c) if left else prim.impl(c, x)

@@ -47,7 +47,7 @@ from ..ops.strong_zero import div_sz, div_sz_p, mul_sz, mul_sz_p
 from ..ops.structural import broadcast_to, convert_p, reshape, reshape_p
 from .pattern import live_equations
 from .plan import _ORDERS, _sweep_costs
-from .structured import NotStructured, build_graph
+from .structured import NotStructured, _same_shape, _size, build_graph
 from .sweeps import Linearized
 
 #: A rule returns the structure of ``∂out/∂in_i`` and a function that builds its data (called
@@ -63,10 +63,6 @@ class Traced(L.Local):
     const_strong: bool = False
 
 
-def _size(v: Any) -> int:
-    return int(math.prod(v.aval.shape))
-
-
 def _shape(x: Any) -> tuple[int, ...]:
     return tuple(x.aval.shape) if isinstance(x, Tracer) else tuple(np.shape(x))
 
@@ -76,10 +72,6 @@ def _const(eq: Equation, i: int) -> Any:
     if not isinstance(a, Literal) or type(a.value) is Zero:
         raise NotStructured(f"{eq.primitive.name}: operand {i} is not a constant")
     return a.value
-
-
-def _same_shape(eq: Equation, i: int) -> bool:
-    return tuple(eq.inputs[i].aval.shape) == tuple(eq.outputs[0].aval.shape)
 
 
 def _identity(eq: Equation, i: int) -> tuple[Any, Callable[[], Any]]:

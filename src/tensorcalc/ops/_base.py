@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core.backend import is_foreign, numpy_dtype
 from ..core.primitive import Tracer
-from ..core.shapes import NUMPY_CONCRETE, ShapedArray
+from ..core.shapes import PLAIN_VALUES, ShapedArray
 
 _WEAK_STANDINS = {"b": True, "i": 1, "u": 1, "f": 1.0, "c": 1j}
 _dtype_cache: dict[Any, np.dtype] = {}
@@ -45,7 +45,7 @@ def probe_dtype(impl: Callable[..., Any], avals: tuple[ShapedArray, ...],
 def needs_bind(x: Any) -> bool:
     """Whether ``x`` must go through ``bind``: a tracer, or an array of a library other than
     NumPy (NumPy arrays and numbers take the direct NumPy call)."""
-    if type(x) in NUMPY_CONCRETE:
+    if type(x) in PLAIN_VALUES:
         return False
     return isinstance(x, Tracer) or is_foreign(x)
 

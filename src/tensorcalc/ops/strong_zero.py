@@ -144,8 +144,6 @@ def _mul_sz_transpose_direct(ct: Any, eq: Any) -> Any:
             v = f.value
             if type(v) is float or (type(v) in NUMPY_CONCRETE and v.shape == ct.shape
                                     and v.dtype == ct.dtype):
-                if not _checks_on() or _all_finite(v, nonzero=False):
-                    return np.multiply(ct, v), None
                 return _mul_sz_impl(ct, v), None
     return None
 
