@@ -10,6 +10,7 @@ peaks come from a child process's resident-set high-water mark (``python -m benc
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import statistics
@@ -56,6 +57,26 @@ def measure(fn: Callable[[], Any], budget: float = 1.0, min_repeat: int = 5,
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times), repeat
+
+
+def alternating_cpu(fns: dict[str, Callable[[], Any]], rounds: int, calls: int = 1,
+                    warm_each_round: bool = False) -> dict[str, list[float]]:
+    """CPU seconds (``time.process_time``: every thread of the process, page faults included)
+    of each call of each function, the functions taken in turn round after round (``calls``
+    calls each per round), so that on a machine shared with other jobs a busy minute slows
+    them all alike. ``warm_each_round``: one untimed call and a garbage collection before each
+    function's calls in every round."""
+    out: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            if warm_each_round:
+                fn()  # caches, compiled code, the allocator's free lists
+                gc.collect()
+            for _ in range(calls):
+                c0 = time.process_time()
+                fn()
+                out[name].append(time.process_time() - c0)
+    return out
 
 
 def traced_peak(fn: Callable[[], Any]) -> float:

@@ -14,9 +14,7 @@ ratios are printed from both.
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
-import time
 
 if __name__ == "__main__":
     from .__main__ import pin_threads
@@ -25,7 +23,7 @@ if __name__ == "__main__":
 
 import numpy as np  # noqa: E402
 
-from ._common import load_average, machine  # noqa: E402
+from ._common import alternating_cpu, load_average, machine  # noqa: E402
 from .speed import BUILDERS, TARGETS  # noqa: E402
 from .suite import load_peers, peer_versions  # noqa: E402
 
@@ -33,16 +31,8 @@ from .suite import load_peers, peer_versions  # noqa: E402
 def cpu_times(key: str, rounds: int, calls: int) -> dict[str, list[float]]:
     """Per implementation of workload ``key``: ``rounds × calls`` CPU times in seconds."""
     w = BUILDERS[key](load_peers(1))
-    out: dict[str, list[float]] = {name: [] for name in w.impls}
-    for _ in range(rounds):
-        for name, impl in w.impls.items():
-            impl.fn()  # warm: caches, compiled code, the allocator's free lists
-            gc.collect()
-            for _ in range(calls):
-                t0 = time.process_time()
-                impl.fn()
-                out[name].append(time.process_time() - t0)
-    return out
+    return alternating_cpu({name: impl.fn for name, impl in w.impls.items()}, rounds, calls,
+                           warm_each_round=True)
 
 
 def main(argv: list[str] | None = None) -> None:

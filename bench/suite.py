@@ -42,6 +42,7 @@ from . import overhead
 from ._common import (
     Impl,
     Workload,
+    alternating_cpu,
     flat_values,
     load_average,
     machine,
@@ -314,13 +315,7 @@ def run_alternating(w: Workload, budget: float) -> list[Row]:
                                                              atol=1e-9):
                 notes[name] = "MISMATCH vs reference"
     rounds = int(min(300, max(5, budget / max(pair, 1e-7))))
-    cpu: dict[str, list[float]] = {n: [] for n in names}
-    for _ in range(rounds):
-        for name in names:
-            fn = w.impls[name].fn
-            c0 = time.process_time()
-            fn()
-            cpu[name].append(time.process_time() - c0)
+    cpu = alternating_cpu({n: w.impls[n].fn for n in names}, rounds)
     med = {n: statistics.median(v) for n, v in cpu.items()}
     return [Row(w.key, n, med[n], rounds, med[n] / med[w.ref], None, None,
                 (notes[n] + "; " if notes[n] else "") + "CPU, alternating") for n in names]
