@@ -97,8 +97,8 @@ def pool_prologue(slots: dict[int, str], poolable: dict[int, tuple],
     free: list[list[np.ndarray]] = []
     env["_pools"], env["_take"], env["_give"] = free, free.pop, free.append
     env["_new_pool"] = _pool_maker(keys)
-    names = ", ".join(slots[k] for k in slots) + ","
     return ["    try:",
-            f"        {names} = _pool = _take()",
+            "        _pool = _take()",
             "    except IndexError:",
-            f"        {names} = _pool = _new_pool()"]
+            "        _pool = _new_pool()",
+            f"    {', '.join(slots.values())}, = _pool"]
