@@ -42,7 +42,8 @@ from ..ops.structural import convert_p, reduce_sum_p
 
 #: Primitives whose generated code never returns a view of an operand (fresh arrays or scalars).
 #: (softmax's three impls end in a NumPy call that allocates: the scores they read can die, and
-#: their buffers be reused, as soon as they are read.)
+#: their buffers be reused, as soon as they are read.) Primitives defined elsewhere declare the
+#: same of their NumPy impl with ``Primitive.fresh_result`` (the nn convolutions and pooling).
 FRESH = frozenset({reduce_sum_p, reduce_max_p, reduce_min_p, select_p, convert_p,
                    softmax_p, log_softmax_p, softmax_tangent_p})
 
@@ -59,6 +60,9 @@ class BufferPlan:
     #: The equations whose one output is read exactly once, by the next equation, and is not
     #: returned (codegen may write such a call as an argument of the next one).
     read_once_by_next: set[int] = field(default_factory=set)
+    #: The equations that allocate a buffer no returned value can alias, with its key
+    #: ``(shape, dtype)``: codegen may give each a buffer kept between calls (the call pool).
+    poolable: dict[int, tuple] = field(default_factory=dict)
 
     @property
     def reused(self) -> int:
@@ -139,6 +143,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     keys: list[tuple | None] = [None] * n
     demand: dict[tuple, list[int]] = {}
     by_primitive: dict[Any, Any] | None = {} if ufunc is ufunc_of else None
+    numpy_code = ufunc is ufunc_of  # fresh_result speaks of the NumPy impls only
     for k, eq in enumerate(eqs):
         ins = _NO_ALIAS
         for a in eq.inputs:
@@ -169,7 +174,10 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                 else:
                     got_k.append(k)
         else:
-            mine = _NO_ALIAS if eq.primitive in FRESH else ins
+            prim = eq.primitive
+            # (getattr: a fused kernel stands in an equation without being a Primitive)
+            fresh = prim in FRESH or (numpy_code and getattr(prim, "fresh_result", False))
+            mine = _NO_ALIAS if fresh else ins
             for v in outs:
                 aliases[v] = mine
                 last[v] = k
@@ -199,6 +207,9 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     once = plan.read_once_by_next
     pool: dict[tuple, list[Var]] = {}
     inputs = set(prog.inputs)
+    # The equation that allocated the memory each buffer owner holds (owners written with
+    # ``out=`` hold their predecessor's memory), where it could have been written with out=.
+    root: dict[Var, int] = {}
     for k, eq in enumerate(eqs):
         dying = dying_at.get(k, ())
         taken: Var | None = None
@@ -216,6 +227,10 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                 if free:
                     taken = free.pop()
             plan.out[k] = taken
+            if taken is None:
+                root[eq.outputs[0]] = k
+            elif taken in root:
+                root[eq.outputs[0]] = root[taken]
         # Candidates are disjoint by kind (a taken buffer, non-owner inputs, unread outputs,
         # dying owners); only an input read twice by one equation could repeat.
         release: list[Var] = []
@@ -247,4 +262,13 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
             release.append(taken)  # the result now owns the buffer under its own name
         if release:
             plan.release[k] = release
+    _plan_pool(plan, root, buf_death, keys, never)
     return plan
+
+
+def _plan_pool(plan: BufferPlan, root: dict[Var, int], buf_death: dict[Var, int],
+               keys: list[tuple | None], never: int) -> None:
+    """Fill ``plan.poolable``: the allocations whose memory, through every owner that holds it
+    in turn, never reaches a returned value (one owner alive at the end disqualifies it)."""
+    escapes = {root[b] for b, k in buf_death.items() if k == never and b in root}
+    plan.poolable = {k: keys[k] for k in sorted(set(root.values())) if k not in escapes}

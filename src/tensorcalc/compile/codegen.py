@@ -31,6 +31,7 @@ from ..ops.structural import (
     transpose_p,
 )
 from .buffers import PLAIN_STRONG_ZERO, plan_buffers, ufunc_of
+from .pool import pool_enabled, pool_prologue, pool_slots
 
 Const = Callable[[Any], str]
 
@@ -104,11 +105,14 @@ def inline_literal(value: Any) -> bool:
 
 #: Programs longer than this are emitted in the compact form (see :func:`generate_source`).
 COMPACT_ABOVE = 2000
+#: Ufuncs whose ``out`` NumPy 2.4 deprecates passing by position (a third operand reads as an
+#: attempt at a three-way extremum).
+_OUT_BY_KEYWORD = frozenset({np.maximum, np.minimum})
 
 
 def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool = True,
-                    plain_strong_zeros: bool = False, nan_checks: bool = False
-                    ) -> tuple[str, dict[str, Any]]:
+                    plain_strong_zeros: bool = False, nan_checks: bool = False,
+                    pool: bool | None = None) -> tuple[str, dict[str, Any]]:
     """Return ``(source, globals)`` for a Python function computing ``prog``. With
     ``reuse_buffers`` the function releases each intermediate after its last use and writes
     ufunc results into dead buffers with ``out=`` (:mod:`tensorcalc.compile.buffers`); with
@@ -124,10 +128,15 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     compactly: each ufunc bound to a global of its own name (``_add``), ``out`` passed by
     position, no comments (a third less for ``compile`` to parse; also a little faster to
     run). Shorter programs keep the readable form (``np.add(a, b, out=a)  # add``).
+
+    With ``pool`` (``None``: on unless ``TENSORCALC_JIT_POOL=0``; needs ``reuse_buffers``) the
+    first allocation of each buffer the plan may pool writes into a buffer of a call pool
+    instead (:mod:`tensorcalc.compile.pool`).
     """
     plain = plain_strong_zeros
     plan = plan_buffers(prog, plain) if reuse_buffers else None
     env: dict[str, Any] = {"np": np}
+    slots = pool_slots(plan.poolable) if plan is not None and pool_enabled(pool) else {}
     if plain and nan_checks:
         env["_nan"], env["_StrongZeroNaN"] = may_hold_nan, StrongZeroNaN
     names: dict[Var, str] = {}
@@ -151,6 +160,8 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         args.append(names[v])
     lines = [f"def {name}({', '.join(args)}):"]
     append = lines.append
+    if slots:
+        lines.extend(pool_prologue(slots, plan.poolable, env))
     eqs = prog.equations
     uses = plan.read_once_by_next if compact and plan is not None else ()
     pending: Any = None  # a result not yet given a line (read by this equation only)
@@ -164,6 +175,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         pending = None
         prim = eq.primitive
         buf = plan.out[k] if plan is not None else None
+        slot = slots.get(k)  # a buffer of the call pool for this first allocation
         if buf is not None:  # the result takes the buffer's name
             target = names[eq.outputs[0]] = names[buf]
             outs = [target]
@@ -179,7 +191,10 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
             if fn is None:
                 fn = ufunc_names[u] = f"_{u.__name__}"
                 env[fn] = u
-            expr = (f"{fn}({', '.join(ins)}, {target})" if buf is not None  # out by position
+            into = target if buf is not None else slot  # out by position
+            if into is not None and u in _OUT_BY_KEYWORD:
+                into = f"out={into}"
+            expr = (f"{fn}({', '.join(ins)}, {into})" if into is not None
                     else f"{fn}({', '.join(ins)})")
         else:
             statement = STATEMENTS.get(prim)
@@ -197,7 +212,8 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
             else:
                 impl = u or prim.impl
                 if isinstance(impl, np.ufunc) and not eq.params:
-                    out_kw = f", out={target}" if buf is not None else ""
+                    into = target if buf is not None else slot
+                    out_kw = f", out={into}" if into is not None else ""
                     expr = f"np.{impl.__name__}({', '.join(ins)}{out_kw})"
                 else:
                     fn = const(impl)
@@ -221,13 +237,18 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         depth = 0
         append(f"    {target} = {expr}" if compact else f"    {target} = {expr}  # {prim.name}")
         if check_nan and prim in PLAIN_STRONG_ZERO:
-            append(f"    if _nan({outs[0]}): raise _StrongZeroNaN")
+            # The signal is caught by jit's retry, which never reads this call's values, so
+            # the pool can go back first.
+            give = "_give(_pool); " if slots else ""
+            append(f"    if _nan({outs[0]}): {give}raise _StrongZeroNaN")
         if dead:
             append(f"    del {', '.join(dead)}")
     # A returned constant is copied: callers may modify results in place.
     rets = [(names[a] if type(a) is not Literal else const(a.value))
             + (".copy()" if isinstance(a, Literal) and isinstance(a.value, np.ndarray) else "")
             for a in prog.outputs]
+    if slots:
+        append("    _give(_pool)")
     append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return "\n".join(lines) + "\n", env
 
@@ -246,10 +267,11 @@ def _released(plan: Any, k: int, names: dict[Var, str], kept: str | None) -> lis
 
 
 def compile_program(prog: Program, name: str = "compiled", plain_strong_zeros: bool = False,
-                    nan_checks: bool = False) -> tuple[Callable[..., Any], str]:
+                    nan_checks: bool = False, pool: bool | None = None
+                    ) -> tuple[Callable[..., Any], str]:
     """Compile ``prog`` to a Python function over NumPy arrays; returns it and its source."""
     source, env = generate_source(prog, name, plain_strong_zeros=plain_strong_zeros,
-                                  nan_checks=nan_checks)
+                                  nan_checks=nan_checks, pool=pool)
     # The source is generated by this module from a Program, never from user text.
     code = compile(source, f"<tensorcalc.jit {name}>", "exec")
     exec(code, env)  # noqa: S102

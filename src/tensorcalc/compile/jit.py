@@ -143,7 +143,8 @@ class Jitted:
     ``.program()`` the optimized Program of the most recent signature."""
 
     def __init__(self, fun: Callable[..., Any], static_argnums: Sequence[int] = (),
-                 static_argnames: Sequence[str] = (), fuse: bool | None = None) -> None:
+                 static_argnames: Sequence[str] = (), fuse: bool | None = None,
+                 pool: bool | None = None) -> None:
         self.fun = fun
         nums, names = set(static_argnums), set(static_argnames)
         params = _positional_names(fun) if names or nums else []
@@ -153,6 +154,7 @@ class Jitted:
         self.static_argnums = tuple(sorted(nums))
         self.static_argnames = frozenset(names)
         self.fuse = _resolve_fuse(fuse)
+        self.pool = pool  # None: TENSORCALC_JIT_POOL decides (tensorcalc.compile.pool)
         self.cache: dict[Any, Compiled] = {}
         self._last: Compiled | None = None
         self.__name__ = f"jit({getattr(fun, '__name__', 'f')})"
@@ -238,8 +240,10 @@ class Jitted:
                 # result is scanned (the checked rerun always runs the unfused program).
                 fast = fuse_elementwise(prog) if self.fuse and not inside else prog
                 fn, source = compile_program(fast, name=name, plain_strong_zeros=True,
-                                             nan_checks=inside)
-                compiled = Compiled(prog, fn, source, store["out_tree"], name, inside)
+                                             nan_checks=inside, pool=self.pool)
+                compiled = Compiled(prog, fn, source, store["out_tree"], name, inside,
+                                    checked=lambda: compile_program(prog, name,
+                                                                    pool=self.pool)[0])
         compiled.fixed = frozenset(fixed)
         self.cache[key] = compiled
         return compiled
@@ -320,7 +324,8 @@ def _resolve_fuse(fuse: bool | None) -> bool:
 
 
 def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (),
-        static_argnames: str | Sequence[str] = (), fuse: bool | None = None) -> Jitted:
+        static_argnames: str | Sequence[str] = (), fuse: bool | None = None,
+        pool: bool | None = None) -> Jitted:
     """Compile ``fun`` to straight-line NumPy code per input signature (shapes, dtypes and
     the values of ``static_argnums``/``static_argnames``). Keyword arguments are traced like
     positional ones; leaves that are not arrays (functions, strings) pass through as they are
@@ -329,7 +334,11 @@ def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (),
 
     ``fuse=True`` compiles each chain of elementwise operations into one Numba loop
     (:mod:`tensorcalc.compile.fusion`; needs the ``fast`` extra); the default ``None`` fuses
-    only when the environment variable ``TENSORCALC_JIT_FUSE=1`` is set."""
+    only when the environment variable ``TENSORCALC_JIT_FUSE=1`` is set.
+
+    ``pool=False`` (or ``TENSORCALC_JIT_POOL=0``) makes every call allocate its intermediates
+    afresh instead of reusing buffers the compiled function keeps between calls
+    (:mod:`tensorcalc.compile.pool`)."""
     nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
-    return Jitted(fun, nums, names, fuse)
+    return Jitted(fun, nums, names, fuse, pool)

@@ -40,7 +40,9 @@ class Primitive:
     (the backward rule of a ``custom_vjp`` function): Jacobians through it use reverse sweeps.
     ``xp_impl(xp, *args, **params)`` is the implementation on arrays of any array-API
     namespace ``xp`` (declared with ``core.backend.defxp``; ufuncs get theirs from the
-    standard's names, others without one are NumPy-only).
+    standard's names, others without one are NumPy-only). ``fresh_result`` marks a primitive
+    whose NumPy ``impl`` always returns an array no operand aliases (a new allocation, or a
+    view of one): jit's buffer plan may then reuse its operands' buffers once it has run.
     """
 
     registry: dict[str, Primitive] = {}
@@ -62,6 +64,7 @@ class Primitive:
         self.linear = False
         self.differentiable = True
         self.transpose_only = False
+        self.fresh_result = False
         self.xp_impl: Callable[..., Any] | None = None
         Primitive.registry[name] = self
 

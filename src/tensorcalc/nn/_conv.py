@@ -224,6 +224,9 @@ def _conv_dw_abstract(x: ShapedArray, ct: ShapedArray, **params: Any) -> ShapedA
 conv_p = Primitive("nn.conv", _conv_impl, _conv_abstract)
 conv_dx_p = Primitive("nn.conv_dx", _conv_dx_impl, _conv_dx_abstract)
 conv_dw_p = Primitive("nn.conv_dw", _conv_dw_impl, _conv_dw_abstract)
+# Each impl writes into arrays it allocated (a view of one at most): no operand aliases it.
+for _prim in (conv_p, conv_dx_p, conv_dw_p):
+    _prim.fresh_result = True
 
 
 # --- array-API impls (nn/_xpgrid.py): im2col by one strided slice per kernel offset ---------

@@ -43,6 +43,7 @@ def _conv_bias_abstract(x: ShapedArray, w: ShapedArray, b: ShapedArray, **params
 
 
 conv_bias_p = Primitive("nn.conv_bias", _conv_bias_impl, _conv_bias_abstract)
+conv_bias_p.fresh_result = True  # conv_with_bias writes into an array it allocated
 
 
 @defxp(conv_bias_p)

@@ -196,6 +196,9 @@ pool_select_p = Primitive("nn.pool_select", _pool_select_impl, _select_abstract)
 pool_scatter_p = Primitive("nn.pool_scatter", _pool_scatter_impl, _scatter_abstract)
 avg_pool_p = Primitive("nn.avg_pool", _avg_pool_impl, _pool_abstract)
 avg_pool_t_p = Primitive("nn.avg_pool_t", _avg_pool_t_impl, _avg_t_abstract)
+# Each impl returns an array it allocated (a crop copies, the tiled scatter multiplies).
+for _prim in (max_pool_p, pool_select_p, pool_scatter_p, avg_pool_p, avg_pool_t_p):
+    _prim.fresh_result = True
 
 
 # --- array-API impls (nn/_xpgrid.py): the same sums over ΠK strided slices, out of place ---

@@ -107,6 +107,8 @@ def _relu_mask_transpose(ct: Any, t: Any, m: Any) -> tuple[Any, None]:
 
 relu_p = Primitive("nn.relu", _relu_impl, _unary_abstract(_relu_impl))
 relu_mask_p = Primitive("nn.relu_mask", _relu_mask_impl, _relu_mask_abstract)
+# fmax, multiply and where allocate their results
+relu_p.fresh_result = relu_mask_p.fresh_result = True
 defxp(relu_p, lambda xp, x: xp.where(x > 0, x, xp.zeros_like(x)))
 defxp(relu_mask_p, lambda xp, t, m: xp.where(m, t, xp.zeros_like(t)))
 defjvp(relu_p, _relu_jvp)

@@ -1,0 +1,104 @@
+"""The call pool: buffers a compiled function keeps between calls for its first allocations.
+
+The buffer plan (:mod:`tensorcalc.compile.buffers`) writes a ufunc result with ``out=`` into a
+dead buffer whenever one of the right shape and dtype is free, but each buffer still has a
+first allocation, made afresh on every call. For arrays of more than a few hundred kilobytes
+NumPy's allocator gets that memory from the kernel (``mmap``, or a heap glibc trims again when
+it is freed), so every call touches fresh pages and pays a minor page fault per 4 KiB page:
+on a CNN gradient that was about a third of the call.
+
+So a compiled function holds a free list of *pools*, each a list of preallocated arrays, one
+per first allocation the plan marks poolable (``BufferPlan.poolable``). A call takes a pool
+from the list at entry (``list.pop``, atomic; a new pool when the list is empty), writes each
+first allocation into its pool buffer with ``out=``, and puts the pool back just before it
+returns. Why that is safe:
+
+* **Results are fresh.** A buffer is poolable only if no owner of its memory — the chain of
+  values written into it in place — may alias a returned value (the plan's aliasing rules:
+  the result of an operation of unknown aliasing aliases all its operands), so nothing a call
+  returns lives in a pool; the next call cannot change it.
+* **Concurrent and recursive calls never share a pool:** a pool belongs to one call from its
+  ``pop`` to its ``append``, so N overlapping calls hold N pools (the list grows to the
+  largest number of calls in flight and stays there).
+* **A call that raises keeps its pool** (it is dropped with the frame, and a later call makes
+  a new one): the traceback may still show its arrays. The one exception is jit's own
+  strong-zero signal, raised by a generated check and caught by jit, which reads nothing of
+  the failed call: that check puts the pool back first.
+* ``out=`` never casts: the plan marks only equations whose ufunc result dtype is certainly
+  the buffer's, and no 0-d results.
+
+Memory: one pool holds at most :data:`POOL_BYTES` (256 MiB; ``TENSORCALC_JIT_POOL_BYTES``
+overrides it, read when a signature is compiled): first allocations are pooled in program
+order while they fit, larger ones are left to allocate per call. The memory stays with the
+compiled signature (``jit``'s cache) until the jitted function is dropped. ``jit(f,
+pool=False)`` or ``TENSORCALC_JIT_POOL=0`` turns the pool off, which gives the code of before.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+#: The most bytes one pool holds (see the module docstring).
+POOL_BYTES = 256 << 20
+
+
+def pool_enabled(pool: bool | None) -> bool:
+    """``pool=None`` follows ``TENSORCALC_JIT_POOL`` (on unless set to 0/false/off/no)."""
+    if pool is None:
+        return os.environ.get("TENSORCALC_JIT_POOL", "1").lower() not in ("0", "false",
+                                                                           "off", "no")
+    return bool(pool)
+
+
+def _cap() -> int:
+    text = os.environ.get("TENSORCALC_JIT_POOL_BYTES")
+    if text is None:
+        return POOL_BYTES
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"jit: TENSORCALC_JIT_POOL_BYTES must be a number of bytes, got "
+                         f"{text!r}; unset it for the default {POOL_BYTES}") from None
+
+
+def pool_slots(poolable: dict[int, tuple]) -> dict[int, str]:
+    """The pool buffer name (``_b0``, ``_b1``, …) of each pooled equation, in program order,
+    while the pool stays within the byte cap."""
+    cap = _cap()
+    total = 0
+    slots: dict[int, str] = {}
+    for k, (shape, dtype) in poolable.items():
+        size = math.prod(shape) * dtype.itemsize
+        if total + size > cap:
+            continue  # too big for what is left: this one allocates per call
+        total += size
+        slots[k] = f"_b{len(slots)}"
+    return slots
+
+
+def _pool_maker(keys: list[tuple]) -> Callable[[], list[np.ndarray]]:
+    def new_pool() -> list[np.ndarray]:
+        return [np.empty(shape, dtype) for shape, dtype in keys]
+
+    return new_pool
+
+
+def pool_prologue(slots: dict[int, str], poolable: dict[int, tuple],
+                  env: dict[str, Any]) -> list[str]:
+    """Bind the free list into the generated module's globals (``_take``, ``_give``,
+    ``_new_pool``; the list itself as ``_pools``) and return the lines that open a call: take
+    a pool, or make one when every pool is in use."""
+    keys = [poolable[k] for k in slots]
+    free: list[list[np.ndarray]] = []
+    env["_pools"], env["_take"], env["_give"] = free, free.pop, free.append
+    env["_new_pool"] = _pool_maker(keys)
+    return ["    try:",
+            "        _pool = _take()",
+            "    except IndexError:",
+            "        _pool = _new_pool()",
+            f"    {', '.join(slots.values())}, = _pool"]

@@ -1,0 +1,218 @@
+"""jit's call pool (tensorcalc.compile.pool): buffers a compiled function keeps between calls
+for its first allocations. Pooled and unpooled code give the same bits on the op-record table;
+results never live in a pool (a later call leaves them unchanged); concurrent, re-entrant and
+failed calls never share a pool or corrupt a later call; ``pool=False`` is the code without it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import zlib
+
+import numpy as np
+import pytest
+
+import tensorcalc as tc
+import tensorcalc.numpy as tnp
+from tensorcalc.core.tree import tree_flatten
+from tests.records import all_records
+from tests.test_jit_records import _float_argnums, _scalarised
+
+RECORDS = all_records()
+
+
+def _pools(jitted):
+    """The free list of the most recent signature's compiled function."""
+    return jitted._last.fn.__globals__["_pools"]
+
+
+def _loss(x, w):
+    h = tnp.tanh(x @ w) * 2.0 + 1.0
+    return tnp.sum(tnp.exp(-h ** 2) + tc.nn.functional.softmax(h, axis=-1) * h)
+
+
+def _args(seed):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((20, 12)), rng.standard_normal((12, 9))
+
+
+def _want(seed):
+    return tc.grad(_loss, argnums=(0, 1))(*_args(seed))
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=[r.id for r in RECORDS])
+def test_record_gradients_pooled_equal_unpooled_bitwise(rec):
+    rng = np.random.default_rng(zlib.crc32(rec.id.encode()))
+    args = rec.args(rng)
+    argnums = _float_argnums(args)
+    if not argnums or "rev" not in rec.modes:
+        pytest.skip("no float argument to differentiate in reverse mode")
+    g = tc.grad(_scalarised(rec, args), argnums=argnums)
+    try:
+        want = tc.jit(g, pool=False)(*args)
+    except tc.ConcretizationError:
+        pytest.skip("value-dependent: not traceable without concrete values")
+    pooled = tc.jit(g, pool=True)
+    first = pooled(*args)
+    kept = [np.array(a, copy=True) for a in tree_flatten(first)[0]]
+    second = pooled(*args)  # runs on the buffers the first call left in the pool
+    for got in (first, second):
+        for a, b in zip(tree_flatten(got)[0], tree_flatten(want)[0], strict=True):
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(tree_flatten(first)[0], kept, strict=True):
+        np.testing.assert_array_equal(a, b)  # the second call left the first's results alone
+
+
+def test_the_gradient_uses_the_pool_and_hands_back_fresh_results():
+    g = tc.jit(tc.grad(_loss, argnums=(0, 1)))
+    first = g(*_args(0))
+    src = g.source()
+    assert "_take()" in src and "out=_b0" in src and "_give(_pool)" in src, src
+    kept = [a.copy() for a in first]
+    second = g(*_args(1))  # other inputs: every pool buffer is rewritten
+    for a, b in zip(first, kept, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for got, want in zip(second, _want(1), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+    (pool,) = _pools(g)
+    for res in (*first, *second):
+        assert not any(np.shares_memory(res, buf) for buf in pool)
+
+
+def test_pool_off_is_the_code_without_a_pool(monkeypatch):
+    x, w = _args(0)
+    g = tc.grad(_loss, argnums=(0, 1))
+    off = tc.jit(g, pool=False)
+    src = off.source(x, w)
+    assert "_pool" not in src and "_b0" not in src and "out=" in src  # buffers still reused
+    monkeypatch.setenv("TENSORCALC_JIT_POOL", "0")
+    assert tc.jit(g).source(x, w) == src
+    monkeypatch.delenv("TENSORCALC_JIT_POOL")
+    on = tc.jit(g).source(x, w)
+    # The same program: only the pool's lines and the out= of first allocations differ.
+    bare = [ln for ln in on.splitlines() if "_pool" not in ln and "except IndexError" not in ln
+            and ln.strip() != "try:"]
+    assert [re.sub(r", out=_b\d+", "", ln) for ln in bare] == src.splitlines()
+    for a, b in zip(off(x, w), tc.jit(g)(x, w), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_byte_cap_leaves_large_buffers_to_allocate(monkeypatch):
+    x, w = _args(0)
+    g = tc.grad(_loss, argnums=(0, 1))
+    monkeypatch.setenv("TENSORCALC_JIT_POOL_BYTES", "0")
+    assert "_pool" not in tc.jit(g).source(x, w)
+    # x @ w's (20, 9) float64 buffer is the first pooled one; with the cap at its size nothing
+    # after it fits (and pooling goes on in order, not by size).
+    monkeypatch.setenv("TENSORCALC_JIT_POOL_BYTES", str(20 * 9 * 8))
+    src = tc.jit(g).source(x, w)
+    assert "np.matmul(x1, x2, out=_b0)" in src and "_b1" not in src, src
+    monkeypatch.setenv("TENSORCALC_JIT_POOL_BYTES", "many")
+    with pytest.raises(ValueError, match="TENSORCALC_JIT_POOL_BYTES"):
+        tc.jit(g)(x, w)
+
+
+def test_threads_calling_one_jitted_function_get_their_own_results():
+    g = tc.jit(tc.grad(_loss, argnums=(0, 1)))
+    seeds = range(6)
+    wants = {s: g(*_args(s)) for s in seeds}  # single-threaded, one call at a time
+    wants = {s: [a.copy() for a in v] for s, v in wants.items()}
+    bad: list[int] = []
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch inside the compiled function
+
+    def work(s):
+        args = _args(s)
+        for _ in range(150):
+            got = g(*args)
+            if not all(np.array_equal(a, b) for a, b in zip(got, wants[s], strict=True)):
+                bad.append(s)
+
+    try:
+        threads = [threading.Thread(target=work, args=(s,)) for s in seeds]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert not bad
+    assert 1 <= len(_pools(g)) <= len(seeds)  # one pool per call that was in flight at once
+
+
+def test_a_reentrant_call_takes_a_pool_of_its_own():
+    """The compiled code calls softmax's implementation; here that call first runs the same
+    jitted function on other inputs, as a callback would, while the outer call holds a pool."""
+    g = tc.jit(tc.grad(_loss, argnums=(0, 1)))
+    g(*_args(0))
+    env = g._last.fn.__globals__
+    name = next(k for k, v in env.items()
+                if getattr(v, "__name__", "") == "_softmax_impl")
+    inner: list = []
+    impl = env[name]
+
+    def softmax_calling_back(*a, **kw):
+        if not inner:
+            inner.append(None)  # the inner call runs the plain softmax
+            inner[0] = g(*_args(2))
+        return impl(*a, **kw)
+
+    env[name] = softmax_calling_back
+    try:
+        outer = g(*_args(1))
+    finally:
+        env[name] = impl
+    for got, want in ((outer, _want(1)), (inner[0], _want(2))):
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-13)
+    assert len(_pools(g)) == 2
+
+
+def test_a_call_that_raises_drops_its_pool_and_the_next_call_is_right():
+    def f(x):
+        return tnp.sum(tnp.log(x * 2.0) * x)
+
+    g = tc.jit(tc.grad(f))
+    good = np.linspace(0.5, 2.0, 40)
+    bad = good.copy()
+    bad[3] = 0.0
+    g(good)
+    assert "out=_b0" in g.source()
+    assert len(_pools(g)) == 1
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        g(bad)  # raises after x * 2.0 was written into the pool buffer
+    assert len(_pools(g)) == 0  # the failed call's pool was not returned
+    np.testing.assert_allclose(g(good), np.log(2.0 * good) + 1.0, rtol=1e-14)
+    assert len(_pools(g)) == 1
+
+
+F = tc.nn.functional
+_EYE = np.eye(3).reshape(3, 3, 1, 1)
+FRESH_LAYERS = {
+    "relu": F.relu,
+    "max_pool2d": lambda v: F.max_pool2d(v, 1),
+    "avg_pool2d": lambda v: F.avg_pool2d(v, 1),
+    "conv2d": lambda v: F.conv2d(v, _EYE),
+    "conv2d_bias": lambda v: F.conv2d(v, _EYE, np.zeros(3)),
+}
+
+
+@pytest.mark.parametrize("name", FRESH_LAYERS)
+def test_jit_reuses_the_buffer_an_nn_layer_read(name):
+    """The nn layers return arrays of their own (``Primitive.fresh_result``): the scaled input
+    they read is dead once they ran, and the next elementwise result is written into its
+    buffer (``out=``) instead of a new one."""
+    layer = FRESH_LAYERS[name]
+
+    def f(x):
+        return layer(x * 2.0) + 1.0
+
+    x = np.linspace(-1.0, 1.0, 2 * 3 * 4 * 4).reshape(2, 3, 4, 4)
+    g = tc.jit(f, pool=False)
+    src = g.source(x)
+    add_line = [ln for ln in src.splitlines() if "add" in ln][-1]
+    assert "out=" in add_line, src
+    np.testing.assert_allclose(g(x), f(x), rtol=1e-15)
+
