@@ -52,7 +52,9 @@ KERNELS: dict[Any, str] = {
     ew.neg_p: "(-{0})", ew.exp_p: "math.exp({0})", ew.log_p: "math.log({0})",
     ew.sin_p: "math.sin({0})", ew.cos_p: "math.cos({0})", ew.tanh_p: "math.tanh({0})",
     ew.sqrt_p: "math.sqrt({0})", ew.abs_p: "abs({0})",
-    ew.maximum_p: "np.maximum({0}, {1})", ew.minimum_p: "np.minimum({0}, {1})",
+    # NumPy's choices: a NaN operand wins, and between equal operands (0 and -0) the second.
+    ew.maximum_p: "({0} if {0} > {1} or {0} != {0} else {1})",
+    ew.minimum_p: "({0} if {0} < {1} or {0} != {0} else {1})",
 }
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _kernels: dict[str, Callable[..., Any]] = {}
@@ -93,16 +95,65 @@ def _key(eq: Equation) -> tuple | None:
     return shape, dtype
 
 
-def fuse_elementwise(prog: Program, min_size: int = 2) -> Program:
+def deffusible(primitive: Any, expr: str) -> None:
+    """Declare ``primitive`` fusible: ``expr`` is its scalar expression, ``{0}``, ``{1}`` its
+    operands and ``{z}`` a zero of the kernel's dtype (for an op block outside ``ops/``)."""
+    KERNELS[primitive] = expr
+
+
+class Kernel:
+    """One fused group, its source generated but not compiled: ``ins`` → ``outs``."""
+
+    def __init__(self, src: str, ins: tuple[Var, ...], outs: tuple[Var, ...], size: int) -> None:
+        self.src, self.ins, self.outs, self.size = src, ins, outs, size
+        self.digest = hashlib.sha1(src.encode()).hexdigest()[:20]
+
+    def equation(self) -> Equation:
+        return Equation(FusedKernel(_load(self.src), self.size), self.ins, self.outs, {})
+
+    def cached(self) -> bool:
+        """Whether this process or numba's disk cache already holds the machine code."""
+        if self.digest in _kernels:
+            return True
+        folder = _cache_dir()
+        if folder is None:
+            return False
+        index = os.path.join(folder, "__pycache__")
+        return os.path.isdir(index) and any(n.startswith(f"tc_fused_{self.digest}.")
+                                            and n.endswith(".nbi") for n in os.listdir(index))
+
+
+class FusionPlan:
+    """A program's equations with each fused group as a :class:`Kernel`; nothing compiled."""
+
+    def __init__(self, prog: Program, items: list[Equation | Kernel]) -> None:
+        self.prog, self.items = prog, items
+        self.kernels = [k for k in items if isinstance(k, Kernel)]
+
+    def program(self) -> Program:
+        """The fused program (compiles or loads each kernel)."""
+        eqs = [k.equation() if isinstance(k, Kernel) else k for k in self.items]
+        return Program(self.prog.inputs, eqs, list(self.prog.outputs))
+
+
+def fuse_elementwise(prog: Program, min_size: int = 2,
+                     fusible: frozenset[tuple[Any, np.dtype]] | None = None) -> Program:
     """``prog`` with each group of fusible equations replaced by one :class:`FusedKernel`
     equation (module docstring). Linear in the program size."""
+    return plan_fusion(prog, min_size, fusible).program()
+
+
+def plan_fusion(prog: Program, min_size: int = 2,
+                fusible: frozenset[tuple[Any, np.dtype]] | None = None) -> FusionPlan:
+    """The groups :func:`fuse_elementwise` would fuse, with their kernels' sources (no numba
+    needed). ``fusible`` limits fusion to those ``(primitive, dtype)`` pairs."""
     readers: dict[int, list[int]] = {}
     for k, eq in enumerate(prog.equations):
         for a in eq.inputs:
             if isinstance(a, Var):
                 readers.setdefault(id(a), []).append(k)
     returned = {id(a) for a in prog.outputs if isinstance(a, Var)}
-    out: list[Equation] = []
+    out: list[Equation | Kernel] = []
     group: list[int] = []
     group_key: tuple | None = None
     defined: set[int] = set()
@@ -118,6 +169,8 @@ def fuse_elementwise(prog: Program, min_size: int = 2) -> Program:
 
     for k, eq in enumerate(prog.equations):
         key = _key(eq)
+        if key is not None and fusible is not None and (eq.primitive, key[1]) not in fusible:
+            key = None
         reads_group = any(isinstance(a, Var) and id(a) in defined for a in eq.inputs)
         if key is not None and (key == group_key or not group):
             group.append(k)
@@ -132,11 +185,11 @@ def fuse_elementwise(prog: Program, min_size: int = 2) -> Program:
         else:
             out.append(eq)
     close()
-    return Program(prog.inputs, out, list(prog.outputs))
+    return FusionPlan(prog, out)
 
 
 def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], returned: set[int],
-          key: tuple) -> Equation:
+          key: tuple) -> Kernel:
     shape, dtype = key
     members = set(group)
     names: dict[int, str] = {}
@@ -162,7 +215,7 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
         args = [read(a) for a in eq.inputs]
         v = eq.outputs[0]
         names[id(v)] = f"t{k}"
-        body.append(f"        t{k} = {KERNELS[eq.primitive].format(*args)}")
+        body.append(f"        t{k} = {KERNELS[eq.primitive].format(*args, z='z')}")
         if id(v) in returned or any(r not in members for r in readers.get(id(v), ())):
             outs.append(v)
     body += [f"        o{j}[i] = {names[id(v)]}" for j, v in enumerate(outs)]
@@ -175,13 +228,13 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
     src = "\n".join([
         "import math", "import numpy as np", "from numba import njit", "",
         "@njit(cache=True, error_model='numpy')",
-        f"def _loop({loop_args}):", *consts,
+        f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)",
         "    for i in range(o0.shape[0]):", *body, "",
         f"def kernel({a_args}):",
         *[f"    o{j} = np.empty({shape!r}, {np_dtype})" for j in range(len(outs))],
         f"    _loop({call_args})",
         f"    return ({o_args},)", ""])
-    return Equation(FusedKernel(_load(src), len(group)), tuple(ins), tuple(outs), {})
+    return Kernel(src, tuple(ins), tuple(outs), len(group))
 
 
 def _literal(value: Any) -> str:
