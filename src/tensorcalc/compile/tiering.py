@@ -90,7 +90,7 @@ class Tier:
         self.program, self.build = program, build
         self.spent = 0.0
         self.calls = 0
-        self.threshold = PLAN_AFTER
+        self.threshold = 0.0  # the estimated cost, once planned (PLAN_AFTER before)
         self.planned = False
         self._lock = threading.Lock()
 
@@ -98,7 +98,8 @@ class Tier:
         """Add one call's time; past the threshold, plan (once) and then fuse (once)."""
         self.spent += seconds  # a lost update under a race only delays the switch a little
         self.calls += 1
-        if self.spent < self.threshold or not self._lock.acquire(blocking=False):
+        limit = self.threshold if self.planned else PLAN_AFTER
+        if self.spent < limit or not self._lock.acquire(blocking=False):
             return
         try:
             if compiled.tier is not self:
