@@ -111,16 +111,20 @@ class Kernel:
     def equation(self) -> Equation:
         return Equation(FusedKernel(_load(self.src), self.size), self.ins, self.outs, {})
 
-    def cached(self) -> bool:
-        """Whether this process or numba's disk cache already holds the machine code."""
-        if self.digest in _kernels:
-            return True
-        folder = _cache_dir()
-        if folder is None:
-            return False
-        index = os.path.join(folder, "__pycache__")
-        return os.path.isdir(index) and any(n.startswith(f"tc_fused_{self.digest}.")
-                                            and n.endswith(".nbi") for n in os.listdir(index))
+    def cached(self, on_disk: set[str]) -> bool:
+        """Whether this process or numba's disk cache (``on_disk``: :func:`cached_digests`)
+        already holds the machine code."""
+        return self.digest in _kernels or self.digest in on_disk
+
+
+def cached_digests() -> set[str]:
+    """The kernels whose machine code numba's disk cache holds (one directory listing)."""
+    folder = _cache_dir()
+    index = os.path.join(folder, "__pycache__") if folder is not None else None
+    if index is None or not os.path.isdir(index):
+        return set()
+    return {n[len("tc_fused_"):].split(".")[0] for n in os.listdir(index)
+            if n.startswith("tc_fused_") and n.endswith(".nbi")}
 
 
 class FusionPlan:

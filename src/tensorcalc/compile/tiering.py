@@ -77,8 +77,9 @@ def fusion_cost(plan: fusion.FusionPlan) -> float:
     cost = 0.0 if fusion._kernels else NUMBA_START
     if _exact is None:
         cost += COLD_KERNEL[0]  # the probe (usually cached on disk, counted as compiled)
+    on_disk = fusion.cached_digests()
     for k in plan.kernels:
-        base, per = CACHED_KERNEL if k.cached() else COLD_KERNEL
+        base, per = CACHED_KERNEL if k.cached(on_disk) else COLD_KERNEL
         cost += base + per * k.size
     return cost
 
@@ -106,7 +107,8 @@ class Tier:
                 return  # another thread finished meanwhile
             if not self.planned:
                 self.planned = True
-                plan = fusion.plan_fusion(self.program)
+                # Before the probe has run (it needs numba) the plan assumes every kernel exact.
+                plan = fusion.plan_fusion(self.program, fusible=_exact)
                 if not plan.kernels:
                     compiled.tier = None  # nothing to fuse: stop counting
                     return
