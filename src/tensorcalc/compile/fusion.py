@@ -202,6 +202,11 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
     body: list[str] = []
     outs: list[Var] = []
     ctype = "np.float32" if dtype == np.float32 else "np.float64"
+    # One loop per axis with the sizes as constants: operands are indexed where they lie (any
+    # strides, views included), so the call needs no contiguous copies or reshaped views.
+    idx = ", ".join(f"i{d}" for d in range(len(shape)))
+    loops = [f"{'    ' * (d + 1)}for i{d} in range({n}):" for d, n in enumerate(shape)]
+    indent = "    " * (len(shape) + 1)
 
     def read(a: Any) -> str:
         if isinstance(a, Literal):
@@ -211,7 +216,7 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
         if id(a) not in names:
             names[id(a)] = f"x{len(ins)}"
             ins.append(a)
-            body.append(f"        {names[id(a)]} = a{len(ins) - 1}[i]")
+            body.append(f"{names[id(a)]} = a{len(ins) - 1}[{idx}]")
         return names[id(a)]
 
     for k in group:
@@ -219,24 +224,22 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
         args = [read(a) for a in eq.inputs]
         v = eq.outputs[0]
         names[id(v)] = f"t{k}"
-        body.append(f"        t{k} = {KERNELS[eq.primitive].format(*args, z='z')}")
+        body.append(f"t{k} = {KERNELS[eq.primitive].format(*args, z='z')}")
         if id(v) in returned or any(r not in members for r in readers.get(id(v), ())):
             outs.append(v)
-    body += [f"        o{j}[i] = {names[id(v)]}" for j, v in enumerate(outs)]
+    body += [f"o{j}[{idx}] = {names[id(v)]}" for j, v in enumerate(outs)]
     a_args = ", ".join(f"a{j}" for j in range(len(ins)))
     o_args = ", ".join(f"o{j}" for j in range(len(outs)))
     loop_args = ", ".join(filter(None, [a_args, o_args]))
-    call_args = ", ".join([f"np.ascontiguousarray(a{j}).reshape(-1)" for j in range(len(ins))]
-                          + [f"o{j}.reshape(-1)" for j in range(len(outs))])
     np_dtype = "np.float32" if dtype == np.float32 else "np.float64"
     src = "\n".join([
         "import math", "import numpy as np", "from numba import njit", "",
         "@njit(cache=True, error_model='numpy')",
         f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)",
-        "    for i in range(o0.shape[0]):", *body, "",
+        *loops, *(indent + line for line in body), "",
         f"def kernel({a_args}):",
         *[f"    o{j} = np.empty({shape!r}, {np_dtype})" for j in range(len(outs))],
-        f"    _loop({call_args})",
+        f"    _loop({loop_args})",
         f"    return ({o_args},)", ""])
     return Kernel(src, tuple(ins), tuple(outs), len(group))
 
