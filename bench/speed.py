@@ -402,10 +402,9 @@ def chain_workload(peers: SimpleNamespace) -> Workload:
         if "TENSORCALC_JIT_FUSE" not in os.environ:
             gt = tc.jit(tc.grad(overhead.make_chain(tnp)))  # the default: tiered fusion
             calls, seconds = _tier_up(gt, x)
-            w.extra["tensorcalc default jit: calls until settled"] = calls
-            w.extra["tensorcalc default jit: seconds until settled"] = seconds
-            w.extra["tensorcalc default jit: fused kernels"] = gt.source().count("fused[")
-            w.impls["tensorcalc jit(grad) default, warmed up"] = Impl(lambda: gt(x))
+            w.extra["tensorcalc default jit warm-up until settled s"] = seconds
+            note = f"settled after {calls} calls, {gt.source().count('fused[')} kernels"
+            w.impls["tensorcalc jit(grad) default, warmed up"] = Impl(lambda: gt(x), note=note)
     return w
 
 
