@@ -1,4 +1,5 @@
-"""Fusion of elementwise chains into one Numba loop (``tc.jit(f, fuse=True)``; needs numba).
+"""Fusion of elementwise chains into one Numba loop (needs numba; ``tc.jit(f, fuse=True)``
+at once, or tiered by default: :mod:`tensorcalc.compile.tiering`).
 
 Generated NumPy code makes one pass over memory, and pays one NumPy call (≈ 0.5–1 µs), per
 operation. A chain of elementwise operations on arrays of one shape — the forward chain and
@@ -7,21 +8,27 @@ product — computes element ``i`` of every result from element ``i`` of the ope
 of them is one loop ``for i: t₁ = sin(a[i]); t₂ = 0.9·t₁; …; out[i] = t_k`` that keeps every
 intermediate in a register: one call and one pass instead of one per operation.
 
-**What is fused.** :func:`fuse_elementwise` walks the program once (O(n)) and groups equations
-of :data:`KERNELS` (``+ − × ÷``, negation, ``exp log sin cos tanh sqrt abs``, ``maximum
-minimum``, the plain strong-zero products) whose array operands and result all have the same
-shape and the same float32/float64 dtype; scalars (Python numbers, 0-d constants) are cast to
-that dtype first, as NumPy's weak scalars are (NEP 50). A group closes when an equation outside
-it reads one of its values; its outputs are the values read outside it (or returned). Every
-other operation — matmul (BLAS), reductions, reshapes — is emitted as before.
+**What is fused.** :func:`plan_fusion` walks the program once (O(n)) and groups equations of
+:data:`KERNELS` (``+ − × ÷``, negation, ``exp log sin cos tanh sqrt abs``, ``maximum
+minimum``, the plain strong-zero products, and what op blocks add with :func:`deffusible`:
+``nn.relu``) whose array operands and result all have the same shape and the same
+float32/float64 dtype; scalars (Python numbers, 0-d constants) are cast to that dtype first,
+as NumPy's weak scalars are (NEP 50). A group closes when an equation outside it reads one of
+its values; its outputs are the values read outside it (or returned). Every other operation —
+matmul (BLAS), reductions, reshapes — is emitted as before. The plan holds each kernel's source
+without compiling it (no numba import), so its cost can be estimated first; ``fusible`` limits
+it to chosen ``(primitive, dtype)`` pairs. A kernel loops over the (constant) shape axis by
+axis and indexes its operands where they lie, so views need no copy.
 
-**Semantics.** ``+ − × ÷`` are IEEE-exact, so fused results are bitwise those of NumPy; the
-transcendental functions call the C library (NumPy may use its own SIMD versions): within a few
-ulp. Division by zero gives ±inf/NaN as in NumPy (Numba's ``error_model="numpy"``). Strong zeros:
-the fused products are the plain ones, which is exactly what the fast pass of ``jit`` runs; the
-result is scanned for NaN and the checked, unfused program reruns when one appears. Fused
-kernels raise no NumPy floating-point warnings and ignore ``np.seterr``. Their outputs are fresh
-arrays (a fused group needs no ``out=`` buffer: its intermediates never reach memory).
+**Semantics.** ``+ − × ÷`` are IEEE-exact, so fused results are bitwise those of NumPy;
+``maximum``/``minimum`` make NumPy's choices (a NaN operand wins; of ``0`` and ``-0`` the
+second); the transcendental functions call the C library (NumPy may use its own SIMD
+versions): within a few ulp. Division by zero gives ±inf/NaN as in NumPy (Numba's
+``error_model="numpy"``). Strong zeros: the fused products are the plain ones, which is exactly
+what the fast pass of ``jit`` runs; the result is scanned for NaN and the checked, unfused
+program reruns when one appears. Fused kernels raise no NumPy floating-point warnings and
+ignore ``np.seterr``. Their outputs are fresh arrays (a fused group needs no ``out=`` buffer:
+its intermediates never reach memory).
 
 **Cache.** Each kernel's source is written (atomically) to ``$TENSORCALC_CACHE_DIR`` or
 ``~/.cache/tensorcalc/fused`` and imported from there, so Numba's ``cache=True`` keeps the
