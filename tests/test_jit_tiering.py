@@ -155,6 +155,26 @@ def test_strong_zero_rerun_and_warnings_still_work_after_tier_up(eager_tiers):
     with pytest.warns(RuntimeWarning, match="divide by zero"):
         out = h(np.array([0.0, 1.0, 2.0]))
     assert out[0] == -np.inf
+    s = tc.jit(lambda x: tnp.sum(tnp.log(x) * 2.0 + 1.0))  # a NumPy scalar result
+    s(np.ones(3))
+    assert "fused[" in s.source()
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        assert s(np.array([0.0, 1.0, 2.0])) == -np.inf
+
+
+def test_a_failing_numba_keeps_the_numpy_code(rng, eager_tiers, monkeypatch):
+    def broken(*a, **k):
+        raise RuntimeError("numba is broken")
+    monkeypatch.setattr(fusion, "_load", broken)
+    monkeypatch.setattr(tiering, "_exact", frozenset(
+        (p, np.dtype(d)) for p in fusion.KERNELS for d in (np.float32, np.float64)))
+    x = rng.standard_normal(8)
+    want = tc.jit(tc.grad(_mixed), fuse=False)(x)
+    g = tc.jit(tc.grad(_mixed))
+    failures = tiering.failures
+    for _ in range(3):
+        assert g(x).tobytes() == want.tobytes()
+    assert tiering.failures == failures + 1 and _compiled(g).tier is None
 
 
 def test_a_fused_program_slower_than_unfused_is_switched_back(rng, eager_tiers, monkeypatch):

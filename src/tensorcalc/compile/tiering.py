@@ -60,9 +60,11 @@ COLD_KERNEL = (0.35, 7e-3)
 #: (its first call, which may still compile, not counted); slower than unfused: switch back.
 TRIAL_CALLS = 10
 TRIAL_TIME = 0.02
-#: How many signatures have tiered up, and how many of those went back, in this process.
+#: How many signatures have tiered up, how many of those went back, and how many could not
+#: be fused (numba failed), in this process.
 tier_ups = 0
 reverts = 0
+failures = 0
 
 _PROBE_N = 1 << 14
 _SPECIALS = 22 * 22  # every pair of the probe's special values
@@ -120,12 +122,16 @@ class Tier:
             self._lock.release()
 
     def _switch(self, compiled: Any) -> None:
-        global tier_ups
-        plan = fusion.plan_fusion(self.program, fusible=exact_kernels())
+        global tier_ups, failures
         compiled.tier = None
-        if not plan.kernels:
+        try:
+            plan = fusion.plan_fusion(self.program, fusible=exact_kernels())
+            if not plan.kernels:
+                return
+            fused, source = self.build(plan.program())
+        except Exception:  # noqa: BLE001  (a broken numba install: keep the NumPy code)
+            failures += 1  # the results are the NumPy code's either way; only speed is lost
             return
-        fused, source = self.build(plan.program())
         trial = _Trial(self.spent / max(self.calls, 1), compiled.fn, compiled.source)
         compiled.fn, compiled.source = _finite_or_rerun(fused, compiled.fn), source
         compiled.tier = trial
@@ -162,7 +168,7 @@ def _finite_or_rerun(fused: Callable[..., Any], unfused: Callable[..., Any]
         for v in out:
             # A sum is one pass; it may overflow to inf on finite data, which only costs the
             # rerun (the same bits, from the unfused program).
-            if isinstance(v, np.ndarray) and v.dtype.kind in "fc" and \
+            if isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind in "fc" and \
                     not np.isfinite(np.sum(v)):
                 return unfused(*args)
         return out
