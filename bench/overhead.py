@@ -54,7 +54,7 @@ def chain_workload(peers: Any) -> Workload:
     w.impls["NumPy forward only (floor)"] = Impl(lambda: make_chain(np)(x), note="forward")
     g = tc.grad(make_chain(tnp))
     w.impls["tensorcalc eager grad"] = Impl(lambda: g(x))
-    gj = tc.jit(tc.grad(make_chain(tnp)))
+    gj = tc.jit(tc.grad(make_chain(tnp)), fuse=False)  # unfused (tiering has its own row)
     w.extra["tensorcalc jit compile s"] = _first_call(lambda: gj(x))
     w.impls["tensorcalc jit(grad)"] = Impl(lambda: gj(x))
     if peers.autograd is not None:

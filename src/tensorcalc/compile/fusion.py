@@ -1,4 +1,5 @@
-"""Fusion of elementwise chains into one Numba loop (``tc.jit(f, fuse=True)``; needs numba).
+"""Fusion of elementwise chains into one Numba loop (needs numba; ``tc.jit(f, fuse=True)``
+at once, or tiered by default: :mod:`tensorcalc.compile.tiering`).
 
 Generated NumPy code makes one pass over memory, and pays one NumPy call (≈ 0.5–1 µs), per
 operation. A chain of elementwise operations on arrays of one shape — the forward chain and
@@ -7,21 +8,27 @@ product — computes element ``i`` of every result from element ``i`` of the ope
 of them is one loop ``for i: t₁ = sin(a[i]); t₂ = 0.9·t₁; …; out[i] = t_k`` that keeps every
 intermediate in a register: one call and one pass instead of one per operation.
 
-**What is fused.** :func:`fuse_elementwise` walks the program once (O(n)) and groups equations
-of :data:`KERNELS` (``+ − × ÷``, negation, ``exp log sin cos tanh sqrt abs``, ``maximum
-minimum``, the plain strong-zero products) whose array operands and result all have the same
-shape and the same float32/float64 dtype; scalars (Python numbers, 0-d constants) are cast to
-that dtype first, as NumPy's weak scalars are (NEP 50). A group closes when an equation outside
-it reads one of its values; its outputs are the values read outside it (or returned). Every
-other operation — matmul (BLAS), reductions, reshapes — is emitted as before.
+**What is fused.** :func:`plan_fusion` walks the program once (O(n)) and groups equations of
+:data:`KERNELS` (``+ − × ÷``, negation, ``exp log sin cos tanh sqrt abs``, ``maximum
+minimum``, the plain strong-zero products, and what op blocks add with :func:`deffusible`:
+``nn.relu``) whose array operands and result all have the same shape and the same
+float32/float64 dtype; scalars (Python numbers, 0-d constants) are cast to that dtype first,
+as NumPy's weak scalars are (NEP 50). A group closes when an equation outside it reads one of
+its values; its outputs are the values read outside it (or returned). Every other operation —
+matmul (BLAS), reductions, reshapes — is emitted as before. The plan holds each kernel's source
+without compiling it (no numba import), so its cost can be estimated first; ``fusible`` limits
+it to chosen ``(primitive, dtype)`` pairs. A kernel loops over the (constant) shape axis by
+axis and indexes its operands where they lie, so views need no copy.
 
-**Semantics.** ``+ − × ÷`` are IEEE-exact, so fused results are bitwise those of NumPy; the
-transcendental functions call the C library (NumPy may use its own SIMD versions): within a few
-ulp. Division by zero gives ±inf/NaN as in NumPy (Numba's ``error_model="numpy"``). Strong zeros:
-the fused products are the plain ones, which is exactly what the fast pass of ``jit`` runs; the
-result is scanned for NaN and the checked, unfused program reruns when one appears. Fused
-kernels raise no NumPy floating-point warnings and ignore ``np.seterr``. Their outputs are fresh
-arrays (a fused group needs no ``out=`` buffer: its intermediates never reach memory).
+**Semantics.** ``+ − × ÷`` are IEEE-exact, so fused results are bitwise those of NumPy;
+``maximum``/``minimum`` make NumPy's choices (a NaN operand wins; of ``0`` and ``-0`` the
+second); the transcendental functions call the C library (NumPy may use its own SIMD
+versions): within a few ulp. Division by zero gives ±inf/NaN as in NumPy (Numba's
+``error_model="numpy"``). Strong zeros: the fused products are the plain ones, which is exactly
+what the fast pass of ``jit`` runs; the result is scanned for NaN and the checked, unfused
+program reruns when one appears. Fused kernels raise no NumPy floating-point warnings and
+ignore ``np.seterr``. Their outputs are fresh arrays (a fused group needs no ``out=`` buffer:
+its intermediates never reach memory).
 
 **Cache.** Each kernel's source is written (atomically) to ``$TENSORCALC_CACHE_DIR`` or
 ``~/.cache/tensorcalc/fused`` and imported from there, so Numba's ``cache=True`` keeps the
@@ -52,7 +59,9 @@ KERNELS: dict[Any, str] = {
     ew.neg_p: "(-{0})", ew.exp_p: "math.exp({0})", ew.log_p: "math.log({0})",
     ew.sin_p: "math.sin({0})", ew.cos_p: "math.cos({0})", ew.tanh_p: "math.tanh({0})",
     ew.sqrt_p: "math.sqrt({0})", ew.abs_p: "abs({0})",
-    ew.maximum_p: "np.maximum({0}, {1})", ew.minimum_p: "np.minimum({0}, {1})",
+    # NumPy's choices: a NaN operand wins, and between equal operands (0 and -0) the second.
+    ew.maximum_p: "({0} if {0} > {1} or {0} != {0} else {1})",
+    ew.minimum_p: "({0} if {0} < {1} or {0} != {0} else {1})",
 }
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _kernels: dict[str, Callable[..., Any]] = {}
@@ -93,16 +102,69 @@ def _key(eq: Equation) -> tuple | None:
     return shape, dtype
 
 
-def fuse_elementwise(prog: Program, min_size: int = 2) -> Program:
+def deffusible(primitive: Any, expr: str) -> None:
+    """Declare ``primitive`` fusible: ``expr`` is its scalar expression, ``{0}``, ``{1}`` its
+    operands and ``{z}`` a zero of the kernel's dtype (for an op block outside ``ops/``)."""
+    KERNELS[primitive] = expr
+
+
+class Kernel:
+    """One fused group, its source generated but not compiled: ``ins`` → ``outs``."""
+
+    def __init__(self, src: str, ins: tuple[Var, ...], outs: tuple[Var, ...], size: int) -> None:
+        self.src, self.ins, self.outs, self.size = src, ins, outs, size
+        self.digest = hashlib.sha1(src.encode()).hexdigest()[:20]
+
+    def equation(self) -> Equation:
+        return Equation(FusedKernel(_load(self.src), self.size), self.ins, self.outs, {})
+
+    def cached(self, on_disk: set[str]) -> bool:
+        """Whether this process or numba's disk cache (``on_disk``: :func:`cached_digests`)
+        already holds the machine code."""
+        return self.digest in _kernels or self.digest in on_disk
+
+
+def cached_digests() -> set[str]:
+    """The kernels whose machine code numba's disk cache holds (one directory listing)."""
+    folder = _cache_dir()
+    index = os.path.join(folder, "__pycache__") if folder is not None else None
+    if index is None or not os.path.isdir(index):
+        return set()
+    return {n[len("tc_fused_"):].split(".")[0] for n in os.listdir(index)
+            if n.startswith("tc_fused_") and n.endswith(".nbi")}
+
+
+class FusionPlan:
+    """A program's equations with each fused group as a :class:`Kernel`; nothing compiled."""
+
+    def __init__(self, prog: Program, items: list[Equation | Kernel]) -> None:
+        self.prog, self.items = prog, items
+        self.kernels = [k for k in items if isinstance(k, Kernel)]
+
+    def program(self) -> Program:
+        """The fused program (compiles or loads each kernel)."""
+        eqs = [k.equation() if isinstance(k, Kernel) else k for k in self.items]
+        return Program(self.prog.inputs, eqs, list(self.prog.outputs))
+
+
+def fuse_elementwise(prog: Program, min_size: int = 2,
+                     fusible: frozenset[tuple[Any, np.dtype]] | None = None) -> Program:
     """``prog`` with each group of fusible equations replaced by one :class:`FusedKernel`
     equation (module docstring). Linear in the program size."""
+    return plan_fusion(prog, min_size, fusible).program()
+
+
+def plan_fusion(prog: Program, min_size: int = 2,
+                fusible: frozenset[tuple[Any, np.dtype]] | None = None) -> FusionPlan:
+    """The groups :func:`fuse_elementwise` would fuse, with their kernels' sources (no numba
+    needed). ``fusible`` limits fusion to those ``(primitive, dtype)`` pairs."""
     readers: dict[int, list[int]] = {}
     for k, eq in enumerate(prog.equations):
         for a in eq.inputs:
             if isinstance(a, Var):
                 readers.setdefault(id(a), []).append(k)
     returned = {id(a) for a in prog.outputs if isinstance(a, Var)}
-    out: list[Equation] = []
+    out: list[Equation | Kernel] = []
     group: list[int] = []
     group_key: tuple | None = None
     defined: set[int] = set()
@@ -118,6 +180,8 @@ def fuse_elementwise(prog: Program, min_size: int = 2) -> Program:
 
     for k, eq in enumerate(prog.equations):
         key = _key(eq)
+        if key is not None and fusible is not None and (eq.primitive, key[1]) not in fusible:
+            key = None
         reads_group = any(isinstance(a, Var) and id(a) in defined for a in eq.inputs)
         if key is not None and (key == group_key or not group):
             group.append(k)
@@ -132,11 +196,11 @@ def fuse_elementwise(prog: Program, min_size: int = 2) -> Program:
         else:
             out.append(eq)
     close()
-    return Program(prog.inputs, out, list(prog.outputs))
+    return FusionPlan(prog, out)
 
 
 def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], returned: set[int],
-          key: tuple) -> Equation:
+          key: tuple) -> Kernel:
     shape, dtype = key
     members = set(group)
     names: dict[int, str] = {}
@@ -145,6 +209,11 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
     body: list[str] = []
     outs: list[Var] = []
     ctype = "np.float32" if dtype == np.float32 else "np.float64"
+    # One loop per axis with the sizes as constants: operands are indexed where they lie (any
+    # strides, views included), so the call needs no contiguous copies or reshaped views.
+    idx = ", ".join(f"i{d}" for d in range(len(shape)))
+    loops = [f"{'    ' * (d + 1)}for i{d} in range({n}):" for d, n in enumerate(shape)]
+    indent = "    " * (len(shape) + 1)
 
     def read(a: Any) -> str:
         if isinstance(a, Literal):
@@ -154,7 +223,7 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
         if id(a) not in names:
             names[id(a)] = f"x{len(ins)}"
             ins.append(a)
-            body.append(f"        {names[id(a)]} = a{len(ins) - 1}[i]")
+            body.append(f"{names[id(a)]} = a{len(ins) - 1}[{idx}]")
         return names[id(a)]
 
     for k in group:
@@ -162,26 +231,24 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
         args = [read(a) for a in eq.inputs]
         v = eq.outputs[0]
         names[id(v)] = f"t{k}"
-        body.append(f"        t{k} = {KERNELS[eq.primitive].format(*args)}")
+        body.append(f"t{k} = {KERNELS[eq.primitive].format(*args, z='z')}")
         if id(v) in returned or any(r not in members for r in readers.get(id(v), ())):
             outs.append(v)
-    body += [f"        o{j}[i] = {names[id(v)]}" for j, v in enumerate(outs)]
+    body += [f"o{j}[{idx}] = {names[id(v)]}" for j, v in enumerate(outs)]
     a_args = ", ".join(f"a{j}" for j in range(len(ins)))
     o_args = ", ".join(f"o{j}" for j in range(len(outs)))
     loop_args = ", ".join(filter(None, [a_args, o_args]))
-    call_args = ", ".join([f"np.ascontiguousarray(a{j}).reshape(-1)" for j in range(len(ins))]
-                          + [f"o{j}.reshape(-1)" for j in range(len(outs))])
     np_dtype = "np.float32" if dtype == np.float32 else "np.float64"
     src = "\n".join([
         "import math", "import numpy as np", "from numba import njit", "",
         "@njit(cache=True, error_model='numpy')",
-        f"def _loop({loop_args}):", *consts,
-        "    for i in range(o0.shape[0]):", *body, "",
+        f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)",
+        *loops, *(indent + line for line in body), "",
         f"def kernel({a_args}):",
         *[f"    o{j} = np.empty({shape!r}, {np_dtype})" for j in range(len(outs))],
-        f"    _loop({call_args})",
+        f"    _loop({loop_args})",
         f"    return ({o_args},)", ""])
-    return Equation(FusedKernel(_load(src), len(group)), tuple(ins), tuple(outs), {})
+    return Kernel(src, tuple(ins), tuple(outs), len(group))
 
 
 def _literal(value: Any) -> str:

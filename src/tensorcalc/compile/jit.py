@@ -29,6 +29,7 @@ import inspect
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,7 @@ from .buffers import PLAIN_STRONG_ZERO
 from .codegen import compile_program
 from .fusion import fuse_elementwise, numba_available
 from .passes import optimize
+from .tiering import Tier
 from .xp_codegen import compile_xp_program
 
 
@@ -61,8 +63,18 @@ class Compiled:
         self.nan_checks = nan_checks
         self._checked: Callable[..., Any] | None = None
         self._make_checked = checked  # how to build the checked variant (another backend's)
+        self.tier: Tier | None = None  # counts the unfused calls until fusing pays (tiering)
 
     def run(self, leaves: list[Any]) -> Any:
+        tier = self.tier
+        if tier is None:
+            return self._run(leaves)
+        start = perf_counter()
+        out = self._run(leaves)
+        tier.account(perf_counter() - start, self)
+        return out
+
+    def _run(self, leaves: list[Any]) -> Any:
         if not self.strong_zeros:
             return report_fp_warnings(lambda: self.fn(*leaves))
         # A NaN may come from 0 · ∞ in a derivative rule: then the checked variant runs, which
@@ -155,6 +167,8 @@ class Jitted:
         self.static_argnames = frozenset(names)
         self.fuse = _resolve_fuse(fuse)
         self.pool = pool  # None: TENSORCALC_JIT_POOL decides (tensorcalc.compile.pool)
+        self.tiered = fuse is None and not self.fuse and _fuse_env() != "0" \
+            and numba_available()  # fuse once running has cost as much (compile/tiering.py)
         self.cache: dict[Any, Compiled] = {}
         self._last: Compiled | None = None
         self.__name__ = f"jit({getattr(fun, '__name__', 'f')})"
@@ -244,6 +258,9 @@ class Jitted:
                 compiled = Compiled(prog, fn, source, store["out_tree"], name, inside,
                                     checked=lambda: compile_program(prog, name,
                                                                     pool=self.pool)[0])
+                if self.tiered and not inside:
+                    compiled.tier = Tier(prog, lambda p: compile_program(
+                        p, name=name, plain_strong_zeros=True, pool=self.pool))
         compiled.fixed = frozenset(fixed)
         self.cache[key] = compiled
         return compiled
@@ -311,12 +328,19 @@ def _identifier(name: str) -> str:
     return out if out and not out[0].isdigit() else f"f_{out}"
 
 
+def _fuse_env() -> str:
+    """``TENSORCALC_JIT_FUSE`` as ``"1"`` (fuse at once), ``"0"`` (never) or ``""`` (tiered)."""
+    value = os.environ.get("TENSORCALC_JIT_FUSE", "").lower()
+    return "1" if value in ("1", "true", "on", "yes") else \
+        "0" if value in ("0", "false", "off", "no") else ""
+
+
 def _resolve_fuse(fuse: bool | None) -> bool:
-    """``fuse=None`` follows ``TENSORCALC_JIT_FUSE`` (on when numba is installed); an explicit
-    ``fuse=True`` without numba is an error."""
+    """Whether to fuse at once: ``fuse=None`` does with ``TENSORCALC_JIT_FUSE=1`` and numba
+    installed (else it tiers up, see ``Jitted.tiered``); ``fuse=True`` without numba is an
+    error."""
     if fuse is None:
-        wanted = os.environ.get("TENSORCALC_JIT_FUSE", "").lower() in ("1", "true", "on", "yes")
-        return wanted and numba_available()
+        return _fuse_env() == "1" and numba_available()
     if fuse and not numba_available():
         raise ImportError("jit(fuse=True) compiles elementwise chains with numba, which is not "
                           "installed: pip install 'tensorcalc[fast]', or use fuse=False")
@@ -333,8 +357,11 @@ def jit(fun: Callable[..., Any], static_argnums: int | Sequence[int] = (),
     library (torch, Dask, …) compile to source against their namespace.
 
     ``fuse=True`` compiles each chain of elementwise operations into one Numba loop
-    (:mod:`tensorcalc.compile.fusion`; needs the ``fast`` extra); the default ``None`` fuses
-    only when the environment variable ``TENSORCALC_JIT_FUSE=1`` is set.
+    (:mod:`tensorcalc.compile.fusion`; needs the ``fast`` extra) at the first call;
+    ``fuse=False`` never does. The default ``None``, with numba installed, runs each signature
+    unfused until the time spent in it reaches the estimated cost of fusing it, then fuses the
+    operations whose fused results are bitwise NumPy's (:mod:`tensorcalc.compile.tiering`);
+    ``TENSORCALC_JIT_FUSE=1`` makes it fuse at once, ``=0`` never.
 
     ``pool=False`` (or ``TENSORCALC_JIT_POOL=0``) makes every call allocate its intermediates
     afresh instead of reusing buffers the compiled function keeps between calls

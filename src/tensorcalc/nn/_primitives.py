@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..compile.fusion import deffusible
 from ..core.backend import defxp
 from ..core.errors import ShapeError
 from ..core.primitive import Primitive, bind
@@ -115,6 +116,11 @@ defjvp(relu_p, _relu_jvp)
 defjvp(relu_mask_p, _relu_mask_jvp, None)
 deftranspose(relu_mask_p, _relu_mask_transpose)
 defvectorized(relu_p)
+# fmax(x, 0): NaN → 0, as the impl. (NumPy's fmax turns -0 into 0 in its SIMD body but keeps
+# -0 in its scalar tail; this loop gives 0, and tiering's probe, which sees both, keeps relu out
+# of tiered fusion.) relu_mask is not fused: its impl picks t·m or a select by scanning the
+# whole product, which no elementwise loop can do.
+deffusible(relu_p, "({0} if {0} > {z} else {z})")
 defbroadcasting(relu_mask_p)
 defsparsity_elementwise(relu_p)
 defsparsity_elementwise(relu_mask_p)
