@@ -104,6 +104,31 @@ def _can_write_out(eq: Any) -> bool:
     return True
 
 
+def _aval_facts(aval: Any) -> tuple[tuple, bool, bool]:
+    """``(buffer key, whether a result of this aval may take out= (not 0-d, every size
+    known), whether its dtype is inexact)``: what :func:`_can_write_out` asks of the output,
+    found once per aval object (equations of one signature share theirs) rather than per
+    equation."""
+    shape, dtype = aval.shape, aval.dtype
+    dt = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+    sized = len(shape) > 0 and all(isinstance(d, int) for d in shape)
+    return (shape if type(shape) is tuple else tuple(shape), dt), sized, dt.kind in "fc"
+
+
+def _operands_fit(ins: Sequence[Any], dtype: Any, inexact: bool) -> bool:
+    """The operand half of :func:`_can_write_out`: every array operand has the output's
+    dtype, and a Python number (weak, NEP 50) meets an inexact output."""
+    for a in ins:
+        if type(a) is Literal and type(a.value) in (int, float):
+            if not inexact:
+                return False
+        else:
+            d = a.aval.dtype
+            if d is not dtype and d != dtype:
+                return False
+    return True
+
+
 def _key(v: Var) -> tuple:
     aval = v.aval
     shape, dtype = aval.shape, aval.dtype
@@ -139,6 +164,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     keys: list[tuple | None] = [None] * n
     demand: dict[tuple, list[int]] = {}
     by_primitive: dict[Any, Any] | None = {} if ufunc is ufunc_of else None
+    seen_avals: dict[int, tuple] = {}  # id(aval) -> _aval_facts (the program keeps them)
     for k, eq in enumerate(eqs):
         ins = _NO_ALIAS
         for a in eq.inputs:
@@ -159,10 +185,14 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         if u is not None and outs[0].aval.shape != ():
             for v in outs:  # (a fused torch kernel may make several)
                 aliases[v] = frozenset((v,))
-                owner_key[v] = _key(v)
+                facts = seen_avals.get(id(v.aval))
+                if facts is None:
+                    facts = seen_avals[id(v.aval)] = _aval_facts(v.aval)
+                owner_key[v] = facts[0]
                 last[v] = k
-            if _can_write_out(eq):
-                keys[k] = key = owner_key[outs[0]]
+            facts = seen_avals[id(outs[0].aval)]
+            if facts[1] and _operands_fit(eq.inputs, outs[0].aval.dtype, facts[2]):
+                keys[k] = key = facts[0]
                 got_k = demand.get(key)
                 if got_k is None:
                     demand[key] = [k]

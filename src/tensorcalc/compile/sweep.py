@@ -78,7 +78,7 @@ class Sweep:
         """The rules from ``start`` on that look at ``prim`` (a rule's ``primitives``
         attribute names the primitives it rewrites; without one it looks at every equation):
         most equations meet two or three rules instead of all of them."""
-        key = (prim, start)
+        key = prim if start == 0 else (prim, start)  # most lookups start at 0: no tuple
         got = self._table.get(key)
         if got is None:
             got = self._table[key] = tuple(
