@@ -157,7 +157,6 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     # made), which buffers (identified by the Var that owns them) each variable may alias,
     # and which equations may write into a buffer, by buffer key (shape, dtype).
     last: dict[Var, int] = {}
-    reads: dict[Var, int] = {}
     aliases: dict[Var, frozenset[Var]] = {}
     owner_key: dict[Var, tuple] = {}  # buffer owner -> its key
     ufuncs: list[Any] = [None] * n
@@ -170,7 +169,6 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         for a in eq.inputs:
             if type(a) is not Literal:
                 last[a] = k
-                reads[a] = reads.get(a, 0) + 1
                 got = aliases.get(a, _NO_ALIAS)
                 if got:  # the union only when a second operand brings buffers of its own
                     ins = got if not ins or got is ins else ins | got
@@ -190,7 +188,8 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                     facts = seen_avals[id(v.aval)] = _aval_facts(v.aval)
                 owner_key[v] = facts[0]
                 last[v] = k
-            facts = seen_avals[id(outs[0].aval)]
+            if len(outs) > 1:
+                facts = seen_avals[id(outs[0].aval)]
             if facts[1] and _operands_fit(eq.inputs, outs[0].aval.dtype, facts[2]):
                 keys[k] = key = facts[0]
                 got_k = demand.get(key)
@@ -229,6 +228,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     once = plan.read_once_by_next
     pool: dict[tuple, list[Var]] = {}
     inputs = set(prog.inputs)
+    out_of, release_of = plan.out, plan.release
     for k, eq in enumerate(eqs):
         dying = dying_at.get(k, ())
         taken: Var | None = None
@@ -245,7 +245,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                 free = pool.get(key)
                 if free:
                     taken = free.pop()
-            plan.out[k] = taken
+            out_of[k] = taken
         # Candidates are disjoint by kind (a taken buffer, non-owner inputs, unread outputs,
         # dying owners); only an input read twice by one equation could repeat.
         release: list[Var] = []
@@ -259,8 +259,8 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         for v in outs:
             if last[v] == k and v not in owner_key:
                 release.append(v)  # never read
-        if len(outs) == 1 and last[outs[0]] == k + 1 and reads[outs[0]] == 1:
-            once.add(k)
+        if len(outs) == 1 and last[outs[0]] == k + 1 and eqs[k + 1].inputs.count(outs[0]) == 1:
+            once.add(k)  # (last read by the next equation, which reads it once: read once)
         for holder in dying:
             if holder is taken:
                 continue
@@ -276,5 +276,5 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         if taken is not None and taken in ins:
             release.append(taken)  # the result now owns the buffer under its own name
         if release:
-            plan.release[k] = release
+            release_of[k] = release
     return plan

@@ -53,9 +53,13 @@ class Sweep:
     def push(self, eq: Equation, start: int = 0) -> None:
         """Run ``rules[start:]`` on ``eq`` (inputs already read) and keep what is left. A rule
         that adds an equation of its own before ``eq`` pushes it with its own index + 1."""
+        table = self._table
         while True:
             prim = eq.primitive
-            for i, rule in self._applicable(prim, start):
+            rules = table.get(prim) if start == 0 else None
+            if rules is None:
+                rules = self._applicable(prim, start)
+            for i, rule in rules:
                 got = rule(eq, self)
                 if got is eq:
                     continue
