@@ -102,8 +102,35 @@ def test_compact_form_nests_chains_and_frees_what_the_readable_one_frees(monkeyp
     compact = tc.jit(g)
     np.testing.assert_array_equal(compact(x), want)
     src, ref = compact.source(), readable.source()
-    assert "_multiply(_multiply(" in src and "out=" not in src and "#" not in src
-    assert "out=" in ref
+    # A call read once by the next is nested in it (named by a walrus for its buffer).
+    assert "_subtract(1.0, (v" in src and "out=" not in src and "#" not in src
+    assert "out=" in ref and " *= " not in ref
+    # A product or sum in place on its first operand is an augmented assignment.
+    assert " *= " in src and " += " in src and "_multiply(v2, 0.9, v2)" not in src
     # The same names are deleted (a nested call's releases come after its line).
     assert _deleted(src) == _deleted(ref) and _deleted(src)
-    assert len(src.splitlines()) < 0.7 * len(ref.splitlines())
+    assert src.count("(") < 0.7 * ref.count("(") and len(src) < 0.6 * len(ref)
+
+
+def test_augmented_assignment_only_in_place_on_the_first_operand(monkeypatch):
+    """``v -= w`` is ``np.subtract(v, w, v)``; a result written into the buffer of the second
+    operand, or by a ufunc without an exact in-place operator (``**=``), stays a call."""
+    x = np.linspace(0.5, 1.5, 8)
+
+    def f(x):
+        y = tnp.exp(x)
+        z = 2.0 - y * y  # the product's buffer is reused by the subtraction (second operand)
+        w = (z - tnp.sin(x)) ** 3.0  # in place on z, then a power
+        return tnp.sum(w / tnp.cos(x))
+
+    monkeypatch.setattr(codegen, "COMPACT_ABOVE", 0)
+    j = tc.jit(f)
+    got = j(x)
+    src = j.source()
+    assert " -= " in src and " /= " in src and "_subtract(2.0, " in src
+    assert "**=" not in src and "_power(" in src
+    monkeypatch.setattr(codegen, "COMPACT_ABOVE", 10**9)
+    np.testing.assert_array_equal(got, tc.jit(f)(x))
+    # ... and against plain NumPy in the same order.
+    y = np.exp(x)
+    np.testing.assert_array_equal(got, np.sum((2.0 - y * y - np.sin(x)) ** 3.0 / np.cos(x)))

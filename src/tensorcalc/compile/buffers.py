@@ -108,6 +108,31 @@ def _can_write_out(eq: Any) -> bool:
     return True
 
 
+def _aval_facts(aval: Any) -> tuple[tuple, bool, bool]:
+    """``(buffer key, whether a result of this aval may take out= (not 0-d, every size
+    known), whether its dtype is inexact)``: what :func:`_can_write_out` asks of the output,
+    found once per aval object (equations of one signature share theirs) rather than per
+    equation."""
+    shape, dtype = aval.shape, aval.dtype
+    dt = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
+    sized = len(shape) > 0 and all(isinstance(d, int) for d in shape)
+    return (shape if type(shape) is tuple else tuple(shape), dt), sized, dt.kind in "fc"
+
+
+def _operands_fit(ins: Sequence[Any], dtype: Any, inexact: bool) -> bool:
+    """The operand half of :func:`_can_write_out`: every array operand has the output's
+    dtype, and a Python number (weak, NEP 50) meets an inexact output."""
+    for a in ins:
+        if type(a) is Literal and type(a.value) in (int, float):
+            if not inexact:
+                return False
+        else:
+            d = a.aval.dtype
+            if d is not dtype and d != dtype:
+                return False
+    return True
+
+
 def _key(v: Var) -> tuple:
     aval = v.aval
     shape, dtype = aval.shape, aval.dtype
@@ -136,7 +161,6 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     # made), which buffers (identified by the Var that owns them) each variable may alias,
     # and which equations may write into a buffer, by buffer key (shape, dtype).
     last: dict[Var, int] = {}
-    reads: dict[Var, int] = {}
     aliases: dict[Var, frozenset[Var]] = {}
     owner_key: dict[Var, tuple] = {}  # buffer owner -> its key
     ufuncs: list[Any] = [None] * n
@@ -144,12 +168,12 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     demand: dict[tuple, list[int]] = {}
     by_primitive: dict[Any, Any] | None = {} if ufunc is ufunc_of else None
     numpy_code = ufunc is ufunc_of  # fresh_result speaks of the NumPy impls only
+    seen_avals: dict[int, tuple] = {}  # id(aval) -> _aval_facts (the program keeps them)
     for k, eq in enumerate(eqs):
         ins = _NO_ALIAS
         for a in eq.inputs:
             if type(a) is not Literal:
                 last[a] = k
-                reads[a] = reads.get(a, 0) + 1
                 got = aliases.get(a, _NO_ALIAS)
                 if got:  # the union only when a second operand brings buffers of its own
                     ins = got if not ins or got is ins else ins | got
@@ -164,10 +188,15 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         if u is not None and outs[0].aval.shape != ():
             for v in outs:  # (a fused torch kernel may make several)
                 aliases[v] = frozenset((v,))
-                owner_key[v] = _key(v)
+                facts = seen_avals.get(id(v.aval))
+                if facts is None:
+                    facts = seen_avals[id(v.aval)] = _aval_facts(v.aval)
+                owner_key[v] = facts[0]
                 last[v] = k
-            if _can_write_out(eq):
-                keys[k] = key = owner_key[outs[0]]
+            if len(outs) > 1:
+                facts = seen_avals[id(outs[0].aval)]
+            if facts[1] and _operands_fit(eq.inputs, outs[0].aval.dtype, facts[2]):
+                keys[k] = key = facts[0]
                 got_k = demand.get(key)
                 if got_k is None:
                     demand[key] = [k]
@@ -210,6 +239,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     # The equation that allocated the memory each buffer owner holds (owners written with
     # ``out=`` hold their predecessor's memory), where it could have been written with out=.
     root: dict[Var, int] = {}
+    out_of, release_of = plan.out, plan.release
     for k, eq in enumerate(eqs):
         dying = dying_at.get(k, ())
         taken: Var | None = None
@@ -226,7 +256,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                 free = pool.get(key)
                 if free:
                     taken = free.pop()
-            plan.out[k] = taken
+            out_of[k] = taken
             if taken is None:
                 root[eq.outputs[0]] = k
             elif taken in root:
@@ -244,8 +274,8 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         for v in outs:
             if last[v] == k and v not in owner_key:
                 release.append(v)  # never read
-        if len(outs) == 1 and last[outs[0]] == k + 1 and reads[outs[0]] == 1:
-            once.add(k)
+        if len(outs) == 1 and last[outs[0]] == k + 1 and eqs[k + 1].inputs.count(outs[0]) == 1:
+            once.add(k)  # (last read by the next equation, which reads it once: read once)
         for holder in dying:
             if holder is taken:
                 continue
@@ -261,7 +291,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         if taken is not None and taken in ins:
             release.append(taken)  # the result now owns the buffer under its own name
         if release:
-            plan.release[k] = release
+            release_of[k] = release
     _plan_pool(plan, root, buf_death, keys, never)
     return plan
 

@@ -66,10 +66,13 @@ def _params_key(params: dict[str, Any]) -> Any:
 
 def common_subexpression_rule(eq: Equation, sw: Sweep) -> Any:
     """The outputs of an earlier equation with the same primitive, inputs and params."""
+    ins: tuple[Any, ...] = eq.inputs
+    for a in ins:
+        if type(a) is not Var:  # literals are keyed by value (the common case has none)
+            ins = tuple([b if type(b) is Var else _literal_key(b) for b in ins])
+            break
     try:
-        key = (eq.primitive, tuple([a if type(a) is Var else _literal_key(a)
-                                    for a in eq.inputs]),
-               _params_key(eq.params) if eq.params else ())
+        key = (eq.primitive, ins, _params_key(eq.params) if eq.params else ())
         got = sw.seen.get(key)
     except TypeError:
         return eq

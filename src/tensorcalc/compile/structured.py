@@ -81,14 +81,15 @@ def _same_aval(a: Atom, v: Var) -> bool:
 @rewrites(mul_sz_p, div_sz_p)
 def strong_zero_rule(eq: Equation, sw: Sweep) -> Any:
     """``mul_sz``/``div_sz`` with a constant operand become ``mul``/``div`` (or vanish)."""
+    t, f = eq.inputs
+    if type(t) is not Literal and type(f) is not Literal:
+        return eq  # every rewrite below needs a constant operand
     if eq.primitive is mul_sz_p:
-        t, f = eq.inputs
         if _all_equal(t, 1.0) and _same_aval(f, eq.outputs[0]):
             return (f,)  # 1·f = f, and 1 is never a zero
         if _finite(f) or _nonzero(t):
             return Equation(mul_p, eq.inputs, eq.outputs, {})
     elif eq.primitive is div_sz_p:
-        t, f = eq.inputs
         if _finite(f) and _nonzero(f):
             return Equation(div_p, eq.inputs, eq.outputs, {})
     return eq
@@ -166,9 +167,11 @@ def uniform_constant_rule(eq: Equation, sw: Sweep) -> Any:
     binary op whose other operand has the result's shape."""
     if eq.primitive not in _ELEMENTWISE_BINARY or len(eq.inputs) != 2:
         return eq
-    ins = list(eq.inputs)
-    if not any(type(a) is Literal and isinstance(a.value, np.ndarray) for a in ins):
+    a, b = eq.inputs
+    if not (type(a) is Literal and isinstance(a.value, np.ndarray)) and \
+            not (type(b) is Literal and isinstance(b.value, np.ndarray)):
         return eq  # only constant arrays (of one or more dimensions) can shrink
+    ins = [a, b]
     res = eq.outputs[0]
     for i in (0, 1):
         if not (isinstance(ins[i], Literal) and isinstance(ins[i].value, np.ndarray)):

@@ -53,9 +53,13 @@ class Sweep:
     def push(self, eq: Equation, start: int = 0) -> None:
         """Run ``rules[start:]`` on ``eq`` (inputs already read) and keep what is left. A rule
         that adds an equation of its own before ``eq`` pushes it with its own index + 1."""
+        table = self._table
         while True:
             prim = eq.primitive
-            for i, rule in self._applicable(prim, start):
+            rules = table.get(prim) if start == 0 else None
+            if rules is None:
+                rules = self._applicable(prim, start)
+            for i, rule in rules:
                 got = rule(eq, self)
                 if got is eq:
                     continue
@@ -78,7 +82,7 @@ class Sweep:
         """The rules from ``start`` on that look at ``prim`` (a rule's ``primitives``
         attribute names the primitives it rewrites; without one it looks at every equation):
         most equations meet two or three rules instead of all of them."""
-        key = (prim, start)
+        key = prim if start == 0 else (prim, start)  # most lookups start at 0: no tuple
         got = self._table.get(key)
         if got is None:
             got = self._table[key] = tuple(
