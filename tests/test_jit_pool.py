@@ -216,3 +216,22 @@ def test_jit_reuses_the_buffer_an_nn_layer_read(name):
     assert "out=" in add_line, src
     np.testing.assert_allclose(g(x), f(x), rtol=1e-15)
 
+
+
+def test_the_strong_zero_signal_gives_the_pool_back_first():
+    """A gradient whose strong-zero products are smaller than its outputs checks each product
+    where it is made; the NaN of sqrt′(0) · 0 raises jit's signal, which puts the pool back
+    before the checked rerun."""
+    def f(x, w):
+        return tnp.sum(tnp.where(x > 0, tnp.sqrt(tnp.abs(x)), 0.0) * tnp.sin(x)) * tnp.sum(w)
+
+    x = np.array([0.0, 1.0, -2.0, 4.0, 0.5])
+    w = np.linspace(0.0, 1.0, 10_000).reshape(100, 100)  # outputs larger than the products
+    g = tc.jit(tc.grad(f, argnums=(0, 1)))
+    want = tc.grad(f, argnums=(0, 1))(x, w)
+    for _ in range(2):
+        got = g(x, w)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-14)
+    assert "_give(_pool); raise _StrongZeroNaN" in g.source(), g.source()
+    assert np.all(np.isfinite(got[0])) and len(_pools(g)) == 1

@@ -4,8 +4,8 @@ The buffer plan (:mod:`tensorcalc.compile.buffers`) writes a ufunc result with `
 dead buffer whenever one of the right shape and dtype is free, but each buffer still has a
 first allocation, made afresh on every call. For arrays of more than a few hundred kilobytes
 NumPy's allocator gets that memory from the kernel (``mmap``, or a heap glibc trims again when
-it is freed), so every call touches fresh pages and pays a minor page fault per 4 KiB page:
-on a CNN gradient that was about a third of the call.
+it is freed), so every call touches fresh pages and pays a minor page fault per 4 KiB page
+(bench S1, the CNN gradient, run alone: ~1,250 faults per call; ``bench.page_faults``).
 
 So a compiled function holds a free list of *pools*, each a list of preallocated arrays, one
 per first allocation the plan marks poolable (``BufferPlan.poolable``). A call takes a pool
@@ -20,18 +20,20 @@ returns. Why that is safe:
 * **Concurrent and recursive calls never share a pool:** a pool belongs to one call from its
   ``pop`` to its ``append``, so N overlapping calls hold N pools (the list grows to the
   largest number of calls in flight and stays there).
-* **A call that raises keeps its pool** (it is dropped with the frame, and a later call makes
-  a new one): the traceback may still show its arrays. The one exception is jit's own
-  strong-zero signal, raised by a generated check and caught by jit, which reads nothing of
-  the failed call: that check puts the pool back first.
+* **A call that raises does not give its pool back** (it is dropped with the frame, and a
+  later call makes a new one): the traceback may still show its arrays. The one exception
+  is jit's own strong-zero signal, raised by a generated check and caught by jit, which
+  reads nothing of the failed call: that check puts the pool back first.
 * ``out=`` never casts: the plan marks only equations whose ufunc result dtype is certainly
   the buffer's, and no 0-d results.
 
 Memory: one pool holds at most :data:`POOL_BYTES` (256 MiB; ``TENSORCALC_JIT_POOL_BYTES``
 overrides it, read when a signature is compiled): first allocations are pooled in program
-order while they fit, larger ones are left to allocate per call. The memory stays with the
+order while they fit, those that no longer fit allocate per call. The memory stays with the
 compiled signature (``jit``'s cache) until the jitted function is dropped. ``jit(f,
-pool=False)`` or ``TENSORCALC_JIT_POOL=0`` turns the pool off, which gives the code of before.
+pool=False)`` or ``TENSORCALC_JIT_POOL=0`` turns the pool off, which gives the code of before
+(the compiled bodies of ``tensorcalc.lax`` loops and branches keep pools of their own and follow
+only the environment variable).
 """
 
 from __future__ import annotations
