@@ -27,6 +27,10 @@ returns. Why that is safe:
 * ``out=`` never casts: the plan marks only equations whose ufunc result dtype is certainly
   the buffer's, and no 0-d results.
 
+Only buffers of at least :data:`POOL_MIN_BYTES` (64 KiB) are pooled: smaller allocations come
+from memory glibc's arena already holds, so there is nothing to save, and each pooled line
+lengthens the source Python compiles.
+
 Memory: one pool holds at most :data:`POOL_BYTES` (256 MiB; ``TENSORCALC_JIT_POOL_BYTES``
 overrides it, read when a signature is compiled): first allocations are pooled in program
 order while they fit, those that no longer fit allocate per call. The memory stays with the
@@ -47,6 +51,10 @@ import numpy as np
 
 #: The most bytes one pool holds (see the module docstring).
 POOL_BYTES = 256 << 20
+#: The smallest buffer pooled. Below it glibc serves an allocation from memory its arena
+#: already holds (no page faults to save), and a pool line would only lengthen the source
+#: Python compiles: a chain on 16 floats keeps the code of before.
+POOL_MIN_BYTES = 64 << 10
 
 
 def pool_enabled(pool: bool | None) -> bool:
@@ -69,13 +77,15 @@ def _cap() -> int:
 
 
 def pool_slots(poolable: dict[int, tuple]) -> dict[int, str]:
-    """The pool buffer name (``_b0``, ``_b1``, …) of each pooled equation, in program order,
-    while the pool stays within the byte cap."""
+    """The pool buffer name (``_b0``, ``_b1``, …) of each pooled equation of at least
+    :data:`POOL_MIN_BYTES`, in program order, while the pool stays within the byte cap."""
     cap = _cap()
     total = 0
     slots: dict[int, str] = {}
     for k, (shape, dtype) in poolable.items():
         size = math.prod(shape) * dtype.itemsize
+        if size < POOL_MIN_BYTES:
+            continue  # small: the allocator's arena serves it without a fault
         if total + size > cap:
             continue  # too big for what is left: this one allocates per call
         total += size
