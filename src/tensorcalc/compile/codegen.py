@@ -269,9 +269,10 @@ def _released(plan: Any, k: int, names: dict[Var, str], kept: str | None) -> lis
     """Names to ``del`` after equation ``k``: free intermediates now, as eager evaluation
     would, instead of at return (a name the result now holds is not freed: the buffer lives
     on under it)."""
-    if plan is None or not plan.release[k]:
+    if plan is None:
         return []
-    return [n for n in (names[v] for v in plan.release[k]) if n != kept]
+    release = plan.release[k]
+    return [n for v in release if (n := names[v]) != kept] if release else []
 
 
 def compile_program(prog: Program, name: str = "compiled", plain_strong_zeros: bool = False,
