@@ -136,6 +136,7 @@ def test_augmented_assignment_only_in_place_on_the_first_operand(monkeypatch):
     np.testing.assert_array_equal(got, np.sum((2.0 - y * y - np.sin(x)) ** 3.0 / np.cos(x)))
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 def test_subclass_arguments_run_the_program_without_in_place_operators(monkeypatch):
     """Buffers are ufunc results, so an ``np.matrix`` argument makes them matrices, whose
     ``*=`` is the matrix product: such a call must run the program written with calls."""
