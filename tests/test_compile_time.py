@@ -134,3 +134,23 @@ def test_augmented_assignment_only_in_place_on_the_first_operand(monkeypatch):
     # ... and against plain NumPy in the same order.
     y = np.exp(x)
     np.testing.assert_array_equal(got, np.sum((2.0 - y * y - np.sin(x)) ** 3.0 / np.cos(x)))
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_subclass_arguments_run_the_program_without_in_place_operators(monkeypatch):
+    """Buffers are ufunc results, so an ``np.matrix`` argument makes them matrices, whose
+    ``*=`` is the matrix product: such a call must run the program written with calls."""
+    def f(x):
+        y = tnp.exp(x)
+        y = y * x
+        return y * x
+
+    monkeypatch.setattr(codegen, "COMPACT_ABOVE", 0)
+    j = tc.jit(f)
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    plain = j(a)
+    assert " *= " in j.source()
+    got = j(np.matrix(a))
+    assert type(got) is np.matrix
+    np.testing.assert_array_equal(np.asarray(got), np.exp(a) * a * a)
+    np.testing.assert_array_equal(plain, np.exp(a) * a * a)

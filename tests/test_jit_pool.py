@@ -15,12 +15,22 @@ import numpy as np
 import pytest
 
 import tensorcalc as tc
+import tensorcalc.compile.pool as pool_mod
 import tensorcalc.numpy as tnp
 from tensorcalc.core.tree import tree_flatten
 from tests.records import all_records
 from tests.test_jit_records import _float_argnums, _scalarised
 
 RECORDS = all_records()
+
+
+@pytest.fixture(autouse=True)
+def _pool_everything(monkeypatch):
+    """These tests are about the pool itself: pool buffers of any size (the records' arrays
+    are small), and keep each signature on its NumPy code (no tier-up to fused kernels midway,
+    which would swap the compiled function whose free list a test reads)."""
+    monkeypatch.setattr(pool_mod, "POOL_MIN_BYTES", 0)
+    monkeypatch.setenv("TENSORCALC_JIT_FUSE", "0")
 
 
 def _pools(jitted):
@@ -235,3 +245,18 @@ def test_the_strong_zero_signal_gives_the_pool_back_first():
             np.testing.assert_allclose(a, b, rtol=1e-14)
     assert "_give(_pool); raise _StrongZeroNaN" in g.source(), g.source()
     assert np.all(np.isfinite(got[0])) and len(_pools(g)) == 1
+
+
+def test_small_buffers_are_left_to_the_allocator(monkeypatch):
+    """Below POOL_MIN_BYTES nothing is pooled (the arena serves it without faults; the source
+    stays as short as before); from it up, the first allocation is pooled."""
+    monkeypatch.setattr(pool_mod, "POOL_MIN_BYTES", 64 << 10)
+    f = tc.jit(tc.grad(_loss, argnums=(0, 1)))
+    small = _args(0)
+    assert "_pool" not in f.source(*small)
+    rng = np.random.default_rng(1)
+    big = rng.standard_normal((128, 64)), rng.standard_normal((64, 128))  # 128 KiB results
+    src = f.source(*big)
+    assert "_give(_pool)" in src and re.search(r"np\.matmul\(x\d+, x\d+, out=_b0\)", src)
+    for a, b in zip(f(*big), tc.grad(_loss, argnums=(0, 1))(*big), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

@@ -170,13 +170,6 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     numpy_code = ufunc is ufunc_of  # fresh_result speaks of the NumPy impls only
     seen_avals: dict[int, tuple] = {}  # id(aval) -> _aval_facts (the program keeps them)
     for k, eq in enumerate(eqs):
-        ins = _NO_ALIAS
-        for a in eq.inputs:
-            if type(a) is not Literal:
-                last[a] = k
-                got = aliases.get(a, _NO_ALIAS)
-                if got:  # the union only when a second operand brings buffers of its own
-                    ins = got if not ins or got is ins else ins | got
         if by_primitive is None or eq.params:
             u = ufunc(eq, plain_strong_zeros)
         else:  # NumPy's ufunc depends on the primitive alone: look it up once per primitive
@@ -185,7 +178,17 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                 u = by_primitive[eq.primitive] = ufunc(eq, plain_strong_zeros)
         ufuncs[k] = u
         outs = eq.outputs
-        if u is not None and outs[0].aval.shape != ():
+        owns = u is not None and outs[0].aval.shape != ()  # its outputs are fresh buffers
+        ins = _NO_ALIAS
+        for a in eq.inputs:
+            if type(a) is not Literal:
+                last[a] = k
+                if owns:
+                    continue  # what the operands alias does not matter to a fresh result
+                got = aliases.get(a, _NO_ALIAS)
+                if got:  # the union only when a second operand brings buffers of its own
+                    ins = got if not ins or got is ins else ins | got
+        if owns:
             for v in outs:  # (a fused torch kernel may make several)
                 aliases[v] = frozenset((v,))
                 facts = seen_avals.get(id(v.aval))

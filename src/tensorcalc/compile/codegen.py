@@ -112,7 +112,8 @@ _OUT_BY_KEYWORD = frozenset({np.maximum, np.minimum})
 
 def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool = True,
                     plain_strong_zeros: bool = False, nan_checks: bool = False,
-                    pool: bool | None = None) -> tuple[str, dict[str, Any]]:
+                    pool: bool | None = None, augment: bool = True
+                    ) -> tuple[str, dict[str, Any]]:
     """Return ``(source, globals)`` for a Python function computing ``prog``. With
     ``reuse_buffers`` the function releases each intermediate after its last use and writes
     ufunc results into dead buffers with ``out=`` (:mod:`tensorcalc.compile.buffers`); with
@@ -169,7 +170,9 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     depth = 0
     later: list[str] = []  # names the nested calls released, freed after the line
     ufuncs = plan.ufuncs if plan is not None else [ufunc_of(eq, plain) for eq in eqs]
-    augmented = _augmented_ops(eqs, plan) if compact and plan is not None else None
+    augmented = _augmented_ops(eqs, plan) if compact and plan is not None and augment else None
+    if augmented is not None:
+        env[_IN_PLACE_OPERATORS] = True  # compile_program guards the function (see there)
     for k, eq in enumerate(eqs):
         ins = [pending_expr if a is pending else names[a] if type(a) is not Literal
                else const(a.value) for a in eq.inputs]
@@ -271,37 +274,72 @@ _NEST = 8
 AUGMENTED = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
 
 
-def _augmented_ops(eqs: list[Any], plan: Any) -> list[str | None]:
+def _augmented_ops(eqs: list[Any], plan: Any) -> list[str | None] | None:
     """Per equation, the operator of an augmented assignment that computes it (``v *= w``),
-    or None: a binary ufunc of :data:`AUGMENTED` whose ``out=`` buffer is its first operand.
-    Python compiles ``v *= w`` in less than half the time of ``v = _multiply(v, w, v)``
+    or None (and None for the whole program when no equation has one, or a constant is an
+    ndarray subclass): a binary ufunc of :data:`AUGMENTED` whose ``out=`` buffer is its first
+    operand. Python compiles ``v *= w`` in less than half the time of ``v = _multiply(v, w, v)``
     (three tokens of work instead of eight), and compile is the largest part of compiling a
     long program; the call runs the same ufunc on the same buffers, so the bits are the same."""
     out: list[str | None] = [None] * len(eqs)
     bufs, ufuncs = plan.out, plan.ufuncs
+    found = False
     for k, eq in enumerate(eqs):
+        for a in eq.inputs:
+            if type(a) is Literal and isinstance(a.value, np.ndarray) \
+                    and type(a.value) is not np.ndarray:
+                return None  # a subclass constant (np.matrix: *= is a matrix product)
         buf = bufs[k]
         if buf is not None and len(eq.inputs) == 2 and eq.inputs[0] is buf:
-            out[k] = AUGMENTED.get(ufuncs[k])
-    return out
+            op = out[k] = AUGMENTED.get(ufuncs[k])
+            found = found or op is not None
+    return out if found else None
+
+
+#: The name in a generated module's globals that marks in-place operators in its source.
+_IN_PLACE_OPERATORS = "_in_place_operators"
+
+
+def _exact_arrays_only(fast: Callable[..., Any], make_plain: Callable[[], Callable[..., Any]]
+                       ) -> Callable[..., Any]:
+    """Run ``fast`` (with ``v *= w`` lines) only on arguments that are plain ndarrays or
+    scalars. Buffers are ufunc results, of a subclass when an argument is one, and a subclass
+    may give ``*=`` another meaning (``np.matrix``: the matrix product): such calls run the
+    same program written with calls only, compiled when first needed."""
+    plain: list[Callable[..., Any]] = []
+
+    def exact_arrays_only(*args: Any) -> Any:
+        for a in args:
+            if type(a) is not np.ndarray and isinstance(a, np.ndarray):
+                if not plain:
+                    plain.append(make_plain())
+                return plain[0](*args)
+        return fast(*args)
+
+    exact_arrays_only.__name__ = exact_arrays_only.__qualname__ = fast.__name__
+    return exact_arrays_only
 
 
 def _released(plan: Any, k: int, names: dict[Var, str], kept: str | None) -> list[str]:
     """Names to ``del`` after equation ``k``: free intermediates now, as eager evaluation
     would, instead of at return (a name the result now holds is not freed: the buffer lives
     on under it)."""
-    if plan is None or not plan.release[k]:
+    if plan is None:
         return []
-    return [n for n in (names[v] for v in plan.release[k]) if n != kept]
+    release = plan.release[k]
+    return [n for v in release if (n := names[v]) != kept] if release else []
 
 
 def compile_program(prog: Program, name: str = "compiled", plain_strong_zeros: bool = False,
-                    nan_checks: bool = False, pool: bool | None = None
-                    ) -> tuple[Callable[..., Any], str]:
+                    nan_checks: bool = False, pool: bool | None = None,
+                    augment: bool = True) -> tuple[Callable[..., Any], str]:
     """Compile ``prog`` to a Python function over NumPy arrays; returns it and its source."""
     source, env = generate_source(prog, name, plain_strong_zeros=plain_strong_zeros,
-                                  nan_checks=nan_checks, pool=pool)
+                                  nan_checks=nan_checks, pool=pool, augment=augment)
     # The source is generated by this module from a Program, never from user text.
     code = compile(source, f"<tensorcalc.jit {name}>", "exec")
     exec(code, env)  # noqa: S102
+    if env.get(_IN_PLACE_OPERATORS):
+        return _exact_arrays_only(env[name], lambda: compile_program(
+            prog, name, plain_strong_zeros, nan_checks, pool=pool, augment=False)[0]), source
     return env[name], source
