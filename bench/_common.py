@@ -10,10 +10,12 @@ peaks come from a child process's resident-set high-water mark (``python -m benc
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import platform
 import statistics
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -218,3 +220,20 @@ def fmt_row(name: str, seconds: float | None, ref: float | None, unit: str = "ms
     val = seconds * scale / (per or 1)
     ratio = f"{seconds / ref:7.2f}x" if ref else ""
     return f"  {name:<38} {val:10.2f} {unit}{'/op' if per else ''}  {ratio}"
+
+
+def workload_command(prog: str, doc: str | None, argv: list[str] | None, rounds: int,
+                     calls: int, peer_line: str) -> argparse.Namespace:
+    """Parse ``only [--rounds R] [--calls C]`` for a script over bench.speed's workloads and
+    print the header every such script starts with (machine, peers, load, the command)."""
+    ap = argparse.ArgumentParser(prog=f"python -m {prog}",
+                                 description=(doc or prog).split("\n")[0])
+    ap.add_argument("only", help="comma-separated workloads of bench.speed (S1 … S6, W2)")
+    ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--calls", type=int, default=calls, help="timed calls per row per round")
+    args = ap.parse_args(argv)
+    words = " ".join(argv if argv is not None else sys.argv[1:])
+    print(f"machine: {machine()}\npeers: {peer_line}; float64, 1 thread\n"
+          f"load average at start: {load_average()}\ncommand: python -m {prog} {words}")
+    args.keys = [k.strip() for k in args.only.split(",") if k.strip()]
+    return args

@@ -13,9 +13,6 @@ ratios are printed from both.
 
 from __future__ import annotations
 
-import argparse
-import sys
-
 if __name__ == "__main__":
     from .__main__ import pin_threads
 
@@ -23,7 +20,7 @@ if __name__ == "__main__":
 
 import numpy as np  # noqa: E402
 
-from ._common import alternating_cpu, load_average, machine  # noqa: E402
+from ._common import alternating_cpu, load_average, workload_command  # noqa: E402
 from .speed import BUILDERS, TARGETS  # noqa: E402
 from .suite import load_peers, peer_versions  # noqa: E402
 
@@ -36,16 +33,9 @@ def cpu_times(key: str, rounds: int, calls: int) -> dict[str, list[float]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.cpu_time",
-                                 description=__doc__.split("\n")[0])
-    ap.add_argument("only", help="comma-separated workloads of bench.speed (S1 … S6, W2)")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--calls", type=int, default=100, help="timed calls per row per round")
-    args = ap.parse_args(argv)
-    words = " ".join(argv if argv is not None else sys.argv[1:])
-    print(f"machine: {machine()}\npeers: {peer_versions(load_peers(1))}; float64, 1 thread\n"
-          f"load average at start: {load_average()}\ncommand: python -m bench.cpu_time {words}")
-    for key in [k.strip() for k in args.only.split(",") if k.strip()]:
+    args = workload_command("bench.cpu_time", __doc__, argv, 3, 100,
+                            peer_versions(load_peers(1)))
+    for key in args.keys:
         times = cpu_times(key, args.rounds, args.calls)
         med = {k: float(np.median(v)) for k, v in times.items()}
         low = {k: min(v) for k, v in times.items()}

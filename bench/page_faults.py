@@ -12,10 +12,8 @@ touching fresh pages, which a pool that keeps its buffers between calls avoids.
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
-import sys
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -27,7 +25,7 @@ if __name__ == "__main__":
 
 import numpy as np  # noqa: E402
 
-from ._common import alternating_cpu, load_average, machine  # noqa: E402
+from ._common import alternating_cpu, load_average, workload_command  # noqa: E402
 from .speed import BUILDERS  # noqa: E402
 from .suite import load_peers, peer_versions  # noqa: E402
 
@@ -66,18 +64,9 @@ def _counted(fn: Callable[[], Any], faults: list[int]) -> Callable[[], Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.page_faults",
-                                 description=__doc__.split("\n")[0])
-    ap.add_argument("only", help="comma-separated workloads of bench.speed (S1 … S6, W2)")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--calls", type=int, default=60, help="timed calls per row per round")
-    args = ap.parse_args(argv)
-    words = " ".join(argv if argv is not None else sys.argv[1:])
     peers = load_peers(1)
-    print(f"machine: {machine()}\npeers: {peer_versions(peers)}; float64, 1 thread\n"
-          f"load average at start: {load_average()}\n"
-          f"command: python -m bench.page_faults {words}")
-    for key in [k.strip() for k in args.only.split(",") if k.strip()]:
+    args = workload_command("bench.page_faults", __doc__, argv, 5, 60, peer_versions(peers))
+    for key in args.keys:
         fns = _implementations(key, peers)
         faults: dict[str, list[int]] = {name: [] for name in fns}
         times = alternating_cpu({name: _counted(fn, faults[name]) for name, fn in fns.items()},

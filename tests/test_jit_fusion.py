@@ -11,17 +11,13 @@ import pytest
 import tensorcalc as tc
 import tensorcalc.numpy as tnp
 from tensorcalc.compile import fusion
+from tests.concurrency import isolated_kernel_cache
 from tests.records import elementwise as ew_records
 
 numba = pytest.importorskip("numba", reason="fusion needs numba (the 'fast' extra)")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _kernel_cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TENSORCALC_CACHE_DIR", str(tmp_path_factory.mktemp("fused")))
-    yield
-    mp.undo()
+_kernel_cache = isolated_kernel_cache("fused")
 
 
 def _both(fun, *args, **kw):

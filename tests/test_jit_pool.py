@@ -7,8 +7,6 @@ failed calls never share a pool or corrupt a later call; ``pool=False`` is the c
 from __future__ import annotations
 
 import re
-import sys
-import threading
 import zlib
 
 import numpy as np
@@ -18,6 +16,7 @@ import tensorcalc as tc
 import tensorcalc.compile.pool as pool_mod
 import tensorcalc.numpy as tnp
 from tensorcalc.core.tree import tree_flatten
+from tests.concurrency import run_threads
 from tests.records import all_records
 from tests.test_jit_records import _float_argnums, _scalarised
 
@@ -130,8 +129,6 @@ def test_threads_calling_one_jitted_function_get_their_own_results():
     wants = {s: g(*_args(s)) for s in seeds}  # single-threaded, one call at a time
     wants = {s: [a.copy() for a in v] for s, v in wants.items()}
     bad: list[int] = []
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # threads switch inside the compiled function
 
     def work(s):
         args = _args(s)
@@ -140,14 +137,7 @@ def test_threads_calling_one_jitted_function_get_their_own_results():
             if not all(np.array_equal(a, b) for a, b in zip(got, wants[s], strict=True)):
                 bad.append(s)
 
-    try:
-        threads = [threading.Thread(target=work, args=(s,)) for s in seeds]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
+    run_threads(work, [(s,) for s in seeds])  # they switch inside the compiled function
     assert not bad
     assert 1 <= len(_pools(g)) <= len(seeds)  # one pool per call that was in flight at once
 

@@ -14,18 +14,14 @@ import tensorcalc.numpy as tnp
 from tensorcalc import nn
 from tensorcalc.compile import fusion, tiering
 from tensorcalc.ops import elementwise as ew
+from tests.concurrency import isolated_kernel_cache
 from tests.records import elementwise as ew_records
 
 numba = pytest.importorskip("numba", reason="fusion needs numba (the 'fast' extra)")
 jit_module = sys.modules["tensorcalc.compile.jit"]  # the package's `jit` shadows the name
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _kernel_cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TENSORCALC_CACHE_DIR", str(tmp_path_factory.mktemp("tiered")))
-    yield
-    mp.undo()
+_kernel_cache = isolated_kernel_cache("tiered")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ level. The switch interval is made tiny so that threads interleave inside the tr
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 
 import tensorcalc as tc
 import tensorcalc.numpy as tnp
+from tests.concurrency import run_threads
 
 N_THREADS = 8
 CALLS_PER_THREAD = 2000
@@ -89,16 +89,7 @@ def test_nested_derivatives_under_threads_match_single_threaded():
             with lock:
                 errors.append(err)
 
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    try:
-        threads = [threading.Thread(target=worker, args=(s,)) for s in range(N_THREADS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
+    run_threads(worker, [(s,) for s in range(N_THREADS)], switch_interval=1e-5)
     assert not errors, f"{len(errors)} thread(s) raised; first: {errors[0]!r}"
     assert not mismatches, f"{len(mismatches)} mismatches; first: {mismatches[:3]}"
 
