@@ -22,7 +22,7 @@ import tensorcalc.numpy as tnp
 from tensorcalc.compile import codegen
 from tensorcalc.core.tree import tree_flatten
 from tests.records import elementwise, nn, reductions
-from tests.test_jit_records import _float_argnums, _scalarised
+from tests.test_jit_records import record_gradient_and_jit
 
 
 def _chain(rounds: int):
@@ -72,16 +72,7 @@ COMPACT_RECORDS = elementwise.RECORDS + reductions.RECORDS + nn.RECORDS
 
 @pytest.mark.parametrize("rec", COMPACT_RECORDS, ids=[r.id for r in COMPACT_RECORDS])
 def test_compact_source_gives_the_same_bits(rec, monkeypatch):
-    rng = np.random.default_rng(11)
-    args = rec.args(rng)
-    argnums = _float_argnums(args)
-    if not argnums or "rev" not in rec.modes:
-        pytest.skip("no float argument to differentiate in reverse mode")
-    g = tc.grad(_scalarised(rec, args), argnums=argnums)
-    try:
-        want = tc.jit(g)(*args)
-    except tc.ConcretizationError:
-        pytest.skip("value-dependent: not traceable without concrete values")
+    g, args, want = record_gradient_and_jit(rec, np.random.default_rng(11))
     monkeypatch.setattr(codegen, "COMPACT_ABOVE", 0)
     got = tc.jit(g)(*args)
     for a, b in zip(tree_flatten(got)[0], tree_flatten(want)[0], strict=True):

@@ -18,7 +18,7 @@ import tensorcalc.numpy as tnp
 from tensorcalc.core.tree import tree_flatten
 from tests.concurrency import run_threads
 from tests.records import all_records
-from tests.test_jit_records import _float_argnums, _scalarised
+from tests.test_jit_records import record_gradient_and_jit
 
 RECORDS = all_records()
 
@@ -53,16 +53,8 @@ def _want(seed):
 
 @pytest.mark.parametrize("rec", RECORDS, ids=[r.id for r in RECORDS])
 def test_record_gradients_pooled_equal_unpooled_bitwise(rec):
-    rng = np.random.default_rng(zlib.crc32(rec.id.encode()))
-    args = rec.args(rng)
-    argnums = _float_argnums(args)
-    if not argnums or "rev" not in rec.modes:
-        pytest.skip("no float argument to differentiate in reverse mode")
-    g = tc.grad(_scalarised(rec, args), argnums=argnums)
-    try:
-        want = tc.jit(g, pool=False)(*args)
-    except tc.ConcretizationError:
-        pytest.skip("value-dependent: not traceable without concrete values")
+    g, args, want = record_gradient_and_jit(
+        rec, np.random.default_rng(zlib.crc32(rec.id.encode())), pool=False)
     pooled = tc.jit(g, pool=True)
     first = pooled(*args)
     kept = [np.array(a, copy=True) for a in tree_flatten(first)[0]]

@@ -41,6 +41,22 @@ def _scalarised(rec, args):
     return scalar
 
 
+def record_gradient_and_jit(rec, rng, **jit_options):
+    """``(g, args, want)``: the gradient of the scalarised record over its float arguments,
+    the arguments, and ``jit(g, **jit_options)(*args)``; skips the record when there is no
+    float argument to differentiate in reverse mode, or it is not traceable."""
+    args = rec.args(rng)
+    argnums = _float_argnums(args)
+    if not argnums or "rev" not in rec.modes:
+        pytest.skip("no float argument to differentiate in reverse mode")
+    g = tc.grad(_scalarised(rec, args), argnums=argnums)
+    try:
+        want = tc.jit(g, **jit_options)(*args)
+    except tc.ConcretizationError:
+        pytest.skip("value-dependent: not traceable without concrete values")
+    return g, args, want
+
+
 def _assert_trees_close(got, want):
     g, _ = tree_flatten(got)
     w, _ = tree_flatten(want)
