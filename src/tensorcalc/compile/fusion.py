@@ -113,7 +113,7 @@ class Kernel:
 
     def __init__(self, src: str, ins: tuple[Var, ...], outs: tuple[Var, ...], size: int) -> None:
         self.src, self.ins, self.outs, self.size = src, ins, outs, size
-        self.digest = hashlib.sha1(src.encode()).hexdigest()[:20]
+        self.digest = _digest(src)
 
     def equation(self) -> Equation:
         return Equation(FusedKernel(_load(self.src), self.size), self.ins, self.outs, {})
@@ -130,8 +130,8 @@ def cached_digests() -> set[str]:
     index = os.path.join(folder, "__pycache__") if folder is not None else None
     if index is None or not os.path.isdir(index):
         return set()
-    return {n[len("tc_fused_"):].split(".")[0] for n in os.listdir(index)
-            if n.startswith("tc_fused_") and n.endswith(".nbi")}
+    return {n[len(_MODULE):].split(".")[0] for n in os.listdir(index)
+            if n.startswith(_MODULE) and n.endswith(".nbi")}
 
 
 class FusionPlan:
@@ -270,22 +270,31 @@ def _cache_dir() -> str | None:
     return path if os.access(path, os.W_OK) else None
 
 
+#: A kernel module's name is this prefix and its source's digest (numba names its cache
+#: files after the module, which is how :func:`cached_digests` reads the cache).
+_MODULE = "tc_fused_"
+
+
+def _digest(src: str) -> str:
+    return hashlib.sha1(src.encode()).hexdigest()[:20]
+
+
 def _load(src: str) -> Callable[..., Any]:
     """Import the kernel module from the cache directory (written atomically), or exec it."""
-    digest = hashlib.sha1(src.encode()).hexdigest()[:20]
+    digest = _digest(src)
     hit = _kernels.get(digest)
     if hit is not None:
         return hit
     folder = _cache_dir()
     env: dict[str, Any]
     if folder is not None:
-        path = os.path.join(folder, f"tc_fused_{digest}.py")
+        path = os.path.join(folder, f"{_MODULE}{digest}.py")
         if not os.path.exists(path):
             fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
             with os.fdopen(fd, "w") as f:
                 f.write(src)
             os.replace(tmp, path)
-        spec = importlib.util.spec_from_file_location(f"tc_fused_{digest}", path)
+        spec = importlib.util.spec_from_file_location(f"{_MODULE}{digest}", path)
         module = importlib.util.module_from_spec(spec)
         # Numba's cache finds a kernel's globals by module name: register it first.
         sys.modules[spec.name] = module

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import gc
 import inspect
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from time import perf_counter
@@ -44,6 +43,7 @@ from ..interpreters.stage import stage_flat
 from .buffers import PLAIN_STRONG_ZERO
 from .codegen import compile_program
 from .fusion import fuse_elementwise, numba_available
+from .options import env_switch
 from .passes import optimize
 from .tiering import Tier
 from .xp_codegen import compile_xp_program
@@ -167,7 +167,8 @@ class Jitted:
         self.static_argnames = frozenset(names)
         self.fuse = _resolve_fuse(fuse)
         self.pool = pool  # None: TENSORCALC_JIT_POOL decides (tensorcalc.compile.pool)
-        self.tiered = fuse is None and not self.fuse and _fuse_env() != "0" \
+        self.tiered = fuse is None and not self.fuse \
+            and env_switch("TENSORCALC_JIT_FUSE") is not False \
             and numba_available()  # fuse once running has cost as much (compile/tiering.py)
         self.cache: dict[Any, Compiled] = {}
         self._last: Compiled | None = None
@@ -328,19 +329,12 @@ def _identifier(name: str) -> str:
     return out if out and not out[0].isdigit() else f"f_{out}"
 
 
-def _fuse_env() -> str:
-    """``TENSORCALC_JIT_FUSE`` as ``"1"`` (fuse at once), ``"0"`` (never) or ``""`` (tiered)."""
-    value = os.environ.get("TENSORCALC_JIT_FUSE", "").lower()
-    return "1" if value in ("1", "true", "on", "yes") else \
-        "0" if value in ("0", "false", "off", "no") else ""
-
-
 def _resolve_fuse(fuse: bool | None) -> bool:
     """Whether to fuse at once: ``fuse=None`` does with ``TENSORCALC_JIT_FUSE=1`` and numba
     installed (else it tiers up, see ``Jitted.tiered``); ``fuse=True`` without numba is an
     error."""
     if fuse is None:
-        return _fuse_env() == "1" and numba_available()
+        return env_switch("TENSORCALC_JIT_FUSE") is True and numba_available()
     if fuse and not numba_available():
         raise ImportError("jit(fuse=True) compiles elementwise chains with numba, which is not "
                           "installed: pip install 'tensorcalc[fast]', or use fuse=False")

@@ -49,6 +49,8 @@ from typing import Any
 
 import numpy as np
 
+from .options import env_switch
+
 #: The most bytes one pool holds (see the module docstring).
 POOL_BYTES = 256 << 20
 #: The smallest buffer pooled. Below it glibc serves an allocation from memory its arena
@@ -60,8 +62,7 @@ POOL_MIN_BYTES = 64 << 10
 def pool_enabled(pool: bool | None) -> bool:
     """``pool=None`` follows ``TENSORCALC_JIT_POOL`` (on unless set to 0/false/off/no)."""
     if pool is None:
-        return os.environ.get("TENSORCALC_JIT_POOL", "1").lower() not in ("0", "false",
-                                                                           "off", "no")
+        return env_switch("TENSORCALC_JIT_POOL") is not False
     return bool(pool)
 
 
