@@ -67,18 +67,29 @@ def test_tiers_up_after_enough_time_and_keeps_every_bit(rng, eager_tiers, monkey
         assert got.tobytes() == want.tobytes()  # bitwise, the sign of zeros included
 
 
-def test_only_operations_the_probe_found_exact_are_fused(rng, eager_tiers):
+def test_only_operations_the_probes_found_exact_are_fused(rng, eager_tiers):
+    """Inline where numba's expression is NumPy's bits, through NumPy's own loop where only
+    that is, and not at all otherwise."""
     x = rng.standard_normal(16)
     g = tc.jit(tc.grad(_mixed))
     g(x)
-    exact = tiering.exact_kernels()
-    plan = fusion.plan_fusion(g.program(), fusible=exact)
+    exact, through = tiering.exact_kernels(), tiering.numpy_loop_kernels()
+    assert not exact & through
+    plan = fusion.plan_fusion(g.program(), fusible=exact, through_numpy=through)
     fused_away = {id(v) for k in plan.kernels for v in k.outs}
     src = g.source()
+    f64 = np.dtype(np.float64)
     for eq in g.program().equations:
-        if eq.primitive in fusion.KERNELS and (eq.primitive, np.dtype(np.float64)) not in exact:
+        if eq.primitive in fusion.KERNELS and (eq.primitive, f64) not in exact | through:
             assert id(eq.outputs[0]) not in fused_away
     assert src.count("fused[") == len(plan.kernels)
+    unfused = tc.jit(tc.grad(_mixed), fuse=False)
+    unfused(x)
+    for p in (ew.tanh_p, ew.sin_p, ew.exp_p):
+        if (p, f64) in through:  # fused through NumPy's loop: no NumPy call left for it
+            assert f"# {p.name}\n" in unfused.source() and f"# {p.name}\n" not in src
+            assert any("call_loop(" in k.src for k in plan.kernels)
+    np.testing.assert_array_equal(g(x), unfused(x))
 
 
 def test_the_probe_finds_ieee_operations_exact_and_rejects_a_wrong_kernel(monkeypatch):

@@ -63,6 +63,12 @@ KERNELS: dict[Any, str] = {
     ew.maximum_p: "({0} if {0} > {1} or {0} != {0} else {1})",
     ew.minimum_p: "({0} if {0} < {1} or {0} != {0} else {1})",
 }
+#: The ufunc whose own inner loop a kernel can call in place of the expression above, where
+#: that expression does not give NumPy's bits (:mod:`tensorcalc.compile.fusion_blocks`).
+NUMPY_LOOPS: dict[Any, np.ufunc] = {
+    ew.exp_p: np.exp, ew.log_p: np.log, ew.sin_p: np.sin, ew.cos_p: np.cos,
+    ew.tanh_p: np.tanh,
+}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _kernels: dict[str, Callable[..., Any]] = {}
 
@@ -147,17 +153,22 @@ class FusionPlan:
         return Program(self.prog.inputs, eqs, list(self.prog.outputs))
 
 
-def fuse_elementwise(prog: Program, min_size: int = 2,
-                     fusible: frozenset[tuple[Any, np.dtype]] | None = None) -> Program:
+Pairs = frozenset[tuple[Any, np.dtype]]
+
+
+def fuse_elementwise(prog: Program, min_size: int = 2, fusible: Pairs | None = None,
+                     through_numpy: Pairs = frozenset()) -> Program:
     """``prog`` with each group of fusible equations replaced by one :class:`FusedKernel`
     equation (module docstring). Linear in the program size."""
-    return plan_fusion(prog, min_size, fusible).program()
+    return plan_fusion(prog, min_size, fusible, through_numpy).program()
 
 
-def plan_fusion(prog: Program, min_size: int = 2,
-                fusible: frozenset[tuple[Any, np.dtype]] | None = None) -> FusionPlan:
+def plan_fusion(prog: Program, min_size: int = 2, fusible: Pairs | None = None,
+                through_numpy: Pairs = frozenset()) -> FusionPlan:
     """The groups :func:`fuse_elementwise` would fuse, with their kernels' sources (no numba
-    needed). ``fusible`` limits fusion to those ``(primitive, dtype)`` pairs."""
+    needed). ``fusible`` limits fusion to those ``(primitive, dtype)`` pairs; the pairs of
+    ``through_numpy`` (primitives of :data:`NUMPY_LOOPS`) are fused too, calling NumPy's own
+    loop (:mod:`tensorcalc.compile.fusion_blocks`)."""
     readers: dict[int, list[int]] = {}
     for k, eq in enumerate(prog.equations):
         for a in eq.inputs:
@@ -172,7 +183,12 @@ def plan_fusion(prog: Program, min_size: int = 2,
     def close() -> None:
         nonlocal group, group_key
         if len(group) >= min_size:
-            out.append(_fuse(prog, group, readers, returned, group_key))
+            foreign = {k: NUMPY_LOOPS[prog.equations[k].primitive] for k in group
+                       if (prog.equations[k].primitive, group_key[1]) in through_numpy
+                       and (fusible is None
+                            or (prog.equations[k].primitive, group_key[1]) not in fusible)}
+            out.append(_fuse(prog, group, readers, returned, group_key) if not foreign
+                       else _fuse_blocked(prog, group, readers, returned, group_key, foreign))
         else:
             out.extend(prog.equations[k] for k in group)
         group, group_key = [], None
@@ -180,7 +196,8 @@ def plan_fusion(prog: Program, min_size: int = 2,
 
     for k, eq in enumerate(prog.equations):
         key = _key(eq)
-        if key is not None and fusible is not None and (eq.primitive, key[1]) not in fusible:
+        if key is not None and fusible is not None and (eq.primitive, key[1]) not in fusible \
+                and (eq.primitive, key[1]) not in through_numpy:
             key = None
         reads_group = any(isinstance(a, Var) and id(a) in defined for a in eq.inputs)
         if key is not None and (key == group_key or not group):
@@ -249,6 +266,15 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
         f"    _loop({loop_args})",
         f"    return ({o_args},)", ""])
     return Kernel(src, tuple(ins), tuple(outs), len(group))
+
+
+def _fuse_blocked(prog: Program, group: list[int], readers: dict[int, list[int]],
+                  returned: set[int], key: tuple, foreign: dict[int, np.ufunc]) -> Kernel:
+    from .fusion_blocks import blocked_kernel
+
+    src, ins, outs = blocked_kernel(prog, group, readers, returned, key, foreign, KERNELS,
+                                    _literal)
+    return Kernel(src, ins, outs, len(group))
 
 
 def _literal(value: Any) -> str:

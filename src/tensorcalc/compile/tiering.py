@@ -69,6 +69,7 @@ failures = 0
 _PROBE_N = 1 << 14
 _SPECIALS = 22 * 22  # every pair of the probe's special values
 _exact: frozenset[tuple[Any, np.dtype]] | None = None
+_through_numpy: frozenset[tuple[Any, np.dtype]] | None = None
 _probe_lock = threading.Lock()
 
 
@@ -77,8 +78,8 @@ def fusion_cost(plan: fusion.FusionPlan) -> float:
     if TIER_COST is not None:
         return TIER_COST
     cost = 0.0 if fusion._kernels else NUMBA_START
-    if _exact is None:
-        cost += COLD_KERNEL[0]  # the probe (usually cached on disk, counted as compiled)
+    # The probes (usually cached on disk, each counted as one compiled kernel).
+    cost += COLD_KERNEL[0] * ((_exact is None) + (_through_numpy is None))
     on_disk = fusion.cached_digests()
     for k in plan.kernels:
         base, per = CACHED_KERNEL if k.cached(on_disk) else COLD_KERNEL
@@ -110,7 +111,8 @@ class Tier:
             if not self.planned:
                 self.planned = True
                 # Before the probe has run (it needs numba) the plan assumes every kernel exact.
-                plan = fusion.plan_fusion(self.program, fusible=_exact)
+                plan = fusion.plan_fusion(self.program, fusible=_exact,
+                                          through_numpy=_through_numpy or frozenset())
                 if not plan.kernels:
                     compiled.tier = None  # nothing to fuse: stop counting
                     return
@@ -125,7 +127,8 @@ class Tier:
         global tier_ups, failures
         compiled.tier = None
         try:
-            plan = fusion.plan_fusion(self.program, fusible=exact_kernels())
+            plan = fusion.plan_fusion(self.program, fusible=exact_kernels(),
+                                      through_numpy=numpy_loop_kernels())
             if not plan.kernels:
                 return
             fused, source = self.build(plan.program())
@@ -184,6 +187,48 @@ def exact_kernels() -> frozenset[tuple[Any, np.dtype]]:
             _exact = frozenset(pair for dtype in (np.float32, np.float64)
                                for pair in _probe(np.dtype(dtype)))
     return _exact
+
+
+def numpy_loop_kernels() -> frozenset[tuple[Any, np.dtype]]:
+    """The pairs of :data:`fusion.NUMPY_LOOPS` not in :func:`exact_kernels` whose fused
+    kernel, calling NumPy's own loop (:mod:`tensorcalc.compile.ufunc_loops`), gives NumPy's
+    bits on the probe; computed once per process (empty when the loops cannot be read)."""
+    global _through_numpy
+    exact = exact_kernels()
+    with _probe_lock:
+        if _through_numpy is None:
+            found: list[tuple[Any, np.dtype]] = []
+            for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
+                wanted = [p for p in fusion.NUMPY_LOOPS if (p, dtype) not in exact]
+                try:
+                    found += _probe_numpy_loops(wanted, dtype)
+                except (LookupError, ImportError, OSError):
+                    pass  # another NumPy layout, or no numba: those stay NumPy calls
+            _through_numpy = frozenset(found)
+    return _through_numpy
+
+
+def _probe_numpy_loops(prims: list[Any], dtype: np.dtype) -> list[tuple[Any, np.dtype]]:
+    """Those of ``prims`` whose blocked kernel gives ``impl``'s bits on the probe values,
+    element by element and one special value at a time."""
+    from .fusion_blocks import probe_program
+
+    a, _ = _probe_values(dtype)
+    # The probe, as a 2-d array, exercises the blocks, their tails and the outer loop.
+    a = a.reshape(-1, 1 << 9)
+    prog = probe_program(prims, a.shape, dtype)
+    kernel = fusion.plan_fusion(prog, min_size=1, fusible=frozenset(),
+                                through_numpy=frozenset((p, dtype) for p in prims)).program()
+    got = kernel.equations[0].primitive.impl(a)
+    ok = []
+    with np.errstate(all="ignore"):
+        for p, g in zip(prims, got, strict=True):
+            want = np.asarray(p.impl(a))
+            one = np.concatenate([p.impl(v) for v in a.ravel()[:_SPECIALS].reshape(-1, 1)])
+            if want.dtype == dtype and _same_bits(g, want) and \
+                    _same_bits(g.ravel()[:_SPECIALS], one):
+                ok.append((p, dtype))
+    return ok
 
 
 def _probe_values(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
