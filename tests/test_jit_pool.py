@@ -242,3 +242,45 @@ def test_small_buffers_are_left_to_the_allocator(monkeypatch):
     assert "_give(_pool)" in src and re.search(r"np\.matmul\(x\d+, x\d+, out=_b0\)", src)
     for a, b in zip(f(*big), tc.grad(_loss, argnums=(0, 1))(*big), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_loop_bodies_follow_the_enclosing_jit_s_pool_choice(monkeypatch):
+    """A scan body is a compiled function of its own; jit(pool=False) reaches it too."""
+    import importlib
+
+    from tensorcalc import lax
+
+    scan_mod = importlib.import_module("tensorcalc.lax.scan")  # lax.scan is the function
+
+    bodies = []
+    real = scan_mod.compile_program
+
+    def spy(prog, name="compiled", **kw):
+        fn, src = real(prog, name, **kw)
+        bodies.append(src)
+        return fn, src
+
+    monkeypatch.setattr(scan_mod, "compile_program", spy)
+
+    def f(w, xs):
+        def step(c, x):
+            h = tnp.tanh(c @ w + x)
+            return h, tnp.sum(h * h)
+        return tnp.sum(lax.scan(step, xs[0], xs)[1])
+
+    rng = np.random.default_rng(0)
+    w, xs = rng.standard_normal((24, 24)) * 0.2, rng.standard_normal((5, 7, 24))
+    want = tc.grad(f)(w, xs)
+    for pool, pooled in ((None, True), (False, False), (True, True)):
+        bodies.clear()
+        got = tc.jit(tc.grad(f), pool=pool)(w, xs)
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+        # Some bodies have nothing to pool (every allocation reaches a result): look for any.
+        assert bodies and any("_pool" in src for src in bodies) == pooled, (pool, bodies)
+    monkeypatch.setenv("TENSORCALC_JIT_POOL", "0")
+    bodies.clear()
+    tc.jit(tc.grad(f), pool=True)(w, xs)  # an explicit choice wins over the environment
+    assert bodies and any("_pool" in src for src in bodies)
+    bodies.clear()
+    tc.jit(tc.grad(f))(w, xs)
+    assert bodies and not any("_pool" in src for src in bodies)

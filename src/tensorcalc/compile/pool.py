@@ -35,16 +35,19 @@ Memory: one pool holds at most :data:`POOL_BYTES` (256 MiB; ``TENSORCALC_JIT_POO
 overrides it, read when a signature is compiled): first allocations are pooled in program
 order while they fit, those that no longer fit allocate per call. The memory stays with the
 compiled signature (``jit``'s cache) until the jitted function is dropped. ``jit(f,
-pool=False)`` or ``TENSORCALC_JIT_POOL=0`` turns the pool off, which gives the code of before
-(the compiled bodies of ``tensorcalc.lax`` loops and branches keep pools of their own and follow
-only the environment variable).
+pool=False)`` or ``TENSORCALC_JIT_POOL=0`` turns the pool off, which gives the code of before.
+The bodies of ``tensorcalc.lax`` loops and branches are compiled functions with pools of their
+own; they are compiled while the enclosing program's source is generated, and follow its
+``pool=`` choice (:func:`pool_choice`, a context variable) or, without one, the environment.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -59,11 +62,33 @@ POOL_BYTES = 256 << 20
 POOL_MIN_BYTES = 64 << 10
 
 
+#: The ``pool=`` of the program whose source is being generated, for the bodies compiled
+#: inside it (a context variable: each thread and task has its own).
+_enclosing: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
+    "tensorcalc_jit_pool", default=None)
+
+
 def pool_enabled(pool: bool | None) -> bool:
-    """``pool=None`` follows ``TENSORCALC_JIT_POOL`` (on unless set to 0/false/off/no)."""
+    """``pool=None`` follows the enclosing program's choice (:func:`pool_choice`), else
+    ``TENSORCALC_JIT_POOL`` (on unless set to 0/false/off/no)."""
+    if pool is None:
+        pool = _enclosing.get()
     if pool is None:
         return env_switch("TENSORCALC_JIT_POOL") is not False
     return bool(pool)
+
+
+@contextlib.contextmanager
+def pool_choice(pool: bool | None) -> Iterator[None]:
+    """Within: bodies compiled with ``pool=None`` follow ``pool`` (when it is not None)."""
+    if pool is None:
+        yield
+        return
+    token = _enclosing.set(pool)
+    try:
+        yield
+    finally:
+        _enclosing.reset(token)
 
 
 def _cap() -> int:
