@@ -126,7 +126,7 @@ def test_kernels_are_cached_on_disk(rng, tmp_path, monkeypatch):
     monkeypatch.setenv("TENSORCALC_CACHE_DIR", str(tmp_path))
     x = rng.standard_normal(4)
     tc.jit(lambda x: tnp.sin(x) * 3.25 + tnp.cos(x) / 7.5, fuse=True)(x)
-    assert list(tmp_path.glob("tc_fused_*.py"))
+    assert list((tmp_path / "fused").glob("tc_fused_*.py"))
 
 
 def test_fuse_without_numba_is_a_clear_error(monkeypatch):

@@ -30,8 +30,9 @@ program reruns when one appears. Fused kernels raise no NumPy floating-point war
 ignore ``np.seterr``. Their outputs are fresh arrays (a fused group needs no ``out=`` buffer:
 its intermediates never reach memory).
 
-**Cache.** Each kernel's source is written (atomically) to ``$TENSORCALC_CACHE_DIR`` or
-``~/.cache/tensorcalc/fused`` and imported from there, so Numba's ``cache=True`` keeps the
+**Cache.** Each kernel's source is written (atomically) to the ``fused`` cache directory
+(:mod:`tensorcalc.compile.kernel_files`: ``~/.cache/tensorcalc/fused`` by default) and imported
+from there, so Numba's ``cache=True`` keeps the
 machine code between processes; when that directory cannot be written the kernel is compiled
 in memory.
 """
@@ -41,8 +42,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import sys
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +50,7 @@ import numpy as np
 from ..core.ir import Equation, Literal, Program, Var
 from ..ops import elementwise as ew
 from ..ops.strong_zero import div_sz_p, mul_sz_p
+from .kernel_files import cache_dir, import_generated
 
 #: Scalar expression of each fusible primitive ({0}, {1}: its operands).
 KERNELS: dict[Any, str] = {
@@ -287,13 +287,7 @@ def _literal(value: Any) -> str:
 
 
 def _cache_dir() -> str | None:
-    path = os.environ.get("TENSORCALC_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "tensorcalc", "fused")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError:
-        return None
-    return path if os.access(path, os.W_OK) else None
+    return cache_dir("fused")
 
 
 #: A kernel module's name is this prefix and its source's digest (numba names its cache
@@ -312,23 +306,17 @@ def _load(src: str) -> Callable[..., Any]:
     if hit is not None:
         return hit
     folder = _cache_dir()
-    env: dict[str, Any]
+    env: dict[str, Any] | None = None
     if folder is not None:
-        path = os.path.join(folder, f"{_MODULE}{digest}.py")
-        if not os.path.exists(path):
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-            with os.fdopen(fd, "w") as f:
-                f.write(src)
-            os.replace(tmp, path)
-        spec = importlib.util.spec_from_file_location(f"{_MODULE}{digest}", path)
-        module = importlib.util.module_from_spec(spec)
-        # Numba's cache finds a kernel's globals by module name: register it first.
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        env = vars(module)
-    else:
+        try:
+            env = import_generated(src, folder, f"{_MODULE}{digest}", f"{_MODULE}{digest}")
+        except OSError:
+            env = None  # a full or read-only disk: compiled in memory below
+    if env is None:
         env = {}
+        # Numba caches only functions defined in a file: in memory, cache=False.
+        text = src.replace("@njit(cache=True,", "@njit(cache=False,")
         # The source is generated here from a Program, never from user text.
-        exec(compile(src, f"<tensorcalc.fused {digest}>", "exec"), env)  # noqa: S102
+        exec(compile(text, f"<tensorcalc.fused {digest}>", "exec"), env)  # noqa: S102
     _kernels[digest] = env["kernel"]
     return env["kernel"]

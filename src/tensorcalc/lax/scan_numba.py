@@ -21,9 +21,8 @@ What does not change:
 * **Compile time** does not grow with the trip count (the loop is one function, the trip
   count an argument); it is Numba's own, a second or so per loop, paid once per body and
   cached per process by source text, and across processes in
-  ``~/.cache/tensorcalc/numba_loops`` (the generated module is written there atomically and
-  Numba keeps its machine code beside it; ``TENSORCALC_CACHE_DIR`` moves the directory,
-  ``TENSORCALC_NUMBA_CACHE=0`` turns it off).
+  the ``numba_loops`` cache directory (:mod:`tensorcalc.compile.kernel_files`: the generated
+  module is written there atomically and Numba keeps its machine code beside it).
 
 :func:`loop_compiler` chooses: ``"auto"`` (the default; Numba for loops of ≥ ``MIN_STEPS``
 steps), ``"numpy"`` (never Numba) or ``"numba"`` (Numba for every eligible loop, any length).
@@ -33,9 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
-import sys
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -43,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..compile.buffers import ufunc_of
+from ..compile.kernel_files import cache_dir, import_generated
 from ..core.ir import Program, Var
 from ..ops.elementwise import select_p
 from ..ops.products import matmul_p
@@ -192,44 +189,16 @@ def _numba_type(aval: Any) -> Any:
     return numba.types.Array(base, len(aval.shape), "C") if aval.shape else base
 
 
-def _cache_dir() -> str | None:
-    """Where compiled loops are kept between processes (``TENSORCALC_NUMBA_CACHE=0`` turns
-    this off; ``TENSORCALC_CACHE_DIR`` moves it), or None when it cannot be used."""
-    if os.environ.get("TENSORCALC_NUMBA_CACHE", "1") == "0":
-        return None
-    root = os.environ.get("TENSORCALC_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-        "tensorcalc")
-    path = os.path.join(root, "numba_loops")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError:
-        return None
-    return path if os.access(path, os.W_OK) else None
-
-
 def _loop_function(source: str, name: str = "scan_loop") -> tuple[Callable[..., Any], bool]:
     """The function ``name`` defined from ``source``: from a module file in the cache
     directory when there is one (so Numba can cache its machine code next to it), else in
     memory. Returns the function and whether it is file-backed."""
     text = "import numpy as np\n\n\n" + source
-    where = _cache_dir()
+    where = cache_dir("numba_loops")
     if where is not None:
-        module_name = "loop_" + hashlib.sha256(text.encode()).hexdigest()[:24]
-        path = os.path.join(where, module_name + ".py")
+        stem = "loop_" + hashlib.sha256(text.encode()).hexdigest()[:24]
         try:
-            if not os.path.exists(path):
-                fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{module_name}.", suffix=".tmp")
-                with os.fdopen(fd, "w") as f:
-                    f.write(text)
-                os.replace(tmp, path)  # atomic: a reader sees the whole file or none
-            spec = importlib.util.spec_from_file_location(f"tensorcalc_numba_{module_name}",
-                                                          path)
-            module = importlib.util.module_from_spec(spec)
-            # Numba's cache finds the function's module again by name.
-            sys.modules[spec.name] = module
-            spec.loader.exec_module(module)  # our generated file, never user text
-            return getattr(module, name), True
+            return import_generated(text, where, stem, f"tensorcalc_numba_{stem}")[name], True
         except OSError:
             pass
     env: dict[str, Any] = {"np": np}
