@@ -38,6 +38,7 @@ from ..interpreters.batch import bdim_to_front, common_size, defbatch, logical_a
 from ..interpreters.forward import defjvp, defjvp_rule
 from ..interpreters.sparsity import DENSE, Pairs, SparsityQuery, defsparsity, positions
 from ..interpreters.transpose import deftranspose, is_undefined
+from . import _softmax_rows
 from ._base import needs_bind
 from .elementwise import (
     absolute,
@@ -82,10 +83,26 @@ def _logsumexp_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
     return np.reshape(s, tuple(d for i, d in enumerate(x.shape) if i not in axes))
 
 
+def _rows_kernel(name: str, x: np.ndarray, axes: tuple[int, ...]) -> Any:
+    """The compiled row kernel ``name`` (:mod:`._softmax_rows`) when it applies to ``x``: float64,
+    the last axis alone, enough entries to pay for a call; else None (the NumPy code runs)."""
+    if (x.dtype != np.float64 or x.size < _softmax_rows.SMALL or axes != (x.ndim - 1,)
+            or x.shape[-1] == 0):
+        return None
+    return _softmax_rows.kernels().get(name)
+
+
 def _softmax_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
     x = np.asarray(x)
     if x.dtype.kind not in "fc":
         x = x.astype(np.float64)
+    kernel = _rows_kernel("softmax_rows", x, axes)
+    if kernel is not None:
+        rows = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+        out = np.empty_like(rows)
+        if not kernel(rows, out, np.empty(x.shape[-1])):
+            return out.reshape(x.shape)
+        # A row with NaN, +∞ or only −∞: the NumPy code below gives NaN there.
     with np.errstate(invalid="ignore"):
         # The same three operations, in one buffer (half the time of three temporaries).
         e = np.subtract(x, np.max(x, axis=axes, keepdims=True))
@@ -228,6 +245,14 @@ def _row_dot(s: np.ndarray, t: np.ndarray, axes: tuple[int, ...]) -> Any:
 
 def _softmax_tangent_impl(t: Any, s: Any, *, axes: tuple[int, ...]) -> Any:
     t, s = np.asarray(t), np.asarray(s)
+    kernel = _rows_kernel("softmax_tangent_rows", s, axes) if t.dtype == s.dtype else None
+    if kernel is not None and t.shape == s.shape:
+        n = s.shape[-1]
+        rows_t = np.ascontiguousarray(t).reshape(-1, n)
+        out = np.empty_like(rows_t)
+        if not kernel(rows_t, np.ascontiguousarray(s).reshape(-1, n), out):
+            return out.reshape(s.shape)
+        # A sum that is not finite: a dead slice or a non-finite tangent, the masked path.
     with np.errstate(invalid="ignore"):
         total = _row_dot(s, t, axes)
         if not np.isfinite(total).all():
