@@ -9,11 +9,11 @@ import pytest
 import tensorcalc as tc
 import tensorcalc.numpy as tnp
 import tensorcalc.scipy.special as tsp
-from tensorcalc.ops import _softmax_rows
-from tensorcalc.ops.softmax import _softmax_impl, _softmax_tangent_impl
+from tensorcalc.ops import softmax as softmax_module
+from tensorcalc.ops.softmax import SMALL_FOR_KERNELS, _softmax_impl, _softmax_tangent_impl
 from tensorcalc.testing import check_grads
 
-pytestmark = pytest.mark.skipif(not _softmax_rows.kernels(),
+pytestmark = pytest.mark.skipif(not softmax_module.row_kernels(),
                                 reason="needs numba (the optional extra `fast`)")
 
 
@@ -31,7 +31,7 @@ def _rows(seed: int = 0, shape: tuple[int, ...] = (4, 64, 37), scale: float = 3.
 @pytest.mark.parametrize("shape", [(4, 64, 37), (64, 128), (2, 3, 512), (8192,)])
 def test_softmax_kernel_matches_the_formula_within_1e_15(shape):
     x = _rows(1, shape, 4.0)
-    assert x.size >= _softmax_rows.SMALL  # the kernel runs
+    assert x.size >= SMALL_FOR_KERNELS  # the kernel runs
     got, want = _softmax_impl(x, axes=(x.ndim - 1,)), _numpy_softmax(x)
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
     np.testing.assert_allclose(got.sum(axis=-1), 1.0, rtol=1e-14)
@@ -39,7 +39,7 @@ def test_softmax_kernel_matches_the_formula_within_1e_15(shape):
 
 def test_softmax_kernel_exp_covers_the_whole_normal_range():
     # Differences from the row maximum from 0 down to −760 (subnormal results and 0).
-    x = np.linspace(-760.0, 0.0, 2 * _softmax_rows.SMALL).reshape(4, -1)
+    x = np.linspace(-760.0, 0.0, 2 * SMALL_FOR_KERNELS).reshape(4, -1)
     x[:, -1] = 0.0
     got = _softmax_impl(x, axes=(1,))
     want = _numpy_softmax(x)
@@ -124,7 +124,7 @@ def test_eager_and_jit_agree_on_an_attention_gradient(masked):
 
 def test_the_environment_switch_turns_the_kernels_off(monkeypatch):
     monkeypatch.setenv("TENSORCALC_SOFTMAX", "numpy")
-    monkeypatch.setattr(_softmax_rows, "_compiled", None)
-    assert _softmax_rows.kernels() == {}
+    monkeypatch.setattr(softmax_module, "_row_kernels", None)
+    assert softmax_module.row_kernels() == {}
     x = _rows(9, (64, 128))
     np.testing.assert_array_equal(_softmax_impl(x, axes=(1,)), _numpy_softmax(x))

@@ -11,7 +11,8 @@ cache, with an ``exp`` written so that LLVM vectorizes it:
 sum), ``r`` is computed with ln 2 split in a high and a low part (Cody–Waite) so it is exact to
 the last bit, ``eʳ`` is the degree-13 Taylor polynomial (truncation below 5·10⁻¹⁸ on that
 range, Horner with fused multiply-adds), and ``2ᵏ`` is applied by adding ``k`` to the exponent
-field of the polynomial's bits. The result is within 1 ulp of the correctly rounded ``eᵛ``
+field of the polynomial's bits (a bit cast, :func:`_bits`/:func:`_float`, which LLVM does in
+the vector registers). The result is within 1 ulp of the correctly rounded ``eᵛ``
 (NumPy's is within 1 ulp too; the two agree bitwise on about 94% of entries), so a softmax row
 is within a few ulp of NumPy's, well inside 1e-15 relative. The exponent trick needs
 ``v ≥ −708`` (a normal result); entries below that (a masked score, −∞) are recomputed with
@@ -22,20 +23,21 @@ A row whose maximum is not finite (+∞, a NaN, or every entry −∞) is left t
 the row dot product ``d = Σ s t`` and then ``s ⊙ (t − d)``, in the same order as the NumPy
 code; it returns 1 when a ``d`` is not finite, and the caller takes the masked NumPy path.
 
-The functions below are plain Python; :func:`kernels` compiles them once per process (cached on
-disk by numba) when numba is installed and ``TENSORCALC_SOFTMAX`` is not ``numpy``. Without
-numba the NumPy code runs, unchanged.
+This module imports numba: :func:`tensorcalc.ops.softmax.row_kernels` imports it on the first
+large softmax, when numba is installed and ``TENSORCALC_SOFTMAX`` is not ``numpy``; without
+numba the NumPy code runs, unchanged. The kernels are cached on disk by numba.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import threading
-from collections.abc import Callable
 from typing import Any
 
+import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 to 32 bits: k · _LN2_HI is exact for |k| < 2¹¹
@@ -43,14 +45,38 @@ _LN2_LO = 1.90821492927058770002e-10  # ln 2 − _LN2_HI
 _MAGIC = 6755399441055744.0  # 1.5 · 2⁵²: v / ln 2 + _MAGIC rounds to an integer in the low bits
 _MAGIC_BITS = int(np.float64(_MAGIC).view(np.int64))
 _LOWEST = -708.0  # below this, 2ᵏ · eʳ is not a normal number: libm's exp instead
+_LOWEST_K = -1021  # the k of −708 (the rounding of −708 / ln 2 = −1021.4)
 # 1/i! for the Taylor polynomial of eʳ, highest degree first.
 _C13, _C12, _C11, _C10, _C9, _C8, _C7, _C6, _C5, _C4, _C3, _C2 = (
     1.0 / math.factorial(i) for i in range(13, 1, -1))
 
 
-def _exp_row(v: Any, m: float, out: Any, bits: Any, kbuf: Any, kbits: Any, low: float) -> None:
-    """``out = exp(v − m)`` for one row (``bits``/``kbits`` are int64 views of ``out``/``kbuf``)."""
+@intrinsic
+def _bits(typingctx: Any, x: Any) -> Any:  # noqa: ARG001  (numba's intrinsic signature)
+    """The int64 with the bits of the float64 ``x``."""
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:  # noqa: ARG001
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _float(typingctx: Any, i: Any) -> Any:  # noqa: ARG001
+    """The float64 with the bits of the int64 ``i``."""
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:  # noqa: ARG001
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+_jit = numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+# (``contract`` only: fused multiply-adds, no reassociation, so NaN and order stay defined.)
+
+
+@_jit
+def _exp_row(v: Any, m: float, out: Any) -> int:
+    """``out = exp(v − m)`` for one row whose entries are ``≤ m``. Returns 1 if an entry is NaN
+    (its ``k`` comes out positive), else 0."""
     n = v.shape[0]
+    low = high = 0
     for j in range(n):
         r = v[j] - m
         t = r * _LOG2E + _MAGIC
@@ -69,16 +95,21 @@ def _exp_row(v: Any, m: float, out: Any, bits: Any, kbuf: Any, kbits: Any, low: 
         p = p * r + _C3
         p = p * r + _C2
         p = p * r + 1.0
-        out[j] = p * r + 1.0
-        kbuf[j] = t
-    for j in range(n):
-        bits[j] += (kbits[j] - _MAGIC_BITS) << 52
-    if low - m < _LOWEST:  # masked or far-off entries: rare, so a scalar loop
+        p = p * r + 1.0
+        ki = _bits(t) - _MAGIC_BITS
+        low = min(low, ki)
+        high = max(high, ki)
+        out[j] = _float(_bits(p) + (ki << 52))
+    if high > 0:
+        return 1
+    if low < _LOWEST_K:  # masked or far-off entries (−∞ too): rare, so a scalar loop
         for j in range(n):
             if v[j] - m < _LOWEST:
                 out[j] = math.exp(v[j] - m)
+    return 0
 
 
+@_jit
 def _sum_row(o: Any) -> float:
     """``Σ o`` in eight lanes (two vector registers), added pairwise at the end: each lane sums
     an eighth of the row, so the rounding error stays near that of NumPy's pairwise sum."""
@@ -102,45 +133,40 @@ def _sum_row(o: Any) -> float:
     return (((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))) + tail
 
 
-def softmax_rows(x: Any, out: Any, kbuf: Any) -> int:
-    """``out[i] = softmax(x[i])`` for each row of the C-contiguous float64 matrix ``x``;
-    ``kbuf`` is scratch of one row. Returns 1 (and leaves ``out`` partial) if a row's maximum
-    is not finite, else 0."""
+@_jit
+def softmax_rows(x: Any, out: Any) -> int:
+    """``out[i] = softmax(x[i])`` for each row of the C-contiguous float64 matrix ``x``.
+    Returns 1 (and leaves ``out`` partial) if a row holds a NaN or its maximum is not finite,
+    else 0."""
     rows, n = x.shape
-    obits = out.view(np.int64)
-    kbits = kbuf.view(np.int64)
     for i in range(rows):
         v = x[i]
-        # Maximum and minimum in four lanes (vector registers). A NaN never wins a comparison,
-        # so NaNs are counted apart: NaN bits through the exponent trick could come out finite.
-        m0 = m1 = m2 = m3 = lo0 = lo1 = lo2 = lo3 = v[0]
-        nans = 0
+        # The maximum in four lanes (vector registers). A NaN never wins a comparison; the
+        # exp reports it (or the maximum is NaN, when it is the first entry).
+        m0 = m1 = m2 = m3 = v[0]
         j = 0
         while j + 4 <= n:
             a, b, c, d = v[j], v[j + 1], v[j + 2], v[j + 3]
             m0, m1 = (a if a > m0 else m0), (b if b > m1 else m1)
             m2, m3 = (c if c > m2 else m2), (d if d > m3 else m3)
-            lo0, lo1 = (a if a < lo0 else lo0), (b if b < lo1 else lo1)
-            lo2, lo3 = (c if c < lo2 else lo2), (d if d < lo3 else lo3)
-            nans += (a != a) + (b != b) + (c != c) + (d != d)
             j += 4
         while j < n:
             a = v[j]
-            m0, lo0 = (a if a > m0 else m0), (a if a < lo0 else lo0)
-            nans += a != a
+            m0 = a if a > m0 else m0
             j += 1
         m = max(max(m0, m1), max(m2, m3))
-        low = min(min(lo0, lo1), min(lo2, lo3))
-        if nans or not -math.inf < m < math.inf:
+        if not -math.inf < m < math.inf:
             return 1
         o = out[i]
-        _exp_row(v, m, o, obits[i], kbuf, kbits, low)
+        if _exp_row(v, m, o):
+            return 1
         s = _sum_row(o)
         for j in range(n):
             o[j] = o[j] / s
     return 0
 
 
+@_jit
 def softmax_tangent_rows(t: Any, s: Any, out: Any) -> int:
     """``out[i] = s[i] ⊙ (t[i] − Σ s[i] ⊙ t[i])`` for C-contiguous float64 matrices; returns 1
     (``out`` partial) when a row's sum is not finite, else 0."""
@@ -164,36 +190,3 @@ def softmax_tangent_rows(t: Any, s: Any, out: Any) -> int:
         for j in range(n):
             oi[j] = (ti[j] - d) * si[j]
     return 0
-
-
-_lock = threading.Lock()
-_compiled: dict[str, Callable[..., Any]] | None = None
-
-
-def _compile() -> dict[str, Callable[..., Any]]:
-    if os.environ.get("TENSORCALC_SOFTMAX", "").lower() == "numpy":
-        return {}
-    try:
-        import numba
-    except ImportError:
-        return {}
-    # ``contract`` only: fused multiply-adds, no reassociation, so NaN and order stay defined.
-    jit = numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-    g = dict(softmax_rows.__globals__, _exp_row=jit(_exp_row), _sum_row=jit(_sum_row))
-    rows = jit(type(softmax_rows)(softmax_rows.__code__, g, "softmax_rows"))
-    return {"softmax_rows": rows, "softmax_tangent_rows": jit(softmax_tangent_rows)}
-
-
-def kernels() -> dict[str, Callable[..., Any]]:
-    """The compiled kernels by name; ``{}`` without numba or with ``TENSORCALC_SOFTMAX=numpy``."""
-    global _compiled
-    if _compiled is None:
-        with _lock:
-            if _compiled is None:
-                _compiled = _compile()
-    return _compiled
-
-
-#: Below this many entries NumPy's five calls are cheap enough, and a program that never
-#: softmaxes a large array never imports numba.
-SMALL = 2048

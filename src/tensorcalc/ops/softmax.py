@@ -25,6 +25,7 @@ the row sums show a NaN, so the common case never pays for it.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,6 @@ from ..interpreters.batch import bdim_to_front, common_size, defbatch, logical_a
 from ..interpreters.forward import defjvp, defjvp_rule
 from ..interpreters.sparsity import DENSE, Pairs, SparsityQuery, defsparsity, positions
 from ..interpreters.transpose import deftranspose, is_undefined
-from . import _softmax_rows
 from ._base import needs_bind
 from .elementwise import (
     absolute,
@@ -83,13 +83,37 @@ def _logsumexp_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
     return np.reshape(s, tuple(d for i, d in enumerate(x.shape) if i not in axes))
 
 
+#: Below this many entries NumPy's five calls are cheap enough, and a program that never
+#: softmaxes a large array never imports numba.
+SMALL_FOR_KERNELS = 2048
+_row_kernels: dict[str, Any] | None = None
+
+
+def row_kernels() -> dict[str, Any]:
+    """The compiled row kernels of :mod:`._softmax_rows` by name; ``{}`` without numba or with
+    ``TENSORCALC_SOFTMAX=numpy`` (then the NumPy code runs)."""
+    global _row_kernels
+    if _row_kernels is None:
+        kernels: dict[str, Any] = {}
+        if os.environ.get("TENSORCALC_SOFTMAX", "").lower() != "numpy":
+            try:
+                from . import _softmax_rows  # imports numba (the optional extra ``fast``)
+            except ImportError:
+                pass
+            else:
+                kernels = {"softmax_rows": _softmax_rows.softmax_rows,
+                           "softmax_tangent_rows": _softmax_rows.softmax_tangent_rows}
+        _row_kernels = kernels
+    return _row_kernels
+
+
 def _rows_kernel(name: str, x: np.ndarray, axes: tuple[int, ...]) -> Any:
-    """The compiled row kernel ``name`` (:mod:`._softmax_rows`) when it applies to ``x``: float64,
-    the last axis alone, enough entries to pay for a call; else None (the NumPy code runs)."""
-    if (x.dtype != np.float64 or x.size < _softmax_rows.SMALL or axes != (x.ndim - 1,)
+    """The compiled row kernel ``name`` when it applies to ``x``: float64, the last axis alone,
+    enough entries to pay for a call; else None (the NumPy code runs)."""
+    if (x.dtype != np.float64 or x.size < SMALL_FOR_KERNELS or axes != (x.ndim - 1,)
             or x.shape[-1] == 0):
         return None
-    return _softmax_rows.kernels().get(name)
+    return row_kernels().get(name)
 
 
 def _softmax_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
@@ -100,7 +124,7 @@ def _softmax_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
     if kernel is not None:
         rows = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
         out = np.empty_like(rows)
-        if not kernel(rows, out, np.empty(x.shape[-1])):
+        if not kernel(rows, out):
             return out.reshape(x.shape)
         # A row with NaN, +∞ or only −∞: the NumPy code below gives NaN there.
     with np.errstate(invalid="ignore"):
