@@ -4,12 +4,11 @@ transposes too), through ``check_grads`` at order 2, and eager against jit."""
 
 import numpy as np
 import pytest
+from tests.nn.test_nn_conv import conv_loop_general
 
 import tensorcalc as tc
 import tensorcalc.nn.functional as F
 from tensorcalc.nn import _conv
-
-from tests.nn.test_nn_conv import conv_loop_general
 
 pytestmark = pytest.mark.skipif(_conv.direct_kernels() is None,
                                 reason="needs numba (the optional extra `fast`)")
