@@ -12,16 +12,17 @@ sum), ``r`` is computed with ln 2 split in a high and a low part (Cody–Waite) 
 the last bit, ``eʳ`` is the degree-13 Taylor polynomial (truncation below 5·10⁻¹⁸ on that
 range, Horner with fused multiply-adds), and ``2ᵏ`` is applied by adding ``k`` to the exponent
 field of the polynomial's bits (a bit cast, :func:`_bits`/:func:`_float`, which LLVM does in
-the vector registers). The result is within 1 ulp of the correctly rounded ``eᵛ``
-(NumPy's is within 1 ulp too; the two agree bitwise on about 94% of entries), so a softmax row
-is within a few ulp of NumPy's, well inside 1e-15 relative. The exponent trick needs
-``v ≥ −708`` (a normal result); entries below that (a masked score, −∞) are recomputed with
-libm's ``exp``, which gives the subnormals and 0 exactly.
+the vector registers), in two steps so that results below the normal range (``v < −708``) round
+once to their subnormal; ``v < −746`` (a masked score, −∞) gives 0. The result is within 1 ulp
+of the correctly rounded ``eᵛ`` (NumPy's is within 1 ulp too; the two agree bitwise on about
+94% of entries), so a softmax row is within a few ulp of NumPy's, inside 1e-15 relative.
+Each kernel reads a row before it writes it, so ``out`` may be the input (jit runs them in
+place on a dying operand).
 
-A row whose maximum is not finite (+∞, a NaN, or every entry −∞) is left to the NumPy code
-(the kernel returns 1), which gives NaN there as SciPy does. ``softmax_tangent``'s kernel is
-the row dot product ``d = Σ s t`` and then ``s ⊙ (t − d)``, in the same order as the NumPy
-code; it returns 1 when a ``d`` is not finite, and the caller takes the masked NumPy path.
+A row with a NaN, +∞ or only −∞ entries gets NaN throughout, NumPy's value (and SciPy's).
+``softmax_tangent``'s kernel is the row dot product ``d = Σ s t`` and then ``s ⊙ (t − d)``,
+in the same order as the NumPy code; at the first row whose ``d`` is not finite it stops, and
+the caller runs the masked NumPy rule on the rows left.
 
 This module imports numba: :func:`tensorcalc.ops.softmax.row_kernels` imports it on the first
 large softmax, when numba is installed and ``TENSORCALC_SOFTMAX`` is not ``numpy``; without
@@ -44,8 +45,9 @@ _LN2_HI = 6.93147180369123816490e-01  # ln 2 to 32 bits: k · _LN2_HI is exact f
 _LN2_LO = 1.90821492927058770002e-10  # ln 2 − _LN2_HI
 _MAGIC = 6755399441055744.0  # 1.5 · 2⁵²: v / ln 2 + _MAGIC rounds to an integer in the low bits
 _MAGIC_BITS = int(np.float64(_MAGIC).view(np.int64))
-_LOWEST = -708.0  # below this, 2ᵏ · eʳ is not a normal number: libm's exp instead
-_LOWEST_K = -1021  # the k of −708 (the rounding of −708 / ln 2 = −1021.4)
+_FLOOR = -746.0  # e^−746 rounds to 0: lower arguments (−∞ too) are clamped to it
+_SHIFT = 1000  # the exponent is applied as 2^(k + _SHIFT) · 2^−_SHIFT (normal, then exact)
+_UNSHIFT = 2.0 ** -_SHIFT
 # 1/i! for the Taylor polynomial of eʳ, highest degree first.
 _C13, _C12, _C11, _C10, _C9, _C8, _C7, _C6, _C5, _C4, _C3, _C2 = (
     1.0 / math.factorial(i) for i in range(13, 1, -1))
@@ -76,9 +78,10 @@ def _exp_row(v: Any, m: float, out: Any) -> int:
     """``out = exp(v − m)`` for one row whose entries are ``≤ m``. Returns 1 if an entry is NaN
     (its ``k`` comes out positive), else 0."""
     n = v.shape[0]
-    low = high = 0
+    high = 0
     for j in range(n):
         r = v[j] - m
+        r = r if not r < _FLOOR else _FLOOR  # (a NaN stays NaN; −∞ becomes the floor: 0)
         t = r * _LOG2E + _MAGIC
         k = t - _MAGIC
         r = r - k * _LN2_HI - k * _LN2_LO
@@ -97,16 +100,11 @@ def _exp_row(v: Any, m: float, out: Any) -> int:
         p = p * r + 1.0
         p = p * r + 1.0
         ki = _bits(t) - _MAGIC_BITS
-        low = min(low, ki)
         high = max(high, ki)
-        out[j] = _float(_bits(p) + (ki << 52))
-    if high > 0:
-        return 1
-    if low < _LOWEST_K:  # masked or far-off entries (−∞ too): rare, so a scalar loop
-        for j in range(n):
-            if v[j] - m < _LOWEST:
-                out[j] = math.exp(v[j] - m)
-    return 0
+        # 2ᵏ in two steps, 2^(k + 1000) into the exponent field, then an exact multiply by
+        # 2⁻¹⁰⁰⁰, so results below the normal range round once to their subnormal (or 0).
+        out[j] = _float(_bits(p) + ((ki + _SHIFT) << 52)) * _UNSHIFT
+    return 1 if high > 0 else 0
 
 
 @_jit
@@ -134,13 +132,22 @@ def _sum_row(o: Any) -> float:
 
 
 @_jit
-def softmax_rows(x: Any, out: Any) -> int:
-    """``out[i] = softmax(x[i])`` for each row of the C-contiguous float64 matrix ``x``.
-    Returns 1 (and leaves ``out`` partial) if a row holds a NaN or its maximum is not finite,
-    else 0."""
+def _nan_row(o: Any) -> None:
+    for j in range(o.shape[0]):
+        o[j] = np.nan
+
+
+@_jit
+def softmax_rows(x: Any, out: Any) -> None:
+    """``out[i] = softmax(x[i])`` for each row of the C-contiguous float64 matrix ``x``
+    (``out`` may be ``x``). A row with a NaN, +∞ or only −∞ gets NaN throughout, as NumPy's
+    ``exp(x − max x) / Σ`` gives it."""
     rows, n = x.shape
+    e = np.empty(n)  # the row's exponentials: ``out`` may alias ``x``, and LLVM vectorizes a
+    # loop only where it can rule overlap out (a loop reading x[j] and writing out[j] in place
+    # ran scalar, 2.4x slower)
     for i in range(rows):
-        v = x[i]
+        v, o = x[i], out[i]
         # The maximum in four lanes (vector registers). A NaN never wins a comparison; the
         # exp reports it (or the maximum is NaN, when it is the first entry).
         m0 = m1 = m2 = m3 = v[0]
@@ -155,22 +162,21 @@ def softmax_rows(x: Any, out: Any) -> int:
             m0 = a if a > m0 else m0
             j += 1
         m = max(max(m0, m1), max(m2, m3))
-        if not -math.inf < m < math.inf:
-            return 1
-        o = out[i]
-        if _exp_row(v, m, o):
-            return 1
-        s = _sum_row(o)
+        if not -math.inf < m < math.inf or _exp_row(v, m, e):
+            _nan_row(o)
+            continue
+        s = _sum_row(e)
         for j in range(n):
-            o[j] = o[j] / s
-    return 0
+            o[j] = e[j] / s
 
 
 @_jit
 def softmax_tangent_rows(t: Any, s: Any, out: Any) -> int:
-    """``out[i] = s[i] ⊙ (t[i] − Σ s[i] ⊙ t[i])`` for C-contiguous float64 matrices; returns 1
-    (``out`` partial) when a row's sum is not finite, else 0."""
+    """``out[i] = s[i] ⊙ (t[i] − Σ s[i] ⊙ t[i])`` for C-contiguous float64 matrices (``out``
+    may be ``t`` or ``s``). Stops at the first row whose sum is not finite and returns its
+    index, that row and the later ones unwritten; returns −1 when every row is done."""
     rows, n = t.shape
+    u = np.empty(n)  # the row, then copied to ``out`` (which may alias t or s: see softmax_rows)
     for i in range(rows):
         ti, si, oi = t[i], s[i], out[i]
         d0 = d1 = d2 = d3 = 0.0
@@ -186,7 +192,9 @@ def softmax_tangent_rows(t: Any, s: Any, out: Any) -> int:
             j += 1
         d = (d0 + d1) + (d2 + d3)
         if not (-math.inf < d < math.inf):
-            return 1
+            return i
         for j in range(n):
-            oi[j] = (ti[j] - d) * si[j]
-    return 0
+            u[j] = (ti[j] - d) * si[j]
+        for j in range(n):
+            oi[j] = u[j]
+    return -1

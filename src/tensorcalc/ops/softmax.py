@@ -116,17 +116,34 @@ def _rows_kernel(name: str, x: np.ndarray, axes: tuple[int, ...]) -> Any:
     return row_kernels().get(name)
 
 
-def _softmax_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
+def _into(out: Any, result: Any) -> Any:
+    """``result``, written into ``out`` when jit passed one (the numpy_out rules below)."""
+    if out is None:
+        return result
+    np.copyto(out, result)
+    return out
+
+
+def _rows_out(out: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A 2-D view of ``out`` (rows of the last axis) when the kernels can write it directly."""
+    if out is None:
+        return np.empty((math.prod(shape[:-1]), shape[-1]))
+    return out.reshape(-1, shape[-1]) if out.flags.c_contiguous else None
+
+
+def _softmax_impl(x: Any, *, axes: tuple[int, ...], out: Any = None) -> Any:
     x = np.asarray(x)
     if x.dtype.kind not in "fc":
         x = x.astype(np.float64)
     kernel = _rows_kernel("softmax_rows", x, axes)
-    if kernel is not None:
-        rows = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
-        out = np.empty_like(rows)
-        if not kernel(rows, out):
-            return out.reshape(x.shape)
-        # A row with NaN, +∞ or only −∞: the NumPy code below gives NaN there.
+    dst = None if kernel is None else _rows_out(out, x.shape)
+    if dst is not None:
+        kernel(np.ascontiguousarray(x).reshape(-1, x.shape[-1]), dst)
+        return dst.reshape(x.shape) if out is None else out
+    return _into(out, _softmax_numpy(x, axes))
+
+
+def _softmax_numpy(x: np.ndarray, axes: tuple[int, ...]) -> Any:
     with np.errstate(invalid="ignore"):
         # The same three operations, in one buffer (half the time of three temporaries).
         e = np.subtract(x, np.max(x, axis=axes, keepdims=True))
@@ -267,16 +284,25 @@ def _row_dot(s: np.ndarray, t: np.ndarray, axes: tuple[int, ...]) -> Any:
     return np.sum(np.multiply(s, t), axis=axes, keepdims=True)
 
 
-def _softmax_tangent_impl(t: Any, s: Any, *, axes: tuple[int, ...]) -> Any:
+def _softmax_tangent_impl(t: Any, s: Any, *, axes: tuple[int, ...], out: Any = None) -> Any:
     t, s = np.asarray(t), np.asarray(s)
     kernel = _rows_kernel("softmax_tangent_rows", s, axes) if t.dtype == s.dtype else None
-    if kernel is not None and t.shape == s.shape:
+    dst = None if kernel is None or t.shape != s.shape else _rows_out(out, s.shape)
+    if dst is not None:
         n = s.shape[-1]
         rows_t = np.ascontiguousarray(t).reshape(-1, n)
-        out = np.empty_like(rows_t)
-        if not kernel(rows_t, np.ascontiguousarray(s).reshape(-1, n), out):
-            return out.reshape(s.shape)
-        # A sum that is not finite: a dead slice or a non-finite tangent, the masked path.
+        rows_s = np.ascontiguousarray(s).reshape(-1, n)
+        bad = kernel(rows_t, rows_s, dst)
+        if bad >= 0:
+            # From the first row whose sum is not finite (a dead slice or a non-finite
+            # tangent; not yet written, even when ``out`` is an operand): the masked rule.
+            with np.errstate(invalid="ignore"):
+                dst[bad:] = _softmax_tangent_masked(rows_t[bad:], rows_s[bad:], (1,))
+        return dst.reshape(s.shape) if out is None else out
+    return _into(out, _softmax_tangent_numpy(t, s, axes))
+
+
+def _softmax_tangent_numpy(t: np.ndarray, s: np.ndarray, axes: tuple[int, ...]) -> Any:
     with np.errstate(invalid="ignore"):
         total = _row_dot(s, t, axes)
         if not np.isfinite(total).all():
@@ -300,6 +326,14 @@ def _softmax_tangent_abstract(t: ShapedArray, s: ShapedArray, *,
 
 softmax_tangent_p = Primitive("softmax_tangent", _softmax_tangent_impl,
                               _softmax_tangent_abstract)
+# jit's NumPy code hands both impls an ``out=`` buffer (compile/buffers.numpy_call_of), so the
+# scores' buffers are reused and the call pool keeps theirs between calls (a fresh 512 KiB
+# result faulted its pages in on every call: half of S6's softmax time). Both read a row
+# before writing it, so ``out`` may be a dying operand (``signature`` None, as an elementwise
+# ufunc's).
+_softmax_impl.signature = _softmax_tangent_impl.signature = None  # type: ignore[attr-defined]
+softmax_p.numpy_out = _softmax_impl  # type: ignore[attr-defined]
+softmax_tangent_p.numpy_out = _softmax_tangent_impl  # type: ignore[attr-defined]
 
 
 @defxp(softmax_tangent_p)
