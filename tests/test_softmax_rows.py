@@ -165,35 +165,3 @@ def test_jit_writes_softmax_into_a_buffer_and_matches_eager():
     assert "axes=(2,), out=" in src.split("# softmax\n")[0].splitlines()[-1]
     np.testing.assert_array_equal(g(q), tc.grad(loss)(q))
     np.testing.assert_array_equal(g(q), tc.grad(loss)(q))  # the pooled buffers, again
-
-
-def test_one_large_call_does_not_import_numba():
-    # numba's first use costs 1-2 s: the kernels wait until numba is imported anyway or NumPy
-    # has done KERNEL_WORK (softmax) / DIRECT_WORK (conv) of their work in this process.
-    code = """if True:
-        import sys
-        import numpy as np
-        import tensorcalc.nn.functional as F
-        from tensorcalc.nn import _conv
-        from tensorcalc.ops import softmax as sm
-        x = np.random.default_rng(0).standard_normal((64, 128))
-        F.softmax(x, axis=-1)
-        F.conv2d(np.ones((16, 1, 12, 12)), np.ones((2, 1, 3, 3)))
-        print("numba" in sys.modules)
-        sm.KERNEL_WORK = 0
-        s = F.softmax(x, axis=-1)
-        print("numba" in sys.modules, sm._row_kernels is not None, _conv._direct is None)
-        e = np.exp(x - x.max(-1, keepdims=True))
-        print(bool(np.allclose(s, e / e.sum(-1, keepdims=True), rtol=1e-15, atol=0)))
-    """
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-    src = str(Path(tc.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [src, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300, check=False, env=env)
-    assert res.returncode == 0, res.stderr
-    assert res.stdout.split() == ["False", "True", "True", "True", "True"]

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -119,12 +118,7 @@ def _column_blocks(xt: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, .
 #: at least DIRECT_MIN_BATCH (the vector loops run over the batch).
 DIRECT_INNER = 32
 DIRECT_MIN_BATCH = 16
-#: The loops are loaded once numba is imported anyway (jit's tiered fusion imports it), or once
-#: this process has run this many multiply-adds of such convolutions with BLAS (about 0.4 s):
-#: numba's first use in a process costs 1–2 s, which one convolution must not pay.
-DIRECT_WORK = 1_000_000_000
 _direct: Any = None
-_work = 0  # multiply-adds done by BLAS before the loops were loaded
 
 
 def direct_kernels() -> Any:
@@ -143,17 +137,10 @@ def direct_kernels() -> Any:
     return _direct or None
 
 
-def _direct_for(inner: int, fma: int, nd: int, *arrays: np.ndarray) -> Any:
-    """The direct loops, when they pay for a convolution of ``fma`` multiply-adds whose GEMM
-    has inner dimension ``inner`` (``arrays[0]`` has the batch first)."""
-    if (inner > DIRECT_INNER or arrays[0].shape[0] < DIRECT_MIN_BATCH or nd != 2
+def _direct_for(inner: int, batch: int, nd: int, *arrays: np.ndarray) -> Any:
+    if (inner > DIRECT_INNER or batch < DIRECT_MIN_BATCH or nd != 2
             or any(a.dtype != np.float64 for a in arrays)):
         return None
-    if _direct is None and "numba" not in sys.modules:
-        global _work
-        _work += fma
-        if _work < DIRECT_WORK:
-            return None
     return direct_kernels()
 
 
@@ -173,9 +160,7 @@ def conv_with_bias(x: Any, w: Any, b: Any, stride: tuple[int, ...], padding: tup
     out_sp = _out_spatial(x.shape[2:], kernel, stride, padding, dilation)
     xt = layout.nlast_padded(x, padding)                             # (C, *S_pad, N)
     bias = np.zeros(w.shape[0]) if b is None else np.asarray(b)
-    inner = w.shape[1] * math.prod(kernel)
-    fma = inner * x.shape[0] * w.shape[0] * math.prod(out_sp)
-    direct = _direct_for(inner, fma, len(kernel), x, w, bias)
+    direct = _direct_for(w.shape[1] * math.prod(kernel), x.shape[0], len(kernel), x, w, bias)
     if direct is not None:
         w = np.ascontiguousarray(w)
         out = np.empty((w.shape[0], *out_sp, x.shape[0]))            # (O, *O, N)
@@ -209,7 +194,7 @@ def _conv_dx_impl(ct: Any, w: Any, *, in_spatial: tuple[int, ...], stride: tuple
     dtype = np.result_type(ct.dtype, w.dtype)
     padded = tuple(s + 2 * p for s, p in zip(in_spatial, padding, strict=True))
     dxp = np.zeros((cg * groups, *padded, n), dtype)                 # (C, *S_pad, N)
-    direct = _direct_for(o // groups, ct.size * cg * math.prod(kernel), len(kernel), ct, w)
+    direct = _direct_for(o // groups, n, len(kernel), ct, w)
     if direct is not None:
         ctt, w = layout.nlast(ct), np.ascontiguousarray(w)          # (O, *O, N)
         for g, go in enumerate(_group_slices(o, groups)):
@@ -241,8 +226,7 @@ def _conv_dw_impl(x: Any, ct: Any, *, kernel: tuple[int, ...], stride: tuple[int
     o, out_sp = ct.shape[1], ct.shape[2:]
     xt = layout.nlast_padded(x, padding)                             # (C, *S_pad, N)
     cg = x.shape[1] // groups
-    inner = cg * math.prod(kernel)
-    direct = _direct_for(inner, ct.size * inner, len(kernel), x, ct)
+    direct = _direct_for(cg * math.prod(kernel), x.shape[0], len(kernel), x, ct)
     if direct is not None:
         out = np.empty((o, cg, *kernel))
         ctt = layout.nlast(ct)                                       # (O, *O, N)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from typing import Any
 
 import numpy as np
@@ -84,15 +83,10 @@ def _logsumexp_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
     return np.reshape(s, tuple(d for i, d in enumerate(x.shape) if i not in axes))
 
 
-#: Below this many entries NumPy's five calls are cheap enough.
+#: Below this many entries NumPy's five calls are cheap enough, and a program that never
+#: softmaxes a large array never imports numba.
 SMALL_FOR_KERNELS = 2048
-#: The kernels are loaded once numba is imported anyway (jit's tiered fusion imports it), or
-#: once this process has softmaxed this many entries with NumPy (about 0.3 s of its work):
-#: numba's first use in a process costs 1–2 s (its import and registries), which one large
-#: softmax must not pay.
-KERNEL_WORK = 30_000_000
 _row_kernels: dict[str, Any] | None = None
-_work = 0  # entries softmaxed by NumPy before the kernels were loaded
 
 
 def row_kernels() -> dict[str, Any]:
@@ -119,11 +113,6 @@ def _rows_kernel(name: str, x: np.ndarray, axes: tuple[int, ...]) -> Any:
     if (x.dtype != np.float64 or x.size < SMALL_FOR_KERNELS or axes != (x.ndim - 1,)
             or x.shape[-1] == 0):
         return None
-    if _row_kernels is None and "numba" not in sys.modules:
-        global _work
-        _work += x.size
-        if _work < KERNEL_WORK:
-            return None
     return row_kernels().get(name)
 
 
