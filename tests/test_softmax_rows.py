@@ -165,3 +165,28 @@ def test_jit_writes_softmax_into_a_buffer_and_matches_eager():
     assert "axes=(2,), out=" in src.split("# softmax\n")[0].splitlines()[-1]
     np.testing.assert_array_equal(g(q), tc.grad(loss)(q))
     np.testing.assert_array_equal(g(q), tc.grad(loss)(q))  # the pooled buffers, again
+
+
+def test_small_calls_do_not_import_numba():
+    # numba's start costs 1-2 s: small softmaxes and convolutions keep the NumPy code.
+    code = """if True:
+        import sys
+        import numpy as np
+        import tensorcalc.nn.functional as F
+        F.softmax(np.ones((8, 128)), axis=-1)
+        F.conv2d(np.ones((4, 1, 12, 12)), np.ones((2, 1, 3, 3)))
+        print("numba" in sys.modules)
+        F.softmax(np.ones((64, 128)), axis=-1)
+        print("numba" in sys.modules)
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    src = str(Path(tc.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [src, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=False, env=env)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["False", "True"]

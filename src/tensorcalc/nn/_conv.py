@@ -115,7 +115,9 @@ def _column_blocks(xt: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, .
 #: The direct loops pay when the GEMM's inner dimension is at most this (LeNet, batch 64:
 #: 25 (5×5 kernel, one channel) direct 1.3 ms against 3.2 ms for conv, 2.0 against 4.0 for
 #: conv_dw; 16 output channels, conv_dx 3.0 against 4.3; at 150 the GEMM wins), for batches of
-#: at least DIRECT_MIN_BATCH (the vector loops run over the batch).
+#: at least DIRECT_MIN_BATCH (the vector loops run over the batch). As for softmax's kernels,
+#: the choice depends on the call alone, so results never change bits from one call to the
+#: next; the first such convolution of a process pays numba's start (1–2 s).
 DIRECT_INNER = 32
 DIRECT_MIN_BATCH = 16
 _direct: Any = None

@@ -84,7 +84,10 @@ def _logsumexp_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
 
 
 #: Below this many entries NumPy's five calls are cheap enough, and a program that never
-#: softmaxes a large array never imports numba.
+#: softmaxes a large array never imports numba. The choice depends on the call alone (shape,
+#: dtype, axes), never on the calls before it, so a result does not change bits after some
+#: number of calls (tiered fusion keeps the same promise, docs/jit.md); the price is numba's
+#: start, 1–2 s once per process, paid by the first large softmax.
 SMALL_FOR_KERNELS = 2048
 _row_kernels: dict[str, Any] | None = None
 
