@@ -85,6 +85,18 @@ def ufunc_of(eq: Any, plain_strong_zeros: bool = False) -> np.ufunc | None:
     return None
 
 
+def numpy_call_of(eq: Any, plain_strong_zeros: bool = False) -> Any:
+    """:func:`ufunc_of`, or else the primitive's ``numpy_out`` rule: an impl that takes
+    ``out=`` (a C-contiguous array of the output's shape and dtype, which it fills and returns;
+    its ``signature`` attribute is None when ``out`` may be a dying operand, as for an
+    elementwise ufunc). The op block declares it (``ops/softmax.py``); the NumPy code generator
+    then gives those calls dead buffers and call-pool buffers like ufunc results."""
+    u = ufunc_of(eq, plain_strong_zeros)
+    if u is None and not eq.primitive.multiple_results:
+        u = getattr(eq.primitive, "numpy_out", None)
+    return u
+
+
 #: How a code generator says which equations it emits as a fresh-array call that takes
 #: ``out=``: the ufunc (or an object with a ufunc's ``signature``: None for elementwise, which
 #: may then run in place on a dying operand), or None.
@@ -166,8 +178,8 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     ufuncs: list[Any] = [None] * n
     keys: list[tuple | None] = [None] * n
     demand: dict[tuple, list[int]] = {}
-    by_primitive: dict[Any, Any] | None = {} if ufunc is ufunc_of else None
-    numpy_code = ufunc is ufunc_of  # fresh_result speaks of the NumPy impls only
+    numpy_code = ufunc is ufunc_of or ufunc is numpy_call_of  # (fresh_result: NumPy impls)
+    by_primitive: dict[Any, Any] | None = {} if numpy_code else None
     seen_avals: dict[int, tuple] = {}  # id(aval) -> _aval_facts (the program keeps them)
     for k, eq in enumerate(eqs):
         if by_primitive is None or eq.params:

@@ -30,7 +30,7 @@ from ..ops.structural import (
     reshape_p,
     transpose_p,
 )
-from .buffers import PLAIN_STRONG_ZERO, plan_buffers, ufunc_of
+from .buffers import PLAIN_STRONG_ZERO, numpy_call_of, plan_buffers, ufunc_of
 from .pool import pool_choice, pool_enabled, pool_prologue, pool_slots
 
 Const = Callable[[Any], str]
@@ -135,7 +135,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     instead (:mod:`tensorcalc.compile.pool`).
     """
     plain = plain_strong_zeros
-    plan = plan_buffers(prog, plain) if reuse_buffers else None
+    plan = plan_buffers(prog, plain, numpy_call_of) if reuse_buffers else None
     env: dict[str, Any] = {"np": np}
     slots = pool_slots(plan.poolable) if plan is not None and pool_enabled(pool) else {}
     if plain and nan_checks:
@@ -193,7 +193,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         if augmented is not None and augmented[k] is not None and ins[0] == target:
             # In place on the first operand: ``v *= w`` is ``np.multiply(v, w, v)``.
             expr = ""
-        elif compact and u is not None:  # the common case first: a global bound to the ufunc
+        elif compact and isinstance(u, np.ufunc):  # the common case: a global bound to it
             fn = ufunc_names.get(u)
             if fn is None:
                 fn = ufunc_names[u] = f"_{u.__name__}"
@@ -226,6 +226,9 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
                     fn = const(impl)
                     kw = ", ".join(f"{p}={const(v)}" for p, v in eq.params.items()
                                    if p.isidentifier() and not keyword.iskeyword(p))
+                    into = None if u is None else target if buf is not None else slot
+                    if into is not None:  # a numpy_out rule (buffers.numpy_call_of)
+                        kw = f"{kw}, out={into}" if kw else f"out={into}"
                     expr = f"{fn}({', '.join(ins)}{', ' + kw if kw else ''})"
         dead = _released(plan, k, names, target if buf is not None else None)
         if later:

@@ -25,6 +25,7 @@ the row sums show a NaN, so the common case never pays for it.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -82,10 +83,70 @@ def _logsumexp_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
     return np.reshape(s, tuple(d for i, d in enumerate(x.shape) if i not in axes))
 
 
-def _softmax_impl(x: Any, *, axes: tuple[int, ...]) -> Any:
+#: Below this many entries NumPy's five calls are cheap enough, and a program that never
+#: softmaxes a large array never imports numba. The choice depends on the call alone (shape,
+#: dtype, axes), never on the calls before it, so a result does not change bits after some
+#: number of calls (tiered fusion keeps the same promise, docs/jit.md); the price is numba's
+#: start, 1–2 s once per process, paid by the first large softmax.
+SMALL_FOR_KERNELS = 2048
+_row_kernels: dict[str, Any] | None = None
+
+
+def row_kernels() -> dict[str, Any]:
+    """The compiled row kernels of :mod:`._softmax_rows` by name; ``{}`` without numba or with
+    ``TENSORCALC_SOFTMAX=numpy`` (then the NumPy code runs)."""
+    global _row_kernels
+    if _row_kernels is None:
+        kernels: dict[str, Any] = {}
+        if os.environ.get("TENSORCALC_SOFTMAX", "").lower() != "numpy":
+            try:
+                from . import _softmax_rows  # imports numba (the optional extra ``fast``)
+            except ImportError:
+                pass
+            else:
+                kernels = {"softmax_rows": _softmax_rows.softmax_rows,
+                           "softmax_tangent_rows": _softmax_rows.softmax_tangent_rows}
+        _row_kernels = kernels
+    return _row_kernels
+
+
+def _rows_kernel(name: str, x: np.ndarray, axes: tuple[int, ...]) -> Any:
+    """The compiled row kernel ``name`` when it applies to ``x``: float64, the last axis alone,
+    enough entries to pay for a call; else None (the NumPy code runs)."""
+    if (x.dtype != np.float64 or x.size < SMALL_FOR_KERNELS or axes != (x.ndim - 1,)
+            or x.shape[-1] == 0):
+        return None
+    return row_kernels().get(name)
+
+
+def _into(out: Any, result: Any) -> Any:
+    """``result``, written into ``out`` when jit passed one (the numpy_out rules below)."""
+    if out is None:
+        return result
+    np.copyto(out, result)
+    return out
+
+
+def _rows_out(out: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A 2-D view of ``out`` (rows of the last axis) when the kernels can write it directly."""
+    if out is None:
+        return np.empty((math.prod(shape[:-1]), shape[-1]))
+    return out.reshape(-1, shape[-1]) if out.flags.c_contiguous else None
+
+
+def _softmax_impl(x: Any, *, axes: tuple[int, ...], out: Any = None) -> Any:
     x = np.asarray(x)
     if x.dtype.kind not in "fc":
         x = x.astype(np.float64)
+    kernel = _rows_kernel("softmax_rows", x, axes)
+    dst = None if kernel is None else _rows_out(out, x.shape)
+    if dst is not None:
+        kernel(np.ascontiguousarray(x).reshape(-1, x.shape[-1]), dst)
+        return dst.reshape(x.shape) if out is None else out
+    return _into(out, _softmax_numpy(x, axes))
+
+
+def _softmax_numpy(x: np.ndarray, axes: tuple[int, ...]) -> Any:
     with np.errstate(invalid="ignore"):
         # The same three operations, in one buffer (half the time of three temporaries).
         e = np.subtract(x, np.max(x, axis=axes, keepdims=True))
@@ -226,8 +287,25 @@ def _row_dot(s: np.ndarray, t: np.ndarray, axes: tuple[int, ...]) -> Any:
     return np.sum(np.multiply(s, t), axis=axes, keepdims=True)
 
 
-def _softmax_tangent_impl(t: Any, s: Any, *, axes: tuple[int, ...]) -> Any:
+def _softmax_tangent_impl(t: Any, s: Any, *, axes: tuple[int, ...], out: Any = None) -> Any:
     t, s = np.asarray(t), np.asarray(s)
+    kernel = _rows_kernel("softmax_tangent_rows", s, axes) if t.dtype == s.dtype else None
+    dst = None if kernel is None or t.shape != s.shape else _rows_out(out, s.shape)
+    if dst is not None:
+        n = s.shape[-1]
+        rows_t = np.ascontiguousarray(t).reshape(-1, n)
+        rows_s = np.ascontiguousarray(s).reshape(-1, n)
+        bad = kernel(rows_t, rows_s, dst)
+        if bad >= 0:
+            # From the first row whose sum is not finite (a dead slice or a non-finite
+            # tangent; not yet written, even when ``out`` is an operand): the masked rule.
+            with np.errstate(invalid="ignore"):
+                dst[bad:] = _softmax_tangent_masked(rows_t[bad:], rows_s[bad:], (1,))
+        return dst.reshape(s.shape) if out is None else out
+    return _into(out, _softmax_tangent_numpy(t, s, axes))
+
+
+def _softmax_tangent_numpy(t: np.ndarray, s: np.ndarray, axes: tuple[int, ...]) -> Any:
     with np.errstate(invalid="ignore"):
         total = _row_dot(s, t, axes)
         if not np.isfinite(total).all():
@@ -251,6 +329,14 @@ def _softmax_tangent_abstract(t: ShapedArray, s: ShapedArray, *,
 
 softmax_tangent_p = Primitive("softmax_tangent", _softmax_tangent_impl,
                               _softmax_tangent_abstract)
+# jit's NumPy code hands both impls an ``out=`` buffer (compile/buffers.numpy_call_of), so the
+# scores' buffers are reused and the call pool keeps theirs between calls (a fresh 512 KiB
+# result faulted its pages in on every call: half of S6's softmax time). Both read a row
+# before writing it, so ``out`` may be a dying operand (``signature`` None, as an elementwise
+# ufunc's).
+_softmax_impl.signature = _softmax_tangent_impl.signature = None  # type: ignore[attr-defined]
+softmax_p.numpy_out = _softmax_impl  # type: ignore[attr-defined]
+softmax_tangent_p.numpy_out = _softmax_tangent_impl  # type: ignore[attr-defined]
 
 
 @defxp(softmax_tangent_p)
