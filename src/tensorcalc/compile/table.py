@@ -188,32 +188,41 @@ def table_program(prog: Program, name: str = "compiled", plain_strong_zeros: boo
     eqs = prog.equations
     ufuncs, outs_of, release_of = plan.ufuncs, plan.out, plan.release
     for k, eq in enumerate(eqs):
-        ins = tuple([regs[a] if type(a) is not Literal else const_reg(a.value)
-                     for a in eq.inputs])
+        ins: tuple[int, ...] = tuple([regs[a] if type(a) is not Literal else const_reg(a.value)
+                                      for a in eq.inputs]) if len(eq.inputs) > 2 else ()
+        if not ins:  # one or two operands, the common case, without a comprehension
+            for a in eq.inputs:
+                ins += (regs[a] if type(a) is not Literal else const_reg(a.value),)
         buf = outs_of[k]
         u = ufuncs[k]
+        outs = eq.outputs
         if buf is not None:
-            o = regs[eq.outputs[0]] = regs[buf]
-            outs: tuple[int, ...] = (o,)
+            o = regs[outs[0]] = regs[buf]
             into: int | None = o
+        elif len(outs) == 1:
+            o = regs[outs[0]] = len(start)
+            start.append(None)
+            into = pool_regs.get(k) if pool_regs else None
         else:
-            outs = tuple(range(len(start), len(start) + len(eq.outputs)))
-            for v, i in zip(eq.outputs, outs, strict=True):
-                regs[v] = i
+            o = len(start)
+            for v in outs:
+                regs[v] = len(start)
                 start.append(None)
-            o = outs[0]
-            into = pool_regs.get(k)
-        if u is not None:
-            append(_ufunc_step(u, ins, into, o))
+            into = pool_regs.get(k) if pool_regs else None
+        if u is None:
+            append(_generic_step(generic.function(k, eq, ins), ins,
+                                 tuple(range(o, o + len(outs))), eq.primitive.multiple_results))
+        elif len(ins) == 2 and u not in OUT_BY_KEYWORD:
+            append(_binary(u, *ins, o) if into is None else _binary_into(u, *ins, into, o))
         else:
-            append(_generic_step(generic.function(k, eq, ins), ins, outs,
-                                 eq.primitive.multiple_results))
+            append(_ufunc_step(u, ins, into, o))
         if check_nan and eq.primitive in PLAIN_STRONG_ZERO:
             append(_nan_check(o, pool_at))
         release = release_of[k]
         if release:
-            kept = o if buf is not None else None
-            dead = tuple(i for v in release if (i := regs[v]) != kept)
+            dead = tuple([regs[v] for v in release])
+            if buf is not None and o in dead:  # (the result holds the buffer: not freed)
+                dead = tuple([i for i in dead if i != o])
             if dead:
                 append(_release(dead))
     generic.compile(name)
