@@ -158,3 +158,11 @@ def test_a_table_takes_the_arguments_the_source_takes(monkeypatch):
     np.testing.assert_array_equal(fn(np.arange(3.0), np.ones(3))[0], [1.0, 2.0, 3.0])
     with pytest.raises(TypeError, match="takes 2 arguments"):
         fn(np.ones(3))
+
+
+def test_tables_off_compile_the_source(monkeypatch):
+    monkeypatch.setattr(table, "TABLE_ABOVE", 0)
+    monkeypatch.setenv("TENSORCALC_JIT_TABLE", "0")
+    j = tc.jit(lambda a: tnp.sin(a) * 2.0)
+    np.testing.assert_array_equal(j(np.ones(3)), np.sin(np.ones(3)) * 2.0)
+    assert not _is_table(j) and j._last._source is not None
