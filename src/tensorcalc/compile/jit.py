@@ -3,7 +3,9 @@
 ``jit(f)(*args)`` flattens the arguments, and for each new signature — the pytree structure,
 every leaf's shape and dtype, and the values of the static arguments — stages ``f`` into a
 :class:`~tensorcalc.core.ir.Program`, runs the optimization passes and compiles the program to
-straight-line NumPy source. Later calls with the same signature only run that source.
+straight-line NumPy source. Later calls with the same signature only run that source. A
+program of more than 20,000 equations runs as a table of steps instead, the same calls on the
+same buffers without compiling its source (:mod:`tensorcalc.compile.table`).
 
 Because derivatives are programs, ``jit(grad(f))`` compiles the whole gradient computation.
 
