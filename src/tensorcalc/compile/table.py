@@ -4,8 +4,8 @@ For a program of more than :data:`TABLE_ABOVE` equations, writing straight-line 
 having Python ``compile`` it is most of the time ``jit`` takes (``compile`` alone is about
 12 µs per line, linear in the tokens it parses, so the source of a 10⁵-operation gradient
 costs seconds to compile, however compact). Such a program is instead turned into a list of
-*steps*, one per equation, each a small closure over register numbers: a register file ``r``
-(a list) holds what the generated function's local names would hold, and step ``k`` does
+*rows*, one per equation, each a tuple of register numbers run by one loop: a register file
+``r`` (a list) holds what the generated function's local names would hold, and row ``k`` does
 what line ``k`` of the compact source does,
 
     ``r[o] = ufunc(r[a], r[b], r[p])``
@@ -13,17 +13,17 @@ what line ``k`` of the compact source does,
 with the same ufunc, the same operands in the same order and the same ``out=`` buffer (the
 buffer plan's, :mod:`tensorcalc.compile.buffers`: ``p = o`` when the result takes a dead
 buffer's register, a pool buffer's register for a pooled first allocation, none for a fresh
-array). A release step sets the registers the source would ``del`` to None, at the same point,
+array). The row then sets the registers the source would ``del`` to None, at the same point,
 so the same arrays are alive at each step and memory is that of the source. The results are
 therefore bit for bit the source's (tests compare).
 
 Equations that are not one ufunc call (reshapes, reductions, loops, kernels with parameters)
 keep the code generator's text: each becomes a small function of its operands, all of them
-compiled together in one module, and its step calls that function.
+compiled together in one module, and its row calls that function.
 
-Building the table costs a closure per equation and no parsing (at 10⁵ operations the
-gradient's table is built in about a second where its source took three to four seconds to
-compile). Running it costs a Python call per step more than the straight-line source: about
+Building the table costs a tuple per equation and no parsing (at 10⁵ operations the
+gradient's table is built in under a second where its source took three to four seconds to
+compile). Running it costs a loop iteration per row more than the straight-line source: about
 1.2× the source's time on 16-element arrays, 1.05× on 4096-element ones (a contended 2-core
 VM). ``TENSORCALC_JIT_TABLE=0`` turns tables off (every program compiles its source). The
 source is still there to read: :func:`table_source` writes it when asked
@@ -49,33 +49,16 @@ from .pool import _pool_maker, pool_enabled, pool_slots
 TABLE_ABOVE = 20_000
 
 Step = Callable[[list[Any]], None]
+#: A row of the table: ``(kind, ufunc, a, b, p, o, released)``: ``r[o] = ufunc(r[a])`` (UNARY),
+#: ``ufunc(r[a], r[p])`` (UNARY_INTO), ``ufunc(r[a], r[b])`` (BINARY), ``ufunc(r[a], r[b],
+#: r[p])`` (BINARY_INTO), or for CALL ``ufunc`` is a step closure called with ``r``; then the
+#: registers of ``released`` are set to None. A tuple per equation, no closure: most of the
+#: time building a table goes to making its rows.
+Row = tuple[int, Any, int, int, int, int, tuple[int, ...]]
+UNARY, UNARY_INTO, BINARY, BINARY_INTO, CALL = range(5)
 
 
-# --- step makers: one per form of call, each a closure over register numbers ---------------
-
-
-def _unary(f: Any, a: int, o: int) -> Step:
-    def unary(r: list[Any]) -> None:
-        r[o] = f(r[a])
-    return unary
-
-
-def _unary_into(f: Any, a: int, p: int, o: int) -> Step:
-    def unary_into(r: list[Any]) -> None:
-        r[o] = f(r[a], r[p])
-    return unary_into
-
-
-def _binary(f: Any, a: int, b: int, o: int) -> Step:
-    def binary(r: list[Any]) -> None:
-        r[o] = f(r[a], r[b])
-    return binary
-
-
-def _binary_into(f: Any, a: int, b: int, p: int, o: int) -> Step:
-    def binary_into(r: list[Any]) -> None:
-        r[o] = f(r[a], r[b], r[p])
-    return binary_into
+# --- steps that are not one ufunc call of one or two operands: closures called with r -------
 
 
 def _call(f: Any, ins: tuple[int, ...], p: int | None, by_keyword: bool, o: int) -> Step:
@@ -92,14 +75,15 @@ def _call(f: Any, ins: tuple[int, ...], p: int | None, by_keyword: bool, o: int)
     return call
 
 
-def _ufunc_step(f: Any, ins: tuple[int, ...], p: int | None, o: int) -> Step:
+def _ufunc_row(f: Any, ins: tuple[int, ...], p: int | None, o: int) -> Row:
     if f in OUT_BY_KEYWORD and p is not None:
-        return _call(f, ins, p, True, o)
+        return (CALL, _call(f, ins, p, True, o), 0, 0, 0, 0, ())
     if len(ins) == 1:
-        return _unary(f, ins[0], o) if p is None else _unary_into(f, ins[0], p, o)
+        return (UNARY, f, ins[0], 0, 0, o, ()) if p is None else \
+            (UNARY_INTO, f, ins[0], 0, p, o, ())
     if len(ins) == 2:
-        return _binary(f, *ins, o) if p is None else _binary_into(f, *ins, p, o)
-    return _call(f, ins, p, False, o)
+        return (BINARY, f, *ins, 0, o, ()) if p is None else (BINARY_INTO, f, *ins, p, o, ())
+    return (CALL, _call(f, ins, p, False, o), 0, 0, 0, 0, ())
 
 
 def _generic_step(fn: list[Any], ins: tuple[int, ...], outs: tuple[int, ...],
@@ -118,20 +102,6 @@ def _generic_step(fn: list[Any], ins: tuple[int, ...], outs: tuple[int, ...],
         for i, v in zip(outs, fn[0](*[r[i] for i in ins]), strict=True):
             r[i] = v
     return generic_many
-
-
-def _release(regs: tuple[int, ...]) -> Step:
-    if len(regs) == 1:
-        (i,) = regs
-
-        def release_one(r: list[Any]) -> None:
-            r[i] = None
-        return release_one
-
-    def release(r: list[Any]) -> None:
-        for i in regs:
-            r[i] = None
-    return release
 
 
 def _nan_check(o: int, pool: int | None) -> Step:
@@ -187,8 +157,8 @@ def table_program(prog: Program, name: str = "compiled", plain_strong_zeros: boo
         return got
 
     generic = _Generic(plain)
-    steps: list[Step] = []
-    append = steps.append
+    rows: list[Row] = []
+    append = rows.append
     eqs = prog.equations
     ufuncs, outs_of, release_of = plan.ufuncs, plan.out, plan.release
     for k, eq in enumerate(eqs):
@@ -214,21 +184,25 @@ def table_program(prog: Program, name: str = "compiled", plain_strong_zeros: boo
                 start.append(None)
             into = pool_regs.get(k) if pool_regs else None
         if u is None:
-            append(_generic_step(generic.function(k, eq, ins), ins,
-                                 tuple(range(o, o + len(outs))), eq.primitive.multiple_results))
+            step = _generic_step(generic.function(k, eq, ins), ins,
+                                 tuple(range(o, o + len(outs))), eq.primitive.multiple_results)
+            row: Row = (CALL, step, 0, 0, 0, 0, ())
         elif len(ins) == 2 and u not in OUT_BY_KEYWORD:
-            append(_binary(u, *ins, o) if into is None else _binary_into(u, *ins, into, o))
+            row = (BINARY, u, *ins, 0, o, ()) if into is None else \
+                (BINARY_INTO, u, *ins, into, o, ())
         else:
-            append(_ufunc_step(u, ins, into, o))
+            row = _ufunc_row(u, ins, into, o)
         if check_nan and eq.primitive in PLAIN_STRONG_ZERO:
-            append(_nan_check(o, pool_at))
+            append(row)
+            row = (CALL, _nan_check(o, pool_at), 0, 0, 0, 0, ())
         release = release_of[k]
         if release:
             dead = tuple([regs[v] for v in release])
             if buf is not None and o in dead:  # (the result holds the buffer: not freed)
                 dead = tuple([i for i in dead if i != o])
             if dead:
-                append(_release(dead))
+                row = row[:6] + (dead,)
+        append(row)
     generic.compile(name)
     rets: list[tuple[int, bool]] = []  # (register, copy: a returned array constant)
     for a in prog.outputs:
@@ -236,7 +210,7 @@ def table_program(prog: Program, name: str = "compiled", plain_strong_zeros: boo
             rets.append((const_reg(a.value), isinstance(a.value, np.ndarray)))
         else:
             rets.append((regs[a], False))
-    return _runner(name, tuple(steps), start, n_in, tuple(rets), slots, plan.poolable,
+    return _runner(name, tuple(rows), start, n_in, tuple(rets), slots, plan.poolable,
                    tuple(pool_regs.values()), pool_at)
 
 
@@ -302,7 +276,7 @@ class _Generic:
             holder.append(self.env[fname])
 
 
-def _runner(name: str, steps: tuple[Step, ...], start: list[Any], n_in: int,
+def _runner(name: str, rows: tuple[Row, ...], start: list[Any], n_in: int,
             rets: tuple[tuple[int, bool], ...], slots: dict[int, str],
             poolable: dict[int, tuple], pool_regs: tuple[int, ...], pool_at: int | None
             ) -> Callable[..., Any]:
@@ -324,8 +298,20 @@ def _runner(name: str, steps: tuple[Step, ...], start: list[Any], n_in: int,
                 got = new_pool()
             r[first:first + len(got)] = got
             r[pool_at] = (got, give)
-        for step in steps:
-            step(r)
+        for kind, f, a, b, p, o, released in rows:
+            if kind == BINARY_INTO:  # the commonest first
+                r[o] = f(r[a], r[b], r[p])
+            elif kind == UNARY_INTO:
+                r[o] = f(r[a], r[p])
+            elif kind == BINARY:
+                r[o] = f(r[a], r[b])
+            elif kind == UNARY:
+                r[o] = f(r[a])
+            else:
+                f(r)
+            if released:
+                for i in released:
+                    r[i] = None
         out = tuple(r[i].copy() if copy else r[i] for i, copy in rets)
         if slots:
             give(got)
