@@ -24,8 +24,8 @@ compiled together in one module, and its row calls that function.
 Building the table costs a tuple per equation and no parsing (at 10⁵ operations the
 gradient's table is built in under a second where its source took three to four seconds to
 compile). Running it costs a loop iteration per row more than the straight-line source: about
-1.2× the source's time on 16-element arrays, 1.05× on 4096-element ones (a contended 2-core
-VM). ``TENSORCALC_JIT_TABLE=0`` turns tables off (every program compiles its source). The
+1.1–1.4× the source's time on 16-element arrays, 1.0–1.05× on 4096-element ones (a contended
+2-core VM). ``TENSORCALC_JIT_TABLE=0`` turns tables off (every program compiles its source). The
 source is still there to read: :func:`table_source` writes it when asked
 (``jit(f).source()``), and it is the program the table runs, line for line.
 """
