@@ -43,6 +43,7 @@ from ..core.ir import Literal, Program, Var
 from .buffers import PLAIN_STRONG_ZERO, plan_buffers
 from .codegen import OUT_BY_KEYWORD, STATEMENTS, TEMPLATES, generate_source, inline_literal
 from .options import env_switch
+from .passes import signed
 from .pool import _pool_maker, pool_enabled, pool_slots
 
 #: Programs of more equations than this run as a table (see the module docstring).
@@ -148,8 +149,9 @@ def table_program(prog: Program, name: str = "compiled", plain_strong_zeros: boo
     consts: dict[Any, int] = {}
 
     def const_reg(value: Any) -> int:
-        # One register per constant object (a float literal by value, as source text is).
-        key = (type(value), value) if inline_literal(value) else id(value)
+        # One register per constant object (a number written inline by value and sign, as
+        # its source text is: -0.0 is not 0.0).
+        key = (type(value), signed(value)) if inline_literal(value) else id(value)
         got = consts.get(key)
         if got is None:
             got = consts[key] = len(start)
