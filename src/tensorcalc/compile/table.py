@@ -164,11 +164,17 @@ def table_program(prog: Program, name: str = "compiled", plain_strong_zeros: boo
     eqs = prog.equations
     ufuncs, outs_of, release_of = plan.ufuncs, plan.out, plan.release
     for k, eq in enumerate(eqs):
-        ins: tuple[int, ...] = tuple([regs[a] if type(a) is not Literal else const_reg(a.value)
-                                      for a in eq.inputs]) if len(eq.inputs) > 2 else ()
-        if not ins:  # one or two operands, the common case, without a comprehension
-            for a in eq.inputs:
-                ins += (regs[a] if type(a) is not Literal else const_reg(a.value),)
+        operands = eq.inputs
+        if len(operands) == 2:  # the common cases first, without a comprehension
+            a, b = operands
+            ins: tuple[int, ...] = (regs[a] if type(a) is not Literal else const_reg(a.value),
+                                    regs[b] if type(b) is not Literal else const_reg(b.value))
+        elif len(operands) == 1:
+            a = operands[0]
+            ins = (regs[a] if type(a) is not Literal else const_reg(a.value),)
+        else:
+            ins = tuple([regs[a] if type(a) is not Literal else const_reg(a.value)
+                         for a in operands])
         buf = outs_of[k]
         u = ufuncs[k]
         outs = eq.outputs
@@ -199,7 +205,8 @@ def table_program(prog: Program, name: str = "compiled", plain_strong_zeros: boo
             row = (CALL, _nan_check(o, pool_at), 0, 0, 0, 0, ())
         release = release_of[k]
         if release:
-            dead = tuple([regs[v] for v in release])
+            dead = (regs[release[0]],) if len(release) == 1 else \
+                tuple([regs[v] for v in release])
             if buf is not None and o in dead:  # (the result holds the buffer: not freed)
                 dead = tuple([i for i in dead if i != o])
             if dead:
