@@ -166,3 +166,24 @@ def test_tables_off_compile_the_source(monkeypatch):
     j = tc.jit(lambda a: tnp.sin(a) * 2.0)
     np.testing.assert_array_equal(j(np.ones(3)), np.sin(np.ones(3)) * 2.0)
     assert not _is_table(j) and j._last._source is not None
+
+
+def test_fused_kernels_run_in_a_table(monkeypatch):
+    """``jit(fuse=True)``: the fused kernels are equations that are not one ufunc call, so a
+    table calls each through its own compiled function, with the same bits as the source."""
+    from tensorcalc.compile.fusion import numba_available
+
+    if not numba_available():
+        pytest.skip("numba (the fast extra) is not installed")
+
+    def f(x):
+        for _ in range(5):
+            x = tnp.tanh(tnp.sin(x) * 0.9 + 0.1)
+        return tnp.sum(x * x)
+
+    x = np.linspace(-1.0, 1.0, 64)
+    want = tc.jit(tc.grad(f), fuse=True)(x)
+    monkeypatch.setattr(table, "TABLE_ABOVE", 0)
+    j = tc.jit(tc.grad(f), fuse=True)
+    _assert_same_bits(j(x), want)
+    assert _is_table(j) and "fused" in j.source()
