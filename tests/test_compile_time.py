@@ -19,7 +19,7 @@ import pytest
 
 import tensorcalc as tc
 import tensorcalc.numpy as tnp
-from tensorcalc.compile import codegen
+from tensorcalc.compile import codegen, table
 from tensorcalc.core.tree import tree_flatten
 from tests.records import elementwise, nn, reductions
 from tests.test_jit_records import record_gradient_and_jit
@@ -53,6 +53,17 @@ def test_jit_compile_time_is_linear_in_program_size():
     assert n_large >= 9 * n_small >= 17000  # ~2·10³ and ~2·10⁴ equations
     assert large / small < 25, (f"compiling {n_large} equations took {large:.2f} s, "
                                 f"{n_small} took {small:.3f} s: ratio {large / small:.0f}")
+
+
+def test_table_build_time_is_linear_in_program_size(monkeypatch):
+    """The same for programs run as a table of steps (compile/table.py; long programs by
+    default, every program here)."""
+    monkeypatch.setattr(table, "TABLE_ABOVE", 0)
+    _compile_seconds(10)
+    small, n_small = _compile_seconds(200)
+    large, n_large = _compile_seconds(2000)
+    assert large / small < 25, (f"building the table of {n_large} equations took {large:.2f} "
+                                f"s, {n_small} took {small:.3f} s: ratio {large / small:.0f}")
 
 
 def test_compiled_long_chain_matches_eager():

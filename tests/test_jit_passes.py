@@ -265,3 +265,23 @@ def test_result_is_scanned_when_it_is_small(rng):
     assert "_nan(" not in g.source(W, x)
     np.testing.assert_allclose(g(W, x), tc.grad(_sqrt_where_loss, argnums=1)(W, x), rtol=1e-15)
     assert g(W, x)[0] == 0.0
+
+
+@pytest.mark.parametrize("zero", [0.0, np.float64(0.0), 0j])
+def test_cse_keeps_a_product_by_minus_zero_apart_from_one_by_zero(zero, monkeypatch):
+    """0.0 == -0.0, but x · -0.0 is -0 where x · 0.0 is +0: CSE must not share the two, and a
+    table (long programs, compile/table.py) must not share their constants' register."""
+    from tensorcalc.compile import table
+
+    def f(x):
+        return x * zero, x * -zero
+
+    x = np.array([1.0, 2.0])
+    want = f(x)
+    for above in (table.TABLE_ABOVE, 0):
+        monkeypatch.setattr(table, "TABLE_ABOVE", above)
+        got = tc.jit(f)(x)
+        for a, b in zip(got, want, strict=True):
+            for part in (np.real, np.imag):
+                np.testing.assert_array_equal(np.signbit(part(a)), np.signbit(part(b)))
+            np.testing.assert_array_equal(a, b)

@@ -170,8 +170,9 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     n = len(eqs)
     never = n + 1  # "lives past the end": outputs and what they may alias
     # Sweep 1: the last reader of each variable (a variable nobody reads dies where it is
-    # made), which buffers (identified by the Var that owns them) each variable may alias,
-    # and which equations may write into a buffer, by buffer key (shape, dtype).
+    # made), which buffers (identified by the Var that owns them) each variable that is not an
+    # owner may alias (an owner aliases itself alone: ``owner_key`` holds it, ``aliases`` does
+    # not), and which equations may write into a buffer, by buffer key (shape, dtype).
     last: dict[Var, int] = {}
     aliases: dict[Var, frozenset[Var]] = {}
     owner_key: dict[Var, tuple] = {}  # buffer owner -> its key
@@ -182,27 +183,20 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     by_primitive: dict[Any, Any] | None = {} if numpy_code else None
     seen_avals: dict[int, tuple] = {}  # id(aval) -> _aval_facts (the program keeps them)
     for k, eq in enumerate(eqs):
+        prim = eq.primitive
         if by_primitive is None or eq.params:
             u = ufunc(eq, plain_strong_zeros)
         else:  # NumPy's ufunc depends on the primitive alone: look it up once per primitive
-            u = by_primitive.get(eq.primitive, _UNSEEN)
+            u = by_primitive.get(prim, _UNSEEN)
             if u is _UNSEEN:
-                u = by_primitive[eq.primitive] = ufunc(eq, plain_strong_zeros)
+                u = by_primitive[prim] = ufunc(eq, plain_strong_zeros)
         ufuncs[k] = u
         outs = eq.outputs
-        owns = u is not None and outs[0].aval.shape != ()  # its outputs are fresh buffers
-        ins = _NO_ALIAS
-        for a in eq.inputs:
-            if type(a) is not Literal:
-                last[a] = k
-                if owns:
-                    continue  # what the operands alias does not matter to a fresh result
-                got = aliases.get(a, _NO_ALIAS)
-                if got:  # the union only when a second operand brings buffers of its own
-                    ins = got if not ins or got is ins else ins | got
-        if owns:
+        if u is not None and outs[0].aval.shape != ():  # its outputs are fresh buffers
+            for a in eq.inputs:
+                if type(a) is not Literal:
+                    last[a] = k  # (what the operands alias does not matter to a fresh result)
             for v in outs:  # (a fused torch kernel may make several)
-                aliases[v] = frozenset((v,))
                 facts = seen_avals.get(id(v.aval))
                 if facts is None:
                     facts = seen_avals[id(v.aval)] = _aval_facts(v.aval)
@@ -217,27 +211,37 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
                     demand[key] = [k]
                 else:
                     got_k.append(k)
-        else:
-            prim = eq.primitive
-            # (getattr: a fused kernel stands in an equation without being a Primitive)
-            fresh = prim in FRESH or (numpy_code and getattr(prim, "fresh_result", False))
-            mine = _NO_ALIAS if fresh else ins
-            for v in outs:
+            continue
+        ins = _NO_ALIAS
+        for a in eq.inputs:
+            if type(a) is not Literal:
+                last[a] = k
+                got = aliases.get(a)
+                if got is None:
+                    if a not in owner_key:
+                        continue
+                    got = frozenset((a,))
+                if got:  # the union only when a second operand brings buffers of its own
+                    ins = got if not ins or got is ins else ins | got
+        # (getattr: a fused kernel stands in an equation without being a Primitive)
+        fresh = prim in FRESH or (numpy_code and getattr(prim, "fresh_result", False))
+        mine = _NO_ALIAS if fresh else ins
+        for v in outs:
+            if mine:
                 aliases[v] = mine
-                last[v] = k
+            last[v] = k
     for a in prog.outputs:
         if type(a) is Var:
             last[a] = never
             for b in aliases.get(a, ()):
                 last[b] = never
-    # A buffer dies when the last variable that may alias it dies.
-    buf_death: dict[Var, int] = {}
+    # A buffer dies when the last variable that may alias it dies (itself included).
+    buf_death = {b: last[b] for b in owner_key}
     for v, bufs in aliases.items():
-        if bufs:
-            lv = last[v]
-            for b in bufs:
-                if buf_death.get(b, -1) < lv:
-                    buf_death[b] = lv
+        lv = last[v]
+        for b in bufs:
+            if buf_death[b] < lv:
+                buf_death[b] = lv
     dying_at: dict[int, list[Var]] = {}
     for b, k in buf_death.items():
         got = dying_at.get(k)
@@ -281,10 +285,10 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         release: list[Var] = []
         if taken is not None and taken not in ins:
             release.append(taken)  # its holder name is no longer needed
-        dead_inputs = [a for a in ins if type(a) is not Literal and last[a] == k
-                       and a not in owner_key and a not in inputs]
-        if dead_inputs:
-            release.extend(dead_inputs if len(dead_inputs) == 1 else dict.fromkeys(dead_inputs))
+        for a in ins:  # inputs read for the last time (not buffers: those go when they die)
+            if type(a) is not Literal and last[a] == k and a not in owner_key \
+                    and a not in inputs and a not in release:
+                release.append(a)
         outs = eq.outputs
         for v in outs:
             if last[v] == k and v not in owner_key:

@@ -107,7 +107,7 @@ def inline_literal(value: Any) -> bool:
 COMPACT_ABOVE = 2000
 #: Ufuncs whose ``out`` NumPy 2.4 deprecates passing by position (a third operand reads as an
 #: attempt at a three-way extremum).
-_OUT_BY_KEYWORD = frozenset({np.maximum, np.minimum})
+OUT_BY_KEYWORD = frozenset({np.maximum, np.minimum})
 
 
 def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool = True,
@@ -199,7 +199,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
                 fn = ufunc_names[u] = f"_{u.__name__}"
                 env[fn] = u
             into = target if buf is not None else slot  # out by position
-            if into is not None and u in _OUT_BY_KEYWORD:
+            if into is not None and u in OUT_BY_KEYWORD:
                 into = f"out={into}"
             expr = (f"{fn}({', '.join(ins)}, {into})" if into is not None
                     else f"{fn}({', '.join(ins)})")

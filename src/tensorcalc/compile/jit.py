@@ -3,7 +3,9 @@
 ``jit(f)(*args)`` flattens the arguments, and for each new signature — the pytree structure,
 every leaf's shape and dtype, and the values of the static arguments — stages ``f`` into a
 :class:`~tensorcalc.core.ir.Program`, runs the optimization passes and compiles the program to
-straight-line NumPy source. Later calls with the same signature only run that source.
+straight-line NumPy source. Later calls with the same signature only run that source. A
+program of more than 20,000 equations runs as a table of steps instead, the same calls on the
+same buffers without compiling its source (:mod:`tensorcalc.compile.table`).
 
 Because derivatives are programs, ``jit(grad(f))`` compiles the whole gradient computation.
 
@@ -45,6 +47,7 @@ from .codegen import compile_program
 from .fusion import fuse_elementwise, numba_available
 from .options import env_switch
 from .passes import optimize
+from .table import table_program, table_source, table_supports
 from .tiering import Tier
 from .xp_codegen import compile_xp_program
 
@@ -53,10 +56,13 @@ class Compiled:
     """One compiled signature: its optimized program, source and callable (plus, for programs
     with strong-zero products, the checked variant used when the fast one yields a NaN)."""
 
-    def __init__(self, program: Program, fn: Callable[..., Any], source: str,
+    def __init__(self, program: Program, fn: Callable[..., Any], source: str | Callable[[], str],
                  out_tree: Any, name: str, nan_checks: bool = False,
                  checked: Callable[[], Callable[..., Any]] | None = None) -> None:
-        self.program, self.fn, self.source, self.out_tree = program, fn, source, out_tree
+        self.program, self.fn, self.out_tree = program, fn, out_tree
+        # A long program runs as a table (compile/table.py): its source is written when asked.
+        self._source, self._write_source = (source, None) if isinstance(source, str) \
+            else (None, source)
         self.name = name
         self.fixed: frozenset[int] = frozenset()  # argument leaves passed through unchanged
         self.strong_zeros = _holds_strong_zeros(program)
@@ -64,6 +70,16 @@ class Compiled:
         self._checked: Callable[..., Any] | None = None
         self._make_checked = checked  # how to build the checked variant (another backend's)
         self.tier: Tier | None = None  # counts the unfused calls until fusing pays (tiering)
+
+    @property
+    def source(self) -> str:
+        if self._source is None:
+            self._source = self._write_source()  # type: ignore[misc]
+        return self._source
+
+    @source.setter
+    def source(self, text: str) -> None:
+        self._source = text
 
     def run(self, leaves: list[Any]) -> Any:
         tier = self.tier
@@ -87,7 +103,7 @@ class Compiled:
     def _checked_fn(self) -> Callable[..., Any]:
         if self._checked is None:
             self._checked = (self._make_checked() if self._make_checked is not None
-                             else compile_program(self.program, self.name)[0])
+                             else build(self.program, self.name)[0])
         return self._checked
 
 
@@ -254,11 +270,10 @@ class Jitted:
                 # Fused kernels cannot check their products one by one: fuse only when the
                 # result is scanned (the checked rerun always runs the unfused program).
                 fast = fuse_elementwise(prog) if self.fuse and not inside else prog
-                fn, source = compile_program(fast, name=name, plain_strong_zeros=True,
-                                             nan_checks=inside, pool=self.pool)
+                fn, source = build(fast, name=name, plain_strong_zeros=True,
+                                   nan_checks=inside, pool=self.pool)
                 compiled = Compiled(prog, fn, source, store["out_tree"], name, inside,
-                                    checked=lambda: compile_program(prog, name,
-                                                                    pool=self.pool)[0])
+                                    checked=lambda: build(prog, name, pool=self.pool)[0])
                 if self.tiered and not inside:
                     compiled.tier = Tier(prog, lambda p: compile_program(
                         p, name=name, plain_strong_zeros=True, pool=self.pool))
@@ -298,6 +313,22 @@ class Jitted:
         if self._last is None:
             raise ValueError("jit: call the function (or pass example arguments) first")
         return self._last
+
+
+def build(prog: Program, name: str = "compiled", plain_strong_zeros: bool = False,
+          nan_checks: bool = False, pool: bool | None = None
+          ) -> tuple[Callable[..., Any], str | Callable[[], str]]:
+    """:func:`~tensorcalc.compile.codegen.compile_program` for a program of up to
+    :data:`~tensorcalc.compile.table.TABLE_ABOVE` equations; a longer one runs as a table of
+    steps (the same calls on the same buffers, without compiling its source), and its source
+    comes back as a function that writes it when ``.source()`` asks."""
+    if not table_supports(prog):
+        return compile_program(prog, name, plain_strong_zeros, nan_checks, pool)
+    fn = table_program(prog, name, plain_strong_zeros, nan_checks, pool)
+
+    def write_source() -> str:
+        return table_source(prog, name, plain_strong_zeros, nan_checks, pool)
+    return fn, write_source
 
 
 def _positional_names(fun: Callable[..., Any]) -> list[str]:

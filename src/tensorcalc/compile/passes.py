@@ -14,6 +14,7 @@ in a single walk, then dead-code elimination (one backward walk).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -49,12 +50,22 @@ def dead_code_elimination(prog: Program) -> Program:
     return Program(prog.inputs, kept, prog.outputs)
 
 
+def signed(v: Any) -> Any:
+    """A Python number, with the signs of its zeros: ``0.0 == -0.0``, but ``x · -0.0`` is not
+    ``x · 0.0`` (a key by value alone would make CSE share the two)."""
+    if isinstance(v, float):  # (np.float64 too)
+        return v, math.copysign(1.0, v)
+    if isinstance(v, complex):
+        return v, math.copysign(1.0, v.real), math.copysign(1.0, v.imag)
+    return v
+
+
 def _literal_key(lit: Literal) -> Any:
     v = lit.value
     if isinstance(v, (bool, int, float, complex)):
-        return ("py", type(v), v)
+        return ("py", type(v), signed(v))
     if isinstance(v, np.generic) or (isinstance(v, np.ndarray) and v.ndim == 0):
-        return ("np0", np.asarray(v).dtype, np.asarray(v).item())
+        return ("np0", np.asarray(v).dtype, signed(np.asarray(v).item()))
     return ("id", id(v))
 
 
