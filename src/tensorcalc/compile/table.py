@@ -44,7 +44,7 @@ from .buffers import PLAIN_STRONG_ZERO, plan_buffers
 from .codegen import OUT_BY_KEYWORD, STATEMENTS, TEMPLATES, generate_source, inline_literal
 from .options import env_switch
 from .passes import signed
-from .pool import _pool_maker, pool_enabled, pool_slots
+from .pool import _pool_maker, pool_choice, pool_enabled, pool_slots
 
 #: Programs of more equations than this run as a table (see the module docstring).
 TABLE_ABOVE = 20_000
@@ -130,6 +130,12 @@ def table_program(prog: Program, name: str = "compiled", plain_strong_zeros: boo
                   nan_checks: bool = False, pool: bool | None = None) -> Callable[..., Any]:
     """A function computing ``prog`` by running its table of steps; the same results, bit for
     bit, as :func:`~tensorcalc.compile.codegen.compile_program` with the same options."""
+    with pool_choice(pool):  # the bodies of lax loops among its steps follow `pool` too
+        return _table_program(prog, name, plain_strong_zeros, nan_checks, pool)
+
+
+def _table_program(prog: Program, name: str, plain_strong_zeros: bool, nan_checks: bool,
+                   pool: bool | None) -> Callable[..., Any]:
     plain = plain_strong_zeros
     check_nan = plain and nan_checks
     plan = plan_buffers(prog, plain)
