@@ -187,3 +187,35 @@ def test_fused_kernels_run_in_a_table(monkeypatch):
     j = tc.jit(tc.grad(f), fuse=True)
     _assert_same_bits(j(x), want)
     assert _is_table(j) and "fused" in j.source()
+
+
+def test_a_table_program_tiers_up_without_writing_its_source(monkeypatch):
+    """Tiered fusion keeps the unfused table for a switch back without writing its source
+    (at 10⁵ equations that costs a second), and builds the fused program as a table too."""
+    from tensorcalc.compile import tiering
+    from tensorcalc.compile.fusion import numba_available
+
+    if not numba_available():
+        pytest.skip("numba (the fast extra) is not installed")
+    monkeypatch.delenv("TENSORCALC_JIT_FUSE")
+    monkeypatch.setattr(tiering, "PLAN_AFTER", 0.0)
+    monkeypatch.setattr(tiering, "TIER_COST", 0.0)
+    monkeypatch.setattr(tiering, "TRIAL_CALLS", 1 << 60)
+    monkeypatch.setattr(table, "TABLE_ABOVE", 0)
+
+    def f(x):
+        for _ in range(4):
+            x = tnp.sin(x) * 0.9 + tnp.cos(x) * 0.1
+        return tnp.sum(x * x)
+
+    x = np.linspace(-1.0, 1.0, 64)
+    want = tc.jit(tc.grad(f), fuse=False)(x)
+    j = tc.jit(tc.grad(f))
+    for _ in range(3):
+        _assert_same_bits(j(x), want)
+    (compiled,) = j.cache.values()
+    trial = compiled.tier  # fused, in its trial period, the unfused table kept for a switch back
+    assert trial is not None and trial.unfused.__code__.co_name == "run_table"
+    assert compiled._source is None  # the fused table's source: not written
+    assert callable(trial.unfused_source)  # nor the unfused one
+    assert "fused[" in j.source()

@@ -78,8 +78,14 @@ class Compiled:
         return self._source
 
     @source.setter
-    def source(self, text: str) -> None:
-        self._source = text
+    def source(self, text: str | Callable[[], str]) -> None:
+        self._source, self._write_source = (text, None) if isinstance(text, str) \
+            else (None, text)
+
+    @property
+    def lazy_source(self) -> str | Callable[[], str]:
+        """The source, or the function that writes it (tiering keeps it without writing it)."""
+        return self._source if self._source is not None else self._write_source  # type: ignore
 
     def run(self, leaves: list[Any]) -> Any:
         tier = self.tier
@@ -275,7 +281,7 @@ class Jitted:
                 compiled = Compiled(prog, fn, source, store["out_tree"], name, inside,
                                     checked=lambda: build(prog, name, pool=self.pool)[0])
                 if self.tiered and not inside:
-                    compiled.tier = Tier(prog, lambda p: compile_program(
+                    compiled.tier = Tier(prog, lambda p: build(
                         p, name=name, plain_strong_zeros=True, pool=self.pool))
         compiled.fixed = frozenset(fixed)
         self.cache[key] = compiled

@@ -90,7 +90,8 @@ def fusion_cost(plan: fusion.FusionPlan) -> float:
 class Tier:
     """The tiering state of one compiled signature (see the module docstring)."""
 
-    def __init__(self, program: Program, build: Callable[[Program], tuple[Any, str]]) -> None:
+    def __init__(self, program: Program,
+                 build: Callable[[Program], tuple[Any, str | Callable[[], str]]]) -> None:
         self.program, self.build = program, build
         self.spent = 0.0
         self.calls = 0
@@ -135,7 +136,7 @@ class Tier:
         except Exception:  # noqa: BLE001  (a broken numba install: keep the NumPy code)
             failures += 1  # the results are the NumPy code's either way; only speed is lost
             return
-        trial = _Trial(self.spent / max(self.calls, 1), compiled.fn, compiled.source)
+        trial = _Trial(self.spent / max(self.calls, 1), compiled.fn, compiled.lazy_source)
         compiled.fn, compiled.source = _finite_or_rerun(fused, compiled.fn), source
         compiled.tier = trial
         tier_ups += 1
@@ -146,7 +147,8 @@ class _Trial:
     ones were: a kernel call costs numba's dispatch (≈ 0.5 µs per array argument), so short
     groups on small arrays can lose to NumPy's in-place calls."""
 
-    def __init__(self, per_call: float, unfused: Callable[..., Any], source: str) -> None:
+    def __init__(self, per_call: float, unfused: Callable[..., Any],
+                 source: str | Callable[[], str]) -> None:
         self.per_call, self.unfused, self.unfused_source = per_call, unfused, source
         self.spent, self.calls = 0.0, -1
 
