@@ -317,9 +317,9 @@ class JVPTrace(Trace):
     def with_number(self, prim: Primitive, kind: str, a: Any, b: Any) -> Any:
         """``prim(x, c)`` or ``prim(c, x)`` with ``x`` concrete and ``c`` a Python number (see
         defjvp_scalar); ``None`` when the operands are not of that form."""
-        if type(a) is JVPTracer and a._trace is self and type(b) in (float, int):
+        if type(a) is JVPTracer and a._trace is self and (type(b) is float or type(b) is int):
             tracer, left = a, True
-        elif type(b) is JVPTracer and b._trace is self and type(a) in (float, int) \
+        elif type(b) is JVPTracer and b._trace is self and (type(a) is float or type(a) is int) \
                 and kind != "pass_left":
             tracer, left = b, False
         else:
