@@ -139,11 +139,12 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
                 # one NumPy call, no rule dispatch, no list of cotangents.
                 t, f = eq.inputs
                 v = f.value if type(f) is Literal else None
+                cd = ct.dtype  # `is` first: NumPy's builtin dtypes are shared objects
                 if type(t) is Var and (type(v) is float or (
                         type(v) in NUMPY_CONCRETE and v.shape == ct.shape
-                        and v.dtype == ct.dtype)):
+                        and (v.dtype is cd or v.dtype == cd))):
                     aval = t.aval
-                    if ct.shape == aval.shape and ct.dtype == aval.dtype:
+                    if ct.shape == aval.shape and (aval.dtype is cd or aval.dtype == cd):
                         c = scale(ct, v)
                         k = id(t)
                         old = get(k)
