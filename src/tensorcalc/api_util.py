@@ -54,9 +54,13 @@ from .interpreters.linearize import linearize_flat
 from .jacobians.sweeps import Linearized
 from .numpy import _methods  # noqa: F401  (the package gives tracers their array behaviour)
 
-#: ``np.issubdtype``, memoized: every call of a transformation asks it of its arguments and
-#: outputs, and NumPy's version walks the type hierarchy in Python each time.
-issubdtype = functools.lru_cache(maxsize=512)(np.issubdtype)
+
+@functools.lru_cache(maxsize=512)
+def issubdtype(dtype: Any, kind: Any) -> bool:
+    """``np.issubdtype``, memoized: every call of a transformation asks it of its arguments
+    and outputs, and NumPy's version walks the type hierarchy in Python each time. (A named
+    function, not ``lru_cache(np.issubdtype)``: pickled by reference, dask's workers find it.)"""
+    return np.issubdtype(dtype, kind)
 
 # --- strong zeros: the one rerun ------------------------------------------------------------
 
