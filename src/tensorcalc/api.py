@@ -24,6 +24,7 @@ from .api_util import (
     dtype_of,
     fit_cotangent,
     flat_fun,
+    issubdtype,
     lower_aux,
     normalize_argnums,
     partial_fun,
@@ -51,7 +52,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     """
     primals = as_value(tuple(primals), "vjp")
     leaves, in_tree = tree_flatten(primals)
-    mask = [np.issubdtype(dtype_of(x), np.inexact) for x in leaves]
+    mask = [issubdtype(dtype_of(x), np.inexact) for x in leaves]
     store: dict[str, Any] = {}
     outs, lin = linearize_flat(flat_fun(fun, in_tree, has_aux, store), leaves, mask)
     out_tree = store["out_tree"]
@@ -120,12 +121,12 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
                 "or reduce the output to a scalar (for example .sum()).")
         value = outs[0]
         dt = dtype_of(value)
-        if not np.issubdtype(dt, np.inexact):
+        if not issubdtype(dt, np.inexact):
             raise DifferentiationTypeError(f"grad requires a floating-point output, got {dt}")
-        if np.issubdtype(dt, np.complexfloating) and not holomorphic:
+        if issubdtype(dt, np.complexfloating) and not holomorphic:
             raise DifferentiationTypeError(
                 "grad of a complex-valued output needs holomorphic=True")
-        if holomorphic and not np.issubdtype(dt, np.complexfloating):
+        if holomorphic and not issubdtype(dt, np.complexfloating):
             # A real-valued function of a complex variable (abs(z)**2, z.real) is holomorphic
             # only if constant, so its "holomorphic derivative" would be a wrong number.
             raise DifferentiationTypeError(
@@ -189,7 +190,7 @@ def _jvp_once(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequenc
     store: dict[str, Any] = {}
     flat = flat_fun(fun, p_tree, has_aux, store)
     out_p, out_t = jvp_flat(flat, p_leaves,
-                            [t if np.issubdtype(dtype_of(p), np.inexact) else None
+                            [t if issubdtype(dtype_of(p), np.inexact) else None
                              for p, t in zip(p_leaves, t_leaves, strict=True)])
     out_t = [fit_cotangent(t, p) for t, p in zip(out_t, out_p, strict=True)]
     aux = lower_aux(store["aux"]) if has_aux else None

@@ -31,6 +31,7 @@ tensorcalc), as a ``RuntimeWarning``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -52,6 +53,14 @@ from .interpreters.forward import JVPTracer
 from .interpreters.linearize import linearize_flat
 from .jacobians.sweeps import Linearized
 from .numpy import _methods  # noqa: F401  (the package gives tracers their array behaviour)
+
+
+@functools.lru_cache(maxsize=512)
+def issubdtype(dtype: Any, kind: Any) -> bool:
+    """``np.issubdtype``, memoized: every call of a transformation asks it of its arguments
+    and outputs, and NumPy's version walks the type hierarchy in Python each time. (A named
+    function, not ``lru_cache(np.issubdtype)``: pickled by reference, dask's workers find it.)"""
+    return np.issubdtype(dtype, kind)
 
 # --- strong zeros: the one rerun ------------------------------------------------------------
 
@@ -232,7 +241,7 @@ def check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...]
     complex ``z`` is ``∂f/∂x − i ∂f/∂y`` as in JAX; docs/conventions.md)."""
     for leaf in leaves:
         dt = dtype_of(leaf)
-        if np.issubdtype(dt, np.complexfloating):
+        if issubdtype(dt, np.complexfloating):
             if not holomorphic and not allow_complex:
                 raise DifferentiationTypeError(
                     f"{fname}: an argument in argnums={argnums} has complex dtype {dt}; "
@@ -246,7 +255,7 @@ def check_differentiable(leaves: list[Any], fname: str, argnums: tuple[int, ...]
                 f"{fname}: holomorphic=True needs complex inputs, but an argument in "
                 f"argnums={argnums} has dtype {dt}. Convert it with .astype(complex), or drop "
                 "holomorphic=True for a real function.")
-        elif not np.issubdtype(dt, np.floating):
+        elif not issubdtype(dt, np.floating):
             raise DifferentiationTypeError(
                 f"{fname}: an argument in argnums={argnums} has dtype {dt}; derivatives are "
                 "taken with respect to floating-point values. Convert it with "
@@ -366,7 +375,7 @@ def fit_cotangent(ct: Any, like: Any) -> Any:
     if backend.is_foreign(like):
         return _fit_foreign(ct, like, dt)
     ct = np.asarray(ct)
-    if np.issubdtype(dt, np.inexact) and ct.dtype != dt:
+    if issubdtype(dt, np.inexact) and ct.dtype != dt:
         if ct.dtype.kind == "c" and dt.kind != "c":
             ct = ct.real  # a real primal's cotangent is the real part (the pairing Re Σ a b)
         ct = ct.astype(dt)
@@ -396,7 +405,7 @@ def linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
                                 dyn_leaves, escapes=False)
     for o in outs:
         dt = get_aval(o).dtype
-        if holomorphic != np.issubdtype(dt, np.complexfloating):
+        if holomorphic != issubdtype(dt, np.complexfloating):
             raise DifferentiationTypeError(
                 f"{fname}: the function returned an output of dtype {dt}; "
                 + ("holomorphic=True needs complex outputs (a real-valued function of a "
@@ -404,7 +413,7 @@ def linearize_for(fun: Callable[..., Any], args: tuple[Any, ...], argnums: Any,
                    "jacrev)" if holomorphic else
                    "a complex output needs holomorphic=True (if the function is "
                    "complex-analytic), or tc.vjp / tc.jvp directly"))
-        if not np.issubdtype(dt, np.inexact):
+        if not issubdtype(dt, np.inexact):
             raise DifferentiationTypeError(
                 f"{fname}: the function returned an output of dtype {dt} and shape "
                 f"{get_aval(o).shape}; Jacobians are taken of floating-point outputs. Convert "
@@ -421,6 +430,6 @@ def _fit_foreign(ct: Any, like: Any, dt: np.dtype) -> Any:
         ct = xp.asarray(ct, device=backend.device(like))
         if tuple(ct.shape) != tuple(like.shape):
             ct = xp.broadcast_to(ct, tuple(like.shape))
-    if np.issubdtype(dt, np.inexact) and backend.numpy_dtype(ct.dtype) != dt:
+    if issubdtype(dt, np.inexact) and backend.numpy_dtype(ct.dtype) != dt:
         ct = xp.astype(ct, backend.xp_dtype(xp, dt))
     return ct

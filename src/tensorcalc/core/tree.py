@@ -67,10 +67,33 @@ class TreeDef:
 _LEAF = TreeDef(None, None, (), 1)
 
 
+#: The structure of a flat tuple or list of ``n`` leaves, by ``(type, n)``: every call of a
+#: transformation flattens its arguments and outputs, mostly a few arrays in a tuple.
+_flat_defs: dict[tuple[type, int], TreeDef] = {}
+
+
+def _flat_def(kind: type, n: int) -> TreeDef:
+    d = _flat_defs.get((kind, n))
+    if d is None:
+        d = TreeDef(kind, None, (_LEAF,) * n, n)
+        if len(_flat_defs) < 256:
+            _flat_defs[(kind, n)] = d
+    return d
+
+
 def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None
                  ) -> tuple[list[Any], TreeDef]:
     """Leaves in order and the tree structure; ``is_leaf(x)`` true makes ``x`` a leaf even
     when it is a container."""
+    if is_leaf is None:
+        # Fast paths, the same result as the walk below: one leaf, or a flat tuple or list
+        # of leaves (the arguments of a call). A tuple subclass may be a namedtuple: walked.
+        kind = type(tree)
+        if kind is tuple or kind is list:
+            if not any(type(c) in _registry or isinstance(c, tuple) for c in tree):
+                return list(tree), _flat_def(kind, len(tree))
+        elif kind not in _registry and not isinstance(tree, tuple):
+            return [tree], _LEAF
     leaves: list[Any] = []
     # Iterative post-order: frames of (node, kind, aux, children, built child defs).
     stack: list[list[Any]] = []
@@ -109,6 +132,16 @@ def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None
 
 def tree_unflatten(treedef: TreeDef, leaves: Iterable[Any]) -> Any:
     """Rebuild a pytree of structure ``treedef`` from ``leaves``."""
+    kind = treedef.kind
+    if kind is None or ((kind is tuple or kind is list)
+                        and (treedef is _flat_defs.get((kind, treedef.num_leaves))
+                             or all(c.kind is None for c in treedef.children))):
+        # One leaf, or a flat tuple or list of leaves (see tree_flatten); a wrong count of
+        # leaves takes the walk below, which reports it.
+        if type(leaves) is not list:
+            leaves = list(leaves)
+        if len(leaves) == treedef.num_leaves:
+            return leaves[0] if kind is None else kind(leaves)
     it = iter(leaves)
     result: list[Any] = []
     stack: list[list[Any]] = [[treedef, 0, []]]

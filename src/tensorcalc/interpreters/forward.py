@@ -298,7 +298,8 @@ class JVPTrace(Trace):
         # the constant guard.
         if type(t) is StageTracer and type(f) in NUMPY_CONCRETE:
             aval = t.var.aval
-            if f.shape == aval.shape and f.dtype == aval.dtype:
+            fd = f.dtype  # `is` first: NumPy's builtin dtypes are shared objects
+            if f.shape == aval.shape and (fd is aval.dtype or fd == aval.dtype):
                 # Staged inline, like _stage_scale: this is the hottest path of eager
                 # differentiation.
                 stage = t._trace
@@ -317,9 +318,9 @@ class JVPTrace(Trace):
     def with_number(self, prim: Primitive, kind: str, a: Any, b: Any) -> Any:
         """``prim(x, c)`` or ``prim(c, x)`` with ``x`` concrete and ``c`` a Python number (see
         defjvp_scalar); ``None`` when the operands are not of that form."""
-        if type(a) is JVPTracer and a._trace is self and type(b) in (float, int):
+        if type(a) is JVPTracer and a._trace is self and (type(b) is float or type(b) is int):
             tracer, left = a, True
-        elif type(b) is JVPTracer and b._trace is self and type(a) in (float, int) \
+        elif type(b) is JVPTracer and b._trace is self and (type(a) is float or type(a) is int) \
                 and kind != "pass_left":
             tracer, left = b, False
         else:
@@ -329,7 +330,7 @@ class JVPTrace(Trace):
             return None
         c = b if left else a
         ans = prim.impl(x, c) if left else prim.impl(c, x)
-        if ans.dtype != x.dtype:
+        if ans.dtype is not x.dtype and ans.dtype != x.dtype:
             return None  # a promotion the generic rule handles (fit_tangent)
         t = tracer.tangent
         if kind == "scale":

@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..core.errors import MissingRuleError, ShapeError
-from ..core.ir import Program, Var
+from ..core.ir import Literal, Program, Var
 from ..core.primitive import Primitive, get_aval
-from ..core.shapes import ShapedArray, shape_str
+from ..core.shapes import NUMPY_CONCRETE, ShapedArray, shape_str
 from ..core.zeros import Zero
 from .forward import defjvp, defjvp_linear, tangent_ops
 
@@ -46,20 +46,25 @@ def is_undefined(x: Any) -> bool:
 
 
 transpose_rules: dict[Primitive, Callable[..., Sequence[Any]]] = {}
-direct_transposes: dict[Primitive, Callable[[Any, Any], Sequence[Any] | None]] = {}
+#: ``prim(t, f)`` linear in ``t`` whose transpose in ``t`` is ``prim(t̄, f)`` itself when ``f``
+#: is a constant that neither broadcasts nor promotes: ``mul_sz`` (``t̄ = ȳ ⊙ f``) and
+#: ``div_sz`` (``t̄ = ȳ ⊘ f``), the staged derivative of every elementwise function.
+self_transposes: dict[Primitive, Callable[[Any, Any], Any]] = {}
 
 
 def deftranspose(prim: Primitive, rule: Callable[..., Sequence[Any]],
-                 direct: Callable[[Any, Any], Sequence[Any] | None] | None = None) -> None:
+                 self_transpose: Callable[[Any, Any], Any] | None = None) -> None:
     """Register ``rule(ct, *args, **params) -> cotangents`` for a primitive that is linear in
     some of its arguments (``mul``, ``matmul``: bilinear).
 
-    ``direct(ct, equation)`` may handle the common concrete case straight with NumPy and
-    return the cotangents, or ``None`` to defer to ``rule``; it must compute the same thing."""
+    ``self_transpose(ct, f)`` (the primitive's NumPy implementation) declares that for a
+    linear first operand and a constant second operand ``f`` of the cotangent's shape and
+    dtype, or a Python float, ``rule`` computes exactly ``self_transpose(ct, f)``: then
+    :func:`backward_pass` calls it inline with NumPy (see :data:`self_transposes`)."""
     transpose_rules[prim] = rule
     prim.linear = True
-    if direct is not None:
-        direct_transposes[prim] = direct
+    if self_transpose is not None:
+        self_transposes[prim] = self_transpose
 
 
 def deflinear(prim: Primitive, rule: Callable[..., Sequence[Any]]) -> None:
@@ -72,7 +77,7 @@ def defbilinear(prim: Primitive, lhs_transpose: Callable[..., Any],
                 rhs_transpose: Callable[..., Any], *,
                 lhs_jvp: Callable[..., Any] | None = None,
                 rhs_jvp: Callable[..., Any] | None = None,
-                direct: Callable[[Any, Any], Sequence[Any] | None] | None = None) -> None:
+                self_transpose: Callable[[Any, Any], Any] | None = None) -> None:
     """A primitive linear in each operand separately, ``z = B(x, y)`` (``mul``, ``matmul``).
 
     Product rule: ``ż = B(ẋ, y) + B(x, ẏ)``; by default each term is the primitive applied with
@@ -97,7 +102,7 @@ def defbilinear(prim: Primitive, lhs_transpose: Callable[..., Any],
 
     bilinear_transpose.__name__ = bilinear_transpose.__qualname__ = f"{prim.name}_transpose"
     defjvp(prim, lhs_jvp or lhs_term, rhs_jvp or rhs_term)
-    deftranspose(prim, bilinear_transpose, direct=direct)
+    deftranspose(prim, bilinear_transpose, self_transpose)
 
 
 def _accumulate(env: dict[int, Any], var: Var, ct: Any) -> None:
@@ -115,7 +120,7 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
     add = tangent_ops.add
     pop = env.pop
     get = env.get
-    direct_rule = direct_transposes.get
+    self_rule = self_transposes.get
     for eq in reversed(prog.equations):
         prim = eq.primitive
         if prim.multiple_results:
@@ -128,17 +133,31 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
             ct = pop(id(eq.outputs[0]), None)
             if ct is None:
                 continue
-        direct = direct_rule(prim)
-        cts_in = direct(ct, eq) if direct is not None else None
-        if cts_in is None:
-            rule = transpose_rules.get(prim)
-            if rule is None:
-                raise MissingRuleError(
-                    prim, "transpose (reverse-mode)",
-                    "use forward mode (tc.jvp / tc.jacfwd) for this function",
-                )
-            args = [UndefinedPrimal(a.aval) if type(a) is Var else a.value for a in eq.inputs]
-            cts_in = rule(ct, *args, **eq.params)
+            scale = self_rule(prim)
+            if scale is not None and type(ct) in NUMPY_CONCRETE:
+                # Inline, the commonest equation of an eager gradient (see self_transposes):
+                # one NumPy call, no rule dispatch, no list of cotangents.
+                t, f = eq.inputs
+                v = f.value if type(f) is Literal else None
+                cd = ct.dtype  # `is` first: NumPy's builtin dtypes are shared objects
+                if type(t) is Var and (type(v) is float or (
+                        type(v) in NUMPY_CONCRETE and v.shape == ct.shape
+                        and (v.dtype is cd or v.dtype == cd))):
+                    aval = t.aval
+                    if ct.shape == aval.shape and (aval.dtype is cd or aval.dtype == cd):
+                        c = scale(ct, v)
+                        k = id(t)
+                        old = get(k)
+                        env[k] = c if old is None else add(old, c)
+                        continue
+        rule = transpose_rules.get(prim)
+        if rule is None:
+            raise MissingRuleError(
+                prim, "transpose (reverse-mode)",
+                "use forward mode (tc.jvp / tc.jacfwd) for this function",
+            )
+        args = [UndefinedPrimal(a.aval) if type(a) is Var else a.value for a in eq.inputs]
+        cts_in = rule(ct, *args, **eq.params)
         for a, c in zip(eq.inputs, cts_in, strict=True):
             if c is not None and type(a) is Var and type(c) is not Zero:
                 k = id(a)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..core.backend import defxp, device
-from ..core.primitive import Primitive, bind, get_aval
+from ..core.primitive import Primitive, Tracer, bind, get_aval
 from ..core.shapes import PLAIN_VALUES, ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting, defvectorized
 from ..interpreters.forward import (
@@ -56,8 +56,9 @@ def elementwise(name: str, impl: Callable[..., Any], **kw: Any) -> Primitive:
 
 def unary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any], Any]:
     def op(x: Any) -> Any:
-        # the set lookup first: derivative factors (cos x for sin) call these on plain arrays
-        if type(x) not in PLAIN_VALUES and needs_bind(x):
+        # the set lookup first: derivative factors (cos x for sin) call these on plain arrays;
+        # then a tracer without the call of needs_bind (this runs for every traced operation)
+        if type(x) not in PLAIN_VALUES and (isinstance(x, Tracer) or needs_bind(x)):
             return bind(prim, x)
         return np_fn(x)
 
@@ -70,7 +71,7 @@ def binary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any, Any]
     def op(x: Any, y: Any) -> Any:
         if type(x) in PLAIN_VALUES and type(y) in PLAIN_VALUES:
             return np_fn(x, y)
-        if needs_bind(x) or needs_bind(y):
+        if isinstance(x, Tracer) or isinstance(y, Tracer) or needs_bind(x) or needs_bind(y):
             return bind(prim, x, y)
         return np_fn(x, y)
 

@@ -40,9 +40,8 @@ import numpy as np
 
 from ..core.backend import defxp
 from ..core.context import _strong_zeros
-from ..core.ir import Literal, Var
 from ..core.primitive import Primitive, bind
-from ..core.shapes import NUMPY_CONCRETE, ShapedArray, broadcast_shapes
+from ..core.shapes import ShapedArray, broadcast_shapes
 from ..interpreters.batch import defbroadcasting
 from ..interpreters.forward import defjvp
 from ..interpreters.sparsity import defsparsity_elementwise
@@ -134,22 +133,8 @@ def _mul_sz_ct_f(ct: Any, t: Any, f_aval: Any) -> Any:
     return unbroadcast(mul_sz(t, ct), f_aval)  # the strong zero stays with t
 
 
-def _mul_sz_transpose_direct(ct: Any, eq: Any) -> Any:
-    """``t̄ = ȳ ⊙ f`` straight with NumPy when ``f`` is a constant of ``ȳ``'s shape and dtype
-    (or a Python number): the staged derivative of every elementwise function."""
-    t, f = eq.inputs
-    if type(f) is Literal and type(t) is Var and type(ct) in NUMPY_CONCRETE:
-        aval = t.aval
-        if ct.shape == aval.shape and ct.dtype == aval.dtype:
-            v = f.value
-            if type(v) is float or (type(v) in NUMPY_CONCRETE and v.shape == ct.shape
-                                    and v.dtype == ct.dtype):
-                return _mul_sz_impl(ct, v), None
-    return None
-
-
 defbilinear(mul_sz_p, _mul_sz_ct_t, _mul_sz_ct_f, lhs_jvp=_mul_sz_jvp_t, rhs_jvp=_mul_sz_jvp_f,
-            direct=_mul_sz_transpose_direct)
+            self_transpose=_mul_sz_impl)
 defbroadcasting(mul_sz_p)
 defsparsity_elementwise(mul_sz_p)
 
@@ -180,6 +165,6 @@ def _div_sz_transpose(ct: Any, t: Any, f: Any) -> tuple[Any, None]:
 
 
 defjvp(div_sz_p, _div_sz_jvp_t, _div_sz_jvp_f)
-deftranspose(div_sz_p, _div_sz_transpose)
+deftranspose(div_sz_p, _div_sz_transpose, self_transpose=_div_sz_impl)
 defbroadcasting(div_sz_p)
 defsparsity_elementwise(div_sz_p)
