@@ -210,10 +210,9 @@ def test_jit_reuses_the_buffer_an_nn_layer_read(name):
 
 
 
-def test_the_strong_zero_signal_gives_the_pool_back_first():
-    """A gradient whose strong-zero products are smaller than its outputs checks each product
-    where it is made; the NaN of sqrt′(0) · 0 raises jit's signal, which puts the pool back
-    before the checked rerun."""
+def strong_zero_gradient_gives_the_pool_back():
+    """Run a jitted gradient whose strong-zero products are smaller than its outputs (so each
+    product is checked where it is made) twice against eager; returns it and its result."""
     def f(x, w):
         return tnp.sum(tnp.where(x > 0, tnp.sqrt(tnp.abs(x)), 0.0) * tnp.sin(x)) * tnp.sum(w)
 
@@ -225,6 +224,13 @@ def test_the_strong_zero_signal_gives_the_pool_back_first():
         got = g(x, w)
         for a, b in zip(got, want, strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-14)
+    return g, got
+
+
+def test_the_strong_zero_signal_gives_the_pool_back_first():
+    """The NaN of sqrt′(0) · 0 raises jit's signal, which puts the pool back before the
+    checked rerun."""
+    g, got = strong_zero_gradient_gives_the_pool_back()
     assert "_give(_pool); raise _StrongZeroNaN" in g.source(), g.source()
     assert np.all(np.isfinite(got[0])) and len(_pools(g)) == 1
 

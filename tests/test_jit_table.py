@@ -21,6 +21,7 @@ import tensorcalc.numpy as tnp
 from tensorcalc.compile import codegen, table
 from tensorcalc.core.tree import tree_flatten
 from tests.records import all_records
+from tests.test_jit_pool import strong_zero_gradient_gives_the_pool_back
 from tests.test_jit_records import record_gradient_and_jit
 
 RECORDS = all_records()
@@ -117,19 +118,9 @@ def test_the_table_frees_what_the_source_frees():
 def test_the_strong_zero_signal_in_a_table_gives_the_pool_back_first(monkeypatch):
     """The NaN of sqrt′(0) · 0, checked where the product is made: the table raises jit's
     signal after putting its pool back, and the checked rerun gives the strong-zero result."""
-    def f(x, w):
-        return tnp.sum(tnp.where(x > 0, tnp.sqrt(tnp.abs(x)), 0.0) * tnp.sin(x)) * tnp.sum(w)
-
     monkeypatch.setattr(pool_mod, "POOL_MIN_BYTES", 0)
     monkeypatch.setattr(table, "TABLE_ABOVE", 0)
-    x = np.array([0.0, 1.0, -2.0, 4.0, 0.5])
-    w = np.linspace(0.0, 1.0, 10_000).reshape(100, 100)  # outputs larger than the products
-    g = tc.jit(tc.grad(f, argnums=(0, 1)))
-    want = tc.grad(f, argnums=(0, 1))(x, w)
-    for _ in range(2):
-        got = g(x, w)
-        for a, b in zip(got, want, strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-14)
+    g, got = strong_zero_gradient_gives_the_pool_back()
     assert _is_table(g) and g._last.nan_checks
     assert "_give(_pool); raise _StrongZeroNaN" in g.source()
     assert np.all(np.isfinite(got[0])) and len(g._last.fn.pools) == 1
