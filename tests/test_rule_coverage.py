@@ -24,7 +24,13 @@ for pkg in ("tensorcalc.ops", "tensorcalc.numpy", "tensorcalc.scipy", "tensorcal
     except ImportError:
         continue
     for info in pkgutil.walk_packages(getattr(mod, "__path__", []), pkg + "."):
-        importlib.import_module(info.name)
+        try:
+            importlib.import_module(info.name)
+        except ModuleNotFoundError as e:
+            # Kernel modules of the optional `fast` extra (they register no primitives; their
+            # callers import them only when numba is there). Anything else missing is a bug.
+            if e.name not in ("numba", "llvmlite"):
+                raise
 from tensorcalc.core.primitive import Primitive
 from tensorcalc.interpreters.batch import batch_rules
 from tensorcalc.interpreters.forward import jvp_rules
