@@ -45,14 +45,14 @@ _NTYPES = _DATA + _PTR
 _NAME = _NTYPES + 2 * _INT
 _TYPES = _NAME + _PTR
 
-_cache: dict[tuple[str, str], tuple[int, int]] = {}
+_cache: dict[tuple[np.ufunc, str], tuple[int, int]] = {}
 
 
 def loop_address(ufunc: np.ufunc, dtype: Any) -> tuple[int, int]:
     """``(function, data)`` addresses of ``ufunc``'s inner loop for one-dtype operands
     ``dtype → dtype`` (module docstring); :class:`LookupError` when they cannot be read."""
     dtype = np.dtype(dtype)
-    key = (ufunc.__name__, dtype.char)
+    key = (ufunc, dtype.char)  # the object: two ufuncs may share a name
     hit = _cache.get(key)
     if hit is not None:
         return hit
