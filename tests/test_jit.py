@@ -113,3 +113,33 @@ def test_integer_and_boolean_sums_stage_with_numpys_dtype():
         got = tc.jit(f)(x)
         want = f(x)
         assert got == want and np.asarray(got).dtype == np.asarray(want).dtype
+
+
+def test_the_per_call_fast_path_keys_on_shapes_dtypes_and_containers(rng):
+    """Arrays and lists/tuples of arrays by position skip the pytree flatten (jit.__call__):
+    each signature still gets its own program, and anything else takes the general path."""
+    calls = []
+
+    def f(p, x):
+        calls.append(None)  # counts stagings
+        return tnp.sum(p[0] @ x + p[1])
+
+    j = tc.jit(f)
+    p, x = [rng.standard_normal((3, 4)), rng.standard_normal(3)], rng.standard_normal(4)
+    want = float(np.sum(p[0] @ x + p[1]))
+    assert j(p, x) == pytest.approx(want) and j(p, x) == pytest.approx(want)
+    assert len(calls) == 1 and len(j._by_arrays) == 1
+    assert j(tuple(p), x) == pytest.approx(want)  # a tuple is another signature
+    assert j(p, x.astype(np.float32)) == pytest.approx(want, rel=1e-6)
+    assert j([p[0], 2.0], x) == pytest.approx(float(np.sum(p[0] @ x + 2.0)))  # a scalar leaf
+    assert j(p, 2 * x) == pytest.approx(float(np.sum(p[0] @ (2 * x) + p[1])))  # new values
+    assert len(calls) == 4 and len(j._by_arrays) == 3
+    q = [rng.standard_normal((2, 4)), rng.standard_normal(2)]  # new shapes
+    assert j(q, x) == pytest.approx(float(np.sum(q[0] @ x + q[1]))) and len(calls) == 5
+    assert j({0: p[0], 1: p[1]}, x) == pytest.approx(want)  # a dict: the general path
+    ma = np.ma.masked_array(x, mask=[0, 1, 0, 0])
+    with pytest.raises(TypeError, match="masked"):
+        j(p, ma)
+    # under another transformation the function runs on tracers, never the cached program
+    g = tc.grad(lambda x: j(p, x))(x)
+    np.testing.assert_allclose(g, p[0].sum(axis=0), rtol=1e-13)

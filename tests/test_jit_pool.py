@@ -134,6 +134,7 @@ def test_threads_calling_one_jitted_function_get_their_own_results():
     assert 1 <= len(_pools(g)) <= len(seeds)  # one pool per call that was in flight at once
 
 
+@pytest.mark.usefixtures("numpy_tanh")  # compared with eager code
 def test_a_reentrant_call_takes_a_pool_of_its_own():
     """The compiled code calls softmax's implementation; here that call first runs the same
     jitted function on other inputs, as a callback would, while the outer call holds a pool."""
@@ -250,6 +251,7 @@ def test_small_buffers_are_left_to_the_allocator(monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.usefixtures("numpy_tanh")  # compared with eager code
 def test_loop_bodies_follow_the_enclosing_jit_s_pool_choice(monkeypatch):
     """A scan body is a compiled function of its own; jit(pool=False) reaches it too."""
     import importlib

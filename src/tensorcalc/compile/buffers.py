@@ -26,8 +26,10 @@ with its own list of calls that allocate and take ``out=``.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,10 +93,47 @@ def numpy_call_of(eq: Any, plain_strong_zeros: bool = False) -> Any:
     its ``signature`` attribute is None when ``out`` may be a dying operand, as for an
     elementwise ufunc). The op block declares it (``ops/softmax.py``); the NumPy code generator
     then gives those calls dead buffers and call-pool buffers like ufunc results."""
-    u = ufunc_of(eq, plain_strong_zeros)
+    u = kernel_or_ufunc_of(eq, plain_strong_zeros)
     if u is None and not eq.primitive.multiple_results:
         u = getattr(eq.primitive, "numpy_out", None)
     return u
+
+
+def kernel_or_ufunc_of(eq: Any, plain_strong_zeros: bool = False) -> Any:
+    """The primitive's own jit kernel for ``eq`` (:func:`jit_kernel_of`: called like a unary
+    ufunc, ``out`` by position or keyword), else :func:`ufunc_of`."""
+    own = jit_kernel_of(eq)
+    return own.numpy_out if own is not None else ufunc_of(eq, plain_strong_zeros)
+
+
+def jit_kernel_of(eq: Any) -> Any:
+    """The primitive's own jit kernel for the dtype of ``eq``'s result (its ``jit_kernel``
+    rule: ``tanh`` in float64, :mod:`tensorcalc.ops._tanh_kernel`), or None."""
+    if eq.params or len(eq.outputs) != 1:
+        return None
+    return own_kernel(eq.primitive, eq.outputs[0].aval.dtype)
+
+
+#: Whether the code being generated may call a primitive's own jit kernel (a context
+#: variable: ``jit(fuse=False)`` turns it off, for NumPy's functions throughout).
+_own_kernels: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "tensorcalc_own_kernels", default=True)
+
+
+def own_kernel(prim: Any, dtype: Any) -> Any:
+    """``prim``'s own jit kernel for ``dtype`` (its ``jit_kernel`` rule), or None."""
+    rule = getattr(prim, "jit_kernel", None)
+    return rule(dtype) if rule is not None and _own_kernels.get() else None
+
+
+@contextlib.contextmanager
+def own_kernels(allowed: bool) -> Iterator[None]:
+    """Within: code generation uses the primitives' own jit kernels only if ``allowed``."""
+    token = _own_kernels.set(allowed)
+    try:
+        yield
+    finally:
+        _own_kernels.reset(token)
 
 
 #: How a code generator says which equations it emits as a fresh-array call that takes
@@ -179,7 +218,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
     ufuncs: list[Any] = [None] * n
     keys: list[tuple | None] = [None] * n
     demand: dict[tuple, list[int]] = {}
-    numpy_code = ufunc is ufunc_of or ufunc is numpy_call_of  # (fresh_result: NumPy impls)
+    numpy_code = ufunc in (ufunc_of, numpy_call_of, kernel_or_ufunc_of)  # (fresh_result)
     by_primitive: dict[Any, Any] | None = {} if numpy_code else None
     seen_avals: dict[int, tuple] = {}  # id(aval) -> _aval_facts (the program keeps them)
     for k, eq in enumerate(eqs):
@@ -189,7 +228,10 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         else:  # NumPy's ufunc depends on the primitive alone: look it up once per primitive
             u = by_primitive.get(prim, _UNSEEN)
             if u is _UNSEEN:
-                u = by_primitive[prim] = ufunc(eq, plain_strong_zeros)
+                # (a primitive with a jit kernel of its own may have it for one dtype only)
+                per_eq = getattr(prim, "jit_kernel", None) is not None
+                u = ufunc(eq, plain_strong_zeros)
+                by_primitive[prim] = _UNSEEN if per_eq else u
         ufuncs[k] = u
         outs = eq.outputs
         if u is not None and outs[0].aval.shape != ():  # its outputs are fresh buffers

@@ -30,7 +30,7 @@ from ..ops.structural import (
     reshape_p,
     transpose_p,
 )
-from .buffers import PLAIN_STRONG_ZERO, numpy_call_of, plan_buffers, ufunc_of
+from .buffers import PLAIN_STRONG_ZERO, numpy_call_of, plan_buffers
 from .pool import pool_choice, pool_enabled, pool_prologue, pool_slots
 
 Const = Callable[[Any], str]
@@ -169,7 +169,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     pending_expr = ""  # the call that computes it
     depth = 0
     later: list[str] = []  # names the nested calls released, freed after the line
-    ufuncs = plan.ufuncs if plan is not None else [ufunc_of(eq, plain) for eq in eqs]
+    ufuncs = plan.ufuncs if plan is not None else [numpy_call_of(eq, plain) for eq in eqs]
     augmented = _augmented_ops(eqs, plan) if compact and plan is not None and augment else None
     if augmented is not None:
         env[_IN_PLACE_OPERATORS] = True  # compile_program guards the function (see there)
@@ -193,10 +193,12 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         if augmented is not None and augmented[k] is not None and ins[0] == target:
             # In place on the first operand: ``v *= w`` is ``np.multiply(v, w, v)``.
             expr = ""
-        elif compact and isinstance(u, np.ufunc):  # the common case: a global bound to it
+        elif compact and (isinstance(u, np.ufunc) or hasattr(u, "jit_name")):
+            # The common case: a global bound to the ufunc (or to a primitive's own kernel,
+            # which is called like one).
             fn = ufunc_names.get(u)
             if fn is None:
-                fn = ufunc_names[u] = f"_{u.__name__}"
+                fn = ufunc_names[u] = getattr(u, "jit_name", None) or f"_{u.__name__}"
                 env[fn] = u
             into = target if buf is not None else slot  # out by position
             if into is not None and u in OUT_BY_KEYWORD:
@@ -223,7 +225,11 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
                     out_kw = f", out={into}" if into is not None else ""
                     expr = f"np.{impl.__name__}({', '.join(ins)}{out_kw})"
                 else:
-                    fn = const(impl)
+                    fn = getattr(impl, "jit_name", None)  # a primitive's own jit kernel
+                    if fn is not None:
+                        env[fn] = impl
+                    else:
+                        fn = const(impl)
                     kw = ", ".join(f"{p}={const(v)}" for p, v in eq.params.items()
                                    if p.isidentifier() and not keyword.iskeyword(p))
                     into = None if u is None else target if buf is not None else slot

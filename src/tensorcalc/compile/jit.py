@@ -42,7 +42,7 @@ from ..core.primitive import Tracer
 from ..core.shapes import ShapedArray, aval_of
 from ..core.tree import tree_flatten, tree_unflatten
 from ..interpreters.stage import stage_flat
-from .buffers import PLAIN_STRONG_ZERO
+from .buffers import PLAIN_STRONG_ZERO, own_kernels
 from .codegen import compile_program
 from .fusion import fuse_elementwise, numba_available
 from .options import env_switch
@@ -193,6 +193,9 @@ class Jitted:
             and env_switch("TENSORCALC_JIT_FUSE") is not False \
             and numba_available()  # fuse once running has cost as much (compile/tiering.py)
         self.cache: dict[Any, Compiled] = {}
+        #: The entries of ``cache`` for positional arguments that are all NumPy arrays, by
+        #: ``((shape, dtype), …)`` (the per-call fast path of ``__call__``).
+        self._by_arrays: dict[tuple, Compiled] = {}
         self._last: Compiled | None = None
         self.__name__ = f"jit({getattr(fun, '__name__', 'f')})"
         self.__doc__ = getattr(fun, "__doc__", None)
@@ -276,10 +279,13 @@ class Jitted:
                 # Fused kernels cannot check their products one by one: fuse only when the
                 # result is scanned (the checked rerun always runs the unfused program).
                 fast = fuse_elementwise(prog) if self.fuse and not inside else prog
+                # Never fused: NumPy's code throughout, eager evaluation's bits.
+                numpy_only = not (self.fuse or self.tiered)
                 fn, source = build(fast, name=name, plain_strong_zeros=True,
-                                   nan_checks=inside, pool=self.pool)
+                                   nan_checks=inside, pool=self.pool, numpy_only=numpy_only)
                 compiled = Compiled(prog, fn, source, store["out_tree"], name, inside,
-                                    checked=lambda: build(prog, name, pool=self.pool)[0])
+                                    checked=lambda: build(prog, name, pool=self.pool,
+                                                          numpy_only=numpy_only)[0])
                 if self.tiered and not inside:
                     compiled.tier = Tier(prog, lambda p: build(
                         p, name=name, plain_strong_zeros=True, pool=self.pool))
@@ -288,8 +294,16 @@ class Jitted:
         return compiled
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # The per-call path: one flatten of the arguments, one cache lookup (a tiny compiled
-        # function is dominated by this bookkeeping, so it is done once).
+        # The per-call path. Arguments that are all plain NumPy arrays, by position, are
+        # looked up by their shapes and dtypes alone (no flatten, no pytree key): a tiny
+        # compiled function is dominated by this bookkeeping.
+        if not kwargs and self._by_arrays:
+            key = _arrays_key(args)
+            hit = self._by_arrays.get(key) if key is not None else None
+            if hit is not None:
+                self._last = hit
+                leaves = [b for a in args for b in ((a,) if type(a) is np.ndarray else a)]
+                return tree_unflatten(hit.out_tree, list(hit.run(leaves)))
         dyn, stat = self._split(args, kwargs)
         leaves, in_tree = tree_flatten(dyn)
         for x in leaves:
@@ -300,6 +314,10 @@ class Jitted:
                     return self.fun(*args, **kwargs)  # being transformed: run the function
         compiled = self._compile_flat(leaves, in_tree, stat, len(dyn[0]))
         self._last = compiled
+        if not (kwargs or self.static_argnums or self.static_argnames or compiled.fixed):
+            key = _arrays_key(args)
+            if key is not None:
+                self._by_arrays[key] = compiled
         if compiled.fixed:
             leaves = [x for k, x in enumerate(leaves) if k not in compiled.fixed]
         outs = list(compiled.run(leaves))
@@ -322,18 +340,21 @@ class Jitted:
 
 
 def build(prog: Program, name: str = "compiled", plain_strong_zeros: bool = False,
-          nan_checks: bool = False, pool: bool | None = None
+          nan_checks: bool = False, pool: bool | None = None, numpy_only: bool = False
           ) -> tuple[Callable[..., Any], str | Callable[[], str]]:
     """:func:`~tensorcalc.compile.codegen.compile_program` for a program of up to
     :data:`~tensorcalc.compile.table.TABLE_ABOVE` equations; a longer one runs as a table of
     steps (the same calls on the same buffers, without compiling its source), and its source
-    comes back as a function that writes it when ``.source()`` asks."""
-    if not table_supports(prog):
-        return compile_program(prog, name, plain_strong_zeros, nan_checks, pool)
-    fn = table_program(prog, name, plain_strong_zeros, nan_checks, pool)
+    comes back as a function that writes it when ``.source()`` asks. ``numpy_only``: NumPy's
+    functions throughout, never a primitive's own jit kernel (``jit(fuse=False)``)."""
+    with own_kernels(not numpy_only):
+        if not table_supports(prog):
+            return compile_program(prog, name, plain_strong_zeros, nan_checks, pool)
+        fn = table_program(prog, name, plain_strong_zeros, nan_checks, pool)
 
     def write_source() -> str:
-        return table_source(prog, name, plain_strong_zeros, nan_checks, pool)
+        with own_kernels(not numpy_only):
+            return table_source(prog, name, plain_strong_zeros, nan_checks, pool)
     return fn, write_source
 
 
@@ -364,6 +385,25 @@ def _collector_paused() -> Iterator[None]:
 def _identifier(name: str) -> str:
     out = "".join(c if c.isalnum() else "_" for c in name).strip("_")
     return out if out and not out[0].isdigit() else f"f_{out}"
+
+
+def _arrays_key(args: tuple[Any, ...]) -> tuple | None:
+    """The per-call fast path's key of positional arguments that are NumPy arrays or plain
+    lists and tuples of them (a parameter list): their shapes and dtypes, with the container
+    types; None for anything else (pytrees, scalars, tracers: the general path)."""
+    key = []
+    for a in args:
+        t = type(a)
+        if t is np.ndarray:
+            key.append((a.shape, a.dtype))
+        elif t is list or t is tuple:
+            sub = tuple([(b.shape, b.dtype) for b in a if type(b) is np.ndarray])
+            if len(sub) != len(a):
+                return None
+            key.append((t, sub))
+        else:
+            return None
+    return tuple(key)
 
 
 def _resolve_fuse(fuse: bool | None) -> bool:

@@ -40,7 +40,7 @@ import numpy as np
 
 from ..api_util import StrongZeroNaN, may_hold_nan
 from ..core.ir import Literal, Program, Var
-from .buffers import PLAIN_STRONG_ZERO, plan_buffers
+from .buffers import PLAIN_STRONG_ZERO, kernel_or_ufunc_of, plan_buffers
 from .codegen import OUT_BY_KEYWORD, STATEMENTS, TEMPLATES, generate_source, inline_literal
 from .options import env_switch
 from .passes import signed
@@ -138,7 +138,7 @@ def _table_program(prog: Program, name: str, plain_strong_zeros: bool, nan_check
                    pool: bool | None) -> Callable[..., Any]:
     plain = plain_strong_zeros
     check_nan = plain and nan_checks
-    plan = plan_buffers(prog, plain)
+    plan = plan_buffers(prog, plain, kernel_or_ufunc_of)
     slots = pool_slots(plan.poolable) if pool_enabled(pool) else {}
     start: list[Any] = []  # the register file at a call's entry: constants, None elsewhere
     regs: dict[Var, int] = {}

@@ -74,36 +74,43 @@ _jit = numba.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="nu
 
 
 @_jit
+def exp_nonpositive(r: float) -> tuple[float, int]:
+    """``(eʳ, k)`` for ``r ≤ 0`` (or NaN), by the scheme of the module docstring; ``k`` is the
+    power of two applied, positive only for a NaN (LLVM inlines this into the loops)."""
+    r = r if not r < _FLOOR else _FLOOR  # (a NaN stays NaN; −∞ becomes the floor: 0)
+    t = r * _LOG2E + _MAGIC
+    k = t - _MAGIC
+    r = r - k * _LN2_HI - k * _LN2_LO
+    p = _C13
+    p = p * r + _C12
+    p = p * r + _C11
+    p = p * r + _C10
+    p = p * r + _C9
+    p = p * r + _C8
+    p = p * r + _C7
+    p = p * r + _C6
+    p = p * r + _C5
+    p = p * r + _C4
+    p = p * r + _C3
+    p = p * r + _C2
+    p = p * r + 1.0
+    p = p * r + 1.0
+    ki = _bits(t) - _MAGIC_BITS
+    # 2ᵏ in two steps, 2^(k + 1000) into the exponent field, then an exact multiply by
+    # 2⁻¹⁰⁰⁰, so results below the normal range round once to their subnormal (or 0).
+    return _float(_bits(p) + ((ki + _SHIFT) << 52)) * _UNSHIFT, ki
+
+
+@_jit
 def _exp_row(v: Any, m: float, out: Any) -> int:
     """``out = exp(v − m)`` for one row whose entries are ``≤ m``. Returns 1 if an entry is NaN
     (its ``k`` comes out positive), else 0."""
     n = v.shape[0]
     high = 0
     for j in range(n):
-        r = v[j] - m
-        r = r if not r < _FLOOR else _FLOOR  # (a NaN stays NaN; −∞ becomes the floor: 0)
-        t = r * _LOG2E + _MAGIC
-        k = t - _MAGIC
-        r = r - k * _LN2_HI - k * _LN2_LO
-        p = _C13
-        p = p * r + _C12
-        p = p * r + _C11
-        p = p * r + _C10
-        p = p * r + _C9
-        p = p * r + _C8
-        p = p * r + _C7
-        p = p * r + _C6
-        p = p * r + _C5
-        p = p * r + _C4
-        p = p * r + _C3
-        p = p * r + _C2
-        p = p * r + 1.0
-        p = p * r + 1.0
-        ki = _bits(t) - _MAGIC_BITS
+        e, ki = exp_nonpositive(v[j] - m)
         high = max(high, ki)
-        # 2ᵏ in two steps, 2^(k + 1000) into the exponent field, then an exact multiply by
-        # 2⁻¹⁰⁰⁰, so results below the normal range round once to their subnormal (or 0).
-        out[j] = _float(_bits(p) + ((ki + _SHIFT) << 52)) * _UNSHIFT
+        out[j] = e
     return 1 if high > 0 else 0
 
 

@@ -11,6 +11,7 @@ derivative equally on ties; ``sqrt′(0) = +inf``; comparisons and ``sign`` have
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -234,6 +235,28 @@ def _tanh_factor(ans: Any, x: Any) -> Any:
 
 defjvp_diag(tanh_p, _tanh_factor)
 defvectorized(tanh_p)
+_jit_tanh: Any = False  # the kernel module once looked up (None: NumPy's tanh under jit too)
+
+
+def jit_tanh(dtype: Any) -> Any:
+    """jit's implementation of float64 ``tanh`` (the ``jit_kernel`` rule): the module
+    :mod:`._tanh_kernel` — ``tanh_into(x, out=)`` for generated NumPy code, ``EXPRESSION`` and
+    ``IMPORT`` for fused kernels — or None, where jit runs NumPy's ``tanh`` as eager code does
+    (other dtypes, no numba, or ``TENSORCALC_TANH=numpy``). Looked up once per process, so a
+    compiled function's bits never depend on when it was compiled."""
+    global _jit_tanh
+    if _jit_tanh is False:
+        module = None
+        if os.environ.get("TENSORCALC_TANH", "").lower() != "numpy":
+            try:
+                from . import _tanh_kernel as module  # imports numba (the extra ``fast``)
+            except ImportError:
+                module = None
+        _jit_tanh = module
+    return _jit_tanh if np.dtype(dtype) == np.float64 else None
+
+
+tanh_p.jit_kernel = jit_tanh  # type: ignore[attr-defined]
 
 sqrt_p = elementwise("sqrt", np.sqrt)
 sqrt = unary_op(sqrt_p, np.sqrt)

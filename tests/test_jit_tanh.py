@@ -1,0 +1,152 @@
+"""jit's own float64 ``tanh`` (src/tensorcalc/ops/_tanh_kernel.py): within 2 ulp of the exact
+value and of NumPy's everywhere (checked against an 80-bit reference), NumPy's special values,
+the same bits alone, in place, in generated code, in a table of steps and inlined in fused
+kernels (so tier-up never changes a result), float32 and eager code left to NumPy, and
+``TENSORCALC_TANH=numpy`` honoured."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tensorcalc as tc
+import tensorcalc.numpy as tnp
+from tensorcalc.compile import fusion, table, tiering
+from tensorcalc.ops import elementwise as ew
+from tests.concurrency import isolated_kernel_cache
+
+pytestmark = pytest.mark.skipif(ew.jit_tanh(np.float64) is None,
+                                reason="jit's tanh kernel needs numba (the 'fast' extra)")
+_kernel_cache = isolated_kernel_cache("tanh")
+
+
+def _kernel():
+    return ew.jit_tanh(np.float64)
+
+
+def _wide(n=200_000):
+    rng = np.random.default_rng(3)
+    return np.concatenate([
+        rng.uniform(-1, 1, n), rng.uniform(-25, 25, n),
+        rng.standard_normal(n) * 10.0 ** rng.uniform(-300, 3, n),
+        np.nextafter(0.625, [-1.0, 2.0]), -np.nextafter(0.625, [-1.0, 2.0]),
+        [0.625, -0.625, 18.0, 19.1, 372.0, 374.0, 709.0, 711.0]])
+
+
+def _ulps(got, ref):
+    """|got − ref| in units of the last place of ``got`` (``ref`` in long double)."""
+    return np.abs(got.astype(np.longdouble) - ref) / np.spacing(np.abs(got)).astype(np.longdouble)
+
+
+def test_within_two_ulp_of_the_exact_value_and_of_numpy_s():
+    x = _wide()
+    got = _kernel().tanh_into(x)
+    exact = np.tanh(x.astype(np.longdouble))
+    if np.finfo(np.longdouble).nmant < 60:
+        pytest.skip("long double is no wider than double here: no reference to check against")
+    nonzero = exact != 0
+    assert _ulps(got[nonzero], exact[nonzero]).max() <= 2.0
+    assert _ulps(got, np.tanh(x).astype(np.longdouble)).max() <= 2.0
+    assert np.max(np.abs(got - np.tanh(x)) / np.abs(np.tanh(x)).clip(1e-300)) <= 1e-15
+
+
+def test_special_values_are_numpy_s():
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 2.2250738585072014e-308,
+                  1e-200, -1e-17, 374.0, -374.0, 1e300, -np.finfo(float).max])
+    got = _kernel().tanh_into(x)
+    want = np.tanh(x)
+    np.testing.assert_array_equal(got, want)  # (NaN where NaN)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # −0 stays −0
+
+
+def test_shapes_strides_scalars_and_in_place():
+    tanh_into = _kernel().tanh_into
+    x = np.linspace(-3, 3, 60).reshape(3, 4, 5)
+    want = tanh_into(x.copy())
+    np.testing.assert_array_equal(tanh_into(x[:, ::2, 1:]), want[:, ::2, 1:])
+    out = np.empty((3, 4, 5))
+    assert tanh_into(x, out) is out
+    np.testing.assert_array_equal(out, want)
+    y = x.copy()
+    tanh_into(y, y)
+    np.testing.assert_array_equal(y, want)
+    strided = np.empty((3, 8, 5))[:, ::2]
+    tanh_into(x, strided)
+    np.testing.assert_array_equal(strided, want)
+    r = tanh_into(np.float64(0.5))
+    assert type(r) is np.float64 and r == tanh_into(np.array([0.5]))[0]
+    assert type(tanh_into(np.array(0.5))) is np.float64
+    assert tanh_into(np.empty((0, 3))).shape == (0, 3)
+
+
+def test_jit_runs_it_for_float64_and_numpy_s_for_float32_and_eager():
+    x = _wide(2000)
+    f = tc.jit(lambda v: tnp.tanh(v * 1.0))
+    np.testing.assert_array_equal(f(x), _kernel().tanh_into(x))
+    x32 = x.astype(np.float32)
+    np.testing.assert_array_equal(f(x32), np.tanh(x32))
+    np.testing.assert_array_equal(tnp.tanh(x), np.tanh(x))  # eager is NumPy's
+    np.testing.assert_array_equal(tc.jit(tnp.tanh, fuse=False)(x), np.tanh(x))
+    assert not np.array_equal(_kernel().tanh_into(x), np.tanh(x))  # (the test can tell)
+
+
+def _chain(v):
+    for _ in range(5):
+        v = tnp.tanh(tnp.sin(v) * 0.9 + 0.1) * 1.5
+    return tnp.sum(v * v)
+
+
+@pytest.mark.parametrize("shape", [(16,), (5, 77), (2, 3, 300)])
+def test_fused_tiered_table_and_plain_jit_give_the_same_bits(shape, monkeypatch):
+    x = np.random.default_rng(4).uniform(-3, 3, shape)
+    g = tc.grad(_chain)
+    monkeypatch.setattr(tiering, "TIER_COST", 1e9)  # the default's NumPy code, never fused
+    unfused = tc.jit(g)
+    plain = unfused(x)
+    assert "fused[" not in unfused.source(x) and "_tanh64(" in unfused.source(x)
+    fused = tc.jit(g, fuse=True)
+    assert "fused[" in fused.source(x)
+    np.testing.assert_array_equal(fused(x), plain)
+    assert (ew.tanh_p, np.dtype(np.float64)) in tiering.exact_kernels()
+    monkeypatch.setattr(tiering, "TIER_COST", 0.0)
+    monkeypatch.setattr(tiering, "PLAN_AFTER", 0.0)
+    tiered = tc.jit(g)
+    results = [tiered(x) for _ in range(4)]
+    assert "fused[" in tiered.source(x)
+    for r in results:
+        np.testing.assert_array_equal(r, plain)
+    monkeypatch.setattr(tiering, "TIER_COST", 1e9)
+    monkeypatch.setattr(table, "TABLE_ABOVE", 0)  # every program a table of steps
+    np.testing.assert_array_equal(tc.jit(g)(x), plain)
+    # fuse=False is NumPy's code throughout: eager evaluation's bits, as a table too
+    np.testing.assert_array_equal(tc.jit(g, fuse=False)(x), g(x))
+    monkeypatch.setattr(table, "TABLE_ABOVE", 10**9)
+    np.testing.assert_array_equal(tc.jit(g, fuse=False)(x), g(x))
+    np.testing.assert_allclose(plain, g(x), rtol=1e-13)  # and the kernel's gradient is right
+
+
+def test_derivatives_under_jit_to_order_2():
+    x = np.random.default_rng(5).uniform(-2, 2, (3, 4))
+    tc.check_grads(tc.jit(lambda v: tnp.sum(tnp.tanh(v) ** 3)), (x,), order=2,
+                   modes=("fwd", "rev"))
+
+
+def test_the_fused_kernel_inlines_it():
+    x = np.linspace(-1, 1, 8)
+    prog = tc.jit(lambda v: tnp.tanh(v * 2.0) + 1.0).program(x)
+    plan = fusion.plan_fusion(prog)
+    (kernel,) = plan.kernels
+    assert "_tanh64(" in kernel.src and _kernel().IMPORT in kernel.src
+    assert "math.tanh" not in kernel.src
+
+
+def test_the_switch_keeps_numpy_s_tanh_under_jit():
+    code = ("import numpy as np, tensorcalc as tc, tensorcalc.numpy as tnp\n"
+            "x = np.linspace(-3, 3, 1001)\n"
+            "print(np.array_equal(tc.jit(tnp.tanh)(x), np.tanh(x)))\n")
+    env = dict(os.environ, TENSORCALC_TANH="numpy")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=300, check=True)
+    assert out.stdout.strip() == "True"
