@@ -108,6 +108,7 @@ def _fused_and_plain(fun, x):
 @numba_only
 @pytest.mark.parametrize("shape", [(1,), (255,), (256,), (257,), (600,), (3, 700), (2, 3, 257)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.usefixtures("numpy_tanh")  # (3, 700): NumPy's tanh, not jit's own, at that size
 def test_blocked_kernels_give_the_unfused_bits(rng, shape, dtype):
     x = (rng.standard_normal(shape) * 3).astype(dtype)
     prog, fused, want = _fused_and_plain(_chain, x)

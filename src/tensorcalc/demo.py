@@ -85,10 +85,10 @@ def _transforms(out: TextIO) -> bool:
         return tnp.sum(tnp.tanh(W @ x) ** 2)
 
     show_code(out, """
-g = tc.jit(tc.grad(lambda W, x: tnp.sum(tnp.tanh(W @ x) ** 2)), fuse=False)
+g = tc.jit(tc.grad(lambda W, x: tnp.sum(tnp.tanh(W @ x) ** 2)))
 g(W, x)                       # traced once, compiled to straight-line NumPy
 print(g.source())""")
-    g = tc.jit(tc.grad(f), fuse=False)  # NumPy's code throughout: eager evaluation's bits
+    g = tc.jit(tc.grad(f))
     jit_err = max_err(g(W, x), tc.grad(f)(W, x))
     for line in g.source().splitlines():
         out.write(f"      {line}\n")

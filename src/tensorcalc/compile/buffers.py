@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -107,23 +108,22 @@ def kernel_or_ufunc_of(eq: Any, plain_strong_zeros: bool = False) -> Any:
 
 
 def jit_kernel_of(eq: Any) -> Any:
-    """The primitive's own jit kernel for the dtype of ``eq``'s result (its ``jit_kernel``
-    rule: ``tanh`` in float64, :mod:`tensorcalc.ops._tanh_kernel`), or None."""
-    if eq.params or len(eq.outputs) != 1:
+    """The primitive's own jit kernel for the dtype and size of ``eq``'s result (its
+    ``jit_kernel`` rule: ``tanh`` on large float64 arrays, :mod:`tensorcalc.ops._tanh_kernel`),
+    or None."""
+    rule = getattr(eq.primitive, "jit_kernel", None)
+    if rule is None or eq.params or len(eq.outputs) != 1 or not _own_kernels.get():
         return None
-    return own_kernel(eq.primitive, eq.outputs[0].aval.dtype)
+    aval = eq.outputs[0].aval
+    if not all(type(d) is int for d in aval.shape):
+        return None  # (a symbolic size: NumPy's function)
+    return rule(aval.dtype, math.prod(aval.shape))
 
 
 #: Whether the code being generated may call a primitive's own jit kernel (a context
 #: variable: ``jit(fuse=False)`` turns it off, for NumPy's functions throughout).
 _own_kernels: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "tensorcalc_own_kernels", default=True)
-
-
-def own_kernel(prim: Any, dtype: Any) -> Any:
-    """``prim``'s own jit kernel for ``dtype`` (its ``jit_kernel`` rule), or None."""
-    rule = getattr(prim, "jit_kernel", None)
-    return rule(dtype) if rule is not None and _own_kernels.get() else None
 
 
 @contextlib.contextmanager

@@ -50,7 +50,7 @@ import numpy as np
 from ..core.ir import Equation, Literal, Program, Var
 from ..ops import elementwise as ew
 from ..ops.strong_zero import div_sz_p, mul_sz_p
-from .buffers import own_kernel
+from .buffers import jit_kernel_of
 from .kernel_files import cache_dir, import_generated
 
 #: Scalar expression of each fusible primitive ({0}, {1}: its operands).
@@ -91,26 +91,12 @@ class FusedKernel:
         return self.name
 
 
-def expressions(dtype: np.dtype, prims: Any = ()) -> tuple[dict[Any, str], list[str]]:
-    """:data:`KERNELS` for ``dtype``, with a primitive's own jit kernel (its ``jit_kernel``
-    rule: float64 ``tanh``) in place of its expression, and the import lines that those of
-    ``prims`` need. The kernel is what jit's NumPy code calls too, so fused and unfused
-    results agree bit for bit."""
-    kernels, imports = KERNELS, []
-    for p in KERNELS:
-        own = own_kernel(p, dtype)
-        if own is not None:
-            kernels = dict(kernels) if kernels is KERNELS else kernels
-            kernels[p] = own.EXPRESSION
-            if p in prims and own.IMPORT not in imports:
-                imports.append(own.IMPORT)
-    return kernels, imports
-
-
 def _key(eq: Equation) -> tuple | None:
     """``(shape, dtype)`` when ``eq`` can join a fused group, else None."""
     if eq.primitive not in KERNELS or eq.params or len(eq.outputs) != 1:
         return None
+    if jit_kernel_of(eq) is not None:
+        return None  # jit runs the primitive's own kernel here (large float64 tanh): not fused
     out = eq.outputs[0].aval
     shape, dtype = tuple(out.shape), np.dtype(out.dtype)
     if dtype not in _FLOATS or not shape or not all(isinstance(d, int) for d in shape):
@@ -200,12 +186,10 @@ def plan_fusion(prog: Program, min_size: int = 2, fusible: Pairs | None = None,
     def close() -> None:
         nonlocal group, group_key
         if len(group) >= min_size:
-            # (a primitive with a jit kernel of its own is inlined: NumPy's loop is not it)
             foreign = {k: NUMPY_LOOPS[prog.equations[k].primitive] for k in group
                        if (prog.equations[k].primitive, group_key[1]) in through_numpy
                        and (fusible is None
-                            or (prog.equations[k].primitive, group_key[1]) not in fusible)
-                       and own_kernel(prog.equations[k].primitive, group_key[1]) is None}
+                            or (prog.equations[k].primitive, group_key[1]) not in fusible)}
             out.append(_fuse(prog, group, readers, returned, group_key) if not foreign
                        else _fuse_blocked(prog, group, readers, returned, group_key, foreign))
         else:
@@ -262,13 +246,12 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
             body.append(f"{names[id(a)]} = a{len(ins) - 1}[{idx}]")
         return names[id(a)]
 
-    kernels, imports = expressions(dtype, [prog.equations[k].primitive for k in group])
     for k in group:
         eq = prog.equations[k]
         args = [read(a) for a in eq.inputs]
         v = eq.outputs[0]
         names[id(v)] = f"t{k}"
-        body.append(f"t{k} = {kernels[eq.primitive].format(*args, z='z')}")
+        body.append(f"t{k} = {KERNELS[eq.primitive].format(*args, z='z')}")
         if id(v) in returned or any(r not in members for r in readers.get(id(v), ())):
             outs.append(v)
     body += [f"o{j}[{idx}] = {names[id(v)]}" for j, v in enumerate(outs)]
@@ -277,7 +260,7 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
     loop_args = ", ".join(filter(None, [a_args, o_args]))
     np_dtype = "np.float32" if dtype == np.float32 else "np.float64"
     src = "\n".join([
-        "import math", "import numpy as np", "from numba import njit", *imports, "",
+        "import math", "import numpy as np", "from numba import njit", "",
         "@njit(cache=True, error_model='numpy')",
         f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)",
         *loops, *(indent + line for line in body), "",
@@ -292,9 +275,8 @@ def _fuse_blocked(prog: Program, group: list[int], readers: dict[int, list[int]]
                   returned: set[int], key: tuple, foreign: dict[int, np.ufunc]) -> Kernel:
     from .fusion_blocks import blocked_kernel
 
-    kernels, imports = expressions(key[1], [prog.equations[k].primitive for k in group])
-    src, ins, outs = blocked_kernel(prog, group, readers, returned, key, foreign, kernels,
-                                    _literal, imports)
+    src, ins, outs = blocked_kernel(prog, group, readers, returned, key, foreign, KERNELS,
+                                    _literal)
     return Kernel(src, ins, outs, len(group))
 
 

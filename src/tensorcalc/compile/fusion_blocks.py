@@ -35,8 +35,7 @@ BLOCK = 256
 
 def blocked_kernel(prog: Program, group: list[int], readers: dict[int, list[int]],
                    returned: set[int], key: tuple, foreign: dict[int, np.ufunc],
-                   kernels: dict[Any, str], literal: Any, imports: list[str]
-                   ) -> tuple[str, tuple, tuple]:
+                   kernels: dict[Any, str], literal: Any) -> tuple[str, tuple, tuple]:
     """Source, inputs and outputs of the fused kernel of ``group`` (equation indices of
     ``prog``), where the equations in ``foreign`` run NumPy's loop of that ufunc."""
     shape, dtype = key
@@ -145,7 +144,7 @@ def blocked_kernel(prog: Program, group: list[int], readers: dict[int, list[int]
     table = ", ".join(f"np.{u.__name__}" for u in ufuncs)
     src = "\n".join([
         "import math", "import numpy as np", "from numba import njit",
-        "from tensorcalc.compile.ufunc_loops import call_loop, loop_table", *imports, "",
+        "from tensorcalc.compile.ufunc_loops import call_loop, loop_table", "",
         f"_FP = loop_table([{table}], {ctype})", "",
         "@njit(cache=True, error_model='numpy')",
         f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)", *code, "",

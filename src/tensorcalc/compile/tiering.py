@@ -44,7 +44,7 @@ import numpy as np
 
 from ..core.ir import Program
 from . import fusion
-from .buffers import PLAIN_STRONG_ZERO, own_kernel
+from .buffers import PLAIN_STRONG_ZERO, own_kernels
 
 #: Time spent in the unfused program before the fusion plan is even drawn up (drawing it is a
 #: walk over the program: cheap, but not worth doing for a function called twice).
@@ -201,11 +201,10 @@ def numpy_loop_kernels() -> frozenset[tuple[Any, np.dtype]]:
         if _through_numpy is None:
             found: list[tuple[Any, np.dtype]] = []
             for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
-                # (A primitive with its own jit kernel is not NumPy's: its loop is no match.)
-                wanted = [p for p in fusion.NUMPY_LOOPS if (p, dtype) not in exact
-                          and own_kernel(p, dtype) is None]
+                wanted = [p for p in fusion.NUMPY_LOOPS if (p, dtype) not in exact]
                 try:
-                    found += _probe_numpy_loops(wanted, dtype)
+                    with own_kernels(False):  # the probe is of NumPy's functions, any size
+                        found += _probe_numpy_loops(wanted, dtype)
                 except (LookupError, ImportError, OSError):
                     pass  # another NumPy layout, or no numba: those stay NumPy calls
             _through_numpy = frozenset(found)
@@ -256,14 +255,13 @@ def _probe_values(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
 
 def _probe(dtype: np.dtype) -> list[tuple[Any, np.dtype]]:
     prims = list(fusion.KERNELS)
-    kernels, imports = fusion.expressions(dtype, prims)
-    arity = [2 if "{1}" in kernels[p] else 1 for p in prims]
+    arity = [2 if "{1}" in fusion.KERNELS[p] else 1 for p in prims]
     ctype = "np.float32" if dtype == np.float32 else "np.float64"
-    body = [f"        o{j}[i] = {kernels[p].format('x', 'y', z='z')}"
+    body = [f"        o{j}[i] = {fusion.KERNELS[p].format('x', 'y', z='z')}"
             for j, p in enumerate(prims)]
     outs = ", ".join(f"o{j}" for j in range(len(prims)))
     src = "\n".join([
-        "import math", "import numpy as np", "from numba import njit", *imports, "",
+        "import math", "import numpy as np", "from numba import njit", "",
         "@njit(cache=True, error_model='numpy')", f"def _loop(a, b, {outs}):",
         f"    z = {ctype}(0.0)", "    for i in range(a.shape[0]):",
         "        x = a[i]", "        y = b[i]", *body, "",
@@ -275,8 +273,7 @@ def _probe(dtype: np.dtype) -> list[tuple[Any, np.dtype]]:
     exact = []
     with np.errstate(all="ignore"):
         for p, n, g in zip(prims, arity, got, strict=True):
-            own = own_kernel(p, dtype)  # what jit's fast pass runs
-            impl = own.numpy_out if own is not None else PLAIN_STRONG_ZERO.get(p, p.impl)
+            impl = PLAIN_STRONG_ZERO.get(p, p.impl)  # what jit's fast pass runs
             want = np.asarray(impl(a, b) if n == 2 else impl(a))
             # NumPy's scalar loops (short arrays, tails) may differ from its SIMD body (fmax
             # of -0): the special values are also computed one length-1 array at a time.

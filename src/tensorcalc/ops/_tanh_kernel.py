@@ -18,17 +18,17 @@ as NumPy's. ``±0`` keeps its sign, subnormals are returned as they are (``tanh 
 the first rounding), ``±∞`` gives ±1 and NaN gives NaN.
 
 The choice is jit's, not eager evaluation's: ``tensorcalc.numpy.tanh`` on arrays is NumPy's,
-and ``jit`` runs this kernel for every float64 ``tanh`` it compiles, at every size, whether
-the operation is fused into a loop (:mod:`tensorcalc.compile.fusion` inlines :func:`tanh64`)
-or called alone (:func:`tanh_into`), so a compiled function gives the same bits before and
-after tiered fusion. ``jit(f, fuse=False)`` (NumPy's code throughout) and
+and ``jit`` runs this kernel for float64 ``tanh`` of at least
+:data:`~tensorcalc.ops.elementwise.TANH_KERNEL_FROM` entries (:func:`tanh_into`; a choice by
+shape alone, so a program of small arrays never starts numba). Such a ``tanh`` is never fused
+into a loop (it is one vectorized pass already), so a compiled function gives the same bits
+before and after tiered fusion. ``jit(f, fuse=False)`` (NumPy's code throughout) and
 ``TENSORCALC_TANH=numpy`` keep NumPy's ``tanh`` under jit too. Imported by
 :func:`tensorcalc.ops.elementwise.jit_tanh` only when numba is installed.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import numpy as np
@@ -56,10 +56,20 @@ def tanh64(x: float) -> float:
 
 @_jit
 def _tanh_flat(a: Any, out: Any) -> None:
-    """``out = tanh(a)`` for C-contiguous arrays of one shape (any number of axes)."""
+    """``out = tanh(a)`` for C-contiguous arrays of one shape (any number of axes) that do not
+    overlap (LLVM checks that at run time and otherwise runs a scalar loop)."""
     a1, o1 = a.reshape(a.size), out.reshape(out.size)
     for i in range(a1.shape[0]):
         o1[i] = tanh64(a1[i])
+
+
+@_jit
+def _tanh_in_place(a: Any) -> None:
+    """``a = tanh(a)``: one array, so the loop vectorizes (the two-array loop on the same
+    memory fails LLVM's overlap check and runs scalar, 5x slower: measured)."""
+    a1 = a.reshape(a.size)
+    for i in range(a1.shape[0]):
+        a1[i] = tanh64(a1[i])
 
 
 def tanh_into(x: Any, out: np.ndarray | None = None) -> Any:
@@ -75,8 +85,10 @@ def tanh_into(x: Any, out: np.ndarray | None = None) -> Any:
         out = np.empty(x.shape, np.float64)
     elif not out.flags.c_contiguous:
         return _copied(tanh_into(x), out)
-    # The kernel reads each entry before it writes it: ``out`` may be ``x`` (in place).
-    _tanh_flat(x, out)
+    if out is x or out.ctypes.data == x.ctypes.data:  # in place (jit's dying operand)
+        _tanh_in_place(out)
+    else:
+        _tanh_flat(x, out)
     return out
 
 
@@ -88,11 +100,4 @@ def _copied(r: np.ndarray, out: np.ndarray) -> np.ndarray:
 tanh_into.signature = None  # type: ignore[attr-defined]  # elementwise: may run in place
 tanh_into.jit_name = "_tanh64"  # type: ignore[attr-defined]  # its name in generated code
 
-#: Part of every fused kernel source that inlines :func:`tanh64`: a change of this module
-#: changes the kernel's digest, so numba's disk cache never serves machine code of an older
-#: version (numba checks only the kernel module's own file for staleness).
-with open(__file__, "rb") as _f:
-    VERSION = hashlib.sha1(_f.read()).hexdigest()[:12]
-IMPORT = f"from tensorcalc.ops._tanh_kernel import tanh64 as _tanh64  # {VERSION}"
-EXPRESSION = "_tanh64({0})"
 numpy_out = tanh_into  # the name compile/buffers.numpy_call_of reads

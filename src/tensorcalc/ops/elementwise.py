@@ -236,15 +236,20 @@ def _tanh_factor(ans: Any, x: Any) -> Any:
 defjvp_diag(tanh_p, _tanh_factor)
 defvectorized(tanh_p)
 _jit_tanh: Any = False  # the kernel module once looked up (None: NumPy's tanh under jit too)
+#: The fewest entries for which jit runs its own float64 tanh: below, NumPy's. The choice
+#: depends on the shape alone (never on the calls before), like softmax's row kernels (the same
+#: bound, ops/softmax.py): a program of small arrays never pays numba's start (≈ 0.9 s).
+TANH_KERNEL_FROM = 2048
 
 
-def jit_tanh(dtype: Any) -> Any:
-    """jit's implementation of float64 ``tanh`` (the ``jit_kernel`` rule): the module
-    :mod:`._tanh_kernel` — ``tanh_into(x, out=)`` for generated NumPy code, ``EXPRESSION`` and
-    ``IMPORT`` for fused kernels — or None, where jit runs NumPy's ``tanh`` as eager code does
-    (other dtypes, no numba, or ``TENSORCALC_TANH=numpy``). Looked up once per process, so a
-    compiled function's bits never depend on when it was compiled."""
+def jit_tanh(dtype: Any, size: int) -> Any:
+    """jit's implementation of ``tanh`` for ``size`` entries of ``dtype`` (the ``jit_kernel``
+    rule): the module :mod:`._tanh_kernel` (``numpy_out(x, out=)``) for float64 from
+    :data:`TANH_KERNEL_FROM` entries with numba installed, else None: NumPy's ``tanh``, as
+    eager code runs (also with ``TENSORCALC_TANH=numpy``, read once per process)."""
     global _jit_tanh
+    if size < TANH_KERNEL_FROM or np.dtype(dtype) != np.float64:
+        return None
     if _jit_tanh is False:
         module = None
         if os.environ.get("TENSORCALC_TANH", "").lower() != "numpy":
@@ -253,7 +258,7 @@ def jit_tanh(dtype: Any) -> Any:
             except ImportError:
                 module = None
         _jit_tanh = module
-    return _jit_tanh if np.dtype(dtype) == np.float64 else None
+    return _jit_tanh
 
 
 tanh_p.jit_kernel = jit_tanh  # type: ignore[attr-defined]
