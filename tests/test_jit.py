@@ -143,3 +143,24 @@ def test_the_per_call_fast_path_keys_on_shapes_dtypes_and_containers(rng):
     # under another transformation the function runs on tracers, never the cached program
     g = tc.grad(lambda x: j(p, x))(x)
     np.testing.assert_allclose(g, p[0].sum(axis=0), rtol=1e-13)
+
+
+def test_division_by_a_power_of_two_becomes_the_same_bits_multiplication():
+    """x / 2ᵏ → x · 2⁻ᵏ (algebraic_simplification): the same real number, so the same bits for
+    every float x — subnormal results, infinities and NaN included — and no other divisor."""
+    x = np.array([1.0, -3.0, 5e-324, 2.5e-308, np.inf, -np.inf, np.nan, 1e308, -0.0, 7.0])
+    divisors = [4.0, 0.5, np.float64(8.0), np.array(2.0 ** -20), 2.0 ** 1000, -16.0,
+                3.0, 0.1, 2.0 ** 1023, 2.0 ** -1074]
+    for c in divisors:
+        f = tc.jit(lambda v, c=c: v / c)
+        with np.errstate(all="ignore"):
+            want = x / c
+            np.testing.assert_array_equal(f(x), want)
+            np.testing.assert_array_equal(f(x.astype(np.float32)), x.astype(np.float32) / c)
+        src = f.source(x)
+        power = c in (4.0, 0.5, 8.0, 2.0 ** -20, 2.0 ** 1000, -16.0)
+        assert ("multiply" in src) == power and ("divide" in src) != power, (c, src)
+    # integers keep their true division (a float result either way, but not rewritten)
+    f = tc.jit(lambda v: v / 4.0)
+    assert "divide" in f.source(np.arange(4))
+    np.testing.assert_array_equal(f(np.arange(4)), np.arange(4) / 4.0)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..core.ir import Equation, Literal, Program, Var
 from ..core.primitive import bind
-from ..ops.elementwise import add_p, mul_p, sub_p
+from ..ops.elementwise import add_p, div_p, mul_p, sub_p
 from ..ops.structural import broadcast_to_p, convert_p, reshape_p, transpose_p
 from .structured import (
     diagonal_matmul_rule,
@@ -139,12 +139,45 @@ def _same_aval(a: Atom, v: Var) -> bool:
 _NO_OP_IF_SAME = frozenset({reshape_p, broadcast_to_p, convert_p})
 
 
-@rewrites(mul_p, add_p, sub_p, reshape_p, broadcast_to_p, convert_p, transpose_p)
+def _exact_reciprocal(a: Atom) -> Literal | None:
+    """``1/c`` for a scalar constant ``c = ±2ᵏ`` of a real float type whose reciprocal is a
+    normal number of that type, else None. Then ``x / c`` and ``x · (1/c)`` are the same real
+    number, so they round alike, bit for bit (subnormal, infinite and NaN ``x`` included),
+    and a multiplication is several times cheaper than a division (S6's two divisions by √d:
+    31 µs each on 65,536 entries)."""
+    if type(a) is not Literal:
+        return None
+    v = a.value
+    if type(v) is float:
+        dtype = np.dtype(np.float64)
+    elif isinstance(v, (np.floating, np.ndarray)) and np.ndim(v) == 0 and \
+            np.dtype(v.dtype).kind == "f":
+        dtype = np.dtype(v.dtype)
+    else:
+        return None
+    c = float(v)
+    if c == 0.0 or not math.isfinite(c) or abs(math.frexp(c)[0]) != 0.5:
+        return None  # (frexp gives ±0.5 exactly for the powers of two)
+    r = dtype.type(1.0 / c)
+    if not (np.finfo(dtype).tiny <= abs(r) <= np.finfo(dtype).max) or float(r) * c != 1.0:
+        return None
+    value: Any = 1.0 / c if type(v) is float else (r if isinstance(v, np.generic)
+                                                   else np.asarray(r))
+    return Literal(value, a.aval)
+
+
+@rewrites(mul_p, div_p, add_p, sub_p, reshape_p, broadcast_to_p, convert_p, transpose_p)
 def algebraic_rule(eq: Equation, sw: Sweep) -> Any:
-    """``x·1 = x``, ``x + 0 = x``, no-op structural ops, composed reshapes and transposes."""
+    """``x·1 = x``, ``x + 0 = x``, ``x / 2ᵏ = x · 2⁻ᵏ``, no-op structural ops, composed
+    reshapes and transposes."""
     prim = eq.primitive
     ins = eq.inputs
-    if prim is mul_p:
+    if prim is div_p:
+        x, y = ins
+        r = _exact_reciprocal(y)
+        if r is not None and np.dtype(x.aval.dtype).kind == "f":
+            return Equation(mul_p, (x, r), eq.outputs, {})
+    elif prim is mul_p:
         x, y = ins
         res = eq.outputs[0]
         if _is_const(y, 1.0) and _same_aval(x, res):
