@@ -36,7 +36,6 @@ mix channels. Derivatives of every order are therefore convolutions again.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,6 +47,7 @@ from ..core.primitive import Primitive, bind, get_aval
 from ..core.shapes import ShapedArray, shape_str
 from ..interpreters.batch import bdim_to_front, common_size, defbatch
 from ..interpreters.transpose import defbilinear
+from ..ops._base import kernel_module
 from ..ops.structural import reshape, transpose
 from . import _layout as layout
 from . import _xpgrid as grid
@@ -128,14 +128,7 @@ def direct_kernels() -> Any:
     or with ``TENSORCALC_CONV=numpy``."""
     global _direct
     if _direct is None:
-        _direct = False
-        if os.environ.get("TENSORCALC_CONV", "").lower() != "numpy":
-            try:
-                from . import _conv_numba
-            except ImportError:
-                pass
-            else:
-                _direct = _conv_numba
+        _direct = kernel_module("TENSORCALC_CONV", "tensorcalc.nn._conv_numba") or False
     return _direct or None
 
 

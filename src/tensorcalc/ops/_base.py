@@ -8,6 +8,8 @@ which traces them or runs the primitive's array-API implementation.
 
 from __future__ import annotations
 
+import importlib
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -62,3 +64,15 @@ def any_tracer(*args: Any) -> bool:
         if type(a) is not np.ndarray and (isinstance(a, Tracer) or is_foreign(a)):
             return True
     return False
+
+
+def kernel_module(switch: str, name: str) -> Any:
+    """The module ``name`` of numba kernels (imported now), or None: without numba (the
+    optional extra ``fast``), or with the environment variable ``switch`` set to ``numpy``;
+    then the caller runs its NumPy code."""
+    if os.environ.get(switch, "").lower() == "numpy":
+        return None
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None

@@ -11,7 +11,6 @@ derivative equally on ties; ``sqrt′(0) = +inf``; comparisons and ``sign`` have
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,7 @@ from ..interpreters.forward import (
 )
 from ..interpreters.sparsity import defsparsity_elementwise
 from ..interpreters.transpose import defbilinear, deftranspose, is_undefined
-from ._base import dtype_of, needs_bind, probe_dtype
+from ._base import dtype_of, kernel_module, needs_bind, probe_dtype
 from .strong_zero import div_sz, mul_sz
 from .structural import unbroadcast
 
@@ -251,13 +250,7 @@ def jit_tanh(dtype: Any, size: int) -> Any:
     if size < TANH_KERNEL_FROM or np.dtype(dtype) != np.float64:
         return None
     if _jit_tanh is False:
-        module = None
-        if os.environ.get("TENSORCALC_TANH", "").lower() != "numpy":
-            try:
-                from . import _tanh_kernel as module  # imports numba (the extra ``fast``)
-            except ImportError:
-                module = None
-        _jit_tanh = module
+        _jit_tanh = kernel_module("TENSORCALC_TANH", "tensorcalc.ops._tanh_kernel")
     return _jit_tanh
 
 

@@ -25,7 +25,6 @@ the row sums show a NaN, so the common case never pays for it.
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import numpy as np
@@ -39,7 +38,7 @@ from ..interpreters.batch import bdim_to_front, common_size, defbatch, logical_a
 from ..interpreters.forward import defjvp, defjvp_rule
 from ..interpreters.sparsity import DENSE, Pairs, SparsityQuery, defsparsity, positions
 from ..interpreters.transpose import deftranspose, is_undefined
-from ._base import needs_bind
+from ._base import kernel_module, needs_bind
 from .elementwise import (
     absolute,
     add,
@@ -97,16 +96,9 @@ def row_kernels() -> dict[str, Any]:
     ``TENSORCALC_SOFTMAX=numpy`` (then the NumPy code runs)."""
     global _row_kernels
     if _row_kernels is None:
-        kernels: dict[str, Any] = {}
-        if os.environ.get("TENSORCALC_SOFTMAX", "").lower() != "numpy":
-            try:
-                from . import _softmax_rows  # imports numba (the optional extra ``fast``)
-            except ImportError:
-                pass
-            else:
-                kernels = {"softmax_rows": _softmax_rows.softmax_rows,
-                           "softmax_tangent_rows": _softmax_rows.softmax_tangent_rows}
-        _row_kernels = kernels
+        rows = kernel_module("TENSORCALC_SOFTMAX", "tensorcalc.ops._softmax_rows")
+        _row_kernels = {} if rows is None else {
+            "softmax_rows": rows.softmax_rows, "softmax_tangent_rows": rows.softmax_tangent_rows}
     return _row_kernels
 
 
