@@ -297,9 +297,9 @@ class Jitted:
         # The per-call path. Arguments that are all plain NumPy arrays, by position, are
         # looked up by their shapes and dtypes alone (no flatten, no pytree key): a tiny
         # compiled function is dominated by this bookkeeping.
-        if not kwargs and self._by_arrays:
-            key = _arrays_key(args)
-            hit = self._by_arrays.get(key) if key is not None else None
+        key = _arrays_key(args) if not kwargs else None
+        if key is not None:
+            hit = self._by_arrays.get(key)
             if hit is not None:
                 self._last = hit
                 leaves = [b for a in args for b in ((a,) if type(a) is np.ndarray else a)]
@@ -314,10 +314,9 @@ class Jitted:
                     return self.fun(*args, **kwargs)  # being transformed: run the function
         compiled = self._compile_flat(leaves, in_tree, stat, len(dyn[0]))
         self._last = compiled
-        if not (kwargs or self.static_argnums or self.static_argnames or compiled.fixed):
-            key = _arrays_key(args)
-            if key is not None:
-                self._by_arrays[key] = compiled
+        if key is not None and not (self.static_argnums or self.static_argnames
+                                    or compiled.fixed):
+            self._by_arrays[key] = compiled
         if compiled.fixed:
             leaves = [x for k, x in enumerate(leaves) if k not in compiled.fixed]
         outs = list(compiled.run(leaves))
