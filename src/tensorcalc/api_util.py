@@ -291,10 +291,19 @@ def as_value(x: Any, op: str = "tensorcalc") -> Any:
     return tree_unflatten(tree, [v if isinstance(v, ok) else np.asarray(v) for v in leaves])
 
 
+_NUMPY_SCALARS = frozenset({np.float64, np.float32, np.complex128, np.complex64})
+
+
 def as_values_at(args: Sequence[Any], nums: Sequence[int], op: str) -> tuple[Any, ...]:
     """``as_value`` of ``args[i]`` for ``i`` in ``nums``, all at once (so two array libraries
     among them are refused); the other arguments reach the function untouched (a function, a
     string or None in a position that is not differentiated, as in JAX)."""
+    for a in args:
+        t = type(a)
+        if t is not np.ndarray and t is not float and t not in _NUMPY_SCALARS:
+            break
+    else:  # NumPy arrays and numbers only (the common call): nothing to convert or compare
+        return tuple(args)
     picked = as_value(tuple(args[i] for i in nums), op)
     rest = [a for i, a in enumerate(args) if i not in nums]
     if rest:  # one call takes one array library on one device, differentiated or not

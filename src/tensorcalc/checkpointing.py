@@ -159,7 +159,7 @@ def _known(eq: Any, vals: list[Any], value: Any, top: Any) -> Any:
             else:
                 t = eq.primitive.bind(*primals[:i], v.tangent, *primals[i + 1:], **eq.params)
             t_out = add_tangents(t_out, t)
-    return value if type(t_out) is Zero else JVPTracer(top, value, t_out)
+    return top.pure(value, t_out)  # the plain value when t_out is Zero
 
 
 # --- the primitives ------------------------------------------------------------------------

@@ -30,18 +30,28 @@ _trace_stack: ContextVar[tuple[Trace, ...]] = ContextVar("tensorcalc_trace_stack
 _strong_zeros: ContextVar[bool] = ContextVar("tensorcalc_strong_zeros", default=False)
 
 
-@contextmanager
-def new_trace(cls: type[Trace], *args: Any, **kwargs: Any) -> Iterator[Any]:
+class new_trace:  # noqa: N801  (used as a function: ``with new_trace(cls) as trace``)
     """Push a new trace one level above the top of this context's stack; on exit restore the
-    stack and deactivate the trace (a tracer of it used later raises ``LeakedTracerError``)."""
-    stack = _trace_stack.get()
-    trace = cls(len(stack) + 1, *args, **kwargs)
-    token = _trace_stack.set((*stack, trace))
-    try:
-        yield trace
-    finally:
-        _trace_stack.reset(token)
-        trace.active = False
+    stack and deactivate the trace (a tracer of it used later raises ``LeakedTracerError``).
+
+    A class rather than a generator context manager: every eager gradient enters two, and
+    this costs a third of ``contextlib``'s machinery."""
+
+    __slots__ = ("_make", "_trace", "_token")
+
+    def __init__(self, cls: type[Trace], *args: Any, **kwargs: Any) -> None:
+        self._make = (cls, args, kwargs)
+
+    def __enter__(self) -> Any:
+        cls, args, kwargs = self._make
+        stack = _trace_stack.get()
+        self._trace = trace = cls(len(stack) + 1, *args, **kwargs)
+        self._token = _trace_stack.set((*stack, trace))
+        return trace
+
+    def __exit__(self, *exc: object) -> None:
+        _trace_stack.reset(self._token)
+        self._trace.active = False
 
 
 def trace_depth() -> int:

@@ -90,6 +90,17 @@ class Trace:
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
         raise NotImplementedError
 
+    def process_unary(self, prim: Primitive, x: Tracer) -> Any:
+        """``prim(x)`` without parameters, ``x`` this trace's tracer: what every traced unary
+        operation calls (``ops.elementwise.unary_op``), so that a trace can take its commonest
+        case without building an argument tuple and dispatching on it."""
+        return self.process(prim, (x,), {})
+
+    def process_number(self, prim: Primitive, x: Any, y: Any) -> Any:
+        """``prim(x, y)`` without parameters, one operand this trace's tracer and the other a
+        Python number (``x * 0.9``, ``1 - x``): the commonest binary operation."""
+        return self.process(prim, (x, y), {})
+
 
 class Tracer:
     """A value being transformed. Array methods and operators are installed by

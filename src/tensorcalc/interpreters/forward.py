@@ -24,7 +24,7 @@ from ..core.ir import Equation, Literal, Var
 from ..core.primitive import Primitive, Trace, Tracer, bind, get_aval
 from ..core.shapes import NUMPY_CONCRETE, ShapedArray, is_inexact_dtype
 from ..core.zeros import ARG_ZERO, Zero, instantiate
-from .stage import StageTracer
+from .stage import StageTrace, StageTracer
 
 
 class TangentOps:
@@ -170,6 +170,7 @@ def defjvp_scalar(prim: Primitive, kind: str) -> None:
 
 
 _WEAK_FLOAT = ShapedArray((), np.dtype(np.float64), weak_type=True)
+_NO_PARAMS: dict[str, Any] = {}  # read only: the parameters of a call that has none
 
 #: ``(factor, quotient)`` of the unary functions registered with :func:`defjvp_diag`:
 #: ``ẏ = factor(ans, x) ⊙ ẋ``, or ``ẏ = ẋ ⊘ factor(ans, x)`` when ``quotient``.
@@ -218,27 +219,25 @@ def _diag_term(prim: Primitive, factor: Callable[..., Any], i: int) -> Callable[
     return diag_term
 
 
-def _stage_scale(t: StageTracer, factor: Literal) -> StageTracer:
-    """Stage ``mul_sz(ṫ, factor)`` directly on ``t``'s trace; the result has ``t``'s aval
-    (callers check that the factor neither broadcasts nor promotes it).
-
-    This appends to the staging trace's equations itself instead of calling a method of
-    StageTrace: it runs for every eager elementwise operation, and the extra calls cost 3% of
-    the W2 per-operation time (measured). The invariants it must keep are staging's: a fresh
-    output variable, and array constants captured by the trace's guard (see the callers)."""
-    stage = t._trace
-    var = Var(t.var.aval)
-    stage.equations.append(Equation(tangent_ops.mul_sz_p, (t.var, factor), (var,), {}))
-    return StageTracer(stage, var)
-
-
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+    """A value and its tangent at one forward-mode level.
+
+    Under :func:`~tensorcalc.interpreters.linearize.linearize_flat` a tangent staged by the
+    direct paths below is held as the bare :class:`Var` of the level's staging trace (no
+    ``StageTracer`` is made for it: those paths run for every eager elementwise operation);
+    :attr:`tangent` gives it back as a tracer of that trace."""
+
+    __slots__ = ("primal", "_tangent")
 
     def __init__(self, trace: Trace, primal: Any, tangent: Any) -> None:
         self._trace = trace
         self.primal = primal
-        self.tangent = tangent
+        self._tangent = tangent
+
+    @property
+    def tangent(self) -> Any:
+        t = self._tangent
+        return StageTracer(self._trace.stage, t) if type(t) is Var else t
 
     @property
     def aval(self) -> ShapedArray:
@@ -250,27 +249,34 @@ class JVPTracer(Tracer):
 
 
 class JVPTrace(Trace):
-    __slots__ = ()
+    """Forward mode. ``stage`` is the staging trace of a linearization (None for plain
+    ``jvp``): the direct paths append their tangent equations to it themselves."""
+
+    __slots__ = ("stage",)
+
+    def __init__(self, level: int, stage: StageTrace | None = None) -> None:
+        super().__init__(level)
+        self.stage = stage
 
     def process(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
-        if len(args) == 1:
+        n = len(args)
+        if n == 1:
             a = args[0]
-            if type(a) is JVPTracer and a._trace is self and type(a.primal) in NUMPY_CONCRETE:
-                rule = diag_rules.get(prim)
-                if rule is not None:
-                    return self.diagonal(prim, rule, a, params)
-        elif len(args) == 2 and not params:
-            kind = scalar_rules.get(prim)
-            if kind is not None:
-                out = self.with_number(prim, kind, *args)
-                if out is not None:
-                    return out
+            if type(a) is JVPTracer and a._trace is self:
+                return self.process_unary(prim, a, params)
+        elif n == 2 and not params:
+            return self.process_number(prim, *args)
+        return self.apply_rule(prim, args, params)
+
+    def apply_rule(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
+        """The general case: the primitive's jvp rule on the primals and tangents."""
         primals = []
         tangents = []
         for a in args:
             if type(a) is JVPTracer and a._trace is self:
                 primals.append(a.primal)
-                tangents.append(a.tangent)
+                t = a._tangent
+                tangents.append(StageTracer(self.stage, t) if type(t) is Var else t)
             else:
                 primals.append(a)
                 tangents.append(ARG_ZERO)
@@ -286,23 +292,29 @@ class JVPTrace(Trace):
             return [self.pure(a, tt) for a, tt in zip(ans, t, strict=True)]
         return self.pure(ans, t)
 
-    def diagonal(self, prim: Primitive, rule: tuple[Callable[..., Any], bool], a: JVPTracer,
-                 params: dict[str, Any]) -> Any:
-        """``y = f(x)`` elementwise on a concrete ``x``: ``ẏ = f′(x) ⊙ ẋ`` (see defjvp_diag)."""
+    def process_unary(self, prim: Primitive, a: Any, params: dict[str, Any] = _NO_PARAMS
+                      ) -> Any:
+        """``y = f(x)`` elementwise on a concrete ``x`` (see defjvp_diag): ``ẏ = f′(x) ⊙ ẋ``,
+        ``f′(x)`` computed with NumPy and the one product staged directly; anything else takes
+        the rule."""
+        rule = diag_rules.get(prim)
+        x = a.primal
+        if rule is None or type(x) not in NUMPY_CONCRETE:
+            return self.apply_rule(prim, (a,), params)
         factor, quotient = rule
-        x, t = a.primal, a.tangent
         ans = prim.impl(x, **params) if params else prim.impl(x)
         f = factor(ans, x, **params) if params else factor(ans, x)
+        t = a._tangent
         # Arrays and NumPy's inexact scalars (NUMPY_CONCRETE): a chain on a Python float is on
         # ``np.float64`` after its first operation, and a scalar, being immutable, never needs
         # the constant guard.
-        if type(t) is StageTracer and type(f) in NUMPY_CONCRETE:
-            aval = t.var.aval
+        if type(t) is Var and type(f) in NUMPY_CONCRETE:
+            aval = t.aval
             fd = f.dtype  # `is` first: NumPy's builtin dtypes are shared objects
             if f.shape == aval.shape and (fd is aval.dtype or fd == aval.dtype):
-                # Staged inline, like _stage_scale: this is the hottest path of eager
-                # differentiation.
-                stage = t._trace
+                # The factor's literal gets the tangent's aval object: backward_pass reads
+                # that as "checked" and transposes the product without testing it again.
+                stage = self.stage
                 lit = Literal(f, aval)
                 guard = stage.guard
                 if guard is not None and type(f) is np.ndarray and (
@@ -310,32 +322,42 @@ class JVPTrace(Trace):
                     guard.capture(lit)  # f may be seen by the caller: guard it
                 var = Var(aval)
                 prim = tangent_ops.div_sz_p if quotient else tangent_ops.mul_sz_p
-                stage.equations.append(Equation(prim, (t.var, lit), (var,), {}))
-                return JVPTracer(self, ans, StageTracer(stage, var))
+                stage.equations.append(Equation(prim, (t, lit), (var,), {}))
+                return JVPTracer(self, ans, var)
+        if type(t) is Var:
+            t = StageTracer(self.stage, t)
         apply = tangent_ops.div_sz if quotient else tangent_ops.mul_sz
         return self.pure(ans, fit_tangent(apply(t, f), ans))
 
-    def with_number(self, prim: Primitive, kind: str, a: Any, b: Any) -> Any:
+    def process_number(self, prim: Primitive, a: Any, b: Any) -> Any:
         """``prim(x, c)`` or ``prim(c, x)`` with ``x`` concrete and ``c`` a Python number (see
-        defjvp_scalar); ``None`` when the operands are not of that form."""
-        if type(a) is JVPTracer and a._trace is self and (type(b) is float or type(b) is int):
-            tracer, left = a, True
-        elif type(b) is JVPTracer and b._trace is self and (type(a) is float or type(a) is int) \
+        defjvp_scalar): the tangent passes or is scaled directly; anything else takes the
+        rule."""
+        kind = scalar_rules.get(prim)
+        if kind is None:
+            return self.apply_rule(prim, (a, b), {})
+        ta, tb = type(a), type(b)
+        if ta is JVPTracer and a._trace is self and (tb is float or tb is int):
+            tracer, c, left = a, b, True
+        elif tb is JVPTracer and b._trace is self and (ta is float or ta is int) \
                 and kind != "pass_left":
-            tracer, left = b, False
+            tracer, c, left = b, a, False
         else:
-            return None
+            return self.apply_rule(prim, (a, b), {})
         x = tracer.primal
         if type(x) not in NUMPY_CONCRETE:
-            return None
-        c = b if left else a
+            return self.apply_rule(prim, (a, b), {})
         ans = prim.impl(x, c) if left else prim.impl(c, x)
         if ans.dtype is not x.dtype and ans.dtype != x.dtype:
-            return None  # a promotion the generic rule handles (fit_tangent)
-        t = tracer.tangent
+            return self.apply_rule(prim, (a, b), {})  # a promotion (fit_tangent handles it)
+        t = tracer._tangent
         if kind == "scale":
-            if type(t) is StageTracer:
-                t = _stage_scale(t, Literal(float(c), _WEAK_FLOAT))
+            if type(t) is Var:
+                # Staged directly, as in process_unary (a float literal needs no check).
+                var = Var(t.aval)
+                self.stage.equations.append(Equation(
+                    tangent_ops.mul_sz_p, (t, Literal(float(c), _WEAK_FLOAT)), (var,), {}))
+                t = var
             else:
                 t = tangent_ops.mul_sz(t, float(c))
         return JVPTracer(self, ans, t)
@@ -345,6 +367,8 @@ class JVPTrace(Trace):
         # plain value, so later operations on it cost nothing at this level.
         if type(t) is Zero:
             return ans
+        if type(t) is StageTracer and t._trace is self.stage:
+            t = t.var  # held bare, as the direct paths do (see JVPTracer)
         return JVPTracer(self, ans, t)
 
 

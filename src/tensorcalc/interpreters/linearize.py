@@ -61,9 +61,9 @@ def linearize_flat(
 def _linearize(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any],
                diff_mask: Sequence[bool], guard: ConstantGuard
                ) -> tuple[list[Any], LinearMap]:
-    with new_trace(StageTrace, guard) as stage, new_trace(JVPTrace) as jvp:
+    with new_trace(StageTrace, guard) as stage, new_trace(JVPTrace, stage) as jvp:
         tin = [stage.new_input(tangent_aval(get_aval(p))) for p in primals]
-        args = [JVPTracer(jvp, p, t) if m else p
+        args = [JVPTracer(jvp, p, t.var) if m else p  # the bare var: see JVPTracer
                 for p, t, m in zip(primals, tin, diff_mask, strict=True)]
         outs = fun(args)
         out_primals = []

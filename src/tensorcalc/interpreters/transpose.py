@@ -137,14 +137,19 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
             if scale is not None and type(ct) in NUMPY_CONCRETE:
                 # Inline, the commonest equation of an eager gradient (see self_transposes):
                 # one NumPy call, no rule dispatch, no list of cotangents.
+                # The factor needs no shape or dtype test of its own when its aval is the
+                # tangent's aval object: the JVP fast paths stage it so (forward.py), having
+                # checked it, and a literal's aval describes its value.
                 t, f = eq.inputs
-                v = f.value if type(f) is Literal else None
-                cd = ct.dtype  # `is` first: NumPy's builtin dtypes are shared objects
-                if type(t) is Var and (type(v) is float or (
-                        type(v) in NUMPY_CONCRETE and v.shape == ct.shape
-                        and (v.dtype is cd or v.dtype == cd))):
+                if type(t) is Var and type(f) is Literal:
+                    v = f.value
                     aval = t.aval
-                    if ct.shape == aval.shape and (aval.dtype is cd or aval.dtype == cd):
+                    cd = ct.dtype  # `is` first: NumPy's builtin dtypes are shared objects
+                    if (type(v) is float or type(v) in NUMPY_CONCRETE and (
+                            f.aval is aval or v.shape == aval.shape and (
+                                v.dtype is aval.dtype or v.dtype == aval.dtype))) \
+                            and (aval.dtype is cd or aval.dtype == cd) \
+                            and ct.shape == aval.shape:
                         c = scale(ct, v)
                         k = id(t)
                         old = get(k)

@@ -40,6 +40,7 @@ from numpy import (  # noqa: F401  (constants and index helpers are NumPy's)
 )
 
 from ..core.primitive import get_aval
+from ..ops import _base as _ops_base
 from ..ops._base import needs_bind
 from ..ops.bessel import i0  # noqa: F401
 from ..ops.elementwise import (  # noqa: F401
@@ -151,6 +152,7 @@ def at(x: Any) -> _methods.AtIndexer:
 
 _methods.install_namespace_methods(globals())
 _kinds.complete_namespace(globals(), linalg, fft)
+_ops_base.nested_asarray = asarray  # noqa: F405  (lists of traced values in unary operations)
 
 
 def __getattr__(name: str) -> Any:

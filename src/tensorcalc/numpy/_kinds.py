@@ -248,5 +248,6 @@ def complete_namespace(ns: dict[str, Any], linalg: Any, fft: Any) -> None:
         if "." in full or full in SEQUENCE_ARGUMENTS:
             continue
         fn = ns.get(full)
-        if isinstance(fn, types.FunctionType) and not is_numpys_own(fn):
+        if isinstance(fn, types.FunctionType) and not is_numpys_own(fn) \
+                and not getattr(fn, "handles_lists", False):
             ns[full] = accepting_lists(fn)

@@ -44,6 +44,11 @@ def probe_dtype(impl: Callable[..., Any], avals: tuple[ShapedArray, ...],
     return out
 
 
+#: ``tensorcalc.numpy.asarray``, installed by that package (which this layer cannot import): how
+#: a unary operation given a list holding traced values stacks it into one traced array.
+nested_asarray: Callable[[Any], Any] | None = None
+
+
 def needs_bind(x: Any) -> bool:
     """Whether ``x`` must go through ``bind``: a tracer, or an array of a library other than
     NumPy (NumPy arrays and numbers take the direct NumPy call)."""

@@ -28,6 +28,7 @@ from ..interpreters.forward import (
 )
 from ..interpreters.sparsity import defsparsity_elementwise
 from ..interpreters.transpose import defbilinear, deftranspose, is_undefined
+from . import _base
 from ._base import dtype_of, kernel_module, needs_bind, probe_dtype
 from .strong_zero import div_sz, mul_sz
 from .structural import unbroadcast
@@ -56,21 +57,42 @@ def elementwise(name: str, impl: Callable[..., Any], **kw: Any) -> Primitive:
 
 def unary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any], Any]:
     def op(x: Any) -> Any:
-        # the set lookup first: derivative factors (cos x for sin) call these on plain arrays;
-        # then a tracer without the call of needs_bind (this runs for every traced operation)
-        if type(x) not in PLAIN_VALUES and (isinstance(x, Tracer) or needs_bind(x)):
+        # the set lookup first: derivative factors (cos x for sin) call these on plain arrays
+        if type(x) in PLAIN_VALUES:
+            return np_fn(x)
+        if isinstance(x, Tracer):
+            # One operand: its trace is the top one, so bind's search is skipped (this runs
+            # for every traced operation); bind still reports a tracer that leaked.
+            trace = x._trace
+            return trace.process_unary(prim, x) if trace.active else bind(prim, x)
+        if needs_bind(x):
             return bind(prim, x)
-        return np_fn(x)
+        try:
+            return np_fn(x)
+        except Exception:
+            # A list holding traced values (tnp.sin([a, b])): stacked, as tnp.asarray does.
+            # Handled here rather than by numpy._kinds.accepting_lists, whose wrapper would
+            # cost every traced unary operation one more call.
+            if type(x) not in (list, tuple) or _base.nested_asarray is None:
+                raise
+            return op(_base.nested_asarray(x))
 
     op.__name__ = op.__qualname__ = np_fn.__name__
+    op.handles_lists = True  # type: ignore[attr-defined]
     op.__doc__ = f"``numpy.{np_fn.__name__}``, differentiable (primitive ``{prim.name}``)."
     return op
 
 
 def binary_op(prim: Primitive, np_fn: Callable[..., Any]) -> Callable[[Any, Any], Any]:
     def op(x: Any, y: Any) -> Any:
-        if type(x) in PLAIN_VALUES and type(y) in PLAIN_VALUES:
-            return np_fn(x, y)
+        tx, ty = type(x), type(y)
+        if tx in PLAIN_VALUES:
+            if ty in PLAIN_VALUES:
+                return np_fn(x, y)
+            if (tx is float or tx is int) and isinstance(y, Tracer) and y._trace.active:
+                return y._trace.process_number(prim, x, y)  # a number and one tracer
+        elif (ty is float or ty is int) and isinstance(x, Tracer) and x._trace.active:
+            return x._trace.process_number(prim, x, y)
         if isinstance(x, Tracer) or isinstance(y, Tracer) or needs_bind(x) or needs_bind(y):
             return bind(prim, x, y)
         return np_fn(x, y)
@@ -229,7 +251,9 @@ tanh = unary_op(tanh_p, np.tanh)
 
 
 def _tanh_factor(ans: Any, x: Any) -> Any:
-    return subtract(1.0, multiply(ans, ans))  # tanh' = 1 - tanh²
+    # tanh' = 1 - tanh². Operators, not tnp calls: on the NumPy arrays of an eager gradient
+    # they are NumPy's own (no wrapper to pass), on tracers the same primitives.
+    return 1.0 - ans * ans
 
 
 defjvp_diag(tanh_p, _tanh_factor)
