@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tensorcalc as tc
+import tensorcalc.numpy as tnp
 from tensorcalc.core.primitive import bind
 from tensorcalc.interpreters import forward, transpose
 from tensorcalc.ops import elementwise as ew
@@ -198,3 +199,126 @@ def test_tree_unflatten_fast_path_still_counts_the_leaves():
     _, leaf = tree_flatten(1.0)
     with pytest.raises(ValueError, match="left over"):
         tree_unflatten(leaf, [1.0, 2.0])
+
+
+# --- linear and bilinear primitives, and x / c: staged without their jvp rules --------------
+
+
+def _fast_and_slow(monkeypatch, fun, x):
+    """``(jvp, grad)`` of ``fun`` at ``x`` with the direct paths, and with all of them off."""
+    def both():
+        return (tc.jvp(fun, (x,), (np.ones_like(x),))[1],
+                tc.value_and_grad(lambda v: tnp.sum(tnp.sin(fun(v))))(x))
+    fast = both()
+    with monkeypatch.context() as m:
+        m.setattr(forward, "diag_rules", {})
+        m.setattr(forward, "scalar_rules", {})
+        m.setattr(forward, "linear_prims", set())
+        m.setattr(forward, "bilinear_prims", set())
+        m.setattr(transpose, "self_transposes", {})
+        slow = both()
+    return fast, slow
+
+
+_W = np.linspace(-1.0, 1.0, 18).reshape(6, 3)
+_CASES = {
+    "reshape": lambda v: tnp.reshape(v, (2, 12)) * 1.5,
+    "transpose": lambda v: tnp.transpose(tnp.reshape(v, (2, 2, 6)), (2, 0, 1)),
+    "sum_axis": lambda v: tnp.sum(v * v, axis=0),
+    "matmul_const_right": lambda v: v @ _W,
+    "matmul_const_left": lambda v: _W.T @ v.T,
+    "matmul_both": lambda v: v @ v.T,
+    "matmul_batched": lambda v: tnp.reshape(v, (2, 2, 6)) @ tnp.reshape(v, (2, 6, 2)),
+    "matmul_broadcast": lambda v: tnp.reshape(v, (2, 2, 6)) @ _W,
+    "matmul_vector": lambda v: v[0] @ _W,
+    "divide_power_of_two": lambda v: tnp.sin(v) / 4.0,
+    "divide_numpy_scalar": lambda v: tnp.sin(v) / np.float64(0.25),
+    "divide_other": lambda v: tnp.sin(v) / 3.0,
+    "divide_int": lambda v: v / 8,
+}
+
+
+@pytest.mark.parametrize("name", sorted(_CASES))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_linear_bilinear_and_division_paths_equal_the_rules(monkeypatch, name, dtype):
+    x = np.linspace(-1.0, 1.0, 24).reshape(4, 6).astype(dtype)
+    (jf, (vf, gf)), (js, (vs, gs)) = _fast_and_slow(monkeypatch, _CASES[name], x)
+    for a, b in ((jf, js), (vf, vs), (gf, gs)):
+        assert np.asarray(a).dtype == np.asarray(b).dtype
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("c", [4.0, np.float64(0.5), np.float32(2.0), 2.0 ** -130, 2.0 ** 1020,
+                               -0.25, 3.0, 0.0, 8])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_division_by_a_power_of_two_is_bitwise_the_division(monkeypatch, c, dtype):
+    """Large arrays divide by ±2ᵏ as a multiplication by 2⁻ᵏ when that is exact: value and
+    gradient are the plain division's, bit for bit, also at 0, -0, ±inf, subnormals, NaN."""
+    x = np.random.default_rng(0).standard_normal(forward.RECIPROCAL_FROM).astype(dtype)
+    x[:5] = [0.0, -0.0, np.inf, np.nan, 1e-42 if dtype == np.float32 else 1e-310]
+
+    def f(v):
+        return tnp.sum(tnp.sin(v) * (v / c))
+
+    with np.errstate(all="ignore"):
+        fast = tc.value_and_grad(f)(x)
+        monkeypatch.setattr(forward, "RECIPROCAL_FROM", 10 ** 12)
+        slow = tc.value_and_grad(f)(x)
+        plain = np.sum(np.sin(x) * (x / c))
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fast[0], plain)
+
+
+def test_matmul_reshape_and_division_never_reach_their_jvp_rules(monkeypatch):
+    """An attention-like gradient stages every equation directly; its gradient is the central
+    difference's."""
+    from tensorcalc.ops import products, structural
+
+    calls = []
+    for prim in (products.matmul_p, structural.reshape_p, structural.transpose_p,
+                 structural.reduce_sum_p, ew.div_p):
+        rule = forward.jvp_rules[prim]
+        monkeypatch.setitem(forward.jvp_rules, prim,
+                            lambda p, t, _r=rule, _n=prim.name, **kw: calls.append(_n)
+                            or _r(p, t, **kw))
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((8, 4)), rng.standard_normal((4, 4)) / 2
+
+    def loss(w):
+        q = tnp.transpose(tnp.reshape(x @ w, (8, 2, 2)), (1, 0, 2))
+        s = q @ tnp.transpose(q, (0, 2, 1)) / 2.0
+        return tnp.sum(tnp.tanh(tnp.reshape(s, (2, 64))))
+
+    g = tc.grad(loss)(w)
+    assert calls == []
+    h = 1e-6
+    fd = np.array([(loss(w + h * e) - loss(w - h * e)) / (2 * h)
+                   for e in np.eye(16).reshape(16, 4, 4)]).reshape(4, 4)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+
+
+def test_a_rule_registered_again_replaces_the_direct_path():
+    import tensorcalc.extend as ext
+
+    p = ext.Primitive(f"test_twice_{len(ext.Primitive.registry)}", lambda x: 2 * x,
+                      lambda x: x)
+    ext.deflinear(p, lambda ct, x: (2 * ct,))
+    assert p in forward.linear_prims
+    seen = []
+
+    def rule(primals, tangents):
+        seen.append(1)
+        return p.bind(*primals), p.bind(*tangents)
+
+    ext.defjvp_rule(p, rule)
+    assert p not in forward.linear_prims
+    assert tc.grad(lambda v: tnp.sum(p.bind(v)))(np.ones(3)).tolist() == [2.0, 2.0, 2.0]
+    assert seen == [1]
+
+
+def test_unary_operations_stack_lists_of_traced_values():
+    g = tc.grad(lambda v: tnp.sum(tnp.sin([v[0], [v[1], 2.0]][0:1] + [v[2]])))(np.ones(3))
+    np.testing.assert_allclose(g, [np.cos(1.0), 0.0, np.cos(1.0)])
+    with pytest.raises(TypeError):
+        tnp.sin("a")

@@ -160,6 +160,12 @@ def test_division_by_a_power_of_two_becomes_the_same_bits_multiplication():
         src = f.source(x)
         power = c in (4.0, 0.5, 8.0, 2.0 ** -20, 2.0 ** 1000, -16.0)
         assert ("multiply" in src) == power and ("divide" in src) != power, (c, src)
+    # the reciprocal must be normal in the type the division is computed in: 2¹³⁰ is not a
+    # float32, so x / 2⁻¹³⁰ of a float32 x stays a division (x · 2¹³⁰ would be inf)
+    x32 = np.array([2.0 ** -10, 1.0, -3.0, 1e-40], np.float32)
+    for c in (2.0 ** -130, 2.0 ** -127, 2.0 ** 127, np.float32(2.0 ** -130)):
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(tc.jit(lambda v, c=c: v / c)(x32), x32 / c)
     # integers keep their true division (a float result either way, but not rewritten)
     f = tc.jit(lambda v: v / 4.0)
     assert "divide" in f.source(np.arange(4))

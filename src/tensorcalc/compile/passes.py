@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core.ir import Equation, Literal, Program, Var
 from ..core.primitive import bind
+from ..core.shapes import exact_reciprocal
 from ..ops.elementwise import add_p, div_p, mul_p, sub_p
 from ..ops.structural import broadcast_to_p, convert_p, reshape_p, transpose_p
 from .structured import (
@@ -139,30 +140,22 @@ def _same_aval(a: Atom, v: Var) -> bool:
 _NO_OP_IF_SAME = frozenset({reshape_p, broadcast_to_p, convert_p})
 
 
-def _exact_reciprocal(a: Atom) -> Literal | None:
-    """``1/c`` for a scalar constant ``c = ±2ᵏ`` of a real float type whose reciprocal is a
-    normal number of that type, else None. Then ``x / c`` and ``x · (1/c)`` are the same real
-    number, so they round alike, bit for bit (subnormal, infinite and NaN ``x`` included),
-    and a multiplication is several times cheaper than a division (S6's two divisions by √d:
-    31 µs each on 65,536 entries)."""
+def _exact_reciprocal(a: Atom, dtype: np.dtype) -> Literal | None:
+    """The literal ``1/c`` for a scalar constant ``c = ±2ᵏ`` of a real float type whose
+    reciprocal is a normal number of ``dtype``, the division's (result) type, else None
+    (:func:`~tensorcalc.core.shapes.exact_reciprocal`: ``x / c`` and ``x · (1/c)`` are then
+    the same bits; S6's two divisions by √d took 31 µs each on 65,536 entries)."""
     if type(a) is not Literal:
         return None
     v = a.value
-    if type(v) is float:
-        dtype = np.dtype(np.float64)
-    elif isinstance(v, (np.floating, np.ndarray)) and np.ndim(v) == 0 and \
-            np.dtype(v.dtype).kind == "f":
-        dtype = np.dtype(v.dtype)
-    else:
+    if not (type(v) is float or (isinstance(v, (np.floating, np.ndarray)) and np.ndim(v) == 0
+                                 and np.dtype(v.dtype).kind == "f")):
         return None
-    c = float(v)
-    if c == 0.0 or not math.isfinite(c) or abs(math.frexp(c)[0]) != 0.5:
-        return None  # (frexp gives ±0.5 exactly for the powers of two)
-    r = dtype.type(1.0 / c)
-    if not (np.finfo(dtype).tiny <= abs(r) <= np.finfo(dtype).max) or float(r) * c != 1.0:
-        return None
-    value: Any = 1.0 / c if type(v) is float else (r if isinstance(v, np.generic)
-                                                   else np.asarray(r))
+    r = exact_reciprocal(float(v), dtype)
+    if r is None or (type(v) is not float and exact_reciprocal(float(v), v.dtype) is None):
+        return None  # (a NumPy constant holds 1/c in its own type too)
+    value: Any = r if type(v) is float else (v.dtype.type(r) if isinstance(v, np.generic)
+                                             else np.asarray(r, v.dtype))
     return Literal(value, a.aval)
 
 
@@ -174,7 +167,8 @@ def algebraic_rule(eq: Equation, sw: Sweep) -> Any:
     ins = eq.inputs
     if prim is div_p:
         x, y = ins
-        r = _exact_reciprocal(y)
+        out_dtype = np.dtype(eq.outputs[0].aval.dtype)
+        r = _exact_reciprocal(y, out_dtype) if out_dtype.kind == "f" else None
         if r is not None and np.dtype(x.aval.dtype).kind == "f":
             return Equation(mul_p, (x, r), eq.outputs, {})
     elif prim is mul_p:

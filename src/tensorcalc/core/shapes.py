@@ -12,6 +12,7 @@ promotion rule (NEP 50): ``float32_array * 2.0`` stays float32.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -244,3 +245,22 @@ def normalize_axes(axis: object, ndim: int, op: str) -> tuple[int, ...]:
     if len(set(out)) != len(out):
         raise ShapeError(f"{op}: repeated axis in {axis!r}")
     return tuple(sorted(out))
+
+
+_NORMAL_RANGE: dict[np.dtype, tuple[float, float]] = {}
+
+
+def exact_reciprocal(c: float, dtype: np.dtype) -> float | None:
+    """``1/c`` when ``c = ±2ᵏ`` and ``1/c`` is a normal number of the real float type ``dtype``
+    (the type the division is computed in), else None. Then ``x / c`` and ``x · (1/c)`` are
+    the same real number for every ``x``, so they round alike, bit for bit (subnormal,
+    infinite and NaN ``x`` included), and a multiplication is several times cheaper than a
+    division (jit's algebraic pass and the eager ``x / c`` both use it)."""
+    if c == 0.0 or not math.isfinite(c) or abs(math.frexp(c)[0]) != 0.5:
+        return None  # (frexp gives ±0.5 exactly for the powers of two)
+    bounds = _NORMAL_RANGE.get(dtype)
+    if bounds is None:
+        fi = np.finfo(dtype)
+        bounds = _NORMAL_RANGE[dtype] = (float(fi.tiny), float(fi.max))
+    r = 1.0 / c
+    return r if bounds[0] <= abs(r) <= bounds[1] else None

@@ -22,9 +22,9 @@ from ..core.context import new_trace
 from ..core.errors import MissingRuleError
 from ..core.ir import Equation, Literal, Var
 from ..core.primitive import Primitive, Trace, Tracer, bind, get_aval
-from ..core.shapes import NUMPY_CONCRETE, ShapedArray, is_inexact_dtype
+from ..core.shapes import NUMPY_CONCRETE, ShapedArray, exact_reciprocal, is_inexact_dtype
 from ..core.zeros import ARG_ZERO, Zero, instantiate
-from .stage import StageTrace, StageTracer
+from .stage import StageTrace, StageTracer, abstract_eval
 
 
 class TangentOps:
@@ -85,6 +85,25 @@ def fit_tangent(t: Any, ans: Any) -> Any:
 jvp_rules: dict[Primitive, Callable[..., tuple[Any, Any]]] = {}
 
 
+#: Primitives whose jvp is the primitive itself applied to the tangent (``defjvp_linear``) and
+#: bilinear ones whose product-rule terms are the primitive with the tangent in one operand's
+#: place (``defbilinear`` without custom terms): :class:`JVPTrace` stages their tangent
+#: equations directly under linearization.
+linear_prims: set[Primitive] = set()
+bilinear_prims: set[Primitive] = set()
+
+
+def _set_rule(prim: Primitive, rule: Callable[..., Any]) -> None:
+    """Install ``prim``'s jvp rule. It drops every direct path of the primitive, which would
+    compute what the old rule computes: ``defjvp_diag``, ``defjvp_scalar``, ``defjvp_linear``
+    and ``defbilinear`` declare theirs after the rule."""
+    jvp_rules[prim] = rule
+    diag_rules.pop(prim, None)
+    scalar_rules.pop(prim, None)
+    linear_prims.discard(prim)
+    bilinear_prims.discard(prim)
+
+
 def defjvp(prim: Primitive, *arg_rules: Callable[..., Any] | None) -> None:
     """Register per-argument jvp rules: ``rule_i(ẋ_i, ans, *primals, **params)`` returns the
     contribution ``(∂ans/∂x_i) ẋ_i``; contributions are summed. ``None`` marks an argument
@@ -103,7 +122,7 @@ def defjvp(prim: Primitive, *arg_rules: Callable[..., Any] | None) -> None:
             return ans, fit_tangent(only_rule(t, ans, *primals, **params), ans)
 
         unary_jvp_rule.__name__ = unary_jvp_rule.__qualname__ = f"{prim.name}_jvp"
-        jvp_rules[prim] = unary_jvp_rule
+        _set_rule(prim, unary_jvp_rule)
         return
 
     def jvp_rule(primals: list[Any], tangents: list[Any], **params: Any) -> tuple[Any, Any]:
@@ -119,7 +138,7 @@ def defjvp(prim: Primitive, *arg_rules: Callable[..., Any] | None) -> None:
         return ans, fit_tangent(out, ans)
 
     jvp_rule.__name__ = jvp_rule.__qualname__ = f"{prim.name}_jvp"
-    jvp_rules[prim] = jvp_rule
+    _set_rule(prim, jvp_rule)
 
 
 def defjvp_zero(prim: Primitive) -> None:
@@ -131,7 +150,7 @@ def defjvp_zero(prim: Primitive) -> None:
         return ans, ([Zero(None)] * len(ans) if prim.multiple_results else Zero(None))
 
     zero_jvp.__name__ = f"{prim.name}_jvp"
-    jvp_rules[prim] = zero_jvp
+    _set_rule(prim, zero_jvp)
     prim.differentiable = False
 
 
@@ -147,24 +166,32 @@ def defjvp_linear(prim: Primitive) -> None:
         return ans, bind(prim, *ts, **params)
 
     linear_jvp.__name__ = f"{prim.name}_jvp"
-    jvp_rules[prim] = linear_jvp
+    _set_rule(prim, linear_jvp)
+    linear_prims.add(prim)
 
 
 def defjvp_rule(prim: Primitive, rule: Callable[..., tuple[Any, Any]]) -> None:
     """Register a whole jvp rule ``rule(primals, tangents, **params) -> (ans, tangent)``."""
-    jvp_rules[prim] = rule
+    _set_rule(prim, rule)
 
 
 #: Binary elementwise primitives with a direct path when one operand is a Python number c:
-#: "pass" (x + c, c + x: ẏ = ẋ), "pass_left" (x − c only), "scale" (x · c, c · x: ẏ = c ẋ).
+#: "pass" (x + c, c + x: ẏ = ẋ), "pass_left" (x − c only), "scale" (x · c, c · x: ẏ = c ẋ),
+#: "divide" (x / c only: ẏ = ẋ / c, computed as ẋ · (1/c) when that is exact, see
+#: :func:`~tensorcalc.core.shapes.exact_reciprocal`). NumPy's float scalars count as numbers.
 scalar_rules: dict[Primitive, str] = {}
+_NUMBERS = frozenset({float, int, np.float64, np.float32})
+
+#: Arrays from this many entries divide by a power of two as a multiplication (below it the
+#: two cost the same and the test of ``c`` would be the larger part).
+RECIPROCAL_FROM = 4096
 
 
 def defjvp_scalar(prim: Primitive, kind: str) -> None:
     """Declare how ``prim(x, c)`` with a Python number ``c`` moves the tangent (see
     :data:`scalar_rules`), so that :class:`JVPTrace` handles it without dispatching the rule.
     The primitive's ordinary jvp rule must agree; it is used everywhere else."""
-    if kind not in ("pass", "pass_left", "scale"):
+    if kind not in ("pass", "pass_left", "scale", "divide"):
         raise ValueError(f"defjvp_scalar: unknown kind {kind!r}")
     scalar_rules[prim] = kind
 
@@ -199,7 +226,6 @@ def defjvp_diag(prim: Primitive, *factors: Callable[..., Any] | None,
         raise TypeError(f"defjvp_diag({prim.name}): quotient=True is for unary primitives")
     if len(factors) == 1 and factors[0] is not None:
         (factor,) = factors
-        diag_rules[prim] = (factor, quotient)
 
         def diag_jvp(t: Any, ans: Any, x: Any, **params: Any) -> Any:
             apply = tangent_ops.div_sz if quotient else tangent_ops.mul_sz
@@ -207,6 +233,7 @@ def defjvp_diag(prim: Primitive, *factors: Callable[..., Any] | None,
 
         diag_jvp.__name__ = diag_jvp.__qualname__ = f"{prim.name}_jvp"
         defjvp(prim, diag_jvp)
+        diag_rules[prim] = (factor, quotient)  # after the rule, which clears the shortcuts
         return
     defjvp(prim, *[None if f is None else _diag_term(prim, f, i) for i, f in enumerate(factors)])
 
@@ -243,6 +270,23 @@ class JVPTracer(Tracer):
     def aval(self) -> ShapedArray:
         return get_aval(self.primal)
 
+    # Read off a NumPy primal directly, not through a new aval: user code and the operations'
+    # shape arithmetic (reshape, transpose, matmul's rules) ask these of every operand.
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        p = self.primal
+        return p.shape if type(p) is np.ndarray else get_aval(p).shape
+
+    @property
+    def ndim(self) -> int:
+        p = self.primal
+        return p.ndim if type(p) is np.ndarray else get_aval(p).ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        p = self.primal
+        return p.dtype if type(p) is np.ndarray else get_aval(p).dtype
+
     def concrete_value(self) -> Any:
         p = self.primal
         return p.concrete_value() if isinstance(p, Tracer) else p
@@ -264,8 +308,11 @@ class JVPTrace(Trace):
             a = args[0]
             if type(a) is JVPTracer and a._trace is self:
                 return self.process_unary(prim, a, params)
-        elif n == 2 and not params:
-            return self.process_number(prim, *args)
+        elif n == 2:
+            if not params:
+                return self.process_number(prim, *args)
+            if prim in bilinear_prims:
+                return self.bilinear(prim, args[0], args[1], params)
         return self.apply_rule(prim, args, params)
 
     def apply_rule(self, prim: Primitive, args: tuple[Any, ...], params: dict[str, Any]) -> Any:
@@ -300,6 +347,8 @@ class JVPTrace(Trace):
         rule = diag_rules.get(prim)
         x = a.primal
         if rule is None or type(x) not in NUMPY_CONCRETE:
+            if prim in linear_prims:
+                return self.linear(prim, a, params)
             return self.apply_rule(prim, (a,), params)
         factor, quotient = rule
         ans = prim.impl(x, **params) if params else prim.impl(x)
@@ -330,37 +379,107 @@ class JVPTrace(Trace):
         return self.pure(ans, fit_tangent(apply(t, f), ans))
 
     def process_number(self, prim: Primitive, a: Any, b: Any) -> Any:
-        """``prim(x, c)`` or ``prim(c, x)`` with ``x`` concrete and ``c`` a Python number (see
-        defjvp_scalar): the tangent passes or is scaled directly; anything else takes the
-        rule."""
+        """``prim(x, c)`` or ``prim(c, x)`` with ``x`` concrete and ``c`` a number (Python's,
+        or a NumPy float scalar; see defjvp_scalar): the tangent passes or is scaled directly;
+        a bilinear primitive takes :meth:`bilinear`; anything else takes the rule."""
         kind = scalar_rules.get(prim)
         if kind is None:
+            if prim in bilinear_prims:
+                return self.bilinear(prim, a, b, {})
             return self.apply_rule(prim, (a, b), {})
         ta, tb = type(a), type(b)
-        if ta is JVPTracer and a._trace is self and (tb is float or tb is int):
+        if ta is JVPTracer and a._trace is self and tb in _NUMBERS:
             tracer, c, left = a, b, True
-        elif tb is JVPTracer and b._trace is self and (ta is float or ta is int) \
-                and kind != "pass_left":
+        elif tb is JVPTracer and b._trace is self and ta in _NUMBERS \
+                and kind != "pass_left" and kind != "divide":
             tracer, c, left = b, a, False
         else:
             return self.apply_rule(prim, (a, b), {})
         x = tracer.primal
         if type(x) not in NUMPY_CONCRETE:
             return self.apply_rule(prim, (a, b), {})
-        ans = prim.impl(x, c) if left else prim.impl(c, x)
+        scale = prim_t = reciprocal = None
+        if kind == "scale":
+            scale, prim_t = float(c), tangent_ops.mul_sz_p
+        elif kind == "divide":
+            scale, prim_t = float(c), tangent_ops.div_sz_p
+            if type(x) is np.ndarray and x.size >= RECIPROCAL_FROM and x.dtype.kind == "f":
+                r = exact_reciprocal(scale, x.dtype)
+                if r is not None and (type(c) is float or type(c) is int
+                                      or exact_reciprocal(scale, c.dtype) is not None):
+                    # x / 2ᵏ as x · 2⁻ᵏ, the same bits (the reciprocal in c's own type, so
+                    # NumPy promotes as it would for c)
+                    scale, prim_t = r, tangent_ops.mul_sz_p
+                    reciprocal = r if type(c) is float or type(c) is int else type(c)(r)
+        if reciprocal is not None:
+            ans = np.multiply(x, reciprocal)
+        else:
+            ans = prim.impl(x, c) if left else prim.impl(c, x)
         if ans.dtype is not x.dtype and ans.dtype != x.dtype:
             return self.apply_rule(prim, (a, b), {})  # a promotion (fit_tangent handles it)
         t = tracer._tangent
-        if kind == "scale":
+        if prim_t is not None:
             if type(t) is Var:
                 # Staged directly, as in process_unary (a float literal needs no check).
                 var = Var(t.aval)
                 self.stage.equations.append(Equation(
-                    tangent_ops.mul_sz_p, (t, Literal(float(c), _WEAK_FLOAT)), (var,), {}))
+                    prim_t, (t, Literal(scale, _WEAK_FLOAT)), (var,), {}))
                 t = var
             else:
-                t = tangent_ops.mul_sz(t, float(c))
+                t = (tangent_ops.mul_sz if prim_t is tangent_ops.mul_sz_p
+                     else tangent_ops.div_sz)(t, scale)
         return JVPTracer(self, ans, t)
+
+    def linear(self, prim: Primitive, a: Any, params: dict[str, Any]) -> Any:
+        """A linear primitive of one operand (reshape, transpose, sum…) on a concrete value
+        whose tangent is staged: ``ẏ = prim(ẋ)``, one equation appended directly."""
+        x, t = a.primal, a._tangent
+        if type(x) not in NUMPY_CONCRETE or type(t) is not Var or prim.multiple_results:
+            return self.apply_rule(prim, (a,), params)
+        try:
+            ans = prim.impl(x, **params)
+        except Exception:  # noqa: BLE001  (the rule's path explains the error)
+            return self.apply_rule(prim, (a,), params)
+        var = Var(abstract_eval(prim, [t.aval], params))
+        self.stage.equations.append(Equation(prim, (t,), (var,), params))
+        return JVPTracer(self, ans, var)
+
+    def bilinear(self, prim: Primitive, a: Any, b: Any, params: dict[str, Any]) -> Any:
+        """``z = B(x, y)`` (matmul, convolutions) on concrete operands with staged tangents:
+        ``ż = B(ẋ, y) + B(x, ẏ)``, the terms appended directly (the sum, when both operands
+        are traced, through the staging trace)."""
+        ta = type(a) is JVPTracer and a._trace is self
+        tb = type(b) is JVPTracer and b._trace is self
+        x = a.primal if ta else a
+        y = b.primal if tb else b
+        if not (ta or tb) or type(x) not in NUMPY_CONCRETE or type(y) not in NUMPY_CONCRETE \
+                or (ta and type(a._tangent) is not Var) or (tb and type(b._tangent) is not Var):
+            return self.apply_rule(prim, (a, b), params)
+        try:
+            ans = prim.impl(x, y, **params)
+        except Exception:  # noqa: BLE001  (the rule's path explains the error)
+            return self.apply_rule(prim, (a, b), params)
+        stage = self.stage
+        terms = []
+        for traced, t, other, left in ((ta, a._tangent if ta else None, y, True),
+                                       (tb, b._tangent if tb else None, x, False)):
+            if not traced:
+                continue
+            lit = Literal(other, get_aval(other))
+            if stage.guard is not None and type(other) is np.ndarray:
+                stage.guard.capture(lit)  # the other operand may be the caller's array
+            ins = (t, lit) if left else (lit, t)
+            var = Var(abstract_eval(prim, [v.aval for v in ins], params))
+            stage.equations.append(Equation(prim, ins, (var,), params))
+            terms.append(var)
+        out = terms[0] if len(terms) == 1 else \
+            tangent_ops.add(StageTracer(stage, terms[0]), StageTracer(stage, terms[1]))
+        if type(out) is Var:
+            aval = out.aval
+            if aval.shape == ans.shape and aval.dtype == ans.dtype:
+                return JVPTracer(self, ans, out)
+            out = StageTracer(stage, out)
+        return self.pure(ans, fit_tangent(out, ans))
 
     def pure(self, ans: Any, t: Any) -> Any:
         # A value with a zero tangent does not depend on this level's input: hand back the

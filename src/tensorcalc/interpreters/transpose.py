@@ -22,7 +22,7 @@ from ..core.ir import Literal, Program, Var
 from ..core.primitive import Primitive, get_aval
 from ..core.shapes import NUMPY_CONCRETE, ShapedArray, shape_str
 from ..core.zeros import Zero
-from .forward import defjvp, defjvp_linear, tangent_ops
+from .forward import bilinear_prims, defjvp, defjvp_linear, tangent_ops
 
 
 class UndefinedPrimal:
@@ -102,6 +102,8 @@ def defbilinear(prim: Primitive, lhs_transpose: Callable[..., Any],
 
     bilinear_transpose.__name__ = bilinear_transpose.__qualname__ = f"{prim.name}_transpose"
     defjvp(prim, lhs_jvp or lhs_term, rhs_jvp or rhs_term)
+    if lhs_jvp is None and rhs_jvp is None:
+        bilinear_prims.add(prim)  # the direct path of JVPTrace.bilinear stages these terms
     deftranspose(prim, bilinear_transpose, self_transpose)
 
 

@@ -196,6 +196,7 @@ def _div_transpose(ct: Any, x: Any, y: Any) -> tuple[Any, None]:
 
 
 defjvp(div_p, _div_jvp_x, _div_jvp_y)
+defjvp_scalar(div_p, "divide")
 deftranspose(div_p, _div_transpose)
 defbroadcasting(div_p)
 

@@ -96,17 +96,19 @@ defsparsity(reshape_p, lambda q: SAME)  # row-major: the flat layout does not ch
 
 
 def _resolve_shape(shape: Any, old: tuple[Any, ...]) -> tuple[Any, ...]:
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        return shape  # the common case, already resolved
     shape = (shape,) if isinstance(shape, (int, np.integer, str, Sym)) else tuple(shape)
-    if sum(1 for d in shape if isinstance(d, (int, np.integer)) and d == -1) > 1:
+    unknown = [i for i, d in enumerate(shape) if isinstance(d, (int, np.integer)) and d == -1]
+    if len(unknown) > 1:
         raise ShapeError(f"reshape: can only specify one unknown dimension (-1), got {shape}")
-    if any(isinstance(d, (int, np.integer)) and d == -1 for d in shape):
-        known = [d for d in shape if not (isinstance(d, (int, np.integer)) and d == -1)]
-        total, part = size(old), size(as_shape(known))
+    if unknown:
+        (u,) = unknown
+        total, part = size(old), size(as_shape(shape[:u] + shape[u + 1:]))
         if not (isinstance(total, int) and isinstance(part, int)) or part == 0 or total % part:
             raise ShapeError(
                 f"reshape: cannot infer -1 when reshaping {shape_str(old)} to {shape}")
-        shape = tuple(total // part if isinstance(d, (int, np.integer)) and d == -1 else d
-                      for d in shape)
+        shape = (*shape[:u], total // part, *shape[u + 1:])
     return as_shape(shape)
 
 
@@ -277,9 +279,7 @@ defsparsity(reduce_sum_p, reduction_sparsity)
 
 
 def reduce_sum(x: Any, axes: tuple[int, ...]) -> Any:
-    if not axes:
-        return x
-    return bind(reduce_sum_p, x, axes=tuple(axes))
+    return bind(reduce_sum_p, x, axes=tuple(axes)) if axes else x
 
 
 def unbroadcast(ct: Any, aval: ShapedArray) -> Any:
