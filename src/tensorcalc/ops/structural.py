@@ -140,7 +140,7 @@ defxp(transpose_p, lambda xp, x, *, perm: xp.permute_dims(x, perm))
 
 
 def _transpose_transpose(ct: Any, x: Any, *, perm: tuple[int, ...]) -> tuple[Any]:
-    return (transpose(ct, tuple(int(i) for i in np.argsort(perm))),)
+    return (transpose(ct, tuple(sorted(range(len(perm)), key=perm.__getitem__))),)  # perm⁻¹
 
 
 deflinear(transpose_p, _transpose_transpose)
