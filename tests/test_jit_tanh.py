@@ -15,16 +15,36 @@ import tensorcalc as tc
 import tensorcalc.numpy as tnp
 from tensorcalc.compile import fusion, table, tiering
 from tensorcalc.ops import elementwise as ew
+from tensorcalc.ops._base import kernel_module
 from tests.concurrency import isolated_kernel_cache
 
 BIG = ew.TANH_KERNEL_FROM
-pytestmark = pytest.mark.skipif(ew.jit_tanh(np.float64, BIG) is None,
+_MODULE = kernel_module("TENSORCALC_TANH", "tensorcalc.ops._tanh_kernel")
+pytestmark = pytest.mark.skipif(_MODULE is None,
                                 reason="jit's tanh kernel needs numba (the 'fast' extra)")
 _kernel_cache = isolated_kernel_cache("tanh")
 
 
+@pytest.fixture(autouse=True)
+def _jit_runs_the_kernel(monkeypatch):
+    """jit's choice as on a CPU where NumPy's float64 tanh is a scalar loop (on one with
+    AVX-512 jit keeps NumPy's: test_the_choice_follows_numpy_s_loop_and_the_switch)."""
+    monkeypatch.setattr(ew, "_jit_tanh", _MODULE)
+
+
 def _kernel():
     return ew.jit_tanh(np.float64, BIG)
+
+
+def test_the_choice_follows_numpy_s_loop_and_the_switch(monkeypatch):
+    for vectorized, env, want in ((False, "", _MODULE), (True, "", None),
+                                  (True, "kernel", _MODULE), (False, "numpy", None)):
+        monkeypatch.setattr(ew, "_jit_tanh", False)
+        monkeypatch.setattr(ew, "numpy_tanh_is_vectorized", lambda v=vectorized: v)
+        monkeypatch.setenv("TENSORCALC_TANH", env)
+        assert ew.jit_tanh(np.float64, BIG) is want, (vectorized, env)
+        assert ew.jit_tanh(np.float64, BIG - 1) is None
+        assert ew.jit_tanh(np.float32, BIG) is None
 
 
 def _wide(n=200_000):
