@@ -1,9 +1,11 @@
 """The eager shortcuts compute what the ordinary rules compute.
 
 ``defjvp_diag`` records each unary primitive's derivative factor so that ``JVPTrace`` can apply
-it directly, and ``defjvp_scalar`` lets ``x + c``, ``x − c`` and ``c · x`` skip the rule. Each
-is checked here against the ordinary jvp rule, with the shortcut switched off (and with it the
-inline transpose of ``mul_sz``/``div_sz`` in ``backward_pass``)."""
+it directly, ``defjvp_scalar`` lets ``x + c``, ``x − c``, ``c · x`` and ``x / c`` skip the rule,
+and linear and bilinear primitives (``deflinear``, ``defbilinear``) stage their tangent
+equations directly. Each is checked here against the ordinary jvp rule, with the shortcuts
+switched off (and with them the inline transpose of ``mul_sz``/``div_sz`` in
+``backward_pass``)."""
 
 from __future__ import annotations
 
@@ -34,13 +36,20 @@ def _call(prim, x):
     raise AssertionError(f"no domain found for {prim.name}")
 
 
+def _shortcuts_off(m):
+    """Every direct path of JVPTrace and the inline transposes of backward_pass switched off."""
+    m.setattr(forward, "diag_rules", {})
+    m.setattr(forward, "scalar_rules", {})
+    m.setattr(forward, "linear_prims", set())
+    m.setattr(forward, "bilinear_prims", set())
+    m.setattr(transpose, "self_transposes", {})
+
+
 def _both_ways(monkeypatch, fun, x):
     # .real: a complex-valued ufunc of a real input (wofz) still gives a real loss
     fast = (tc.jvp(fun, (x,), (np.ones_like(x),))[1], tc.grad(lambda v: fun(v).sum().real)(x))
     with monkeypatch.context() as m:
-        m.setattr(forward, "diag_rules", {})
-        m.setattr(forward, "scalar_rules", {})
-        m.setattr(transpose, "self_transposes", {})
+        _shortcuts_off(m)
         slow = (tc.jvp(fun, (x,), (np.ones_like(x),))[1],
                 tc.grad(lambda v: fun(v).sum().real)(x))
     return fast, slow
@@ -80,9 +89,7 @@ def test_diagonal_shortcut_on_numpy_scalars_equals_the_rule(monkeypatch, prim, d
 
     fast = tc.grad(lambda v: fun(v).real)(x)
     with monkeypatch.context() as m:
-        m.setattr(forward, "diag_rules", {})
-        m.setattr(forward, "scalar_rules", {})
-        m.setattr(transpose, "self_transposes", {})
+        _shortcuts_off(m)
         slow = tc.grad(lambda v: fun(v).real)(x)
     assert np.asarray(fast).dtype == np.asarray(slow).dtype
     np.testing.assert_array_equal(fast, slow)
@@ -211,11 +218,7 @@ def _fast_and_slow(monkeypatch, fun, x):
                 tc.value_and_grad(lambda v: tnp.sum(tnp.sin(fun(v))))(x))
     fast = both()
     with monkeypatch.context() as m:
-        m.setattr(forward, "diag_rules", {})
-        m.setattr(forward, "scalar_rules", {})
-        m.setattr(forward, "linear_prims", set())
-        m.setattr(forward, "bilinear_prims", set())
-        m.setattr(transpose, "self_transposes", {})
+        _shortcuts_off(m)
         slow = both()
     return fast, slow
 

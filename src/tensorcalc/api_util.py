@@ -46,7 +46,7 @@ from .core import backend
 from .core.context import strong_zero_checks, strong_zeros_enforced
 from .core.errors import DifferentiationTypeError
 from .core.primitive import Tracer, get_aval
-from .core.shapes import ShapedArray
+from .core.shapes import PLAIN_VALUES, ShapedArray
 from .core.tree import tree_flatten, tree_unflatten
 from .core.zeros import instantiate
 from .interpreters.forward import JVPTracer
@@ -291,16 +291,12 @@ def as_value(x: Any, op: str = "tensorcalc") -> Any:
     return tree_unflatten(tree, [v if isinstance(v, ok) else np.asarray(v) for v in leaves])
 
 
-_NUMPY_SCALARS = frozenset({np.float64, np.float32, np.complex128, np.complex64})
-
-
 def as_values_at(args: Sequence[Any], nums: Sequence[int], op: str) -> tuple[Any, ...]:
     """``as_value`` of ``args[i]`` for ``i`` in ``nums``, all at once (so two array libraries
     among them are refused); the other arguments reach the function untouched (a function, a
     string or None in a position that is not differentiated, as in JAX)."""
     for a in args:
-        t = type(a)
-        if t is not np.ndarray and t is not float and t not in _NUMPY_SCALARS:
+        if type(a) not in PLAIN_VALUES:
             break
     else:  # NumPy arrays and numbers only (the common call): nothing to convert or compare
         return tuple(args)

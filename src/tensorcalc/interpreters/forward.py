@@ -404,13 +404,14 @@ class JVPTrace(Trace):
         elif kind == "divide":
             scale, prim_t = float(c), tangent_ops.div_sz_p
             if type(x) is np.ndarray and x.size >= RECIPROCAL_FROM and x.dtype.kind == "f":
+                python_number = type(c) is float or type(c) is int
                 r = exact_reciprocal(scale, x.dtype)
-                if r is not None and (type(c) is float or type(c) is int
+                if r is not None and (python_number
                                       or exact_reciprocal(scale, c.dtype) is not None):
                     # x / 2ᵏ as x · 2⁻ᵏ, the same bits (the reciprocal in c's own type, so
                     # NumPy promotes as it would for c)
                     scale, prim_t = r, tangent_ops.mul_sz_p
-                    reciprocal = r if type(c) is float or type(c) is int else type(c)(r)
+                    reciprocal = r if python_number else type(c)(r)
         if reciprocal is not None:
             ans = np.multiply(x, reciprocal)
         else:
