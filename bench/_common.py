@@ -180,29 +180,30 @@ def flat_values(x: Any) -> np.ndarray:
 
 
 def machine() -> str:
-    """CPU model, logical CPUs usable by this process, Python, NumPy and BLAS."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 1
+    """CPU model, logical CPUs usable by this process, Python, NumPy and its BLAS kernels
+    (tensorcalc.environment), followed by a ``warning:`` line for a BLAS that runs slower
+    kernels than the CPU has: such a run measures the BLAS, not tensorcalc."""
+    from tensorcalc.environment import (
+        blas_advice,
+        blas_pools,
+        blas_summary,
+        cpu_features,
+        cpu_model,
+        usable_cpus,
+    )
+
     blas = ""
     try:
         cfg = np.show_config(mode="dicts")  # NumPy >= 1.25
         blas = cfg["Build Dependencies"]["blas"]["name"]
     except Exception:
         pass
-    return (f"{cpu}, {os.cpu_count()} logical CPUs ({usable} usable), "
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    return (f"{cpu_model()}, {os.cpu_count()} logical CPUs ({usable_cpus()} usable), "
             f"Python {platform.python_version()}, NumPy {np.__version__}"
-            + (f" ({blas})" if blas else ""))
+            + (f" ({blas})" if blas else "") + f"; BLAS: {blas_summary(blas_pools())}"
+            + (f", OPENBLAS_CORETYPE={forced} set" if forced else "")
+            + "".join(f"\nwarning: {w}" for w in blas_advice(blas_pools(), cpu_features())))
 
 
 def load_average() -> str:

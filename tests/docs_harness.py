@@ -23,8 +23,8 @@ The rules:
   (``# the generated source``) is prose.
 * A plain block that follows neither rule (a listing, a layout) is not checked.
 * A plain block whose lines start with ``$ tensorcalc`` is a shell transcript. ``derive``,
-  ``plan`` and ``explain`` commands are cheap and run through the CLI in-process; the lines up
-  to the next ``$`` are their expected output, compared as above (a transcript showing no
+  ``plan``, ``explain`` and ``info`` commands are cheap and run through the CLI in-process; the
+  lines up to the next ``$`` are their expected output, compared as above (a transcript showing no
   output lines is run and must not crash). Other commands (``train``, ``serve``, ``demo``,
   ``curl``, ``make``) are skipped with the reason.
 * ``>>>`` blocks are doctests: each statement runs as at the prompt and the lines under it are
@@ -53,7 +53,7 @@ from dataclasses import dataclass
 OPTIONAL = {"scipy", "sklearn", "matplotlib", "tqdm", "selenium", "torch", "jax", "autograd",
             "dask", "distributed", "array_api_strict", "cupy",
             "hypothesis", "threadpoolctl", "IPython"}
-CHEAP_COMMANDS = {"derive", "plan", "explain"}
+CHEAP_COMMANDS = {"derive", "plan", "explain", "info"}
 SKIP_MARK = re.compile(r"<!--\s*docs-test:\s*skip\s*(.*?)\s*-->")
 TINY = 1e-9  # rounding noise: a doc number below this matches any number below it
 FILE_MARK = re.compile(r"<!--\s*docs-test:\s*file\s+(\S+)\s*-->")

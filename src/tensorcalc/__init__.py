@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
                      "ShapeError", "Sym", "TensorcalcError", "register_pytree_node",
                      "tree_flatten", "tree_map", "tree_unflatten"), "core"),
     **dict.fromkeys(("CustomRuleError", "custom_jvp", "custom_vjp", "stop_gradient"), "custom"),
+    **dict.fromkeys(("environment_info", "print_environment_info"), "environment"),
     **dict.fromkeys(("SparseHessianPlan", "SparseJacobianPlan", "sparse_hessian_plan",
                      "sparse_jacobian_plan"), "sparse_plans"),
     **dict.fromkeys(("GradientCheckError", "check_grads"), "testing"),
@@ -37,9 +38,9 @@ _EXPORTS: dict[str, str] = {
 
 # subpackages reachable as attributes (``tc.numpy.sin``) without importing them first
 _SUBMODULES = frozenset((
-    "accumulate", "api", "checkpointing", "compile", "core", "custom", "explain", "extend",
-    "interpreters", "jacobians", "lax", "nn", "numpy", "ops", "scipy", "sparse_plans", "symbolic",
-    "testing", "transforms", "tree_util",
+    "accumulate", "api", "checkpointing", "compile", "core", "custom", "environment", "explain",
+    "extend", "interpreters", "jacobians", "lax", "nn", "numpy", "ops", "scipy", "sparse_plans",
+    "symbolic", "testing", "transforms", "tree_util",
 ))
 
 __all__ = [
@@ -47,8 +48,9 @@ __all__ = [
     "MissingRuleError", "NonScalarOutputError", "NotDifferentiableError", "Program",
     "ShapeDtype", "ShapeError", "Sym", "TensorcalcError", "chain_cost", "check_grads",
     "checkpoint", "checkpoint_name", "checkpoint_policies", "remat",
-    "custom_jvp", "custom_vjp", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacobian_plan",
-    "jacrev", "jit", "jvp", "linear_map", "linearize", "register_pytree_node",
+    "custom_jvp", "custom_vjp", "environment_info", "grad", "hessian", "hvp", "jacfwd",
+    "jacobian", "jacobian_plan", "jacrev", "jit", "jvp", "linear_map", "linearize",
+    "print_environment_info", "register_pytree_node",
     "SparseHessianPlan", "SparseJacobianPlan", "sparse_hessian_plan", "sparse_jacobian_plan",
     "stop_gradient",
     "trace", "tree_flatten", "tree_map", "tree_unflatten", "value_and_grad", "vjp", "vmap",
@@ -95,6 +97,7 @@ if _typing.TYPE_CHECKING:  # for type checkers and editors; at run time __getatt
         tree_unflatten,
     )
     from .custom import CustomRuleError, custom_jvp, custom_vjp, stop_gradient
+    from .environment import environment_info, print_environment_info
     from .sparse_plans import (
         SparseHessianPlan,
         SparseJacobianPlan,

@@ -344,6 +344,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(["--quick"] if args.quick else [])
 
 
+def cmd_info(args: argparse.Namespace) -> int:
+    from .environment import print_environment_info
+
+    print_environment_info(sys.stdout)
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .web import serve_from_args
 
@@ -428,6 +435,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the two-minute tour (same as python -m tensorcalc.demo)")
     p.add_argument("--quick", action="store_true", help="leave out the training run")
     p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("info", help="versions, CPU, NumPy's BLAS kernels and what jit chose",
+                       description="Print what tensorcalc runs on (as jax.print_environment_info"
+                                   "() does), with a warning where NumPy's BLAS runs slower "
+                                   "kernels than the CPU has.")
+    p.set_defaults(handler=cmd_info)
 
     from .web.options import add_serve_arguments  # not .server: no sockets for --version
 
