@@ -325,3 +325,29 @@ def test_unary_operations_stack_lists_of_traced_values():
     np.testing.assert_allclose(g, [np.cos(1.0), 0.0, np.cos(1.0)])
     with pytest.raises(TypeError):
         tnp.sin("a")
+
+
+@pytest.mark.parametrize("prim_name, factor", [("mul_sz_p", np.inf), ("div_sz_p", 0.0)])
+def test_backward_inline_products_are_plain_only_while_checks_are_off(prim_name, factor):
+    """The inline transpose of ``mul_sz``/``div_sz`` is NumPy's ufunc in the unchecked pass
+    (``0 · ∞`` is NaN there, which sends the transformation to its checked rerun) and the
+    strong-zero product under ``strong_zero_checks`` (``0 · ∞`` is 0)."""
+    from tensorcalc.core.context import strong_zero_checks
+    from tensorcalc.core.ir import Equation, Literal, Program, Var
+    from tensorcalc.core.shapes import ShapedArray
+    from tensorcalc.ops import strong_zero
+
+    prim = getattr(strong_zero, prim_name)
+    t = Var(ShapedArray((3,), np.dtype(np.float64)))
+    f = np.array([factor, 2.0, 4.0])
+    out = Var(t.aval)
+    prog = Program([t], [Equation(prim, (t, Literal(f, t.aval)), (out,), {})], [out])
+    ct = np.array([0.0, 1.0, 1.0])
+    with np.errstate(all="ignore"):
+        plain = transpose.backward_pass(prog, [ct])[0]
+    with strong_zero_checks():
+        checked = transpose.backward_pass(prog, [ct])[0]
+    assert np.isnan(plain[0]) and checked[0] == 0.0
+    np.testing.assert_array_equal(plain[1:], checked[1:])
+    expect = ct[1:] * f[1:] if prim_name == "mul_sz_p" else ct[1:] / f[1:]
+    np.testing.assert_array_equal(checked[1:], expect)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..core.context import _strong_zeros
 from ..core.errors import MissingRuleError, ShapeError
 from ..core.ir import Literal, Program, Var
 from ..core.primitive import Primitive, get_aval
@@ -50,21 +51,27 @@ transpose_rules: dict[Primitive, Callable[..., Sequence[Any]]] = {}
 #: is a constant that neither broadcasts nor promotes: ``mul_sz`` (``t̄ = ȳ ⊙ f``) and
 #: ``div_sz`` (``t̄ = ȳ ⊘ f``), the staged derivative of every elementwise function.
 self_transposes: dict[Primitive, Callable[[Any, Any], Any]] = {}
+#: The same products while strong-zero checks are off (the first, unchecked pass of every
+#: transformation): NumPy's ufunc itself, one Python call less per equation.
+plain_self_transposes: dict[Primitive, Callable[[Any, Any], Any]] = {}
 
 
 def deftranspose(prim: Primitive, rule: Callable[..., Sequence[Any]],
-                 self_transpose: Callable[[Any, Any], Any] | None = None) -> None:
+                 self_transpose: Callable[[Any, Any], Any] | None = None,
+                 plain_transpose: Callable[[Any, Any], Any] | None = None) -> None:
     """Register ``rule(ct, *args, **params) -> cotangents`` for a primitive that is linear in
     some of its arguments (``mul``, ``matmul``: bilinear).
 
     ``self_transpose(ct, f)`` (the primitive's NumPy implementation) declares that for a
     linear first operand and a constant second operand ``f`` of the cotangent's shape and
     dtype, or a Python float, ``rule`` computes exactly ``self_transpose(ct, f)``: then
-    :func:`backward_pass` calls it inline with NumPy (see :data:`self_transposes`)."""
+    :func:`backward_pass` calls it inline with NumPy (see :data:`self_transposes`);
+    ``plain_transpose`` is what ``self_transpose`` computes while strong-zero checks are off."""
     transpose_rules[prim] = rule
     prim.linear = True
     if self_transpose is not None:
         self_transposes[prim] = self_transpose
+        plain_self_transposes[prim] = plain_transpose or self_transpose
 
 
 def deflinear(prim: Primitive, rule: Callable[..., Sequence[Any]]) -> None:
@@ -77,7 +84,8 @@ def defbilinear(prim: Primitive, lhs_transpose: Callable[..., Any],
                 rhs_transpose: Callable[..., Any], *,
                 lhs_jvp: Callable[..., Any] | None = None,
                 rhs_jvp: Callable[..., Any] | None = None,
-                self_transpose: Callable[[Any, Any], Any] | None = None) -> None:
+                self_transpose: Callable[[Any, Any], Any] | None = None,
+                plain_transpose: Callable[[Any, Any], Any] | None = None) -> None:
     """A primitive linear in each operand separately, ``z = B(x, y)`` (``mul``, ``matmul``).
 
     Product rule: ``ż = B(ẋ, y) + B(x, ẏ)``; by default each term is the primitive applied with
@@ -104,7 +112,7 @@ def defbilinear(prim: Primitive, lhs_transpose: Callable[..., Any],
     defjvp(prim, lhs_jvp or lhs_term, rhs_jvp or rhs_term)
     if lhs_jvp is None and rhs_jvp is None:
         bilinear_prims.add(prim)  # the direct path of JVPTrace.bilinear stages these terms
-    deftranspose(prim, bilinear_transpose, self_transpose)
+    deftranspose(prim, bilinear_transpose, self_transpose, plain_transpose)
 
 
 def _accumulate(env: dict[int, Any], var: Var, ct: Any) -> None:
@@ -122,7 +130,8 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
     add = tangent_ops.add
     pop = env.pop
     get = env.get
-    self_rule = self_transposes.get
+    # Strong-zero checks do not change during one pass (strong_zero_checks wraps whole reruns).
+    self_rule = (self_transposes if _strong_zeros.get() else plain_self_transposes).get
     for eq in reversed(prog.equations):
         prim = eq.primitive
         if prim.multiple_results:

@@ -134,7 +134,7 @@ def _mul_sz_ct_f(ct: Any, t: Any, f_aval: Any) -> Any:
 
 
 defbilinear(mul_sz_p, _mul_sz_ct_t, _mul_sz_ct_f, lhs_jvp=_mul_sz_jvp_t, rhs_jvp=_mul_sz_jvp_f,
-            self_transpose=_mul_sz_impl)
+            self_transpose=_mul_sz_impl, plain_transpose=np.multiply)
 defbroadcasting(mul_sz_p)
 defsparsity_elementwise(mul_sz_p)
 
@@ -165,6 +165,7 @@ def _div_sz_transpose(ct: Any, t: Any, f: Any) -> tuple[Any, None]:
 
 
 defjvp(div_sz_p, _div_sz_jvp_t, _div_sz_jvp_f)
-deftranspose(div_sz_p, _div_sz_transpose, self_transpose=_div_sz_impl)
+deftranspose(div_sz_p, _div_sz_transpose, self_transpose=_div_sz_impl,
+             plain_transpose=np.true_divide)
 defbroadcasting(div_sz_p)
 defsparsity_elementwise(div_sz_p)
