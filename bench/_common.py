@@ -199,11 +199,12 @@ def machine() -> str:
     except Exception:
         pass
     forced = os.environ.get("OPENBLAS_CORETYPE")
+    pools = blas_pools()
     return (f"{cpu_model()}, {os.cpu_count()} logical CPUs ({usable_cpus()} usable), "
             f"Python {platform.python_version()}, NumPy {np.__version__}"
-            + (f" ({blas})" if blas else "") + f"; BLAS: {blas_summary(blas_pools())}"
+            + (f" ({blas})" if blas else "") + f"; BLAS: {blas_summary(pools)}"
             + (f", OPENBLAS_CORETYPE={forced} set" if forced else "")
-            + "".join(f"\nwarning: {w}" for w in blas_advice(blas_pools(), cpu_features())))
+            + "".join(f"\nwarning: {w}" for w in blas_advice(pools, cpu_features())))
 
 
 def load_average() -> str:
