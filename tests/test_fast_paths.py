@@ -351,3 +351,61 @@ def test_backward_inline_products_are_plain_only_while_checks_are_off(prim_name,
     np.testing.assert_array_equal(plain[1:], checked[1:])
     expect = ct[1:] * f[1:] if prim_name == "mul_sz_p" else ct[1:] / f[1:]
     np.testing.assert_array_equal(checked[1:], expect)
+
+
+def _chain(x):
+    for _ in range(3):
+        x = tnp.tanh(tnp.sin(x) * 0.9 + 0.1) / 2.0
+        x = tnp.exp(x) - 0.5 * x / 3.0
+    return tnp.sum(x)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_grad_compact_tape_matches_the_equations_bitwise(dtype):
+    """grad records its products with constants as tape entries (StageTrace.compact); vjp,
+    whose linear map escapes, records Equations. Both transpose the same products."""
+    x = np.linspace(-1.3, 1.1, 17).astype(dtype)
+    g = tc.grad(_chain)(x)
+    _, pullback = tc.vjp(_chain, x)
+    (expect,) = pullback(np.ones((), dtype))
+    assert g.dtype == dtype
+    np.testing.assert_array_equal(g, expect)
+    tc.check_grads(_chain, (x.astype(np.float64),), order=2, modes=("fwd", "rev"))
+
+
+def test_compact_stage_records_tape_entries_and_needs_escapes_false():
+    from tensorcalc.interpreters.linearize import linearize_flat
+
+    x = np.linspace(-1.0, 1.0, 5)
+    _, lin = linearize_flat(lambda xs: [_chain(xs[0])], [x], escapes=False, compact=True)
+    entries = [eq for eq in lin.program.equations if type(eq) is tuple]
+    assert len(entries) >= 12  # sin, tanh, exp factors and the scalings by numbers
+    _, lin2 = linearize_flat(lambda xs: [_chain(xs[0])], [x], escapes=False)
+    assert not any(type(eq) is tuple for eq in lin2.program.equations)
+    with pytest.raises(ValueError, match="compact=True needs escapes=False"):
+        linearize_flat(lambda xs: [_chain(xs[0])], [x], compact=True)
+
+
+def test_tape_entry_with_an_unexpected_cotangent_takes_the_rule():
+    from tensorcalc.core.ir import Program, Var
+    from tensorcalc.core.shapes import ShapedArray
+    from tensorcalc.ops import strong_zero
+
+    aval = ShapedArray((3,), np.dtype(np.float64))
+    t, out = Var(aval), Var(aval)
+    f = np.array([1.5, -2.0, 4.0])
+    prog = Program([t], [(strong_zero.mul_sz_p, t, f, out)], [out])
+    (ct,) = transpose.backward_pass(prog, [np.array([1.0, 2.0, 3.0])])
+    np.testing.assert_array_equal(ct, [1.5, -4.0, 12.0])
+    (ct,) = transpose.backward_pass(prog, [np.float64(2.0)])  # broadcast: the rule's path
+    np.testing.assert_array_equal(ct, [3.0, -4.0, 8.0])
+    prog = Program([t], [(strong_zero.div_sz_p, t, 4.0, out)], [out])
+    (ct,) = transpose.backward_pass(prog, [np.array([1.0, 2.0, 3.0])])
+    np.testing.assert_array_equal(ct, [0.25, 0.5, 0.75])
+
+
+def test_compact_grad_releases_the_arrays_it_locked():
+    x = np.linspace(-1.0, 1.0, 6)
+    g = tc.grad(lambda v: tnp.sum(tnp.exp(v) * 2.0))(x)  # exp's factor is its own value
+    np.testing.assert_allclose(g, 2.0 * np.exp(x), rtol=1e-15)
+    assert x.flags.writeable

@@ -112,7 +112,7 @@ def value_and_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0,
         store: dict[str, Any] = {}
         outs, lin = linearize_flat(
             flat_fun(partial_fun(fun, args, nums, **kwargs), dyn_tree, has_aux, store),
-            dyn_leaves, escapes=False)
+            dyn_leaves, escapes=False, compact=True)  # only backward_pass reads it
         if len(outs) != 1 or get_aval(outs[0]).shape != ():
             shapes = ", ".join(shape_str(get_aval(o).shape) for o in outs)
             raise NonScalarOutputError(

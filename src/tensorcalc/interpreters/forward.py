@@ -364,13 +364,19 @@ class JVPTrace(Trace):
                 # The factor's literal gets the tangent's aval object: backward_pass reads
                 # that as "checked" and transposes the product without testing it again.
                 stage = self.stage
-                lit = Literal(f, aval)
-                guard = stage.guard
-                if guard is not None and type(f) is np.ndarray and (
-                        f is ans or f is x or f.base is not None):
-                    guard.capture(lit)  # f may be seen by the caller: guard it
                 var = Var(aval)
                 prim = tangent_ops.div_sz_p if quotient else tangent_ops.mul_sz_p
+                guard = stage.guard
+                shared = guard is not None and type(f) is np.ndarray and (
+                    f is ans or f is x or f.base is not None)  # may be seen by the caller
+                if stage.compact:
+                    if shared:
+                        guard.lock(f)  # used up before tracing ends: locked, not snapshotted
+                    stage.equations.append((prim, t, f, var))
+                    return JVPTracer(self, ans, var)
+                lit = Literal(f, aval)
+                if shared:
+                    guard.capture(lit)
                 stage.equations.append(Equation(prim, (t, lit), (var,), {}))
                 return JVPTracer(self, ans, var)
         if type(t) is Var:
@@ -423,7 +429,8 @@ class JVPTrace(Trace):
             if type(t) is Var:
                 # Staged directly, as in process_unary (a float literal needs no check).
                 var = Var(t.aval)
-                self.stage.equations.append(Equation(
+                stage = self.stage
+                stage.equations.append((prim_t, t, scale, var) if stage.compact else Equation(
                     prim_t, (t, Literal(scale, _WEAK_FLOAT)), (var,), {}))
                 t = var
             else:

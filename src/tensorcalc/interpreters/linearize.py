@@ -41,27 +41,32 @@ class LinearMap:
 
 def linearize_flat(
     fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any],
-    diff_mask: Sequence[bool] | None = None, escapes: bool = True,
+    diff_mask: Sequence[bool] | None = None, escapes: bool = True, compact: bool = False,
 ) -> tuple[list[Any], LinearMap]:
     """Evaluate ``fun(primals)`` and stage its linearization with respect to the primals
     selected by ``diff_mask`` (all by default).
 
     ``escapes=False`` promises that the linear map is used up before the caller returns (as in
     ``grad`` and ``jacobian``): then constants shared with the caller are not snapshotted,
-    since nothing can write to them in between (they are read-only while ``fun`` runs)."""
+    since nothing can write to them in between (they are read-only while ``fun`` runs).
+    ``compact=True`` (with ``escapes=False``) promises more: the program is only transposed by
+    :func:`~tensorcalc.interpreters.transpose.backward_pass`, so it may hold the tape entries
+    of :class:`~tensorcalc.interpreters.stage.StageTrace` (``grad``)."""
+    if compact and escapes:
+        raise ValueError("linearize_flat: compact=True needs escapes=False")
     if diff_mask is None:
         diff_mask = [True] * len(primals)
     guard = ConstantGuard()
     try:
-        return _linearize(fun, primals, diff_mask, guard)
+        return _linearize(fun, primals, diff_mask, guard, compact)
     finally:
         guard.release(snapshot=escapes)
 
 
 def _linearize(fun: Callable[[list[Any]], list[Any]], primals: Sequence[Any],
-               diff_mask: Sequence[bool], guard: ConstantGuard
+               diff_mask: Sequence[bool], guard: ConstantGuard, compact: bool = False
                ) -> tuple[list[Any], LinearMap]:
-    with new_trace(StageTrace, guard) as stage, new_trace(JVPTrace, stage) as jvp:
+    with new_trace(StageTrace, guard, compact) as stage, new_trace(JVPTrace, stage) as jvp:
         tin = [stage.new_input(tangent_aval(get_aval(p))) for p in primals]
         args = [JVPTracer(jvp, p, t.var) if m else p  # the bare var: see JVPTracer
                 for p, t, m in zip(primals, tin, diff_mask, strict=True)]

@@ -121,7 +121,8 @@ def _accumulate(env: dict[int, Any], var: Var, ct: Any) -> None:
 
 
 def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
-    """Cotangents of ``prog``'s inputs given cotangents of its outputs (``Zero`` allowed)."""
+    """Cotangents of ``prog``'s inputs given cotangents of its outputs (``Zero`` allowed).
+    ``prog`` may hold the tape entries of a compact stage (``linearize_flat(compact=True)``)."""
     env: dict[int, Any] = {}
     for atom, ct in zip(prog.outputs, cts_out, strict=True):
         if isinstance(atom, Var) and type(ct) is not Zero:
@@ -133,6 +134,23 @@ def backward_pass(prog: Program, cts_out: Sequence[Any]) -> list[Any]:
     # Strong-zero checks do not change during one pass (strong_zero_checks wraps whole reruns).
     self_rule = (self_transposes if _strong_zeros.get() else plain_self_transposes).get
     for eq in reversed(prog.equations):
+        if type(eq) is tuple:
+            # A tape entry of a compact stage (grad): ``out = prim(t, f)``, t·f or t/f, whose
+            # factor forward mode checked against the tangent's aval when it recorded it.
+            prim, t, f, out = eq
+            ct = pop(id(out), None)
+            if ct is None:
+                continue
+            aval = out.aval
+            if type(ct) in NUMPY_CONCRETE and ct.shape == aval.shape and (
+                    ct.dtype is aval.dtype or ct.dtype == aval.dtype):
+                c = self_rule(prim)(ct, f)
+            else:
+                c = transpose_rules[prim](ct, UndefinedPrimal(t.aval), f)[0]
+            k = id(t)
+            old = get(k)
+            env[k] = c if old is None else add(old, c)
+            continue
         prim = eq.primitive
         if prim.multiple_results:
             cts = [pop(id(v), None) for v in eq.outputs]
