@@ -371,7 +371,7 @@ class JVPTrace(Trace):
                     f is ans or f is x or f.base is not None)  # may be seen by the caller
                 if stage.compact:
                     if shared:
-                        guard.lock(f)  # used up before tracing ends: locked, not snapshotted
+                        guard.lock(f)  # read-only while fun runs; never snapshotted
                     stage.equations.append((prim, t, f, var))
                     return JVPTracer(self, ans, var)
                 lit = Literal(f, aval)

@@ -48,8 +48,9 @@ class ConstantGuard:
         self.literals.append((lit, self.lock(lit.value)))
 
     def lock(self, value: np.ndarray) -> np.ndarray:
-        """Make ``value``'s memory read-only until :meth:`release` (a constant of a program
-        that is used up before tracing ends, so never snapshotted); returns its base array."""
+        """Make ``value``'s memory read-only until :meth:`release`, without a literal to
+        snapshot (a factor of a compact program, used up before the transformation returns);
+        returns its base array."""
         root = _root(value)
         if root.flags.writeable:
             root.flags.writeable = False
@@ -101,18 +102,19 @@ class StageTracer(Tracer):
 class StageTrace(Trace):
     """Records the operations on its tracers as equations.
 
-    ``compact``: the program is transposed by ``backward_pass`` before tracing ends and read by
-    nothing else (``grad``). The direct paths of forward mode then record each product of a
-    tangent with a constant factor as a tuple ``(prim, t, f, out)`` (:data:`TapeEntry`)
-    instead of an :class:`Equation` with a :class:`Literal`: the commonest equation of an
-    eager gradient, at a third of the cost of its objects."""
+    ``compact``: the program is read by nothing but ``backward_pass``, which transposes it
+    before the transformation returns (``grad``). The direct paths of forward mode then record
+    each product of a tangent with a constant factor as a tape entry, the tuple
+    ``(prim, t, f, out)`` for ``out = prim(t, f)``, instead of an :class:`Equation` with a
+    :class:`Literal`: the commonest equation of an eager gradient, at a third of the cost of
+    its objects."""
 
     __slots__ = ("compact", "equations", "guard")
 
     def __init__(self, level: int, guard: ConstantGuard | None = None,
                  compact: bool = False) -> None:
         super().__init__(level)
-        self.equations: list[Any] = []  # Equations, and TapeEntry tuples when compact
+        self.equations: list[Any] = []  # Equations, and tape entries when compact
         self.guard = guard
         self.compact = compact
 
