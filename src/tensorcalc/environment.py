@@ -113,21 +113,21 @@ def _version(dist: str) -> str | None:
 
 def jit_tanh_choice() -> str:
     """Which float64 ``tanh`` jit runs on large arrays, NumPy's or its own numba kernel
-    (docs/jit.md, "jit's own float64 tanh"): the rule of ``ops.elementwise.jit_tanh``, read
+    (docs/jit.md, "jit's own float64 tanh"): ``ops.elementwise.jit_tanh``'s choice, read
     without importing numba."""
     from importlib.util import find_spec
 
-    from .ops.elementwise import numpy_tanh_is_vectorized
+    from .ops.elementwise import jit_tanh_wanted
 
     switch = os.environ.get("TENSORCALC_TANH", "").lower()
-    if switch == "numpy":
-        return "NumPy's (TENSORCALC_TANH=numpy)"
-    if numpy_tanh_is_vectorized() and switch != "kernel":
-        return "NumPy's (its AVX-512 loop)"
+    if not jit_tanh_wanted():
+        return ("NumPy's (TENSORCALC_TANH=numpy)" if switch == "numpy"
+                else "NumPy's (its AVX-512 loop)")
     if find_spec("numba") is None:
         return "NumPy's (a scalar loop on this CPU; numba, the `fast` extra, is not installed)"
-    return "jit's numba kernel" + (" (TENSORCALC_TANH=kernel)" if switch == "kernel" else
-                                   " (NumPy's float64 tanh is a scalar loop on this CPU)")
+    if switch == "kernel":
+        return "jit's numba kernel (TENSORCALC_TANH=kernel)"
+    return "jit's numba kernel (NumPy's float64 tanh is a scalar loop on this CPU)"
 
 
 def environment_info() -> dict[str, Any]:

@@ -279,6 +279,14 @@ def numpy_tanh_is_vectorized() -> bool:
     return bool(features.get("AVX512_SKX"))
 
 
+def jit_tanh_wanted() -> bool:
+    """Whether jit runs its own float64 ``tanh`` kernel where numba is installed: where NumPy's
+    loop is scalar (:func:`numpy_tanh_is_vectorized`), unless ``TENSORCALC_TANH=numpy``;
+    always with ``TENSORCALC_TANH=kernel``."""
+    switch = os.environ.get("TENSORCALC_TANH", "").lower()
+    return switch == "kernel" or (switch != "numpy" and not numpy_tanh_is_vectorized())
+
+
 def jit_tanh(dtype: Any, size: int) -> Any:
     """jit's implementation of ``tanh`` for ``size`` entries of ``dtype`` (the ``jit_kernel``
     rule): the module :mod:`._tanh_kernel` (``numpy_out(x, out=)``) for float64 from
@@ -289,9 +297,8 @@ def jit_tanh(dtype: Any, size: int) -> Any:
     if size < TANH_KERNEL_FROM or np.dtype(dtype) != np.float64:
         return None
     if _jit_tanh is False:
-        forced = os.environ.get("TENSORCALC_TANH", "").lower() == "kernel"
-        _jit_tanh = None if numpy_tanh_is_vectorized() and not forced else \
-            kernel_module("TENSORCALC_TANH", "tensorcalc.ops._tanh_kernel")
+        _jit_tanh = kernel_module("TENSORCALC_TANH", "tensorcalc.ops._tanh_kernel") \
+            if jit_tanh_wanted() else None
     return _jit_tanh
 
 
