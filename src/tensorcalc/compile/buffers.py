@@ -66,6 +66,11 @@ class BufferPlan:
     #: The equations that allocate a buffer no returned value can alias, with its key
     #: ``(shape, dtype)``: codegen may give each a buffer kept between calls (the call pool).
     poolable: dict[int, tuple] = field(default_factory=dict)
+    #: The equations that allocate the memory of exactly one returned value, the buffer owner
+    #: returned at that position, and of nothing else returned, with its key and that
+    #: position: codegen may write each into an earlier call's result the caller has dropped
+    #: (:func:`tensorcalc.compile.pool.recycle_slots`).
+    recyclable: dict[int, tuple[tuple, int]] = field(default_factory=dict)
 
     @property
     def reused(self) -> int:
@@ -354,6 +359,7 @@ def plan_buffers(prog: Program, plain_strong_zeros: bool = False,
         if release:
             release_of[k] = release
     _plan_pool(plan, root, buf_death, keys, never)
+    _plan_recycling(plan, prog.outputs, root, aliases, keys)
     return plan
 
 
@@ -363,3 +369,24 @@ def _plan_pool(plan: BufferPlan, root: dict[Var, int], buf_death: dict[Var, int]
     in turn, never reaches a returned value (one owner alive at the end disqualifies it)."""
     escapes = {root[b] for b, k in buf_death.items() if k == never and b in root}
     plan.poolable = {k: keys[k] for k in sorted(set(root.values())) if k not in escapes}
+
+
+def _plan_recycling(plan: BufferPlan, outputs: Sequence[Any], root: dict[Var, int],
+                    aliases: dict[Var, frozenset[Var]], keys: list[tuple | None]) -> None:
+    """Fill ``plan.recyclable``: a first allocation whose memory reaches one returned position
+    only, and there as the owner itself (not a view, and not also the memory of another
+    returned value or position). Only such an array can be handed back whole: when the caller
+    has dropped it, nothing else can see what a later call writes into it."""
+    refs: dict[int, int] = {}  # first allocation -> returned positions that may hold it
+    for a in outputs:
+        if type(a) is not Var:
+            continue
+        held = (root[a],) if a in root else {root[b] for b in aliases.get(a, ()) if b in root}
+        for k in held:
+            refs[k] = refs.get(k, 0) + 1
+    for i, a in enumerate(outputs):
+        if type(a) is Var and a in root and refs[root[a]] == 1:
+            k = root[a]
+            key = keys[k]
+            if key is not None and isinstance(plan.ufuncs[k], np.ufunc):
+                plan.recyclable[k] = (key, i)

@@ -31,7 +31,7 @@ from ..ops.structural import (
     transpose_p,
 )
 from .buffers import PLAIN_STRONG_ZERO, numpy_call_of, plan_buffers
-from .pool import pool_choice, pool_enabled, pool_prologue, pool_slots
+from .pool import pool_choice, pool_enabled, pool_prologue, pool_slots, recycle_slots
 
 Const = Callable[[Any], str]
 
@@ -138,6 +138,8 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     plan = plan_buffers(prog, plain, numpy_call_of) if reuse_buffers else None
     env: dict[str, Any] = {"np": np}
     slots = pool_slots(plan.poolable) if plan is not None and pool_enabled(pool) else {}
+    recycled = recycle_slots(plan.recyclable, slots, plan.poolable) \
+        if plan is not None and pool_enabled(pool) else {}
     if plain and nan_checks:
         env["_nan"], env["_StrongZeroNaN"] = may_hold_nan, StrongZeroNaN
     names: dict[Var, str] = {}
@@ -161,8 +163,8 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         args.append(names[v])
     lines = [f"def {name}({', '.join(args)}):"]
     append = lines.append
-    if slots:
-        lines.extend(pool_prologue(slots, plan.poolable, env))
+    if slots or recycled:
+        lines.extend(pool_prologue(slots, plan.poolable, env, recycled))
     eqs = prog.equations
     uses = plan.read_once_by_next if compact and plan is not None else ()
     pending: Any = None  # a result not yet given a line (read by this equation only)
@@ -180,6 +182,8 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         prim = eq.primitive
         buf = plan.out[k] if plan is not None else None
         slot = slots.get(k)  # a buffer of the call pool for this first allocation
+        if slot is None and k in recycled:
+            slot = recycled[k][0]  # a dropped earlier result, or None: allocate
         if buf is not None:  # the result takes the buffer's name
             target = names[eq.outputs[0]] = names[buf]
             outs = [target]
@@ -260,7 +264,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
         if check_nan and prim in PLAIN_STRONG_ZERO:
             # The signal is caught by jit's retry, which never reads this call's values, so
             # the pool can go back first.
-            give = "_give(_pool); " if slots else ""
+            give = "_give(_pool); " if slots or recycled else ""
             append(f"    if _nan({outs[0]}): {give}raise _StrongZeroNaN")
         if dead:
             append(f"    del {', '.join(dead)}")
@@ -268,7 +272,10 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     rets = [(names[a] if type(a) is not Literal else const(a.value))
             + (".copy()" if isinstance(a, Literal) and isinstance(a.value, np.ndarray) else "")
             for a in prog.outputs]
-    if slots:
+    if recycled:
+        kept = ", ".join(rets[i] for _, i, _ in recycled.values())
+        append(f"    _keep(_kept, ({kept},))")
+    if slots or recycled:
         append("    _give(_pool)")
     append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return "\n".join(lines) + "\n", env

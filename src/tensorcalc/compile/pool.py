@@ -16,7 +16,8 @@ returns. Why that is safe:
 * **Results are fresh.** A buffer is poolable only if no owner of its memory — the chain of
   values written into it in place — may alias a returned value (the plan's aliasing rules:
   the result of an operation of unknown aliasing aliases all its operands), so nothing a call
-  returns lives in a pool; the next call cannot change it.
+  returns lives in a pool buffer; the next call cannot change it. (A pool may also keep
+  results the caller has dropped, to write into again: "Recycled results" below.)
 * **Concurrent and recursive calls never share a pool:** a pool belongs to one call from its
   ``pop`` to its ``append``, so N overlapping calls hold N pools (the list grows to the
   largest number of calls in flight and stays there).
@@ -47,6 +48,8 @@ import contextlib
 import contextvars
 import math
 import os
+import sys
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -119,24 +122,132 @@ def pool_slots(poolable: dict[int, tuple]) -> dict[int, str]:
     return slots
 
 
-def _pool_maker(keys: list[tuple]) -> Callable[[], list[np.ndarray]]:
-    def new_pool() -> list[np.ndarray]:
-        return [np.empty(shape, dtype) for shape, dtype in keys]
+def _pool_maker(keys: list[tuple], recycled: int = 0) -> Callable[[], list[Any]]:
+    def new_pool() -> list[Any]:
+        pool: list[Any] = [np.empty(shape, dtype) for shape, dtype in keys]
+        if recycled:  # the results kept for recycling, per recycled position (none yet)
+            pool.append([[] for _ in range(recycled)])
+        return pool
 
     return new_pool
 
 
 def pool_prologue(slots: dict[int, str], poolable: dict[int, tuple],
-                  env: dict[str, Any]) -> list[str]:
+                  env: dict[str, Any], recycled: dict[int, tuple[str, int, int]] | None = None
+                  ) -> list[str]:
     """Bind the free list into the generated module's globals (``_take``, ``_give``,
     ``_new_pool``; the list itself as ``_pools``) and return the lines that open a call: take
-    a pool, or make one when every pool is in use."""
+    a pool, or make one when every pool is in use; with ``recycled`` (:func:`recycle_slots`),
+    also bind each ``_r`` name to a kept result the caller has dropped, or None."""
     keys = [poolable[k] for k in slots]
-    free: list[list[np.ndarray]] = []
+    recycled = recycled or {}
+    free: list[list[Any]] = []
     env["_pools"], env["_take"], env["_give"] = free, free.pop, free.append
-    env["_new_pool"] = _pool_maker(keys)
-    return ["    try:",
-            "        _pool = _take()",
-            "    except IndexError:",
-            "        _pool = _new_pool()",
-            f"    {', '.join(slots.values())}, = _pool"]
+    env["_new_pool"] = _pool_maker(keys, len(recycled))
+    names = list(slots.values()) + (["_kept"] if recycled else [])
+    lines = ["    try:",
+             "        _pool = _take()",
+             "    except IndexError:",
+             "        _pool = _new_pool()",
+             f"    {', '.join(names)}, = _pool"]
+    if recycled:
+        env["_dropped"] = dropped_results
+        env["_keep"] = _keeper(tuple(g for _, _, g in recycled.values()))
+        lines.append(f"    {', '.join(r for r, _, _ in recycled.values())}, = _dropped(_kept)")
+    return lines
+
+
+# --- Recycled results ---------------------------------------------------------------------
+#
+# A returned array of at least POOL_MIN_BYTES is, on every call, a first allocation too: above
+# glibc's mmap threshold (32 MiB at most) each call gets it from the kernel, which zeroes every
+# page it hands out (bench S3's 205 MB of per-example gradients: 42 ms fresh, 30 ms written into
+# an existing array). A pool therefore keeps the last results of each position the buffer plan
+# marks recyclable (``BufferPlan.recyclable``: the returned owner of memory no other returned
+# value may share), and a call writes into one of them with ``out=`` when nothing but the pool
+# holds it any more: the caller dropped it, so no one can see it change. That is NumPy's own
+# test for reusing a temporary in place (``a + b + c``): the reference count. Two generations
+# are kept, so ``g = f(x)`` in a loop (where the last ``g`` is still bound during the call)
+# recycles the result of the call before last.
+#
+# Why the count is a sound test: every Python reference to the array counts, and so do a view
+# (its ``base``), a memoryview or buffer export, ``torch.from_numpy``, ``np.frombuffer``; a weak
+# reference does not, so an array with one is never recycled. A raw pointer taken with
+# ``.ctypes`` is the caller's to keep valid, as it is for any array that may be freed. Where
+# the count is not exact (a free-threaded build without the GIL, or an interpreter whose count
+# does not behave as calibrated at import), results are never recycled.
+
+#: Dropped results a pool keeps per recycled position (fewer when the byte cap is short).
+RECYCLE_GENERATIONS = 2
+
+
+def _free_in(kept: list[list[Any]], alone: int) -> list[Any]:
+    """Per recycled position, a kept result whose reference count is ``alone`` (held by
+    ``kept`` only) and that has no weak reference, or None."""
+    out: list[Any] = []
+    for gens in kept:
+        for a in gens:
+            if sys.getrefcount(a) == alone and not weakref.getweakrefcount(a):
+                out.append(a)
+                break
+        else:
+            out.append(None)
+    return out
+
+
+def _calibrate() -> int | None:
+    """The count :func:`_free_in` reads for an array only its list holds (the list, the loop
+    variable and the call's argument in CPython), checked to differ with one more holder; None
+    where the count cannot tell the two apart or the GIL is off."""
+    if not getattr(sys, "_is_gil_enabled", lambda: True)():
+        return None
+    for alone in range(1, 8):
+        if _free_in([[np.empty(1)]], alone)[0] is not None:
+            held = np.empty(1)
+            return alone if _free_in([[held]], alone)[0] is None else None
+    return None
+
+
+_ALONE = _calibrate()
+
+
+def dropped_results(kept: list[list[Any]]) -> list[Any]:
+    """The ``out=`` array of each recycled position for this call (None: allocate)."""
+    if _ALONE is None:
+        return [None] * len(kept)
+    return _free_in(kept, _ALONE)
+
+
+def _keeper(generations: tuple[int, ...]) -> Callable[..., None]:
+    def keep(kept: list[list[Any]], results: tuple) -> None:
+        """Keep each recycled position's result (once), the oldest going beyond its count."""
+        for gens, r, most in zip(kept, results, generations, strict=True):
+            if not any(g is r for g in gens):
+                gens.append(r)
+                if len(gens) > most:
+                    del gens[0]
+
+    return keep
+
+
+def recycle_slots(recyclable: dict[int, tuple[tuple, int]], slots: dict[int, str],
+                  poolable: dict[int, tuple]) -> dict[int, tuple[str, int, int]]:
+    """Per recycled first allocation: its name (``_r0``, …), its returned position and how
+    many of its results a pool keeps, in program order, while the pool (its buffers first)
+    stays within the byte cap; none with ``TENSORCALC_JIT_RECYCLE=0``."""
+    if _ALONE is None or env_switch("TENSORCALC_JIT_RECYCLE") is False:
+        return {}
+    cap = _cap()
+    total = sum(math.prod(poolable[k][0]) * poolable[k][1].itemsize for k in slots)
+    out: dict[int, tuple[str, int, int]] = {}
+    for k, ((shape, dtype), position) in sorted(recyclable.items()):
+        size = math.prod(shape) * dtype.itemsize
+        if size < POOL_MIN_BYTES:
+            continue
+        gens = RECYCLE_GENERATIONS
+        while gens and total + gens * size > cap:
+            gens -= 1
+        if gens:
+            total += gens * size
+            out[k] = (f"_r{len(out)}", position, gens)
+    return out
