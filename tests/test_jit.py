@@ -170,3 +170,25 @@ def test_division_by_a_power_of_two_becomes_the_same_bits_multiplication():
     f = tc.jit(lambda v: v / 4.0)
     assert "divide" in f.source(np.arange(4))
     np.testing.assert_array_equal(f(np.arange(4)), np.arange(4) / 4.0)
+
+
+def test_reshape_and_transpose_take_the_arrays_method_and_numpys_result(rng):
+    # The generated code calls ``_reshape``/``_transpose`` (the array's own method, a quarter
+    # of the cost of NumPy's functions); the results must be NumPy's, the reshape of a
+    # transposed (non-contiguous) view included, and a Python number (no method) still works.
+    x = rng.standard_normal((6, 4))
+
+    def f(v):
+        t = tnp.transpose(tnp.reshape(v, (3, 2, 4)), (1, 2, 0))
+        return t, tnp.reshape(t, (8, 3))
+
+    g = tc.jit(f)
+    t, r = g(x)
+    want_t = np.transpose(np.reshape(x, (3, 2, 4)), (1, 2, 0))
+    np.testing.assert_array_equal(t, want_t)
+    np.testing.assert_array_equal(r, np.reshape(want_t, (8, 3)))
+    assert "_reshape(" in g.source(x) and "np.reshape(" not in g.source(x)
+    assert "_transpose(" in g.source(x)
+    scalar = tc.jit(lambda s: tnp.reshape(s, (1, 1)) * 2.0)
+    np.testing.assert_array_equal(scalar(3.0), [[6.0]])  # a float has no method: NumPy's
+    assert tc.jit(tc.grad(lambda s: tnp.sum(tnp.reshape(s, (1, 1)) ** 2)))(3.0) == 6.0

@@ -1,4 +1,5 @@
-"""Helpers shared by the op modules: dtype probing and wrapper construction.
+"""Helpers shared by the op modules: dtype probing, wrapper construction, and reshape and
+transpose through the array's own method.
 
 A tnp function calls NumPy directly when none of its arguments is a tracer or an array of
 another library (:func:`needs_bind`), so code that is not being transformed pays one type check
@@ -81,3 +82,26 @@ def kernel_module(switch: str, name: str) -> Any:
         return importlib.import_module(name)
     except ImportError:
         return None
+
+
+# NumPy's reshape and transpose by the array's own method (the impls of reshape_p and
+# transpose_p, and what jit's generated code calls).
+
+
+def reshape_array(x: Any, new_shape: tuple[Any, ...]) -> Any:
+    """``np.reshape(x, new_shape)`` through the array's own method. The function is 1.8 µs
+    a call (its keyword handling), the method 0.3 µs; both return the same view (or copy).
+    A value without the method (a Python number given to ``jit``) takes the function."""
+    try:
+        return x.reshape(new_shape)
+    except AttributeError:
+        return np.reshape(x, new_shape)
+
+
+def transpose_array(x: Any, perm: tuple[int, ...]) -> Any:
+    """``np.transpose(x, perm)`` through the array's own method (0.2 µs against 0.7 µs), as
+    :func:`reshape_array`."""
+    try:
+        return x.transpose(perm)
+    except AttributeError:
+        return np.transpose(x, perm)

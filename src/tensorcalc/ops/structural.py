@@ -59,7 +59,7 @@ from ..interpreters.sparsity import (
     positions,
 )
 from ..interpreters.transpose import deflinear, deftranspose, is_undefined
-from ._base import dtype_of, needs_bind
+from ._base import dtype_of, needs_bind, reshape_array, transpose_array
 
 # --- reshape -------------------------------------------------------------------------------
 
@@ -74,7 +74,7 @@ def _reshape_abstract(x: ShapedArray, *, new_shape: tuple[Any, ...]) -> ShapedAr
     return ShapedArray(new_shape, x.dtype, x.weak_type)
 
 
-reshape_p = Primitive("reshape", lambda x, *, new_shape: np.reshape(x, new_shape),
+reshape_p = Primitive("reshape", lambda x, *, new_shape: reshape_array(x, new_shape),
                       _reshape_abstract)
 defxp(reshape_p, lambda xp, x, *, new_shape: reshape_any_chunks(xp, x, new_shape))
 
@@ -134,7 +134,7 @@ def _transpose_abstract(x: ShapedArray, *, perm: tuple[int, ...]) -> ShapedArray
     return ShapedArray(tuple(x.shape[p] for p in perm), x.dtype, x.weak_type)
 
 
-transpose_p = Primitive("transpose", lambda x, *, perm: np.transpose(x, perm),
+transpose_p = Primitive("transpose", lambda x, *, perm: transpose_array(x, perm),
                         _transpose_abstract)
 defxp(transpose_p, lambda xp, x, *, perm: xp.permute_dims(x, perm))
 
