@@ -37,7 +37,7 @@ from .pool import pool_choice, pool_enabled, pool_prologue, pool_slots, recycle_
 Const = Callable[[Any], str]
 
 
-# Reshapes and transposes call the array's method (ops/structural.py: a quarter of the cost of
+# Reshapes and transposes call the array's method (ops/_base.py: a quarter of the cost of
 # NumPy's functions, which S6's attention gradient calls 23 times per call).
 def _reshape_source(args: list[str], params: dict[str, Any], const: Const) -> str:
     return f"_reshape({args[0]}, {const(params['new_shape'])})"
@@ -72,6 +72,10 @@ def _convert_source(args: list[str], params: dict[str, Any], const: Const) -> st
 def _select_source(args: list[str], params: dict[str, Any], const: Const) -> str:
     return f"np.where({args[0]}, {args[1]}, {args[2]})"
 
+
+#: The globals every module that uses :data:`TEMPLATES` needs (the names the templates write).
+TEMPLATE_GLOBALS: dict[str, Any] = {"np": np, "_reshape": reshape_array,
+                                    "_transpose": transpose_array}
 
 #: Source templates for primitives that are not a plain ufunc call. Keyed by the primitive
 #: object, so a rename cannot silently drop a template; every other primitive is emitted as
@@ -139,7 +143,7 @@ def generate_source(prog: Program, name: str = "compiled", reuse_buffers: bool =
     """
     plain = plain_strong_zeros
     plan = plan_buffers(prog, plain, numpy_call_of) if reuse_buffers else None
-    env: dict[str, Any] = {"np": np, "_reshape": reshape_array, "_transpose": transpose_array}
+    env: dict[str, Any] = dict(TEMPLATE_GLOBALS)
     slots = pool_slots(plan.poolable) if plan is not None and pool_enabled(pool) else {}
     recycled = recycle_slots(plan.recyclable, slots, plan.poolable) \
         if plan is not None and pool_enabled(pool) else {}

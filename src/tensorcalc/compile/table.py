@@ -40,9 +40,15 @@ import numpy as np
 
 from ..api_util import StrongZeroNaN, may_hold_nan
 from ..core.ir import Literal, Program, Var
-from ..ops._base import reshape_array, transpose_array
 from .buffers import PLAIN_STRONG_ZERO, kernel_or_ufunc_of, plan_buffers
-from .codegen import OUT_BY_KEYWORD, STATEMENTS, TEMPLATES, generate_source, inline_literal
+from .codegen import (
+    OUT_BY_KEYWORD,
+    STATEMENTS,
+    TEMPLATE_GLOBALS,
+    TEMPLATES,
+    generate_source,
+    inline_literal,
+)
 from .options import env_switch
 from .passes import signed
 from .pool import _pool_maker, pool_choice, pool_enabled, pool_slots
@@ -238,8 +244,7 @@ class _Generic:
     def __init__(self, plain: bool) -> None:
         self.plain = plain
         self.lines: list[str] = []
-        self.env: dict[str, Any] = {"np": np, "_reshape": reshape_array,
-                                    "_transpose": transpose_array}
+        self.env: dict[str, Any] = dict(TEMPLATE_GLOBALS)
         self.names: list[tuple[str, list[Any]]] = []
         self.counter = 0
 

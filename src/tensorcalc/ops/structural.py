@@ -74,8 +74,7 @@ def _reshape_abstract(x: ShapedArray, *, new_shape: tuple[Any, ...]) -> ShapedAr
     return ShapedArray(new_shape, x.dtype, x.weak_type)
 
 
-reshape_p = Primitive("reshape", lambda x, *, new_shape: reshape_array(x, new_shape),
-                      _reshape_abstract)
+reshape_p = Primitive("reshape", reshape_array, _reshape_abstract)
 defxp(reshape_p, lambda xp, x, *, new_shape: reshape_any_chunks(xp, x, new_shape))
 
 
@@ -134,8 +133,7 @@ def _transpose_abstract(x: ShapedArray, *, perm: tuple[int, ...]) -> ShapedArray
     return ShapedArray(tuple(x.shape[p] for p in perm), x.dtype, x.weak_type)
 
 
-transpose_p = Primitive("transpose", lambda x, *, perm: transpose_array(x, perm),
-                        _transpose_abstract)
+transpose_p = Primitive("transpose", transpose_array, _transpose_abstract)
 defxp(transpose_p, lambda xp, x, *, perm: xp.permute_dims(x, perm))
 
 
