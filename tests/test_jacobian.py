@@ -186,3 +186,60 @@ def test_errors(rng):
         jacobian(lambda a: a > 0)(x)
     with pytest.raises(ValueError, match="strategy"):
         jacobian_plan(tnp.sin, x).cost("sideways")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_jacobian_never_shares_memory_with_the_callers_constants(mode, rng):
+    """``jacobian(lambda x: W @ x)`` is ``W``; it is returned as a new array, so writing into
+    the Jacobian cannot change ``W`` (the structured elimination hands out ``W`` itself
+    otherwise)."""
+    W = rng.standard_normal((3, 4))
+    keep = W.copy()
+    J = jacobian(lambda x: W @ x, mode=mode)(rng.standard_normal(4))
+    np.testing.assert_array_equal(J, keep)
+    assert not np.shares_memory(J, W) and J.flags.writeable
+    J[...] = 0.0
+    np.testing.assert_array_equal(W, keep)
+    Jj = jacobian(tc.jit(lambda x: W @ x), mode=mode)(rng.standard_normal(4))
+    assert not np.shares_memory(Jj, W)
+
+
+def test_elimination_in_place_keeps_shared_intermediates(rng):
+    """A branching program: ``h = D₁W₁x`` feeds two outputs and a pass-through (``I·B = B``),
+    so the structured elimination reads intermediates several times; the products it writes
+    into are only those it reads for the last time. Checked against forward sweeps and
+    central differences, and the constants are left as they were."""
+    W1, W2, W3 = (rng.standard_normal(s) for s in ((6, 5), (4, 6), (6, 6)))
+    keep = [W.copy() for W in (W1, W2, W3)]
+
+    def f(x):
+        h = tnp.tanh(W1 @ x)
+        g = h * 1.0 + tnp.sin(W3 @ h)
+        return tnp.concatenate([tnp.tanh(W2 @ h), W2 @ g, (h * 2.0) * g])
+
+    x = rng.standard_normal(5)
+    J = jacobian(f, mode="structured")(x)
+    np.testing.assert_allclose(J, jacfwd(f)(x), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(J, central_jacobian(f, x), rtol=1e-6, atol=1e-7)
+    for W, k in zip((W1, W2, W3), keep, strict=True):
+        np.testing.assert_array_equal(W, k)
+
+
+def test_an_output_that_is_also_an_intermediate_keeps_its_block(rng):
+    """``h`` is an output and feeds another: eliminating ``h`` hands its block on unchanged
+    to the output's copy (``I·B = B``) and multiplies it into the other output. Whichever of
+    the two comes first (the successor order varies from trace to trace), the block handed on
+    must not be scaled in place afterwards."""
+    W = rng.standard_normal((4, 3))
+    c = rng.standard_normal(4)
+
+    def f(x):
+        h = tnp.tanh(W @ x)
+        return h, h * c
+
+    x = rng.standard_normal(3)
+    D = np.diag(1 - np.tanh(W @ x) ** 2)
+    for _ in range(20):  # new variables each trace, so new orders of the sets of successors
+        Jh, Jg = jacobian(f, mode="structured")(x)
+        np.testing.assert_allclose(Jh, D @ W, rtol=1e-13)
+        np.testing.assert_allclose(Jg, c[:, None] * (D @ W), rtol=1e-13)

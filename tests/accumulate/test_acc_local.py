@@ -94,3 +94,32 @@ def test_accumulate_package_does_not_import_the_ir():
             for name in names:
                 assert not name.startswith("..") and not name.startswith("tensorcalc"), \
                     f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("left, right", list(itertools.product(SAMPLES, repeat=2)))
+def test_free_operands_give_the_same_bits_and_fresh_ones_are_untouched(left, right):
+    """``free_a``/``free_b`` may write into that operand; the result is bitwise what the
+    allocating path gives, and an operand that was not freed keeps its numbers."""
+    for op in (L.matmul, L.add):
+        expect = L.to_array(op(SAMPLES[left], SAMPLES[right]))
+        for free_a, free_b in ((True, False), (False, True), (True, True)):
+            a, b = (L.Local(s.structure, np.array(s.data) if isinstance(s.data, np.ndarray)
+                            else s.data) for s in (SAMPLES[left], SAMPLES[right]))
+            keep_a, keep_b = L.to_array(a).copy(), L.to_array(b).copy()
+            out = op(a, b, free_a, free_b)
+            np.testing.assert_array_equal(L.to_array(out), expect)
+            if not free_a and out is not a:
+                np.testing.assert_array_equal(L.to_array(a), keep_a)
+            if not free_b and out is not b:
+                np.testing.assert_array_equal(L.to_array(b), keep_b)
+
+
+def test_a_free_operand_is_written_into_only_when_the_result_keeps_its_dtype():
+    d64 = L.diagonal(np.linspace(1.0, 2.0, 3))
+    w32 = L.dense(np.ones((3, 3), np.float32))
+    out = L.matmul(d64, w32, free_b=True)
+    assert out is not w32 and out.data.dtype == np.float64
+    np.testing.assert_array_equal(w32.data, 1.0)  # a float32 buffer cannot hold the result
+    w64 = L.dense(np.ones((3, 3)))
+    assert L.matmul(d64, w64, free_b=True) is w64
+    np.testing.assert_array_equal(w64.data, np.linspace(1.0, 2.0, 3)[:, None] * np.ones((3, 3)))

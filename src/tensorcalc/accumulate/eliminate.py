@@ -392,20 +392,32 @@ def eliminate_values(
     vals: dict[tuple[Vertex, Vertex], Any],
     matmul: Callable[[Any, Any], Any] = operator.matmul,
     add: Callable[[Any, Any], Any] = operator.add,
+    last_uses: bool = False,
 ) -> dict[tuple[Vertex, Vertex], Any]:
     """Eliminate the vertices in ``order`` from edge values ``vals`` (consumed): eliminating
     ``v`` adds ``∂w/∂v · ∂v/∂u`` to the edge ``u → w`` for every predecessor ``u`` and successor
     ``w``. Returns the remaining input → output blocks ``{(x, y): ∂y/∂x}``. ``matmul`` and
-    ``add`` combine edge values: dense arrays by default, structured ones when given."""
+    ``add`` combine edge values: dense arrays by default, structured ones when given.
+
+    ``last_uses=True`` calls them as ``matmul(a, b, last_a, last_b)`` and ``add(a, b, True,
+    True)``: ``last_a`` says this elimination reads the edge value ``a`` for the last time (an
+    edge into ``v`` is read once per successor of ``v``, an edge out of it once per
+    predecessor), which lets structured values that only the caller holds be overwritten."""
     preds = {v: set(graph.preds(v)) for v in graph.vertices}
     succs = {v: set(graph.succs(v)) for v in graph.vertices}
     for v in order:
-        for u in preds[v]:
+        n_u = len(preds[v])
+        for i, u in enumerate(preds[v]):
             c_vu = vals.pop((u, v))
-            for w in succs[v]:
-                product = matmul(vals[(v, w)], c_vu)
+            n_w = len(succs[v])
+            for k, w in enumerate(succs[v]):
+                if last_uses:
+                    product = matmul(vals[(v, w)], c_vu, i == n_u - 1, k == n_w - 1)
+                else:
+                    product = matmul(vals[(v, w)], c_vu)
                 if (u, w) in vals:
-                    vals[(u, w)] = add(vals[(u, w)], product)
+                    vals[(u, w)] = add(vals[(u, w)], product, True, True) if last_uses \
+                        else add(vals[(u, w)], product)
                 else:
                     vals[(u, w)] = product
                     succs[u].add(w)

@@ -148,7 +148,7 @@ def to_array(a: Local) -> np.ndarray:
     return a.data
 
 
-def _scale(x: Local, alpha: Any) -> Local:
+def _scale(x: Local, alpha: Any, free: bool = False) -> Local:
     if np.ndim(alpha) == 0 and alpha == 1:  # `t * 1.0` is common in gradient programs
         return x
     s = x.structure
@@ -162,7 +162,19 @@ def _scale(x: Local, alpha: Any) -> Local:
         return kron(alpha * x.data, s.r, s.identity_first)
     if isinstance(s, Permutation):
         return selection(np.arange(x.rows), x.data, (x.rows, x.cols), np.full(x.rows, alpha))
+    if free and _fits(x.data, alpha):
+        np.multiply(x.data, alpha, out=x.data)
+        return x
     return _like(x, x.data * alpha)
+
+
+def _fits(out: Any, other: Any) -> bool:
+    """Whether ``out ⊙ other`` can be written into ``out``: a writable array of the result's
+    dtype (an in-place float32 result must not round a float64 one) whose memory ``other``
+    does not share."""
+    return (type(out) is np.ndarray and out.flags.writeable
+            and out.dtype == np.result_type(out, other)
+            and not (isinstance(other, np.ndarray) and np.may_share_memory(out, other)))
 
 
 def _kron_times_dense(a: Local, b: np.ndarray) -> np.ndarray:
@@ -189,8 +201,12 @@ def _same_kron(a: LocalJacobian, b: LocalJacobian) -> bool:
             and a.identity_first == b.identity_first)
 
 
-def matmul(a: Local, b: Local) -> Local:
-    """``a @ b`` keeping structure where it survives."""
+def matmul(a: Local, b: Local, free_a: bool = False, free_b: bool = False) -> Local:
+    """``a @ b`` keeping structure where it survives.
+
+    ``free_a`` / ``free_b``: the caller holds the only reference to that operand and will not
+    read it again, so a scaling may overwrite its data instead of allocating (the elimination
+    of a chain ``D₂ W₂ D₁ W₁`` then scales one intermediate twice in place)."""
     if a.cols != b.rows:
         raise ValueError(f"local Jacobian shapes {a.rows}x{a.cols} and {b.rows}x{b.cols}")
     sa, sb = a.structure, b.structure
@@ -200,9 +216,9 @@ def matmul(a: Local, b: Local) -> Local:
     if kb is Identity:
         return a
     if ka is ScaledIdentity:
-        return _scale(b, a.data)
+        return _scale(b, a.data, free_b)
     if kb is ScaledIdentity:
-        return _scale(a, b.data)
+        return _scale(a, b.data, free_a)
     if ka is Diagonal and kb is Diagonal:
         return diagonal(a.data * b.data)
     if ka is Permutation:
@@ -216,12 +232,20 @@ def matmul(a: Local, b: Local) -> Local:
             return _like(a, a.data[:, inv])
     if ka is Diagonal:
         if kb is Dense:
-            return dense(a.data[:, None] * b.data)
+            col = a.data[:, None]
+            if free_b and _fits(b.data, col):
+                np.multiply(b.data, col, out=b.data)
+                return b
+            return dense(col * b.data)
         if kb is Sparse:
             return sparse(b.data.multiply(a.data[:, None]).tocsr())
     if kb is Diagonal:
         if ka is Dense:
-            return dense(a.data * b.data[None, :])
+            row = b.data[None, :]
+            if free_a and _fits(a.data, row):
+                np.multiply(a.data, row, out=a.data)
+                return a
+            return dense(a.data * row)
         if ka is Sparse:
             return sparse(a.data.multiply(b.data[None, :]).tocsr())
     if _same_kron(sa, sb):
@@ -239,8 +263,9 @@ def matmul(a: Local, b: Local) -> Local:
     return dense(to_array(a) @ to_array(b))
 
 
-def add(a: Local, b: Local) -> Local:
-    """``a + b`` (a sum of path contributions)."""
+def add(a: Local, b: Local, free_a: bool = False, free_b: bool = False) -> Local:
+    """``a + b`` (a sum of path contributions); ``free_a`` / ``free_b`` as in :func:`matmul`
+    (a dense sum then accumulates into that operand)."""
     sa, sb = a.structure, b.structure
     ka, kb = type(sa), type(sb)
     if ka in _DIAGONAL and kb in _DIAGONAL:
@@ -258,6 +283,13 @@ def add(a: Local, b: Local) -> Local:
         return dense(_add_diag(b.data, _diag_of(a)))
     if kb in _DIAGONAL and ka is Dense:
         return dense(_add_diag(a.data, _diag_of(b)))
+    if ka is Dense and kb is Dense and a.data.flags.c_contiguous == b.data.flags.c_contiguous:
+        if free_a and _fits(a.data, b.data):
+            np.add(a.data, b.data, out=a.data)
+            return a
+        if free_b and _fits(b.data, a.data):
+            np.add(b.data, a.data, out=b.data)
+            return b
     return dense(_dense_sum(to_array(a), to_array(b)))
 
 

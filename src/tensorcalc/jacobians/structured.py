@@ -28,6 +28,7 @@ import numpy as np
 from ..accumulate import local as L
 from ..accumulate.eliminate import eliminate_values
 from ..accumulate.graph import LinearizedGraph, OutputCopy
+from ..accumulate.structure import Dense
 from ..core.context import strong_zeros_enforced
 from ..core.ir import Equation, Literal, Program, Var
 from ..core.primitive import Primitive
@@ -298,6 +299,57 @@ def build_graph(program: Program, locals_: dict[tuple[Any, Any], L.Local]
     return graph, positions
 
 
+class _Owned:
+    """Which edge values of one elimination hold memory that nothing else holds.
+
+    The local Jacobians refer to the program's constants (``W`` for ``W @ x``: the caller's
+    array), so they are never written into. A product or sum that made a new array is this
+    elimination's own; when it is read for the last time, the next scaling or sum may write
+    into it (``(D₂W₂)·D₁`` in place: one allocation instead of two per chain). A value handed
+    on unchanged (``I·B = B``) while its old edge still needs it has two holders and stops being
+    owned. Values are tracked by identity (``Local`` has identity hashing), never by ``id``."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: set[L.Local] = set()
+
+    def matmul(self, a: L.Local, b: L.Local, last_a: bool, last_b: bool) -> L.Local:
+        v = self.values
+        return self._track(L.matmul(a, b, last_a and a in v, last_b and b in v), a, b, last_a,
+                           last_b)
+
+    def add(self, a: L.Local, b: L.Local, last_a: bool, last_b: bool) -> L.Local:
+        v = self.values
+        return self._track(L.add(a, b, last_a and a in v, last_b and b in v), a, b, last_a,
+                           last_b)
+
+    def _track(self, r: L.Local, a: L.Local, b: L.Local, last_a: bool, last_b: bool
+               ) -> L.Local:
+        owned = self.values
+        if r is a or r is b:
+            if not (last_a if r is a else last_b):
+                owned.discard(r)  # now held by its old edge and the new one
+            return r
+        d = r.data
+        if type(d) is np.ndarray:
+            shared = [x for x in (a, b) if type(x.data) is np.ndarray
+                      and np.may_share_memory(d, x.data)]
+            if shared:  # a view of an operand: neither may be written into any more
+                owned.difference_update(shared)
+            elif d.flags.owndata:
+                owned.add(r)
+        return r
+
+    def own_block(self, block: L.Local) -> L.Local:
+        """A result block as the caller's to keep: dense data this elimination did not make
+        (the constant ``W`` of ``f(x) = W @ x``) is copied, so writing into the Jacobian
+        cannot change the caller's array."""
+        if type(block.structure) is Dense and block not in self.values:
+            return L.dense(np.array(block.data))
+        return block
+
+
 def eliminate(graph: LinearizedGraph, order: list[Any],
               locals_: dict[tuple[Any, Any], L.Local]) -> dict[tuple[Any, Any], L.Local]:
     """Vertex elimination with numeric structured values; returns the blocks ``(x, y)``."""
@@ -305,7 +357,10 @@ def eliminate(graph: LinearizedGraph, order: list[Any],
     for (u, w), _ in graph.edges.items():
         vals[(u, w)] = L.identity(graph.size(w)) if isinstance(w, OutputCopy) else \
             locals_[(u, w)]
-    return eliminate_values(graph, order, vals, matmul=L.matmul, add=L.add)
+    owned = _Owned()
+    blocks = eliminate_values(graph, order, vals, matmul=owned.matmul, add=owned.add,
+                              last_uses=True)
+    return {k: owned.own_block(b) for k, b in blocks.items()}
 
 
 def structured_jacobian(lin: Linearized, plan: Any) -> list[list[np.ndarray]]:
