@@ -386,6 +386,11 @@ def brute_force_order(graph: LinearizedGraph) -> tuple[int, list[Vertex]]:
     return best
 
 
+def _without_last_uses(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any, bool, bool], Any]:
+    """``op(a, b)``, callable as ``op(a, b, last_a, last_b)`` (the flags are not its business)."""
+    return lambda a, b, _last_a, _last_b: op(a, b)
+
+
 def eliminate_values(
     graph: LinearizedGraph,
     order: Sequence[Vertex],
@@ -403,6 +408,8 @@ def eliminate_values(
     True)``: ``last_a`` says this elimination reads the edge value ``a`` for the last time (an
     edge into ``v`` is read once per successor of ``v``, an edge out of it once per
     predecessor), which lets structured values that only the caller holds be overwritten."""
+    if not last_uses:  # two-operand combinators, called by the one loop below
+        matmul, add = _without_last_uses(matmul), _without_last_uses(add)
     preds = {v: set(graph.preds(v)) for v in graph.vertices}
     succs = {v: set(graph.succs(v)) for v in graph.vertices}
     for v in order:
@@ -411,13 +418,9 @@ def eliminate_values(
             c_vu = vals.pop((u, v))
             n_w = len(succs[v])
             for k, w in enumerate(succs[v]):
-                if last_uses:
-                    product = matmul(vals[(v, w)], c_vu, i == n_u - 1, k == n_w - 1)
-                else:
-                    product = matmul(vals[(v, w)], c_vu)
+                product = matmul(vals[(v, w)], c_vu, i == n_u - 1, k == n_w - 1)
                 if (u, w) in vals:
-                    vals[(u, w)] = add(vals[(u, w)], product, True, True) if last_uses \
-                        else add(vals[(u, w)], product)
+                    vals[(u, w)] = add(vals[(u, w)], product, True, True)
                 else:
                     vals[(u, w)] = product
                     succs[u].add(w)

@@ -283,7 +283,8 @@ def add(a: Local, b: Local, free_a: bool = False, free_b: bool = False) -> Local
         return dense(_add_diag(b.data, _diag_of(a)))
     if kb in _DIAGONAL and ka is Dense:
         return dense(_add_diag(a.data, _diag_of(b)))
-    if ka is Dense and kb is Dense and a.data.flags.c_contiguous == b.data.flags.c_contiguous:
+    if (free_a or free_b) and ka is Dense and kb is Dense \
+            and a.data.flags.c_contiguous == b.data.flags.c_contiguous:
         if free_a and _fits(a.data, b.data):
             np.add(a.data, b.data, out=a.data)
             return a

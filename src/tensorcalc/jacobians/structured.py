@@ -315,18 +315,15 @@ class _Owned:
         self.values: set[L.Local] = set()
 
     def matmul(self, a: L.Local, b: L.Local, last_a: bool, last_b: bool) -> L.Local:
-        v = self.values
-        return self._track(L.matmul(a, b, last_a and a in v, last_b and b in v), a, b, last_a,
-                           last_b)
+        return self._apply(L.matmul, a, b, last_a, last_b)
 
     def add(self, a: L.Local, b: L.Local, last_a: bool, last_b: bool) -> L.Local:
-        v = self.values
-        return self._track(L.add(a, b, last_a and a in v, last_b and b in v), a, b, last_a,
-                           last_b)
+        return self._apply(L.add, a, b, last_a, last_b)
 
-    def _track(self, r: L.Local, a: L.Local, b: L.Local, last_a: bool, last_b: bool
-               ) -> L.Local:
+    def _apply(self, op: Callable[..., L.Local], a: L.Local, b: L.Local, last_a: bool,
+               last_b: bool) -> L.Local:
         owned = self.values
+        r = op(a, b, last_a and a in owned, last_b and b in owned)
         if r is a or r is b:
             if not (last_a if r is a else last_b):
                 owned.discard(r)  # now held by its old edge and the new one
