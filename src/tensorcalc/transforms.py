@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .accumulate.coloring_acyclic import HESSIAN_METHODS
+from .accumulate.recycle import Recyclers
 from .api import grad, jvp
 from .api_util import (
     as_value,
@@ -223,6 +224,8 @@ def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str
         return _sparse_impl(SparseJacobianPlan, fun, argnums, layout, has_aux, memory_budget,
                             fname, sparse, format)
 
+    recyclers = Recyclers()  # the memory of its dense products, between calls
+
     def jacobian_f(*args: Any) -> Any:
         return retry_with_strong_zeros(lambda: jacobian_once(*args))
 
@@ -241,7 +244,9 @@ def _jacobian_impl(fun: Callable[..., Any], argnums: Any, mode: str, layout: str
         if backend.any_foreign(leaves):  # computed on the inputs' library and device
             blocks = foreign_blocks(lin, leaves, how)
         else:
-            blocks = compute_blocks(lin, how, chunk_size, memory_budget)
+            recycler = recyclers.take()
+            blocks = compute_blocks(lin, how, chunk_size, memory_budget, recycler.empty)
+            recyclers.give(recycler)
         jac = _assemble(blocks, lin, dyn_tree, out_tree, argnums, layout, fname)
         return (jac, aux) if has_aux else jac
 

@@ -123,3 +123,46 @@ def test_a_free_operand_is_written_into_only_when_the_result_keeps_its_dtype():
     w64 = L.dense(np.ones((3, 3)))
     assert L.matmul(d64, w64, free_b=True) is w64
     np.testing.assert_array_equal(w64.data, np.linspace(1.0, 2.0, 3)[:, None] * np.ones((3, 3)))
+
+
+@pytest.mark.parametrize("left, right", list(itertools.product(SAMPLES, repeat=2)))
+def test_memory_from_empty_gives_the_same_bits_as_numpys(left, right):
+    """``empty=`` (a recycler's buffers) changes where a new dense value lives, never its
+    numbers: bitwise the allocating result, in a buffer of NumPy's result dtype, written
+    through no operand."""
+    handed: list[np.ndarray] = []
+
+    def empty(shape, dtype):
+        # NaN-filled: an entry the operation did not write would show
+        handed.append(np.full(shape, np.nan, dtype))
+        return handed[-1]
+
+    for op in (L.matmul, L.add):
+        a, b = SAMPLES[left], SAMPLES[right]
+        expect = op(a, b)
+        keep_a, keep_b = L.to_array(a).copy(), L.to_array(b).copy()
+        handed.clear()
+        out = op(a, b, empty=empty)
+        np.testing.assert_array_equal(L.to_array(out), L.to_array(expect))
+        assert type(out.structure) is type(expect.structure)
+        np.testing.assert_array_equal(L.to_array(a), keep_a)
+        np.testing.assert_array_equal(L.to_array(b), keep_b)
+        if handed:  # the buffer is the result's memory, never a scratch copy
+            assert type(out.structure) is Dense and out.data is handed[-1]
+
+
+def test_empty_buffers_take_numpys_result_dtype():
+    d32 = L.diagonal(np.linspace(1.0, 2.0, 4).astype(np.float32))
+    w64 = L.dense(np.ones((4, 4)))
+    w32 = L.dense(np.ones((4, 4), np.float32))
+    asked = []
+
+    def empty(shape, dtype):
+        asked.append((shape, np.dtype(dtype)))
+        return np.empty(shape, dtype)
+
+    assert L.matmul(d32, w64, empty=empty).data.dtype == np.float64
+    assert L.matmul(w32, w32, empty=empty).data.dtype == np.float32
+    assert L.add(w32, w64, empty=empty).data.dtype == np.float64
+    assert asked == [((4, 4), np.dtype(np.float64)), ((4, 4), np.dtype(np.float32)),
+                     ((4, 4), np.dtype(np.float64))]

@@ -27,6 +27,7 @@ multiplies the values. Like the rest of this package it knows nothing of program
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,10 @@ except ImportError:  # pragma: no cover - exercised only without scipy
 
 #: The kinds that are diagonal matrices (``I``, ``αI``, ``diag(d)``).
 _DIAGONAL = (Identity, ScaledIdentity, Diagonal)
+
+#: ``empty(shape, dtype)``: where a product or sum that makes a new dense array takes its
+#: memory (a recycled buffer of :mod:`.recycle`); None lets NumPy allocate.
+Empty = Callable[[tuple[int, ...], np.dtype], np.ndarray] | None
 
 _NAMES = {Identity: "identity", ScaledIdentity: "scaled identity", Diagonal: "diagonal",
           Permutation: "permutation", Dense: "dense", Sparse: "sparse"}
@@ -148,7 +153,7 @@ def to_array(a: Local) -> np.ndarray:
     return a.data
 
 
-def _scale(x: Local, alpha: Any, free: bool = False) -> Local:
+def _scale(x: Local, alpha: Any, free: bool = False, empty: Empty = None) -> Local:
     if np.ndim(alpha) == 0 and alpha == 1:  # `t * 1.0` is common in gradient programs
         return x
     s = x.structure
@@ -165,7 +170,7 @@ def _scale(x: Local, alpha: Any, free: bool = False) -> Local:
     if free and _fits(x.data, alpha):
         np.multiply(x.data, alpha, out=x.data)
         return x
-    return _like(x, x.data * alpha)
+    return _like(x, _product(x.data, alpha, empty))
 
 
 def _fits(out: Any, other: Any) -> bool:
@@ -175,6 +180,15 @@ def _fits(out: Any, other: Any) -> bool:
     return (type(out) is np.ndarray and out.flags.writeable
             and out.dtype == np.result_type(out, other)
             and not (isinstance(other, np.ndarray) and np.may_share_memory(out, other)))
+
+
+def _product(x: Any, y: Any, empty: Empty) -> Any:
+    """``x * y`` (``y`` broadcast to ``x``'s shape), written into memory from ``empty`` when
+    ``x`` is an array. ``casting="safe"``: the buffer has NumPy's result dtype, so a mismatch
+    is a bug that must raise, never a silent rounding to a narrower type."""
+    if empty is None or type(x) is not np.ndarray:
+        return x * y
+    return np.multiply(x, y, out=empty(x.shape, np.result_type(x, y)), casting="safe")
 
 
 def _kron_times_dense(a: Local, b: np.ndarray) -> np.ndarray:
@@ -201,12 +215,14 @@ def _same_kron(a: LocalJacobian, b: LocalJacobian) -> bool:
             and a.identity_first == b.identity_first)
 
 
-def matmul(a: Local, b: Local, free_a: bool = False, free_b: bool = False) -> Local:
+def matmul(a: Local, b: Local, free_a: bool = False, free_b: bool = False,
+           empty: Empty = None) -> Local:
     """``a @ b`` keeping structure where it survives.
 
     ``free_a`` / ``free_b``: the caller holds the only reference to that operand and will not
     read it again, so a scaling may overwrite its data instead of allocating (the elimination
-    of a chain ``D₂ W₂ D₁ W₁`` then scales one intermediate twice in place)."""
+    of a chain ``D₂ W₂ D₁ W₁`` then scales one intermediate twice in place). ``empty``: where a
+    new dense result (a scaling, a GEMM) takes its memory (:data:`Empty`)."""
     if a.cols != b.rows:
         raise ValueError(f"local Jacobian shapes {a.rows}x{a.cols} and {b.rows}x{b.cols}")
     sa, sb = a.structure, b.structure
@@ -216,9 +232,9 @@ def matmul(a: Local, b: Local, free_a: bool = False, free_b: bool = False) -> Lo
     if kb is Identity:
         return a
     if ka is ScaledIdentity:
-        return _scale(b, a.data, free_b)
+        return _scale(b, a.data, free_b, empty)
     if kb is ScaledIdentity:
-        return _scale(a, b.data, free_a)
+        return _scale(a, b.data, free_a, empty)
     if ka is Diagonal and kb is Diagonal:
         return diagonal(a.data * b.data)
     if ka is Permutation:
@@ -236,7 +252,7 @@ def matmul(a: Local, b: Local, free_a: bool = False, free_b: bool = False) -> Lo
             if free_b and _fits(b.data, col):
                 np.multiply(b.data, col, out=b.data)
                 return b
-            return dense(col * b.data)
+            return dense(_product(b.data, col, empty))
         if kb is Sparse:
             return sparse(b.data.multiply(a.data[:, None]).tocsr())
     if kb is Diagonal:
@@ -245,7 +261,7 @@ def matmul(a: Local, b: Local, free_a: bool = False, free_b: bool = False) -> Lo
             if free_a and _fits(a.data, row):
                 np.multiply(a.data, row, out=a.data)
                 return a
-            return dense(a.data * row)
+            return dense(_product(a.data, row, empty))
         if ka is Sparse:
             return sparse(a.data.multiply(b.data[None, :]).tocsr())
     if _same_kron(sa, sb):
@@ -260,12 +276,17 @@ def matmul(a: Local, b: Local, free_a: bool = False, free_b: bool = False) -> Lo
         return dense(np.asarray(a.data @ to_array(b)))
     if kb is Sparse:
         return dense(np.asarray((b.data.T @ to_array(a).T).T))
-    return dense(to_array(a) @ to_array(b))
+    x, y = to_array(a), to_array(b)
+    if empty is None or type(x) is not np.ndarray or type(y) is not np.ndarray:
+        return dense(x @ y)
+    return dense(np.matmul(x, y, out=empty((x.shape[0], y.shape[1]), np.result_type(x, y)),
+                           casting="safe"))
 
 
-def add(a: Local, b: Local, free_a: bool = False, free_b: bool = False) -> Local:
-    """``a + b`` (a sum of path contributions); ``free_a`` / ``free_b`` as in :func:`matmul`
-    (a dense sum then accumulates into that operand)."""
+def add(a: Local, b: Local, free_a: bool = False, free_b: bool = False,
+        empty: Empty = None) -> Local:
+    """``a + b`` (a sum of path contributions); ``free_a`` / ``free_b`` and ``empty`` as in
+    :func:`matmul` (a dense sum then accumulates into that operand)."""
     sa, sb = a.structure, b.structure
     ka, kb = type(sa), type(sb)
     if ka in _DIAGONAL and kb in _DIAGONAL:
@@ -291,17 +312,23 @@ def add(a: Local, b: Local, free_a: bool = False, free_b: bool = False) -> Local
         if free_b and _fits(b.data, a.data):
             np.add(b.data, a.data, out=b.data)
             return b
-    return dense(_dense_sum(to_array(a), to_array(b)))
+    return dense(_dense_sum(to_array(a), to_array(b), empty))
 
 
-def _dense_sum(x: np.ndarray, y: np.ndarray, tile: int = 256) -> np.ndarray:
+def _dense_sum(x: np.ndarray, y: np.ndarray, empty: Empty = None, tile: int = 256
+               ) -> np.ndarray:
     """``x + y``; when one operand is a transposed view (``A + Aᵀ`` of a quadratic form's
-    Hessian) the sum goes tile by tile so both operands are read cache-friendly."""
+    Hessian) the sum goes tile by tile so both operands are read cache-friendly. ``empty``
+    as in :func:`matmul`."""
+    if type(x) is not np.ndarray or type(y) is not np.ndarray or x.shape != y.shape:
+        return x + y  # broadcasting, or another array type: NumPy's own rules
     if x.ndim != 2 or x.size < 1 << 20 or x.flags.c_contiguous == y.flags.c_contiguous:
-        return x + y
+        if empty is None:
+            return x + y
+        return np.add(x, y, out=empty(x.shape, np.result_type(x, y)), casting="safe")
     if not x.flags.c_contiguous:
         x, y = y, x
-    out = np.empty(x.shape, np.result_type(x, y))
+    out = (empty or np.empty)(x.shape, np.result_type(x, y))
     m, n = x.shape
     for i in range(0, m, tile):
         for j in range(0, n, tile):

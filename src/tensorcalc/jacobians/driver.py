@@ -6,7 +6,9 @@ structured accumulation (multiplying the local Jacobians of the linear program i
 planner picked). ``mode="auto"`` asks :func:`~tensorcalc.jacobians.plan.make_plan` which is
 cheapest in multiplications. Inside another transformation (``jit(hessian(f))``) the
 elimination runs on traced values when the program's kinds allow it
-(:mod:`~tensorcalc.jacobians.traced`), else one batched sweep.
+(:mod:`~tensorcalc.jacobians.traced`), else one batched sweep. ``empty`` is where the
+structured elimination's new dense values take their memory (the calling Jacobian function's
+recycler, :mod:`tensorcalc.accumulate.recycle`).
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from .plan import make_plan
+from .skeleton import elimination_for
 from .structured import structured_jacobian
 from .sweeps import Linearized, choose_chunk, forward_jacobian, is_nested, reverse_jacobian
 from .traced import traced_jacobian
 
 
 def compute_blocks(lin: Linearized, mode: str, chunk_size: int | None,
-                   memory_budget: int | None) -> list[list[Any]]:
+                   memory_budget: int | None, empty: Any = None) -> list[list[Any]]:
     if mode in ("auto", "structured"):
         if any(eq.primitive.transpose_only for eq in lin.program.equations):
             # A custom_vjp rule can only be pulled back: no structure to read, no forward.
@@ -41,9 +44,12 @@ def compute_blocks(lin: Linearized, mode: str, chunk_size: int | None,
             n, m = sum(lin.in_sizes), sum(lin.out_sizes)
             mode = "forward" if n <= m else "reverse"
         else:
+            elimination = elimination_for(lin)  # the skeleton of an earlier call's shape
+            if elimination is not None:
+                return structured_jacobian(lin, elimination, empty)
             plan = make_plan(lin)
             if plan.graph is not None:
-                return structured_jacobian(lin, plan)
+                return structured_jacobian(lin, plan, empty)
             mode = plan.choice
     if mode == "forward":
         chunk = choose_chunk(sum(lin.in_sizes), lin.program, chunk_size, memory_budget)

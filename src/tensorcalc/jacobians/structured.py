@@ -309,10 +309,11 @@ class _Owned:
     on unchanged (``I·B = B``) while its old edge still needs it has two holders and stops being
     owned. Values are tracked by identity (``Local`` has identity hashing), never by ``id``."""
 
-    __slots__ = ("values",)
+    __slots__ = ("values", "empty")
 
-    def __init__(self) -> None:
+    def __init__(self, empty: L.Empty = None) -> None:
         self.values: set[L.Local] = set()
+        self.empty = empty  # where new dense values take their memory (accumulate.recycle)
 
     def matmul(self, a: L.Local, b: L.Local, last_a: bool, last_b: bool) -> L.Local:
         return self._apply(L.matmul, a, b, last_a, last_b)
@@ -323,7 +324,7 @@ class _Owned:
     def _apply(self, op: Callable[..., L.Local], a: L.Local, b: L.Local, last_a: bool,
                last_b: bool) -> L.Local:
         owned = self.values
-        r = op(a, b, last_a and a in owned, last_b and b in owned)
+        r = op(a, b, last_a and a in owned, last_b and b in owned, self.empty)
         if r is a or r is b:
             if not (last_a if r is a else last_b):
                 owned.discard(r)  # now held by its old edge and the new one
@@ -348,29 +349,35 @@ class _Owned:
 
 
 def eliminate(graph: LinearizedGraph, order: list[Any],
-              locals_: dict[tuple[Any, Any], L.Local]) -> dict[tuple[Any, Any], L.Local]:
-    """Vertex elimination with numeric structured values; returns the blocks ``(x, y)``."""
+              locals_: dict[tuple[Any, Any], L.Local], empty: L.Empty = None
+              ) -> dict[tuple[Any, Any], L.Local]:
+    """Vertex elimination with numeric structured values; returns the blocks ``(x, y)``.
+    ``empty``: where new dense values take their memory (a recycler's
+    :meth:`~tensorcalc.accumulate.recycle.Recycler.empty`; None: NumPy allocates)."""
     vals: dict[tuple[Any, Any], L.Local] = {}
     for (u, w), _ in graph.edges.items():
         vals[(u, w)] = L.identity(graph.size(w)) if isinstance(w, OutputCopy) else \
             locals_[(u, w)]
-    owned = _Owned()
+    owned = _Owned(empty)
     blocks = eliminate_values(graph, order, vals, matmul=owned.matmul, add=owned.add,
                               last_uses=True)
     return {k: owned.own_block(b) for k, b in blocks.items()}
 
 
-def structured_jacobian(lin: Linearized, plan: Any) -> list[list[np.ndarray]]:
+def structured_jacobian(lin: Linearized, plan: Any, empty: L.Empty = None
+                        ) -> list[list[np.ndarray]]:
     """Numerator-layout blocks by structured vertex elimination in the planned order
-    (``plan``: a :class:`~tensorcalc.jacobians.plan.JacobianPlan` with a graph)."""
+    (``plan``: a :class:`~tensorcalc.jacobians.plan.JacobianPlan` with a graph on the
+    program's variables, or a :class:`~tensorcalc.jacobians.skeleton.Elimination` on their
+    numbers; ``empty`` as in :func:`eliminate`)."""
     if plan.graph is None:
         raise NotStructured(plan.reason)
-    blocks_by_vertex = eliminate(plan.graph, plan.order, plan.locals)
+    blocks_by_vertex = eliminate(plan.graph, plan.order, plan.locals, empty)
     prog = lin.program
     out: list[list[np.ndarray]] = []
     for j, (atom, oa) in enumerate(zip(prog.outputs, lin.out_avals, strict=True)):
         row = []
-        for x, ia in zip(prog.inputs, lin.in_avals, strict=True):
+        for x, ia in zip(plan.graph.inputs, lin.in_avals, strict=True):
             shape = (*oa.shape, *ia.shape)
             dtype = np.result_type(oa.dtype, ia.dtype)
             block = None
