@@ -39,7 +39,7 @@ def _points(n):
     return [RNG.standard_normal(192) for _ in range(n)]
 
 
-needs_count = pytest.mark.skipif(recycle._ALONE is None,
+needs_count = pytest.mark.skipif(recycle.ALONE is None,
                                  reason="this interpreter's reference count cannot tell a "
                                         "dropped array from a held one: nothing is recycled")
 
@@ -153,7 +153,7 @@ def test_recycler_hands_out_only_arrays_nothing_else_holds():
     r.finish()
     del first, a
     b = r.empty(shape, np.float64)
-    if recycle._ALONE is not None:
+    if recycle.ALONE is not None:
         assert b.base is None and any(b is k for k in r.made)
         c = r.empty(shape, np.float64)
         d = r.empty(shape, np.float32)              # another dtype: never the same array

@@ -43,33 +43,40 @@ MAX_BYTES = 256 << 20
 GENERATIONS = 2
 
 
-def _take(kept: list[np.ndarray], shape: tuple[int, ...], dtype: np.dtype,
-          alone: int) -> np.ndarray | None:
-    """Remove and return an array of ``kept`` with that shape and dtype whose reference count
-    is ``alone`` (``kept`` holds it, nothing else) and that has no weak reference."""
-    for k in range(len(kept)):
-        a = kept[k]
-        if a.shape == shape and a.dtype == dtype and sys.getrefcount(a) == alone \
-                and not weakref.getweakrefcount(a):
-            del kept[k]
-            return a
-    return None
+def first_dropped(arrays: list[np.ndarray], shape: tuple[int, ...] | None = None,
+                  dtype: np.dtype | None = None, _alone: int | None = None) -> int:
+    """The position of the first array of ``arrays`` (of that shape and dtype, when given)
+    that nothing but the list holds: its reference count is the calibrated :data:`ALONE` and
+    it has no weak reference. −1 when there is none, or when the count cannot tell. This is
+    the one test of both this module and ``tc.jit``'s recycled results
+    (:mod:`tensorcalc.compile.pool`); ``_alone`` is for the calibration only."""
+    alone = ALONE if _alone is None else _alone
+    if alone is None:
+        return -1
+    for k in range(len(arrays)):
+        a = arrays[k]
+        if (shape is None or (a.shape == shape and a.dtype == dtype)) \
+                and sys.getrefcount(a) == alone and not weakref.getweakrefcount(a):
+            return k
+    return -1
 
 
 def _calibrate() -> int | None:
-    """The count :func:`_take` reads for an array only its list holds, checked to differ with
-    one more holder; None where the count cannot tell the two apart or the GIL is off."""
+    """The count :func:`first_dropped` reads for an array only its list holds, checked to
+    differ with one more holder; None where the count cannot tell the two apart or the GIL is
+    off."""
     if not getattr(sys, "_is_gil_enabled", lambda: True)():
         return None
-    f8 = np.dtype(np.float64)
     for alone in range(1, 8):
-        if _take([np.empty(1)], (1,), f8, alone) is not None:
+        if first_dropped([np.empty(1)], _alone=alone) == 0:
             held = np.empty(1)
-            return alone if _take([held], (1,), f8, alone) is None else None
+            return alone if first_dropped([held], _alone=alone) == -1 else None
     return None
 
 
-_ALONE = _calibrate()
+#: The reference count of an array only its list holds (None: the count cannot tell, and
+#: nothing is ever recycled).
+ALONE: int | None = _calibrate()
 
 
 class Recycler:
@@ -87,9 +94,8 @@ class Recycler:
         dtype = np.dtype(dtype)
         if math.prod(shape) * dtype.itemsize < MIN_BYTES:
             return np.empty(shape, dtype)
-        a = _take(self.kept, shape, dtype, _ALONE) if _ALONE is not None else None
-        if a is None:
-            a = np.empty(shape, dtype)
+        k = first_dropped(self.kept, shape, dtype)
+        a = self.kept.pop(k) if k >= 0 else np.empty(shape, dtype)
         self.made.append(a)
         return a
 

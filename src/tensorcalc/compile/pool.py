@@ -48,13 +48,13 @@ import contextlib
 import contextvars
 import math
 import os
-import sys
-import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from ..accumulate.recycle import ALONE as _ALONE
+from ..accumulate.recycle import first_dropped
 from .options import env_switch
 
 #: The most bytes one pool holds (see the module docstring).
@@ -181,41 +181,14 @@ def pool_prologue(slots: dict[int, str], poolable: dict[int, tuple],
 RECYCLE_GENERATIONS = 2
 
 
-def _free_in(kept: list[list[Any]], alone: int) -> list[Any]:
-    """Per recycled position, a kept result whose reference count is ``alone`` (held by
-    ``kept`` only) and that has no weak reference, or None."""
+def dropped_results(kept: list[list[Any]]) -> list[Any]:
+    """The ``out=`` array of each recycled position for this call: a kept result that nothing
+    but the pool holds (``accumulate.recycle.first_dropped``), or None (allocate)."""
     out: list[Any] = []
     for gens in kept:
-        for a in gens:
-            if sys.getrefcount(a) == alone and not weakref.getweakrefcount(a):
-                out.append(a)
-                break
-        else:
-            out.append(None)
+        k = first_dropped(gens)
+        out.append(gens[k] if k >= 0 else None)
     return out
-
-
-def _calibrate() -> int | None:
-    """The count :func:`_free_in` reads for an array only its list holds (the list, the loop
-    variable and the call's argument in CPython), checked to differ with one more holder; None
-    where the count cannot tell the two apart or the GIL is off."""
-    if not getattr(sys, "_is_gil_enabled", lambda: True)():
-        return None
-    for alone in range(1, 8):
-        if _free_in([[np.empty(1)]], alone)[0] is not None:
-            held = np.empty(1)
-            return alone if _free_in([[held]], alone)[0] is None else None
-    return None
-
-
-_ALONE = _calibrate()
-
-
-def dropped_results(kept: list[list[Any]]) -> list[Any]:
-    """The ``out=`` array of each recycled position for this call (None: allocate)."""
-    if _ALONE is None:
-        return [None] * len(kept)
-    return _free_in(kept, _ALONE)
 
 
 def _keeper(generations: tuple[int, ...]) -> Callable[..., None]:

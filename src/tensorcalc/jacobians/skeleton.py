@@ -22,6 +22,7 @@ products and their order are those ``make_plan``'s graph would give.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from typing import Any
 from ..accumulate import local as L
 from ..accumulate.graph import LinearizedGraph
 from ..core.ir import Program, Var
+from .pattern import live_equations
 from .plan import _ORDERS, STRUCTURED_LIMIT
 from .structured import NotStructured, local_jacobians
 from .sweeps import Linearized
@@ -94,7 +96,7 @@ def elimination_for(lin: Linearized) -> Elimination | None:
     num, key, eqs = numbered
     shape = _shapes.get(key)
     if shape is None:
-        shape = _Shape(_live(eqs, key[2]))
+        shape = _Shape(_live(prog))
         with _lock:
             _shapes[key] = shape
             while len(_shapes) > SKELETON_CACHE_SIZE:
@@ -153,16 +155,11 @@ def _number(prog: Program) -> tuple[dict[Var, int], tuple, list[_NumberedEquatio
     return num, key, eqs
 
 
-def _live(eqs: list[_NumberedEquation], outputs: tuple[int | None, ...]) -> list[int] | None:
-    """The positions of the equations whose results reach an output (None: too many)."""
-    live = {k for k in outputs if k is not None}
-    keep = []
-    for k in range(len(eqs) - 1, -1, -1):
-        eq = eqs[k]
-        if any(v in live for v in eq.outputs):
-            keep.append(k)
-            live.update(a for a in eq.inputs if a is not None)
-    keep.reverse()
+def _live(prog: Program) -> list[int] | None:
+    """The positions of the equations whose results reach an output
+    (:func:`~tensorcalc.jacobians.pattern.live_equations`); None: too many to plan."""
+    live = {id(eq) for eq in live_equations(prog)}
+    keep = [k for k, eq in enumerate(prog.equations) if id(eq) in live]
     return keep if len(keep) <= STRUCTURED_LIMIT else None
 
 
@@ -172,9 +169,9 @@ def _skeleton(live: list[_NumberedEquation], key: tuple,
     """The graph on numbers (as :func:`~tensorcalc.jacobians.structured.build_graph` makes it
     on variables), its elimination order and the positions of the outputs that are variables."""
     in_shapes, parts, outputs = key
-    sizes = [_prod(s) for s in in_shapes]
+    sizes = [int(math.prod(s)) for s in in_shapes]
     for _ins, out_shapes in parts:
-        sizes.extend(_prod(s) for s in out_shapes)
+        sizes.extend(int(math.prod(s)) for s in out_shapes)
 
     def structure_of(eq: _NumberedEquation, i: int, j: int) -> Any:
         a = eq.inputs[i]
@@ -187,10 +184,3 @@ def _skeleton(live: list[_NumberedEquation], key: tuple,
                                            size_of=sizes.__getitem__)
     _costs, _best, order = _ORDERS.order_for(graph)
     return graph, order, positions
-
-
-def _prod(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= int(d)
-    return n
