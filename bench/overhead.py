@@ -140,6 +140,15 @@ def mlp_workload(peers: Any) -> Workload:
     g_jit = tc.jit(tc.grad(mlp_loss))
     w.extra["tensorcalc jit compile s"] = _first_call(lambda: g_jit(params, X, Y))
     w.impls["tensorcalc jit(grad)"] = Impl(lambda: g_jit(params, X, Y))
+    from tensorcalc.compile.fusion import numba_available
+
+    if numba_available() and "TENSORCALC_JIT_FUSE" not in os.environ:
+        g_tier = tc.jit(tc.grad(mlp_loss))  # the default again, called until tiering settles
+        calls, seconds = settle(g_tier, params, X, Y)
+        w.extra["tensorcalc default jit warm-up until settled s"] = seconds
+        note = f"settled after {calls} calls, {g_tier.source().count('fused[')} kernels"
+        w.impls["tensorcalc jit(grad) default, warmed up"] = Impl(lambda: g_tier(params, X, Y),
+                                                                  note=note)
     if peers.autograd is not None:
         anp = peers.anp
         ag_grad = peers.autograd.grad(lambda p: mlp_loss(p, X, Y, anp))
@@ -175,6 +184,18 @@ def _torch_mlp_grad(torch: Any, params: Any, X: np.ndarray, Y: np.ndarray) -> An
         loss.backward()
         return [(W.grad, b.grad) for W, b in tp]
     return torch_grad
+
+
+def settle(g: Any, *args: Any, limit: float = 60.0) -> tuple[int, float]:
+    """Call the default-jitted ``g`` until tiering has settled (fused, or tried and gone back,
+    or found nothing to fuse): the calls and seconds that took."""
+    start, calls = time.perf_counter(), 0
+    g(*args)
+    (compiled,) = g.cache.values()
+    while compiled.tier is not None and time.perf_counter() - start < limit:
+        g(*args)
+        calls += 1
+    return calls + 1, time.perf_counter() - start
 
 
 def _first_call(fn: Any) -> float:

@@ -404,23 +404,11 @@ def chain_workload(peers: SimpleNamespace) -> Workload:
         w.impls["tensorcalc jit(grad, fuse=True)"] = Impl(lambda: gf(x))
         if "TENSORCALC_JIT_FUSE" not in os.environ:
             gt = tc.jit(tc.grad(overhead.make_chain(tnp)))  # the default: tiered fusion
-            calls, seconds = _tier_up(gt, x)
+            calls, seconds = overhead.settle(gt, x)
             w.extra["tensorcalc default jit warm-up until settled s"] = seconds
             note = f"settled after {calls} calls, {gt.source().count('fused[')} kernels"
             w.impls["tensorcalc jit(grad) default, warmed up"] = Impl(lambda: gt(x), note=note)
     return w
-
-
-def _tier_up(g: Any, x: Any, limit: float = 60.0) -> tuple[int, float]:
-    """Call the default-jitted ``g`` until tiering has settled (fused, or tried and gone back,
-    or found nothing to fuse): the calls and seconds that took."""
-    start, calls = time.perf_counter(), 0
-    g(x)
-    (compiled,) = g.cache.values()
-    while compiled.tier is not None and time.perf_counter() - start < limit:
-        g(x)
-        calls += 1
-    return calls + 1, time.perf_counter() - start
 
 
 BUILDERS = {

@@ -401,6 +401,8 @@ def targets(rows: list[Row], extra: dict[str, dict[str, float]]) -> list[tuple[s
     ratio("W1 jit gradient / NumPy forward <= ~3", jit1, _t(rows, "W1", "NumPy forward only"),
           3.0)
     ratio("W1 jit / JAX jit <= 1.0 (issue 15)", jit1, _t(rows, "W1", "JAX jit(grad)"), 1.0)
+    ratio("W1 jit, tiering settled / JAX jit <= 1.0", _t(rows, "W1",
+          "tensorcalc jit(grad) default, warmed up"), _t(rows, "W1", "JAX jit(grad)"), 1.0)
     for key in ("W1", "W2"):
         ratio(f"{key} jit / eager <= 1 (jit must not slow it down)",
               _t(rows, key, "tensorcalc jit(grad)"), _t(rows, key, "tensorcalc eager grad"), 1.0)

@@ -8,17 +8,28 @@ product — computes element ``i`` of every result from element ``i`` of the ope
 of them is one loop ``for i: t₁ = sin(a[i]); t₂ = 0.9·t₁; …; out[i] = t_k`` that keeps every
 intermediate in a register: one call and one pass instead of one per operation.
 
-**What is fused.** :func:`plan_fusion` walks the program once (O(n)) and groups equations of
-:data:`KERNELS` (``+ − × ÷``, negation, ``exp log sin cos tanh sqrt abs``, ``maximum
-minimum``, the plain strong-zero products, and what op blocks add with :func:`deffusible`:
-``nn.relu``) whose array operands and result all have the same shape and the same
-float32/float64 dtype; scalars (Python numbers, 0-d constants) are cast to that dtype first,
-as NumPy's weak scalars are (NEP 50). A group closes when an equation outside it reads one of
-its values; its outputs are the values read outside it (or returned). Every other operation —
-matmul (BLAS), reductions, reshapes — is emitted as before. The plan holds each kernel's source
-without compiling it (no numba import), so its cost can be estimated first; ``fusible`` limits
-it to chosen ``(primitive, dtype)`` pairs. A kernel loops over the (constant) shape axis by
-axis and indexes its operands where they lie, so views need no copy.
+**What is fused.** :func:`plan_fusion` walks the program once (O(n log n)) and groups
+equations of :data:`KERNELS` (``+ − × ÷``, negation, ``exp log sin cos tanh sqrt abs``,
+``maximum minimum``, the plain strong-zero products, and what op blocks add with
+:func:`deffusible`: ``nn.relu``) whose array operands and result all have the same shape and
+the same float32/float64 dtype; scalars (Python numbers, 0-d constants) are cast to that dtype
+first, as NumPy's weak scalars are (NEP 50). Each (shape, dtype) has its own open group, so
+equations of other shapes in between do not close it. Every other operation — matmul (BLAS),
+reductions, reshapes — is emitted as before. The plan holds each kernel's source without
+compiling it (no numba import), so its cost can be estimated first; ``fusible`` limits it to
+chosen ``(primitive, dtype)`` pairs. A kernel loops over the (constant) shape axis by axis and
+indexes its operands where they lie, so views need no copy.
+
+**Splits.** When an equation outside a group reads one of its values, only the part of the
+group that value depends on is emitted there (its outputs: the values read outside that part,
+or returned). The rest stays open and joins later equations: reverse mode computes a layer's
+``f′`` in the forward pass (``1 − h²`` after ``h = tanh(z)``) and multiplies by it in the
+backward pass, and the two become one kernel ``δ ⊙ (1 − h²)`` after the backward matmul, so
+``1 − h²`` never reaches memory (XLA's producer–consumer fusion does the same). The rest is
+emitted at once instead when leaving it open would keep more arrays alive than it saves: its
+operands that nothing reads after the split point, against its values that something later
+reads (:func:`_defer_costs_memory`; ``h`` is read by the weight gradient anyway), or when it
+holds more than :data:`DEFER_AT_MOST` equations, which bounds the work of each split.
 
 **Semantics.** ``+ − × ÷`` are IEEE-exact, so fused results are bitwise those of NumPy;
 ``maximum``/``minimum`` make NumPy's choices (a NaN operand wins; of ``0`` and ``-0`` the
@@ -171,52 +182,98 @@ def plan_fusion(prog: Program, min_size: int = 2, fusible: Pairs | None = None,
     """The groups :func:`fuse_elementwise` would fuse, with their kernels' sources (no numba
     needed). ``fusible`` limits fusion to those ``(primitive, dtype)`` pairs; the pairs of
     ``through_numpy`` (primitives of :data:`NUMPY_LOOPS`) are fused too, calling NumPy's own
-    loop (:mod:`tensorcalc.compile.fusion_blocks`)."""
+    loop (:mod:`tensorcalc.compile.fusion_blocks`). One walk, O(n log n): each split of a
+    group visits the part it emits and at most :data:`DEFER_AT_MOST` others."""
+    eqs = prog.equations
     readers: dict[int, list[int]] = {}
-    for k, eq in enumerate(prog.equations):
+    for k, eq in enumerate(eqs):
         for a in eq.inputs:
             if isinstance(a, Var):
                 readers.setdefault(id(a), []).append(k)
     returned = {id(a) for a in prog.outputs if isinstance(a, Var)}
+    held = returned | {id(a) for a in prog.inputs}  # alive whatever the plan does
     out: list[Equation | Kernel] = []
-    group: list[int] = []
-    group_key: tuple | None = None
-    defined: set[int] = set()
+    groups: dict[tuple, list[int]] = {}  # (shape, dtype) → its open group, in program order
+    owner: dict[int, tuple] = {}  # id(value) → the key of the open group that defines it
+    producer: dict[int, int] = {}  # id(value) → its equation, for values of open groups
 
-    def close() -> None:
-        nonlocal group, group_key
-        if len(group) >= min_size:
-            foreign = {k: NUMPY_LOOPS[prog.equations[k].primitive] for k in group
-                       if (prog.equations[k].primitive, group_key[1]) in through_numpy
-                       and (fusible is None
-                            or (prog.equations[k].primitive, group_key[1]) not in fusible)}
-            out.append(_fuse(prog, group, readers, returned, group_key) if not foreign
-                       else _fuse_blocked(prog, group, readers, returned, group_key, foreign))
+    def emit(key: tuple, group: list[int]) -> None:
+        for k in group:
+            owner.pop(id(eqs[k].outputs[0]), None)
+        if len(group) < min_size:
+            out.extend(eqs[k] for k in group)
+            return
+        foreign = {k: NUMPY_LOOPS[eqs[k].primitive] for k in group
+                   if (eqs[k].primitive, key[1]) in through_numpy
+                   and (fusible is None or (eqs[k].primitive, key[1]) not in fusible)}
+        out.append(_fuse(prog, group, readers, returned, key) if not foreign
+                   else _fuse_blocked(prog, group, readers, returned, key, foreign))
+
+    def split(key: tuple, needed: list[int], now: int) -> None:
+        """Emit the part of group ``key`` that the values ``needed`` at equation ``now``
+        depend on; the rest stays open (joining later equations) where that keeps no more
+        arrays alive than emitting it would."""
+        group = groups.pop(key)
+        part: set[int] = set()
+        stack = [producer[v] for v in needed]
+        while stack:
+            j = stack.pop()
+            if j not in part:
+                part.add(j)
+                stack.extend(producer[id(a)] for a in eqs[j].inputs
+                             if isinstance(a, Var) and owner.get(id(a)) == key)
+        rest = [j for j in group if j not in part] if len(part) < len(group) else []
+        if rest and not _defer_costs_memory(eqs, rest, now, readers, held):
+            emit(key, [j for j in group if j in part])
+            groups[key] = rest
         else:
-            out.extend(prog.equations[k] for k in group)
-        group, group_key = [], None
-        defined.clear()
+            emit(key, group)
 
-    for k, eq in enumerate(prog.equations):
+    for k, eq in enumerate(eqs):
         key = _key(eq)
         if key is not None and fusible is not None and (eq.primitive, key[1]) not in fusible \
                 and (eq.primitive, key[1]) not in through_numpy:
             key = None
-        reads_group = any(isinstance(a, Var) and id(a) in defined for a in eq.inputs)
-        if key is not None and (key == group_key or not group):
-            group.append(k)
-            group_key = key
-            defined.update(id(v) for v in eq.outputs)
-            continue
-        if reads_group or key is not None:
-            close()
         if key is not None:
-            group, group_key = [k], key
-            defined.update(id(v) for v in eq.outputs)
-        else:
-            out.append(eq)
-    close()
+            # Its operands have its shape and dtype: only its own key's group can define them.
+            groups.setdefault(key, []).append(k)
+            v = eq.outputs[0]
+            owner[id(v)], producer[id(v)] = key, k
+            continue
+        needed: dict[tuple, list[int]] = {}
+        for a in eq.inputs:
+            if isinstance(a, Var) and id(a) in owner:
+                needed.setdefault(owner[id(a)], []).append(id(a))
+        for g, values in needed.items():
+            split(g, values, k)
+        out.append(eq)
+    for key in list(groups):
+        emit(key, groups.pop(key))
     return FusionPlan(prog, out)
+
+
+#: The most equations a split leaves open (and so visits again at the next one).
+DEFER_AT_MOST = 32
+
+
+def _defer_costs_memory(eqs: list[Equation], rest: list[int], now: int,
+                        readers: dict[int, list[int]], held: set[int]) -> bool:
+    """Whether leaving ``rest`` open past equation ``now`` keeps more arrays alive than
+    emitting it: its operands that would die by ``now`` (nothing else reads them later)
+    against its values that something after ``now`` reads. A derivative chain ``1 − h²``
+    left open for the backward product keeps ``h`` (which the weight gradient reads anyway)
+    instead of writing ``1 − h²`` to memory."""
+    if len(rest) > DEFER_AT_MOST:
+        return True
+    defined = {id(eqs[j].outputs[0]) for j in rest}
+    extended: set[int] = set()
+    for j in rest:
+        for a in eqs[j].inputs:
+            if isinstance(a, Var) and id(a) not in defined and id(a) not in held \
+                    and readers[id(a)][-1] <= now:
+                extended.add(id(a))
+    kept = sum(1 for v in defined if v in held or readers.get(v, [-1])[-1] > now)
+    return len(extended) > kept
 
 
 def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], returned: set[int],
