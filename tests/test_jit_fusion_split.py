@@ -119,3 +119,36 @@ def test_planning_is_linear_in_the_number_of_splits(rng):
         assert len(plan.kernels) > n // 2
     # Ten times the program: about ten times the time (a quadratic pass would give ~100).
     assert times[4000] / times[400] < 35
+
+
+def test_one_output_kernels_write_into_the_buffer_they_are_given(rng):
+    pytest.importorskip("numba", reason="fused kernels need numba (the 'fast' extra)")
+    a0, b0 = rng.standard_normal((5, 5)), rng.standard_normal((5, 5))
+    prog = tc.trace(lambda a, b: (a * b + a) * 0.5, a0, b0)
+    (eq,) = fusion.plan_fusion(prog).program().equations
+    kernel = eq.primitive
+    assert not kernel.multiple_results and kernel.numpy_out.signature is None
+    want = (a0 * b0 + a0) * 0.5
+    out = np.empty_like(a0)
+    assert kernel.numpy_out(a0, b0, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    a = a0.copy()
+    assert kernel.numpy_out(a, b0, out=a) is a  # in place on an operand
+    np.testing.assert_array_equal(a, want)
+    # An operand that is another view of out's memory: written through a fresh array.
+    a = a0.copy()
+    kernel.numpy_out(a, a.T, out=a)
+    np.testing.assert_array_equal(a, (a0 * a0.T + a0) * 0.5)
+
+
+def test_fused_kernels_run_in_place_on_a_dying_operand(rng):
+    pytest.importorskip("numba", reason="fused kernels need numba (the 'fast' extra)")
+    args = _mlp(rng)
+    g = tc.jit(tc.grad(_mlp_loss, argnums=(0, 1)), fuse=False)
+    prog = g.program(*args)
+    fused_src = compile_program(fusion.plan_fusion(prog, fusible=_EXACT).program())[1]
+    # δ ⊙ (1 − h²) is written into h's buffer (h's last use), as an elementwise ufunc would be.
+    (line,) = [ln.strip() for ln in fused_src.splitlines() if "# fused[3]" in ln]
+    target, call = line.split(" = ", 1)
+    operands = call[call.index("(") + 1:call.index(", out=")].split(", ")
+    assert call.split("out=")[1].startswith(target) and target in operands

@@ -38,8 +38,9 @@ versions): within a few ulp. Division by zero gives ±inf/NaN as in NumPy (Numba
 ``error_model="numpy"``). Strong zeros: the fused products are the plain ones, which is exactly
 what the fast pass of ``jit`` runs; the result is scanned for NaN and the checked, unfused
 program reruns when one appears. Fused kernels raise no NumPy floating-point warnings and
-ignore ``np.seterr``. Their outputs are fresh arrays (a fused group needs no ``out=`` buffer:
-its intermediates never reach memory).
+ignore ``np.seterr``. A kernel with one output takes ``out=``: jit's buffer plan hands it a
+dying operand or a pool buffer, as it does an elementwise ufunc; kernels with several outputs
+make fresh arrays.
 
 **Cache.** Each kernel's source is written (atomically) to the ``fused`` cache directory
 (:mod:`tensorcalc.compile.kernel_files`: ``~/.cache/tensorcalc/fused`` by default) and imported
@@ -62,6 +63,7 @@ from ..core.ir import Equation, Literal, Program, Var
 from ..ops import elementwise as ew
 from ..ops.strong_zero import div_sz_p, mul_sz_p
 from .buffers import jit_kernel_of
+from .fusion_blocks import kernel_head
 from .kernel_files import cache_dir, import_generated
 
 #: Scalar expression of each fusible primitive ({0}, {1}: its operands).
@@ -90,16 +92,40 @@ def numba_available() -> bool:
 
 
 class FusedKernel:
-    """Stands in an equation for a fused group: ``impl(*inputs)`` returns its outputs."""
+    """Stands in an equation for a fused group: ``impl(*inputs)`` returns its outputs (a
+    tuple), or its one output. A one-output kernel also takes ``out=`` (``numpy_out``, as an
+    elementwise ufunc does), so jit's buffer plan gives it dying operands and pool buffers."""
 
-    multiple_results = True
     linear = False
 
-    def __init__(self, impl: Callable[..., Any], size: int) -> None:
-        self.impl, self.name = impl, f"fused[{size}]"
+    def __init__(self, impl: Callable[..., Any], size: int, n_out: int = 2) -> None:
+        self.name = f"fused[{size}]"
+        self.multiple_results = n_out != 1
+        if self.multiple_results:
+            self.impl = impl
+        else:
+            self.impl = self.numpy_out = _one_output(impl)
 
     def __repr__(self) -> str:
         return self.name
+
+
+def _one_output(kernel: Callable[..., Any]) -> Callable[..., Any]:
+    """``kernel`` (whose ``out=`` is its one output's array) returning that array. A kernel
+    writes element i after reading element i of each operand, so ``out`` may be an operand
+    itself; it may not overlap one any other way (a transposed view of the same buffer), and
+    then the kernel writes a fresh array, copied into ``out``."""
+
+    def fused(*args: Any, out: np.ndarray | None = None) -> np.ndarray:
+        if out is not None:
+            for a in args:
+                if a is not out and np.may_share_memory(a, out):
+                    np.copyto(out, kernel(*args)[0])
+                    return out
+        return kernel(*args, out=out)[0]
+
+    fused.signature = None  # type: ignore[attr-defined]  (elementwise: out may be an operand)
+    return fused
 
 
 def _key(eq: Equation) -> tuple | None:
@@ -136,7 +162,8 @@ class Kernel:
         self.digest = _digest(src)
 
     def equation(self) -> Equation:
-        return Equation(FusedKernel(_load(self.src), self.size), self.ins, self.outs, {})
+        return Equation(FusedKernel(_load(self.src), self.size, len(self.outs)), self.ins,
+                        self.outs, {})
 
     def cached(self, on_disk: set[str]) -> bool:
         """Whether this process or numba's disk cache (``on_disk``: :func:`cached_digests`)
@@ -321,8 +348,7 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
         "@njit(cache=True, error_model='numpy')",
         f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)",
         *loops, *(indent + line for line in body), "",
-        f"def kernel({a_args}):",
-        *[f"    o{j} = np.empty({shape!r}, {np_dtype})" for j in range(len(outs))],
+        *kernel_head(a_args, len(outs), shape, np_dtype),
         f"    _loop({loop_args})",
         f"    return ({o_args},)", ""])
     return Kernel(src, tuple(ins), tuple(outs), len(group))

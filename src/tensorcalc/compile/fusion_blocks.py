@@ -148,11 +148,19 @@ def blocked_kernel(prog: Program, group: list[int], readers: dict[int, list[int]
         f"_FP = loop_table([{table}], {ctype})", "",
         "@njit(cache=True, error_model='numpy')",
         f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)", *code, "",
-        f"def kernel({a_args}):",
-        *[f"    o{j} = np.empty({shape!r}, {ctype})" for j in range(len(outs))],
+        *kernel_head(a_args, len(outs), shape, ctype),
         f"    _loop({loop_args.replace('fp', '_FP')})",
         f"    return ({o_args},)", ""])
     return src, tuple(ins), tuple(outs)
+
+
+def kernel_head(a_args: str, n_out: int, shape: tuple, np_dtype: str) -> list[str]:
+    """The generated ``kernel``'s signature and output arrays (``out=`` for one output)."""
+    if n_out == 1:
+        return [f"def kernel({a_args}, out=None):",
+                f"    o0 = np.empty({shape!r}, {np_dtype}) if out is None else out"]
+    return [f"def kernel({a_args}):",
+            *[f"    o{j} = np.empty({shape!r}, {np_dtype})" for j in range(n_out)]]
 
 
 def _read_outside(a: Any, ins: list[Var], in_index: dict[int, int], idx: str,

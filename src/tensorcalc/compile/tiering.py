@@ -224,7 +224,8 @@ def _probe_numpy_loops(prims: list[Any], dtype: np.dtype) -> list[tuple[Any, np.
     prog = probe_program(prims, a.shape, dtype)
     kernel = fusion.plan_fusion(prog, min_size=1, fusible=frozenset(),
                                 through_numpy=frozenset((p, dtype) for p in prims)).program()
-    got = kernel.equations[0].primitive.impl(a)
+    fused = kernel.equations[0].primitive
+    got = fused.impl(a) if fused.multiple_results else (fused.impl(a),)
     ok = []
     with np.errstate(all="ignore"):
         for p, g in zip(prims, got, strict=True):
