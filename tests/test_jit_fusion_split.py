@@ -13,6 +13,7 @@ import tensorcalc as tc
 import tensorcalc.numpy as tnp
 from tensorcalc.compile import fusion
 from tensorcalc.compile.codegen import compile_program
+from tensorcalc.compile.jit import _collector_paused
 from tensorcalc.core.ir import Equation, Literal
 from tensorcalc.ops import elementwise as ew
 from tensorcalc.ops.strong_zero import mul_sz_p
@@ -113,9 +114,15 @@ def test_planning_is_linear_in_the_number_of_splits(rng):
     for n in (400, 4000):
         _many_splits.n = n
         prog = tc.trace(_many_splits, x)
-        t0 = time.perf_counter()
-        plan = fusion.plan_fusion(prog, fusible=_EXACT)
-        times[n] = time.perf_counter() - t0
+        runs = []
+        # As jit runs it (collector paused) and the best of two: a full collection of what the
+        # rest of the suite left behind (seconds, late in a long run) is not the pass's cost.
+        with _collector_paused():
+            for _ in range(2):
+                t0 = time.perf_counter()
+                plan = fusion.plan_fusion(prog, fusible=_EXACT)
+                runs.append(time.perf_counter() - t0)
+        times[n] = min(runs)
         assert len(plan.kernels) > n // 2
     # Ten times the program: about ten times the time (a quadratic pass would give ~100).
     assert times[4000] / times[400] < 35

@@ -29,6 +29,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from .core.heap import heap_choice
+
 # OpenBLAS's names (openblas_get_corename) of the x86 kernel sets that use AVX-512
 AVX512_CORES = frozenset(("skylakex", "cooperlake", "sapphirerapids"))
 
@@ -149,6 +151,7 @@ def environment_info() -> dict[str, Any]:
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "optional": {name: _version(name) for name in OPTIONAL},
         "jit tanh": jit_tanh_choice(),
+        "heap": heap_choice(),
         "advice": blas_advice(pools, features),
     }
 

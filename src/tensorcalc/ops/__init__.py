@@ -25,6 +25,7 @@ convolution    N-d full convolution (scipy.signal.convolve / correlate)
 =============  ====================================================================
 """
 
+from ..core.heap import keep_large_blocks
 from ..interpreters.batch import register_batch_ops
 from ..interpreters.forward import register_tangent_ops
 from . import (  # noqa: F401  (registers every primitive's rules)
@@ -56,3 +57,7 @@ register_tangent_ops(add=elementwise.add, broadcast_to=structural.broadcast_to,
                      div_sz_p=strong_zero.div_sz_p)
 register_batch_ops(transpose=structural.transpose, reshape=structural.reshape,
                    broadcast_to=structural.broadcast_to)
+
+# Derivatives allocate intermediates afresh at every call; keep glibc from handing the freed
+# megabytes back to the kernel between calls (core/heap.py; TENSORCALC_HEAP=system: not).
+keep_large_blocks()
