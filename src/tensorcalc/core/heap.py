@@ -2,7 +2,7 @@
 
 glibc's ``malloc`` serves a request below its *mmap threshold* from the heap and a larger one
 with a fresh ``mmap``; at each ``free`` it returns the top of the heap to the kernel once more
-than the *trim threshold* lies free there. The two start at 128 KiB and 256 KiB. Freeing an
+than the *trim threshold* lies free there. Both start at 128 KiB. Freeing an
 mmapped block of ``s`` bytes, ``s`` at most 32 MiB on a 64-bit system, raises them to ``s``
 and ``2s``: glibc's own adjustment for programs that allocate and free large blocks again and
 again (mallopt(3), "M_MMAP_THRESHOLD").
@@ -14,7 +14,7 @@ convolution output), the blocks one call holds at once add up to more than the t
 threshold, glibc returns them when the call ends, and the next call touches each of their
 pages again: one minor page fault per 4 KiB page. In a process without torch or JAX (whose
 own frees raise the thresholds), S1's jitted gradient made 994 faults per call and took
-6.5 ms, against none and 4.0–4.4 ms with the thresholds raised (docs/benchmarks.md).
+6.5–6.7 ms, against none and 3.9–4.4 ms with the thresholds raised (``python -m bench.heap``).
 
 :func:`keep_large_blocks` raises them once, to 32 and 64 MiB, the way any program that frees a
 32 MiB array does: it allocates such a block and frees it, without writing it (one page of
