@@ -11,10 +11,13 @@ intermediate in a register: one call and one pass instead of one per operation.
 **What is fused.** :func:`plan_fusion` walks the program once (O(n log n)) and groups
 equations of :data:`KERNELS` (``+ − × ÷``, negation, ``exp log sin cos tanh sqrt abs``,
 ``maximum minimum``, the plain strong-zero products, and what op blocks add with
-:func:`deffusible`: ``nn.relu``) whose array operands and result all have the same shape and
-the same float32/float64 dtype; scalars (Python numbers, 0-d constants) are cast to that dtype
-first, as NumPy's weak scalars are (NEP 50). Each (shape, dtype) has its own open group, so
-equations of other shapes in between do not close it. Every other operation — matmul (BLAS),
+:func:`deffusible`: ``nn.relu``) whose result and array operands have one float32/float64
+dtype, and whose operands have the result's shape or broadcast to it without growing it (a
+bias row ``b`` of shape ``(n,)`` in ``x W + b``, a column ``(m, 1)``): such an operand is read
+at its own index (``b[i1]``). Scalars (Python numbers, 0-d constants) are cast to that dtype
+first, as NumPy's weak scalars are (NEP 50). Each (shape, dtype) of a result has its own open
+group, so equations of other shapes in between do not close it; a broadcast operand that
+another open group defines is emitted there first. Every other operation — matmul (BLAS),
 reductions, reshapes — is emitted as before. The plan holds each kernel's source without
 compiling it (no numba import), so its cost can be estimated first; ``fusible`` limits it to
 chosen ``(primitive, dtype)`` pairs. A kernel loops over the (constant) shape axis by axis and
@@ -33,14 +36,17 @@ holds more than :data:`DEFER_AT_MOST` equations, which bounds the work of each s
 
 **Semantics.** ``+ − × ÷`` are IEEE-exact, so fused results are bitwise those of NumPy;
 ``maximum``/``minimum`` make NumPy's choices (a NaN operand wins; of ``0`` and ``-0`` the
-second); the transcendental functions call the C library (NumPy may use its own SIMD
-versions): within a few ulp. Division by zero gives ±inf/NaN as in NumPy (Numba's
-``error_model="numpy"``). Strong zeros: the fused products are the plain ones, which is exactly
-what the fast pass of ``jit`` runs; the result is scanned for NaN and the checked, unfused
-program reruns when one appears. Fused kernels raise no NumPy floating-point warnings and
-ignore ``np.seterr``. A kernel with one output takes ``out=``: jit's buffer plan hands it a
-dying operand or a pool buffer, as it does an elementwise ufunc; kernels with several outputs
-make fresh arrays.
+second); the transcendental functions call the C library (NumPy may use its own SIMD versions):
+within a few ulp, except those of :func:`simd_loops` and the pairs tiering passes as
+``through_numpy``, which call NumPy's own loop (:mod:`.fusion_blocks`). Division by zero gives
+±inf/NaN as in NumPy (Numba's ``error_model="numpy"``). Strong zeros: the fused products are
+the plain ones, which is exactly what the fast pass of ``jit`` runs; the result is scanned for
+NaN and the checked, unfused program reruns when one appears. Fused kernels raise no NumPy
+floating-point warnings and ignore ``np.seterr``. A kernel with one output takes ``out=``:
+jit's buffer plan hands it a dying operand or a pool buffer, as it does an elementwise ufunc,
+and a call in place on an operand runs that operand's own loop, which vectorizes
+(:func:`~tensorcalc.compile.fusion_blocks.in_place_loops`); kernels with several outputs make
+fresh arrays.
 
 **Cache.** Each kernel's source is written (atomically) to the ``fused`` cache directory
 (:mod:`tensorcalc.compile.kernel_files`: ``~/.cache/tensorcalc/fused`` by default) and imported
@@ -63,7 +69,7 @@ from ..core.ir import Equation, Literal, Program, Var
 from ..ops import elementwise as ew
 from ..ops.strong_zero import div_sz_p, mul_sz_p
 from .buffers import jit_kernel_of
-from .fusion_blocks import kernel_head
+from .fusion_blocks import in_place_loops, kernel_head, operand_index
 from .kernel_files import cache_dir, import_generated
 
 #: Scalar expression of each fusible primitive ({0}, {1}: its operands).
@@ -143,9 +149,16 @@ def _key(eq: Equation) -> tuple | None:
             if not (type(a.value) in (int, float) or (np.ndim(a.value) == 0 and np.dtype(
                     np.asarray(a.value).dtype) == dtype)):
                 return None
-        elif tuple(a.aval.shape) != shape or np.dtype(a.aval.dtype) != dtype:
+        elif np.dtype(a.aval.dtype) != dtype or not _broadcasts_to(tuple(a.aval.shape), shape):
             return None
     return shape, dtype
+
+
+def _broadcasts_to(shape: tuple, to: tuple) -> bool:
+    """Whether an operand of ``shape`` (at least 1-D) broadcasts to the result ``to`` without
+    the result growing: each of its axes, aligned at the right, is 1 or ``to``'s."""
+    return 0 < len(shape) <= len(to) and all(
+        n == 1 or n == t for n, t in zip(shape[::-1], to[::-1], strict=False))
 
 
 def deffusible(primitive: Any, expr: str) -> None:
@@ -195,6 +208,18 @@ class FusionPlan:
 
 
 Pairs = frozenset[tuple[Any, np.dtype]]
+
+
+def simd_loops() -> Pairs:
+    """The ``(primitive, dtype)`` pairs whose NumPy loop is SIMD code where the C library's,
+    numba's, is a scalar loop many times slower: float64 ``tanh`` on CPUs with AVX-512
+    (:func:`~tensorcalc.ops.elementwise.numpy_tanh_is_vectorized`; on 1797×256 floats 0.77 ms
+    against 7.2 ms, measured on an AVX-512 EPYC). ``jit(f, fuse=True)`` runs these through
+    NumPy's own loop (:mod:`.fusion_blocks`), which also keeps NumPy's bits. Without AVX-512
+    jit's own ``tanh`` kernel runs large float64 arrays, outside the fused loops."""
+    if ew.numpy_tanh_is_vectorized():
+        return frozenset({(ew.tanh_p, np.dtype(np.float64))})
+    return frozenset()
 
 
 def fuse_elementwise(prog: Program, min_size: int = 2, fusible: Pairs | None = None,
@@ -262,7 +287,15 @@ def plan_fusion(prog: Program, min_size: int = 2, fusible: Pairs | None = None,
                 and (eq.primitive, key[1]) not in through_numpy:
             key = None
         if key is not None:
-            # Its operands have its shape and dtype: only its own key's group can define them.
+            # An operand of its own shape can only come from its own key's group; a broadcast
+            # one (a bias row) may come from another open group, whose part it needs is
+            # emitted first.
+            others: dict[tuple, list[int]] = {}
+            for a in eq.inputs:
+                if isinstance(a, Var) and owner.get(id(a), key) != key:
+                    others.setdefault(owner[id(a)], []).append(id(a))
+            for g, values in others.items():
+                split(g, values, k)
             groups.setdefault(key, []).append(k)
             v = eq.outputs[0]
             owner[id(v)], producer[id(v)] = key, k
@@ -327,7 +360,8 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
         if id(a) not in names:
             names[id(a)] = f"x{len(ins)}"
             ins.append(a)
-            body.append(f"{names[id(a)]} = a{len(ins) - 1}[{idx}]")
+            at = operand_index(tuple(a.aval.shape), shape)  # a broadcast operand: fewer axes
+            body.append(f"{names[id(a)]} = a{len(ins) - 1}[{at}]")
         return names[id(a)]
 
     for k in group:
@@ -343,12 +377,16 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
     o_args = ", ".join(f"o{j}" for j in range(len(outs)))
     loop_args = ", ".join(filter(None, [a_args, o_args]))
     np_dtype = "np.float32" if dtype == np.float32 else "np.float64"
+    loop = [f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)",
+            *loops, *(indent + line for line in body)]
+    one = len(outs) == 1  # then out= may be an operand: a loop per operand writes into it
+    whole = [j for j, a in enumerate(ins) if tuple(a.aval.shape) == shape]
     src = "\n".join([
         "import math", "import numpy as np", "from numba import njit", "",
-        "@njit(cache=True, error_model='numpy')",
-        f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)",
-        *loops, *(indent + line for line in body), "",
-        *kernel_head(a_args, len(outs), shape, np_dtype),
+        "@njit(cache=True, error_model='numpy')", *loop,
+        *(in_place_loops(loop, whole) if one else []), "",
+        *kernel_head(a_args, len(outs), shape, np_dtype, a_args if one else None,
+                     tuple(whole)),
         f"    _loop({loop_args})",
         f"    return ({o_args},)", ""])
     return Kernel(src, tuple(ins), tuple(outs), len(group))

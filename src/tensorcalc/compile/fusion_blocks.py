@@ -91,7 +91,7 @@ def blocked_kernel(prog: Program, group: list[int], readers: dict[int, list[int]
         code.extend([f"{pad}for j in range(m):", f"{inner}i{last} = s + j"])
 
     def outside(a: Any) -> str:
-        return _read_outside(a, ins, in_index, idx, consts, ctype, literal)
+        return _read_outside(a, ins, in_index, shape, consts, ctype, literal)
 
     def read(a: Any, names: dict[int, str]) -> str:
         """``a``'s name in the current stretch, loaded from its row or operand at first use."""
@@ -142,28 +142,68 @@ def blocked_kernel(prog: Program, group: list[int], readers: dict[int, list[int]
     o_args = ", ".join(f"o{j}" for j in range(len(outs)))
     loop_args = ", ".join(filter(None, [a_args, o_args, "fp"]))
     table = ", ".join(f"np.{u.__name__}" for u in ufuncs)
+    loop = [f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)", *code]
+    one = len(outs) == 1
+    whole = [j for j, a in enumerate(ins) if tuple(a.aval.shape) == tuple(shape)]
     src = "\n".join([
         "import math", "import numpy as np", "from numba import njit",
         "from tensorcalc.compile.ufunc_loops import call_loop, loop_table", "",
         f"_FP = loop_table([{table}], {ctype})", "",
-        "@njit(cache=True, error_model='numpy')",
-        f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)", *code, "",
-        *kernel_head(a_args, len(outs), shape, ctype),
+        "@njit(cache=True, error_model='numpy')", *loop,
+        *(in_place_loops(loop, whole) if one else []), "",
+        *kernel_head(a_args, len(outs), shape, ctype,
+                     ", ".join(filter(None, [a_args, "_FP"])) if one else None, tuple(whole)),
         f"    _loop({loop_args.replace('fp', '_FP')})",
         f"    return ({o_args},)", ""])
     return src, tuple(ins), tuple(outs)
 
 
-def kernel_head(a_args: str, n_out: int, shape: tuple, np_dtype: str) -> list[str]:
-    """The generated ``kernel``'s signature and output arrays (``out=`` for one output)."""
+def in_place_loops(loop: list[str], positions: list[int]) -> list[str]:
+    """For a one-output kernel's loop (``loop``: its ``def _loop(…, o0, …):`` line, then its
+    body), one copy per operand ``k`` of ``positions`` (those of the output's shape),
+    ``_loop_in{k}``, that writes the output into operand ``k`` itself.
+
+    Why: jit's buffer plan hands a kernel a dying operand as ``out``. With ``o0`` and ``a{k}``
+    two arguments on the same memory, the check LLVM inserts before its vector loop (do the
+    two overlap?) fails at run time and the scalar loop runs, 1.7× slower on W1's 1797×256
+    backward kernel (``python -m bench.fused_in_place``). With one array, each element's
+    loads and its store meet at one index and the vector loop runs. Numba compiles a copy
+    only when a call first takes it. The bits are the same: the same operations, element by
+    element."""
+    out: list[str] = []
+    for k in positions:
+        out += ["", "@njit(cache=True, error_model='numpy')",
+                loop[0].replace("def _loop(", f"def _loop_in{k}(").replace(", o0", "")]
+        out += [line.replace("o0[", f"a{k}[") for line in loop[1:]]
+    return out
+
+
+def kernel_head(a_args: str, n_out: int, shape: tuple, np_dtype: str,
+                in_place_args: str | None = None, positions: tuple[int, ...] = ()) -> list[str]:
+    """The generated ``kernel``'s signature and output arrays (``out=`` for one output).
+    ``in_place_args``: the arguments of the :func:`in_place_loops` copies, which a call
+    whose ``out`` is operand ``k`` (of ``positions``) runs instead (it returns there)."""
     if n_out == 1:
-        return [f"def kernel({a_args}, out=None):",
-                f"    o0 = np.empty({shape!r}, {np_dtype}) if out is None else out"]
+        head = [f"def kernel({a_args}, out=None):"]
+        if in_place_args is not None:
+            for k in positions:
+                head += [f"    if out is a{k}:", f"        _loop_in{k}({in_place_args})",
+                         f"        return (a{k},)"]
+        return head + [f"    o0 = np.empty({shape!r}, {np_dtype}) if out is None else out"]
     return [f"def kernel({a_args}):",
             *[f"    o{j} = np.empty({shape!r}, {np_dtype})" for j in range(n_out)]]
 
 
-def _read_outside(a: Any, ins: list[Var], in_index: dict[int, int], idx: str,
+def operand_index(shape: tuple, out_shape: tuple) -> str:
+    """The index of an operand of ``shape`` inside the loops over ``out_shape`` (``i0, i1,
+    …``), by NumPy's broadcasting: axes align at the right, and an axis of size 1 against a
+    longer one reads its element 0 (a bias ``b`` of shape ``(n,)`` in ``(m, n)``: ``b[i1]``)."""
+    lead = len(out_shape) - len(shape)
+    return ", ".join("0" if n == 1 and out_shape[lead + d] != 1 else f"i{lead + d}"
+                     for d, n in enumerate(shape))
+
+
+def _read_outside(a: Any, ins: list[Var], in_index: dict[int, int], shape: tuple,
                   consts: list[str], ctype: str, literal: Any) -> str:
     """The kernel's name for an operand from outside the group: a constant or an input."""
     if isinstance(a, Literal):
@@ -173,7 +213,7 @@ def _read_outside(a: Any, ins: list[Var], in_index: dict[int, int], idx: str,
     if id(a) not in in_index:
         in_index[id(a)] = len(ins)
         ins.append(a)
-    return f"a{in_index[id(a)]}[{idx}]"
+    return f"a{in_index[id(a)]}[{operand_index(tuple(a.aval.shape), shape)}]"
 
 
 def probe_program(prims: list[Any], shape: tuple[int, ...], dtype: np.dtype) -> Program:

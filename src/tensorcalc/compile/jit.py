@@ -44,7 +44,7 @@ from ..core.tree import tree_flatten, tree_unflatten
 from ..interpreters.stage import stage_flat
 from .buffers import PLAIN_STRONG_ZERO, own_kernels
 from .codegen import compile_program
-from .fusion import fuse_elementwise, numba_available
+from .fusion import fuse_elementwise, numba_available, simd_loops
 from .options import env_switch
 from .passes import optimize
 from .table import table_program, table_source, table_supports
@@ -278,7 +278,8 @@ class Jitted:
                 inside = _checks_inside(prog)
                 # Fused kernels cannot check their products one by one: fuse only when the
                 # result is scanned (the checked rerun always runs the unfused program).
-                fast = fuse_elementwise(prog) if self.fuse and not inside else prog
+                fast = fuse_elementwise(prog, through_numpy=simd_loops()) \
+                    if self.fuse and not inside else prog
                 # Never fused: NumPy's code throughout, eager evaluation's bits.
                 numpy_only = not (self.fuse or self.tiered)
                 fn, source = build(fast, name=name, plain_strong_zeros=True,
