@@ -145,7 +145,7 @@ def through_everything(monkeypatch):
     monkeypatch.delenv("TENSORCALC_JIT_FUSE", raising=False)
     monkeypatch.setattr(tiering, "PLAN_AFTER", 0.0)
     monkeypatch.setattr(tiering, "TIER_COST", 0.0)
-    monkeypatch.setattr(tiering, "TRIAL_CALLS", 1 << 60)
+    monkeypatch.setattr(tiering, "TRIAL", False)
     monkeypatch.setattr(tiering, "_exact", _IEEE)
     monkeypatch.setattr(tiering, "_through_numpy", _ALL_THROUGH)
 

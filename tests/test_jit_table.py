@@ -194,7 +194,7 @@ def test_a_table_program_tiers_up_without_writing_its_source(monkeypatch):
     monkeypatch.delenv("TENSORCALC_JIT_FUSE")
     monkeypatch.setattr(tiering, "PLAN_AFTER", 0.0)
     monkeypatch.setattr(tiering, "TIER_COST", 0.0)
-    monkeypatch.setattr(tiering, "TRIAL_CALLS", 1 << 60)
+    monkeypatch.setattr(tiering, "TRIAL_CALLS", 1 << 60)  # a trial that never ends
     monkeypatch.setattr(table, "TABLE_ABOVE", 0)
 
     def f(x):
@@ -208,8 +208,8 @@ def test_a_table_program_tiers_up_without_writing_its_source(monkeypatch):
     for _ in range(3):
         _assert_same_bits(j(x), want)
     (compiled,) = j.cache.values()
-    trial = compiled.tier  # fused, in its trial period, the unfused table kept for a switch back
-    assert trial is not None and trial.unfused.__code__.co_name == "run_table"
-    assert compiled._source is None  # the fused table's source: not written
-    assert callable(trial.unfused_source)  # nor the unfused one
-    assert "fused[" in j.source()
+    trial = compiled.tier  # in its trial: the fused and the unfused table take turns
+    (fused, fused_source), (unfused, unfused_source) = trial.sides
+    assert unfused.__code__.co_name == "run_table"
+    assert callable(fused_source) and callable(unfused_source)  # neither source written
+    assert "fused[" in fused_source() and "fused[" not in unfused_source()

@@ -5,6 +5,7 @@ switches. Thresholds are monkeypatched tiny here; the defaults make tier-up rare
 
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ def eager_tiers(monkeypatch):
     monkeypatch.delenv("TENSORCALC_JIT_FUSE", raising=False)
     monkeypatch.setattr(tiering, "PLAN_AFTER", 0.0)
     monkeypatch.setattr(tiering, "TIER_COST", 0.0)
-    monkeypatch.setattr(tiering, "TRIAL_CALLS", 1 << 60)
+    monkeypatch.setattr(tiering, "TRIAL", False)
 
 
 def _compiled(f):
@@ -60,7 +61,7 @@ def test_tiers_up_after_enough_time_and_keeps_every_bit(rng, eager_tiers, monkey
     monkeypatch.setattr(tiering, "PLAN_AFTER", 0.0)
     g(x)  # this call's time crosses the threshold: the next ones run fused
     assert "fused[" in g.source() and tiering.tier_ups == before + 1
-    assert _compiled(g).tier is not None  # timing the fused calls (trial)
+    assert _compiled(g).tier is None  # no trial (eager_tiers): the fused program stays
     for _ in range(3):
         got = g(x)
         assert got.dtype == dtype
@@ -184,18 +185,44 @@ def test_a_failing_numba_keeps_the_numpy_code(rng, eager_tiers, monkeypatch):
     assert tiering.failures == failures + 1 and _compiled(g).tier is None
 
 
-def test_a_fused_program_slower_than_unfused_is_switched_back(rng, eager_tiers, monkeypatch):
-    monkeypatch.setattr(tiering, "TRIAL_CALLS", 2)
+def _slowed(fn, seconds):
+    def slow(*args):
+        time.sleep(seconds)
+        return fn(*args)
+    return slow
+
+
+@pytest.mark.parametrize("slower", ["fused", "unfused"])
+def test_the_trial_keeps_the_faster_program(rng, eager_tiers, monkeypatch, slower):
+    # The fused and the unfused program take turns; the one with the smaller median stays.
+    monkeypatch.setattr(tiering, "TRIAL", True)
+    monkeypatch.setattr(tiering, "TRIAL_CALLS", 3)
     monkeypatch.setattr(tiering, "TRIAL_TIME", 0.0)
     x = rng.standard_normal(8)
+    want = tc.jit(lambda x: tnp.sin(x) * 2.0 + x * x, fuse=False)(x)
     g = tc.jit(lambda x: tnp.sin(x) * 2.0 + x * x)
-    g(x)
-    trial = _compiled(g).tier
-    assert "fused[" in g.source() and trial is not None
-    trial.per_call = 0.0  # as if the unfused calls had been free
-    for _ in range(3):
-        g(x)
-    assert "fused[" not in g.source() and _compiled(g).tier is None
+    g(x)  # tiers up at once (eager_tiers), and this first fused call is not timed
+    compiled = _compiled(g)
+    trial = compiled.tier
+    assert isinstance(trial, tiering._Trial) and "fused[" in g.source()
+    (fused, fused_src), (unfused, unfused_src) = trial.sides
+    if slower == "fused":
+        fused = _slowed(fused, 0.003)
+        compiled.fn = fused
+    else:
+        unfused = _slowed(unfused, 0.003)
+    trial.sides = ((fused, fused_src), (unfused, unfused_src))
+    ran = []
+    reverts = tiering.reverts
+    for _ in range(12):
+        ran.append("fused[" in g.source())
+        assert g(x).tobytes() == want.tobytes()  # either program: the same bits
+    assert compiled.tier is None
+    assert ran[:6] == [True, False] * 3  # in turn until each side has its three calls
+    if slower == "fused":
+        assert "fused[" not in g.source() and tiering.reverts == reverts + 1
+    else:
+        assert "fused[" in g.source() and tiering.reverts == reverts
 
 
 def test_switches(monkeypatch):

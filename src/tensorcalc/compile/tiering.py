@@ -16,6 +16,10 @@ a gradient a few times) never pays for numba at all.
 process that has not loaded a kernel yet, plus per kernel a load from numba's disk cache or a
 compilation, each with a part growing with the kernel's size.
 
+**The trial.** After the switch the fused and the unfused program run in turn, one call
+each, :data:`TRIAL_CALLS` calls per side; the one with the smaller median time stays
+(:class:`_Trial`).
+
 **Bitwise results.** A function's results must not change in the last bit after its N-th
 call. ``+ − × ÷``, ``sqrt`` and the selections are IEEE-exact, but whether NumPy's ``sin`` or
 ``tanh`` is the C library's (as numba's is) depends on the CPU and the dtype (NumPy has SIMD
@@ -56,10 +60,13 @@ NUMBA_START = 0.9
 #: A kernel from numba's disk cache, and one compiled: a constant plus a part per operation.
 CACHED_KERNEL = (0.01, 3e-4)
 COLD_KERNEL = (0.35, 7e-3)
-#: After the switch, the fused program is timed for this many calls and at least this long
-#: (its first call, which may still compile, not counted); slower than unfused: switch back.
-TRIAL_CALLS = 10
-TRIAL_TIME = 0.02
+#: After the switch, the fused and the unfused program take turns, call by call, for this many
+#: calls each and at least this long in all (the first fused call, which may still compile, not
+#: counted); the one with the smaller median time stays (:class:`_Trial`).
+TRIAL_CALLS = 25
+TRIAL_TIME = 0.04
+#: False: keep the fused program without a trial (tests that must not depend on speed).
+TRIAL = True
 #: How many signatures have tiered up, how many of those went back, and how many could not
 #: be fused (numba failed), in this process.
 tier_ups = 0
@@ -136,34 +143,47 @@ class Tier:
         except Exception:  # noqa: BLE001  (a broken numba install: keep the NumPy code)
             failures += 1  # the results are the NumPy code's either way; only speed is lost
             return
-        trial = _Trial(self.spent / max(self.calls, 1), compiled.fn, compiled.lazy_source)
-        compiled.fn, compiled.source = _finite_or_rerun(fused, compiled.fn), source
+        tiered = _finite_or_rerun(fused, compiled.fn)
+        trial = _Trial((tiered, source), (compiled.fn, compiled.lazy_source)) if TRIAL else None
+        compiled.fn, compiled.source = tiered, source
         compiled.tier = trial
         tier_ups += 1
 
 
 class _Trial:
-    """Times the first fused calls and switches back when they are slower than the unfused
-    ones were: a kernel call costs numba's dispatch (≈ 0.5 µs per array argument), so short
-    groups on small arrays can lose to NumPy's in-place calls."""
+    """Runs the fused and the unfused program in turn, one call each, and keeps the one whose
+    median time is smaller. Why a trial: a kernel call costs numba's dispatch (≈ 0.5 µs per
+    array argument), so short groups on small arrays can lose to NumPy's in-place calls. Why
+    in turn: on a shared VM the speed drifts by 10–20% within minutes, so the fused calls
+    compared with the unfused calls made before them would measure the drift, and a gain of a
+    few percent (W1's fused program: 2.5%) came out either way. Side by side, both see the
+    same machine. Both give the same bits (tiering fuses only what keeps them), so which one
+    runs a given call is invisible in the results."""
 
-    def __init__(self, per_call: float, unfused: Callable[..., Any],
-                 source: str | Callable[[], str]) -> None:
-        self.per_call, self.unfused, self.unfused_source = per_call, unfused, source
-        self.spent, self.calls = 0.0, -1
+    def __init__(self, fused: tuple[Callable[..., Any], Any],
+                 unfused: tuple[Callable[..., Any], Any]) -> None:
+        self.sides = (fused, unfused)  # (function, source) each
+        self.times: tuple[list[float], list[float]] = ([], [])
+        self.skip = True  # the first fused call may still compile or load kernels
 
     def account(self, seconds: float, compiled: Any) -> None:
         global reverts
-        self.calls += 1
-        if self.calls <= 0:
+        side = 0 if compiled.fn is self.sides[0][0] else 1  # what this call ran (a race with
+        if self.skip:                                        # another thread only blurs it)
+            self.skip = False
+        else:
+            self.times[side].append(seconds)
+        if compiled.tier is not self:
             return
-        self.spent += seconds
-        if self.calls < TRIAL_CALLS or self.spent < TRIAL_TIME or compiled.tier is not self:
+        fused, unfused = self.times
+        if min(len(fused), len(unfused)) >= TRIAL_CALLS and \
+                sum(fused) + sum(unfused) >= TRIAL_TIME:
+            compiled.tier = None
+            keep = 0 if float(np.median(fused)) <= float(np.median(unfused)) else 1
+            reverts += keep
+            compiled.fn, compiled.source = self.sides[keep]
             return
-        compiled.tier = None
-        if self.spent / self.calls > self.per_call:
-            compiled.fn, compiled.source = self.unfused, self.unfused_source
-            reverts += 1
+        compiled.fn, compiled.source = self.sides[1 - side]  # the other one next
 
 
 def _finite_or_rerun(fused: Callable[..., Any], unfused: Callable[..., Any]
