@@ -27,7 +27,7 @@ pin_threads([])  # before NumPy and JAX are imported: one thread each
 
 import numpy as np  # noqa: E402  (after the thread settings)
 
-from ._common import load_average, machine  # noqa: E402
+from ._common import load_average, machine, median_time  # noqa: E402
 
 
 class _Products:
@@ -79,18 +79,6 @@ def split(fn: Callable[[], Any], rounds: int) -> tuple[float, float, list[tuple]
     return float(np.median(totals)), float(np.median(inner)), shapes
 
 
-def median(fn: Callable[[], Any], rounds: int) -> float:
-    """Median seconds of a call of ``fn`` (after three calls that warm it)."""
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 def products_alone(shapes: list[tuple], rounds: int, jax: Any = None) -> float:
     """Seconds of the products in ``shapes``, each timed alone and warm, summed (medians):
     NumPy's ``matmul``, or each product under ``jax.jit`` when ``jax`` is given."""
@@ -110,7 +98,7 @@ def products_alone(shapes: list[tuple], rounds: int, jax: Any = None) -> float:
 
             def call(x: Any = a, y: Any = b, f: Any = f) -> Any:
                 return f(x, y).block_until_ready()
-        total += median(call, rounds)
+        total += median_time(call, rounds)
     return total
 
 
@@ -149,7 +137,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         row = {"jit": total, "jit products": inner, "NumPy products alone": alone}
         jax_total = jax_prod = float("nan")
         if peers.jax is not None and theirs in w.impls:
-            jax_total = median(w.impls[theirs].fn, args.rounds)
+            jax_total = median_time(w.impls[theirs].fn, args.rounds)
             jax_prod = products_alone(shapes, args.rounds, peers.jax)
             row.update({"JAX": jax_total, "JAX products alone": jax_prod})
         out[key] = row

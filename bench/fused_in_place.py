@@ -14,24 +14,12 @@ array; NumPy's three passes. ``python -m bench.fused_in_place``
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ._common import load_average, machine
-
-
-def _median(fn: Callable[[], Any], rounds: int) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+from ._common import load_average, machine, median_time
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -75,10 +63,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             def call(fn: Callable[[], Any] = fn) -> None:
                 refill()
                 fn()
-            copy = _median(refill, args.rounds)
-            seconds = _median(call, args.rounds) - copy
+            copy = median_time(refill, args.rounds)
+            seconds = median_time(call, args.rounds) - copy
         else:
-            seconds = _median(fn, args.rounds)
+            seconds = median_time(fn, args.rounds)
         result[name] = seconds
         print(f"  {name:40s} {seconds * 1e3:7.3f} ms")
     print(f"load average at end: {load_average()}")
