@@ -69,7 +69,6 @@ def test_in_place_on_each_operand_gives_the_fresh_arrays_bits(rng, fun, through,
         ops = [a.copy(order="K") if j == k else a for j, a in enumerate(args)]
         if layout == "strided":  # keep operand k a strided view of a larger array
             ops[k] = np.repeat(args[k], 2, axis=1)[:, ::2]
-            ops[k][...] = args[k]
         got = kernel.numpy_out(*ops, out=ops[k])
         assert got is ops[k]
         assert got.tobytes() == want.tobytes(), f"in place on operand {k}"

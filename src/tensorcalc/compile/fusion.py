@@ -69,7 +69,7 @@ from ..core.ir import Equation, Literal, Program, Var
 from ..ops import elementwise as ew
 from ..ops.strong_zero import div_sz_p, mul_sz_p
 from .buffers import jit_kernel_of
-from .fusion_blocks import in_place_loops, kernel_head, operand_index
+from .fusion_blocks import in_place_loops, in_place_operands, kernel_head, operand_index
 from .kernel_files import cache_dir, import_generated
 
 #: Scalar expression of each fusible primitive ({0}, {1}: its operands).
@@ -379,14 +379,11 @@ def _fuse(prog: Program, group: list[int], readers: dict[int, list[int]], return
     np_dtype = "np.float32" if dtype == np.float32 else "np.float64"
     loop = [f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)",
             *loops, *(indent + line for line in body)]
-    one = len(outs) == 1  # then out= may be an operand: a loop per operand writes into it
-    whole = [j for j, a in enumerate(ins) if tuple(a.aval.shape) == shape]
+    whole = in_place_operands(ins, outs, shape)  # out= may be one: a loop each writes into it
     src = "\n".join([
         "import math", "import numpy as np", "from numba import njit", "",
-        "@njit(cache=True, error_model='numpy')", *loop,
-        *(in_place_loops(loop, whole) if one else []), "",
-        *kernel_head(a_args, len(outs), shape, np_dtype, a_args if one else None,
-                     tuple(whole)),
+        "@njit(cache=True, error_model='numpy')", *loop, *in_place_loops(loop, whole), "",
+        *kernel_head(a_args, len(outs), shape, np_dtype, whole, a_args),
         f"    _loop({loop_args})",
         f"    return ({o_args},)", ""])
     return Kernel(src, tuple(ins), tuple(outs), len(group))

@@ -21,6 +21,7 @@ that). The other axes are looped over outside the blocks, indexing the operands 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -143,19 +144,25 @@ def blocked_kernel(prog: Program, group: list[int], readers: dict[int, list[int]
     loop_args = ", ".join(filter(None, [a_args, o_args, "fp"]))
     table = ", ".join(f"np.{u.__name__}" for u in ufuncs)
     loop = [f"def _loop({loop_args}):", *consts, f"    z = {ctype}(0.0)", *code]
-    one = len(outs) == 1
-    whole = [j for j, a in enumerate(ins) if tuple(a.aval.shape) == tuple(shape)]
+    whole = in_place_operands(ins, outs, shape)
     src = "\n".join([
         "import math", "import numpy as np", "from numba import njit",
         "from tensorcalc.compile.ufunc_loops import call_loop, loop_table", "",
         f"_FP = loop_table([{table}], {ctype})", "",
-        "@njit(cache=True, error_model='numpy')", *loop,
-        *(in_place_loops(loop, whole) if one else []), "",
-        *kernel_head(a_args, len(outs), shape, ctype,
-                     ", ".join(filter(None, [a_args, "_FP"])) if one else None, tuple(whole)),
+        "@njit(cache=True, error_model='numpy')", *loop, *in_place_loops(loop, whole), "",
+        *kernel_head(a_args, len(outs), shape, ctype, whole,
+                     ", ".join(filter(None, [a_args, "_FP"]))),
         f"    _loop({loop_args.replace('fp', '_FP')})",
         f"    return ({o_args},)", ""])
     return src, tuple(ins), tuple(outs)
+
+
+def in_place_operands(ins: Sequence[Var], outs: Sequence[Var], shape: tuple) -> list[int]:
+    """The operands a one-output kernel may be asked to write into (those of the output's
+    shape); none when the kernel has several outputs (it makes fresh arrays)."""
+    if len(outs) != 1:
+        return []
+    return [j for j, a in enumerate(ins) if tuple(a.aval.shape) == tuple(shape)]
 
 
 def in_place_loops(loop: list[str], positions: list[int]) -> list[str]:
@@ -179,16 +186,15 @@ def in_place_loops(loop: list[str], positions: list[int]) -> list[str]:
 
 
 def kernel_head(a_args: str, n_out: int, shape: tuple, np_dtype: str,
-                in_place_args: str | None = None, positions: tuple[int, ...] = ()) -> list[str]:
+                positions: Sequence[int] = (), in_place_args: str = "") -> list[str]:
     """The generated ``kernel``'s signature and output arrays (``out=`` for one output).
-    ``in_place_args``: the arguments of the :func:`in_place_loops` copies, which a call
-    whose ``out`` is operand ``k`` (of ``positions``) runs instead (it returns there)."""
+    A call whose ``out`` is operand ``k`` of ``positions`` runs that operand's
+    :func:`in_place_loops` copy instead, with ``in_place_args``, and returns there."""
     if n_out == 1:
         head = [f"def kernel({a_args}, out=None):"]
-        if in_place_args is not None:
-            for k in positions:
-                head += [f"    if out is a{k}:", f"        _loop_in{k}({in_place_args})",
-                         f"        return (a{k},)"]
+        for k in positions:
+            head += [f"    if out is a{k}:", f"        _loop_in{k}({in_place_args})",
+                     f"        return (a{k},)"]
         return head + [f"    o0 = np.empty({shape!r}, {np_dtype}) if out is None else out"]
     return [f"def kernel({a_args}):",
             *[f"    o{j} = np.empty({shape!r}, {np_dtype})" for j in range(n_out)]]
